@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Capability checks made by processes in task containers.
+ *
+ * Three attach points, one handler; the agent probes the kernel and loads
+ * exactly one of them (see agent/bpf_loader.c):
+ *   tp_btf/cap_capable          kernels with the capability tracepoint (~6.14+)
+ *   fexit/cap_capable           older kernels that allow tracing programs
+ *   kprobe+kretprobe/cap_capable  the last resort
+ *
+ * Filters, cheapest first: watched capability, task-container cgroup,
+ * borrowed credentials, runtime set-up phase, memory-overcommit noise, then
+ * in-kernel dedup. Only the first occurrence of a (cgroup, cap, result,
+ * syscall, executable) is sent; repeats are counted in eg_cap_dedup.
+ */
+#include "common.bpf.h"
+
+#define CAP_SYS_ADMIN_NR 21
+#define EG_STACK_FRAMES 8
+#define EG_MAX_CAP_DEDUP 16384
+
+/* Watched capabilities as a bit mask; updated live from userspace (.bss). */
+__u64 eg_watched_caps = (1ULL << 21) | (1ULL << 12) | (1ULL << 39);
+
+/*
+ * Address ranges (from /proc/kallsyms) of the functions whose capability
+ * checks are memory-overcommit accounting, not privilege use. 0 = unknown.
+ */
+const volatile __u64 eg_vm_enough_start = 0;
+const volatile __u64 eg_vm_enough_end = 0;
+const volatile __u64 eg_cap_vm_enough_start = 0;
+const volatile __u64 eg_cap_vm_enough_end = 0;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_MAX_CAP_DEDUP);
+    __type(key, struct eg_cap_dedup_key);
+    __type(value, struct eg_cap_dedup_val);
+} eg_cap_dedup SEC(".maps");
+
+/* kprobe fallback: arguments stashed at entry, read at return. */
+struct eg_cap_args {
+    const struct cred *cred;
+    const struct user_namespace *capable_ns;
+    int cap;
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct eg_cap_args);
+} eg_cap_inflight SEC(".maps");
+
+struct eg_stack {
+    __u64 ip[EG_STACK_FRAMES];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct eg_stack);
+} eg_stack_scratch SEC(".maps");
+
+static __always_inline bool in_range(__u64 ip, __u64 start, __u64 end)
+{
+    return start && ip >= start && ip < end;
+}
+
+/*
+ * Every mmap/brk/fork/exec-stack set-up calls security_vm_enough_memory_mm
+ * -> cap_vm_enough_memory -> cap_capable(CAP_SYS_ADMIN, NOAUDIT): about 13
+ * per fork+exec, and all denied in a container without CAP_SYS_ADMIN. The
+ * arguments cannot tell them apart from real checks; the callers can.
+ * Returns 1 for overcommit noise, 0 for a real check, -1 when unknown.
+ */
+static __always_inline int is_overcommit_check(void *ctx)
+{
+    if (!eg_vm_enough_start && !eg_cap_vm_enough_start)
+        return -1;
+    __u32 zero = 0;
+    struct eg_stack *st = bpf_map_lookup_elem(&eg_stack_scratch, &zero);
+    if (!st)
+        return -1;
+    long n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
+    if (n <= 0)
+        return -1;
+    /* The caller's frame index differs by hook type and kernel; scan them all. */
+#pragma unroll
+    for (int i = 0; i < EG_STACK_FRAMES; i++) {
+        if (i * 8 >= n)
+            break;
+        __u64 ip = st->ip[i];
+        if (in_range(ip, eg_vm_enough_start, eg_vm_enough_end) ||
+            in_range(ip, eg_cap_vm_enough_start, eg_cap_vm_enough_end))
+            return 1;
+    }
+    return 0;
+}
+
+static __always_inline int current_syscall_nr(struct task_struct *task)
+{
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+    if (!regs)
+        return -1;
+#if defined(__TARGET_ARCH_x86)
+    return (int)BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+    return (int)BPF_CORE_READ(regs, syscallno);
+#else
+    return -1;
+#endif
+}
+
+static __always_inline int handle_cap(void *ctx, const struct cred *cred,
+                                      const struct user_namespace *capable_ns, int cap, int ret)
+{
+    if (cap < 0 || cap >= 64 || !(eg_watched_caps & (1ULL << cap)))
+        return 0;
+
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid = eg_current_cgroup_id(task);
+    if (!eg_is_container_cgroup(cgid))
+        return 0;
+
+    eg_count_seen(EG_EVENT_CAP);
+
+    /* override_creds() users (overlayfs copy-up, ...) check borrowed creds. */
+    if (cred != BPF_CORE_READ(task, real_cred)) {
+        eg_count_filtered(EG_EVENT_CAP, EG_FILTER_BORROWED_CRED);
+        return 0;
+    }
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    if (eg_in_setup(tgid)) {
+        eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
+        return 0;
+    }
+    __u32 cap_flags = 0;
+    if (cap == CAP_SYS_ADMIN_NR) {
+        int oc = is_overcommit_check(ctx);
+        if (oc == 1) {
+            eg_count_filtered(EG_EVENT_CAP, EG_FILTER_OVERCOMMIT);
+            return 0;
+        }
+        if (oc < 0)
+            cap_flags |= EG_CAP_NOISE_UNCHECKED;
+    }
+
+    struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+    struct eg_cap_dedup_key key = {};
+    key.cgroup_id = cgid;
+    key.exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+    key.exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+    key.cap = cap;
+    key.syscall_nr = current_syscall_nr(task);
+    key.granted = ret == 0;
+
+    __u64 now = bpf_ktime_get_boot_ns();
+    struct eg_cap_dedup_val *seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);
+    if (seen) {
+        __sync_fetch_and_add(&seen->count, 1);
+        seen->last_ts_ns = now;
+        eg_count_deduplicated(EG_EVENT_CAP);
+        return 0;
+    }
+    struct eg_cap_dedup_val first = {.count = 1, .last_ts_ns = now};
+    if (bpf_map_update_elem(&eg_cap_dedup, &key, &first, BPF_NOEXIST) != 0) {
+        /* Lost a race with another CPU for the same key: that one sends. */
+        seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);
+        if (seen) {
+            __sync_fetch_and_add(&seen->count, 1);
+            eg_count_deduplicated(EG_EVENT_CAP);
+            return 0;
+        }
+        /* Could not record it for dedup: send it anyway and say so. */
+        struct eg_counters *c = eg_counters_get();
+        if (c)
+            c->filter_reason[EG_FILTER_DEDUP_FULL]++;
+    }
+
+    struct eg_cap_event *e = eg_reserve(EG_EVENT_CAP, sizeof(*e));
+    if (!e)
+        return 0;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_CAP, sizeof(*e));
+    e->exe_ino = key.exe_ino;
+    e->exe_dev = key.exe_dev;
+    e->cap = cap;
+    e->ret = ret;
+    e->syscall_nr = key.syscall_nr;
+    e->cap_flags = cap_flags;
+    e->_pad0 = 0;
+    /* Checked against the initial user namespace: power over the whole host. */
+    if (BPF_CORE_READ(capable_ns, level) == 0)
+        e->cap_flags |= EG_CAP_HOST_LEVEL;
+    struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+    bpf_probe_read_kernel_str(e->exe_name, sizeof(e->exe_name), BPF_CORE_READ(d, d_name.name));
+    eg_submit(e, EG_EVENT_CAP, false);
+    return 0;
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(eg_cap_capable_tp, const struct cred *cred, struct user_namespace *target_ns,
+             const struct user_namespace *capable_ns, int cap, int ret)
+{
+    return handle_cap(ctx, cred, capable_ns, cap, ret);
+}
+
+SEC("fexit/cap_capable")
+int BPF_PROG(eg_cap_capable_fexit, const struct cred *cred, struct user_namespace *targ_ns,
+             int cap, unsigned int opts, int ret)
+{
+    /* Before the 6.14 rework cap_capable had no capable_ns; targ_ns is the namespace checked. */
+    return handle_cap(ctx, cred, targ_ns, cap, ret);
+}
+
+SEC("kprobe/cap_capable")
+int BPF_KPROBE(eg_cap_capable_kprobe, const struct cred *cred, struct user_namespace *targ_ns,
+               int cap)
+{
+    if (cap < 0 || cap >= 64 || !(eg_watched_caps & (1ULL << cap)))
+        return 0;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct eg_cap_args a = {.cred = cred, .capable_ns = targ_ns, .cap = cap};
+    bpf_map_update_elem(&eg_cap_inflight, &tid, &a, BPF_ANY);
+    return 0;
+}
+
+SEC("kretprobe/cap_capable")
+int BPF_KRETPROBE(eg_cap_capable_kretprobe, int ret)
+{
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct eg_cap_args *a = bpf_map_lookup_elem(&eg_cap_inflight, &tid);
+    if (!a)
+        return 0;
+    struct eg_cap_args args = *a;
+    bpf_map_delete_elem(&eg_cap_inflight, &tid);
+    return handle_cap(ctx, args.cred, args.capable_ns, args.cap, ret);
+}

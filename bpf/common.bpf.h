@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps and helpers shared by every ecsguard kernel program.
+ *
+ * Each concern is its own object (cap.bpf.c, lifecycle.bpf.c, ...). The maps
+ * below are declared in each of them; the agent creates them once and hands
+ * the same fds to every object (bpf_map__reuse_fd) so all concerns write one
+ * ring buffer and read one container set.
+ */
+#ifndef ECSGUARD_COMMON_BPF_H
+#define ECSGUARD_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EG_MAX_CONTAINER_CGROUPS 16384
+#define EG_MAX_SETUP_PROCS 8192
+
+/* Set by the agent before load (see agent/bpf_loader.c). */
+const volatile __u32 eg_cgroup_v1_subsys = 0;   /* subsys index of the tracked v1 controller */
+const volatile __u32 eg_cgroup_use_v1 = 0;      /* 1: v1 controller, 0: v2 default hierarchy */
+const volatile __u32 eg_tracked_hierarchy = 0;  /* hierarchy id of the tracked hierarchy */
+const volatile __u64 eg_wakeup_bytes = 256 * 1024; /* force a reader wakeup past this fill */
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 8 * 1024 * 1024);
+} eg_events SEC(".maps");
+
+/* cgroup ids of task containers, maintained by the agent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, EG_MAX_CONTAINER_CGROUPS);
+    __type(key, __u64);
+    __type(value, struct eg_container_val);
+} eg_containers SEC(".maps");
+
+/*
+ * Processes that joined a cgroup (or were cloned into a different one) and
+ * have not exec'd since: the container runtime's own set-up (runc init
+ * mounting, pivot_root, sethostname, dropping caps). Cleared at exec/exit.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_MAX_SETUP_PROCS);
+    __type(key, __u32);
+    __type(value, __u8);
+} eg_setup_procs SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct eg_counters);
+} eg_counters SEC(".maps");
+
+static __always_inline struct eg_counters *eg_counters_get(void)
+{
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&eg_counters, &zero);
+}
+
+static __always_inline void eg_count_seen(__u32 kind)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (c && kind < EG_KIND_SLOTS)
+        c->kind[kind].seen++;
+}
+
+static __always_inline void eg_count_filtered(__u32 kind, __u32 reason)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (!c)
+        return;
+    if (kind < EG_KIND_SLOTS)
+        c->kind[kind].filtered++;
+    if (reason < EG_FILTER_REASONS)
+        c->filter_reason[reason]++;
+}
+
+static __always_inline void eg_count_deduplicated(__u32 kind)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (c && kind < EG_KIND_SLOTS)
+        c->kind[kind].deduplicated++;
+}
+
+/* Reserve a record; a failure is counted as a drop for that kind. */
+static __always_inline void *eg_reserve(__u32 kind, __u32 size)
+{
+    void *rec = bpf_ringbuf_reserve(&eg_events, size, 0);
+    if (!rec) {
+        struct eg_counters *c = eg_counters_get();
+        if (c && kind < EG_KIND_SLOTS)
+            c->kind[kind].dropped++;
+    }
+    return rec;
+}
+
+/*
+ * Submit without waking the reader (a wakeup costs ~3 us per event); the
+ * agent drains on a short timer. Past eg_wakeup_bytes of backlog, or for rare
+ * events that must be seen at once (urgent), force the wakeup.
+ */
+static __always_inline void eg_submit(void *rec, __u32 kind, bool urgent)
+{
+    __u64 flags = BPF_RB_NO_WAKEUP;
+    if (urgent || bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA) > eg_wakeup_bytes)
+        flags = BPF_RB_FORCE_WAKEUP;
+    bpf_ringbuf_submit(rec, flags);
+    struct eg_counters *c = eg_counters_get();
+    if (c && kind < EG_KIND_SLOTS)
+        c->kind[kind].sent++;
+}
+
+/* cgroup id of a task in the tracked hierarchy (v1 controller or v2). */
+static __always_inline __u64 eg_task_cgroup_id(struct task_struct *task)
+{
+    if (eg_cgroup_use_v1) {
+        __u32 idx = eg_cgroup_v1_subsys;
+        if (idx >= 64)
+            return 0;
+        struct cgroup_subsys_state *css = BPF_CORE_READ(task, cgroups, subsys[idx]);
+        if (!css)
+            return 0;
+        return BPF_CORE_READ(css, cgroup, kn, id);
+    }
+    return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline __u64 eg_current_cgroup_id(struct task_struct *task)
+{
+    if (!eg_cgroup_use_v1)
+        return bpf_get_current_cgroup_id();
+    return eg_task_cgroup_id(task);
+}
+
+static __always_inline bool eg_is_container_cgroup(__u64 cgid)
+{
+    return cgid && bpf_map_lookup_elem(&eg_containers, &cgid) != NULL;
+}
+
+static __always_inline bool eg_in_setup(__u32 tgid)
+{
+    return bpf_map_lookup_elem(&eg_setup_procs, &tgid) != NULL;
+}
+
+/* Fill the identity header from `task` (not necessarily current). */
+static __always_inline void eg_fill_header(struct eg_event_header *h, struct task_struct *task,
+                                           __u64 cgid, __u32 kind, __u32 size)
+{
+    h->ts_ns = bpf_ktime_get_boot_ns();
+    h->cgroup_id = cgid;
+    h->kind = kind;
+    h->size = size;
+    h->flags = 0;
+    h->_pad0 = 0;
+    h->pid = BPF_CORE_READ(task, pid);
+    h->tgid = BPF_CORE_READ(task, tgid);
+    h->start_time_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+
+    struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+    h->ppid = BPF_CORE_READ(parent, tgid);
+    h->parent_start_time_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+
+    const struct cred *cred = BPF_CORE_READ(task, real_cred);
+    h->uid = BPF_CORE_READ(cred, uid.val);
+    h->euid = BPF_CORE_READ(cred, euid.val);
+
+    struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+    h->mnt_ns_inum = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+
+    /* The active pid namespace is the one of the task's own struct pid. */
+    struct pid *tpid = BPF_CORE_READ(task, thread_pid);
+    unsigned int level = BPF_CORE_READ(tpid, level);
+    struct upid up;
+    bpf_core_read(&up, sizeof(up), &tpid->numbers[level & 31]);
+    h->pid_ns_inum = BPF_CORE_READ(up.ns, ns.inum);
+    h->ns_pid = up.nr;
+    /* ns_pid above is the thread's; the leader's number in the same ns is what ps shows. */
+    if (h->pid != h->tgid) {
+        struct pid *lpid = BPF_CORE_READ(task, group_leader, thread_pid);
+        struct upid lup;
+        bpf_core_read(&lup, sizeof(lup), &lpid->numbers[level & 31]);
+        h->ns_pid = lup.nr;
+    }
+    if (level == 0)
+        h->flags |= EG_HDR_HOST_PIDNS;
+    BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
+}
+
+#endif /* ECSGUARD_COMMON_BPF_H */

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one event ABI shared by the kernel programs (bpf/<concern>.bpf.c) and the agent.
+ *
+ * Every record in the ring buffer starts with struct eg_event_header; `kind`
+ * says which struct follows and `size` is the whole record's length, so the
+ * reader can skip kinds it does not know (an older agent with newer programs).
+ * Fields are ordered largest first and padded explicitly so the layout is the
+ * same for clang -target bpf and the host compiler (checked by
+ * tests/unit/test_event_abi.c).
+ */
+#ifndef ECSGUARD_BPF_EVENTS_H
+#define ECSGUARD_BPF_EVENTS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define EG_COMM_LEN 16
+#define EG_NAME_LEN 64
+#define EG_PATH_LEN 256
+#define EG_ARGS_LEN 256
+
+/* Event kinds. New concerns append here; counters are sized by EG_KIND_SLOTS. */
+enum eg_event_kind {
+    EG_EVENT_NONE = 0,
+    EG_EVENT_CAP = 1,           /* a watched capability was checked */
+    EG_EVENT_EXEC = 2,          /* execve in a task container */
+    EG_EVENT_FORK = 3,          /* new process in a task container */
+    EG_EVENT_EXIT = 4,          /* process (thread group) exit in a task container */
+    EG_EVENT_CGROUP_MKDIR = 5,  /* cgroup created in the tracked hierarchy */
+    EG_EVENT_CGROUP_RMDIR = 6,  /* cgroup removed in the tracked hierarchy */
+    EG_EVENT_KIND_COUNT = 7,
+};
+#define EG_KIND_SLOTS 16
+
+/* eg_event_header.flags */
+#define EG_HDR_HOST_PIDNS (1u << 0) /* the task's active pid ns is the initial one */
+#define EG_HDR_SETUP (1u << 1)      /* runtime set-up phase (before the first exec) */
+
+struct eg_event_header {
+    __u64 ts_ns;                /* bpf_ktime_get_boot_ns() at the event */
+    __u64 cgroup_id;            /* cgroup id in the tracked hierarchy (see probe) */
+    __u64 start_time_ns;        /* thread-group leader's start_boottime */
+    __u64 parent_start_time_ns; /* real parent's leader start_boottime */
+    __u32 kind;                 /* enum eg_event_kind */
+    __u32 size;                 /* whole record in bytes */
+    __u32 flags;                /* EG_HDR_* */
+    __u32 pid;                  /* thread id, host pid ns */
+    __u32 tgid;                 /* process id, host pid ns */
+    __u32 ppid;                 /* real parent's tgid, host pid ns */
+    __u32 ns_pid;               /* tgid as seen in the task's own pid ns */
+    __u32 uid;
+    __u32 euid;
+    __u32 pid_ns_inum;
+    __u32 mnt_ns_inum;
+    __u32 _pad0;
+    char comm[EG_COMM_LEN];
+};
+
+/* eg_cap_event.cap_flags */
+#define EG_CAP_HOST_LEVEL (1u << 0) /* checked against the initial user namespace */
+#define EG_CAP_NOISE_UNCHECKED (1u << 1) /* overcommit filter unavailable for this check */
+
+struct eg_cap_event {
+    struct eg_event_header hdr;
+    __u64 exe_ino;   /* inode of the executable (mm->exe_file) */
+    __u32 exe_dev;   /* s_dev of that inode's super block */
+    __u32 cap;       /* CAP_* number */
+    __s32 ret;       /* 0 granted, -EPERM denied */
+    __s32 syscall_nr;/* syscall in flight, -1 when none (fault, kernel thread) */
+    __u32 cap_flags; /* EG_CAP_* */
+    __u32 _pad0;
+    char exe_name[EG_NAME_LEN]; /* basename of the executable's dentry */
+};
+
+struct eg_exec_event {
+    struct eg_event_header hdr;
+    __u64 exe_ino;
+    __u32 exe_dev;
+    __u32 args_len; /* bytes of args used (NUL separated) */
+    char filename[EG_PATH_LEN]; /* path as given to execve (bprm->filename) */
+    char args[EG_ARGS_LEN];
+};
+
+struct eg_fork_event {
+    struct eg_event_header hdr; /* describes the child */
+};
+
+struct eg_exit_event {
+    struct eg_event_header hdr;
+    __s32 exit_code;
+    __u32 _pad0;
+};
+
+struct eg_cgroup_event {
+    struct eg_event_header hdr; /* describes the task that made the change */
+    __u64 cgroup_id;            /* id of the created/removed cgroup */
+    __u32 hierarchy_id;
+    __u32 level;
+    char path[EG_PATH_LEN]; /* path inside the hierarchy, e.g. /ecs/<task>/<id> */
+};
+
+/* Key of the in-kernel capability dedup map (first occurrence sent, repeats counted). */
+struct eg_cap_dedup_key {
+    __u64 cgroup_id;
+    __u64 exe_ino;
+    __u32 exe_dev;
+    __u32 cap;
+    __s32 syscall_nr;
+    __u32 granted;
+};
+
+struct eg_cap_dedup_val {
+    __u64 count;      /* occurrences, including the first one that was sent */
+    __u64 last_ts_ns; /* last occurrence */
+};
+
+/*
+ * Per-CPU counters, one slot per event kind. `seen` counts every candidate
+ * that passed the container and capability filters; each one then ends in
+ * exactly one of sent / deduplicated / dropped / filtered, so
+ * seen == sent + deduplicated + dropped + filtered and nothing vanishes.
+ */
+struct eg_kind_counters {
+    __u64 seen;
+    __u64 sent;
+    __u64 deduplicated;
+    __u64 dropped;  /* ring buffer full: bpf_ringbuf_reserve failed */
+    __u64 filtered; /* decided in the kernel not to report (see eg_filter_reason) */
+};
+
+enum eg_filter_reason {
+    EG_FILTER_SETUP = 0,      /* runtime set-up before the entrypoint's exec */
+    EG_FILTER_OVERCOMMIT = 1, /* memory-overcommit accounting, not privilege use */
+    EG_FILTER_BORROWED_CRED = 2, /* check against credentials that are not the task's */
+    EG_FILTER_DEDUP_FULL = 3, /* dedup map full: event sent without dedup */
+    EG_FILTER_REASONS = 8,
+};
+
+struct eg_counters {
+    struct eg_kind_counters kind[EG_KIND_SLOTS];
+    __u64 filter_reason[EG_FILTER_REASONS];
+};
+
+/* Values of the container map (cgroup id -> container). */
+struct eg_container_val {
+    __u32 slot;  /* index of the container in the agent's table */
+    __u32 flags; /* reserved for per-container policy bits */
+};
+
+#endif /* ECSGUARD_BPF_EVENTS_H */

@@ -1,0 +1,95 @@
+/*
+ * ECS agent introspection API (http://localhost:51678): response parsing and
+ * an asynchronous, caching client. The agent's event loop never blocks on
+ * HTTP: lookups return what the cache holds now, requests go to a worker
+ * thread, and completions are announced on an eventfd.
+ */
+#ifndef ECSGUARD_ECS_INTROSPECTION_H
+#define ECSGUARD_ECS_INTROSPECTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EG_ECS_MAX_CONTAINERS 16
+#define EG_ECS_MAX_BODY (1024 * 1024) /* larger responses are rejected */
+
+struct eg_ecs_container {
+    char docker_id[65];
+    char docker_name[256];
+    char name[256];
+    char image[512];
+    char image_id[160];
+};
+
+struct eg_ecs_task {
+    char arn[256];
+    char family[256];
+    char version[32];
+    char known_status[32];
+    char desired_status[32];
+    int n_containers;
+    bool containers_truncated; /* more than EG_ECS_MAX_CONTAINERS in the response */
+    struct eg_ecs_container containers[EG_ECS_MAX_CONTAINERS];
+};
+
+struct eg_ecs_metadata {
+    char cluster[256];
+    char container_instance_arn[256];
+    char version[128];
+};
+
+/*
+ * Parse one TaskResponse (the body of /v1/tasks?dockerid=...). Returns 0 on
+ * success, -1 with a message in `err` for malformed JSON, a wrong shape, the
+ * agent's error body (empty Arn), or a body over EG_ECS_MAX_BODY.
+ */
+int eg_ecs_parse_task(const char *body, size_t len, struct eg_ecs_task *out, char *err,
+                      size_t errlen);
+/* Parse /v1/metadata. Same return convention. */
+int eg_ecs_parse_metadata(const char *body, size_t len, struct eg_ecs_metadata *out, char *err,
+                          size_t errlen);
+/* The container of `task` with this docker id, or NULL. */
+const struct eg_ecs_container *eg_ecs_task_container(const struct eg_ecs_task *task,
+                                                     const char *docker_id);
+
+enum eg_ecs_state {
+    EG_ECS_UNKNOWN = 0, /* never requested */
+    EG_ECS_PENDING,     /* requested, no answer yet (or retrying after an error) */
+    EG_ECS_RESOLVED,    /* task known */
+    EG_ECS_NOT_FOUND,   /* the agent answered 404: not an ECS container (retried with backoff) */
+};
+
+struct eg_ecs_client_config {
+    const char *base_url;        /* default http://localhost:51678 */
+    long connect_timeout_ms;     /* default 500 */
+    long request_timeout_ms;     /* default 2000 */
+    unsigned positive_ttl_s;     /* default 300: re-validate resolved entries */
+    unsigned negative_ttl_s;     /* default 30: ceiling of the 404 retry backoff */
+    unsigned max_entries;        /* default 4096: cache bound (LRU) */
+};
+
+struct eg_ecs_client_stats {
+    uint64_t requests, responses_ok, not_found, http_errors, timeouts, connect_errors;
+    uint64_t parse_errors, cache_hits, cache_misses, retries, evictions;
+    bool metadata_known;
+};
+
+struct eg_ecs_client;
+
+struct eg_ecs_client *eg_ecs_client_new(const struct eg_ecs_client_config *cfg);
+void eg_ecs_client_free(struct eg_ecs_client *c);
+/* Ask for a container's task (no-op when cached or in flight). Never blocks. */
+void eg_ecs_client_request(struct eg_ecs_client *c, const char *docker_id);
+/* Copy the cached task for this docker id into `out` when RESOLVED. Never blocks on I/O. */
+enum eg_ecs_state eg_ecs_client_lookup(struct eg_ecs_client *c, const char *docker_id,
+                                       struct eg_ecs_task *out);
+/* Cluster/instance from /v1/metadata (fetched at start and retried until known). */
+bool eg_ecs_client_metadata(struct eg_ecs_client *c, struct eg_ecs_metadata *out);
+/* Readable (eventfd) whenever an answer arrived; the reader drains it. */
+int eg_ecs_client_notify_fd(struct eg_ecs_client *c);
+/* Stop re-validating this id (container gone); the entry stays until evicted. */
+void eg_ecs_client_forget(struct eg_ecs_client *c, const char *docker_id);
+void eg_ecs_client_get_stats(struct eg_ecs_client *c, struct eg_ecs_client_stats *out);
+
+#endif

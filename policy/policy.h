@@ -1,0 +1,71 @@
+/*
+ * Policy: which findings are reported, at what severity, and which behaviour
+ * each task may show (allow rules with a reason). Loaded from YAML (libyaml);
+ * the shipped default lives in policy/default.yaml and is compiled in.
+ */
+#ifndef ECSGUARD_POLICY_H
+#define ECSGUARD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+/* What a finding is about; any field may be NULL when it does not apply. */
+struct eg_policy_subject {
+    const char *finding_type;    /* "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed" */
+    const char *task_family;
+    const char *task_revision;   /* "8" */
+    const char *container_name;
+    const char *image;
+    const char *executable_path;
+    const char *capability;      /* "CAP_SYS_ADMIN" */
+    const char *file_path;
+    const char *namespace_kind;  /* "mnt", "pid", "net", ... */
+    const char *target_process;  /* executable path of the target process */
+};
+
+struct eg_policy_verdict {
+    bool report;            /* false: disabled type or suppressed by an allow rule */
+    double severity;        /* after overrides */
+    const char *rule_name;  /* the allow rule that suppressed it, else NULL */
+};
+
+struct eg_policy_error {
+    unsigned line, column; /* 1-based */
+    char message[256];
+};
+
+struct eg_policy_errors {
+    struct eg_policy_error items[64];
+    unsigned count;     /* stored */
+    unsigned total;     /* found (may exceed what is stored) */
+};
+
+struct eg_policy;
+
+/* NULL on failure, with every problem in `errs`. */
+struct eg_policy *eg_policy_load_file(const char *path, struct eg_policy_errors *errs);
+struct eg_policy *eg_policy_load_buffer(const char *name, const char *yaml, size_t len,
+                                        struct eg_policy_errors *errs);
+/* The built-in default (policy/default.yaml compiled in). Never NULL. */
+struct eg_policy *eg_policy_default(void);
+void eg_policy_free(struct eg_policy *p);
+
+void eg_policy_evaluate(struct eg_policy *p, const struct eg_policy_subject *subj,
+                        double default_severity, struct eg_policy_verdict *out);
+
+/* Watched capabilities as a bit mask (bit n = CAP number n). */
+uint64_t eg_policy_watched_caps(const struct eg_policy *p);
+/* Sensitive files (for rootfs detectors): NULL-terminated list of patterns. */
+const char *const *eg_policy_sensitive_files(const struct eg_policy *p);
+/* Per-rule suppression counts and a summary, added to `obj`. */
+void eg_policy_stats(const struct eg_policy *p, struct json_object *obj);
+/* One-line summary, e.g. "12 finding types, 5 allow rules, 3 watched capabilities". */
+void eg_policy_summary(const struct eg_policy *p, char *buf, size_t len);
+
+/* `ecsguard policy check FILE`: exit status 0 valid, 1 invalid, 2 usage. */
+int eg_policy_check_main(int argc, char **argv);
+
+#endif
