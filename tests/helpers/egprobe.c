@@ -1,0 +1,468 @@
+/*
+ * egprobe: a static helper copied into test container images. Each invocation performs exactly
+ * one privileged or suspicious action, prints one result line on stdout and exits:
+ *
+ *   0  the action succeeded   ("ok <command> key=value...")
+ *   1  the action failed      ("fail <command> errno=<NAME> (<message>) [key=value...]")
+ *   2  usage error            (message on stderr)
+ *
+ * The integration tests and the demo use it to make a container do something the agent must
+ * (or must not) report. Raw syscalls are used where libc has no wrapper.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+static const char *g_cmd = "?";
+
+static int usage(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "egprobe %s: ", g_cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
+/* Prints the failure line for errno value err; extra is appended verbatim when not NULL. */
+static int fail(int err, const char *extra)
+{
+    const char *name = strerrorname_np(err);
+    printf("fail %s errno=%s (%s)%s%s\n", g_cmd, name ? name : "?", strerror(err), extra ? " " : "",
+           extra ? extra : "");
+    fflush(stdout);
+    return EXIT_FAILED;
+}
+
+static int ok(const char *fmt, ...)
+{
+    va_list ap;
+    printf("ok %s", g_cmd);
+    if (fmt && *fmt) {
+        putchar(' ');
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+    }
+    putchar('\n');
+    fflush(stdout);
+    return EXIT_OK;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_pid(const char *s, pid_t *out)
+{
+    long v;
+    if (parse_long(s, 1, INT_MAX, &v) != 0)
+        return -1;
+    *out = (pid_t)v;
+    return 0;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* bpf(BPF_MAP_CREATE) of a one-entry array map: needs CAP_BPF (or CAP_SYS_ADMIN). */
+static int cmd_bpf_map_create(int argc, char **argv)
+{
+    if (argc != 0)
+        return usage("takes no arguments");
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.map_type = BPF_MAP_TYPE_ARRAY;
+    attr.key_size = sizeof(uint32_t);
+    attr.value_size = sizeof(uint64_t);
+    attr.max_entries = 1;
+    long fd = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+    if (fd < 0)
+        return fail(errno, NULL);
+    close((int)fd);
+    return ok("fd=%ld", fd);
+}
+
+static int cmd_mount_tmpfs(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: mount-tmpfs DIR");
+    if (mount("egprobe", argv[0], "tmpfs", 0, "size=1m") != 0)
+        return fail(errno, NULL);
+    return ok("dir=%s", argv[0]);
+}
+
+static int cmd_sethostname(int argc, char **argv)
+{
+    long count = 1;
+    if (argc < 1 || argc > 2)
+        return usage("usage: sethostname NAME [COUNT]");
+    if (argc == 2 && parse_long(argv[1], 1, LONG_MAX, &count) != 0)
+        return usage("bad COUNT '%s'", argv[1]);
+    size_t len = strlen(argv[0]);
+    uint64_t start = now_ns();
+    for (long i = 0; i < count; i++) {
+        if (sethostname(argv[0], len) != 0) {
+            char extra[64];
+            snprintf(extra, sizeof(extra), "done=%ld", i);
+            return fail(errno, extra);
+        }
+    }
+    uint64_t elapsed = now_ns() - start;
+    return ok("name=%s count=%ld ns_per_op=%" PRIu64, argv[0], count, elapsed / (uint64_t)count);
+}
+
+/* ioctl(SIOCSIFMTU): the kernel checks CAP_NET_ADMIN in the interface's network namespace. */
+static int cmd_link_mtu(int argc, char **argv)
+{
+    long mtu;
+    if (argc != 2)
+        return usage("usage: link-mtu IFNAME MTU");
+    if (strlen(argv[0]) >= IFNAMSIZ)
+        return usage("interface name too long");
+    if (parse_long(argv[1], 68, INT_MAX, &mtu) != 0)
+        return usage("bad MTU '%s'", argv[1]);
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return fail(errno, "step=socket");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, argv[0], strlen(argv[0]));
+    ifr.ifr_mtu = (int)mtu;
+    int rc = ioctl(sock, SIOCSIFMTU, &ifr);
+    int err = errno;
+    close(sock);
+    if (rc != 0)
+        return fail(err, NULL);
+    return ok("ifname=%s mtu=%ld", argv[0], mtu);
+}
+
+static int cmd_ptrace_attach(int argc, char **argv)
+{
+    pid_t pid;
+    if (argc != 1 || parse_pid(argv[0], &pid) != 0)
+        return usage("usage: ptrace-attach PID");
+    if (ptrace(PTRACE_ATTACH, pid, NULL, NULL) != 0)
+        return fail(errno, NULL);
+    /* Let the target run on: wait for the attach stop, then detach. */
+    int status = 0;
+    if (waitpid(pid, &status, __WALL) < 0)
+        return fail(errno, "step=waitpid");
+    if (ptrace(PTRACE_DETACH, pid, NULL, NULL) != 0)
+        return fail(errno, "step=detach");
+    return ok("pid=%d", (int)pid);
+}
+
+/* Reads field number `field` (1-based, as in proc(5)) of /proc/PID/stat as an unsigned number. */
+static int read_stat_field(pid_t pid, int field, unsigned long long *out)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* comm (field 2) may contain spaces and parentheses: fields resume after the last ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    p++;
+    for (int i = 3; i <= field; i++) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            return -1;
+        if (i == field) {
+            *out = strtoull(p, NULL, 10);
+            return 0;
+        }
+        while (*p && *p != ' ')
+            p++;
+    }
+    return -1;
+}
+
+/*
+ * process_vm_writev of one byte into the target. The address is the start of the target's
+ * argument strings (/proc/PID/stat arg_start, else startstack); the byte written is the first
+ * byte of its command line, so a successful write leaves the target unchanged. The kernel
+ * shows these addresses only to callers that may ptrace the target; otherwise they read 0 and
+ * the call is still made (and fails) — the point is the syscall.
+ */
+static int cmd_vm_write(int argc, char **argv)
+{
+    pid_t pid;
+    if (argc != 1 || parse_pid(argv[0], &pid) != 0)
+        return usage("usage: vm-write PID");
+    unsigned long long addr = 0;
+    if (read_stat_field(pid, 48, &addr) != 0 || addr == 0)
+        read_stat_field(pid, 28, &addr);
+    unsigned char byte = 0;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &byte, 1) != 1)
+            byte = 0;
+        close(fd);
+    }
+    struct iovec local = {.iov_base = &byte, .iov_len = 1};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = 1};
+    char extra[64];
+    snprintf(extra, sizeof(extra), "addr=0x%llx", addr);
+    ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    if (n < 0)
+        return fail(errno, extra);
+    return ok("pid=%d %s bytes=%zd", (int)pid, extra, n);
+}
+
+static int cmd_proc_mem_open(int argc, char **argv)
+{
+    pid_t pid;
+    if (argc != 1 || parse_pid(argv[0], &pid) != 0)
+        return usage("usage: proc-mem-open PID");
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return fail(errno, NULL);
+    close(fd);
+    return ok("path=%s", path);
+}
+
+static const struct {
+    const char *name;
+    int sig;
+} signal_names[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+    {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+};
+
+static int parse_signal(const char *s, int *out)
+{
+    long v;
+    if (parse_long(s, 0, 64, &v) == 0) {
+        *out = (int)v;
+        return 0;
+    }
+    if (strncmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t i = 0; i < sizeof(signal_names) / sizeof(signal_names[0]); i++) {
+        if (strcmp(s, signal_names[i].name) == 0) {
+            *out = signal_names[i].sig;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int cmd_kill(int argc, char **argv)
+{
+    pid_t pid;
+    int sig;
+    if (argc != 2 || parse_pid(argv[0], &pid) != 0)
+        return usage("usage: kill PID SIG");
+    if (parse_signal(argv[1], &sig) != 0)
+        return usage("bad signal '%s'", argv[1]);
+    if (kill(pid, sig) != 0)
+        return fail(errno, NULL);
+    return ok("pid=%d sig=%d", (int)pid, sig);
+}
+
+static const struct {
+    const char *name;
+    int flag;
+} ns_types[] = {
+    {"mnt", CLONE_NEWNS},        {"pid", CLONE_NEWPID},
+    {"net", CLONE_NEWNET},       {"uts", CLONE_NEWUTS},
+    {"ipc", CLONE_NEWIPC},       {"user", CLONE_NEWUSER},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", 0x00000080 /* CLONE_NEWTIME */},
+};
+
+static int cmd_setns(int argc, char **argv)
+{
+    pid_t pid;
+    if (argc != 2 || parse_pid(argv[0], &pid) != 0)
+        return usage("usage: setns PID NSTYPE (mnt|pid|net|uts|ipc|user|cgroup|time)");
+    int flag = -1;
+    for (size_t i = 0; i < sizeof(ns_types) / sizeof(ns_types[0]); i++) {
+        if (strcmp(argv[1], ns_types[i].name) == 0)
+            flag = ns_types[i].flag;
+    }
+    if (flag < 0)
+        return usage("unknown namespace type '%s'", argv[1]);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, argv[1]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    int rc = setns(fd, flag);
+    int err = errno;
+    close(fd);
+    if (rc != 0)
+        return fail(err, NULL);
+    return ok("path=%s", path);
+}
+
+static int cmd_write_files(int argc, char **argv)
+{
+    long n;
+    if (argc != 2 || parse_long(argv[1], 0, LONG_MAX, &n) != 0)
+        return usage("usage: write-files DIR N");
+    char path[PATH_MAX];
+    for (long i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/egprobe-%ld", argv[0], i);
+        int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            char extra[64];
+            snprintf(extra, sizeof(extra), "done=%ld", i);
+            return fail(errno, extra);
+        }
+        ssize_t w = write(fd, "egprobe\n", 8);
+        int err = errno;
+        close(fd);
+        if (w != 8)
+            return fail(w < 0 ? err : EIO, "step=write");
+    }
+    return ok("dir=%s count=%ld", argv[0], n);
+}
+
+static int cmd_spin_fork(int argc, char **argv)
+{
+    long n;
+    if (argc != 1 || parse_long(argv[0], 1, LONG_MAX, &n) != 0)
+        return usage("usage: spin-fork N");
+    uint64_t start = now_ns();
+    for (long i = 0; i < n; i++) {
+        pid_t child = fork();
+        if (child < 0)
+            return fail(errno, "step=fork");
+        if (child == 0) {
+            char *const args[] = {"true", NULL};
+            execv("/bin/true", args);
+            _exit(127);
+        }
+        int status = 0;
+        if (waitpid(child, &status, 0) < 0)
+            return fail(errno, "step=waitpid");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            return fail(ENOEXEC, "step=exec");
+    }
+    uint64_t elapsed = now_ns() - start;
+    return ok("count=%ld ns_per_op=%" PRIu64, n, elapsed / (uint64_t)n);
+}
+
+static int cmd_sleep(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: sleep SECONDS");
+    char *end = NULL;
+    errno = 0;
+    double secs = strtod(argv[0], &end);
+    if (errno != 0 || end == argv[0] || *end != '\0' || secs < 0 || secs > 1e9)
+        return usage("bad SECONDS '%s'", argv[0]);
+    struct timespec ts = {.tv_sec = (time_t)secs,
+                          .tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0) {
+        if (errno != EINTR)
+            return fail(errno, NULL);
+    }
+    return ok("seconds=%s", argv[0]);
+}
+
+/* Benchmark loop: open(O_CREAT|O_WRONLY) + write one byte + close, N times, on one file. */
+static int cmd_loop_open_write(int argc, char **argv)
+{
+    long n;
+    if (argc != 2 || parse_long(argv[1], 1, LONG_MAX, &n) != 0)
+        return usage("usage: loop-open-write DIR N");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/egprobe-loop", argv[0]);
+    uint64_t start = now_ns();
+    for (long i = 0; i < n; i++) {
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return fail(errno, "step=open");
+        ssize_t w = write(fd, "x", 1);
+        int err = errno;
+        close(fd);
+        if (w != 1)
+            return fail(w < 0 ? err : EIO, "step=write");
+    }
+    uint64_t elapsed = now_ns() - start;
+    return ok("path=%s count=%ld ns_per_op=%" PRIu64, path, n, elapsed / (uint64_t)n);
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *args;
+} commands[] = {
+    {"bpf-map-create", cmd_bpf_map_create, ""},
+    {"mount-tmpfs", cmd_mount_tmpfs, "DIR"},
+    {"sethostname", cmd_sethostname, "NAME [COUNT]"},
+    {"link-mtu", cmd_link_mtu, "IFNAME MTU"},
+    {"ptrace-attach", cmd_ptrace_attach, "PID"},
+    {"vm-write", cmd_vm_write, "PID"},
+    {"proc-mem-open", cmd_proc_mem_open, "PID"},
+    {"kill", cmd_kill, "PID SIG"},
+    {"setns", cmd_setns, "PID NSTYPE"},
+    {"write-files", cmd_write_files, "DIR N"},
+    {"spin-fork", cmd_spin_fork, "N"},
+    {"sleep", cmd_sleep, "SECONDS"},
+    {"loop-open-write", cmd_loop_open_write, "DIR N"},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2) {
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+            if (strcmp(argv[1], commands[i].name) == 0) {
+                g_cmd = commands[i].name;
+                return commands[i].fn(argc - 2, argv + 2);
+            }
+        }
+    }
+    fprintf(stderr, "usage: egprobe COMMAND [ARGS]\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(stderr, "  %s %s\n", commands[i].name, commands[i].args);
+    return EXIT_USAGE;
+}
