@@ -23,7 +23,7 @@ struct eg_ecs_container {
 };
 
 struct eg_ecs_task {
-    char arn[256];
+    char arn[384]; /* room for a 255-char cluster name in the ARN */
     char family[256];
     char version[32];
     char known_status[32];
@@ -35,7 +35,7 @@ struct eg_ecs_task {
 
 struct eg_ecs_metadata {
     char cluster[256];
-    char container_instance_arn[256];
+    char container_instance_arn[384]; /* room for a 255-char cluster name */
     char version[128];
 };
 
@@ -61,18 +61,22 @@ enum eg_ecs_state {
 };
 
 struct eg_ecs_client_config {
-    const char *base_url;        /* default http://localhost:51678 */
-    long connect_timeout_ms;     /* default 500 */
-    long request_timeout_ms;     /* default 2000 */
-    unsigned positive_ttl_s;     /* default 300: re-validate resolved entries */
-    unsigned negative_ttl_s;     /* default 30: ceiling of the 404 retry backoff */
-    unsigned max_entries;        /* default 4096: cache bound (LRU) */
+    const char *base_url;      /* default http://localhost:51678 */
+    long connect_timeout_ms;   /* default 500 */
+    long request_timeout_ms;   /* default 2000 */
+    unsigned positive_ttl_s;   /* default 300: re-validate resolved entries */
+    unsigned negative_ttl_s;   /* default 30: ceiling of the 404 retry backoff */
+    unsigned max_entries;      /* default 4096: cache bound (LRU) */
+    unsigned retry_initial_ms; /* default 1000: first retry delay after a 404 or an error */
 };
 
 struct eg_ecs_client_stats {
     uint64_t requests, responses_ok, not_found, http_errors, timeouts, connect_errors;
     uint64_t parse_errors, cache_hits, cache_misses, retries, evictions;
     bool metadata_known;
+    uint64_t oversized;        /* answers aborted past EG_ECS_MAX_BODY */
+    uint64_t transport_errors; /* connection reset/closed, not HTTP, truncated body */
+    uint64_t revalidations;    /* requests re-checking a resolved entry after positive_ttl_s */
 };
 
 struct eg_ecs_client;
