@@ -14,22 +14,23 @@ struct json_object;
 
 /* What a finding is about; any field may be NULL when it does not apply. */
 struct eg_policy_subject {
-    const char *finding_type;    /* "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed" */
+    const char *finding_type; /* "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed" */
     const char *task_family;
-    const char *task_revision;   /* "8" */
+    const char *task_revision; /* "8" */
     const char *container_name;
     const char *image;
     const char *executable_path;
-    const char *capability;      /* "CAP_SYS_ADMIN" */
+    const char *capability; /* "CAP_SYS_ADMIN" */
     const char *file_path;
-    const char *namespace_kind;  /* "mnt", "pid", "net", ... */
-    const char *target_process;  /* executable path of the target process */
+    const char *namespace_kind; /* "mnt", "pid", "net", ... */
+    const char *target_process; /* executable path of the target process */
 };
 
 struct eg_policy_verdict {
-    bool report;            /* false: disabled type or suppressed by an allow rule */
-    double severity;        /* after overrides */
-    const char *rule_name;  /* the allow rule that suppressed it, else NULL */
+    bool report;           /* false: disabled type or suppressed by an allow rule */
+    double severity;       /* after overrides */
+    const char *rule_name; /* the allow rule that suppressed it, else NULL; valid while the
+                              policy is */
 };
 
 struct eg_policy_error {
@@ -39,8 +40,8 @@ struct eg_policy_error {
 
 struct eg_policy_errors {
     struct eg_policy_error items[64];
-    unsigned count;     /* stored */
-    unsigned total;     /* found (may exceed what is stored) */
+    unsigned count; /* stored */
+    unsigned total; /* found (may exceed what is stored) */
 };
 
 struct eg_policy;
@@ -49,7 +50,8 @@ struct eg_policy;
 struct eg_policy *eg_policy_load_file(const char *path, struct eg_policy_errors *errs);
 struct eg_policy *eg_policy_load_buffer(const char *name, const char *yaml, size_t len,
                                         struct eg_policy_errors *errs);
-/* The built-in default (policy/default.yaml compiled in). Never NULL. */
+/* The built-in default (policy/default.yaml compiled in). Never NULL; a new
+ * instance with its own counters, freed with eg_policy_free. */
 struct eg_policy *eg_policy_default(void);
 void eg_policy_free(struct eg_policy *p);
 
@@ -60,12 +62,18 @@ void eg_policy_evaluate(struct eg_policy *p, const struct eg_policy_subject *sub
 uint64_t eg_policy_watched_caps(const struct eg_policy *p);
 /* Sensitive files (for rootfs detectors): NULL-terminated list of patterns. */
 const char *const *eg_policy_sensitive_files(const struct eg_policy *p);
+/* Whether an absolute path (inside the container) matches one of those patterns. */
+bool eg_policy_is_sensitive_file(const struct eg_policy *p, const char *path);
 /* Per-rule suppression counts and a summary, added to `obj`. */
 void eg_policy_stats(const struct eg_policy *p, struct json_object *obj);
 /* One-line summary, e.g. "12 finding types, 5 allow rules, 3 watched capabilities". */
 void eg_policy_summary(const struct eg_policy *p, char *buf, size_t len);
 
-/* `ecsguard policy check FILE`: exit status 0 valid, 1 invalid, 2 usage. */
+/*
+ * `ecsguard policy check FILE`: argv starts at the word after "policy"
+ * (argv[0] == "check"). Exit status 0 valid (summary on stdout), 1 invalid
+ * (FILE:LINE:COLUMN: message lines on stderr), 2 usage.
+ */
 int eg_policy_check_main(int argc, char **argv);
 
 #endif
