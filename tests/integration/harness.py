@@ -1,0 +1,1137 @@
+"""Real-container harness for ecsguard integration tests (Python 3 stdlib only, root required).
+
+Runs runc containers shaped like the ones the ECS agent starts through Docker: cgroup paths in
+the ECS v1 / v2 / plain Docker layouts, Docker's default capability set, optional shared or host
+PID namespace, bind volumes and tmpfs mounts, a busybox rootfs (plain copy or overlayfs like
+overlay2) with the static `egprobe` helper at /bin/egprobe. It also runs the agent binary and
+builds the state file the fake ECS agent serves. See docs/testing.md.
+
+Environment:
+  ECSGUARD_BIN        agent binary (Agent)
+  ECSGUARD_EGPROBE    static egprobe helper copied into the rootfs
+  ECSGUARD_BUILD_DIR  where the rootfs image and container bundles live (default: a temp dir)
+  ECSGUARD_RUNC_ROOT  runc state root used by the harness (default /run/ecsguard-harness/runc)
+"""
+
+import atexit
+import datetime
+import errno
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+RUNC = shutil.which("runc") or "/usr/sbin/runc"
+RUNC_ROOT = os.environ.get("ECSGUARD_RUNC_ROOT", "/run/ecsguard-harness/runc")
+# One JSON record per live harness container, so a later run can clean up after a killed one.
+RECORDS_DIR = os.path.join(os.path.dirname(RUNC_ROOT), "records")
+
+REGION = "us-west-2"
+ACCOUNT = "123456789012"
+
+# Docker's default capability set (moby oci/caps/defaults.go).
+DOCKER_DEFAULT_CAPS = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+)
+# Capability names by number (linux/capability.h).
+CAP_NAMES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
+
+
+def all_caps():
+    """Every capability the harness can grant (its own bounding set): what a privileged container
+    gets. On a normal root shell this is every capability the kernel knows."""
+    bounding = int(proc_status(os.getpid())["CapBnd"], 16)
+    return tuple(name for bit, name in enumerate(CAP_NAMES) if bounding & (1 << bit))
+
+
+def cap_mask(names):
+    """Bit mask of capability names, comparable with CapEff in /proc/PID/status."""
+    mask = 0
+    for name in names:
+        mask |= 1 << CAP_NAMES.index(name)
+    return mask
+
+
+class HarnessError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers, cgroup layouts, /proc helpers
+
+def new_container_id():
+    """A Docker-style container id: 64 lowercase hex characters."""
+    return secrets.token_hex(32)
+
+
+def new_task_id():
+    """A current-format ECS task id: 32 lowercase hex characters."""
+    return secrets.token_hex(16)
+
+
+def new_task_uuid():
+    """An old-format ECS task id: a UUID with dashes."""
+    return str(uuid.uuid4())
+
+
+LAYOUTS = {
+    "ecs-v1": "/ecs/{task}/{cid}",
+    "ecs-v2": "/ecstasks.slice/ecstasks-{task}.slice/docker-{cid}.scope",
+    "docker": "/docker/{cid}",
+    "docker-systemd": "/system.slice/docker-{cid}.scope",
+}
+
+
+def cgroup_path(layout, task_id, container_id):
+    """The container's cgroup path (relative to each hierarchy root) in the given layout."""
+    if layout not in LAYOUTS:
+        raise ValueError("unknown cgroup layout %r (one of %s)" % (layout, ", ".join(LAYOUTS)))
+    return LAYOUTS[layout].format(task=task_id, cid=container_id)
+
+
+def mountinfo(pid="self"):
+    """Parsed /proc/PID/mountinfo: dicts with mount_id, parent_id, dev, root, mount_point,
+    options, fstype, source, super_options."""
+    mounts = []
+    with open("/proc/%s/mountinfo" % pid) as f:
+        for line in f:
+            left, _, right = line.rstrip("\n").partition(" - ")
+            fields = left.split(" ")
+            fstype, source, super_options = (right.split(" ") + ["", "", ""])[:3]
+            mounts.append({
+                "mount_id": int(fields[0]),
+                "parent_id": int(fields[1]),
+                "dev": fields[2],
+                "root": _unescape(fields[3]),
+                "mount_point": _unescape(fields[4]),
+                "options": fields[5],
+                "fstype": fstype,
+                "source": _unescape(source),
+                "super_options": super_options,
+            })
+    return mounts
+
+
+def _unescape(s):
+    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace(
+        "\\134", "\\")
+
+
+def mount_of(pid, path):
+    """The mountinfo entry that is mounted last at exactly `path` in PID's mount namespace."""
+    found = [m for m in mountinfo(pid) if m["mount_point"] == path]
+    if not found:
+        raise HarnessError("no mount at %s in pid %s" % (path, pid))
+    return found[-1]
+
+
+def cgroup_hierarchies():
+    """Mounted cgroup hierarchies: list of (mount_point, name) where name is the v1 controller
+    list (e.g. "memory", "name=systemd") or "" for cgroup2."""
+    result = []
+    for m in mountinfo():
+        if m["fstype"] == "cgroup2":
+            result.append((m["mount_point"], ""))
+        elif m["fstype"] == "cgroup":
+            opts = [o for o in m["super_options"].split(",")
+                    if o not in ("rw", "ro") and "=" not in o or o.startswith("name=")]
+            result.append((m["mount_point"], ",".join(opts)))
+    return result
+
+
+def proc_cgroups(pid):
+    """/proc/PID/cgroup as {controllers: path}; the cgroup2 line has key ""."""
+    result = {}
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            result[controllers] = path
+    return result
+
+
+def ns_inode(pid, nstype):
+    """Inode number of PID's namespace of the given type (as /proc/PID/ns/TYPE shows it)."""
+    return os.stat("/proc/%s/ns/%s" % (pid, nstype)).st_ino
+
+
+def host_ns_inode(nstype):
+    """Inode of the host's namespace of that type (the test process runs in the host's)."""
+    return ns_inode("self", nstype)
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of strings."""
+    result = {}
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            result[key] = value.strip()
+    return result
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Root filesystem image
+
+def _work_dir():
+    base = os.environ.get("ECSGUARD_BUILD_DIR")
+    if base:
+        path = os.path.join(os.path.abspath(base), "integration")
+    else:
+        path = os.path.join(tempfile.gettempdir(), "ecsguard-harness")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def find_egprobe():
+    path = os.environ.get("ECSGUARD_EGPROBE")
+    if not path and os.environ.get("ECSGUARD_BUILD_DIR"):
+        path = os.path.join(os.environ["ECSGUARD_BUILD_DIR"], "tests", "helpers", "egprobe")
+    if not path or not os.path.isfile(path):
+        raise HarnessError("egprobe helper not found (%r): build the CMake target egprobe and set "
+                           "ECSGUARD_EGPROBE" % path)
+    return path
+
+
+class Rootfs:
+    """A busybox-static image directory with /bin/egprobe, built once and cached by content
+    (under $ECSGUARD_BUILD_DIR/integration, else a temp dir). Use Rootfs.get()."""
+
+    FORMAT = 1  # bump when the layout below changes
+    _cached = None
+
+    def __init__(self, path):
+        self.path = path
+
+    @classmethod
+    def get(cls):
+        if cls._cached is None:
+            cls._cached = cls.build()
+        return cls._cached
+
+    @classmethod
+    def build(cls, busybox="/bin/busybox", egprobe=None, parent=None):
+        egprobe = egprobe or find_egprobe()
+        parent = parent or _work_dir()
+        digest = hashlib.sha256(b"format %d\n" % cls.FORMAT)
+        for src in (busybox, egprobe):
+            with open(src, "rb") as f:
+                digest.update(f.read())
+        path = os.path.join(parent, "rootfs-" + digest.hexdigest()[:16])
+        if os.path.isfile(os.path.join(path, ".complete")):
+            return cls(path)
+        tmp = tempfile.mkdtemp(prefix="rootfs-build-", dir=parent)
+        try:
+            cls._populate(tmp, busybox, egprobe)
+            os.rename(tmp, path)
+        except OSError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            # Another process finished the same image first.
+            if not (e.errno in (errno.EEXIST, errno.ENOTEMPTY)
+                    and os.path.isfile(os.path.join(path, ".complete"))):
+                raise
+        return cls(path)
+
+    @staticmethod
+    def _populate(root, busybox, egprobe):
+        os.chmod(root, 0o755)
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "etc", "root",
+                  "var/log", "run", "mnt", "home", "data"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        os.makedirs(os.path.join(root, "tmp"))
+        os.chmod(os.path.join(root, "tmp"), 0o1777)
+        shutil.copy2(busybox, os.path.join(root, "bin/busybox"))
+        shutil.copy2(egprobe, os.path.join(root, "bin/egprobe"))
+        os.chmod(os.path.join(root, "bin/egprobe"), 0o755)
+        applets = subprocess.run([busybox, "--list-full"], check=True, capture_output=True,
+                                 text=True).stdout.split()
+        for applet in applets:  # what `busybox --install -s` creates
+            link = os.path.join(root, applet)
+            if not os.path.lexists(link):
+                os.symlink("/bin/busybox", link)
+        files = {
+            "etc/passwd": "root:x:0:0:root:/root:/bin/sh\n"
+                          "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+            "etc/group": "root:x:0:\nnogroup:x:65534:\n",
+            "etc/hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost\n",
+            "etc/resolv.conf": "",
+            "etc/os-release": "NAME=ecsguard-test-busybox\nID=busybox\n",
+        }
+        for name, content in files.items():
+            with open(os.path.join(root, name), "w") as f:
+                f.write(content)
+        open(os.path.join(root, ".complete"), "w").close()
+
+
+# ---------------------------------------------------------------------------------------------
+# runc
+
+def runc(*args, timeout=30, check=True):
+    """Runs runc with the harness state root; returns CompletedProcess (text)."""
+    cmd = [RUNC, "--root", RUNC_ROOT] + [str(a) for a in args]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise HarnessError("%s failed (%d): %s" % (" ".join(cmd), proc.returncode,
+                                                   proc.stderr.strip()))
+    return proc
+
+
+class ExecResult:
+    """Outcome of a process run in a container."""
+
+    def __init__(self, returncode, stdout, stderr, args=(), container=None):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.args = list(args)
+        self.container = container
+
+    @property
+    def ok(self):
+        return self.returncode == 0
+
+    def __repr__(self):
+        return "ExecResult(args=%r, returncode=%r, stdout=%r, stderr=%r)" % (
+            self.args, self.returncode, self.stdout, self.stderr)
+
+
+_live_containers = set()
+_live_agents = set()
+_created_cgroup_dirs = set()  # parent cgroup dirs this process created (removed when empty)
+_lock = threading.Lock()
+_swept = False
+
+
+class Container:
+    """One runc container shaped like an ECS task container.
+
+    Keyword options (all optional):
+      layout        "ecs-v1" (default), "ecs-v2", "docker", "docker-systemd" (see LAYOUTS)
+      task_id       ECS task id (default: new 32-hex id; new_task_uuid() for the old format)
+      container_id  64-hex id (default: new); also the runc container id
+      name, image, family, version   ECS metadata for introspection_state()
+      caps_add, caps_drop            capability names on top of Docker's default set
+      privileged    all capabilities, no seccomp, no masked/read-only /proc paths, all devices
+      pid_mode      "private" (default) or "host"
+      join_pid_ns_of  another started Container whose pid namespace to share (pidMode: task)
+      network_mode  "private" (own net namespace, only lo; default) or "host"
+      join_net_ns_of  another started Container whose net namespace to share (awsvpc-like)
+      cgroupns      "host" (default, Docker on cgroup v1/hybrid hosts) or "private"
+      volumes       [(host_dir, container_path)] or [(host_dir, container_path, "ro")] binds
+      tmpfs         [container_path, ...]
+      rootfs        "copy" (private copy of the image; default), "overlay" (overlayfs with the
+                    image as lowerdir, like overlay2), "shared" (the image dir itself)
+      readonly_rootfs, env (dict), cwd, user ((uid, gid)), hostname, seccomp (OCI dict)
+    args is the entrypoint (default: /bin/egprobe sleep 3600).
+    """
+
+    def __init__(self, args=("/bin/egprobe", "sleep", "3600"), *, layout="ecs-v1",
+                 task_id=None, container_id=None, name="app", image="busybox:latest",
+                 family="ecsguard-it", version="1", caps_add=(), caps_drop=(),
+                 privileged=False, pid_mode="private", join_pid_ns_of=None,
+                 network_mode="private", join_net_ns_of=None, cgroupns="host", volumes=(),
+                 tmpfs=(), rootfs="copy", readonly_rootfs=False, env=None, cwd="/", user=None,
+                 hostname=None, seccomp=None, image_rootfs=None):
+        if pid_mode not in ("private", "host"):
+            raise ValueError("pid_mode must be 'private' or 'host'")
+        if network_mode not in ("private", "host"):
+            raise ValueError("network_mode must be 'private' or 'host'")
+        if rootfs not in ("copy", "overlay", "shared"):
+            raise ValueError("rootfs must be 'copy', 'overlay' or 'shared'")
+        self.args = list(args)
+        self.layout = layout
+        self.task_id = task_id or new_task_id()
+        self.id = container_id or new_container_id()
+        self.cgroup_path = cgroup_path(layout, self.task_id, self.id)
+        self.name = name
+        self.image = image
+        self.image_id = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        self.family = family
+        self.version = str(version)
+        self.docker_name = "ecs-%s-%s-%s-%s" % (family, self.version, name,
+                                                secrets.token_hex(10))
+        self.privileged = privileged
+        caps = list(all_caps()) if privileged else list(DOCKER_DEFAULT_CAPS)
+        for cap in caps_add:
+            cap = _cap_name(cap)
+            if cap not in caps:
+                caps.append(cap)
+        drop = {_cap_name(c) for c in caps_drop}
+        self.caps = [c for c in caps if c not in drop]
+        self.pid_mode = pid_mode
+        self.join_pid_ns_of = join_pid_ns_of
+        self.network_mode = network_mode
+        self.join_net_ns_of = join_net_ns_of
+        self.cgroupns = cgroupns
+        self.volumes = [tuple(v) for v in volumes]
+        self.tmpfs = list(tmpfs)
+        self.rootfs_mode = rootfs
+        self.readonly_rootfs = readonly_rootfs
+        self.env = dict(env or {})
+        self.cwd = cwd
+        self.user = user
+        self.hostname = hostname or self.id[:12]
+        self.seccomp = seccomp
+        self.image_rootfs = image_rootfs or Rootfs.get()
+        self.bundle = None
+        self.rootfs_path = None
+        self.upperdir = None
+        self.created_at = None
+        self.started_at = None
+        self._proc = None
+        self._pid = None
+        self._overlay_mounted = False
+        self._deleted = False
+        self._started = False
+        self._cgroup_parents = []
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self, timeout=20):
+        """Creates the bundle and runs the container (runc run, supervised by a background runc
+        process like a shim); returns once the container is running (or already exited)."""
+        self._launch()
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            if state and state.get("status") == "running":
+                self._pid = state.get("pid")
+                self.started_at = time.time_ns()
+                return self
+            if self._proc.poll() is not None:
+                err = self._runc_errors()
+                if err:
+                    raise HarnessError("container %s failed to start: %s" % (self.id, err))
+                return self  # ran and already exited
+            if time.monotonic() > deadline:
+                raise HarnessError("container %s not running after %ss (state %r)"
+                                   % (self.id, timeout, state))
+            time.sleep(0.02)
+
+    def run_to_completion(self, timeout=60, check=False):
+        """Runs the entrypoint to its end; returns ExecResult with its output. Deletes the
+        container afterwards."""
+        try:
+            self._launch()
+            try:
+                code = self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise HarnessError("container %s still running after %ss" % (self.id, timeout))
+            err = self._runc_errors()
+            if err:
+                raise HarnessError("container %s failed: %s" % (self.id, err))
+            result = ExecResult(code, self._read("stdout"), self._read("stderr"), self.args, self)
+        finally:
+            self.delete()
+        if check and result.returncode != 0:
+            raise HarnessError("entrypoint failed: %r" % result)
+        return result
+
+    def _launch(self):
+        if self._started:
+            raise HarnessError("container %s already started" % self.id)
+        self._started = True
+        _sweep_stale_once()
+        with _lock:
+            _live_containers.add(self)
+        self._prepare_bundle()
+        self.created_at = time.time_ns()
+        out = open(os.path.join(self.bundle, "stdout"), "wb")
+        err = open(os.path.join(self.bundle, "stderr"), "wb")
+        try:
+            self._proc = subprocess.Popen(
+                [RUNC, "--root", RUNC_ROOT, "--log", os.path.join(self.bundle, "runc.log"),
+                 "--log-format", "json", "run", "--bundle", self.bundle, self.id],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+        finally:
+            out.close()
+            err.close()
+
+    def _runc_errors(self):
+        messages = []
+        try:
+            with open(os.path.join(self.bundle, "runc.log")) as f:
+                for line in f:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if entry.get("level") in ("error", "fatal"):
+                        messages.append(entry.get("msg", ""))
+        except OSError:
+            pass
+        return "; ".join(messages)
+
+    def _read(self, stream):
+        try:
+            with open(os.path.join(self.bundle, stream), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stdout(self):
+        """What the entrypoint wrote to stdout so far."""
+        return self._read("stdout")
+
+    def stderr(self):
+        return self._read("stderr")
+
+    def state(self):
+        """`runc state` as a dict, or None when runc does not know the container."""
+        proc = runc("state", self.id, check=False)
+        if proc.returncode != 0:
+            return None
+        return json.loads(proc.stdout)
+
+    def pid(self):
+        """Host pid of the container's init process."""
+        if self._pid is None:
+            state = self.state()
+            if not state or not state.get("pid"):
+                raise HarnessError("container %s has no init process" % self.id)
+            self._pid = state["pid"]
+        return self._pid
+
+    def exec(self, args, check=True, timeout=30, env=None, cwd=None, user=None):
+        """Runs args in the container (runc exec, with the container's capabilities);
+        returns ExecResult. check=True raises HarnessError on a non-zero exit."""
+        cmd = ["exec"]
+        for key, value in (env or {}).items():
+            cmd += ["--env", "%s=%s" % (key, value)]
+        if cwd:
+            cmd += ["--cwd", cwd]
+        if user:
+            cmd += ["--user", "%d:%d" % tuple(user)]
+        cmd += [self.id] + [str(a) for a in args]
+        try:
+            proc = runc(*cmd, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise HarnessError("exec %r in %s timed out after %ss" % (args, self.id, timeout))
+        result = ExecResult(proc.returncode, proc.stdout, proc.stderr, args, self)
+        if check and proc.returncode != 0:
+            raise HarnessError("exec failed: %r" % result)
+        return result
+
+    def spawn(self, args, timeout=30):
+        """Starts args in the container in the background (runc exec --detach); returns its host
+        pid. Output goes to files in the bundle."""
+        n = len([f for f in os.listdir(self.bundle) if f.startswith("spawn-")])
+        base = os.path.join(self.bundle, "spawn-%d" % n)
+        with open(base + ".out", "wb") as out:
+            proc = subprocess.run(
+                [RUNC, "--root", RUNC_ROOT, "exec", "--detach", "--pid-file", base + ".pid",
+                 self.id] + [str(a) for a in args],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+        if proc.returncode != 0:
+            with open(base + ".out", errors="replace") as f:
+                raise HarnessError("spawn %r in %s failed: %s" % (args, self.id, f.read()))
+        with open(base + ".pid") as f:
+            return int(f.read().strip())
+
+    def kill(self, sig="KILL"):
+        """Sends sig to the container's init (runc kill)."""
+        runc("kill", self.id, sig, check=False)
+
+    def wait_exit(self, timeout=30):
+        """Waits for the init process to exit; returns its exit status (128+N if killed by N)."""
+        if self._proc is None:
+            raise HarnessError("container %s was never started" % self.id)
+        try:
+            return self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise HarnessError("container %s still running after %ss" % (self.id, timeout))
+
+    def delete(self):
+        """Force-deletes the container and everything it left: processes, runc state, cgroup
+        dirs in every hierarchy (and parents the harness created), the overlay mount, the bundle.
+        Safe to call more than once and after failures. Returns a list of problems (empty when
+        everything is gone)."""
+        if self._deleted:
+            return []
+        problems = _cleanup({
+            "id": self.id,
+            "cgroup_path": self.cgroup_path,
+            "bundle": self.bundle,
+            "overlay": self.rootfs_path if self._overlay_mounted else None,
+        }, self._proc)
+        self._deleted = True
+        with _lock:
+            _live_containers.discard(self)
+        for p in problems:
+            print("harness: cleanup of %s: %s" % (self.id, p), file=sys.stderr)
+        return problems
+
+    def __enter__(self):
+        if not self._started:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.delete()
+        return False
+
+    def __repr__(self):
+        return "Container(id=%s, cgroup=%s)" % (self.id[:12], self.cgroup_path)
+
+    # -- bundle -------------------------------------------------------------------------------
+
+    def _prepare_bundle(self):
+        bundles = os.path.join(_work_dir(), "bundles")
+        os.makedirs(bundles, exist_ok=True)
+        self.bundle = tempfile.mkdtemp(prefix=self.id[:12] + "-", dir=bundles)
+        self._remember_cgroup_parents()
+        _write_record(self)
+        if self.rootfs_mode == "shared":
+            self.rootfs_path = self.image_rootfs.path
+        elif self.rootfs_mode == "copy":
+            self.rootfs_path = os.path.join(self.bundle, "rootfs")
+            subprocess.run(["cp", "-a", self.image_rootfs.path, self.rootfs_path], check=True)
+        else:
+            self.rootfs_path = os.path.join(self.bundle, "rootfs")
+            self.upperdir = os.path.join(self.bundle, "overlay", "upper")
+            workdir = os.path.join(self.bundle, "overlay", "work")
+            for d in (self.rootfs_path, self.upperdir, workdir):
+                os.makedirs(d)
+            _write_record(self, overlay=self.rootfs_path)
+            subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                            "lowerdir=%s,upperdir=%s,workdir=%s"
+                            % (self.image_rootfs.path, self.upperdir, workdir),
+                            self.rootfs_path], check=True, capture_output=True)
+            self._overlay_mounted = True
+        subprocess.run([RUNC, "spec", "--bundle", self.bundle], check=True)
+        path = os.path.join(self.bundle, "config.json")
+        with open(path) as f:
+            config = json.load(f)
+        self._edit_config(config)
+        with open(path, "w") as f:
+            json.dump(config, f, indent=1)
+
+    def _remember_cgroup_parents(self):
+        """Notes the ancestors of the container's cgroup that do not exist yet: runc creates
+        them, the harness removes them again once empty."""
+        parts = self.cgroup_path.strip("/").split("/")
+        chain = [os.path.join(mount_point, *parts[:i])
+                 for mount_point, _ in cgroup_hierarchies() for i in range(1, len(parts))]
+        with _lock:
+            _created_cgroup_dirs.update(d for d in chain if not os.path.isdir(d))
+            self._cgroup_parents = [d for d in chain if d in _created_cgroup_dirs]
+
+    def _edit_config(self, config):
+        process = config["process"]
+        process["terminal"] = False
+        process["args"] = list(self.args)
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+               "HOSTNAME": self.hostname}
+        env.update(self.env)
+        process["env"] = ["%s=%s" % kv for kv in env.items()]
+        process["cwd"] = self.cwd
+        if self.user:
+            process["user"] = {"uid": self.user[0], "gid": self.user[1]}
+        # Docker: the same set in bounding/effective/permitted, nothing inheritable or ambient.
+        process["capabilities"] = {
+            "bounding": list(self.caps),
+            "effective": list(self.caps),
+            "permitted": list(self.caps),
+        }
+        process["noNewPrivileges"] = False
+        config["root"] = {"path": self.rootfs_path, "readonly": self.readonly_rootfs}
+        config["hostname"] = self.hostname
+
+        linux = config["linux"]
+        linux["cgroupsPath"] = self.cgroup_path
+        namespaces = [ns for ns in linux["namespaces"] if ns["type"] not in ("pid", "network")]
+        if self.join_pid_ns_of is not None:
+            namespaces.append({"type": "pid",
+                               "path": "/proc/%d/ns/pid" % self.join_pid_ns_of.pid()})
+        elif self.pid_mode == "private":
+            namespaces.append({"type": "pid"})
+        if self.join_net_ns_of is not None:
+            namespaces.append({"type": "network",
+                               "path": "/proc/%d/ns/net" % self.join_net_ns_of.pid()})
+        elif self.network_mode == "private":
+            namespaces.append({"type": "network"})
+        if self.cgroupns == "private":
+            namespaces.append({"type": "cgroup"})
+        linux["namespaces"] = namespaces
+
+        mounts = config["mounts"]
+        for entry in self.volumes:
+            source, destination = entry[0], entry[1]
+            mode = entry[2] if len(entry) > 2 else "rw"
+            mounts.append({"destination": destination, "type": "bind",
+                           "source": os.path.abspath(source),
+                           "options": ["rbind", "rprivate", mode]})
+        for destination in self.tmpfs:
+            mounts.append({"destination": destination, "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev", "noexec", "mode=1777"]})
+        if self.privileged:
+            linux.pop("maskedPaths", None)
+            linux.pop("readonlyPaths", None)
+            linux.pop("seccomp", None)
+            linux.setdefault("resources", {})["devices"] = [{"allow": True, "access": "rwm"}]
+            for m in mounts:
+                if m["destination"] in ("/sys", "/sys/fs/cgroup"):
+                    m["options"] = [o for o in m["options"] if o != "ro"] + ["rw"]
+        elif self.seccomp is not None:
+            linux["seccomp"] = self.seccomp
+
+
+def _cap_name(cap):
+    cap = cap.upper()
+    if not cap.startswith("CAP_"):
+        cap = "CAP_" + cap
+    if cap not in CAP_NAMES:
+        raise ValueError("unknown capability %s" % cap)
+    return cap
+
+
+def run_to_completion(args, timeout=60, check=False, **container_options):
+    """Runs one container whose entrypoint does one thing and exits; returns ExecResult with
+    .container (already deleted, still carrying id, task_id, cgroup_path...)."""
+    return Container(args, **container_options).run_to_completion(timeout=timeout, check=check)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup (shared by Container.delete, atexit and the stale-run sweeper)
+
+def _write_record(container, overlay=None):
+    os.makedirs(RECORDS_DIR, exist_ok=True)
+    record = {"owner": os.getpid(), "id": container.id, "cgroup_path": container.cgroup_path,
+              "bundle": container.bundle, "overlay": overlay,
+              "cgroup_parents": container._cgroup_parents}
+    path = os.path.join(RECORDS_DIR, container.id + ".json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(record, f)
+    os.rename(path + ".tmp", path)
+
+
+def _cleanup(record, proc=None):
+    problems = []
+    cid = record["id"]
+    if proc is not None and proc.poll() is None:
+        runc("kill", cid, "KILL", check=False)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    runc("delete", "--force", cid, check=False)
+    if os.path.exists(os.path.join(RUNC_ROOT, cid)):
+        problems.append("runc state %s remains" % os.path.join(RUNC_ROOT, cid))
+
+    rel = record["cgroup_path"].strip("/")
+    for mount_point, _ in cgroup_hierarchies():
+        d = os.path.join(mount_point, rel)
+        if os.path.isdir(d) and not _remove_cgroup(d):
+            problems.append("cgroup %s remains" % d)
+
+    parents = set(record.get("cgroup_parents") or [])
+    with _lock:
+        parts = rel.split("/")
+        for mount_point, _ in cgroup_hierarchies():
+            for i in range(1, len(parts)):
+                d = os.path.join(mount_point, *parts[:i])
+                if d in _created_cgroup_dirs:
+                    parents.add(d)
+    for d in sorted(parents, key=len, reverse=True):
+        try:
+            os.rmdir(d)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue  # still used by another container of the same task
+        with _lock:
+            _created_cgroup_dirs.discard(d)
+
+    overlay = record.get("overlay")
+    if overlay and os.path.ismount(overlay):
+        if subprocess.run(["umount", overlay], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", overlay], capture_output=True)
+        if os.path.ismount(overlay):
+            problems.append("overlay %s still mounted" % overlay)
+    bundle = record.get("bundle")
+    if bundle and os.path.isdir(bundle):
+        inside = [m["mount_point"] for m in mountinfo()
+                  if m["mount_point"].startswith(bundle.rstrip("/") + "/")]
+        if inside:
+            problems.append("mounts left under bundle: %s" % inside)
+        else:
+            shutil.rmtree(bundle, ignore_errors=True)
+    try:
+        os.unlink(os.path.join(RECORDS_DIR, cid + ".json"))
+    except FileNotFoundError:
+        pass
+    return problems
+
+
+def _remove_cgroup(path):
+    """Kills whatever is left in a container cgroup (and below) and removes the dirs."""
+    for attempt in range(100):
+        for dirpath, dirnames, _ in os.walk(path, topdown=False):
+            try:
+                with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except OSError:
+                pids = []
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.rmdir(dirpath)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                pass
+        if not os.path.isdir(path):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _sweep_stale_once():
+    """Cleans up containers recorded by harness processes that no longer exist."""
+    global _swept
+    with _lock:
+        if _swept:
+            return
+        _swept = True
+    if not os.path.isdir(RECORDS_DIR):
+        return
+    for name in os.listdir(RECORDS_DIR):
+        if not name.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(RECORDS_DIR, name)) as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if record.get("owner") and _pid_alive(record["owner"]):
+            continue
+        print("harness: removing stale container %s from an earlier run" % record.get("id"),
+              file=sys.stderr)
+        _cleanup(record)
+
+
+def cleanup_all():
+    """Stops every agent and deletes every container this process started."""
+    with _lock:
+        agents = list(_live_agents)
+        containers = list(_live_containers)
+    for agent in agents:
+        agent.kill9()
+    for container in containers:
+        container.delete()
+
+
+atexit.register(cleanup_all)
+if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    # Turn SIGTERM (a test runner giving up) into a normal exit so cleanup_all runs.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+# ---------------------------------------------------------------------------------------------
+# ECS introspection state for the fake ECS agent (tests/integration/ecsfake.py)
+
+def task_arn(task_id, cluster="default", region=REGION, account=ACCOUNT):
+    return "arn:aws:ecs:%s:%s:task/%s/%s" % (region, account, cluster, task_id)
+
+
+def _rfc3339nano(ns):
+    """Go's time.RFC3339Nano in UTC (trailing zeros of the fraction trimmed)."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    text = datetime.datetime.fromtimestamp(secs, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S")
+    if frac:
+        text += ("." + "%09d" % frac).rstrip("0")
+    return text + "Z"
+
+
+def container_response(container):
+    """ContainerResponse for one Container, field order as the ECS agent encodes it."""
+    resp = {
+        "DockerId": container.id,
+        "DockerName": container.docker_name,
+        "Name": container.name,
+        "Image": container.image,
+        "ImageID": container.image_id,
+    }
+    if container.created_at:
+        resp["CreatedAt"] = _rfc3339nano(container.created_at)
+    if container.started_at:
+        resp["StartedAt"] = _rfc3339nano(container.started_at)
+    volumes = [{"Source": os.path.abspath(v[0]), "Destination": v[1]}
+               for v in container.volumes]
+    if volumes:
+        resp["Volumes"] = volumes
+    return resp
+
+
+def task_response(containers, cluster="default", known_status="RUNNING",
+                  desired_status="RUNNING", region=REGION, account=ACCOUNT):
+    """TaskResponse for containers of one task (they must share task_id)."""
+    containers = list(containers)
+    task_ids = {c.task_id for c in containers}
+    if len(task_ids) != 1:
+        raise ValueError("containers of one task expected, got task ids %s" % task_ids)
+    first = containers[0]
+    resp = {"Arn": task_arn(first.task_id, cluster, region, account)}
+    if desired_status:
+        resp["DesiredStatus"] = desired_status
+    resp["KnownStatus"] = known_status
+    resp["Family"] = first.family
+    resp["Version"] = first.version
+    resp["Containers"] = [container_response(c) for c in containers]
+    return resp
+
+
+def introspection_state(containers, cluster="default", container_instance_arn=None, mode="ok",
+                        task_status=None, region=REGION, account=ACCOUNT):
+    """The fake ECS agent's state: {"cluster", "container_instance_arn", "mode", "tasks"}.
+    Containers are grouped into tasks by task_id, in order of first appearance. task_status
+    maps a task id to its KnownStatus (default RUNNING; STOPPED also sets DesiredStatus)."""
+    task_status = task_status or {}
+    by_task = {}
+    for c in containers:
+        by_task.setdefault(c.task_id, []).append(c)
+    tasks = []
+    for tid, members in by_task.items():
+        status = task_status.get(tid, "RUNNING")
+        tasks.append(task_response(members, cluster, known_status=status,
+                                   desired_status=status, region=region, account=account))
+    if container_instance_arn is None:
+        container_instance_arn = "arn:aws:ecs:%s:%s:container-instance/%s/%s" % (
+            region, account, cluster, new_task_id())
+    return {"cluster": cluster, "container_instance_arn": container_instance_arn,
+            "mode": mode, "tasks": tasks}
+
+
+def write_introspection_state(path, containers, **options):
+    """Writes introspection_state(...) atomically to path; returns the state."""
+    state = introspection_state(containers, **options)
+    with open(path + ".tmp", "w") as f:
+        json.dump(state, f, indent=1)
+    os.rename(path + ".tmp", path)
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# The agent
+
+def finding_container_ids(finding):
+    """Container ids named in a finding's resource (GuardDuty shape)."""
+    try:
+        containers = finding["resource"]["ecsClusterDetails"]["taskDetails"]["containers"]
+    except (KeyError, TypeError):
+        return []
+    return [c.get("id") for c in containers or [] if isinstance(c, dict)]
+
+
+def match(type=None, container=None):
+    """A finding predicate: type equals `type` (when given) and the finding names `container`
+    (a Container or an id; when given)."""
+    cid = getattr(container, "id", container)
+
+    def predicate(finding):
+        if type is not None and finding.get("type") != type:
+            return False
+        if cid is not None and cid not in finding_container_ids(finding):
+            return False
+        return True
+    return predicate
+
+
+class Agent:
+    """Runs `ecsguard run --introspection-url URL --ready-file F [extra args]` and collects its
+    stdout findings (one JSON object per line) and stderr log lines in background threads."""
+
+    def __init__(self, introspection_url=None, extra_args=(), binary=None, env=None,
+                 health_file=False, workdir=None):
+        self.binary = binary or os.environ.get("ECSGUARD_BIN")
+        if not self.binary:
+            raise HarnessError("ECSGUARD_BIN is not set")
+        self._own_workdir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix="agent-", dir=_work_dir())
+        self.ready_file = os.path.join(self.workdir, "ready")
+        self.health_file = os.path.join(self.workdir, "health") if health_file else None
+        self.introspection_url = introspection_url
+        self.extra_args = [str(a) for a in extra_args]
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+        self.returncode = None
+        self.stdout_other = []  # stdout lines that are not JSON objects
+        self._findings = []
+        self._logs = []
+        self._cond = threading.Condition()
+        self._threads = []
+
+    def command(self):
+        cmd = [self.binary, "run"]
+        if self.introspection_url:
+            cmd += ["--introspection-url", self.introspection_url]
+        cmd += ["--ready-file", self.ready_file]
+        if self.health_file:
+            cmd += ["--health-file", self.health_file]
+        return cmd + self.extra_args
+
+    def start(self):
+        for f in (self.ready_file, self.health_file):
+            if f and os.path.exists(f):
+                os.unlink(f)
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=self.env)
+        with _lock:
+            _live_agents.add(self)
+        for stream, handler in ((self.proc.stdout, self._on_stdout),
+                                (self.proc.stderr, self._on_stderr)):
+            t = threading.Thread(target=self._reader, args=(stream, handler), daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def _reader(self, stream, handler):
+        for raw in iter(stream.readline, b""):
+            handler(raw.decode(errors="replace").rstrip("\n"))
+        stream.close()
+
+    def _on_stdout(self, line):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            value = None
+        with self._cond:
+            if isinstance(value, dict):
+                self._findings.append(value)
+            else:
+                self.stdout_other.append(line)
+            self._cond.notify_all()
+
+    def _on_stderr(self, line):
+        if os.environ.get("ECSGUARD_HARNESS_VERBOSE"):
+            print("agent: " + line, file=sys.stderr)
+        with self._cond:
+            self._logs.append(line)
+            self._cond.notify_all()
+
+    def findings(self):
+        with self._cond:
+            return list(self._findings)
+
+    def logs(self):
+        with self._cond:
+            return list(self._logs)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _describe(self, n=30):
+        return "agent exit=%r; last log lines:\n  %s" % (
+            self.proc.poll() if self.proc else None, "\n  ".join(self.logs()[-n:]))
+
+    def wait_ready(self, timeout=30):
+        """Waits until the agent writes its ready file; raises if it exits first."""
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.ready_file):
+            if self.proc.poll() is not None:
+                raise HarnessError("agent exited before it was ready; " + self._describe())
+            if time.monotonic() > deadline:
+                raise HarnessError("agent not ready after %ss; %s" % (timeout,
+                                                                       self._describe()))
+            time.sleep(0.05)
+        return self
+
+    def wait_for(self, predicate, timeout=20, count=1):
+        """Waits until at least `count` findings satisfy predicate; returns all that do.
+        Raises HarnessError on timeout (listing the findings seen)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [f for f in self._findings if predicate(f)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(min(left, 0.2))
+        seen = ["%s %s" % (f.get("type"), finding_container_ids(f)) for f in self.findings()]
+        raise HarnessError("%d matching finding(s) wanted, %d after %ss; findings seen: %s; %s"
+                           % (count, len(found), timeout, seen, self._describe()))
+
+    def _finish(self, timeout):
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        finally:
+            for t in self._threads:
+                t.join(timeout=5)
+            with _lock:
+                _live_agents.discard(self)
+            if self._own_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.returncode
+
+    def stop(self, timeout=15):
+        """SIGTERM, then waits; returns the exit code. Kills it and raises if it hangs."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self._finish(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            raise HarnessError("agent ignored SIGTERM for %ss; %s" % (timeout,
+                                                                      self._describe()))
+
+    def kill9(self):
+        """SIGKILL; returns the exit status (-9)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self._finish(15)
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.running():
+            try:
+                self.stop()
+            except HarnessError as e:
+                print("harness: %s" % e, file=sys.stderr)
+        return False
