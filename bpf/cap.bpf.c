@@ -19,7 +19,7 @@
 #define EG_STACK_FRAMES 8
 #define EG_MAX_CAP_DEDUP 16384
 
-/* Watched capabilities as a bit mask; updated live from userspace (.bss). */
+/* Watched capabilities as a bit mask; updated live from userspace (.data is mmap-able). */
 __u64 eg_watched_caps = (1ULL << 21) | (1ULL << 12) | (1ULL << 39);
 
 /*
@@ -84,7 +84,7 @@ static __always_inline int is_overcommit_check(void *ctx)
     long n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
     if (n <= 0)
         return -1;
-    /* The caller's frame index differs by hook type and kernel; scan them all. */
+        /* The caller's frame index differs by hook type and kernel; scan them all. */
 #pragma unroll
     for (int i = 0; i < EG_STACK_FRAMES; i++) {
         if (i * 8 >= n)
@@ -205,8 +205,8 @@ int BPF_PROG(eg_cap_capable_tp, const struct cred *cred, struct user_namespace *
 }
 
 SEC("fexit/cap_capable")
-int BPF_PROG(eg_cap_capable_fexit, const struct cred *cred, struct user_namespace *targ_ns,
-             int cap, unsigned int opts, int ret)
+int BPF_PROG(eg_cap_capable_fexit, const struct cred *cred, struct user_namespace *targ_ns, int cap,
+             unsigned int opts, int ret)
 {
     /* Before the 6.14 rework cap_capable had no capable_ns; targ_ns is the namespace checked. */
     return handle_cap(ctx, cred, targ_ns, cap, ret);

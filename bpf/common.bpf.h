@@ -22,9 +22,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define EG_MAX_SETUP_PROCS 8192
 
 /* Set by the agent before load (see agent/bpf_loader.c). */
-const volatile __u32 eg_cgroup_v1_subsys = 0;   /* subsys index of the tracked v1 controller */
-const volatile __u32 eg_cgroup_use_v1 = 0;      /* 1: v1 controller, 0: v2 default hierarchy */
-const volatile __u32 eg_tracked_hierarchy = 0;  /* hierarchy id of the tracked hierarchy */
+const volatile __u32 eg_cgroup_v1_subsys = 0;      /* subsys index of the tracked v1 controller */
+const volatile __u32 eg_cgroup_use_v1 = 0;         /* 1: v1 controller, 0: v2 default hierarchy */
+const volatile __u32 eg_tracked_hierarchy = 0;     /* hierarchy id of the tracked hierarchy */
 const volatile __u64 eg_wakeup_bytes = 256 * 1024; /* force a reader wakeup past this fill */
 
 struct {
@@ -42,14 +42,16 @@ struct {
 
 /*
  * Processes that joined a cgroup (or were cloned into a different one) and
- * have not exec'd since: the container runtime's own set-up (runc init
- * mounting, pivot_root, sethostname, dropping caps). Cleared at exec/exit.
+ * have not yet exec'd in another mount namespace: the container runtime's
+ * own set-up (runc init mounting, pivot_root, sethostname, dropping caps).
+ * The value is the mount namespace inum the process had when it joined.
+ * Cleared at the entrypoint's exec and at exit.
  */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, EG_MAX_SETUP_PROCS);
     __type(key, __u32);
-    __type(value, __u8);
+    __type(value, __u32);
 } eg_setup_procs SEC(".maps");
 
 struct {

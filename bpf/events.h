@@ -24,12 +24,12 @@
 /* Event kinds. New concerns append here; counters are sized by EG_KIND_SLOTS. */
 enum eg_event_kind {
     EG_EVENT_NONE = 0,
-    EG_EVENT_CAP = 1,           /* a watched capability was checked */
-    EG_EVENT_EXEC = 2,          /* execve in a task container */
-    EG_EVENT_FORK = 3,          /* new process in a task container */
-    EG_EVENT_EXIT = 4,          /* process (thread group) exit in a task container */
-    EG_EVENT_CGROUP_MKDIR = 5,  /* cgroup created in the tracked hierarchy */
-    EG_EVENT_CGROUP_RMDIR = 6,  /* cgroup removed in the tracked hierarchy */
+    EG_EVENT_CAP = 1,          /* a watched capability was checked */
+    EG_EVENT_EXEC = 2,         /* execve in a task container */
+    EG_EVENT_FORK = 3,         /* new process in a task container */
+    EG_EVENT_EXIT = 4,         /* process (thread group) exit in a task container */
+    EG_EVENT_CGROUP_MKDIR = 5, /* cgroup created in the tracked hierarchy */
+    EG_EVENT_CGROUP_RMDIR = 6, /* cgroup removed in the tracked hierarchy */
     EG_EVENT_KIND_COUNT = 7,
 };
 #define EG_KIND_SLOTS 16
@@ -59,17 +59,17 @@ struct eg_event_header {
 };
 
 /* eg_cap_event.cap_flags */
-#define EG_CAP_HOST_LEVEL (1u << 0) /* checked against the initial user namespace */
+#define EG_CAP_HOST_LEVEL (1u << 0)      /* checked against the initial user namespace */
 #define EG_CAP_NOISE_UNCHECKED (1u << 1) /* overcommit filter unavailable for this check */
 
 struct eg_cap_event {
     struct eg_event_header hdr;
-    __u64 exe_ino;   /* inode of the executable (mm->exe_file) */
-    __u32 exe_dev;   /* s_dev of that inode's super block */
-    __u32 cap;       /* CAP_* number */
-    __s32 ret;       /* 0 granted, -EPERM denied */
-    __s32 syscall_nr;/* syscall in flight, -1 when none (fault, kernel thread) */
-    __u32 cap_flags; /* EG_CAP_* */
+    __u64 exe_ino;    /* inode of the executable (mm->exe_file) */
+    __u32 exe_dev;    /* s_dev of that inode's super block */
+    __u32 cap;        /* CAP_* number */
+    __s32 ret;        /* 0 granted, -EPERM denied */
+    __s32 syscall_nr; /* syscall in flight, -1 when none (fault, kernel thread) */
+    __u32 cap_flags;  /* EG_CAP_* */
     __u32 _pad0;
     char exe_name[EG_NAME_LEN]; /* basename of the executable's dentry */
 };
@@ -78,7 +78,7 @@ struct eg_exec_event {
     struct eg_event_header hdr;
     __u64 exe_ino;
     __u32 exe_dev;
-    __u32 args_len; /* bytes of args used (NUL separated) */
+    __u32 args_len;             /* bytes of args used (NUL separated) */
     char filename[EG_PATH_LEN]; /* path as given to execve (bprm->filename) */
     char args[EG_ARGS_LEN];
 };
@@ -131,10 +131,10 @@ struct eg_kind_counters {
 };
 
 enum eg_filter_reason {
-    EG_FILTER_SETUP = 0,      /* runtime set-up before the entrypoint's exec */
-    EG_FILTER_OVERCOMMIT = 1, /* memory-overcommit accounting, not privilege use */
+    EG_FILTER_SETUP = 0,         /* runtime set-up before the entrypoint's exec */
+    EG_FILTER_OVERCOMMIT = 1,    /* memory-overcommit accounting, not privilege use */
     EG_FILTER_BORROWED_CRED = 2, /* check against credentials that are not the task's */
-    EG_FILTER_DEDUP_FULL = 3, /* dedup map full: event sent without dedup */
+    EG_FILTER_DEDUP_FULL = 3,    /* dedup map full: event sent without dedup */
     EG_FILTER_REASONS = 8,
 };
 

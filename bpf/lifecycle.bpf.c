@@ -15,8 +15,8 @@ int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
     if (BPF_CORE_READ(dst_cgrp, root, hierarchy_id) != (int)eg_tracked_hierarchy)
         return 0;
     __u32 tgid = BPF_CORE_READ(task, tgid);
-    __u8 one = 1;
-    bpf_map_update_elem(&eg_setup_procs, &tgid, &one, BPF_ANY);
+    __u32 mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+    bpf_map_update_elem(&eg_setup_procs, &tgid, &mnt_ns, BPF_ANY);
     return 0;
 }
 
@@ -30,14 +30,16 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
 
     __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
     __u64 child_cg = eg_task_cgroup_id(child);
-    bool setup = eg_in_setup(parent_tgid);
+    __u32 *parent_setup = bpf_map_lookup_elem(&eg_setup_procs, &parent_tgid);
+    bool setup = parent_setup != NULL;
+    __u32 mnt_ns = parent_setup ? *parent_setup : 0;
     /* clone3(CLONE_INTO_CGROUP) puts the child straight into another cgroup. */
-    if (!setup && child_cg != eg_task_cgroup_id(parent))
+    if (!setup && child_cg != eg_task_cgroup_id(parent)) {
         setup = true;
-    if (setup) {
-        __u8 one = 1;
-        bpf_map_update_elem(&eg_setup_procs, &child_tgid, &one, BPF_ANY);
+        mnt_ns = BPF_CORE_READ(parent, nsproxy, mnt_ns, ns.inum);
     }
+    if (setup)
+        bpf_map_update_elem(&eg_setup_procs, &child_tgid, &mnt_ns, BPF_ANY);
     if (!eg_is_container_cgroup(child_cg))
         return 0;
     eg_count_seen(EG_EVENT_FORK);
@@ -54,12 +56,19 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid,
-             struct linux_binprm *bprm)
+int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
     __u32 tgid = BPF_CORE_READ(p, tgid);
-    /* The entrypoint's exec ends the runtime's set-up of this process. */
-    bpf_map_delete_elem(&eg_setup_procs, &tgid);
+    /*
+     * The entrypoint's exec ends the runtime's set-up of this process: it is
+     * the first exec in another mount namespace than the one the process
+     * joined the cgroup in. runc re-executes itself (its memfd-cloned binary)
+     * after joining the cgroup but before unsharing the mount namespace, and
+     * that exec is still set-up.
+     */
+    __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
+    if (joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum))
+        bpf_map_delete_elem(&eg_setup_procs, &tgid);
 
     __u64 cgid = eg_current_cgroup_id(p);
     if (!eg_is_container_cgroup(cgid))
@@ -77,12 +86,14 @@ int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid,
     struct mm_struct *mm = BPF_CORE_READ(p, mm);
     unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
     unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
-    __u32 len = arg_end > arg_start ? (__u32)(arg_end - arg_start) : 0;
-    if (len > sizeof(e->args))
-        len = sizeof(e->args);
+    __u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
+    if (len > sizeof(e->args) - 1)
+        len = sizeof(e->args) - 1;
+    /* The mask restates the bound in a form the verifier tracks through clang's codegen. */
+    len &= sizeof(e->args) - 1;
     e->args_len = 0;
     if (len > 0 && bpf_probe_read_user(e->args, len, (void *)arg_start) == 0)
-        e->args_len = len;
+        e->args_len = (__u32)len;
     eg_submit(e, EG_EVENT_EXEC, false);
     return 0;
 }

@@ -1,0 +1,217 @@
+#include "agent/detect_cap.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "agent/json_text.h"
+#include "agent/syscall_names.h"
+#include "policy/capabilities.h"
+
+#define CAP_NET_ADMIN_NR 12
+#define CAP_SYS_ADMIN_NR 21
+#define CAP_BPF_NR 39
+
+/*
+ * The kernel sends the first occurrence of each dedup key and only counts
+ * repeats. We remember each key's first event and the count we last read,
+ * and fold the difference into the finding once a second.
+ */
+#define TRACK_SLOTS 16384 /* same as the kernel's eg_cap_dedup */
+
+struct tracked {
+    bool used;
+    uint64_t last_count;
+    uint64_t last_ts_ns;
+    struct eg_cap_event first;
+};
+
+struct eg_cap_detector {
+    struct eg_detector_env env;
+    int dedup_fd;
+    struct eg_cap_detector_stats stats;
+    struct tracked track[TRACK_SLOTS];
+};
+
+static enum eg_finding_type type_for(uint32_t cap, int ret)
+{
+    if (ret != 0)
+        return EG_FT_CAP_DENIED;
+    switch (cap) {
+    case CAP_SYS_ADMIN_NR:
+        return EG_FT_SYS_ADMIN_CAP_USED;
+    case CAP_NET_ADMIN_NR:
+        return EG_FT_NET_ADMIN_CAP_USED;
+    case CAP_BPF_NR:
+        return EG_FT_BPF_CAP_USED;
+    default:
+        return EG_FT_OTHER_CAP_USED;
+    }
+}
+
+static void key_of(const struct eg_cap_event *e, struct eg_cap_dedup_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->cgroup_id = e->hdr.cgroup_id;
+    k->exe_ino = e->exe_ino;
+    k->exe_dev = e->exe_dev;
+    k->cap = e->cap;
+    k->syscall_nr = e->syscall_nr;
+    k->granted = e->ret == 0;
+}
+
+static uint64_t key_hash(const struct eg_cap_dedup_key *k)
+{
+    const unsigned char *p = (const unsigned char *)k;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < sizeof(*k); i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static struct tracked *track_find(struct eg_cap_detector *d, const struct eg_cap_dedup_key *k,
+                                  bool insert)
+{
+    for (uint32_t i = 0, h = key_hash(k) & (TRACK_SLOTS - 1); i < TRACK_SLOTS;
+         i++, h = (h + 1) & (TRACK_SLOTS - 1)) {
+        struct tracked *t = &d->track[h];
+        if (!t->used)
+            return insert ? t : NULL;
+        struct eg_cap_dedup_key tk;
+        key_of(&t->first, &tk);
+        if (memcmp(&tk, k, sizeof(tk)) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+struct eg_cap_detector *eg_cap_detector_new(const struct eg_detector_env *env, int dedup_map_fd)
+{
+    struct eg_cap_detector *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->env = *env;
+    d->dedup_fd = dedup_map_fd;
+    return d;
+}
+
+void eg_cap_detector_free(struct eg_cap_detector *d)
+{
+    free(d);
+}
+
+static struct json_object *cap_context(const struct eg_cap_event *e)
+{
+    struct json_object *ctx = json_object_new_object();
+    const char *name = eg_capability_name((int)e->cap);
+    char fallback[24];
+    if (!name) {
+        snprintf(fallback, sizeof(fallback), "CAP_%u", e->cap);
+        name = fallback;
+    }
+    json_object_object_add(ctx, "capabilityName", json_object_new_string(name));
+    json_object_object_add(ctx, "capabilityGranted", json_object_new_boolean(e->ret == 0));
+    json_object_object_add(ctx, "syscall", json_object_new_string(eg_syscall_name(e->syscall_nr)));
+    bool host = (e->cap_flags & EG_CAP_HOST_LEVEL) != 0;
+    json_object_object_add(ctx, "capabilityScope",
+                           json_object_new_string(host ? "host" : "namespaced"));
+    json_object_object_add(ctx, "hostLevel", json_object_new_boolean(host));
+    if (e->cap_flags & EG_CAP_NOISE_UNCHECKED)
+        json_object_object_add(ctx, "overcommitFilter", json_object_new_string("unavailable"));
+    return ctx;
+}
+
+/* Fold `count` occurrences of the behaviour `e` stands for into its finding. */
+static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint64_t count,
+                   uint64_t last_ts_ns)
+{
+    struct eg_container *c = eg_container_table_lookup(d->env.containers, e->hdr.cgroup_id);
+    if (!c) {
+        /* The kernel only reports container cgroups, so this is a race with rmdir+expiry. */
+        d->stats.orphan_events++;
+    }
+    const struct eg_proc *p = eg_proc_table_find(d->env.procs, e->hdr.tgid, e->hdr.start_time_ns);
+    char exe_name[EG_NAME_LEN + 1];
+    eg_utf8_sanitize(e->exe_name, sizeof(e->exe_name), exe_name, sizeof(exe_name));
+    enum eg_finding_type type = type_for(e->cap, e->ret);
+    char key[EG_FINDING_KEY_MAX];
+    snprintf(key, sizeof(key), "%d|%s|%llu|%u|%u:%llu", (int)type, c ? c->id.container_id : "",
+             (unsigned long long)e->hdr.cgroup_id, e->cap, e->exe_dev,
+             (unsigned long long)e->exe_ino);
+    uint64_t now = eg_now_ms();
+    bool created;
+    struct eg_finding *f = eg_aggregator_record(
+        d->env.findings, key, type, eg_event_epoch_ms(last_ts_ns), count, now, &created);
+    if (!f || !created)
+        return;
+    f->first_seen_ms = eg_event_epoch_ms(e->hdr.ts_ns);
+    f->cgroup_id = e->hdr.cgroup_id;
+    f->host_flags = e->hdr.flags;
+    if (c) {
+        snprintf(f->container_id, sizeof(f->container_id), "%s", c->id.container_id);
+        snprintf(f->task_id, sizeof(f->task_id), "%s", c->id.task_id);
+    }
+    eg_finding_set_process(f, d->env.procs, &e->hdr, p ? NULL : exe_name);
+    f->context = cap_context(e);
+    const char *cap_name = eg_capability_name((int)e->cap);
+    snprintf(f->capability, sizeof(f->capability), "%s", cap_name ? cap_name : "");
+}
+
+void eg_cap_detector_on_event(void *ctx, const struct eg_event_header *h, const void *rec,
+                              size_t size)
+{
+    struct eg_cap_detector *d = ctx;
+    const struct eg_cap_event *e = rec;
+    (void)h;
+    (void)size;
+    d->stats.events++;
+    struct eg_cap_dedup_key k;
+    key_of(e, &k);
+    struct tracked *t = track_find(d, &k, true);
+    if (t && t->used) {
+        /* The kernel forgot the key (LRU) and sent it again: its count restarted. */
+        t->last_count = 1;
+    } else if (t) {
+        t->used = true;
+        t->first = *e;
+        t->last_count = 1;
+        d->stats.tracked++;
+    } else {
+        d->stats.untracked_full++;
+    }
+    if (t)
+        t->last_ts_ns = e->hdr.ts_ns;
+    record(d, e, 1, e->hdr.ts_ns);
+}
+
+void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
+{
+    (void)now_ms;
+    if (d->dedup_fd < 0)
+        return;
+    for (uint32_t i = 0; i < TRACK_SLOTS; i++) {
+        struct tracked *t = &d->track[i];
+        if (!t->used)
+            continue;
+        struct eg_cap_dedup_key k;
+        key_of(&t->first, &k);
+        struct eg_cap_dedup_val v;
+        if (bpf_map_lookup_elem(d->dedup_fd, &k, &v) != 0)
+            continue;
+        if (v.count > t->last_count) {
+            uint64_t delta = v.count - t->last_count;
+            t->last_count = v.count;
+            t->last_ts_ns = v.last_ts_ns;
+            d->stats.repeats_from_kernel += delta;
+            record(d, &t->first, delta, v.last_ts_ns);
+        }
+    }
+}
+
+void eg_cap_detector_get_stats(struct eg_cap_detector *d, struct eg_cap_detector_stats *out)
+{
+    *out = d->stats;
+}

@@ -1,0 +1,20 @@
+#include "agent/detector.h"
+
+#include <time.h>
+
+uint64_t eg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t eg_event_epoch_ms(uint64_t boot_ns)
+{
+    struct timespec rt, bt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_BOOTTIME, &bt);
+    int64_t now_boot_ns = (int64_t)bt.tv_sec * 1000000000LL + bt.tv_nsec;
+    int64_t now_rt_ms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
+    return (uint64_t)(now_rt_ms - (now_boot_ns - (int64_t)boot_ns) / 1000000);
+}

@@ -1,0 +1,35 @@
+/* `ecsguard run` options: parsed and validated before anything is loaded. */
+#ifndef ECSGUARD_OPTIONS_H
+#define ECSGUARD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EG_MAX_OUTPUTS 8
+
+struct eg_run_options {
+    const char *introspection_url;
+    const char *ready_file;
+    const char *health_file;
+    const char *policy_file;
+    const char *spool_dir;
+    const char *outputs[EG_MAX_OUTPUTS]; /* "stdout", "cloudwatch:GROUP[:STREAM]" */
+    int n_outputs;
+    uint64_t watched_caps;      /* 0: from the policy */
+    unsigned health_interval_s; /* health record period */
+    unsigned report_interval_s; /* min gap between updates of one finding */
+    unsigned window_s;          /* aggregation window */
+    unsigned resolve_grace_ms;  /* wait this long for the ECS task before emitting anyway */
+    unsigned drain_interval_ms; /* ring buffer reader timer */
+    int log_level;
+};
+
+/*
+ * Parse argv (argv[0] is "run"). Returns 0 to run, 1 when --help was printed
+ * (exit 0), 2 on a usage error (message printed; exit 2).
+ */
+int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o);
+void eg_run_usage(FILE *out);
+
+#endif

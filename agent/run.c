@@ -1,0 +1,705 @@
+/*
+ * `ecsguard run`: load and attach the kernel programs, learn the containers
+ * already running, then one event loop (epoll) drains the ring buffer on a
+ * short timer, feeds the detectors, emits due findings to the sinks and
+ * reports health. HTTP (ECS introspection, CloudWatch) never runs on this
+ * thread.
+ */
+#include "agent/run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "agent/aggregator.h"
+#include "agent/bpf_loader.h"
+#include "agent/detect_cap.h"
+#include "agent/detector.h"
+#include "agent/finding_json.h"
+#include "agent/health.h"
+#include "agent/log.h"
+#include "agent/options.h"
+#include "agent/sinks/sink.h"
+#include "agent/sinks/stdout_sink.h"
+#include "collectors/container_table.h"
+#include "collectors/ecs_introspection.h"
+#include "collectors/proc_table.h"
+#include "collectors/ringbuf_reader.h"
+#include "policy/policy.h"
+
+struct agent {
+    struct eg_run_options opt;
+    struct eg_bpf bpf;
+    struct eg_ringbuf_reader *reader;
+    struct eg_container_table *containers;
+    struct eg_proc_table *procs;
+    struct eg_ecs_client *ecs;
+    struct eg_aggregator *findings;
+    struct eg_cap_detector *cap;
+    struct eg_policy *policy;
+    struct eg_sink *sinks[EG_MAX_OUTPUTS];
+    int n_sinks;
+    int epfd, sigfd, timerfd;
+    bool stop;
+    char hostname[256];
+    uint64_t start_ms, last_flush_ms, last_tick_ms, last_health_ms;
+    uint64_t last_dropped_logged;
+    struct eg_ecs_task task_scratch; /* large: kept here, not on the stack */
+    char *line;                      /* one serialized finding */
+    struct {
+        uint64_t findings_emitted, findings_suppressed, findings_serialize_failed;
+        uint64_t sink_failures, policy_reloads, policy_reload_failures;
+        uint64_t containers_found_at_start, processes_found_at_start;
+    } stats;
+};
+
+/* ---- event handlers --------------------------------------------------------------------- */
+
+static bool is_docker_id(const char *id)
+{
+    return strlen(id) == EG_CONTAINER_ID_LEN;
+}
+
+static void on_cgroup_mkdir(void *ctx, const struct eg_event_header *h, const void *rec,
+                            size_t size)
+{
+    struct agent *a = ctx;
+    const struct eg_cgroup_event *e = rec;
+    (void)h;
+    (void)size;
+    char path[EG_PATH_LEN + 1];
+    memcpy(path, e->path, EG_PATH_LEN);
+    path[EG_PATH_LEN] = '\0';
+    struct eg_container *c =
+        eg_container_table_add_cgroup(a->containers, e->cgroup_id, path, eg_now_ms());
+    if (c && c->cgroup_id == e->cgroup_id) {
+        eg_log_debug("container %s (task %s) cgroup %s", c->id.container_id,
+                     c->id.task_id[0] ? c->id.task_id : "-", path);
+        if (is_docker_id(c->id.container_id))
+            eg_ecs_client_request(a->ecs, c->id.container_id);
+    }
+}
+
+static void on_cgroup_rmdir(void *ctx, const struct eg_event_header *h, const void *rec,
+                            size_t size)
+{
+    struct agent *a = ctx;
+    const struct eg_cgroup_event *e = rec;
+    (void)h;
+    (void)size;
+    eg_container_table_remove_cgroup(a->containers, e->cgroup_id, eg_now_ms());
+}
+
+static void on_exec(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
+{
+    struct agent *a = ctx;
+    (void)h;
+    (void)size;
+    eg_proc_table_exec(a->procs, rec);
+}
+
+static void on_fork(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
+{
+    struct agent *a = ctx;
+    (void)rec;
+    (void)size;
+    eg_proc_table_upsert(a->procs, h);
+}
+
+static void on_exit_event(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
+{
+    struct agent *a = ctx;
+    (void)rec;
+    (void)size;
+    eg_proc_table_exit(a->procs, h->tgid, h->start_time_ns);
+}
+
+/* ---- emission --------------------------------------------------------------------------- */
+
+static void policy_subject(struct agent *a, const struct eg_finding *f,
+                           const struct eg_ecs_task *task, struct eg_policy_subject *s)
+{
+    (void)a;
+    memset(s, 0, sizeof(*s));
+    const struct eg_finding_type_info *ti = eg_finding_type_info(f->type);
+    s->finding_type = ti ? ti->name : NULL;
+    if (task) {
+        s->task_family = task->family;
+        s->task_revision = task->version;
+        const struct eg_ecs_container *c = eg_ecs_task_container(task, f->container_id);
+        if (c) {
+            s->container_name = c->name;
+            s->image = c->image;
+        }
+    }
+    s->executable_path = f->process.exe[0] ? f->process.exe : NULL;
+    s->capability = f->capability[0] ? f->capability : NULL;
+    s->file_path = f->file_path[0] ? f->file_path : NULL;
+    s->namespace_kind = f->namespace_kind[0] ? f->namespace_kind : NULL;
+    s->target_process = f->target_process[0] ? f->target_process : NULL;
+}
+
+static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
+{
+    struct agent *a = ctx;
+    const struct eg_ecs_task *task = NULL;
+    const char *resolution = "cgroupPath";
+    enum eg_ecs_state st = EG_ECS_NOT_FOUND;
+    if (is_docker_id(f->container_id)) {
+        st = eg_ecs_client_lookup(a->ecs, f->container_id, &a->task_scratch);
+        if (st == EG_ECS_UNKNOWN)
+            eg_ecs_client_request(a->ecs, f->container_id);
+    }
+    if (st == EG_ECS_RESOLVED) {
+        task = &a->task_scratch;
+        resolution = "introspection";
+    } else if (st == EG_ECS_NOT_FOUND) {
+        resolution = is_docker_id(f->container_id) ? "notEcs" : "cgroupPath";
+    } else {
+        /* Still resolving: hold a new finding briefly, never past the grace period. */
+        if (!final && !f->emitted && now_ms - f->created_ms < a->opt.resolve_grace_ms)
+            return false;
+        if (!final && f->emitted && f->count == f->emitted_count)
+            return false; /* a refresh with nothing new to say */
+    }
+    if (f->emitted && f->refresh && f->count == f->emitted_count && !task) {
+        f->refresh = false; /* settled without a task (not an ECS container) */
+        return false;
+    }
+
+    const struct eg_finding_type_info *ti = eg_finding_type_info(f->type);
+    struct eg_policy_subject subj;
+    policy_subject(a, f, task, &subj);
+    struct eg_policy_verdict verdict;
+    eg_policy_evaluate(a->policy, &subj, ti ? ti->severity : 5.0, &verdict);
+    f->refresh = !task && st == EG_ECS_PENDING;
+    if (!verdict.report) {
+        if (!f->suppressed || !f->emitted)
+            a->stats.findings_suppressed++;
+        f->suppressed = true;
+        return true;
+    }
+    f->suppressed = false;
+
+    struct eg_container *c = eg_container_table_lookup(a->containers, f->cgroup_id);
+    struct eg_ecs_metadata meta;
+    bool have_meta = eg_ecs_client_metadata(a->ecs, &meta);
+    struct eg_finding_view v = {
+        .severity = verdict.severity,
+        .now_ms = now_ms,
+        .task = task,
+        .agent = have_meta ? &meta : NULL,
+        .cgroup_path = c ? c->path : NULL,
+        .hostname = a->hostname,
+        .task_resolution = resolution,
+    };
+    int len = eg_finding_to_json(f, &v, a->line, EG_FINDING_LINE_MAX + 1);
+    if (len < 0) {
+        a->stats.findings_serialize_failed++;
+        eg_log_error("finding %s could not be serialized within %d bytes", f->id,
+                     EG_FINDING_LINE_MAX);
+        return true;
+    }
+    for (int i = 0; i < a->n_sinks; i++)
+        if (eg_sink_write(a->sinks[i], a->line, (size_t)len, now_ms) != 0)
+            a->stats.sink_failures++;
+    a->stats.findings_emitted++;
+    return true;
+}
+
+/* ---- health ----------------------------------------------------------------------------- */
+
+static struct json_object *health_json(struct agent *a, uint64_t now_ms)
+{
+    struct json_object *h = json_object_new_object();
+    char iso[32];
+    eg_format_iso_ms(now_ms, iso);
+    json_object_object_add(h, "time", json_object_new_string(iso));
+    json_object_object_add(h, "uptimeSeconds",
+                           json_object_new_int64((int64_t)((now_ms - a->start_ms) / 1000)));
+    struct eg_counters kc;
+    if (eg_health_read_kernel_counters(a->bpf.counters_fd, &kc) == 0)
+        eg_health_add_kernel_counters(h, &kc);
+
+    struct eg_ringbuf_reader_stats rs;
+    eg_ringbuf_reader_get_stats(a->reader, &rs);
+    uint64_t used, size;
+    eg_ringbuf_reader_fill(a->reader, &used, &size);
+    struct json_object *rb = json_object_new_object();
+    json_object_object_add(rb, "sizeBytes", json_object_new_int64((int64_t)size));
+    json_object_object_add(rb, "usedBytes", json_object_new_int64((int64_t)used));
+    json_object_object_add(rb, "records", json_object_new_int64((int64_t)rs.records));
+    json_object_object_add(rb, "malformed", json_object_new_int64((int64_t)rs.malformed));
+    json_object_object_add(rb, "unhandled", json_object_new_int64((int64_t)rs.unhandled));
+    json_object_object_add(h, "ringBuffer", rb);
+
+    struct eg_container_table_stats cs;
+    eg_container_table_get_stats(a->containers, &cs);
+    struct json_object *co = json_object_new_object();
+    json_object_object_add(co, "known", json_object_new_int64((int64_t)cs.containers));
+    json_object_object_add(co, "cgroups", json_object_new_int64((int64_t)cs.cgroups));
+    json_object_object_add(co, "foundAtStart",
+                           json_object_new_int64((int64_t)a->stats.containers_found_at_start));
+    json_object_object_add(co, "tableFull", json_object_new_int64((int64_t)cs.full));
+    json_object_object_add(co, "kernelMapErrors", json_object_new_int64((int64_t)cs.map_errors));
+    json_object_object_add(h, "containers", co);
+
+    struct eg_proc_table_stats ps;
+    eg_proc_table_get_stats(a->procs, &ps);
+    struct json_object *po = json_object_new_object();
+    json_object_object_add(po, "tracked", json_object_new_int64((int64_t)ps.entries));
+    json_object_object_add(po, "evictedLive", json_object_new_int64((int64_t)ps.evicted_live));
+    json_object_object_add(h, "processes", po);
+
+    struct eg_ecs_client_stats es;
+    eg_ecs_client_get_stats(a->ecs, &es);
+    struct json_object *eo = json_object_new_object();
+    json_object_object_add(eo, "requests", json_object_new_int64((int64_t)es.requests));
+    json_object_object_add(eo, "ok", json_object_new_int64((int64_t)es.responses_ok));
+    json_object_object_add(eo, "notFound", json_object_new_int64((int64_t)es.not_found));
+    json_object_object_add(eo, "httpErrors", json_object_new_int64((int64_t)es.http_errors));
+    json_object_object_add(eo, "timeouts", json_object_new_int64((int64_t)es.timeouts));
+    json_object_object_add(eo, "connectErrors", json_object_new_int64((int64_t)es.connect_errors));
+    json_object_object_add(eo, "parseErrors", json_object_new_int64((int64_t)es.parse_errors));
+    json_object_object_add(eo, "cacheHits", json_object_new_int64((int64_t)es.cache_hits));
+    json_object_object_add(eo, "cacheMisses", json_object_new_int64((int64_t)es.cache_misses));
+    json_object_object_add(eo, "metadataKnown", json_object_new_boolean(es.metadata_known));
+    json_object_object_add(h, "introspection", eo);
+
+    struct eg_aggregator_stats ag;
+    eg_aggregator_get_stats(a->findings, &ag);
+    struct eg_cap_detector_stats cds;
+    eg_cap_detector_get_stats(a->cap, &cds);
+    struct json_object *fo = json_object_new_object();
+    json_object_object_add(fo, "open", json_object_new_int64((int64_t)ag.open));
+    json_object_object_add(fo, "created", json_object_new_int64((int64_t)ag.created));
+    json_object_object_add(fo, "emitted",
+                           json_object_new_int64((int64_t)a->stats.findings_emitted));
+    json_object_object_add(fo, "suppressed",
+                           json_object_new_int64((int64_t)a->stats.findings_suppressed));
+    json_object_object_add(fo, "droppedTableFull", json_object_new_int64((int64_t)ag.dropped));
+    json_object_object_add(fo, "serializeFailed",
+                           json_object_new_int64((int64_t)a->stats.findings_serialize_failed));
+    json_object_object_add(fo, "capabilityRepeatsFromKernel",
+                           json_object_new_int64((int64_t)cds.repeats_from_kernel));
+    json_object_object_add(h, "findings", fo);
+
+    struct json_object *so = json_object_new_object();
+    json_object_object_add(so, "writeFailures",
+                           json_object_new_int64((int64_t)a->stats.sink_failures));
+    for (int i = 0; i < a->n_sinks; i++)
+        if (a->sinks[i]->ops->stats)
+            a->sinks[i]->ops->stats(a->sinks[i], so);
+    json_object_object_add(h, "sinks", so);
+
+    struct json_object *pol = json_object_new_object();
+    eg_policy_stats(a->policy, pol);
+    json_object_object_add(pol, "reloads", json_object_new_int64((int64_t)a->stats.policy_reloads));
+    json_object_object_add(pol, "reloadFailures",
+                           json_object_new_int64((int64_t)a->stats.policy_reload_failures));
+    json_object_object_add(h, "policy", pol);
+
+    struct json_object *hooks = json_object_new_object();
+    for (int i = 0; i < EG_HOOK_COUNT; i++)
+        json_object_object_add(hooks, a->bpf.hooks[i].hook ? a->bpf.hooks[i].hook : "?",
+                               json_object_new_string(a->bpf.hooks[i].chosen));
+    json_object_object_add(h, "hooks", hooks);
+    return h;
+}
+
+static void report_health(struct agent *a, uint64_t now_ms, bool log_it)
+{
+    struct json_object *h = health_json(a, now_ms);
+    if (log_it)
+        eg_log_info("health %s", json_object_to_json_string_ext(
+                                     h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    if (a->opt.health_file && eg_health_write_file(a->opt.health_file, h) != 0)
+        eg_log_warn("cannot write health file %s: %s", a->opt.health_file, strerror(errno));
+    json_object_put(h);
+}
+
+/* Say so as soon as the kernel drops events, not only in the periodic record. */
+static void check_drops(struct agent *a)
+{
+    struct eg_counters kc;
+    if (eg_health_read_kernel_counters(a->bpf.counters_fd, &kc) != 0)
+        return;
+    uint64_t dropped = 0;
+    for (int k = 0; k < EG_KIND_SLOTS; k++)
+        dropped += kc.kind[k].dropped;
+    if (dropped > a->last_dropped_logged) {
+        eg_log_warn("ring buffer full: %llu events dropped so far (+%llu)",
+                    (unsigned long long)dropped,
+                    (unsigned long long)(dropped - a->last_dropped_logged));
+        a->last_dropped_logged = dropped;
+    }
+}
+
+/* ---- start-up --------------------------------------------------------------------------- */
+
+/* Processes already inside containers when the agent started. */
+static void scan_processes(struct agent *a)
+{
+    DIR *d = opendir("/proc");
+    if (!d) {
+        eg_log_warn("cannot scan /proc: %s", strerror(errno));
+        return;
+    }
+    struct dirent *de;
+    char path[512], line[4096];
+    while ((de = readdir(d))) {
+        char *end;
+        unsigned long pid = strtoul(de->d_name, &end, 10);
+        if (*end || pid == 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%lu/cgroup", pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        char cgpath[4096] = "";
+        while (fgets(line, sizeof(line), f)) {
+            /* hierarchy-id:controllers:path */
+            char *c1 = strchr(line, ':');
+            char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+            if (!c2)
+                continue;
+            if ((unsigned)strtoul(line, NULL, 10) != a->bpf.cgroups.hierarchy_id)
+                continue;
+            snprintf(cgpath, sizeof(cgpath), "%s", c2 + 1);
+            cgpath[strcspn(cgpath, "\n")] = '\0';
+            break;
+        }
+        fclose(f);
+        if (!cgpath[0] || strcmp(cgpath, "/") == 0)
+            continue;
+        char full[8192];
+        snprintf(full, sizeof(full), "%s%s", a->bpf.cgroups.mount_point, cgpath);
+        struct stat st;
+        if (stat(full, &st) != 0)
+            continue;
+        if (!eg_container_table_lookup(a->containers, st.st_ino))
+            continue;
+        if (eg_proc_table_scan_pid(a->procs, "/proc", (uint32_t)pid, st.st_ino))
+            a->stats.processes_found_at_start++;
+    }
+    closedir(d);
+}
+
+static void request_all_containers(struct agent *a)
+{
+    for (uint32_t i = 0; i < EG_MAX_CONTAINERS; i++) {
+        struct eg_container *c = eg_container_table_by_slot(a->containers, i);
+        if (c && is_docker_id(c->id.container_id))
+            eg_ecs_client_request(a->ecs, c->id.container_id);
+    }
+}
+
+static int write_ready_file(const char *path)
+{
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return -1;
+    fprintf(f, "%d\n", (int)getpid());
+    return fclose(f);
+}
+
+static int open_sinks(struct agent *a)
+{
+    for (int i = 0; i < a->opt.n_outputs; i++) {
+        const char *spec = a->opt.outputs[i];
+        struct eg_sink *s = NULL;
+        if (strcmp(spec, "stdout") == 0) {
+            s = eg_stdout_sink_new(STDOUT_FILENO);
+        } else {
+            eg_log_error("output '%s': CloudWatch delivery is not built into this agent yet", spec);
+            return -1;
+        }
+        if (!s) {
+            eg_log_error("output '%s' could not be opened", spec);
+            return -1;
+        }
+        a->sinks[a->n_sinks++] = s;
+    }
+    return 0;
+}
+
+static struct eg_policy *load_policy(const char *path)
+{
+    if (!path)
+        return eg_policy_default();
+    struct eg_policy_errors errs;
+    memset(&errs, 0, sizeof(errs));
+    struct eg_policy *p = eg_policy_load_file(path, &errs);
+    if (!p) {
+        for (unsigned i = 0; i < errs.count; i++)
+            eg_log_error("%s:%u:%u: %s", path, errs.items[i].line, errs.items[i].column,
+                         errs.items[i].message);
+        if (errs.total > errs.count)
+            eg_log_error("%s: %u more problems", path, errs.total - errs.count);
+    }
+    return p;
+}
+
+static uint64_t watched_caps(struct agent *a)
+{
+    return a->opt.watched_caps ? a->opt.watched_caps : eg_policy_watched_caps(a->policy);
+}
+
+static void reload_policy(struct agent *a)
+{
+    if (!a->opt.policy_file) {
+        eg_log_info("SIGHUP: no --policy file; the built-in policy stays");
+        return;
+    }
+    struct eg_policy *p = load_policy(a->opt.policy_file);
+    if (!p) {
+        a->stats.policy_reload_failures++;
+        eg_log_error("policy reload rejected; the previous policy stays in force");
+        return;
+    }
+    struct eg_policy *old = a->policy;
+    a->policy = p;
+    eg_policy_free(old);
+    eg_bpf_set_watched_caps(&a->bpf, watched_caps(a));
+    a->stats.policy_reloads++;
+    char summary[256];
+    eg_policy_summary(p, summary, sizeof(summary));
+    eg_log_info("policy reloaded from %s: %s", a->opt.policy_file, summary);
+}
+
+static int setup(struct agent *a)
+{
+    a->start_ms = eg_now_ms();
+    if (gethostname(a->hostname, sizeof(a->hostname)) != 0)
+        snprintf(a->hostname, sizeof(a->hostname), "unknown");
+    a->line = malloc(EG_FINDING_LINE_MAX + 1);
+    a->policy = load_policy(a->opt.policy_file);
+    if (!a->line || !a->policy)
+        return -1;
+    if (open_sinks(a) != 0)
+        return -1;
+
+    char err[256];
+    struct eg_bpf_options bo = {
+        .watched_caps = watched_caps(a),
+        .wakeup_bytes = 256 * 1024,
+    };
+    if (eg_bpf_load(&a->bpf, &bo, err, sizeof(err)) != 0) {
+        eg_log_error("%s", err);
+        return -1;
+    }
+    for (int i = 0; i < EG_HOOK_COUNT; i++)
+        eg_log_info("hook %s: %s", a->bpf.hooks[i].hook, a->bpf.hooks[i].chosen);
+    eg_log_info("cgroup mode %s, tracking %s (hierarchy %u at %s)",
+                eg_cgroup_mode_name(a->bpf.cgroups.mode),
+                a->bpf.cgroups.use_v1 ? a->bpf.cgroups.controller : "unified",
+                a->bpf.cgroups.hierarchy_id, a->bpf.cgroups.mount_point);
+
+    a->containers = eg_container_table_new(a->bpf.containers_fd);
+    a->procs = eg_proc_table_new();
+    struct eg_aggregator_config ac = {
+        .window_ms = (uint64_t)a->opt.window_s * 1000,
+        .interval_ms = (uint64_t)a->opt.report_interval_s * 1000,
+        .max_findings = 8192,
+    };
+    a->findings = eg_aggregator_new(&ac);
+    struct eg_ecs_client_config ec = {.base_url = a->opt.introspection_url};
+    a->ecs = eg_ecs_client_new(&ec);
+    a->reader = eg_ringbuf_reader_new(a->bpf.events_fd);
+    if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)
+        return -1;
+    struct eg_detector_env env = {a->findings, a->procs, a->containers};
+    a->cap = eg_cap_detector_new(&env, a->bpf.cap_dedup_fd);
+    if (!a->cap)
+        return -1;
+
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_MKDIR, on_cgroup_mkdir, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_RMDIR, on_cgroup_rmdir, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXEC, on_exec, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_FORK, on_fork, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXIT, on_exit_event, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_CAP, eg_cap_detector_on_event, a->cap);
+
+    /* Programs are attached before the scan, so nothing born in between is missed. */
+    int found = eg_container_table_scan(a->containers, a->bpf.cgroups.mount_point, a->start_ms);
+    if (found < 0)
+        eg_log_warn("cannot scan %s: %s", a->bpf.cgroups.mount_point, strerror(errno));
+    a->stats.containers_found_at_start = found > 0 ? (uint64_t)found : 0;
+    scan_processes(a);
+    request_all_containers(a);
+    eg_log_info("start-up scan: %llu containers, %llu processes in them",
+                (unsigned long long)a->stats.containers_found_at_start,
+                (unsigned long long)a->stats.processes_found_at_start);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    a->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    a->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (a->sigfd < 0 || a->timerfd < 0 || a->epfd < 0)
+        return -1;
+    long ns = (long)a->opt.drain_interval_ms * 1000000L;
+    struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L},
+                             {ns / 1000000000L, ns % 1000000000L}};
+    timerfd_settime(a->timerfd, 0, &its, NULL);
+    int fds[] = {a->sigfd, a->timerfd, eg_ringbuf_reader_fd(a->reader),
+                 eg_ecs_client_notify_fd(a->ecs)};
+    for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
+        if (fds[i] >= 0 && epoll_ctl(a->epfd, EPOLL_CTL_ADD, fds[i], &ev) != 0)
+            return -1;
+    }
+    if (a->opt.ready_file && write_ready_file(a->opt.ready_file) != 0) {
+        eg_log_error("cannot write ready file %s: %s", a->opt.ready_file, strerror(errno));
+        return -1;
+    }
+    eg_log_info("ready");
+    return 0;
+}
+
+/* ---- loop ------------------------------------------------------------------------------- */
+
+static void on_signal(struct agent *a)
+{
+    struct signalfd_siginfo si;
+    while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            eg_log_info("signal %u: flushing and stopping", si.ssi_signo);
+            a->stop = true;
+        } else if (si.ssi_signo == SIGHUP) {
+            reload_policy(a);
+        } else if (si.ssi_signo == SIGUSR1) {
+            report_health(a, eg_now_ms(), true);
+        }
+    }
+}
+
+static void periodic(struct agent *a, uint64_t now)
+{
+    eg_ringbuf_reader_drain(a->reader);
+    eg_aggregator_flush(a->findings, now, false, emit_finding, a);
+    if (now - a->last_tick_ms >= 100) {
+        for (int i = 0; i < a->n_sinks; i++)
+            if (a->sinks[i]->ops->tick)
+                a->sinks[i]->ops->tick(a->sinks[i], now);
+    }
+    if (now - a->last_tick_ms >= 1000) {
+        a->last_tick_ms = now;
+        eg_cap_detector_tick(a->cap, now);
+        eg_container_table_expire(a->containers, now, 10 * 60 * 1000);
+        check_drops(a);
+    }
+    if (now - a->last_health_ms >= (uint64_t)a->opt.health_interval_s * 1000) {
+        a->last_health_ms = now;
+        report_health(a, now, true);
+    }
+}
+
+static void loop(struct agent *a)
+{
+    a->last_health_ms = a->last_tick_ms = eg_now_ms();
+    if (a->opt.health_file)
+        report_health(a, a->last_health_ms, false);
+    struct epoll_event evs[8];
+    while (!a->stop) {
+        int n = epoll_wait(a->epfd, evs, 8, 1000);
+        if (n < 0 && errno != EINTR) {
+            eg_log_error("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == a->sigfd) {
+                on_signal(a);
+            } else if (fd == a->timerfd) {
+                uint64_t exp;
+                if (read(a->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+                    eg_log_warn("timerfd read: %s", strerror(errno));
+            } else if (fd == eg_ecs_client_notify_fd(a->ecs)) {
+                uint64_t cnt;
+                if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+                    eg_log_warn("introspection notify read: %s", strerror(errno));
+            }
+        }
+        periodic(a, eg_now_ms());
+    }
+    /* Shutdown: take what the kernel still holds, fold repeats, emit everything pending. */
+    eg_ringbuf_reader_drain(a->reader);
+    uint64_t now = eg_now_ms();
+    eg_cap_detector_tick(a->cap, now);
+    eg_aggregator_flush(a->findings, now, true, emit_finding, a);
+    for (int i = 0; i < a->n_sinks; i++)
+        if (a->sinks[i]->ops->flush)
+            a->sinks[i]->ops->flush(a->sinks[i]);
+    report_health(a, now, true);
+}
+
+static void teardown(struct agent *a)
+{
+    eg_bpf_unload(&a->bpf);
+    if (a->cap)
+        eg_cap_detector_free(a->cap);
+    if (a->reader)
+        eg_ringbuf_reader_free(a->reader);
+    if (a->ecs)
+        eg_ecs_client_free(a->ecs);
+    if (a->findings)
+        eg_aggregator_free(a->findings);
+    if (a->procs)
+        eg_proc_table_free(a->procs);
+    if (a->containers)
+        eg_container_table_free(a->containers);
+    for (int i = 0; i < a->n_sinks; i++)
+        a->sinks[i]->ops->destroy(a->sinks[i]);
+    if (a->policy)
+        eg_policy_free(a->policy);
+    if (a->epfd >= 0)
+        close(a->epfd);
+    if (a->sigfd >= 0)
+        close(a->sigfd);
+    if (a->timerfd >= 0)
+        close(a->timerfd);
+    free(a->line);
+}
+
+int eg_run_main(int argc, char **argv)
+{
+    struct agent *a = calloc(1, sizeof(*a));
+    if (!a) {
+        fprintf(stderr, "ecsguard run: out of memory\n");
+        return 1;
+    }
+    a->epfd = a->sigfd = a->timerfd = -1;
+    int rc = eg_run_options_parse(argc, argv, &a->opt);
+    if (rc != 0) {
+        free(a);
+        return rc == 1 ? 0 : 2;
+    }
+    eg_log_set_level(a->opt.log_level);
+    if (setup(a) != 0) {
+        eg_log_error("start-up failed");
+        teardown(a);
+        free(a);
+        return 1;
+    }
+    loop(a);
+    teardown(a);
+    free(a);
+    return 0;
+}

@@ -1,0 +1,256 @@
+#include "collectors/container_table.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <bpf/bpf.h>
+
+#include "bpf/events.h"
+
+/* cgroup id -> container slot; open addressing with tombstones. */
+#define EG_CGROUP_SLOTS 16384 /* power of two, > 2x the cgroups we index */
+#define EG_EMPTY 0
+#define EG_TOMBSTONE UINT64_MAX
+
+struct cgroup_entry {
+    uint64_t cgid;
+    uint32_t slot;
+};
+
+struct eg_container_table {
+    int map_fd;
+    uint64_t generation;
+    struct eg_container_table_stats stats;
+    struct eg_container containers[EG_MAX_CONTAINERS];
+    struct cgroup_entry index[EG_CGROUP_SLOTS];
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+static struct cgroup_entry *index_find(struct eg_container_table *t, uint64_t cgid)
+{
+    if (cgid == EG_EMPTY || cgid == EG_TOMBSTONE)
+        return NULL;
+    for (uint32_t i = 0, h = mix64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
+         i++, h = (h + 1) & (EG_CGROUP_SLOTS - 1)) {
+        if (t->index[h].cgid == cgid)
+            return &t->index[h];
+        if (t->index[h].cgid == EG_EMPTY)
+            return NULL;
+    }
+    return NULL;
+}
+
+static struct cgroup_entry *index_insert(struct eg_container_table *t, uint64_t cgid)
+{
+    struct cgroup_entry *found = index_find(t, cgid);
+    if (found)
+        return found;
+    for (uint32_t i = 0, h = mix64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
+         i++, h = (h + 1) & (EG_CGROUP_SLOTS - 1)) {
+        if (t->index[h].cgid == EG_EMPTY || t->index[h].cgid == EG_TOMBSTONE) {
+            t->index[h].cgid = cgid;
+            t->stats.cgroups++;
+            return &t->index[h];
+        }
+    }
+    return NULL;
+}
+
+struct eg_container_table *eg_container_table_new(int bpf_map_fd)
+{
+    struct eg_container_table *t = calloc(1, sizeof(*t));
+    if (t)
+        t->map_fd = bpf_map_fd;
+    return t;
+}
+
+void eg_container_table_free(struct eg_container_table *t)
+{
+    free(t);
+}
+
+static void map_put(struct eg_container_table *t, uint64_t cgid, uint32_t slot)
+{
+    if (t->map_fd < 0)
+        return;
+    struct eg_container_val v = {.slot = slot, .flags = 0};
+    if (bpf_map_update_elem(t->map_fd, &cgid, &v, BPF_ANY) != 0)
+        t->stats.map_errors++;
+}
+
+static void map_del(struct eg_container_table *t, uint64_t cgid)
+{
+    if (t->map_fd >= 0)
+        bpf_map_delete_elem(t->map_fd, &cgid);
+}
+
+static struct eg_container *find_by_container_id(struct eg_container_table *t, const char *cid)
+{
+    for (uint32_t i = 0; i < EG_MAX_CONTAINERS; i++) {
+        struct eg_container *c = &t->containers[i];
+        if (c->used && strcmp(c->id.container_id, cid) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t, uint64_t cgid,
+                                                   const char *path, uint64_t now_ms)
+{
+    struct eg_cgroup_identity id;
+    if (!eg_cgroup_path_parse(path, &id) || id.task_only)
+        return NULL;
+    struct cgroup_entry *e = index_find(t, cgid);
+    if (e) {
+        struct eg_container *c = &t->containers[e->slot];
+        if (c->used && strcmp(c->id.container_id, id.container_id) == 0) {
+            c->gone = false;
+            return c;
+        }
+    }
+    /* A nested cgroup (or a re-created one) joins its container's slot. */
+    struct eg_container *c = find_by_container_id(t, id.container_id);
+    if (!c) {
+        for (uint32_t i = 0; i < EG_MAX_CONTAINERS && !c; i++)
+            if (!t->containers[i].used)
+                c = &t->containers[i];
+        if (!c) {
+            t->stats.full++;
+            return NULL;
+        }
+        memset(c, 0, sizeof(*c));
+        c->used = true;
+        c->slot = (uint32_t)(c - t->containers);
+        c->generation = ++t->generation;
+        c->cgroup_id = cgid;
+        c->known_at_ms = now_ms;
+        c->id = id;
+        c->id.nested = false;
+        snprintf(c->path, sizeof(c->path), "%s", path);
+        t->stats.containers++;
+        t->stats.added++;
+    }
+    if (!id.nested) {
+        c->cgroup_id = cgid;
+        c->gone = false;
+        snprintf(c->path, sizeof(c->path), "%s", path);
+    }
+    e = index_insert(t, cgid);
+    if (!e) {
+        t->stats.full++;
+        return c;
+    }
+    e->slot = c->slot;
+    map_put(t, cgid, c->slot);
+    return c;
+}
+
+void eg_container_table_remove_cgroup(struct eg_container_table *t, uint64_t cgid, uint64_t now_ms)
+{
+    struct cgroup_entry *e = index_find(t, cgid);
+    if (!e)
+        return;
+    struct eg_container *c = &t->containers[e->slot];
+    map_del(t, cgid);
+    e->cgid = EG_TOMBSTONE;
+    t->stats.cgroups--;
+    if (c->used && c->cgroup_id == cgid && !c->gone) {
+        c->gone = true;
+        c->gone_at_ms = now_ms;
+        t->stats.removed++;
+    }
+}
+
+struct eg_container *eg_container_table_lookup(struct eg_container_table *t, uint64_t cgid)
+{
+    struct cgroup_entry *e = index_find(t, cgid);
+    if (!e)
+        return NULL;
+    struct eg_container *c = &t->containers[e->slot];
+    return c->used ? c : NULL;
+}
+
+struct eg_container *eg_container_table_by_slot(struct eg_container_table *t, uint32_t slot)
+{
+    if (slot >= EG_MAX_CONTAINERS || !t->containers[slot].used)
+        return NULL;
+    return &t->containers[slot];
+}
+
+int eg_container_table_expire(struct eg_container_table *t, uint64_t now_ms, uint64_t grace_ms)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < EG_MAX_CONTAINERS; i++) {
+        struct eg_container *c = &t->containers[i];
+        if (!c->used || !c->gone || now_ms - c->gone_at_ms < grace_ms)
+            continue;
+        /* Drop every index entry still pointing at this slot (nested cgroups). */
+        for (uint32_t h = 0; h < EG_CGROUP_SLOTS; h++) {
+            struct cgroup_entry *e = &t->index[h];
+            if (e->cgid != EG_EMPTY && e->cgid != EG_TOMBSTONE && e->slot == i) {
+                map_del(t, e->cgid);
+                e->cgid = EG_TOMBSTONE;
+                t->stats.cgroups--;
+            }
+        }
+        c->used = false;
+        t->stats.containers--;
+        n++;
+    }
+    return n;
+}
+
+/* nftw has no user pointer; the scan is single-threaded and short. */
+static struct eg_container_table *scan_table;
+static const char *scan_root;
+static size_t scan_root_len;
+static uint64_t scan_now;
+static int scan_found;
+
+static int scan_visit(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
+{
+    if (type != FTW_D)
+        return 0;
+    const char *rel = fpath + scan_root_len;
+    if (*rel == '\0')
+        rel = "/";
+    /* kernfs reports the cgroup id as the directory's inode number. */
+    struct eg_container *c = eg_container_table_add_cgroup(scan_table, st->st_ino, rel, scan_now);
+    if (c && c->cgroup_id == st->st_ino)
+        scan_found++;
+    (void)ftw;
+    (void)scan_root;
+    return 0;
+}
+
+int eg_container_table_scan(struct eg_container_table *t, const char *mount_point, uint64_t now_ms)
+{
+    scan_table = t;
+    scan_root = mount_point;
+    scan_root_len = strlen(mount_point);
+    while (scan_root_len > 1 && mount_point[scan_root_len - 1] == '/')
+        scan_root_len--;
+    scan_now = now_ms;
+    scan_found = 0;
+    if (nftw(mount_point, scan_visit, 32, FTW_PHYS | FTW_MOUNT) != 0)
+        return -1;
+    return scan_found;
+}
+
+void eg_container_table_get_stats(struct eg_container_table *t,
+                                  struct eg_container_table_stats *out)
+{
+    *out = t->stats;
+}

@@ -1,0 +1,325 @@
+#include "collectors/proc_table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* tgid-keyed open addressing; a tgid has at most one live entry (the newest start). */
+#define EG_PROC_SLOTS (EG_PROC_CAPACITY * 2)
+
+struct eg_proc_table {
+    uint64_t seq;
+    struct eg_proc_table_stats stats;
+    int32_t slot_of[EG_PROC_SLOTS]; /* index into procs, -1 empty, -2 tombstone */
+    struct eg_proc procs[EG_PROC_CAPACITY];
+    uint32_t next_free; /* procs[] below this were handed out at least once */
+};
+
+static uint32_t hash32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    return x ^ (x >> 16);
+}
+
+struct eg_proc_table *eg_proc_table_new(void)
+{
+    struct eg_proc_table *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    for (uint32_t i = 0; i < EG_PROC_SLOTS; i++)
+        t->slot_of[i] = -1;
+    return t;
+}
+
+void eg_proc_table_free(struct eg_proc_table *t)
+{
+    free(t);
+}
+
+static int32_t *slot_find(struct eg_proc_table *t, uint32_t tgid)
+{
+    for (uint32_t i = 0, h = hash32(tgid) % EG_PROC_SLOTS; i < EG_PROC_SLOTS;
+         i++, h = (h + 1) % EG_PROC_SLOTS) {
+        int32_t s = t->slot_of[h];
+        if (s == -1)
+            return NULL;
+        if (s >= 0 && t->procs[s].tgid == tgid)
+            return &t->slot_of[h];
+    }
+    return NULL;
+}
+
+static int32_t *slot_claim(struct eg_proc_table *t, uint32_t tgid)
+{
+    for (uint32_t i = 0, h = hash32(tgid) % EG_PROC_SLOTS; i < EG_PROC_SLOTS;
+         i++, h = (h + 1) % EG_PROC_SLOTS)
+        if (t->slot_of[h] < 0)
+            return &t->slot_of[h];
+    return NULL;
+}
+
+static void entry_release(struct eg_proc_table *t, struct eg_proc *p)
+{
+    int32_t *s = slot_find(t, p->tgid);
+    if (s && &t->procs[*s] == p)
+        *s = -2;
+    p->used = false;
+    t->stats.entries--;
+}
+
+/* A free entry: never used, else the oldest exited, else the oldest of all. */
+static struct eg_proc *entry_alloc(struct eg_proc_table *t)
+{
+    if (t->next_free < EG_PROC_CAPACITY)
+        return &t->procs[t->next_free++];
+    struct eg_proc *oldest_exited = NULL, *oldest = NULL;
+    for (uint32_t i = 0; i < EG_PROC_CAPACITY; i++) {
+        struct eg_proc *p = &t->procs[i];
+        if (!p->used)
+            return p;
+        if (p->exited && (!oldest_exited || p->seq < oldest_exited->seq))
+            oldest_exited = p;
+        if (!oldest || p->seq < oldest->seq)
+            oldest = p;
+    }
+    struct eg_proc *victim = oldest_exited ? oldest_exited : oldest;
+    if (!victim->exited)
+        t->stats.evicted_live++;
+    entry_release(t, victim);
+    return victim;
+}
+
+static bool start_matches(const struct eg_proc *p, uint64_t start_ns)
+{
+    if (p->start_ns == start_ns)
+        return true;
+    /* /proc reports start time in clock ticks: allow one tick either way. */
+    if (p->approx_start) {
+        uint64_t d = p->start_ns > start_ns ? p->start_ns - start_ns : start_ns - p->start_ns;
+        return d <= 20 * 1000 * 1000ULL;
+    }
+    return false;
+}
+
+struct eg_proc *eg_proc_table_find(struct eg_proc_table *t, uint32_t tgid, uint64_t start_ns)
+{
+    t->stats.lookups++;
+    int32_t *s = slot_find(t, tgid);
+    if (s && start_matches(&t->procs[*s], start_ns))
+        return &t->procs[*s];
+    t->stats.misses++;
+    return NULL;
+}
+
+static struct eg_proc *insert(struct eg_proc_table *t, uint32_t tgid, uint64_t start_ns)
+{
+    int32_t *s = slot_find(t, tgid);
+    if (s) {
+        struct eg_proc *p = &t->procs[*s];
+        if (start_matches(p, start_ns))
+            return p;
+        entry_release(t, p); /* pid reused: the old process is gone */
+    }
+    struct eg_proc *p = entry_alloc(t);
+    memset(p, 0, sizeof(*p));
+    p->used = true;
+    p->tgid = tgid;
+    p->start_ns = start_ns;
+    p->seq = ++t->seq;
+    int32_t *slot = slot_claim(t, tgid);
+    *slot = (int32_t)(p - t->procs);
+    t->stats.entries++;
+    t->stats.inserted++;
+    return p;
+}
+
+static void fill_from_header(struct eg_proc *p, const struct eg_event_header *h)
+{
+    if (p->approx_start) {
+        p->start_ns = h->start_time_ns; /* now known exactly */
+        p->approx_start = false;
+    }
+    p->ppid = h->ppid;
+    p->parent_start_ns = h->parent_start_time_ns;
+    p->ns_pid = h->ns_pid;
+    p->uid = h->uid;
+    p->euid = h->euid;
+    p->cgroup_id = h->cgroup_id;
+    memcpy(p->comm, h->comm, sizeof(p->comm));
+    p->comm[sizeof(p->comm) - 1] = '\0';
+}
+
+struct eg_proc *eg_proc_table_upsert(struct eg_proc_table *t, const struct eg_event_header *h)
+{
+    struct eg_proc *p = insert(t, h->tgid, h->start_time_ns);
+    fill_from_header(p, h);
+    return p;
+}
+
+struct eg_proc *eg_proc_table_exec(struct eg_proc_table *t, const struct eg_exec_event *e)
+{
+    struct eg_proc *p = eg_proc_table_upsert(t, &e->hdr);
+    size_t n = strnlen(e->filename, sizeof(e->filename));
+    memcpy(p->exe, e->filename, n);
+    p->exe[n < sizeof(p->exe) ? n : sizeof(p->exe) - 1] = '\0';
+    uint32_t len = e->args_len < sizeof(p->args) ? e->args_len : sizeof(p->args) - 1;
+    for (uint32_t i = 0; i < len; i++)
+        p->args[i] = e->args[i] ? e->args[i] : ' ';
+    while (len > 0 && p->args[len - 1] == ' ')
+        len--;
+    p->args[len] = '\0';
+    return p;
+}
+
+void eg_proc_table_exit(struct eg_proc_table *t, uint32_t tgid, uint64_t start_ns)
+{
+    struct eg_proc *p = eg_proc_table_find(t, tgid, start_ns);
+    if (p)
+        p->exited = true;
+}
+
+static uint64_t ticks_to_ns(unsigned long long ticks)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        hz = 100;
+    return (uint64_t)ticks * (1000000000ULL / (uint64_t)hz);
+}
+
+struct eg_proc *eg_proc_table_scan_pid(struct eg_proc_table *t, const char *proc_root,
+                                       uint32_t tgid, uint64_t cgroup_id)
+{
+    char path[256], buf[1024];
+    snprintf(path, sizeof(path), "%s/%u/stat", proc_root, tgid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* comm may hold spaces and parentheses: fields resume after the last ')'. */
+    char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+    if (!lp || !rp || rp < lp)
+        return NULL;
+    unsigned ppid;
+    unsigned long long start_ticks;
+    if (sscanf(rp + 2,
+               "%*c %u %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+               "%*d %*d %llu",
+               &ppid, &start_ticks) != 2)
+        return NULL;
+    struct eg_proc *p = insert(t, tgid, ticks_to_ns(start_ticks));
+    p->approx_start = true;
+    p->ppid = ppid;
+    p->cgroup_id = cgroup_id;
+    size_t clen = (size_t)(rp - lp - 1);
+    if (clen >= sizeof(p->comm))
+        clen = sizeof(p->comm) - 1;
+    memcpy(p->comm, lp + 1, clen);
+    p->comm[clen] = '\0';
+
+    snprintf(path, sizeof(path), "%s/%u/exe", proc_root, tgid);
+    ssize_t l = readlink(path, p->exe, sizeof(p->exe) - 1);
+    p->exe[l > 0 ? l : 0] = '\0';
+
+    snprintf(path, sizeof(path), "%s/%u/status", proc_root, tgid);
+    f = fopen(path, "re");
+    if (f) {
+        while (fgets(buf, sizeof(buf), f)) {
+            unsigned ruid, euid;
+            if (sscanf(buf, "Uid: %u %u", &ruid, &euid) == 2) {
+                p->uid = ruid;
+                p->euid = euid;
+            } else if (strncmp(buf, "NSpid:", 6) == 0) {
+                /* The last number is the pid in the process's own namespace. */
+                char *last = strrchr(buf, '\t');
+                p->ns_pid = (uint32_t)strtoul(last ? last + 1 : buf + 6, NULL, 10);
+            }
+        }
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/%u/cmdline", proc_root, tgid);
+    f = fopen(path, "re");
+    if (f) {
+        size_t an = fread(p->args, 1, sizeof(p->args) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < an; i++)
+            if (!p->args[i])
+                p->args[i] = ' ';
+        while (an > 0 && p->args[an - 1] == ' ')
+            an--;
+        p->args[an] = '\0';
+    }
+    return p;
+}
+
+int eg_proc_table_lineage(struct eg_proc_table *t, const struct eg_proc *p,
+                          const struct eg_proc **out, int max)
+{
+    int n = 0;
+    const struct eg_proc *cur = p;
+    while (n < max && cur && cur->ppid > 1) {
+        struct eg_proc *parent = eg_proc_table_find(t, cur->ppid, cur->parent_start_ns);
+        if (!parent || parent == cur)
+            break;
+        out[n++] = parent;
+        cur = parent;
+    }
+    return n;
+}
+
+void eg_proc_table_get_stats(struct eg_proc_table *t, struct eg_proc_table_stats *out)
+{
+    *out = t->stats;
+}
+
+static uint64_t boot_id_hash(void)
+{
+    static uint64_t cached;
+    if (cached)
+        return cached;
+    uint64_t h = 1469598103934665603ULL;
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (f) {
+        int c;
+        while ((c = fgetc(f)) != EOF)
+            h = (h ^ (uint64_t)c) * 1099511628211ULL;
+        fclose(f);
+    }
+    cached = h ? h : 1;
+    return cached;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void eg_proc_uuid(uint32_t tgid, uint64_t start_ns, char out[37])
+{
+    /* /proc start times are tick-granular: round so scanned and traced entries agree. */
+    uint64_t seed = boot_id_hash() ^ ((uint64_t)tgid << 32) ^ (start_ns / 10000000ULL);
+    uint64_t a = splitmix64(&seed), b = splitmix64(&seed);
+    a = (a & ~0xf000ULL) | 0x4000ULL; /* version 4 layout */
+    b = (b & ~(3ULL << 62)) | (2ULL << 62);
+    snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
+             (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xffff), (unsigned)(b >> 48),
+             (unsigned long long)(b & 0xffffffffffffULL));
+}
+
+double eg_boot_ns_to_epoch(uint64_t boot_ns)
+{
+    struct timespec rt, bt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_BOOTTIME, &bt);
+    double boot_epoch = (double)rt.tv_sec + rt.tv_nsec / 1e9 - (double)bt.tv_sec - bt.tv_nsec / 1e9;
+    return boot_epoch + (double)boot_ns / 1e9;
+}

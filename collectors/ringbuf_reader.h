@@ -1,0 +1,40 @@
+/*
+ * Reads the kernel's ring buffer and hands each record to the handler
+ * registered for its kind. Records are validated (size, kind) before any
+ * handler sees them; malformed or unknown ones are counted, never trusted.
+ * New concerns plug in with eg_ringbuf_reader_on(kind, handler).
+ */
+#ifndef ECSGUARD_RINGBUF_READER_H
+#define ECSGUARD_RINGBUF_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/events.h"
+
+typedef void (*eg_event_handler)(void *ctx, const struct eg_event_header *hdr, const void *rec,
+                                 size_t size);
+
+struct eg_ringbuf_reader_stats {
+    uint64_t records, bytes, malformed, unhandled;
+    uint64_t by_kind[EG_KIND_SLOTS];
+};
+
+struct eg_ringbuf_reader;
+
+/* `ring_fd` is the BPF_MAP_TYPE_RINGBUF map; -1 builds a reader fed only by eg_ringbuf_dispatch. */
+struct eg_ringbuf_reader *eg_ringbuf_reader_new(int ring_fd);
+void eg_ringbuf_reader_free(struct eg_ringbuf_reader *r);
+void eg_ringbuf_reader_on(struct eg_ringbuf_reader *r, uint32_t kind, eg_event_handler fn,
+                          void *ctx);
+/* Epoll fd that becomes readable when the kernel forces a wakeup. */
+int eg_ringbuf_reader_fd(struct eg_ringbuf_reader *r);
+/* Consume everything available now. Returns records consumed, or -1. */
+int eg_ringbuf_reader_drain(struct eg_ringbuf_reader *r);
+/* Validate and dispatch one record (the ring buffer callback; also used by tests). */
+int eg_ringbuf_dispatch(struct eg_ringbuf_reader *r, const void *data, size_t size);
+/* Bytes waiting in the ring buffer and its size (for health: fill level). */
+void eg_ringbuf_reader_fill(struct eg_ringbuf_reader *r, uint64_t *used, uint64_t *size);
+void eg_ringbuf_reader_get_stats(struct eg_ringbuf_reader *r, struct eg_ringbuf_reader_stats *out);
+
+#endif
