@@ -109,7 +109,8 @@ static void copy_span(char *dst, size_t dstlen, struct span sp)
 {
     /* Callers validated lengths against the field sizes; this only terminates. */
     size_t n = sp.n < dstlen - 1 ? sp.n : dstlen - 1;
-    memcpy(dst, sp.s, n);
+    if (n)
+        memcpy(dst, sp.s, n);
     dst[n] = '\0';
 }
 

@@ -73,10 +73,24 @@ static json_object *parse_object(const char *body, size_t len, const char *what,
     json_object *root = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
+    bool incomplete = !root && jerr == json_tokener_continue;
+    if (incomplete) {
+        /*
+         * All input consumed and the value still open. A top-level number
+         * ("42") is only complete once the input ends: a NUL byte tells the
+         * tokener so. Anything else still open was truncated.
+         */
+        root = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+        end = len;
+    }
     json_tokener_free(tok);
 
     if (!root) {
-        if (jerr == json_tokener_continue)
+        /* json-c returns NULL with success for a JSON `null`. */
+        if (jerr == json_tokener_success)
+            set_err(err, errlen, "%s: top-level JSON value is null, not an object", what);
+        else if (incomplete)
             set_err(err, errlen, "%s: truncated JSON (%zu bytes, value incomplete)", what, len);
         else if (jerr == json_tokener_error_depth)
             set_err(err, errlen, "%s: JSON nested deeper than %d levels", what,
@@ -110,9 +124,10 @@ static int get_string(json_object *obj, const char *key, bool required, const ch
     json_object *m = NULL;
     *val = NULL;
     *vlen = 0;
-    if (!json_object_object_get_ex(obj, key, &m) || m == NULL) {
+    bool present = json_object_object_get_ex(obj, key, &m);
+    if (!present || m == NULL) {
         if (required) {
-            set_err(err, errlen, "%s: \"%s\" is %s", where, key, m ? "null" : "missing");
+            set_err(err, errlen, "%s: \"%s\" is %s", where, key, present ? "null" : "missing");
             return -1;
         }
         return 0;
@@ -240,8 +255,9 @@ int eg_ecs_parse_task(const char *body, size_t len, struct eg_ecs_task *out, cha
         goto out;
 
     json_object *containers = NULL;
-    if (!json_object_object_get_ex(root, "Containers", &containers) || !containers) {
-        set_err(err, errlen, "%s: \"Containers\" is %s", where, containers ? "null" : "missing");
+    bool present = json_object_object_get_ex(root, "Containers", &containers);
+    if (!present || !containers) {
+        set_err(err, errlen, "%s: \"Containers\" is %s", where, present ? "null" : "missing");
         goto out;
     }
     if (!json_object_is_type(containers, json_type_array)) {
