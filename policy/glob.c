@@ -88,9 +88,16 @@ static size_t bracket(const char *p, const char *pe, int c, bool *matched, char 
                     memcmp(classes[i].name, name, (size_t)(end - name)) == 0)
                     cls = &classes[i];
             if (!cls) {
-                if (err)
-                    snprintf(err, errlen, "unknown character class '[:%.*s:]'",
-                             (int)(end - name > 20 ? 20 : end - name), name);
+                if (err) {
+                    /* The name comes from the policy file: show printable bytes only. */
+                    char shown[24];
+                    size_t n = 0;
+                    for (const char *q = name; q < end && n < 20; q++)
+                        shown[n++] = (*q >= 0x20 && *q < 0x7f) ? *q : '?';
+                    shown[n] = '\0';
+                    snprintf(err, errlen, "unknown character class '[:%s%s:]'", shown,
+                             end - name > 20 ? "..." : "");
+                }
                 return 0;
             }
             if (c >= 0 && cls->test((unsigned char)c))
