@@ -15,7 +15,9 @@ Environment:
 
 import atexit
 import datetime
+import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -31,8 +33,13 @@ import uuid
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 RUNC_ROOT = os.environ.get("ECSGUARD_RUNC_ROOT", "/run/ecsguard-harness/runc")
+HARNESS_RUN = os.path.dirname(RUNC_ROOT)
 # One JSON record per live harness container, so a later run can clean up after a killed one.
-RECORDS_DIR = os.path.join(os.path.dirname(RUNC_ROOT), "records")
+RECORDS_DIR = os.path.join(HARNESS_RUN, "records")
+# Parent cgroup dirs (/ecs/<task>, /docker, ...) that harness processes created, shared by all
+# of them under a file lock: removed when empty, never while a container is being started.
+CGROUP_PARENTS = os.path.join(HARNESS_RUN, "cgroup-parents.json")
+CGROUP_LOCK = os.path.join(HARNESS_RUN, "cgroups.lock")
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
@@ -327,7 +334,6 @@ class ExecResult:
 
 _live_containers = set()
 _live_agents = set()
-_created_cgroup_dirs = set()  # parent cgroup dirs this process created (removed when empty)
 _lock = threading.Lock()
 _swept = False
 
@@ -413,13 +419,17 @@ class Container:
         self._overlay_mounted = False
         self._deleted = False
         self._started = False
-        self._cgroup_parents = []
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self, timeout=20):
         """Creates the bundle and runs the container (runc run, supervised by a background runc
         process like a shim); returns once the container is running (or already exited)."""
+        self._prepare()
+        with _cgroup_lock(exclusive=False):  # no parent dir is removed while runc creates ours
+            return self._start_locked(timeout)
+
+    def _start_locked(self, timeout):
         self._launch()
         deadline = time.monotonic() + timeout
         while True:
@@ -442,7 +452,14 @@ class Container:
         """Runs the entrypoint to its end; returns ExecResult with its output. Deletes the
         container afterwards."""
         try:
-            self._launch()
+            self._prepare()
+            with _cgroup_lock(exclusive=False):
+                self._launch()
+                deadline = time.monotonic() + 20
+                while self.state() is None and self._proc.poll() is None:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
             try:
                 code = self._proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -457,7 +474,7 @@ class Container:
             raise HarnessError("entrypoint failed: %r" % result)
         return result
 
-    def _launch(self):
+    def _prepare(self):
         if self._started:
             raise HarnessError("container %s already started" % self.id)
         self._started = True
@@ -465,6 +482,9 @@ class Container:
         with _lock:
             _live_containers.add(self)
         self._prepare_bundle()
+        _register_cgroup_parents(self.cgroup_path)
+
+    def _launch(self):
         self.created_at = time.time_ns()
         out = open(os.path.join(self.bundle, "stdout"), "wb")
         err = open(os.path.join(self.bundle, "stderr"), "wb")
@@ -609,7 +629,6 @@ class Container:
         bundles = os.path.join(_work_dir(), "bundles")
         os.makedirs(bundles, exist_ok=True)
         self.bundle = tempfile.mkdtemp(prefix=self.id[:12] + "-", dir=bundles)
-        self._remember_cgroup_parents()
         _write_record(self)
         if self.rootfs_mode == "shared":
             self.rootfs_path = self.image_rootfs.path
@@ -635,16 +654,6 @@ class Container:
         self._edit_config(config)
         with open(path, "w") as f:
             json.dump(config, f, indent=1)
-
-    def _remember_cgroup_parents(self):
-        """Notes the ancestors of the container's cgroup that do not exist yet: runc creates
-        them, the harness removes them again once empty."""
-        parts = self.cgroup_path.strip("/").split("/")
-        chain = [os.path.join(mount_point, *parts[:i])
-                 for mount_point, _ in cgroup_hierarchies() for i in range(1, len(parts))]
-        with _lock:
-            _created_cgroup_dirs.update(d for d in chain if not os.path.isdir(d))
-            self._cgroup_parents = [d for d in chain if d in _created_cgroup_dirs]
 
     def _edit_config(self, config):
         process = config["process"]
@@ -727,8 +736,7 @@ def run_to_completion(args, timeout=60, check=False, **container_options):
 def _write_record(container, overlay=None):
     os.makedirs(RECORDS_DIR, exist_ok=True)
     record = {"owner": os.getpid(), "id": container.id, "cgroup_path": container.cgroup_path,
-              "bundle": container.bundle, "overlay": overlay,
-              "cgroup_parents": container._cgroup_parents}
+              "bundle": container.bundle, "overlay": overlay}
     path = os.path.join(RECORDS_DIR, container.id + ".json")
     with open(path + ".tmp", "w") as f:
         json.dump(record, f)
@@ -755,23 +763,7 @@ def _cleanup(record, proc=None):
         if os.path.isdir(d) and not _remove_cgroup(d):
             problems.append("cgroup %s remains" % d)
 
-    parents = set(record.get("cgroup_parents") or [])
-    with _lock:
-        parts = rel.split("/")
-        for mount_point, _ in cgroup_hierarchies():
-            for i in range(1, len(parts)):
-                d = os.path.join(mount_point, *parts[:i])
-                if d in _created_cgroup_dirs:
-                    parents.add(d)
-    for d in sorted(parents, key=len, reverse=True):
-        try:
-            os.rmdir(d)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            continue  # still used by another container of the same task
-        with _lock:
-            _created_cgroup_dirs.discard(d)
+    _remove_cgroup_parents(record["cgroup_path"])
 
     overlay = record.get("overlay")
     if overlay and os.path.ismount(overlay):
@@ -792,6 +784,67 @@ def _cleanup(record, proc=None):
     except FileNotFoundError:
         pass
     return problems
+
+
+@contextlib.contextmanager
+def _cgroup_lock(exclusive):
+    os.makedirs(HARNESS_RUN, exist_ok=True)
+    fd = os.open(CGROUP_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _load_parents():
+    try:
+        with open(CGROUP_PARENTS) as f:
+            return set(json.load(f))
+    except (OSError, ValueError):
+        return set()
+
+
+def _save_parents(parents):
+    with open(CGROUP_PARENTS + ".tmp", "w") as f:
+        json.dump(sorted(parents), f)
+    os.rename(CGROUP_PARENTS + ".tmp", CGROUP_PARENTS)
+
+
+def _ancestors(path):
+    """Directories of the ancestors of a cgroup path in every hierarchy, deepest first."""
+    parts = path.strip("/").split("/")
+    return [os.path.join(mount_point, *parts[:i])
+            for i in range(len(parts) - 1, 0, -1) for mount_point, _ in cgroup_hierarchies()]
+
+
+def _register_cgroup_parents(path):
+    """Notes the ancestors of a container cgroup that do not exist yet (runc will create them)."""
+    with _cgroup_lock(exclusive=True):
+        parents = _load_parents()
+        missing = {d for d in _ancestors(path) if not os.path.isdir(d)}
+        if not missing <= parents:
+            _save_parents(parents | missing)
+
+
+def _remove_cgroup_parents(path):
+    """Removes the harness-created ancestors of a cgroup path that no container uses anymore."""
+    with _cgroup_lock(exclusive=True):
+        parents = _load_parents()
+        changed = False
+        for d in _ancestors(path):
+            if d not in parents:
+                continue
+            try:
+                os.rmdir(d)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                continue  # another container (of this or another test process) still uses it
+            parents.discard(d)
+            changed = True
+        if changed:
+            _save_parents(parents)
 
 
 def _remove_cgroup(path):
@@ -972,6 +1025,21 @@ def match(type=None, container=None):
     return predicate
 
 
+HOST_PREP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                         "host-prep.sh")
+_host_prepared = False
+
+
+def host_prep():
+    """Runs scripts/host-prep.sh once per process (mounts tracefs for the agent's tracepoints)."""
+    global _host_prepared
+    if not _host_prepared:
+        proc = subprocess.run(["bash", HOST_PREP], capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise HarnessError("host-prep.sh failed: " + proc.stderr.strip())
+        _host_prepared = True
+
+
 class Agent:
     """Runs `ecsguard run --introspection-url URL --ready-file F [extra args]` and collects its
     stdout findings (one JSON object per line) and stderr log lines in background threads."""
@@ -1007,6 +1075,7 @@ class Agent:
         return cmd + self.extra_args
 
     def start(self):
+        host_prep()
         for f in (self.ready_file, self.health_file):
             if f and os.path.exists(f):
                 os.unlink(f)
@@ -1091,15 +1160,13 @@ class Agent:
                            % (count, len(found), timeout, seen, self._describe()))
 
     def _finish(self, timeout):
-        try:
-            self.returncode = self.proc.wait(timeout=timeout)
-        finally:
-            for t in self._threads:
-                t.join(timeout=5)
-            with _lock:
-                _live_agents.discard(self)
-            if self._own_workdir:
-                shutil.rmtree(self.workdir, ignore_errors=True)
+        self.returncode = self.proc.wait(timeout=timeout)  # raises TimeoutExpired
+        for t in self._threads:  # the pipes are at EOF unless a child of the agent holds them
+            t.join(timeout=5)
+        with _lock:
+            _live_agents.discard(self)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return self.returncode
 
     def stop(self, timeout=15):
