@@ -152,6 +152,110 @@ static __always_inline bool eg_in_setup(__u32 tgid)
     return bpf_map_lookup_elem(&eg_setup_procs, &tgid) != NULL;
 }
 
+#define EG_PATH_DEPTH 24
+#define EG_PATH_SCRATCH (EG_PATH_LEN * 2)
+
+struct eg_path_scratch {
+    char buf[EG_PATH_SCRATCH];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct eg_path_scratch);
+} eg_path_scratch SEC(".maps");
+
+struct eg_path_walk {
+    struct dentry *root_dentry;
+    struct vfsmount *root_mnt;
+    struct dentry *dentry;
+    struct vfsmount *vfsmnt;
+    struct mount *mnt;
+    struct eg_path_scratch *sc;
+    __u32 off;
+    int state; /* 0 walking, 1 complete, -1 too long */
+};
+
+/* One step up the tree: a bpf_loop callback, so the verifier checks it once. */
+static long eg_path_step(__u32 i, void *data)
+{
+    struct eg_path_walk *w = data;
+    /* Locals, not w->field, inside BPF_CORE_READ: only kernel types are relocated. */
+    struct dentry *dentry = w->dentry;
+    struct vfsmount *vfsmnt = w->vfsmnt;
+    struct mount *mnt = w->mnt;
+    if (dentry == w->root_dentry && vfsmnt == w->root_mnt) {
+        w->state = 1;
+        return 1;
+    }
+    struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+    if (dentry == mnt_root) {
+        /* Top of this mount: continue from where it is mounted. */
+        struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+        if (parent == mnt) {
+            w->state = 1; /* the global root */
+            return 1;
+        }
+        w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+        w->mnt = parent;
+        w->vfsmnt = &parent->mnt;
+        return 0;
+    }
+    struct dentry *parent_dentry = BPF_CORE_READ(dentry, d_parent);
+    if (parent_dentry == dentry) {
+        w->state = 1;
+        return 1;
+    }
+    struct qstr name = BPF_CORE_READ(dentry, d_name);
+    __u32 len = name.len & (EG_PATH_LEN - 1);
+    __u32 off = w->off;
+    if (len + 1 > off || off >= EG_PATH_LEN) {
+        w->state = -1;
+        return 1;
+    }
+    off -= len;
+    bpf_probe_read_kernel(&w->sc->buf[off & (EG_PATH_LEN - 1)], len, name.name);
+    off -= 1;
+    w->sc->buf[off & (EG_PATH_LEN - 1)] = '/';
+    w->off = off;
+    w->dentry = parent_dentry;
+    return 0;
+}
+
+/*
+ * Path of `f` as seen from the task's root (the container's rootfs after
+ * pivot_root), crossing mounts, written into out[EG_PATH_LEN]. Built
+ * right-to-left in a per-CPU scratch buffer twice the path size, so every
+ * bounded offset plus a bounded name length stays inside it. Returns 0, or
+ * -1 when the path was deeper or longer than we keep (out is then "").
+ */
+static __always_inline int eg_file_path(struct task_struct *task, struct file *f, char *out)
+{
+    __u32 zero = 0;
+    out[0] = '\0';
+    struct eg_path_walk w = {};
+    w.sc = bpf_map_lookup_elem(&eg_path_scratch, &zero);
+    if (!w.sc || !f)
+        return -1;
+    w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+    w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    w.dentry = BPF_CORE_READ(f, f_path.dentry);
+    w.vfsmnt = BPF_CORE_READ(f, f_path.mnt);
+    w.mnt = container_of(w.vfsmnt, struct mount, mnt);
+    w.off = EG_PATH_LEN - 1;
+    w.sc->buf[EG_PATH_LEN - 1] = '\0';
+    bpf_loop(EG_PATH_DEPTH, eg_path_step, &w, 0);
+    if (w.state != 1)
+        return -1;
+    if (w.off >= EG_PATH_LEN - 1) {
+        out[0] = '/';
+        out[1] = '\0';
+        return 0;
+    }
+    bpf_probe_read_kernel_str(out, EG_PATH_LEN, &w.sc->buf[w.off & (EG_PATH_LEN - 1)]);
+    return 0;
+}
+
 /* Fill the identity header from `task` (not necessarily current). */
 static __always_inline void eg_fill_header(struct eg_event_header *h, struct task_struct *task,
                                            __u64 cgid, __u32 kind, __u32 size)

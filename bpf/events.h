@@ -80,6 +80,7 @@ struct eg_exec_event {
     __u32 exe_dev;
     __u32 args_len;             /* bytes of args used (NUL separated) */
     char filename[EG_PATH_LEN]; /* path as given to execve (bprm->filename) */
+    char exe_path[EG_PATH_LEN]; /* the file's path from the task's root ("" if unresolved) */
     char args[EG_ARGS_LEN];
 };
 

@@ -82,6 +82,7 @@ int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
     e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
     e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
     bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+    eg_file_path(p, exe, e->exe_path);
 
     struct mm_struct *mm = BPF_CORE_READ(p, mm);
     unsigned long arg_start = BPF_CORE_READ(mm, arg_start);

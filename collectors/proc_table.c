@@ -164,8 +164,10 @@ struct eg_proc *eg_proc_table_upsert(struct eg_proc_table *t, const struct eg_ev
 struct eg_proc *eg_proc_table_exec(struct eg_proc_table *t, const struct eg_exec_event *e)
 {
     struct eg_proc *p = eg_proc_table_upsert(t, &e->hdr);
-    size_t n = strnlen(e->filename, sizeof(e->filename));
-    memcpy(p->exe, e->filename, n);
+    /* The resolved path when the kernel could build it, else what execve was given. */
+    const char *path = e->exe_path[0] ? e->exe_path : e->filename;
+    size_t n = strnlen(path, sizeof(e->filename));
+    memcpy(p->exe, path, n);
     p->exe[n < sizeof(p->exe) ? n : sizeof(p->exe) - 1] = '\0';
     uint32_t len = e->args_len < sizeof(p->args) ? e->args_len : sizeof(p->args) - 1;
     for (uint32_t i = 0; i < len; i++)
