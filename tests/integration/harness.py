@@ -520,7 +520,7 @@ class Container:
             return ""
 
     def stdout(self):
-        """What the entrypoint wrote to stdout so far."""
+        """What the entrypoint wrote to stdout so far (until delete() removes the bundle)."""
         return self._read("stdout")
 
     def stderr(self):
@@ -613,7 +613,11 @@ class Container:
 
     def __enter__(self):
         if not self._started:
-            self.start()
+            try:
+                self.start()
+            except BaseException:
+                self.delete()
+                raise
         return self
 
     def __exit__(self, *exc):

@@ -282,6 +282,12 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("does-not-exist", str(ctx.exception))
         self.assertEqual(c.delete(), [])
         self.assertAllGone(c, parents=["/ecs/" + c.task_id])
+        c = h.Container(["/bin/does-not-exist"])
+        with self.assertRaises(h.HarnessError):
+            with c:
+                pass
+        self.assertIsNotNone(c.bundle)
+        self.assertAllGone(c, parents=["/ecs/" + c.task_id])
 
     def test_stale_containers_of_a_killed_run_are_swept(self):
         script = textwrap.dedent("""
