@@ -51,7 +51,7 @@ struct eg_policy_cond {
     uint64_t mask;            /* capability numbers or enum eg_ns_kind bits */
     unsigned long *revisions; /* task_revision */
     struct eg_glob *globs;    /* every other field */
-    size_t count;             /* revisions or globs */
+    size_t count, cap;        /* revisions or globs: used, allocated */
 };
 
 struct eg_policy_rule {
@@ -82,7 +82,7 @@ struct eg_policy {
     uint64_t watched_caps;
     char **sensitive; /* NULL-terminated, as eg_policy_sensitive_files returns */
     struct eg_glob *sensitive_globs;
-    size_t nsensitive;
+    size_t nsensitive, sensitive_cap;
 };
 
 /* Field names as written in the YAML, indexed by enum eg_cond_field. */

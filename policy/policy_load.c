@@ -103,13 +103,21 @@ static bool add_sensitive(struct eg_policy *p, const char *pattern, size_t len, 
     struct eg_glob g;
     if (eg_glob_compile(&g, pattern, len, EG_GLOB_DIR_PREFIX, err, errlen) < 0)
         return false;
-    char **names = realloc(p->sensitive, (p->nsensitive + 2) * sizeof(*names));
-    if (names)
-        p->sensitive = names;
-    struct eg_glob *globs = realloc(p->sensitive_globs, (p->nsensitive + 1) * sizeof(*globs));
-    if (globs)
-        p->sensitive_globs = globs;
-    char *copy = names && globs ? strndup(pattern, len) : NULL;
+    /* Doubling keeps a long list linear to load; +1 for the NULL terminator. */
+    bool room = p->nsensitive < p->sensitive_cap;
+    if (!room) {
+        size_t cap = p->sensitive_cap ? p->sensitive_cap * 2 : 64;
+        char **names = realloc(p->sensitive, (cap + 1) * sizeof(*names));
+        if (names)
+            p->sensitive = names;
+        struct eg_glob *globs = realloc(p->sensitive_globs, cap * sizeof(*globs));
+        if (globs)
+            p->sensitive_globs = globs;
+        room = names && globs;
+        if (room)
+            p->sensitive_cap = cap;
+    }
+    char *copy = room ? strndup(pattern, len) : NULL;
     if (!copy) {
         eg_glob_free(&g);
         snprintf(err, errlen, "out of memory");

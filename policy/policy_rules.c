@@ -56,6 +56,21 @@ static bool is_path_field(enum eg_cond_field f)
     return f == EG_COND_EXECUTABLE_PATH || f == EG_COND_FILE_PATH || f == EG_COND_TARGET_PROCESS;
 }
 
+/*
+ * `array` (revisions or globs of `c`) with room for one more element of
+ * `size` bytes, or NULL. Doubling keeps a long list linear to load.
+ */
+static void *grow(struct eg_policy_cond *c, void *array, size_t size)
+{
+    if (c->count < c->cap)
+        return array;
+    size_t cap = c->cap ? c->cap * 2 : 4;
+    void *bigger = realloc(array, cap * size);
+    if (bigger)
+        c->cap = cap;
+    return bigger;
+}
+
 struct cond_ctx {
     struct eg_policy_cond *cond;
 };
@@ -104,7 +119,7 @@ static bool add_cond_value(struct eg_loader *L, const struct eg_ynode *item, con
                           q);
             return false;
         }
-        unsigned long *revs = realloc(c->revisions, (c->count + 1) * sizeof(*revs));
+        unsigned long *revs = grow(c, c->revisions, sizeof(*revs));
         if (!revs) {
             EG_LOAD_ERROR(L, item, "out of memory");
             return false;
@@ -130,7 +145,7 @@ static bool add_cond_value(struct eg_loader *L, const struct eg_ynode *item, con
         EG_LOAD_ERROR(L, item, "invalid pattern '%s' in '%s': %s", q, key, err);
         return false;
     }
-    struct eg_glob *globs = realloc(c->globs, (c->count + 1) * sizeof(*globs));
+    struct eg_glob *globs = grow(c, c->globs, sizeof(*globs));
     if (!globs) {
         eg_glob_free(&g);
         EG_LOAD_ERROR(L, item, "out of memory");

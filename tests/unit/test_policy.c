@@ -323,6 +323,37 @@ static void test_hostile_bytes(void **state)
     free(wide);
 }
 
+/* Lists as long as the value limit allows load in linear time (ctest's timeout guards). */
+static void test_long_lists_load(void **state)
+{
+    size_t items = 45000, len = 0;
+    char *text = malloc(items * 24 + 256);
+    assert_non_null(text);
+    len += (size_t)sprintf(text + len, "sensitive_files: [");
+    for (size_t i = 0; i < items; i++)
+        len += (size_t)sprintf(text + len, "/f/%zu,", i);
+    len += (size_t)sprintf(text + len, "]\nallow:\n  - {name: a, reason: b, task_family: f, "
+                                       "task_revision: [");
+    for (size_t i = 1; i <= items; i++)
+        len += (size_t)sprintf(text + len, "%zu,", i);
+    len += (size_t)sprintf(text + len, "]}\n");
+    struct eg_policy_errors errs;
+    struct eg_policy *p = eg_policy_load_buffer("long", text, len, &errs);
+    free(text);
+    assert_non_null(p);
+    const char *const *files = eg_policy_sensitive_files(p);
+    assert_string_equal(files[items - 1], "/f/44999");
+    assert_null(files[items]);
+    assert_true(eg_policy_is_sensitive_file(p, "/f/44999"));
+    struct eg_policy_subject s = {.finding_type = "Impact:Runtime/HostProcessSignaled",
+                                  .task_family = "f",
+                                  .task_revision = "45000"};
+    struct eg_policy_verdict v;
+    eg_policy_evaluate(p, &s, 5.0, &v);
+    assert_false(v.report);
+    eg_policy_free(p);
+}
+
 static void test_error_overflow_is_counted(void **state)
 {
     /* 100 unknown keys: 64 stored, all counted. */
@@ -408,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_document_shape),
         cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_long_lists_load),
         cmocka_unit_test(test_error_overflow_is_counted),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_severity_labels_and_numbers),
