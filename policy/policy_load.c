@@ -147,7 +147,7 @@ static bool add_sensitive_item(struct eg_loader *L, const struct eg_ynode *item,
 
 static void load_version(struct eg_loader *L, const struct eg_ynode *v)
 {
-    if (!eg_ynode_is(v, "1") || !v->plain) {
+    if (!eg_ynode_is(v, "1")) {
         char q[40];
         eg_policy_quote(q, sizeof(q), v->value ? v->value : "", v->value ? v->len : 0, 32);
         if (v->type == EG_YNODE_SCALAR)

@@ -62,7 +62,8 @@ bool eg_read_bool(struct eg_loader *L, const struct eg_ynode *n, const char *key
     if (n->type == EG_YNODE_SCALAR) {
         char q[72];
         eg_policy_quote(q, sizeof(q), n->value, n->len, 64);
-        EG_LOAD_ERROR(L, n, "'%s' must be true or false, found '%s'", key, q);
+        EG_LOAD_ERROR(L, n, "'%s' must be true or false, found %s'%s'%s", key,
+                      n->plain ? "" : "the string ", q, n->plain ? "" : " (remove the quotes)");
     } else {
         EG_LOAD_ERROR(L, n, "'%s' must be true or false, found %s", key, eg_ynode_kind(n));
     }
