@@ -268,7 +268,7 @@ static void test_document_shape(void **state)
     check_text_error(t, strlen(t), 1, 10, "unsupported policy version '2'");
     t = "findings:\n  \"Impact:Runtime/HostProcessSignaled\": {enabled: \"false\"}\n";
     check_text_error(
-        t, strlen(t), 2, 50,
+        t, strlen(t), 2, 51,
         "'enabled' must be true or false, found the string 'false' (remove the quotes)");
     t = "version: 1\nversion: 1\n";
     check_text_error(t, strlen(t), 2, 1, "duplicate key 'version' at the top level");
