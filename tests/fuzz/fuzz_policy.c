@@ -38,9 +38,9 @@ static void exercise(struct eg_policy *p, const uint8_t *data, size_t size)
     size_t n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
     memcpy(text, data, n);
     text[n] = '\0';
-    static const char *const types[] = {
-        "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed",
-        "Persistence:Runtime/ContainerRootFilesystemModified", "Unknown:Runtime/Type", NULL};
+    static const char *const types[] = {"PrivilegeEscalation:Runtime/SysAdminCapabilityUsed",
+                                        "Persistence:Runtime/ContainerRootFilesystemModified",
+                                        "Unknown:Runtime/Type", NULL};
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
         struct eg_policy_subject s = {.finding_type = types[t],
                                       .task_family = text,
