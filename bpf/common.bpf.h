@@ -44,7 +44,7 @@ struct {
  * Processes that joined a cgroup (or were cloned into a different one) and
  * have not yet exec'd in another mount namespace: the container runtime's
  * own set-up (runc init mounting, pivot_root, sethostname, dropping caps).
- * The value is the mount namespace inum the process had when it joined.
+ * The value is the mount namespace inum of the runtime that moved it there.
  * Cleared at the entrypoint's exec and at exit.
  */
 struct {

@@ -7,7 +7,13 @@
  */
 #include "common.bpf.h"
 
-/* A task that joins a cgroup has not exec'd there yet: runtime set-up. */
+/*
+ * A task that joins a cgroup has not exec'd there yet: runtime set-up. We
+ * remember the mount namespace of the runtime that moved it (the writer of
+ * cgroup.procs, i.e. current), because set-up ends at the first exec outside
+ * the runtime's namespace: `runc run`'s init joins in the host namespace and
+ * unshares later; `runc exec`'s init has already entered the container's.
+ */
 SEC("tp_btf/cgroup_attach_task")
 int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
              struct task_struct *task, bool threadgroup)
@@ -15,7 +21,8 @@ int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
     if (BPF_CORE_READ(dst_cgrp, root, hierarchy_id) != (int)eg_tracked_hierarchy)
         return 0;
     __u32 tgid = BPF_CORE_READ(task, tgid);
-    __u32 mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+    struct task_struct *runtime = bpf_get_current_task_btf();
+    __u32 mnt_ns = BPF_CORE_READ(runtime, nsproxy, mnt_ns, ns.inum);
     bpf_map_update_elem(&eg_setup_procs, &tgid, &mnt_ns, BPF_ANY);
     return 0;
 }
@@ -61,10 +68,10 @@ int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
     __u32 tgid = BPF_CORE_READ(p, tgid);
     /*
      * The entrypoint's exec ends the runtime's set-up of this process: it is
-     * the first exec in another mount namespace than the one the process
-     * joined the cgroup in. runc re-executes itself (its memfd-cloned binary)
-     * after joining the cgroup but before unsharing the mount namespace, and
-     * that exec is still set-up.
+     * the first exec outside the mount namespace of the runtime that put it
+     * in the cgroup. runc re-executes itself (its memfd-cloned binary) after
+     * joining the cgroup but before unsharing the mount namespace, and that
+     * exec is still set-up.
      */
     __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
     if (joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum))

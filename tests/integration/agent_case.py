@@ -1,0 +1,119 @@
+"""Common set-up for tests that run the agent against real containers.
+
+Each test gets a fresh fake ECS agent (introspection endpoint on 127.0.0.1) and
+starts the ecsguard agent itself when it is ready to, so a test can also start
+containers before the agent (the start-up scan case).
+"""
+
+import os
+import unittest
+
+import harness
+from ecsfake import EcsFake
+
+SYS_ADMIN_USED = "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"
+NET_ADMIN_USED = "PrivilegeEscalation:Runtime/NetAdminCapabilityUsed"
+BPF_USED = "PrivilegeEscalation:Runtime/BpfCapabilityUsed"
+CAP_DENIED = "Discovery:Runtime/CapabilityDenied"
+CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED,
+                    "PrivilegeEscalation:Runtime/CapabilityUsed")
+
+
+def context(finding):
+    return finding["service"]["runtimeDetails"]["context"]
+
+
+def process(finding):
+    return finding["service"]["runtimeDetails"]["process"]
+
+
+def task_details(finding):
+    return finding["resource"]["ecsClusterDetails"].get("taskDetails", {})
+
+
+def last_by_id(findings):
+    """The newest line for each finding id (updates repeat the id with a larger count)."""
+    latest = {}
+    for f in findings:
+        latest[f["id"]] = f
+    return latest
+
+
+class AgentCase(unittest.TestCase):
+    """Fake ECS agent + containers + the agent, all torn down after each test."""
+
+    agent_args = ("--report-interval", "1", "--resolve-grace-ms", "3000")
+
+    def setUp(self):
+        self.fake = EcsFake(cluster="default",
+                            container_instance_arn="arn:aws:ecs:us-west-2:123456789012:"
+                            "container-instance/default/0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+        self.fake.start()
+        self.addCleanup(self.fake.cleanup)
+        self.containers = []
+        self.agent = None
+
+    def tearDown(self):
+        for c in reversed(self.containers):
+            try:
+                c.delete()
+            except Exception as exc:  # cleanup must go on for the others
+                print("cleanup of %s failed: %s" % (c, exc))
+        if self.agent is not None and self.agent.running():
+            self.agent.stop()
+
+    # -- containers -----------------------------------------------------------------------
+
+    def container(self, *args, register=True, **options):
+        """A container (not started) whose task the fake ECS agent knows when register=True."""
+        c = harness.Container(*args, **options) if args else harness.Container(**options)
+        self.containers.append(c)
+        return c
+
+    def register(self, *containers):
+        """Tell the fake ECS agent about one task made of these containers."""
+        self.fake.add_raw_task(harness.task_response(list(containers)))
+
+    # -- agent --------------------------------------------------------------------------
+
+    def start_agent(self, *extra, health=False):
+        args = list(self.agent_args) + [str(a) for a in extra]
+        self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
+                                   health_file=health)
+        self.agent.start()
+        self.agent.wait_ready(timeout=30)
+        return self.agent
+
+    def stop_agent(self):
+        """SIGTERM (pending updates are flushed); asserts a clean exit."""
+        code = self.agent.stop()
+        self.assertEqual(code, 0, "agent exit status; logs:\n" + "\n".join(self.agent.logs()[-30:]))
+        return self.agent.findings()
+
+    def capability_findings(self, container=None):
+        found = [f for f in self.agent.findings() if f.get("type") in CAPABILITY_TYPES]
+        if container is not None:
+            found = [f for f in found if container.id in harness.finding_container_ids(f)]
+        return found
+
+    def assertAttributed(self, finding, container):
+        """The finding names this container, its task ARN, family and container name."""
+        td = task_details(finding)
+        self.assertEqual(td.get("arn"), harness.task_arn(container.task_id), finding)
+        self.assertEqual(td.get("family"), container.family)
+        self.assertEqual(td.get("version"), container.version)
+        names = [c.get("name") for c in td.get("containers", [])]
+        ids = [c.get("id") for c in td.get("containers", [])]
+        self.assertEqual(ids, [container.id])
+        self.assertEqual(names, [container.name])
+        self.assertEqual(finding["resource"]["containerDetails"]["id"], container.id)
+        self.assertEqual(finding["region"], harness.REGION)
+        self.assertEqual(finding["accountId"], harness.ACCOUNT)
+
+
+def egprobe_host():
+    """Path of the static egprobe helper for running the same actions on the host."""
+    path = os.environ.get("ECSGUARD_EGPROBE") or harness.find_egprobe()
+    if not path or not os.path.exists(path):
+        raise AssertionError("egprobe helper not built (ECSGUARD_EGPROBE): it is part of the build")
+    return path
