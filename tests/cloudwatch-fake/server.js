@@ -238,13 +238,15 @@ async function handleLogs(req, res, body) {
   }
 }
 
+// A fault response for the credential endpoints, or false to serve real credentials.
 function credsResponse(res) {
+  const json = { 'Content-Type': 'application/json' };
   switch (state.credsMode) {
-    case 'garbage': return send(res, 200, '{"AccessKeyId": "ASIA', { 'Content-Type': 'application/json' });
-    case 'missing': return send(res, 200, { AccessKeyId: 'ASIAONLY', Expiration: '2030-01-01T00:00:00Z' }, { 'Content-Type': 'application/json' });
-    case 'error': return send(res, 200, { code: 'AccessDenied', message: 'task role not found' }, { 'Content-Type': 'application/json' });
-    case '500': return send(res, 500, 'internal error', { 'Content-Type': 'text/plain' });
-    default: return null;
+    case 'garbage': send(res, 200, '{"AccessKeyId": "ASIA', json); return true;
+    case 'missing': send(res, 200, { AccessKeyId: 'ASIAONLY', Expiration: '2030-01-01T00:00:00Z' }, json); return true;
+    case 'error': send(res, 200, { code: 'AccessDenied', message: 'task role not found' }, json); return true;
+    case '500': send(res, 500, 'internal error', { 'Content-Type': 'text/plain' }); return true;
+    default: return false;
   }
 }
 
