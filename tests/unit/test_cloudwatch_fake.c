@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,8 @@ FAKE_HELPER void fake_start(struct fake *f)
     f->pid = fork();
     assert_true(f->pid >= 0);
     if (f->pid == 0) {
+        /* A test that aborts must not leave the server running. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(out[1], 1);
         close(out[0]);
         close(out[1]);
