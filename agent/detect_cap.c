@@ -135,7 +135,7 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint
     }
     const struct eg_proc *p = eg_proc_table_find(d->env.procs, e->hdr.tgid, e->hdr.start_time_ns);
     char exe_name[EG_NAME_LEN + 1];
-    eg_utf8_sanitize(e->exe_name, sizeof(e->exe_name), exe_name, sizeof(exe_name));
+    eg_utf8_copy(e->exe_name, sizeof(e->exe_name), exe_name, sizeof(exe_name));
     enum eg_finding_type type = type_for(e->cap, e->ret);
     char key[EG_FINDING_KEY_MAX];
     snprintf(key, sizeof(key), "%d|%s|%llu|%u|%u:%llu", (int)type, c ? c->id.container_id : "",

@@ -40,7 +40,7 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
     return n;
 }
 
-/* As eg_utf8_sanitize; *consumed tells how many input bytes were represented. */
+/* As eg_utf8_copy; *consumed tells how many input bytes were represented. */
 static size_t sanitize(const char *in, size_t inlen, char *out, size_t outlen, size_t *consumed)
 {
     static const char replacement[] = "\xef\xbf\xbd";
@@ -64,7 +64,7 @@ static size_t sanitize(const char *in, size_t inlen, char *out, size_t outlen, s
     return o;
 }
 
-size_t eg_utf8_sanitize(const char *in, size_t inlen, char *out, size_t outlen)
+size_t eg_utf8_copy(const char *in, size_t inlen, char *out, size_t outlen)
 {
     size_t consumed;
     return sanitize(in, inlen, out, outlen, &consumed);

@@ -18,7 +18,7 @@ struct json_object;
  * Copy `in` (`inlen` bytes, may contain NULs: they end the string) into
  * `out` as valid UTF-8 of at most outlen-1 bytes. Returns bytes written.
  */
-size_t eg_utf8_sanitize(const char *in, size_t inlen, char *out, size_t outlen);
+size_t eg_utf8_copy(const char *in, size_t inlen, char *out, size_t outlen);
 
 /* A json-c string from untrusted bytes (bounded to max_bytes, marker when cut). */
 struct json_object *eg_json_string(const char *s, size_t max_bytes);

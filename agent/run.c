@@ -8,6 +8,7 @@
 #include "agent/run.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -477,6 +478,16 @@ static void reload_policy(struct agent *a)
     eg_log_info("policy reloaded from %s: %s", a->opt.policy_file, summary);
 }
 
+/* The signals the event loop handles through its signalfd. */
+static void agent_signals(sigset_t *mask)
+{
+    sigemptyset(mask);
+    sigaddset(mask, SIGTERM);
+    sigaddset(mask, SIGINT);
+    sigaddset(mask, SIGHUP);
+    sigaddset(mask, SIGUSR1);
+}
+
 static int setup(struct agent *a)
 {
     a->start_ms = eg_now_ms();
@@ -542,13 +553,7 @@ static int setup(struct agent *a)
                 (unsigned long long)a->stats.processes_found_at_start);
 
     sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    agent_signals(&mask);
     a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     a->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     a->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -692,6 +697,15 @@ int eg_run_main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     }
     eg_log_set_level(a->opt.log_level);
+    /*
+     * Block the handled signals before any thread exists (introspection,
+     * CloudWatch delivery): threads inherit the mask, so SIGTERM can only be
+     * taken by the event loop's signalfd and never kills a worker.
+     */
+    sigset_t mask;
+    agent_signals(&mask);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (setup(a) != 0) {
         eg_log_error("start-up failed");
         teardown(a);

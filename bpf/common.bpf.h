@@ -61,6 +61,18 @@ struct {
     __type(value, struct eg_counters);
 } eg_counters SEC(".maps");
 
+/*
+ * Unused pointers that put every event type into the object's BTF, so the
+ * agent's tests can compare the layouts the kernel programs were compiled
+ * with against bpf/events.h as the host compiler sees it.
+ */
+struct eg_event_header *eg_abi_header __attribute__((unused));
+struct eg_cap_event *eg_abi_cap __attribute__((unused));
+struct eg_exec_event *eg_abi_exec __attribute__((unused));
+struct eg_fork_event *eg_abi_fork __attribute__((unused));
+struct eg_exit_event *eg_abi_exit __attribute__((unused));
+struct eg_cgroup_event *eg_abi_cgroup __attribute__((unused));
+
 static __always_inline struct eg_counters *eg_counters_get(void)
 {
     __u32 zero = 0;

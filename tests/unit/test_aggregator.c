@@ -1,0 +1,150 @@
+/* Aggregation: one finding per behaviour and window, updates rate-limited, bounded memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/aggregator.h"
+
+struct emitted {
+    int calls;
+    uint64_t last_count;
+    bool hold; /* answer "not yet" (task still resolving) */
+};
+
+static bool emit(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
+{
+    struct emitted *e = ctx;
+    (void)now_ms;
+    if (e->hold && !final)
+        return false;
+    e->calls++;
+    e->last_count = f->count;
+    return true;
+}
+
+static struct eg_aggregator *new_agg(uint32_t max)
+{
+    struct eg_aggregator_config cfg = {
+        .window_ms = 60000, .interval_ms = 5000, .max_findings = max};
+    return eg_aggregator_new(&cfg);
+}
+
+static void repeats_update_one_finding(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    bool created;
+    struct eg_finding *f =
+        eg_aggregator_record(a, "k1", EG_FT_SYS_ADMIN_CAP_USED, 1000, 1, 1000, &created);
+    assert_true(created);
+    char id[33];
+    memcpy(id, f->id, sizeof(id));
+    for (int i = 0; i < 199; i++) {
+        struct eg_finding *g = eg_aggregator_record(a, "k1", EG_FT_SYS_ADMIN_CAP_USED, 1001 + i, 1,
+                                                    1001 + i, &created);
+        assert_ptr_equal(g, f);
+        assert_false(created);
+    }
+    assert_int_equal(f->count, 200);
+    assert_int_equal(f->first_seen_ms, 1000);
+    assert_int_equal(f->last_seen_ms, 1199);
+    assert_string_equal(f->id, id);
+    assert_int_equal(strlen(id), 32);
+    eg_aggregator_free(a);
+}
+
+static void new_findings_at_once_updates_once_per_interval(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    struct emitted e = {0};
+    bool created;
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 0, 1, 0, &created);
+    eg_aggregator_flush(a, 0, false, emit, &e);
+    assert_int_equal(e.calls, 1);
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 10, 5, 10, &created);
+    eg_aggregator_flush(a, 100, false, emit, &e);
+    assert_int_equal(e.calls, 1); /* inside the interval */
+    eg_aggregator_flush(a, 5000, false, emit, &e);
+    assert_int_equal(e.calls, 2);
+    assert_int_equal(e.last_count, 6);
+    eg_aggregator_flush(a, 20000, false, emit, &e);
+    assert_int_equal(e.calls, 2); /* nothing changed, nothing emitted */
+    /* shutdown flushes a pending change regardless of the interval */
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 20001, 1, 20001, &created);
+    eg_aggregator_flush(a, 20002, true, emit, &e);
+    assert_int_equal(e.calls, 3);
+    assert_int_equal(e.last_count, 7);
+    eg_aggregator_free(a);
+}
+
+static void held_findings_are_retried(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    struct emitted e = {.hold = true};
+    bool created;
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 0, 1, 0, &created);
+    eg_aggregator_flush(a, 0, false, emit, &e);
+    eg_aggregator_flush(a, 10, false, emit, &e);
+    assert_int_equal(e.calls, 0);
+    e.hold = false;
+    eg_aggregator_flush(a, 20, false, emit, &e);
+    assert_int_equal(e.calls, 1);
+    eg_aggregator_free(a);
+}
+
+static void window_end_starts_a_new_finding(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    struct emitted e = {0};
+    bool created;
+    struct eg_finding *f = eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 0, 1, 0, &created);
+    char first[33];
+    memcpy(first, f->id, sizeof(first));
+    eg_aggregator_flush(a, 0, false, emit, &e);
+    eg_aggregator_flush(a, 60000, false, emit, &e); /* window over, nothing pending: retired */
+    f = eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 60001, 1, 60001, &created);
+    assert_true(created);
+    assert_string_not_equal(f->id, first);
+    eg_aggregator_free(a);
+}
+
+static void full_table_retires_emitted_then_counts_drops(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(2);
+    struct emitted e = {.hold = true};
+    bool created;
+    assert_non_null(eg_aggregator_record(a, "a", EG_FT_CAP_DENIED, 0, 1, 0, &created));
+    assert_non_null(eg_aggregator_record(a, "b", EG_FT_CAP_DENIED, 0, 1, 0, &created));
+    /* both still pending emission: nothing may be retired, the third is dropped and counted */
+    assert_null(eg_aggregator_record(a, "c", EG_FT_CAP_DENIED, 0, 3, 0, &created));
+    struct eg_aggregator_stats st;
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.dropped, 3);
+    e.hold = false;
+    eg_aggregator_flush(a, 1, false, emit, &e);
+    assert_non_null(eg_aggregator_record(a, "c", EG_FT_CAP_DENIED, 2, 1, 2, &created));
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.open, 2);
+    assert_int_equal(st.retired, 1);
+    eg_aggregator_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(repeats_update_one_finding),
+        cmocka_unit_test(new_findings_at_once_updates_once_per_interval),
+        cmocka_unit_test(held_findings_are_retried),
+        cmocka_unit_test(window_end_starts_a_new_finding),
+        cmocka_unit_test(full_table_retires_emitted_then_counts_drops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,131 @@
+/*
+ * The event ABI as the kernel programs were compiled (their BTF) must match
+ * the agent's view of bpf/events.h field by field: a layout drift between
+ * clang -target bpf and the host compiler would silently corrupt every event.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <bpf/btf.h>
+
+#include "bpf/events.h"
+
+struct field {
+    const char *name;
+    size_t offset;
+};
+
+static struct btf *object_btf(const char *object)
+{
+    char path[1024];
+    const char *dir = getenv("ECSGUARD_BPF_DIR");
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "bpf", object);
+    struct btf *btf = btf__parse_elf(path, NULL);
+    if (!btf)
+        fail_msg("cannot read BTF of %s", path);
+    return btf;
+}
+
+static void check_struct(struct btf *btf, const char *name, size_t size, const struct field *fields,
+                         int n)
+{
+    int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+    if (id < 0)
+        fail_msg("struct %s not in the object's BTF", name);
+    const struct btf_type *t = btf__type_by_id(btf, id);
+    assert_int_equal(t->size, size);
+    const struct btf_member *m = btf_members(t);
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        for (int j = 0; j < btf_vlen(t); j++) {
+            if (strcmp(btf__name_by_offset(btf, m[j].name_off), fields[i].name) == 0) {
+                if (btf_member_bit_offset(t, j) / 8 != fields[i].offset)
+                    fail_msg("%s.%s at %u in BPF, %zu here", name, fields[i].name,
+                             btf_member_bit_offset(t, j) / 8, fields[i].offset);
+                found = 1;
+            }
+        }
+        if (!found)
+            fail_msg("%s.%s missing in BPF", name, fields[i].name);
+    }
+}
+
+#define F(type, member)                                                                            \
+    {                                                                                              \
+#member, offsetof(type, member)                                                            \
+    }
+
+static void header_and_capability_event(void **state)
+{
+    (void)state;
+    struct btf *btf = object_btf("cap.bpf.o");
+    const struct field hdr[] = {
+        F(struct eg_event_header, ts_ns),         F(struct eg_event_header, cgroup_id),
+        F(struct eg_event_header, start_time_ns), F(struct eg_event_header, parent_start_time_ns),
+        F(struct eg_event_header, kind),          F(struct eg_event_header, size),
+        F(struct eg_event_header, flags),         F(struct eg_event_header, pid),
+        F(struct eg_event_header, tgid),          F(struct eg_event_header, ppid),
+        F(struct eg_event_header, ns_pid),        F(struct eg_event_header, uid),
+        F(struct eg_event_header, euid),          F(struct eg_event_header, pid_ns_inum),
+        F(struct eg_event_header, mnt_ns_inum),   F(struct eg_event_header, comm),
+    };
+    check_struct(btf, "eg_event_header", sizeof(struct eg_event_header), hdr,
+                 sizeof(hdr) / sizeof(hdr[0]));
+    const struct field cap[] = {
+        F(struct eg_cap_event, hdr),       F(struct eg_cap_event, exe_ino),
+        F(struct eg_cap_event, exe_dev),   F(struct eg_cap_event, cap),
+        F(struct eg_cap_event, ret),       F(struct eg_cap_event, syscall_nr),
+        F(struct eg_cap_event, cap_flags), F(struct eg_cap_event, exe_name),
+    };
+    check_struct(btf, "eg_cap_event", sizeof(struct eg_cap_event), cap,
+                 sizeof(cap) / sizeof(cap[0]));
+    const struct field key[] = {
+        F(struct eg_cap_dedup_key, cgroup_id),  F(struct eg_cap_dedup_key, exe_ino),
+        F(struct eg_cap_dedup_key, exe_dev),    F(struct eg_cap_dedup_key, cap),
+        F(struct eg_cap_dedup_key, syscall_nr), F(struct eg_cap_dedup_key, granted),
+    };
+    check_struct(btf, "eg_cap_dedup_key", sizeof(struct eg_cap_dedup_key), key,
+                 sizeof(key) / sizeof(key[0]));
+    const struct field ctr[] = {F(struct eg_counters, kind), F(struct eg_counters, filter_reason)};
+    check_struct(btf, "eg_counters", sizeof(struct eg_counters), ctr, 2);
+    btf__free(btf);
+}
+
+static void lifecycle_events(void **state)
+{
+    (void)state;
+    struct btf *btf = object_btf("lifecycle.bpf.o");
+    const struct field exec[] = {
+        F(struct eg_exec_event, hdr),      F(struct eg_exec_event, exe_ino),
+        F(struct eg_exec_event, exe_dev),  F(struct eg_exec_event, args_len),
+        F(struct eg_exec_event, filename), F(struct eg_exec_event, exe_path),
+        F(struct eg_exec_event, args),
+    };
+    check_struct(btf, "eg_exec_event", sizeof(struct eg_exec_event), exec,
+                 sizeof(exec) / sizeof(exec[0]));
+    const struct field cg[] = {
+        F(struct eg_cgroup_event, hdr),          F(struct eg_cgroup_event, cgroup_id),
+        F(struct eg_cgroup_event, hierarchy_id), F(struct eg_cgroup_event, level),
+        F(struct eg_cgroup_event, path),
+    };
+    check_struct(btf, "eg_cgroup_event", sizeof(struct eg_cgroup_event), cg, 5);
+    const struct field ex[] = {F(struct eg_exit_event, hdr), F(struct eg_exit_event, exit_code)};
+    check_struct(btf, "eg_exit_event", sizeof(struct eg_exit_event), ex, 2);
+    check_struct(btf, "eg_fork_event", sizeof(struct eg_fork_event), ex, 1);
+    btf__free(btf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(header_and_capability_event),
+        cmocka_unit_test(lifecycle_events),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

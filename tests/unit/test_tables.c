@@ -1,0 +1,149 @@
+/* Container table (cgroup id -> container) and process table (tgid + start time). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "collectors/container_table.h"
+#include "collectors/proc_table.h"
+
+#define CID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define TASK "0123456789abcdef0123456789abcdef"
+
+static void containers_by_cgroup_nested_and_expiry(void **state)
+{
+    (void)state;
+    struct eg_container_table *t = eg_container_table_new(-1);
+    assert_null(eg_container_table_add_cgroup(t, 10, "/ecs/" TASK, 0)); /* task only */
+    assert_null(eg_container_table_add_cgroup(t, 11, "/user.slice", 0));
+    struct eg_container *c = eg_container_table_add_cgroup(t, 12, "/ecs/" TASK "/" CID_A, 5);
+    assert_non_null(c);
+    assert_string_equal(c->id.container_id, CID_A);
+    assert_string_equal(c->id.task_id, TASK);
+    /* a cgroup created inside the container belongs to it */
+    struct eg_container *n = eg_container_table_add_cgroup(t, 13, "/ecs/" TASK "/" CID_A "/sub", 6);
+    assert_ptr_equal(n, c);
+    assert_int_equal(c->cgroup_id, 12);
+    assert_ptr_equal(eg_container_table_lookup(t, 13), c);
+    /* removal keeps it for in-flight events, expiry forgets it */
+    eg_container_table_remove_cgroup(t, 12, 100);
+    assert_true(c->gone);
+    assert_ptr_equal(eg_container_table_lookup(t, 13), c);
+    assert_int_equal(eg_container_table_expire(t, 150, 100), 0);
+    assert_int_equal(eg_container_table_expire(t, 200, 100), 1);
+    assert_null(eg_container_table_lookup(t, 13));
+    assert_null(eg_container_table_lookup(t, 12));
+    eg_container_table_free(t);
+}
+
+static void container_table_bounds(void **state)
+{
+    (void)state;
+    struct eg_container_table *t = eg_container_table_new(-1);
+    char path[256];
+    for (unsigned i = 0; i < EG_MAX_CONTAINERS + 5; i++) {
+        snprintf(path, sizeof(path), "/docker/%064x", i + 1);
+        struct eg_container *c = eg_container_table_add_cgroup(t, 1000 + i, path, 0);
+        if (i < EG_MAX_CONTAINERS)
+            assert_non_null(c);
+        else
+            assert_null(c);
+    }
+    struct eg_container_table_stats st;
+    eg_container_table_get_stats(t, &st);
+    assert_int_equal(st.full, 5);
+    eg_container_table_free(t);
+}
+
+static struct eg_event_header hdr(uint32_t tgid, uint64_t start, uint32_t ppid, uint64_t pstart)
+{
+    struct eg_event_header h;
+    memset(&h, 0, sizeof(h));
+    h.tgid = tgid;
+    h.start_time_ns = start;
+    h.ppid = ppid;
+    h.parent_start_time_ns = pstart;
+    snprintf(h.comm, sizeof(h.comm), "p%u", tgid);
+    return h;
+}
+
+static void processes_lineage_and_pid_reuse(void **state)
+{
+    (void)state;
+    struct eg_proc_table *t = eg_proc_table_new();
+    struct eg_event_header a = hdr(100, 1000, 1, 1), b = hdr(200, 2000, 100, 1000),
+                           c = hdr(300, 3000, 200, 2000);
+    eg_proc_table_upsert(t, &a);
+    eg_proc_table_upsert(t, &b);
+    struct eg_proc *pc = eg_proc_table_upsert(t, &c);
+    const struct eg_proc *anc[EG_LINEAGE_MAX];
+    assert_int_equal(eg_proc_table_lineage(t, pc, anc, EG_LINEAGE_MAX), 2);
+    assert_int_equal(anc[0]->tgid, 200);
+    assert_int_equal(anc[1]->tgid, 100);
+    /* pid 200 is reused by another process: the old one must not be found any more */
+    struct eg_event_header b2 = hdr(200, 9000, 1, 1);
+    eg_proc_table_upsert(t, &b2);
+    assert_null(eg_proc_table_find(t, 200, 2000));
+    assert_non_null(eg_proc_table_find(t, 200, 9000));
+    assert_int_equal(eg_proc_table_lineage(t, pc, anc, EG_LINEAGE_MAX), 0);
+    eg_proc_table_free(t);
+}
+
+static void exec_records_resolved_path_and_args(void **state)
+{
+    (void)state;
+    struct eg_proc_table *t = eg_proc_table_new();
+    struct eg_exec_event e;
+    memset(&e, 0, sizeof(e));
+    e.hdr = hdr(42, 4200, 1, 1);
+    snprintf(e.filename, sizeof(e.filename), "/proc/self/exe");
+    snprintf(e.exe_path, sizeof(e.exe_path), "/bin/busybox");
+    memcpy(e.args, "mount\0-t\0tmpfs\0", 15);
+    e.args_len = 15;
+    struct eg_proc *p = eg_proc_table_exec(t, &e);
+    assert_string_equal(p->exe, "/bin/busybox");
+    assert_string_equal(p->args, "mount -t tmpfs");
+    eg_proc_table_exit(t, 42, 4200);
+    assert_true(eg_proc_table_find(t, 42, 4200)->exited);
+    char u1[37], u2[37];
+    eg_proc_uuid(42, 4200, u1);
+    eg_proc_uuid(42, 4200, u2);
+    assert_string_equal(u1, u2);
+    eg_proc_uuid(43, 4200, u2);
+    assert_string_not_equal(u1, u2);
+    eg_proc_table_free(t);
+}
+
+static void full_process_table_evicts_exited_first(void **state)
+{
+    (void)state;
+    struct eg_proc_table *t = eg_proc_table_new();
+    for (uint32_t i = 0; i < EG_PROC_CAPACITY; i++) {
+        struct eg_event_header h = hdr(1000 + i, i + 1, 1, 1);
+        eg_proc_table_upsert(t, &h);
+    }
+    eg_proc_table_exit(t, 1000 + 500, 501);
+    struct eg_event_header h = hdr(999999, 7, 1, 1);
+    eg_proc_table_upsert(t, &h);
+    assert_null(eg_proc_table_find(t, 1500, 501)); /* the exited one made room */
+    assert_non_null(eg_proc_table_find(t, 1000, 1));
+    struct eg_proc_table_stats st;
+    eg_proc_table_get_stats(t, &st);
+    assert_int_equal(st.evicted_live, 0);
+    eg_proc_table_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(containers_by_cgroup_nested_and_expiry),
+        cmocka_unit_test(container_table_bounds),
+        cmocka_unit_test(processes_lineage_and_pid_reuse),
+        cmocka_unit_test(exec_records_resolved_path_and_args),
+        cmocka_unit_test(full_process_table_evicts_exited_first),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
