@@ -13,12 +13,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "agent/kallsyms.h"
 #include "agent/log.h"
-#include "cap.skel.h"
-#include "lifecycle.skel.h"
 
-static void hook_attempt(struct eg_hook_report *r, const char *attach, const char *result)
+void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result)
 {
     if (r->n_attempts >= EG_HOOK_ATTEMPTS)
         return;
@@ -27,16 +24,28 @@ static void hook_attempt(struct eg_hook_report *r, const char *attach, const cha
     snprintf(a->result, sizeof(a->result), "%s", result);
 }
 
-static void errno_text(int err, char *buf, size_t len)
+void eg_bpf_errno_text(int err, char *buf, size_t len)
 {
     if (err < 0)
         err = -err;
     snprintf(buf, len, "%s (%s)", err == EPERM ? "refused by the kernel" : "failed", strerror(err));
 }
 
-static bool btf_has(const struct btf *btf, const char *name, int kind)
+bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind)
 {
     return btf && btf__find_by_name_kind(btf, name, kind) >= 0;
+}
+
+void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj)
+{
+    static const char *const shared[] = {"eg_events", "eg_containers", "eg_setup_procs",
+                                         "eg_counters"};
+    const int fds[] = {b->events_fd, b->containers_fd, b->setup_fd, b->counters_fd};
+    for (int i = 0; i < 4; i++) {
+        struct bpf_map *m = bpf_object__find_map_by_name(obj, shared[i]);
+        if (m && fds[i] >= 0)
+            bpf_map__reuse_fd(m, fds[i]);
+    }
 }
 
 /* libbpf's syscall tracepoints need tracefs; mount it where the kernel expects it. */
@@ -58,130 +67,10 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
     return 0;
 }
 
-static void set_common_rodata(const struct eg_cgroup_setup *cg, const struct eg_bpf_options *opt,
-                              volatile __u32 *subsys, volatile __u32 *use_v1,
-                              volatile __u32 *hierarchy, volatile __u64 *wakeup)
-{
-    *subsys = cg->subsys_index;
-    *use_v1 = cg->use_v1;
-    *hierarchy = cg->hierarchy_id;
-    *wakeup = opt->wakeup_bytes;
-}
-
-static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt)
-{
-    struct eg_hook_report *r = &b->hooks[EG_HOOK_LIFECYCLE];
-    r->hook = "processLifecycle";
-    char why[160];
-    struct lifecycle_bpf *s = lifecycle_bpf__open();
-    if (!s) {
-        errno_text(errno, why, sizeof(why));
-        hook_attempt(r, "tp_btf/sched_process_*", why);
-        return -1;
-    }
-    set_common_rodata(&b->cgroups, opt, &s->rodata->eg_cgroup_v1_subsys,
-                      &s->rodata->eg_cgroup_use_v1, &s->rodata->eg_tracked_hierarchy,
-                      &s->rodata->eg_wakeup_bytes);
-    int err = lifecycle_bpf__load(s);
-    if (!err)
-        err = lifecycle_bpf__attach(s);
-    if (err) {
-        errno_text(err, why, sizeof(why));
-        hook_attempt(r, "tp_btf/sched_process_*+cgroup_*", why);
-        lifecycle_bpf__destroy(s);
-        return -1;
-    }
-    hook_attempt(r, "tp_btf/sched_process_*+cgroup_*", "ok");
-    snprintf(r->chosen, sizeof(r->chosen), "tp_btf/sched_process_*+cgroup_*");
-    b->lifecycle = s;
-    b->events_fd = bpf_map__fd(s->maps.eg_events);
-    b->containers_fd = bpf_map__fd(s->maps.eg_containers);
-    b->counters_fd = bpf_map__fd(s->maps.eg_counters);
-    return 0;
-}
-
-enum cap_variant { CAP_TP_BTF, CAP_FEXIT, CAP_KPROBE, CAP_VARIANTS };
-static const char *const cap_variant_names[CAP_VARIANTS] = {
-    "tp_btf/cap_capable", "fexit/cap_capable", "kprobe+kretprobe/cap_capable"};
-
-static int try_cap_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                           const struct eg_ksym_range *ranges, enum cap_variant v, char *why,
-                           size_t whylen)
-{
-    struct cap_bpf *s = cap_bpf__open();
-    if (!s) {
-        errno_text(errno, why, whylen);
-        return -1;
-    }
-    bpf_program__set_autoload(s->progs.eg_cap_capable_tp, v == CAP_TP_BTF);
-    bpf_program__set_autoload(s->progs.eg_cap_capable_fexit, v == CAP_FEXIT);
-    bpf_program__set_autoload(s->progs.eg_cap_capable_kprobe, v == CAP_KPROBE);
-    bpf_program__set_autoload(s->progs.eg_cap_capable_kretprobe, v == CAP_KPROBE);
-    set_common_rodata(&b->cgroups, opt, &s->rodata->eg_cgroup_v1_subsys,
-                      &s->rodata->eg_cgroup_use_v1, &s->rodata->eg_tracked_hierarchy,
-                      &s->rodata->eg_wakeup_bytes);
-    s->rodata->eg_vm_enough_start = ranges[0].start;
-    s->rodata->eg_vm_enough_end = ranges[0].end;
-    s->rodata->eg_cap_vm_enough_start = ranges[1].start;
-    s->rodata->eg_cap_vm_enough_end = ranges[1].end;
-    s->data->eg_watched_caps = opt->watched_caps;
-    /* One ring buffer, one container set, one set-up table, one counter array. */
-    bpf_map__reuse_fd(s->maps.eg_events, b->events_fd);
-    bpf_map__reuse_fd(s->maps.eg_containers, b->containers_fd);
-    bpf_map__reuse_fd(s->maps.eg_setup_procs, bpf_map__fd(b->lifecycle->maps.eg_setup_procs));
-    bpf_map__reuse_fd(s->maps.eg_counters, b->counters_fd);
-    int err = cap_bpf__load(s);
-    if (!err)
-        err = cap_bpf__attach(s);
-    if (err) {
-        errno_text(err, why, whylen);
-        cap_bpf__destroy(s);
-        return -1;
-    }
-    b->cap = s;
-    b->cap_dedup_fd = bpf_map__fd(s->maps.eg_cap_dedup);
-    return 0;
-}
-
-static int load_cap(struct eg_bpf *b, const struct eg_bpf_options *opt, const struct btf *vmlinux)
-{
-    struct eg_hook_report *r = &b->hooks[EG_HOOK_CAPABILITY];
-    r->hook = "capability";
-    struct eg_ksym_range ranges[2] = {{.name = "security_vm_enough_memory_mm"},
-                                      {.name = "cap_vm_enough_memory"}};
-    const char *ksyms = opt->kallsyms_path ? opt->kallsyms_path : "/proc/kallsyms";
-    b->overcommit_filter = eg_kallsyms_resolve(ksyms, ranges, 2) > 0;
-    if (!b->overcommit_filter)
-        eg_log_warn("cannot resolve the memory-overcommit functions in %s: CAP_SYS_ADMIN "
-                    "checks from mmap/brk/fork/exec cannot be told apart and are flagged",
-                    ksyms);
-
-    for (int v = 0; v < CAP_VARIANTS; v++) {
-        char why[160];
-        if (v == CAP_TP_BTF && !btf_has(vmlinux, "btf_trace_cap_capable", BTF_KIND_TYPEDEF)) {
-            hook_attempt(r, cap_variant_names[v], "kernel has no cap_capable tracepoint");
-            continue;
-        }
-        if (v == CAP_FEXIT && !btf_has(vmlinux, "cap_capable", BTF_KIND_FUNC)) {
-            hook_attempt(r, cap_variant_names[v], "cap_capable not in kernel BTF");
-            continue;
-        }
-        if (try_cap_variant(b, opt, ranges, v, why, sizeof(why)) == 0) {
-            hook_attempt(r, cap_variant_names[v], "ok");
-            snprintf(r->chosen, sizeof(r->chosen), "%s", cap_variant_names[v]);
-            return 0;
-        }
-        hook_attempt(r, cap_variant_names[v], why);
-    }
-    return -1;
-}
-
 int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, unsigned errlen)
 {
     memset(b, 0, sizeof(*b));
-    b->events_fd = b->containers_fd = b->counters_fd = b->cap_dedup_fd = -1;
-    b->hooks[EG_HOOK_CAPABILITY].hook = "capability";
-    b->hooks[EG_HOOK_LIFECYCLE].hook = "processLifecycle";
+    b->events_fd = b->containers_fd = b->setup_fd = b->counters_fd = -1;
     libbpf_set_print(libbpf_quiet);
     ensure_tracefs();
 
@@ -197,13 +86,22 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
         return -1;
     }
     int rc = 0;
-    if (load_lifecycle(b, opt) != 0) {
-        snprintf(err, errlen, "process lifecycle hooks could not be attached: %s",
-                 b->hooks[EG_HOOK_LIFECYCLE].attempts[0].result);
-        rc = -1;
-    } else if (load_cap(b, opt, vmlinux) != 0) {
-        snprintf(err, errlen, "no capability hook could be attached (see `ecsguard probe`)");
-        rc = -1;
+    for (int i = 0; eg_bpf_concerns[i] && b->n_hooks < EG_HOOK_MAX; i++) {
+        const struct eg_bpf_concern *c = eg_bpf_concerns[i];
+        int slot = b->n_hooks++;
+        struct eg_hook_report *r = &b->hooks[slot];
+        r->hook = c->hook;
+        if (c->load(b, opt, vmlinux, r, &b->skel[slot]) == 0)
+            continue;
+        b->skel[slot] = NULL;
+        if (c->essential) {
+            snprintf(err, errlen, "%s: no attach point could be used (%s)", c->hook,
+                     r->n_attempts ? r->attempts[r->n_attempts - 1].result : "not attempted");
+            rc = -1;
+            break;
+        }
+        eg_log_warn("%s is not watched on this kernel: %s", c->hook,
+                    r->n_attempts ? r->attempts[r->n_attempts - 1].result : "not attempted");
     }
     btf__free(vmlinux);
     return rc;
@@ -211,19 +109,20 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
 
 void eg_bpf_unload(struct eg_bpf *b)
 {
-    if (b->cap)
-        cap_bpf__destroy(b->cap);
-    if (b->lifecycle)
-        lifecycle_bpf__destroy(b->lifecycle);
-    b->cap = NULL;
-    b->lifecycle = NULL;
+    /* Reverse order: the lifecycle object owns the shared maps. */
+    for (int i = b->n_hooks - 1; i >= 0; i--) {
+        if (b->skel[i])
+            eg_bpf_concerns[i]->unload(b->skel[i]);
+        b->skel[i] = NULL;
+    }
 }
 
-void eg_bpf_set_watched_caps(struct eg_bpf *b, uint64_t mask)
+void *eg_bpf_skeleton(const struct eg_bpf *b, const char *hook)
 {
-    /* .data is memory-mapped: the running programs see the new mask on their next check. */
-    if (b->cap)
-        __atomic_store_n(&b->cap->data->eg_watched_caps, mask, __ATOMIC_RELEASE);
+    for (int i = 0; i < b->n_hooks; i++)
+        if (b->hooks[i].hook && strcmp(b->hooks[i].hook, hook) == 0)
+            return b->skel[i];
+    return NULL;
 }
 
 void eg_bpf_report(const struct eg_bpf *b, struct json_object *obj)
@@ -259,7 +158,7 @@ void eg_bpf_report(const struct eg_bpf *b, struct json_object *obj)
     json_object_object_add(obj, "overcommitFilter", json_object_new_boolean(b->overcommit_filter));
 
     struct json_object *hooks = json_object_new_object();
-    for (int h = 0; h < EG_HOOK_COUNT; h++) {
+    for (int h = 0; h < b->n_hooks; h++) {
         const struct eg_hook_report *r = &b->hooks[h];
         struct json_object *ho = json_object_new_object();
         json_object_object_add(ho, "chosen",

@@ -1,21 +1,27 @@
 /*
- * Loads and attaches the kernel programs, choosing each hook's attach point
- * by trying them in order of preference on this kernel, and records what
- * was chosen and why the others were not (for `ecsguard probe` and health).
+ * Loads and attaches the kernel programs. Each concern (process lifecycle,
+ * capabilities, ...) is one BPF object with its own loader in
+ * agent/bpf_<concern>.c, listed in agent/bpf_concerns.c. A loader tries its
+ * attach points in order of preference on this kernel and records what was
+ * chosen and why the others were not (for `ecsguard probe` and health). All
+ * objects share one ring buffer, one container set, one set-up table and one
+ * counter array, created by the first (lifecycle) object.
  */
 #ifndef ECSGUARD_BPF_LOADER_H
 #define ECSGUARD_BPF_LOADER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "collectors/cgroup_mode.h"
 
 struct json_object;
-struct cap_bpf;
-struct lifecycle_bpf;
+struct bpf_object;
+struct btf;
 
 #define EG_HOOK_ATTEMPTS 4
+#define EG_HOOK_MAX 8
 
 struct eg_hook_attempt {
     char attach[64];  /* "tp_btf/cap_capable" */
@@ -29,8 +35,6 @@ struct eg_hook_report {
     struct eg_hook_attempt attempts[EG_HOOK_ATTEMPTS];
 };
 
-enum eg_hook_id { EG_HOOK_CAPABILITY = 0, EG_HOOK_LIFECYCLE, EG_HOOK_COUNT };
-
 struct eg_bpf_options {
     uint64_t watched_caps;     /* bit mask */
     uint64_t wakeup_bytes;     /* ring buffer backlog that forces a reader wakeup */
@@ -38,26 +42,56 @@ struct eg_bpf_options {
 };
 
 struct eg_bpf {
-    struct lifecycle_bpf *lifecycle;
-    struct cap_bpf *cap;
     struct eg_cgroup_setup cgroups;
-    struct eg_hook_report hooks[EG_HOOK_COUNT];
-    bool overcommit_filter; /* caller ranges resolved from kallsyms */
-    int events_fd, containers_fd, counters_fd, cap_dedup_fd;
+    int n_hooks;
+    struct eg_hook_report hooks[EG_HOOK_MAX];
+    void *skel[EG_HOOK_MAX]; /* each concern's skeleton, same index as hooks[] */
+    bool overcommit_filter;  /* caller ranges resolved from kallsyms */
+    int events_fd, containers_fd, setup_fd, counters_fd;
 };
 
+struct eg_bpf_concern {
+    const char *hook; /* report name */
+    bool essential;   /* the agent does not start without it */
+    /* Open, configure, load and attach; store the skeleton in *skel. 0 or -1. */
+    int (*load)(struct eg_bpf *b, const struct eg_bpf_options *opt, const struct btf *vmlinux,
+                struct eg_hook_report *r, void **skel);
+    void (*unload)(void *skel);
+};
+
+/* The concern table (agent/bpf_concerns.c), lifecycle first: it creates the shared maps. */
+extern const struct eg_bpf_concern *const eg_bpf_concerns[];
+
 /*
- * Probe the cgroup layout, load every object and attach every hook it can.
- * Returns 0 when the essential hooks (lifecycle, capability) are attached;
- * -1 otherwise, with the reports filled in either way and a reason in `err`.
+ * Probe the cgroup layout, load every concern and attach every hook it can.
+ * Returns 0 when the essential concerns are attached; -1 otherwise, with the
+ * reports filled in either way and a reason in `err`.
  */
 int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, unsigned errlen);
 void eg_bpf_unload(struct eg_bpf *b);
+/* The skeleton of a concern by its hook name, or NULL when it is not loaded. */
+void *eg_bpf_skeleton(const struct eg_bpf *b, const char *hook);
 
 /* Change the watched capability mask in the running programs (no reload). */
 void eg_bpf_set_watched_caps(struct eg_bpf *b, uint64_t mask);
 
 /* Add the probe report ({kernel, btf, ringBuffer, cgroup, hooks}) to `obj`. */
 void eg_bpf_report(const struct eg_bpf *b, struct json_object *obj);
+
+/* ---- for concern loaders ---- */
+void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result);
+void eg_bpf_errno_text(int err, char *buf, size_t len);
+bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind);
+/* Make `obj` use the shared maps (call between open and load). */
+void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj);
+
+/* Every object includes bpf/common.bpf.h, so every skeleton has these read-only values. */
+#define EG_BPF_SET_COMMON_RODATA(skel, b, opt)                                                     \
+    do {                                                                                           \
+        (skel)->rodata->eg_cgroup_v1_subsys = (b)->cgroups.subsys_index;                           \
+        (skel)->rodata->eg_cgroup_use_v1 = (b)->cgroups.use_v1;                                    \
+        (skel)->rodata->eg_tracked_hierarchy = (b)->cgroups.hierarchy_id;                          \
+        (skel)->rodata->eg_wakeup_bytes = (opt)->wakeup_bytes;                                     \
+    } while (0)
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <bpf/bpf.h>
 
+#include "agent/bpf_cap.h"
 #include "agent/json_text.h"
 #include "agent/syscall_names.h"
 #include "policy/capabilities.h"
@@ -215,3 +216,46 @@ void eg_cap_detector_get_stats(struct eg_cap_detector *d, struct eg_cap_detector
 {
     *out = d->stats;
 }
+
+static void *cap_create(const struct eg_detector_env *env)
+{
+    return eg_cap_detector_new(env, eg_bpf_cap_dedup_fd(env->bpf));
+}
+
+static void cap_subscribe(void *d, struct eg_ringbuf_reader *r)
+{
+    eg_ringbuf_reader_on(r, EG_EVENT_CAP, eg_cap_detector_on_event, d);
+}
+
+static void cap_tick(void *d, uint64_t now_ms)
+{
+    eg_cap_detector_tick(d, now_ms);
+}
+
+static void cap_stats(void *d, struct json_object *obj)
+{
+    struct eg_cap_detector_stats st;
+    eg_cap_detector_get_stats(d, &st);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "events", json_object_new_int64((int64_t)st.events));
+    json_object_object_add(o, "repeatsFromKernel",
+                           json_object_new_int64((int64_t)st.repeats_from_kernel));
+    json_object_object_add(o, "trackedKeys", json_object_new_int64((int64_t)st.tracked));
+    json_object_object_add(o, "untrackedTableFull",
+                           json_object_new_int64((int64_t)st.untracked_full));
+    json_object_object_add(obj, "capability", o);
+}
+
+static void cap_destroy(void *d)
+{
+    eg_cap_detector_free(d);
+}
+
+const struct eg_detector_ops eg_cap_detector_ops = {
+    .name = "capability",
+    .create = cap_create,
+    .subscribe = cap_subscribe,
+    .tick = cap_tick,
+    .stats = cap_stats,
+    .destroy = cap_destroy,
+};

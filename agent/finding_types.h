@@ -29,8 +29,8 @@ enum eg_finding_type {
 
 struct eg_finding_type_info {
     enum eg_finding_type id;
-    const char *name;        /* "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed" */
-    double severity;         /* default */
+    const char *name; /* "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed" */
+    double severity;  /* default */
     const char *title;
     const char *description;
 };

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "agent/aggregator.h"
+#include "agent/bpf_cap.h"
 #include "agent/bpf_loader.h"
-#include "agent/detect_cap.h"
 #include "agent/detector.h"
 #include "agent/finding_json.h"
 #include "agent/health.h"
@@ -46,7 +46,8 @@ struct agent {
     struct eg_proc_table *procs;
     struct eg_ecs_client *ecs;
     struct eg_aggregator *findings;
-    struct eg_cap_detector *cap;
+    void *detectors[16];
+    int n_detectors;
     struct eg_policy *policy;
     struct eg_sink *sinks[EG_MAX_OUTPUTS];
     int n_sinks;
@@ -279,8 +280,6 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
 
     struct eg_aggregator_stats ag;
     eg_aggregator_get_stats(a->findings, &ag);
-    struct eg_cap_detector_stats cds;
-    eg_cap_detector_get_stats(a->cap, &cds);
     struct json_object *fo = json_object_new_object();
     json_object_object_add(fo, "open", json_object_new_int64((int64_t)ag.open));
     json_object_object_add(fo, "created", json_object_new_int64((int64_t)ag.created));
@@ -291,9 +290,12 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
     json_object_object_add(fo, "droppedTableFull", json_object_new_int64((int64_t)ag.dropped));
     json_object_object_add(fo, "serializeFailed",
                            json_object_new_int64((int64_t)a->stats.findings_serialize_failed));
-    json_object_object_add(fo, "capabilityRepeatsFromKernel",
-                           json_object_new_int64((int64_t)cds.repeats_from_kernel));
     json_object_object_add(h, "findings", fo);
+    struct json_object *dets = json_object_new_object();
+    for (int i = 0; i < a->n_detectors; i++)
+        if (eg_detectors[i]->stats)
+            eg_detectors[i]->stats(a->detectors[i], dets);
+    json_object_object_add(h, "detectors", dets);
 
     struct json_object *so = json_object_new_object();
     json_object_object_add(so, "writeFailures",
@@ -311,7 +313,7 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
     json_object_object_add(h, "policy", pol);
 
     struct json_object *hooks = json_object_new_object();
-    for (int i = 0; i < EG_HOOK_COUNT; i++)
+    for (int i = 0; i < a->bpf.n_hooks; i++)
         json_object_object_add(hooks, a->bpf.hooks[i].hook ? a->bpf.hooks[i].hook : "?",
                                json_object_new_string(a->bpf.hooks[i].chosen));
     json_object_object_add(h, "hooks", hooks);
@@ -509,8 +511,9 @@ static int setup(struct agent *a)
         eg_log_error("%s", err);
         return -1;
     }
-    for (int i = 0; i < EG_HOOK_COUNT; i++)
-        eg_log_info("hook %s: %s", a->bpf.hooks[i].hook, a->bpf.hooks[i].chosen);
+    for (int i = 0; i < a->bpf.n_hooks; i++)
+        eg_log_info("hook %s: %s", a->bpf.hooks[i].hook,
+                    a->bpf.hooks[i].chosen[0] ? a->bpf.hooks[i].chosen : "none");
     eg_log_info("cgroup mode %s, tracking %s (hierarchy %u at %s)",
                 eg_cgroup_mode_name(a->bpf.cgroups.mode),
                 a->bpf.cgroups.use_v1 ? a->bpf.cgroups.controller : "unified",
@@ -529,17 +532,28 @@ static int setup(struct agent *a)
     a->reader = eg_ringbuf_reader_new(a->bpf.events_fd);
     if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)
         return -1;
-    struct eg_detector_env env = {a->findings, a->procs, a->containers};
-    a->cap = eg_cap_detector_new(&env, a->bpf.cap_dedup_fd);
-    if (!a->cap)
-        return -1;
+    struct eg_detector_env env = {
+        .findings = a->findings,
+        .procs = a->procs,
+        .containers = a->containers,
+        .bpf = &a->bpf,
+        .policy = &a->policy,
+    };
+    for (int i = 0; eg_detectors[i] && a->n_detectors < 16; i++) {
+        void *d = eg_detectors[i]->create(&env);
+        if (!d) {
+            eg_log_error("detector %s could not be created", eg_detectors[i]->name);
+            return -1;
+        }
+        a->detectors[a->n_detectors++] = d;
+        eg_detectors[i]->subscribe(d, a->reader);
+    }
 
     eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_MKDIR, on_cgroup_mkdir, a);
     eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_RMDIR, on_cgroup_rmdir, a);
     eg_ringbuf_reader_on(a->reader, EG_EVENT_EXEC, on_exec, a);
     eg_ringbuf_reader_on(a->reader, EG_EVENT_FORK, on_fork, a);
     eg_ringbuf_reader_on(a->reader, EG_EVENT_EXIT, on_exit_event, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_CAP, eg_cap_detector_on_event, a->cap);
 
     /* Programs are attached before the scan, so nothing born in between is missed. */
     int found = eg_container_table_scan(a->containers, a->bpf.cgroups.mount_point, a->start_ms);
@@ -595,6 +609,13 @@ static void on_signal(struct agent *a)
     }
 }
 
+static void tick_detectors(struct agent *a, uint64_t now)
+{
+    for (int i = 0; i < a->n_detectors; i++)
+        if (eg_detectors[i]->tick)
+            eg_detectors[i]->tick(a->detectors[i], now);
+}
+
 static void periodic(struct agent *a, uint64_t now)
 {
     eg_ringbuf_reader_drain(a->reader);
@@ -606,7 +627,7 @@ static void periodic(struct agent *a, uint64_t now)
     }
     if (now - a->last_tick_ms >= 1000) {
         a->last_tick_ms = now;
-        eg_cap_detector_tick(a->cap, now);
+        tick_detectors(a, now);
         eg_container_table_expire(a->containers, now, 10 * 60 * 1000);
         check_drops(a);
     }
@@ -647,7 +668,7 @@ static void loop(struct agent *a)
     /* Shutdown: take what the kernel still holds, fold repeats, emit everything pending. */
     eg_ringbuf_reader_drain(a->reader);
     uint64_t now = eg_now_ms();
-    eg_cap_detector_tick(a->cap, now);
+    tick_detectors(a, now);
     eg_aggregator_flush(a->findings, now, true, emit_finding, a);
     for (int i = 0; i < a->n_sinks; i++)
         if (a->sinks[i]->ops->flush)
@@ -658,8 +679,8 @@ static void loop(struct agent *a)
 static void teardown(struct agent *a)
 {
     eg_bpf_unload(&a->bpf);
-    if (a->cap)
-        eg_cap_detector_free(a->cap);
+    for (int i = 0; i < a->n_detectors; i++)
+        eg_detectors[i]->destroy(a->detectors[i]);
     if (a->reader)
         eg_ringbuf_reader_free(a->reader);
     if (a->ecs)

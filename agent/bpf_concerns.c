@@ -1,0 +1,17 @@
+/*
+ * Every kernel concern the agent loads, in load order. The lifecycle object
+ * comes first: it creates the maps all the others share. A new concern adds
+ * its loader file (agent/bpf_<concern>.c) and one line here.
+ */
+#include <stddef.h>
+
+#include "agent/bpf_loader.h"
+
+extern const struct eg_bpf_concern eg_bpf_lifecycle_concern;
+extern const struct eg_bpf_concern eg_bpf_cap_concern;
+
+const struct eg_bpf_concern *const eg_bpf_concerns[] = {
+    &eg_bpf_lifecycle_concern,
+    &eg_bpf_cap_concern,
+    NULL,
+};
