@@ -19,7 +19,7 @@ struct eg_ringbuf_reader {
     uint64_t ring_size;
     /* Read-only views of the consumer and producer positions, for the fill level. */
     volatile uint64_t *consumer_pos, *producer_pos;
-    struct handler handlers[EG_KIND_SLOTS];
+    struct handler handlers[EG_KIND_SLOTS][EG_HANDLERS_PER_KIND];
     struct eg_ringbuf_reader_stats stats;
 };
 
@@ -57,12 +57,14 @@ int eg_ringbuf_dispatch(struct eg_ringbuf_reader *r, const void *data, size_t si
         return 0;
     }
     r->stats.by_kind[h->kind]++;
-    const struct handler *hd = &r->handlers[h->kind];
-    if (!hd->fn) {
+    const struct handler *hd = r->handlers[h->kind];
+    if (!hd[0].fn) {
         r->stats.unhandled++;
         return 0;
     }
-    hd->fn(hd->ctx, h, data, h->size);
+    /* In registration order: the process table learns of an exec before detectors look. */
+    for (int i = 0; i < EG_HANDLERS_PER_KIND && hd[i].fn; i++)
+        hd[i].fn(hd[i].ctx, h, data, h->size);
     return 0;
 }
 
@@ -113,11 +115,17 @@ void eg_ringbuf_reader_free(struct eg_ringbuf_reader *r)
     free(r);
 }
 
-void eg_ringbuf_reader_on(struct eg_ringbuf_reader *r, uint32_t kind, eg_event_handler fn,
-                          void *ctx)
+int eg_ringbuf_reader_on(struct eg_ringbuf_reader *r, uint32_t kind, eg_event_handler fn, void *ctx)
 {
-    if (kind < EG_KIND_SLOTS)
-        r->handlers[kind] = (struct handler){fn, ctx};
+    if (kind >= EG_KIND_SLOTS)
+        return -1;
+    for (int i = 0; i < EG_HANDLERS_PER_KIND; i++) {
+        if (!r->handlers[kind][i].fn) {
+            r->handlers[kind][i] = (struct handler){fn, ctx};
+            return 0;
+        }
+    }
+    return -1;
 }
 
 int eg_ringbuf_reader_fd(struct eg_ringbuf_reader *r)

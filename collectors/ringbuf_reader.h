@@ -2,7 +2,8 @@
  * Reads the kernel's ring buffer and hands each record to the handler
  * registered for its kind. Records are validated (size, kind) before any
  * handler sees them; malformed or unknown ones are counted, never trusted.
- * New concerns plug in with eg_ringbuf_reader_on(kind, handler).
+ * New concerns plug in with eg_ringbuf_reader_on(kind, handler); several
+ * handlers may take the same kind (called in registration order).
  */
 #ifndef ECSGUARD_RINGBUF_READER_H
 #define ECSGUARD_RINGBUF_READER_H
@@ -25,8 +26,11 @@ struct eg_ringbuf_reader;
 /* `ring_fd` is the BPF_MAP_TYPE_RINGBUF map; -1 builds a reader fed only by eg_ringbuf_dispatch. */
 struct eg_ringbuf_reader *eg_ringbuf_reader_new(int ring_fd);
 void eg_ringbuf_reader_free(struct eg_ringbuf_reader *r);
-void eg_ringbuf_reader_on(struct eg_ringbuf_reader *r, uint32_t kind, eg_event_handler fn,
-                          void *ctx);
+#define EG_HANDLERS_PER_KIND 4
+
+/* 0, or -1 when the kind is out of range or already has EG_HANDLERS_PER_KIND handlers. */
+int eg_ringbuf_reader_on(struct eg_ringbuf_reader *r, uint32_t kind, eg_event_handler fn,
+                         void *ctx);
 /* Epoll fd that becomes readable when the kernel forces a wakeup. */
 int eg_ringbuf_reader_fd(struct eg_ringbuf_reader *r);
 /* Consume everything available now. Returns records consumed, or -1. */
