@@ -30,6 +30,8 @@
 #include "agent/health.h"
 #include "agent/log.h"
 #include "agent/options.h"
+#include "agent/sinks/cloudwatch_sink.h"
+#include "agent/sinks/emf.h"
 #include "agent/sinks/sink.h"
 #include "agent/sinks/stdout_sink.h"
 #include "collectors/container_table.h"
@@ -305,12 +307,14 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
             a->sinks[i]->ops->stats(a->sinks[i], so);
     json_object_object_add(h, "sinks", so);
 
-    struct json_object *pol = json_object_new_object();
-    eg_policy_stats(a->policy, pol);
-    json_object_object_add(pol, "reloads", json_object_new_int64((int64_t)a->stats.policy_reloads));
-    json_object_object_add(pol, "reloadFailures",
-                           json_object_new_int64((int64_t)a->stats.policy_reload_failures));
-    json_object_object_add(h, "policy", pol);
+    eg_policy_stats(a->policy, h); /* adds "policy" */
+    struct json_object *pol = NULL;
+    if (json_object_object_get_ex(h, "policy", &pol)) {
+        json_object_object_add(pol, "reloads",
+                               json_object_new_int64((int64_t)a->stats.policy_reloads));
+        json_object_object_add(pol, "reloadFailures",
+                               json_object_new_int64((int64_t)a->stats.policy_reload_failures));
+    }
 
     struct json_object *hooks = json_object_new_object();
     for (int i = 0; i < a->bpf.n_hooks; i++)
@@ -320,9 +324,55 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
     return h;
 }
 
+/* Flat metrics from the health record, for CloudWatch Embedded Metric Format. */
+static void add_metric(struct json_object *m, const char *name, struct json_object *h,
+                       const char *a1, const char *a2, const char *a3)
+{
+    struct json_object *cur = h;
+    const char *path[] = {a1, a2, a3};
+    for (int i = 0; i < 3 && path[i] && cur; i++)
+        if (!json_object_object_get_ex(cur, path[i], &cur))
+            cur = NULL;
+    if (cur &&
+        (json_object_is_type(cur, json_type_int) || json_object_is_type(cur, json_type_double)))
+        json_object_object_add(m, name, json_object_get(cur));
+}
+
+static void ship_emf(struct agent *a, struct json_object *h, uint64_t now_ms)
+{
+    struct json_object *m = json_object_new_object();
+    add_metric(m, "kernel_events_dropped", h, "kernelEventsDropped", NULL, NULL);
+    add_metric(m, "capability_events_seen", h, "kernelEvents", "capability", "seen");
+    add_metric(m, "capability_events_sent", h, "kernelEvents", "capability", "sent");
+    add_metric(m, "capability_events_deduplicated", h, "kernelEvents", "capability",
+               "deduplicated");
+    add_metric(m, "ring_buffer_used_bytes", h, "ringBuffer", "usedBytes", NULL);
+    add_metric(m, "ring_buffer_malformed", h, "ringBuffer", "malformed", NULL);
+    add_metric(m, "containers_known", h, "containers", "known", NULL);
+    add_metric(m, "findings_emitted", h, "findings", "emitted", NULL);
+    add_metric(m, "findings_suppressed", h, "findings", "suppressed", NULL);
+    add_metric(m, "findings_dropped", h, "findings", "droppedTableFull", NULL);
+    add_metric(m, "introspection_cache_hits", h, "introspection", "cacheHits", NULL);
+    add_metric(m, "introspection_errors", h, "introspection", "httpErrors", NULL);
+    add_metric(m, "sink_write_failures", h, "sinks", "writeFailures", NULL);
+    struct json_object *dims = json_object_new_object();
+    json_object_object_add(dims, "Host", json_object_new_string(a->hostname));
+    char *line = eg_emf_record(m, dims, now_ms);
+    if (line) {
+        for (int i = 0; i < a->n_sinks; i++)
+            if (strcmp(a->sinks[i]->name, "stdout") != 0)
+                eg_sink_write(a->sinks[i], line, strlen(line), now_ms);
+        free(line);
+    }
+    json_object_put(dims);
+    json_object_put(m);
+}
+
 static void report_health(struct agent *a, uint64_t now_ms, bool log_it)
 {
     struct json_object *h = health_json(a, now_ms);
+    /* stdout carries findings only; metrics go to the CloudWatch sinks. */
+    ship_emf(a, h, now_ms);
     if (log_it)
         eg_log_info("health %s", json_object_to_json_string_ext(
                                      h, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -416,17 +466,113 @@ static int write_ready_file(const char *path)
     return fclose(f);
 }
 
-static int open_sinks(struct agent *a)
+/* mkdir -p: the spool directory may be several levels below an existing one. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/*
+ * The default stream is the container instance's id (from /v1/metadata),
+ * else the hostname. The introspection endpoint is asked at start; give it a
+ * moment, never more than two seconds.
+ */
+static void default_stream(struct agent *a, char *out, size_t len)
+{
+    struct eg_ecs_metadata meta;
+    for (int i = 0; i < 20; i++) {
+        if (eg_ecs_client_metadata(a->ecs, &meta) && meta.container_instance_arn[0]) {
+            const char *slash = strrchr(meta.container_instance_arn, '/');
+            snprintf(out, len, "%s", slash ? slash + 1 : meta.container_instance_arn);
+            return;
+        }
+        usleep(100 * 1000);
+    }
+    snprintf(out, len, "%s", a->hostname);
+}
+
+/* Region from the environment (read by the sink), else from the container instance ARN. */
+static const char *default_region(struct agent *a, char *buf, size_t len)
+{
+    if (getenv("AWS_REGION") || getenv("AWS_DEFAULT_REGION"))
+        return NULL;
+    struct eg_ecs_metadata meta;
+    if (!eg_ecs_client_metadata(a->ecs, &meta))
+        return NULL;
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s", meta.container_instance_arn);
+    char *save = NULL, *tok = strtok_r(tmp, ":", &save);
+    for (int i = 0; tok && i < 3; i++)
+        tok = strtok_r(NULL, ":", &save);
+    if (!tok || !*tok)
+        return NULL;
+    snprintf(buf, len, "%s", tok);
+    return buf;
+}
+
+static int open_cloudwatch_sink(struct agent *a, const char *spec_text)
+{
+    struct eg_cloudwatch_spec spec;
+    char err[256];
+    if (eg_cloudwatch_parse_spec(spec_text, &spec, err, sizeof(err)) != 0) {
+        eg_log_error("output '%s': %s", spec_text, err);
+        return -1;
+    }
+    const char *spool = a->opt.spool_dir ? a->opt.spool_dir : "/var/lib/ecsguard/spool";
+    if (make_dirs(spool) != 0) {
+        eg_log_error("spool directory %s: %s", spool, strerror(errno));
+        eg_cloudwatch_spec_free(&spec);
+        return -1;
+    }
+    char stream[256], region[64];
+    if (spec.log_stream)
+        snprintf(stream, sizeof(stream), "%s", spec.log_stream);
+    else
+        default_stream(a, stream, sizeof(stream));
+    struct eg_cloudwatch_config cfg = {
+        .log_group = spec.log_group,
+        .log_stream = stream,
+        .region = default_region(a, region, sizeof(region)),
+        .spool_dir = spool,
+    };
+    struct eg_sink *s = eg_cloudwatch_sink_new(&cfg, err, sizeof(err));
+    if (s)
+        eg_log_info("findings go to CloudWatch Logs group %s, stream %s (spool %s)", spec.log_group,
+                    stream, spool);
+    eg_cloudwatch_spec_free(&spec);
+    if (!s) {
+        eg_log_error("output '%s': %s", spec_text, err);
+        return -1;
+    }
+    a->sinks[a->n_sinks++] = s;
+    return 0;
+}
+
+/* stdout first (before anything can be found); CloudWatch once the ECS client runs. */
+static int open_sinks(struct agent *a, bool cloudwatch)
 {
     for (int i = 0; i < a->opt.n_outputs; i++) {
         const char *spec = a->opt.outputs[i];
-        struct eg_sink *s = NULL;
-        if (strcmp(spec, "stdout") == 0) {
-            s = eg_stdout_sink_new(STDOUT_FILENO);
-        } else {
-            eg_log_error("output '%s': CloudWatch delivery is not built into this agent yet", spec);
-            return -1;
+        bool is_cw = strncmp(spec, "cloudwatch:", 11) == 0;
+        if (is_cw != cloudwatch)
+            continue;
+        if (is_cw) {
+            if (open_cloudwatch_sink(a, spec) != 0)
+                return -1;
+            continue;
         }
+        struct eg_sink *s = eg_stdout_sink_new(STDOUT_FILENO);
         if (!s) {
             eg_log_error("output '%s' could not be opened", spec);
             return -1;
@@ -499,7 +645,7 @@ static int setup(struct agent *a)
     a->policy = load_policy(a->opt.policy_file);
     if (!a->line || !a->policy)
         return -1;
-    if (open_sinks(a) != 0)
+    if (open_sinks(a, false) != 0)
         return -1;
 
     char err[256];
@@ -531,6 +677,8 @@ static int setup(struct agent *a)
     a->ecs = eg_ecs_client_new(&ec);
     a->reader = eg_ringbuf_reader_new(a->bpf.events_fd);
     if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)
+        return -1;
+    if (open_sinks(a, true) != 0)
         return -1;
     struct eg_detector_env env = {
         .findings = a->findings,

@@ -1,0 +1,143 @@
+"""The agent delivering findings to CloudWatch Logs through the fake endpoint (real containers).
+
+The fake (tests/cloudwatch-fake/server.js) checks every request's SigV4 signature with AWS's
+own signer and records the events; credentials come from its ECS container-credentials
+endpoint. Proves the end-to-end path; the sink's own edge cases are covered by
+unit.test_cloudwatch_sink.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import harness
+from agent_case import AgentCase, SYS_ADMIN_USED
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAKE_DIR = os.path.join(HERE, "..", "cloudwatch-fake")
+GROUP = "/ecsguard/findings"
+
+
+class CloudWatchFake:
+    def __init__(self):
+        self.state = tempfile.mkdtemp(prefix="cwfake-")
+        if not os.path.isdir(os.path.join(FAKE_DIR, "node_modules")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=FAKE_DIR, check=True)
+        self.proc = subprocess.Popen(["node", os.path.join(FAKE_DIR, "server.js"),
+                                      "--state-dir", self.state],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        ports = json.loads(self.proc.stdout.readline())
+        self.logs_port, self.meta_port = ports["logs_port"], ports["meta_port"]
+
+    def env(self):
+        return {
+            "AWS_REGION": "us-west-2",
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": "http://127.0.0.1:%d" % self.logs_port,
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/ecsguard-it",
+            "ECSGUARD_ECS_CREDENTIALS_HOST": "127.0.0.1:%d" % self.meta_port,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def control(self, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.meta_port, path),
+                                    timeout=10) as r:
+            return json.loads(r.read())
+
+    def events(self):
+        path = os.path.join(self.state, "events.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def findings(self):
+        out = []
+        for e in self.events():
+            msg = json.loads(e["message"])
+            if "_aws" not in msg:
+                out.append((e, msg))
+        return out
+
+    def wait(self, predicate, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for e, m in self.findings() if predicate(m)]
+            if found:
+                return found
+            time.sleep(0.3)
+        raise AssertionError("no matching finding in CloudWatch after %ss; events: %r" %
+                             (timeout, self.events()[-5:]))
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+class CloudWatchDelivery(AgentCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cw = CloudWatchFake()
+        self.addCleanup(self.cw.stop)
+        self.spool = tempfile.mkdtemp(prefix="spool-")
+        self.addCleanup(shutil.rmtree, self.spool, True)
+
+    def start_cw_agent(self):
+        args = list(self.agent_args) + ["--output", "stdout", "--output", "cloudwatch:" + GROUP,
+                                        "--spool-dir", self.spool, "--health-interval", "1"]
+        self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
+                                   env=self.cw.env())
+        self.agent.start()
+        self.agent.wait_ready(timeout=30)
+        return self.agent
+
+    def mount_in(self, c):
+        c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
+
+    def test_findings_and_metrics_arrive_signed(self):
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
+        self.register(c)
+        self.start_cw_agent()
+        c.start()
+        self.mount_in(c)
+        [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        [m] = self.cw.wait(lambda m: m.get("id") == f["id"])[:1]
+        self.assertEqual(m["type"], SYS_ADMIN_USED)
+        self.assertAttributed(m, c)
+        # Health as Embedded Metric Format records in the same stream.
+        deadline = time.monotonic() + 20
+        while not any("_aws" in json.loads(e["message"]) for e in self.cw.events()):
+            self.assertLess(time.monotonic(), deadline, "no EMF record arrived")
+            time.sleep(0.3)
+        stats = self.cw.control("/__control/stats")
+        self.assertEqual(stats["bad_signatures"], 0, stats)
+        self.assertEqual(stats["limit_violations"], 0, stats)
+        self.assertEqual({e["group"] for e in self.cw.events()}, {GROUP})
+        self.stop_agent()
+
+    def test_outage_then_kill9_loses_nothing(self):
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
+        self.register(c)
+        self.cw.control("/__control/mode?m=down")
+        self.start_cw_agent()
+        c.start()
+        self.mount_in(c)
+        [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        time.sleep(2)  # it is in the spool now, CloudWatch unreachable
+        self.agent.kill9()
+        self.assertEqual(self.cw.findings(), [])
+        self.cw.control("/__control/mode?m=ok")
+        self.start_cw_agent()  # same spool: replayed on start
+        self.cw.wait(lambda m: m.get("id") == f["id"], timeout=60)
+        self.stop_agent()
+
+
+if __name__ == "__main__":
+    unittest.main()
