@@ -94,6 +94,7 @@ static void account_from(const struct eg_finding_view *v, struct account_info *a
 }
 
 static struct json_object *container_json(const struct eg_finding *f,
+                                          const struct eg_ecs_task *task,
                                           const struct eg_ecs_container *c)
 {
     struct json_object *o = json_object_new_object();
@@ -105,6 +106,8 @@ static struct json_object *container_json(const struct eg_finding *f,
             add_str(o, "image", c->image);
         if (c->docker_name[0])
             add_str(o, "dockerName", c->docker_name);
+    } else if (task) {
+        add_str(o, "name", EG_ECS_PAUSE_CONTAINER_NAME);
     }
     return o;
 }
@@ -153,11 +156,11 @@ static struct json_object *resource_json(const struct eg_finding *f,
     add_str(td, "launchType", "EC2");
     /* Only the container that acted: its task siblings are not blamed. */
     struct json_object *arr = json_object_new_array();
-    json_object_array_add(arr, container_json(f, c));
+    json_object_array_add(arr, container_json(f, v->task, c));
     json_object_object_add(td, "containers", arr);
     json_object_object_add(cd, "taskDetails", td);
     json_object_object_add(res, "ecsClusterDetails", cd);
-    json_object_object_add(res, "containerDetails", container_json(f, c));
+    json_object_object_add(res, "containerDetails", container_json(f, v->task, c));
     return res;
 }
 

@@ -144,6 +144,8 @@ static void policy_subject(struct agent *a, const struct eg_finding *f,
         if (c) {
             s->container_name = c->name;
             s->image = c->image;
+        } else {
+            s->container_name = EG_ECS_PAUSE_CONTAINER_NAME;
         }
     }
     s->executable_path = f->process.exe[0] ? f->process.exe : NULL;

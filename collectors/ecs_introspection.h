@@ -49,6 +49,13 @@ int eg_ecs_parse_task(const char *body, size_t len, struct eg_ecs_task *out, cha
 /* Parse /v1/metadata. Same return convention. */
 int eg_ecs_parse_metadata(const char *body, size_t len, struct eg_ecs_metadata *out, char *err,
                           size_t errlen);
+/*
+ * The introspection API omits ECS's internal containers from Containers but
+ * still resolves their ids to the task (reference/ecs.md §1.3–1.4): an id
+ * that resolves to `task` yet is not listed is the task's pause container.
+ */
+#define EG_ECS_PAUSE_CONTAINER_NAME "~internal~ecs~pause"
+
 /* The container of `task` with this docker id, or NULL. */
 const struct eg_ecs_container *eg_ecs_task_container(const struct eg_ecs_task *task,
                                                      const char *docker_id);

@@ -175,8 +175,13 @@ static void test_pause_container(void **state)
     x.executable_path = "/usr/sbin/nginx";
     reported(x);
     x = s;
-    x.image = "busybox:latest"; /* a container merely named like the pause container */
+    x.container_name = "pause"; /* a user container that calls itself pause */
+    x.image = "amazon/amazon-ecs-pause:0.1.0";
     reported(x);
+    /* the agent names the unlisted pause container; the API gives no image for it */
+    x = s;
+    x.image = NULL;
+    allowed(x, "ecs-awsvpc-pause-container");
 }
 
 static void test_ecs_exec(void **state)
