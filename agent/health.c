@@ -25,6 +25,12 @@ const char *eg_event_kind_name(uint32_t kind)
         return "cgroupMkdir";
     case EG_EVENT_CGROUP_RMDIR:
         return "cgroupRmdir";
+    case EG_EVENT_ROOTFS_WRITE:
+        return "rootfsWrite";
+    case EG_EVENT_ROOTFS_PATHOP:
+        return "rootfsPathOp";
+    case EG_EVENT_ROOTFS_EXEC_MAP:
+        return "rootfsExecMap";
     default:
         return NULL;
     }

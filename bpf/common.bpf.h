@@ -72,6 +72,10 @@ struct eg_exec_event *eg_abi_exec __attribute__((unused));
 struct eg_fork_event *eg_abi_fork __attribute__((unused));
 struct eg_exit_event *eg_abi_exit __attribute__((unused));
 struct eg_cgroup_event *eg_abi_cgroup __attribute__((unused));
+struct eg_rootfs_write_event *eg_abi_rootfs_write __attribute__((unused));
+struct eg_rootfs_pathop_event *eg_abi_rootfs_pathop __attribute__((unused));
+struct eg_rootfs_exec_map_event *eg_abi_rootfs_exec_map __attribute__((unused));
+struct eg_rootfs_file_key *eg_abi_rootfs_file_key __attribute__((unused));
 
 static __always_inline struct eg_counters *eg_counters_get(void)
 {

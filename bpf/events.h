@@ -24,13 +24,16 @@
 /* Event kinds. New concerns append here; counters are sized by EG_KIND_SLOTS. */
 enum eg_event_kind {
     EG_EVENT_NONE = 0,
-    EG_EVENT_CAP = 1,          /* a watched capability was checked */
-    EG_EVENT_EXEC = 2,         /* execve in a task container */
-    EG_EVENT_FORK = 3,         /* new process in a task container */
-    EG_EVENT_EXIT = 4,         /* process (thread group) exit in a task container */
-    EG_EVENT_CGROUP_MKDIR = 5, /* cgroup created in the tracked hierarchy */
-    EG_EVENT_CGROUP_RMDIR = 6, /* cgroup removed in the tracked hierarchy */
-    EG_EVENT_KIND_COUNT = 7,
+    EG_EVENT_CAP = 1,             /* a watched capability was checked */
+    EG_EVENT_EXEC = 2,            /* execve in a task container */
+    EG_EVENT_FORK = 3,            /* new process in a task container */
+    EG_EVENT_EXIT = 4,            /* process (thread group) exit in a task container */
+    EG_EVENT_CGROUP_MKDIR = 5,    /* cgroup created in the tracked hierarchy */
+    EG_EVENT_CGROUP_RMDIR = 6,    /* cgroup removed in the tracked hierarchy */
+    EG_EVENT_ROOTFS_WRITE = 7,    /* first write-open of a file on a container's root mount */
+    EG_EVENT_ROOTFS_PATHOP = 8,   /* unlink/rename/mkdir/... (mount decided in userspace) */
+    EG_EVENT_ROOTFS_EXEC_MAP = 9, /* mmap(PROT_EXEC) of a file the container wrote */
+    EG_EVENT_KIND_COUNT = 10,
 };
 #define EG_KIND_SLOTS 16
 
@@ -148,6 +151,75 @@ struct eg_counters {
 struct eg_container_val {
     __u32 slot;  /* index of the container in the agent's table */
     __u32 flags; /* reserved for per-container policy bits */
+};
+
+/* ---- root filesystem writes (bpf/rootfs.bpf.c) ---- */
+
+/* eg_rootfs_write_event.op and eg_rootfs_pathop_event.op */
+enum eg_rootfs_op {
+    EG_ROOTFS_OP_OPEN = 1, /* open/openat/openat2/creat with write intent */
+    EG_ROOTFS_OP_UNLINK = 2,
+    EG_ROOTFS_OP_RMDIR = 3,
+    EG_ROOTFS_OP_RENAME = 4,
+    EG_ROOTFS_OP_MKDIR = 5,
+    EG_ROOTFS_OP_LINK = 6,
+    EG_ROOTFS_OP_SYMLINK = 7,
+    EG_ROOTFS_OP_MKNOD = 8,
+    EG_ROOTFS_OP_CHMOD = 9,
+    EG_ROOTFS_OP_CHOWN = 10,
+    EG_ROOTFS_OP_TRUNCATE = 11,
+    EG_ROOTFS_OP_SETXATTR = 12, /* also removexattr */
+};
+
+/* eg_rootfs_write_event.rootfs_flags */
+#define EG_ROOTFS_CREATED (1u << 0)         /* this open created the file (FMODE_CREATED) */
+#define EG_ROOTFS_OVERLAY (1u << 1)         /* the root mount is overlayfs */
+#define EG_ROOTFS_UPPER (1u << 2)           /* overlay: the file has an upper-layer copy */
+#define EG_ROOTFS_LOWER (1u << 3)           /* overlay: the file comes from an image layer */
+#define EG_ROOTFS_PATH_UNRESOLVED (1u << 4) /* path deeper/longer than kept */
+
+struct eg_rootfs_write_event {
+    struct eg_event_header hdr;
+    __u64 ino; /* inode of the opened file (overlay inode on overlayfs) */
+    __u32 dev; /* s_dev of its super block */
+    __u32 op;  /* enum eg_rootfs_op */
+    __u32 open_flags;
+    __u32 rootfs_flags;     /* EG_ROOTFS_* */
+    char path[EG_PATH_LEN]; /* from the task's root */
+};
+
+/* eg_rootfs_pathop_event.pathop_flags / pathop_flags2 */
+#define EG_PATHOP_BASE_ON_ROOT (1u << 0) /* the base (dirfd/cwd) is on the task's root mount */
+#define EG_PATHOP_UNRESOLVED (1u << 1)   /* base or path could not be read */
+#define EG_PATHOP_TRUNCATED (1u << 2)    /* user path longer than EG_PATH_LEN */
+
+struct eg_rootfs_pathop_event {
+    struct eg_event_header hdr;
+    __u32 op; /* enum eg_rootfs_op */
+    __u32 pathop_flags;
+    __u32 pathop_flags2;
+    __u32 _pad0;
+    char base[EG_PATH_LEN];  /* "" when path is absolute; else dirfd's/cwd's path */
+    char path[EG_PATH_LEN];  /* as the caller gave it */
+    char base2[EG_PATH_LEN]; /* rename/link target's base */
+    char path2[EG_PATH_LEN]; /* rename/link target ("" for other ops) */
+};
+
+struct eg_rootfs_exec_map_event {
+    struct eg_event_header hdr;
+    __u64 ino;
+    __u64 written_ts_ns; /* first write of the file (boot ns) */
+    __u32 dev;
+    __u32 prot;
+    char path[EG_PATH_LEN];
+};
+
+/* Key of eg_rootfs_written: files written in a container's rootfs. */
+struct eg_rootfs_file_key {
+    __u64 cgroup_id;
+    __u64 ino;
+    __u32 dev;
+    __u32 _pad0;
 };
 
 #endif /* ECSGUARD_BPF_EVENTS_H */

@@ -38,6 +38,12 @@ static size_t min_size(uint32_t kind)
     case EG_EVENT_CGROUP_MKDIR:
     case EG_EVENT_CGROUP_RMDIR:
         return sizeof(struct eg_cgroup_event);
+    case EG_EVENT_ROOTFS_WRITE:
+        return sizeof(struct eg_rootfs_write_event);
+    case EG_EVENT_ROOTFS_PATHOP:
+        return sizeof(struct eg_rootfs_pathop_event);
+    case EG_EVENT_ROOTFS_EXEC_MAP:
+        return sizeof(struct eg_rootfs_exec_map_event);
     default:
         return sizeof(struct eg_event_header);
     }

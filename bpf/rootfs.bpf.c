@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Writes to a task container's root filesystem, and executable mappings of
+ * the files written there.
+ *
+ * Opens (sys_exit_{openat,openat2,open,creat}): the returned fd's struct file
+ * says it all. Its mount is the task's root mount (task->fs->root.mnt) or it
+ * is not a rootfs write: volumes, bind mounts, EFS and tmpfs are other
+ * mounts. Filters, cheapest first: failed call, no write intent in the flags
+ * (re-read from the syscall's saved user registers, so no enter program and
+ * no per-task map), task container, runtime set-up, root mount, then dedup
+ * per (cgroup, inode) in eg_rootfs_written: the first write of a file is
+ * sent, repeats only counted per cgroup in eg_rootfs_repeats.
+ *
+ * Path-only operations (unlink, rename, mkdir, link, symlink, mknod, chmod,
+ * chown, truncate, setxattr) have no file: the kernel resolves the base
+ * (dirfd, cwd) to a path from the task's root and sends it with the user's
+ * path string; the agent decides the final mount against the container's
+ * mount table (a relative path may cross into a volume).
+ *
+ * mmap(PROT_EXEC) of a file that this cgroup wrote (a key of
+ * eg_rootfs_written) is sent as EG_EVENT_ROOTFS_EXEC_MAP (a new library).
+ */
+#include "common.bpf.h"
+
+#define EG_AT_FDCWD -100
+#define EG_O_WRONLY 01
+#define EG_O_RDWR 02
+#define EG_O_CREAT 0100
+#define EG_O_TRUNC 01000
+#define EG_WRITE_INTENT (EG_O_WRONLY | EG_O_RDWR | EG_O_CREAT | EG_O_TRUNC)
+#define EG_FMODE_CREATED (1u << 20)
+#define EG_PROT_EXEC 0x4
+#define EG_OVERLAYFS_MAGIC 0x794c7630
+#define EG_MAX_ROOTFS_WRITTEN 65536
+
+/* (cgroup, inode) of every file written in a container's rootfs: dedup + "new file" set. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_MAX_ROOTFS_WRITTEN);
+    __type(key, struct eg_rootfs_file_key);
+    __type(value, __u64); /* boot ns of the first write */
+} eg_rootfs_written SEC(".maps");
+
+/* Repeated writes of already-reported files, per cgroup (read by the agent each second). */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, EG_MAX_CONTAINER_CGROUPS);
+    __type(key, __u64);
+    __type(value, __u64);
+} eg_rootfs_repeats SEC(".maps");
+
+/*
+ * overlayfs's inode wraps the VFS inode; the upper dentry and the lower
+ * stack follow it. Local flavours, relocated against the running kernel's
+ * BTF (overlay may be a module): 6.5+ has `oe` (ovl_entry with
+ * __numlower), older kernels `lowerpath`.
+ */
+struct ovl_entry___eg {
+    unsigned int __numlower;
+} __attribute__((preserve_access_index));
+
+struct ovl_path___eg {
+    void *layer;
+    struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct ovl_inode___eg {
+    struct inode vfs_inode;
+    struct dentry *__upperdentry;
+    struct ovl_entry___eg *oe;
+} __attribute__((preserve_access_index));
+
+struct ovl_inode___eg_old {
+    struct inode vfs_inode;
+    struct dentry *__upperdentry;
+    struct ovl_path___eg lowerpath;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct pt_regs *syscall_regs(struct task_struct *task)
+{
+    return (struct pt_regs *)bpf_task_pt_regs(task);
+}
+
+/* The file behind `fd` in the current task's table, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+    if (fd < 0)
+        return NULL;
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+        return NULL;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    return f;
+}
+
+/* EG_ROOTFS_* layer flags of an overlayfs file (0 on other file systems). */
+static __always_inline __u32 overlay_layer(struct inode *inode)
+{
+    if (BPF_CORE_READ(inode, i_sb, s_magic) != EG_OVERLAYFS_MAGIC)
+        return 0;
+    __u32 flags = EG_ROOTFS_OVERLAY;
+    struct ovl_inode___eg *oi = container_of(inode, struct ovl_inode___eg, vfs_inode);
+    if (BPF_CORE_READ(oi, __upperdentry))
+        flags |= EG_ROOTFS_UPPER;
+    bool lower = false;
+    if (bpf_core_field_exists(oi->oe)) {
+        lower = BPF_CORE_READ(oi, oe, __numlower) > 0;
+    } else {
+        struct ovl_inode___eg_old *old = (void *)oi;
+        if (bpf_core_field_exists(old->lowerpath))
+            lower = BPF_CORE_READ(old, lowerpath.dentry) != NULL;
+    }
+    if (lower)
+        flags |= EG_ROOTFS_LOWER;
+    return flags;
+}
+
+static __always_inline bool container_task(struct task_struct *task, __u32 kind, __u64 *cgid)
+{
+    *cgid = eg_current_cgroup_id(task);
+    if (!eg_is_container_cgroup(*cgid))
+        return false;
+    eg_count_seen(kind);
+    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+        eg_count_filtered(kind, EG_FILTER_SETUP);
+        return false;
+    }
+    return true;
+}
+
+static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op)
+{
+    if (ret < 0 || !(open_flags & EG_WRITE_INTENT))
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid = eg_current_cgroup_id(task);
+    if (!eg_is_container_cgroup(cgid))
+        return 0;
+    /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
+    struct file *f = fd_file(task, ret);
+    if (!f || BPF_CORE_READ(f, f_path.mnt) != BPF_CORE_READ(task, fs, root.mnt))
+        return 0;
+    eg_count_seen(EG_EVENT_ROOTFS_WRITE);
+    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+        eg_count_filtered(EG_EVENT_ROOTFS_WRITE, EG_FILTER_SETUP);
+        return 0;
+    }
+    struct inode *inode = BPF_CORE_READ(f, f_inode);
+    struct eg_rootfs_file_key key = {};
+    key.cgroup_id = cgid;
+    key.ino = BPF_CORE_READ(inode, i_ino);
+    key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+
+    __u64 *seen = bpf_map_lookup_elem(&eg_rootfs_written, &key);
+    if (seen) {
+        __u64 *rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &cgid);
+        if (rep) {
+            __sync_fetch_and_add(rep, 1);
+        } else {
+            __u64 one = 1;
+            if (bpf_map_update_elem(&eg_rootfs_repeats, &cgid, &one, BPF_NOEXIST) != 0) {
+                rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &cgid);
+                if (rep)
+                    __sync_fetch_and_add(rep, 1);
+            }
+        }
+        eg_count_deduplicated(EG_EVENT_ROOTFS_WRITE);
+        return 0;
+    }
+    __u64 now = bpf_ktime_get_boot_ns();
+    bpf_map_update_elem(&eg_rootfs_written, &key, &now, BPF_ANY);
+
+    struct eg_rootfs_write_event *e = eg_reserve(EG_EVENT_ROOTFS_WRITE, sizeof(*e));
+    if (!e)
+        return 0;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_WRITE, sizeof(*e));
+    e->ino = key.ino;
+    e->dev = key.dev;
+    e->op = op;
+    e->open_flags = open_flags;
+    e->rootfs_flags = overlay_layer(inode);
+    if (BPF_CORE_READ(f, f_mode) & EG_FMODE_CREATED)
+        e->rootfs_flags |= EG_ROOTFS_CREATED;
+    if (eg_file_path(task, f, e->path) != 0)
+        e->rootfs_flags |= EG_ROOTFS_PATH_UNRESOLVED;
+    eg_submit(e, EG_EVENT_ROOTFS_WRITE, false);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int eg_rootfs_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+    if (ctx->ret < 0)
+        return 0;
+    struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
+    return handle_open_exit(ctx->ret, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs), EG_ROOTFS_OP_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int eg_rootfs_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+    if (ctx->ret < 0)
+        return 0;
+    struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
+    return handle_open_exit(ctx->ret, (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs), EG_ROOTFS_OP_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int eg_rootfs_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+    return handle_open_exit(ctx->ret, EG_O_CREAT | EG_O_WRONLY | EG_O_TRUNC, EG_ROOTFS_OP_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int eg_rootfs_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+    if (ctx->ret < 0)
+        return 0;
+    struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
+    struct open_how how = {};
+    bpf_probe_read_user(&how.flags, sizeof(how.flags),
+                        (void *)PT_REGS_PARM3_CORE_SYSCALL(regs) +
+                            offsetof(struct open_how, flags));
+    return handle_open_exit(ctx->ret, (__u32)how.flags, EG_ROOTFS_OP_OPEN);
+}
+
+/* ---- path-only operations --------------------------------------------------------------- */
+
+/* A path walk like eg_file_path's, from a struct path (cwd) instead of a file. */
+static __always_inline int path_of(struct task_struct *task, struct dentry *dentry,
+                                   struct vfsmount *vfsmnt, char *out)
+{
+    __u32 zero = 0;
+    out[0] = '\0';
+    struct eg_path_walk w = {};
+    w.sc = bpf_map_lookup_elem(&eg_path_scratch, &zero);
+    if (!w.sc || !dentry)
+        return -1;
+    w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+    w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    w.dentry = dentry;
+    w.vfsmnt = vfsmnt;
+    w.mnt = container_of(vfsmnt, struct mount, mnt);
+    w.off = EG_PATH_LEN - 1;
+    w.sc->buf[EG_PATH_LEN - 1] = '\0';
+    bpf_loop(EG_PATH_DEPTH, eg_path_step, &w, 0);
+    if (w.state != 1)
+        return -1;
+    if (w.off >= EG_PATH_LEN - 1) {
+        out[0] = '/';
+        out[1] = '\0';
+        return 0;
+    }
+    bpf_probe_read_kernel_str(out, EG_PATH_LEN, &w.sc->buf[w.off & (EG_PATH_LEN - 1)]);
+    return 0;
+}
+
+/*
+ * Read the user's path into `path` and, when it is relative, resolve its
+ * base (dirfd or cwd) into `base`. Returns EG_PATHOP_* flags.
+ */
+static __always_inline __u32 read_path_arg(struct task_struct *task, long dirfd, const char *upath,
+                                           char *base, char *path)
+{
+    __u32 flags = 0;
+    base[0] = '\0';
+    long n = bpf_probe_read_user_str(path, EG_PATH_LEN, upath);
+    if (n < 0) {
+        path[0] = '\0';
+        return EG_PATHOP_UNRESOLVED;
+    }
+    if (n >= EG_PATH_LEN)
+        flags |= EG_PATHOP_TRUNCATED;
+    if (path[0] == '/')
+        return flags;
+    struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    struct vfsmount *mnt;
+    int err;
+    if (dirfd == EG_AT_FDCWD) {
+        struct dentry *d = BPF_CORE_READ(task, fs, pwd.dentry);
+        mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+        err = path_of(task, d, mnt, base);
+    } else {
+        struct file *f = fd_file(task, dirfd);
+        mnt = BPF_CORE_READ(f, f_path.mnt);
+        err = f ? eg_file_path(task, f, base) : -1;
+    }
+    if (err)
+        flags |= EG_PATHOP_UNRESOLVED;
+    if (mnt == root_mnt)
+        flags |= EG_PATHOP_BASE_ON_ROOT;
+    return flags;
+}
+
+struct pathop_args {
+    long dirfd, dirfd2;
+    const char *path, *path2;
+};
+
+static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args *a)
+{
+    if (ret < 0)
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid;
+    if (!container_task(task, EG_EVENT_ROOTFS_PATHOP, &cgid))
+        return 0;
+    struct eg_rootfs_pathop_event *e = eg_reserve(EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
+    if (!e)
+        return 0;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
+    e->op = op;
+    e->pathop_flags = read_path_arg(task, a->dirfd, a->path, e->base, e->path);
+    e->pathop_flags2 = 0;
+    e->base2[0] = '\0';
+    e->path2[0] = '\0';
+    if (a->path2)
+        e->pathop_flags2 = read_path_arg(task, a->dirfd2, a->path2, e->base2, e->path2);
+    eg_submit(e, EG_EVENT_ROOTFS_PATHOP, false);
+    return 0;
+}
+
+#define ARG(regs, n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
+#define REGS() syscall_regs(bpf_get_current_task_btf())
+
+/* One exit program per syscall: `dirfd` and `path` (and the second pair) from its arguments. */
+#define PATHOP(name, op, dfd, p, dfd2, p2)                                                         \
+    SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
+    int eg_rootfs_exit_##name(struct trace_event_raw_sys_exit *ctx)                                \
+    {                                                                                              \
+        if (ctx->ret < 0)                                                                          \
+            return 0;                                                                              \
+        struct pt_regs *regs = REGS();                                                             \
+        (void)regs;                                                                                \
+        struct pathop_args a = {.dirfd = (dfd),                                                    \
+                                .path = (const char *)(p),                                         \
+                                .dirfd2 = (dfd2),                                                  \
+                                .path2 = (const char *)(p2)};                                      \
+        return handle_pathop(ctx->ret, op, &a);                                                    \
+    }
+
+PATHOP(unlinkat, EG_ROOTFS_OP_UNLINK, ARG(regs, 1), ARG(regs, 2), 0, 0)
+PATHOP(renameat, EG_ROOTFS_OP_RENAME, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
+PATHOP(renameat2, EG_ROOTFS_OP_RENAME, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
+PATHOP(mkdirat, EG_ROOTFS_OP_MKDIR, ARG(regs, 1), ARG(regs, 2), 0, 0)
+PATHOP(linkat, EG_ROOTFS_OP_LINK, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
+PATHOP(symlinkat, EG_ROOTFS_OP_SYMLINK, ARG(regs, 2), ARG(regs, 3), 0, 0)
+PATHOP(mknodat, EG_ROOTFS_OP_MKNOD, ARG(regs, 1), ARG(regs, 2), 0, 0)
+PATHOP(fchmodat, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), 0, 0)
+PATHOP(fchmodat2, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), 0, 0)
+PATHOP(fchownat, EG_ROOTFS_OP_CHOWN, ARG(regs, 1), ARG(regs, 2), 0, 0)
+PATHOP(setxattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(lsetxattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(removexattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(lremovexattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(truncate, EG_ROOTFS_OP_TRUNCATE, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+/* Legacy syscalls (x86_64; absent on arm64, where the loader skips them). */
+PATHOP(unlink, EG_ROOTFS_OP_UNLINK, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(rmdir, EG_ROOTFS_OP_RMDIR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(rename, EG_ROOTFS_OP_RENAME, EG_AT_FDCWD, ARG(regs, 1), EG_AT_FDCWD, ARG(regs, 2))
+PATHOP(mkdir, EG_ROOTFS_OP_MKDIR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(link, EG_ROOTFS_OP_LINK, EG_AT_FDCWD, ARG(regs, 1), EG_AT_FDCWD, ARG(regs, 2))
+PATHOP(symlink, EG_ROOTFS_OP_SYMLINK, EG_AT_FDCWD, ARG(regs, 2), 0, 0)
+PATHOP(mknod, EG_ROOTFS_OP_MKNOD, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(chmod, EG_ROOTFS_OP_CHMOD, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(chown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(lchown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+
+/* ---- executable mappings of written files ----------------------------------------------- */
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int eg_rootfs_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+    if (!(ctx->args[2] & EG_PROT_EXEC) || (long)ctx->args[4] < 0)
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid = eg_current_cgroup_id(task);
+    if (!eg_is_container_cgroup(cgid))
+        return 0;
+    struct file *f = fd_file(task, (long)ctx->args[4]);
+    if (!f)
+        return 0;
+    struct eg_rootfs_file_key key = {};
+    key.cgroup_id = cgid;
+    key.ino = BPF_CORE_READ(f, f_inode, i_ino);
+    key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+    __u64 *written = bpf_map_lookup_elem(&eg_rootfs_written, &key);
+    if (!written)
+        return 0; /* not a file this container wrote: the common case (every library load) */
+    eg_count_seen(EG_EVENT_ROOTFS_EXEC_MAP);
+    struct eg_rootfs_exec_map_event *e = eg_reserve(EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e));
+    if (!e)
+        return 0;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e));
+    e->ino = key.ino;
+    e->dev = key.dev;
+    e->prot = (__u32)ctx->args[2];
+    e->written_ts_ns = *written;
+    eg_file_path(task, f, e->path);
+    eg_submit(e, EG_EVENT_ROOTFS_EXEC_MAP, false);
+    return 0;
+}
