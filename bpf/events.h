@@ -33,7 +33,9 @@ enum eg_event_kind {
     EG_EVENT_ROOTFS_WRITE = 7,    /* first write-open of a file on a container's root mount */
     EG_EVENT_ROOTFS_PATHOP = 8,   /* unlink/rename/mkdir/... (mount decided in userspace) */
     EG_EVENT_ROOTFS_EXEC_MAP = 9, /* mmap(PROT_EXEC) of a file the container wrote */
-    EG_EVENT_KIND_COUNT = 10,
+    EG_EVENT_NS_ENTER = 10,       /* successful setns into a namespace that is the host's */
+    EG_EVENT_PROC_ACCESS = 11,    /* ptrace/vm write/proc mem/signal aimed at another container */
+    EG_EVENT_KIND_COUNT = 12,
 };
 #define EG_KIND_SLOTS 16
 
@@ -135,10 +137,12 @@ struct eg_kind_counters {
 };
 
 enum eg_filter_reason {
-    EG_FILTER_SETUP = 0,         /* runtime set-up before the entrypoint's exec */
-    EG_FILTER_OVERCOMMIT = 1,    /* memory-overcommit accounting, not privilege use */
-    EG_FILTER_BORROWED_CRED = 2, /* check against credentials that are not the task's */
-    EG_FILTER_DEDUP_FULL = 3,    /* dedup map full: event sent without dedup */
+    EG_FILTER_SETUP = 0,          /* runtime set-up before the entrypoint's exec */
+    EG_FILTER_OVERCOMMIT = 1,     /* memory-overcommit accounting, not privilege use */
+    EG_FILTER_BORROWED_CRED = 2,  /* check against credentials that are not the task's */
+    EG_FILTER_DEDUP_FULL = 3,     /* dedup map full: event sent without dedup */
+    EG_FILTER_SAME_CONTAINER = 4, /* process access aimed at the caller's own container */
+    EG_FILTER_NO_EFFECT = 5,      /* failed call, no such target, no host namespace entered */
     EG_FILTER_REASONS = 8,
 };
 
@@ -219,6 +223,58 @@ struct eg_rootfs_file_key {
     __u64 cgroup_id;
     __u64 ino;
     __u32 dev;
+    __u32 _pad0;
+};
+
+/*
+ * Host namespaces and process access (bpf/hostns.bpf.c). One record for both
+ * EG_EVENT_NS_ENTER and EG_EVENT_PROC_ACCESS; the header is the caller, the
+ * target_* fields the process acted on, resolved in the kernel at the call
+ * (host pid + start time, so pid reuse cannot mix two processes up).
+ */
+enum eg_hostns_action {
+    EG_ACT_SETNS = 1,        /* arg: setns nstype argument */
+    EG_ACT_PTRACE = 2,       /* arg: ptrace request */
+    EG_ACT_VM_WRITE = 3,     /* process_vm_writev */
+    EG_ACT_PROC_MEM = 4,     /* open of /proc/<pid>/mem for writing; arg: f_flags */
+    EG_ACT_KILL = 5,         /* arg: signal */
+    EG_ACT_TKILL = 6,        /* tkill/tgkill; arg: signal */
+    EG_ACT_PIDFD_SIGNAL = 7, /* pidfd_send_signal; arg: signal */
+};
+
+/* eg_hostns_event.target_flags */
+#define EG_TGT_RESOLVED (1u << 0)   /* target_* identify the process (else only target_vpid) */
+#define EG_TGT_HOST_PIDNS (1u << 1) /* the target's active pid ns is the initial one */
+#define EG_TGT_ALL (1u << 2)        /* kill(-1): every process the caller can signal */
+#define EG_TGT_GROUP (1u << 3)      /* kill(-pgrp): target is the process group's leader */
+#define EG_TGT_NSFS (1u << 4)       /* setns through a namespace file (ns_inum/ns_type) */
+#define EG_TGT_PIDFD (1u << 5)      /* setns/signal through a pidfd */
+
+struct eg_hostns_event {
+    struct eg_event_header hdr;
+    __u64 target_start_time_ns; /* target's thread-group leader start_boottime */
+    __u64 target_cgroup_id;     /* target's cgroup id in the tracked hierarchy */
+    __u32 action;               /* enum eg_hostns_action */
+    __u32 arg;
+    __s32 target_vpid;  /* the pid as the caller named it (its own pid ns) */
+    __u32 target_tgid;  /* host pid ns; 0 when not resolved */
+    __u32 target_flags; /* EG_TGT_* */
+    __u32 ns_type;      /* setns through nsfs: CLONE_NEW* of the namespace file */
+    __u32 ns_inum;      /* setns through nsfs: the namespace's inode number */
+    __u32 ns_entered;   /* setns: CLONE_NEW* kinds now the host's (requested ones) */
+    __u32 ns_was_host;  /* setns: of those, the ones that were already the host's */
+    __u32 _pad0;
+    char target_comm[EG_COMM_LEN];
+    char target_exe[EG_PATH_LEN]; /* target's executable from its root ("" unresolved) */
+};
+
+/* Key of the in-kernel process-access dedup map (repeats within a second are counted). */
+struct eg_hostns_dedup_key {
+    __u64 cgroup_id;
+    __u64 target_start_time_ns;
+    __u32 target_tgid;
+    __u32 action;
+    __u32 arg;
     __u32 _pad0;
 };
 
