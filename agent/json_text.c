@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+size_t eg_utf8_seq_len(const unsigned char *s, size_t avail)
 {
     unsigned char c = s[0];
     if (c < 0x80)
@@ -50,7 +49,7 @@ static size_t sanitize(const char *in, size_t inlen, char *out, size_t outlen, s
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
     for (size_t i = 0; i < inlen && s[i];) {
-        size_t n = utf8_seq_len(s + i, inlen - i);
+        size_t n = eg_utf8_seq_len(s + i, inlen - i);
         const char *src = n ? (const char *)s + i : replacement;
         size_t len = n ? n : 3;
         if (o + len >= outlen)

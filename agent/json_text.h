@@ -14,6 +14,9 @@ struct json_object;
 
 #define EG_TRUNCATION_MARKER "...[truncated]"
 
+/* Length (1-4) of the valid UTF-8 sequence at s (RFC 3629), or 0 when invalid. */
+size_t eg_utf8_seq_len(const unsigned char *s, size_t avail);
+
 /*
  * Copy `in` (`inlen` bytes, may contain NULs: they end the string) into
  * `out` as valid UTF-8 of at most outlen-1 bytes. Returns bytes written.

@@ -187,7 +187,8 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
     struct eg_policy_subject subj;
     policy_subject(a, f, task, &subj);
     struct eg_policy_verdict verdict;
-    eg_policy_evaluate(a->policy, &subj, ti ? ti->severity : 5.0, &verdict);
+    double default_severity = f->severity > 0 ? f->severity : ti ? ti->severity : 5.0;
+    eg_policy_evaluate(a->policy, &subj, default_severity, &verdict);
     f->refresh = !task && st == EG_ECS_PENDING;
     if (!verdict.report) {
         if (!f->suppressed || !f->emitted)
@@ -225,14 +226,18 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
 
 /* ---- health ----------------------------------------------------------------------------- */
 
+static void put_u64(struct json_object *o, const char *key, uint64_t v)
+{
+    json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
 static struct json_object *health_json(struct agent *a, uint64_t now_ms)
 {
     struct json_object *h = json_object_new_object();
     char iso[32];
     eg_format_iso_ms(now_ms, iso);
     json_object_object_add(h, "time", json_object_new_string(iso));
-    json_object_object_add(h, "uptimeSeconds",
-                           json_object_new_int64((int64_t)((now_ms - a->start_ms) / 1000)));
+    put_u64(h, "uptimeSeconds", ((now_ms - a->start_ms) / 1000));
     struct eg_counters kc;
     if (eg_health_read_kernel_counters(a->bpf.counters_fd, &kc) == 0)
         eg_health_add_kernel_counters(h, &kc);
@@ -242,58 +247,54 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
     uint64_t used, size;
     eg_ringbuf_reader_fill(a->reader, &used, &size);
     struct json_object *rb = json_object_new_object();
-    json_object_object_add(rb, "sizeBytes", json_object_new_int64((int64_t)size));
-    json_object_object_add(rb, "usedBytes", json_object_new_int64((int64_t)used));
-    json_object_object_add(rb, "records", json_object_new_int64((int64_t)rs.records));
-    json_object_object_add(rb, "malformed", json_object_new_int64((int64_t)rs.malformed));
-    json_object_object_add(rb, "unhandled", json_object_new_int64((int64_t)rs.unhandled));
+    put_u64(rb, "sizeBytes", size);
+    put_u64(rb, "usedBytes", used);
+    put_u64(rb, "records", rs.records);
+    put_u64(rb, "malformed", rs.malformed);
+    put_u64(rb, "unhandled", rs.unhandled);
     json_object_object_add(h, "ringBuffer", rb);
 
     struct eg_container_table_stats cs;
     eg_container_table_get_stats(a->containers, &cs);
     struct json_object *co = json_object_new_object();
-    json_object_object_add(co, "known", json_object_new_int64((int64_t)cs.containers));
-    json_object_object_add(co, "cgroups", json_object_new_int64((int64_t)cs.cgroups));
-    json_object_object_add(co, "foundAtStart",
-                           json_object_new_int64((int64_t)a->stats.containers_found_at_start));
-    json_object_object_add(co, "tableFull", json_object_new_int64((int64_t)cs.full));
-    json_object_object_add(co, "kernelMapErrors", json_object_new_int64((int64_t)cs.map_errors));
+    put_u64(co, "known", cs.containers);
+    put_u64(co, "cgroups", cs.cgroups);
+    put_u64(co, "foundAtStart", a->stats.containers_found_at_start);
+    put_u64(co, "tableFull", cs.full);
+    put_u64(co, "kernelMapErrors", cs.map_errors);
     json_object_object_add(h, "containers", co);
 
     struct eg_proc_table_stats ps;
     eg_proc_table_get_stats(a->procs, &ps);
     struct json_object *po = json_object_new_object();
-    json_object_object_add(po, "tracked", json_object_new_int64((int64_t)ps.entries));
-    json_object_object_add(po, "evictedLive", json_object_new_int64((int64_t)ps.evicted_live));
+    put_u64(po, "tracked", ps.entries);
+    put_u64(po, "evictedLive", ps.evicted_live);
     json_object_object_add(h, "processes", po);
 
     struct eg_ecs_client_stats es;
     eg_ecs_client_get_stats(a->ecs, &es);
     struct json_object *eo = json_object_new_object();
-    json_object_object_add(eo, "requests", json_object_new_int64((int64_t)es.requests));
-    json_object_object_add(eo, "ok", json_object_new_int64((int64_t)es.responses_ok));
-    json_object_object_add(eo, "notFound", json_object_new_int64((int64_t)es.not_found));
-    json_object_object_add(eo, "httpErrors", json_object_new_int64((int64_t)es.http_errors));
-    json_object_object_add(eo, "timeouts", json_object_new_int64((int64_t)es.timeouts));
-    json_object_object_add(eo, "connectErrors", json_object_new_int64((int64_t)es.connect_errors));
-    json_object_object_add(eo, "parseErrors", json_object_new_int64((int64_t)es.parse_errors));
-    json_object_object_add(eo, "cacheHits", json_object_new_int64((int64_t)es.cache_hits));
-    json_object_object_add(eo, "cacheMisses", json_object_new_int64((int64_t)es.cache_misses));
+    put_u64(eo, "requests", es.requests);
+    put_u64(eo, "ok", es.responses_ok);
+    put_u64(eo, "notFound", es.not_found);
+    put_u64(eo, "httpErrors", es.http_errors);
+    put_u64(eo, "timeouts", es.timeouts);
+    put_u64(eo, "connectErrors", es.connect_errors);
+    put_u64(eo, "parseErrors", es.parse_errors);
+    put_u64(eo, "cacheHits", es.cache_hits);
+    put_u64(eo, "cacheMisses", es.cache_misses);
     json_object_object_add(eo, "metadataKnown", json_object_new_boolean(es.metadata_known));
     json_object_object_add(h, "introspection", eo);
 
     struct eg_aggregator_stats ag;
     eg_aggregator_get_stats(a->findings, &ag);
     struct json_object *fo = json_object_new_object();
-    json_object_object_add(fo, "open", json_object_new_int64((int64_t)ag.open));
-    json_object_object_add(fo, "created", json_object_new_int64((int64_t)ag.created));
-    json_object_object_add(fo, "emitted",
-                           json_object_new_int64((int64_t)a->stats.findings_emitted));
-    json_object_object_add(fo, "suppressed",
-                           json_object_new_int64((int64_t)a->stats.findings_suppressed));
-    json_object_object_add(fo, "droppedTableFull", json_object_new_int64((int64_t)ag.dropped));
-    json_object_object_add(fo, "serializeFailed",
-                           json_object_new_int64((int64_t)a->stats.findings_serialize_failed));
+    put_u64(fo, "open", ag.open);
+    put_u64(fo, "created", ag.created);
+    put_u64(fo, "emitted", a->stats.findings_emitted);
+    put_u64(fo, "suppressed", a->stats.findings_suppressed);
+    put_u64(fo, "droppedTableFull", ag.dropped);
+    put_u64(fo, "serializeFailed", a->stats.findings_serialize_failed);
     json_object_object_add(h, "findings", fo);
     struct json_object *dets = json_object_new_object();
     for (int i = 0; i < a->n_detectors; i++)
@@ -302,8 +303,7 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
     json_object_object_add(h, "detectors", dets);
 
     struct json_object *so = json_object_new_object();
-    json_object_object_add(so, "writeFailures",
-                           json_object_new_int64((int64_t)a->stats.sink_failures));
+    put_u64(so, "writeFailures", a->stats.sink_failures);
     for (int i = 0; i < a->n_sinks; i++)
         if (a->sinks[i]->ops->stats)
             a->sinks[i]->ops->stats(a->sinks[i], so);
@@ -312,10 +312,8 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
     eg_policy_stats(a->policy, h); /* adds "policy" */
     struct json_object *pol = NULL;
     if (json_object_object_get_ex(h, "policy", &pol)) {
-        json_object_object_add(pol, "reloads",
-                               json_object_new_int64((int64_t)a->stats.policy_reloads));
-        json_object_object_add(pol, "reloadFailures",
-                               json_object_new_int64((int64_t)a->stats.policy_reload_failures));
+        put_u64(pol, "reloads", a->stats.policy_reloads);
+        put_u64(pol, "reloadFailures", a->stats.policy_reload_failures);
     }
 
     struct json_object *hooks = json_object_new_object();

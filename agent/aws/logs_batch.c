@@ -1,4 +1,5 @@
 #include "agent/aws/logs_batch.h"
+#include "agent/json_text.h"
 #include "agent/aws/buf.h"
 
 #include <stdlib.h>
@@ -123,45 +124,13 @@ char *eg_logs_put_body(const char *group, const char *stream, const struct eg_lo
     return out;
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        if (c == 0xed)
-            hi = 0x9f; /* no UTF-16 surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (left < need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return need;
-}
-
 char *eg_utf8_sanitize(const char *s, size_t len, size_t *len_out)
 {
     struct eg_buf b = {0};
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run = 0;
     while (i < len) {
-        size_t k = utf8_seq(p + i, len - i);
+        size_t k = eg_utf8_seq_len(p + i, len - i);
         if (k) {
             i += k;
             continue;
