@@ -32,6 +32,7 @@ struct eg_finding {
     uint64_t key_hash;
     char key[EG_FINDING_KEY_MAX];
     enum eg_finding_type type;
+    double severity; /* default severity when it differs from the type's (0: the type's) */
     char id[33];
     uint64_t created_ms, updated_ms, first_seen_ms, last_seen_ms, last_emit_ms;
     uint64_t count, emitted_count;
