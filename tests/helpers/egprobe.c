@@ -146,16 +146,22 @@ static int cmd_sethostname(int argc, char **argv)
     return ok("name=%s count=%ld ns_per_op=%" PRIu64, argv[0], count, elapsed / (uint64_t)count);
 }
 
-/* ioctl(SIOCSIFMTU): the kernel checks CAP_NET_ADMIN in the interface's network namespace. */
+/*
+ * ioctl(SIOCSIFMTU): the kernel checks CAP_NET_ADMIN in the interface's network namespace.
+ * With COUNT, repeats it COUNT times (a benchmark loop) and prints ns_per_op.
+ */
 static int cmd_link_mtu(int argc, char **argv)
 {
     long mtu;
-    if (argc != 2)
-        return usage("usage: link-mtu IFNAME MTU");
+    long count = 1;
+    if (argc < 2 || argc > 3)
+        return usage("usage: link-mtu IFNAME MTU [COUNT]");
     if (strlen(argv[0]) >= IFNAMSIZ)
         return usage("interface name too long");
     if (parse_long(argv[1], 68, INT_MAX, &mtu) != 0)
         return usage("bad MTU '%s'", argv[1]);
+    if (argc == 3 && parse_long(argv[2], 1, LONG_MAX, &count) != 0)
+        return usage("bad COUNT '%s'", argv[2]);
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock < 0)
         return fail(errno, "step=socket");
@@ -163,11 +169,19 @@ static int cmd_link_mtu(int argc, char **argv)
     memset(&ifr, 0, sizeof(ifr));
     memcpy(ifr.ifr_name, argv[0], strlen(argv[0]));
     ifr.ifr_mtu = (int)mtu;
-    int rc = ioctl(sock, SIOCSIFMTU, &ifr);
-    int err = errno;
+    uint64_t start = now_ns();
+    for (long i = 0; i < count; i++) {
+        if (ioctl(sock, SIOCSIFMTU, &ifr) != 0) {
+            int err = errno;
+            close(sock);
+            return fail(err, NULL);
+        }
+    }
+    uint64_t elapsed = now_ns() - start;
     close(sock);
-    if (rc != 0)
-        return fail(err, NULL);
+    if (argc == 3)
+        return ok("ifname=%s mtu=%ld count=%ld ns_per_op=%" PRIu64, argv[0], mtu, count,
+                  elapsed / (uint64_t)count);
     return ok("ifname=%s mtu=%ld", argv[0], mtu);
 }
 
@@ -431,6 +445,19 @@ static int cmd_loop_open_write(int argc, char **argv)
     return ok("path=%s count=%ld ns_per_op=%" PRIu64, path, n, elapsed / (uint64_t)n);
 }
 
+/* Benchmark loop: N × getppid(), a syscall no hook watches; prints ns_per_op. */
+static int cmd_null_syscall(int argc, char **argv)
+{
+    long n;
+    if (argc != 1 || parse_long(argv[0], 1, LONG_MAX, &n) != 0)
+        return usage("usage: null-syscall N");
+    uint64_t start = now_ns();
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getppid);
+    uint64_t elapsed = now_ns() - start;
+    return ok("count=%ld ns_per_op=%" PRIu64, n, elapsed / (uint64_t)n);
+}
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -439,7 +466,7 @@ static const struct {
     {"bpf-map-create", cmd_bpf_map_create, ""},
     {"mount-tmpfs", cmd_mount_tmpfs, "DIR"},
     {"sethostname", cmd_sethostname, "NAME [COUNT]"},
-    {"link-mtu", cmd_link_mtu, "IFNAME MTU"},
+    {"link-mtu", cmd_link_mtu, "IFNAME MTU [COUNT]"},
     {"ptrace-attach", cmd_ptrace_attach, "PID"},
     {"vm-write", cmd_vm_write, "PID"},
     {"proc-mem-open", cmd_proc_mem_open, "PID"},
@@ -449,6 +476,7 @@ static const struct {
     {"spin-fork", cmd_spin_fork, "N"},
     {"sleep", cmd_sleep, "SECONDS"},
     {"loop-open-write", cmd_loop_open_write, "DIR N"},
+    {"null-syscall", cmd_null_syscall, "N"},
 };
 
 int main(int argc, char **argv)

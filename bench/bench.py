@@ -1,0 +1,814 @@
+#!/usr/bin/env python3
+"""ecsguard benchmark driver (issue 7). Run through bench/run.sh.
+
+Workloads run inside runc containers in an ECS v1 cgroup layout (tests/integration/harness.py)
+and once as host processes, under each configuration: no agent, ecsguard (default policy),
+bpftrace with equivalent tracepoint scripts, auditd with equivalent rules. Configurations are
+interleaved per round, in a different order every round; every number is ns per operation
+measured inside the workload (egprobe loops) or the wall time of a fixed job (the mix).
+
+Then the agent's own cost: CPU per million kernel events, RSS, finding latency, start-up
+time, sustained event rate and behaviour past the ring buffer's capacity, RSS with many
+containers, and per-hook BPF cost from kernel.bpf_stats_enabled.
+
+Exit status: 0 when the suite ran (targets met or not), 1 on a harness error.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import harness  # noqa: E402
+from ecsfake import EcsFake  # noqa: E402
+
+WORK = "/run/ecsguard-bench"
+
+# Targets from issue 7 (ratio to "no agent", container workloads).
+TARGETS = {
+    "open-write-rootfs": 1.15,
+    "open-write-volume": 1.15,
+    "cap-sys-admin": 1.30,
+    "cap-net-admin": 1.25,
+    "fork-exec": 1.05,
+    "mix-build": 1.02,
+}
+
+# Busybox "build": generate sources, preprocess, "compile" (sed/sort/md5sum), link (cat), tar.
+MIX_SCRIPT = (
+    "set -e; d=/tmp/build.$$; rm -rf $d; mkdir -p $d/src $d/obj; cd $d; "
+    "i=0; while [ $i -lt {n} ]; do "
+    "seq 1 60 | sed \"s/^/int f${{i}}_/; s/$/(void);/\" > src/m$i.c; "
+    "grep -c int src/m$i.c > /dev/null; "
+    "sort -r src/m$i.c | md5sum > obj/m$i.o; "
+    "cat src/m$i.c | wc -l >> obj/lines; "
+    "i=$((i+1)); done; "
+    "cat obj/*.o > app.bin; tar cf app.tar src obj app.bin; gzip -1 app.tar; "
+    "ls -l app.tar.gz > /dev/null; cd /; rm -rf $d")
+
+BPFTRACE_SCRIPT = r"""
+tracepoint:capability:cap_capable
+/args->cap == 21 || args->cap == 12 || args->cap == 39/
+{ @caps[cgroup, args->cap, args->ret] = count(); }
+tracepoint:syscalls:sys_exit_openat /args->ret >= 0/ { @opens[cgroup, comm] = count(); }
+tracepoint:sched:sched_process_exec { @execs[cgroup, comm] = count(); }
+"""
+
+AUDIT_RULES = """-D
+-b 8192
+-f 1
+-a always,exit -F arch=b64 -S openat -F a2&0x3 -k eg_open
+-a always,exit -F arch=b64 -S open -F a1&0x3 -k eg_open
+-a always,exit -F arch=b64 -S openat -F a2&0x40 -k eg_open
+-a always,exit -F arch=b64 -S creat -k eg_open
+-a always,exit -F arch=b64 -S mount -S umount2 -S sethostname -k eg_cap
+-a always,exit -F arch=b64 -S execve -S execveat -k eg_exec
+"""
+
+AUDITD_CONF = """log_file = {dir}/audit.log
+log_format = ENRICHED
+log_group = root
+priority_boost = 4
+flush = INCREMENTAL_ASYNC
+freq = 50
+num_logs = 2
+max_log_file = 64
+max_log_file_action = ROTATE
+space_left = 64
+space_left_action = IGNORE
+admin_space_left = 32
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+use_libwrap = no
+tcp_listen_queue = 5
+tcp_max_per_addr = 1
+tcp_client_max_idle = 0
+transport = TCP
+distribute_network = no
+q_depth = 2000
+overflow_action = IGNORE
+max_restarts = 10
+plugin_dir = {dir}/plugins.d
+end_of_event_timeout = 2
+"""
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def ns_per_op(text):
+    m = re.search(r"ns_per_op=(\d+)", text)
+    if not m:
+        raise BenchError(f"no ns_per_op in {text!r}")
+    return int(m.group(1))
+
+
+# ---- configurations -------------------------------------------------------------------------
+
+
+class TimedAgent(harness.Agent):
+    """harness.Agent that also keeps the arrival time of every finding line."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.arrivals = []
+
+    def _on_stdout(self, line):
+        t = time.time()
+        try:
+            value = json.loads(line)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            self.arrivals.append((t, value))
+        super()._on_stdout(line)
+
+
+class NoAgent:
+    name = "none"
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+
+class Ecsguard:
+    name = "ecsguard"
+
+    def __init__(self, fake_url, extra=()):
+        self.fake_url = fake_url
+        self.extra = tuple(extra)
+        self.agent = None
+
+    def start(self):
+        self.agent = TimedAgent(introspection_url=self.fake_url, health_file=True,
+                                extra_args=("--health-interval", "1", "--report-interval", "1")
+                                + self.extra)
+        self.agent.start()
+        self.agent.wait_ready(timeout=30)
+
+    def pid(self):
+        return self.agent.proc.pid
+
+    def health(self):
+        with open(self.agent.health_file) as f:
+            return json.load(f)
+
+    def stop(self):
+        if self.agent:
+            self.agent.stop()
+            self.agent = None
+
+
+class Bpftrace:
+    name = "bpftrace"
+
+    def __init__(self):
+        self.proc = None
+
+    def start(self):
+        self.out = tempfile.NamedTemporaryFile(prefix="bpftrace-", dir=WORK, delete=False)
+        self.proc = subprocess.Popen(["bpftrace", "-e", BPFTRACE_SCRIPT], stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(self.out.name) as f:
+                text = f.read()
+            if "Attaching" in text:
+                time.sleep(0.5)  # attach completes right after the banner
+                return
+            if self.proc.poll() is not None:
+                raise BenchError(f"bpftrace exited: {text}")
+            time.sleep(0.05)
+        raise BenchError("bpftrace did not attach in 60 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "out", None):
+            os.unlink(self.out.name)
+            self.out = None
+
+
+class Auditd:
+    name = "auditd"
+
+    def __init__(self):
+        self.proc = None
+        self.dir = os.path.join(WORK, "audit")
+
+    def start(self):
+        os.makedirs(os.path.join(self.dir, "plugins.d"), exist_ok=True)
+        with open(os.path.join(self.dir, "auditd.conf"), "w") as f:
+            f.write(AUDITD_CONF.format(dir=self.dir))
+        os.chmod(os.path.join(self.dir, "auditd.conf"), 0o640)
+        with open(os.path.join(self.dir, "bench.rules"), "w") as f:
+            f.write(AUDIT_RULES)
+        self.proc = subprocess.Popen(["auditd", "-n", "-c", self.dir], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            st = subprocess.run(["auditctl", "-s"], capture_output=True, text=True).stdout
+            if re.search(r"^pid [1-9]", st, re.M):
+                break
+            if self.proc.poll() is not None:
+                raise BenchError("auditd exited at start")
+            time.sleep(0.05)
+        else:
+            raise BenchError("auditd did not register in 20 s")
+        r = subprocess.run(["auditctl", "-R", os.path.join(self.dir, "bench.rules")],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise BenchError(f"auditctl -R: {r.stderr}")
+        subprocess.run(["auditctl", "-e", "1"], capture_output=True, check=True)
+
+    def stop(self):
+        audit_cleanup()
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def audit_cleanup():
+    if shutil.which("auditctl"):
+        subprocess.run(["auditctl", "-D"], capture_output=True)
+        subprocess.run(["auditctl", "-e", "0"], capture_output=True)
+
+
+# ---- workloads ------------------------------------------------------------------------------
+
+
+class Env:
+    def __init__(self, egprobe, scale):
+        self.egprobe = egprobe
+        self.scale = scale
+        self.hostdir = os.path.join(WORK, "host")
+        self.voldir = os.path.join(WORK, "volume")
+        os.makedirs(self.hostdir, exist_ok=True)
+        os.makedirs(self.voldir, exist_ok=True)
+        os.chmod(self.voldir, 0o777)
+        self.app = None
+        self.priv = None
+
+    def n(self, base):
+        return max(1, int(base * self.scale))
+
+    def host(self, args, wrap=()):
+        r = subprocess.run(list(wrap) + [self.egprobe] + args, capture_output=True, text=True,
+                           timeout=600)
+        if r.returncode != 0:
+            raise BenchError(f"host {args}: {r.stdout} {r.stderr}")
+        return ns_per_op(r.stdout)
+
+    def cont(self, c, args):
+        r = c.exec(["/bin/egprobe"] + args, check=False, timeout=600)
+        if r.returncode != 0:
+            raise BenchError(f"container {args}: {r.stdout} {r.stderr}")
+        return ns_per_op(r.stdout)
+
+    def mix_host(self):
+        script = MIX_SCRIPT.format(n=self.n(150))
+        t = time.perf_counter()
+        r = subprocess.run(["busybox", "sh", "-c", script], capture_output=True, text=True,
+                           env={"PATH": "/usr/local/bin:/usr/bin:/bin"})
+        el = time.perf_counter() - t
+        if r.returncode != 0:
+            raise BenchError(f"mix host: {r.stderr}")
+        return int(el * 1e9)
+
+    def mix_cont(self, c):
+        script = MIX_SCRIPT.format(n=self.n(150))
+        t = time.perf_counter()
+        r = c.exec(["/bin/sh", "-c", script], check=False, timeout=600)
+        el = time.perf_counter() - t
+        if r.returncode != 0:
+            raise BenchError(f"mix container: {r.stderr}")
+        return int(el * 1e9)
+
+    def workloads(self):
+        """(name, where, fn) — fn returns ns per op (or per job for the mix)."""
+        n_open, n_cap, n_fork, n_null = (self.n(150000), self.n(400000), self.n(300),
+                                         self.n(1000000))
+        hd = self.hostdir
+        return [
+            ("open-write-rootfs", "container",
+             lambda: self.cont(self.app, ["loop-open-write", "/tmp", str(n_open)])),
+            ("open-write-rootfs", "host", lambda: self.host(["loop-open-write", hd, str(n_open)])),
+            ("open-write-volume", "container",
+             lambda: self.cont(self.app, ["loop-open-write", "/vol", str(n_open)])),
+            ("cap-sys-admin", "container",
+             lambda: self.cont(self.priv, ["sethostname", "bench", str(n_cap)])),
+            ("cap-sys-admin", "host",
+             lambda: self.host(["sethostname", "bench", str(n_cap)], wrap=("unshare", "-u"))),
+            ("cap-net-admin", "container",
+             lambda: self.cont(self.priv, ["link-mtu", "lo", "65536", str(n_cap)])),
+            ("cap-net-admin", "host",
+             lambda: self.host(["link-mtu", "lo", "65536", str(n_cap)], wrap=("unshare", "-n"))),
+            ("fork-exec", "container", lambda: self.cont(self.app, ["spin-fork", str(n_fork)])),
+            ("fork-exec", "host", lambda: self.host(["spin-fork", str(n_fork)])),
+            ("mix-build", "container", lambda: self.mix_cont(self.app)),
+            ("mix-build", "host", self.mix_host),
+            ("null-syscall", "container", lambda: self.cont(self.app, ["null-syscall",
+                                                                       str(n_null)])),
+            ("null-syscall", "host", lambda: self.host(["null-syscall", str(n_null)])),
+        ]
+
+
+# ---- BPF per-program stats ------------------------------------------------------------------
+
+
+def bpf_prog_stats():
+    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
+    out = {}
+    if r.returncode != 0:
+        return out
+    for p in json.loads(r.stdout or "[]"):
+        if "run_cnt" in p:
+            out[p["id"]] = (p.get("name", "?"), p.get("type", "?"), p["run_time_ns"],
+                            p["run_cnt"])
+    return out
+
+
+def bpf_stats_delta(before, after):
+    rows = {}
+    for pid, (name, typ, ns, cnt) in after.items():
+        b = before.get(pid, (name, typ, 0, 0))
+        dn, dc = ns - b[2], cnt - b[3]
+        if dc > 0:
+            key = f"{name} ({typ})"
+            agg = rows.setdefault(key, [0, 0])
+            agg[0] += dn
+            agg[1] += dc
+    return {k: {"runs": v[1], "ns_per_run": v[0] / v[1]} for k, v in rows.items()}
+
+
+def proc_status(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def kernel_totals(h):
+    seen = sent = dropped = 0
+    for v in h.get("kernelEvents", {}).values():
+        seen += v.get("seen", 0)
+        sent += v.get("sent", 0)
+        dropped += v.get("dropped", 0)
+    return seen, sent, dropped
+
+
+# ---- the suite ------------------------------------------------------------------------------
+
+
+class Suite:
+    def __init__(self, args):
+        self.args = args
+        self.results = {"meta": {}, "overhead": {}, "bpf": {}, "agent": {}}
+        self.fake = None
+        self.containers = []
+
+    def container(self, **kw):
+        c = harness.Container(layout="ecs-v1", task_id=self.task_id, family="bench", **kw)
+        self.containers.append(c)
+        return c
+
+    def setup(self):
+        os.makedirs(WORK, exist_ok=True)
+        self.fake = EcsFake(cluster="default",
+                            container_instance_arn="arn:aws:ecs:us-west-2:123456789012:"
+                            "container-instance/default/0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+        self.fake.start()
+        self.task_id = harness.new_task_id()
+        self.env = Env(os.environ["ECSGUARD_EGPROBE"], self.args.scale)
+        self.env.app = self.container(name="app", volumes=[(self.env.voldir, "/vol")])
+        self.env.priv = self.container(name="priv", caps_add=["CAP_SYS_ADMIN", "CAP_NET_ADMIN"])
+        self.fake.add_raw_task(harness.task_response([self.env.app, self.env.priv]))
+        self.env.app.start()
+        self.env.priv.start()
+
+    def teardown(self):
+        for c in self.containers:
+            try:
+                c.delete()
+            except Exception as exc:
+                log(f"delete {c.id[:12]}: {exc}")
+        if self.fake:
+            self.fake.cleanup()
+
+    def configs(self):
+        cs = [NoAgent(), Ecsguard(self.fake.base_url)]
+        if "bpftrace" in self.args.peers and shutil.which("bpftrace"):
+            cs.append(Bpftrace())
+        if "auditd" in self.args.peers and shutil.which("auditd"):
+            cs.append(Auditd())
+        return cs
+
+    def overhead(self):
+        configs = self.configs()
+        wl = self.env.workloads()
+        samples = {}  # (workload, where, config) -> [ns]
+        bpf = {}
+        ecs_cpu = []
+        log(f"warm-up: every workload once, no agent")
+        for name, where, fn in wl:
+            fn()
+        for rnd in range(self.args.rounds):
+            order = configs[:]
+            random.shuffle(order)
+            log(f"round {rnd + 1}/{self.args.rounds}: {' '.join(c.name for c in order)}")
+            for cfg in order:
+                cfg.start()
+                try:
+                    if isinstance(cfg, Ecsguard):
+                        cpu0 = cpu_seconds(cfg.pid())
+                        h0 = kernel_totals(cfg.health())
+                        t0 = time.monotonic()
+                    for name, where, fn in wl:
+                        b = bpf_prog_stats() if self.args.bpf_stats else {}
+                        v = fn()
+                        samples.setdefault((name, where, cfg.name), []).append(v)
+                        if self.args.bpf_stats and cfg.name in ("ecsguard", "bpftrace"):
+                            d = bpf_stats_delta(b, bpf_prog_stats())
+                            for prog, st in d.items():
+                                bpf.setdefault((cfg.name, name, where, prog), []).append(st)
+                    if isinstance(cfg, Ecsguard):
+                        time.sleep(1.5)  # one more health write after the last workload
+                        cpu1 = cpu_seconds(cfg.pid())
+                        h1 = kernel_totals(cfg.health())
+                        ecs_cpu.append({
+                            "cpu_s": cpu1 - cpu0, "wall_s": time.monotonic() - t0,
+                            "seen": h1[0] - h0[0], "sent": h1[1] - h0[1],
+                            "dropped": h1[2] - h0[2],
+                            "vmrss_kb": int(proc_status(cfg.pid())["VmRSS"].split()[0]),
+                            "vmhwm_kb": int(proc_status(cfg.pid())["VmHWM"].split()[0])})
+                finally:
+                    cfg.stop()
+        ov = {}
+        for (name, where, cfg), vals in samples.items():
+            ov.setdefault(f"{name}|{where}", {})[cfg] = {
+                "min": min(vals), "median": statistics.median(vals), "samples": vals}
+        self.results["overhead"] = ov
+        agg = {}
+        for (cfg, name, where, prog), sts in bpf.items():
+            runs = sum(s["runs"] for s in sts)
+            ns = sum(s["runs"] * s["ns_per_run"] for s in sts)
+            agg[f"{cfg}|{name}|{where}|{prog}"] = {"runs_per_round": runs / len(sts),
+                                                  "ns_per_run": ns / runs}
+        self.results["bpf"] = agg
+        self.results["agent"]["overhead_rounds"] = ecs_cpu
+
+    # -- agent cost --
+
+    def startup(self):
+        times = []
+        for _ in range(self.args.rounds):
+            ready = os.path.join(WORK, "ready")
+            if os.path.exists(ready):
+                os.unlink(ready)
+            harness.host_prep()
+            t0 = time.monotonic()
+            p = subprocess.Popen([os.environ["ECSGUARD_BIN"], "run", "--ready-file", ready,
+                                  "--introspection-url", self.fake.base_url],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                while not os.path.exists(ready):
+                    if p.poll() is not None:
+                        raise BenchError("agent exited before ready")
+                    if time.monotonic() - t0 > 30:
+                        raise BenchError("agent not ready in 30 s")
+                    time.sleep(0.001)
+                times.append(time.monotonic() - t0)
+            finally:
+                p.terminate()
+                p.wait(timeout=15)
+        self.results["agent"]["startup_s"] = {"min": min(times),
+                                              "median": statistics.median(times),
+                                              "max": max(times)}
+
+    def latency(self):
+        """Each iteration runs a fresh copy of egprobe (new inode: a new dedup key and a new
+        finding) whose sethostname is the event; latency = line arrival - eventFirstSeen."""
+        n = self.args.latency_samples
+        cfg = Ecsguard(self.fake.base_url)
+        cfg.start()
+        try:
+            script = ("i=0; while [ $i -lt %d ]; do cp /bin/egprobe /tmp/lat$i; "
+                      "/tmp/lat$i sethostname lat$i >/dev/null; rm -f /tmp/lat$i; "
+                      "sleep 0.05; i=$((i+1)); done" % n)
+            self.env.priv.exec(["/bin/sh", "-c", script], timeout=600)
+            deadline = time.monotonic() + 15
+            lat = []
+            while time.monotonic() < deadline:
+                lat = []
+                for t, f in list(cfg.agent.arrivals):
+                    p = f.get("service", {}).get("runtimeDetails", {}).get("process", {})
+                    path = p.get("executablePath", "")
+                    if f.get("type", "").endswith("SysAdminCapabilityUsed") or "/tmp/lat" in path:
+                        first = f["service"]["eventFirstSeen"]
+                        ts = time.mktime(time.strptime(first[:19], "%Y-%m-%dT%H:%M:%S")) \
+                            - time.timezone + float("0" + first[19:].rstrip("Z"))
+                        lat.append((t - ts) * 1000)
+                if len(lat) >= n:
+                    break
+                time.sleep(0.5)
+        finally:
+            cfg.stop()
+        lat.sort()
+        if not lat:
+            raise BenchError("no latency samples")
+        self.results["agent"]["latency_ms"] = {
+            "n": len(lat), "p50": lat[len(lat) // 2],
+            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))], "max": lat[-1]}
+
+    def event_rate(self):
+        """Sustained fork+exec+exit event rate from containers, then the agent SIGSTOPped
+        under the same load so the ring buffer overflows: drops must be counted, and the
+        agent must carry on after SIGCONT."""
+        cfg = Ecsguard(self.fake.base_url)
+        cfg.start()
+        res = {}
+        try:
+            pid = cfg.pid()
+            time.sleep(1.2)
+            h0, c0, t0 = kernel_totals(cfg.health()), cpu_seconds(pid), time.monotonic()
+            dur = self.args.rate_seconds
+            procs = [self.env.app.spawn(["/bin/sh", "-c", "while true; do /bin/egprobe "
+                                         "spin-fork 1000 >/dev/null; done"]) for _ in range(2)]
+            time.sleep(dur)
+            time.sleep(1.2)
+            h1, c1, t1 = kernel_totals(cfg.health()), cpu_seconds(pid), time.monotonic()
+            res["sustained"] = {"seconds": t1 - t0, "sent_per_s": (h1[1] - h0[1]) / (t1 - t0),
+                                "seen_per_s": (h1[0] - h0[0]) / (t1 - t0),
+                                "dropped": h1[2] - h0[2], "agent_cpu_s": c1 - c0}
+            os.kill(pid, signal.SIGSTOP)
+            stop_t = time.monotonic()
+            time.sleep(self.args.stall_seconds)
+            os.kill(pid, signal.SIGCONT)
+            stall = time.monotonic() - stop_t
+            c2 = cpu_seconds(pid)
+            time.sleep(2.5)
+            for p in procs:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.env.app.exec(["/bin/sh", "-c", "pkill -f spin-fork; true"], check=False)
+            time.sleep(1.5)
+            h2 = kernel_totals(cfg.health())
+            alive = cfg.agent.running()
+            res["stalled"] = {"stall_s": stall, "sent": h2[1] - h1[1], "dropped": h2[2] - h1[2],
+                              "agent_alive_after": alive, "drain_cpu_s": cpu_seconds(pid) - c2}
+            st = proc_status(pid)
+            res["vmrss_kb"] = int(st["VmRSS"].split()[0])
+            res["vmhwm_kb"] = int(st["VmHWM"].split()[0])
+        finally:
+            rc = cfg.agent.stop() if cfg.agent else None
+            cfg.agent = None
+            res["exit_code"] = rc
+        self.results["agent"]["event_rate"] = res
+
+    def many_containers(self):
+        n = self.args.containers
+        if n <= 0:
+            return
+        cfg = Ecsguard(self.fake.base_url)
+        cfg.start()
+        started = []
+        t0 = time.monotonic()
+        res = {"requested": n}
+        try:
+            pid = cfg.pid()
+            base = int(proc_status(pid)["VmRSS"].split()[0])
+            for i in range(n):
+                c = harness.Container(layout="ecs-v1", name=f"c{i}", family="many",
+                                      rootfs="overlay")
+                started.append(c)
+                c.start()
+                if i % 10 == 9:
+                    self.fake.add_raw_task(harness.task_response(started[i - 9:i + 1]))
+                if time.monotonic() - t0 > self.args.containers_budget:
+                    log(f"container budget reached after {i + 1}")
+                    break
+            res["started"] = len(started)
+            res["start_seconds"] = time.monotonic() - t0
+            # each container runs one short process so the agent meets every container
+            for c in started:
+                c.exec(["/bin/true"], check=False)
+            time.sleep(3)
+            st = proc_status(pid)
+            res.update({"vmrss_kb_before": base, "vmrss_kb": int(st["VmRSS"].split()[0]),
+                        "vmhwm_kb": int(st["VmHWM"].split()[0])})
+        finally:
+            cfg.stop()
+            t1 = time.monotonic()
+            for c in started:
+                try:
+                    c.delete()
+                except Exception as exc:
+                    log(f"delete: {exc}")
+            res["delete_seconds"] = time.monotonic() - t1
+        self.results["agent"]["many_containers"] = res
+
+    def run(self):
+        self.setup()
+        try:
+            stats_before = None
+            if self.args.bpf_stats:
+                with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+                    stats_before = f.read().strip()
+            try:
+                if self.args.bpf_stats:
+                    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                        f.write("1")
+                if "overhead" in self.args.phases:
+                    self.overhead()
+            finally:
+                if stats_before is not None:
+                    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                        f.write(stats_before)
+            if "startup" in self.args.phases:
+                log("start-up time")
+                self.startup()
+            if "latency" in self.args.phases:
+                log("finding latency")
+                self.latency()
+            if "rate" in self.args.phases:
+                log("event rate and overflow")
+                self.event_rate()
+            if "many" in self.args.phases:
+                log(f"RSS with {self.args.containers} containers")
+                self.many_containers()
+        finally:
+            self.teardown()
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def report(res):
+    ov = res["overhead"]
+    lines = []
+    cfgs = ["ecsguard", "bpftrace", "auditd"]
+    lines.append("%-20s %-9s %12s   %-17s %-17s %-17s %s" % (
+        "workload", "where", "none ns/op", "ecsguard min/med", "bpftrace min/med",
+        "auditd min/med", "target"))
+    for key in sorted(ov, key=lambda k: (list(TARGETS).index(k.split("|")[0])
+                                         if k.split("|")[0] in TARGETS else 99, k)):
+        name, where = key.split("|")
+        row = ov[key]
+        base = row.get("none")
+        if not base:
+            continue
+        cells = []
+        for c in cfgs:
+            if c in row:
+                cells.append("%5.2fx / %5.2fx" % (row[c]["min"] / base["min"],
+                                                  row[c]["median"] / base["median"]))
+            else:
+                cells.append("%-15s" % "-")
+        tgt = ""
+        if where == "container" and name in TARGETS and "ecsguard" in row:
+            r = row["ecsguard"]["median"] / base["median"]
+            tgt = "<= %.2fx %s" % (TARGETS[name], "met" if r <= TARGETS[name] else "MISSED")
+        unit = "ns/job" if name == "mix-build" else ""
+        lines.append("%-20s %-9s %12d   %-17s %-17s %-17s %s%s" % (
+            name, where, base["median"], cells[0], cells[1], cells[2], tgt,
+            (" " + unit) if unit else ""))
+    a = res.get("agent", {})
+    rounds = a.get("overhead_rounds", [])
+    if rounds:
+        cpu = sum(r["cpu_s"] for r in rounds)
+        seen = sum(r["seen"] for r in rounds)
+        sent = sum(r["sent"] for r in rounds)
+        lines.append("")
+        lines.append("agent CPU during the ecsguard rounds: %.3f s for %d kernel events seen "
+                     "(%d sent to userspace): %.3f CPU s per million seen, %.1f per million "
+                     "sent; drops %d" % (cpu, seen, sent, cpu / max(seen, 1) * 1e6,
+                                         cpu / max(sent, 1) * 1e6,
+                                         sum(r["dropped"] for r in rounds)))
+        lines.append("agent RSS after a round: %d KiB (peak %d KiB)" % (
+            max(r["vmrss_kb"] for r in rounds), max(r["vmhwm_kb"] for r in rounds)))
+    if "startup_s" in a:
+        s = a["startup_s"]
+        lines.append("start-up to ready: min %.0f ms, median %.0f ms, max %.0f ms" % (
+            s["min"] * 1e3, s["median"] * 1e3, s["max"] * 1e3))
+    if "latency_ms" in a:
+        s = a["latency_ms"]
+        lines.append("finding latency (syscall -> stdout line), n=%d: p50 %.0f ms, p99 %.0f ms, "
+                     "max %.0f ms" % (s["n"], s["p50"], s["p99"], s["max"]))
+    if "event_rate" in a:
+        e = a["event_rate"]
+        s = e["sustained"]
+        lines.append("sustained: %.0f events/s sent (%.0f seen) for %.0f s, %d dropped, agent "
+                     "CPU %.2f s" % (s["sent_per_s"], s["seen_per_s"], s["seconds"],
+                                     s["dropped"], s["agent_cpu_s"]))
+        st = e["stalled"]
+        lines.append("agent stopped %.1f s under the same load: %d sent, %d dropped (counted), "
+                     "alive after: %s, exit code %s; RSS %d KiB peak %d KiB" % (
+                         st["stall_s"], st["sent"], st["dropped"], st["agent_alive_after"],
+                         e.get("exit_code"), e["vmrss_kb"], e["vmhwm_kb"]))
+    if "many_containers" in a:
+        m = a["many_containers"]
+        lines.append("%d containers (started in %.0f s): agent VmRSS %d KiB (before %d), "
+                     "VmHWM %d KiB" % (m.get("started", 0), m.get("start_seconds", 0),
+                                      m.get("vmrss_kb", 0), m.get("vmrss_kb_before", 0),
+                                      m.get("vmhwm_kb", 0)))
+    bpf = res.get("bpf", {})
+    if bpf:
+        lines.append("")
+        lines.append("per-program BPF cost (kernel.bpf_stats_enabled), container workloads:")
+        for k in sorted(bpf):
+            cfg, name, where, prog = k.split("|")
+            if where != "container":
+                continue
+            v = bpf[k]
+            lines.append("  %-9s %-18s %-40s %9.0f runs/round %7.0f ns/run" % (
+                cfg, name, prog, v["runs_per_round"], v["ns_per_run"]))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply loop counts")
+    ap.add_argument("--peers", default="bpftrace,auditd")
+    ap.add_argument("--phases", default="overhead,startup,latency,rate,many")
+    ap.add_argument("--bpf-stats", action="store_true", default=True)
+    ap.add_argument("--no-bpf-stats", dest="bpf_stats", action="store_false")
+    ap.add_argument("--latency-samples", type=int, default=100)
+    ap.add_argument("--rate-seconds", type=float, default=5)
+    ap.add_argument("--stall-seconds", type=float, default=8)
+    ap.add_argument("--containers", type=int, default=200)
+    ap.add_argument("--containers-budget", type=float, default=240,
+                    help="stop starting containers after this many seconds")
+    ap.add_argument("--out", default=os.path.join(WORK, "results.json"))
+    ap.add_argument("--report-only", help="print the table of an earlier results file")
+    args = ap.parse_args()
+    if args.report_only:
+        with open(args.report_only) as f:
+            print(report(json.load(f)))
+        return 0
+    suite = Suite(args)
+    try:
+        suite.run()
+    except (BenchError, harness.HarnessError, subprocess.SubprocessError, OSError) as exc:
+        audit_cleanup()
+        print(f"bench: harness error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        audit_cleanup()
+    suite.results["meta"] = {"kernel": os.uname().release, "cpus": os.cpu_count(),
+                             "rounds": args.rounds, "scale": args.scale,
+                             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(suite.results, f, indent=1)
+    print(report(suite.results))
+    print(f"\nresults: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
