@@ -21,6 +21,9 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
         return -1;
     }
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
+    /* The shared ring buffer is created here; every other object reuses it. */
+    if (opt->ring_buffer_bytes)
+        bpf_map__set_max_entries(s->maps.eg_events, opt->ring_buffer_bytes);
     int err = lifecycle_bpf__load(s);
     if (!err)
         err = lifecycle_bpf__attach(s);

@@ -36,9 +36,10 @@ struct eg_hook_report {
 };
 
 struct eg_bpf_options {
-    uint64_t watched_caps;     /* bit mask */
-    uint64_t wakeup_bytes;     /* ring buffer backlog that forces a reader wakeup */
-    const char *kallsyms_path; /* default /proc/kallsyms */
+    uint64_t watched_caps;      /* bit mask */
+    uint64_t wakeup_bytes;      /* ring buffer backlog that forces a reader wakeup */
+    const char *kallsyms_path;  /* default /proc/kallsyms */
+    uint32_t ring_buffer_bytes; /* 0: the programs' default (8 MiB) */
 };
 
 struct eg_bpf {

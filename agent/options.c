@@ -33,6 +33,8 @@ void eg_run_usage(FILE *out)
             "                            (default 3600)\n"
             "  --resolve-grace-ms MS     wait this long for the ECS task of a new finding\n"
             "                            before emitting it with cgroup identity (default 2000)\n"
+            "  --ring-buffer-kib N       kernel ring buffer size in KiB, a power of two\n"
+            "                            from 16 to 1048576 (default 8192)\n"
             "  --log-level LEVEL         error, warn, info, debug (default info)\n"
             "  --help                    this text\n");
 }
@@ -87,6 +89,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
     o->window_s = 3600;
     o->resolve_grace_ms = 2000;
     o->drain_interval_ms = 10;
+    o->ring_buffer_kib = 8192;
     o->log_level = EG_LOG_INFO;
 
     enum {
@@ -102,6 +105,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_OUTPUT,
         OPT_SPOOL,
         OPT_LOG,
+        OPT_RING,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -117,6 +121,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"ring-buffer-kib", required_argument, NULL, OPT_RING},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -172,6 +177,11 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             o->log_level = lvl;
             break;
         }
+        case OPT_RING:
+            rc = parse_uint("--ring-buffer-kib", optarg, 16, 1048576, &o->ring_buffer_kib);
+            if (!rc && (o->ring_buffer_kib & (o->ring_buffer_kib - 1)))
+                return bad("--ring-buffer-kib", optarg, "must be a power of two");
+            break;
         case OPT_HELP:
             eg_run_usage(stdout);
             return 1;

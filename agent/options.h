@@ -22,6 +22,7 @@ struct eg_run_options {
     unsigned window_s;          /* aggregation window */
     unsigned resolve_grace_ms;  /* wait this long for the ECS task before emitting anyway */
     unsigned drain_interval_ms; /* ring buffer reader timer */
+    unsigned ring_buffer_kib;   /* kernel ring buffer size (power of two, >= 16 KiB) */
     int log_level;
 };
 

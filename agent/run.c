@@ -209,6 +209,7 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
         .cgroup_path = c ? c->path : NULL,
         .hostname = a->hostname,
         .task_resolution = resolution,
+        .container_host_ns = c ? c->host_ns : 0,
     };
     int len = eg_finding_to_json(f, &v, a->line, EG_FINDING_LINE_MAX + 1);
     if (len < 0) {
@@ -535,7 +536,7 @@ static int open_cloudwatch_sink(struct agent *a, const char *spec_text)
         eg_cloudwatch_spec_free(&spec);
         return -1;
     }
-    char stream[256], region[64];
+    char stream[512], region[64];
     if (spec.log_stream)
         snprintf(stream, sizeof(stream), "%s", spec.log_stream);
     else
@@ -651,7 +652,11 @@ static int setup(struct agent *a)
     char err[256];
     struct eg_bpf_options bo = {
         .watched_caps = watched_caps(a),
-        .wakeup_bytes = 256 * 1024,
+        .ring_buffer_bytes = a->opt.ring_buffer_kib * 1024u,
+        /* Wake the reader early enough that a burst cannot fill the buffer between drains. */
+        .wakeup_bytes = a->opt.ring_buffer_kib * 1024u / 32 < 256 * 1024
+                            ? a->opt.ring_buffer_kib * 1024u / 32
+                            : 256 * 1024,
     };
     if (eg_bpf_load(&a->bpf, &bo, err, sizeof(err)) != 0) {
         eg_log_error("%s", err);

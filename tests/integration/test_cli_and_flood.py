@@ -1,0 +1,89 @@
+"""The command line (exit codes, probe report) and an event flood past the ring buffer:
+drops are counted in the kernel and surfaced, the agent survives and keeps working."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+import harness
+from agent_case import AgentCase, SYS_ADMIN_USED
+
+BIN = os.environ.get("ECSGUARD_BIN", "")
+
+
+def run(*args):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60)
+
+
+class CommandLine(unittest.TestCase):
+
+    def test_version_and_help(self):
+        r = run("version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^ecsguard \d+\.\d+\.\d+")
+        for cmd in (["--help"], ["run", "--help"], ["probe", "--help"], ["version", "--help"],
+                    ["policy", "--help"]):
+            r = run(*cmd)
+            self.assertEqual(r.returncode, 0, (cmd, r))
+            self.assertIn("usage", r.stdout.lower(), cmd)
+
+    def test_bad_usage_exits_2_with_a_message(self):
+        for cmd in (["frobnicate"], ["run", "--no-such-flag"], ["run", "--health-interval", "x"],
+                    ["run", "--ring-buffer-kib", "100"], ["run", "--watch-caps", "CAP_NOPE"],
+                    ["probe", "--verbose"], []):
+            r = run(*cmd)
+            self.assertEqual(r.returncode, 2, (cmd, r))
+            self.assertTrue(r.stderr.strip(), cmd)
+            self.assertEqual(r.stdout, "", cmd)  # stdout is for findings only
+
+    def test_probe_reports_every_hook(self):
+        r = run("probe")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        report = json.loads(r.stdout)
+        self.assertTrue(report["usable"])
+        self.assertTrue(report["btf"]["vmlinux"])
+        self.assertTrue(report["ringBuffer"])
+        self.assertIn(report["cgroup"]["mode"], ("v1", "v2", "hybrid"))
+        self.assertEqual(report["kernel"]["release"], os.uname().release)
+        hooks = report["hooks"]
+        self.assertEqual(hooks["capability"]["chosen"], "tp_btf/cap_capable")
+        self.assertTrue(hooks["processLifecycle"]["chosen"])
+        for name, hook in hooks.items():
+            self.assertTrue(hook["attempts"], name)
+            if hook["chosen"]:
+                self.assertEqual(hook["attempts"][-1]["result"], "ok", name)
+
+
+class Flood(AgentCase):
+
+    def test_flood_past_the_ring_buffer_is_counted_and_survived(self):
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
+        self.register(c)
+        self.start_agent("--ring-buffer-kib", "16", "--health-interval", "1", health=True)
+        c.start()
+        # A stopped reader cannot drain: everything past 16 KiB must be dropped, and counted.
+        self.agent.proc.send_signal(signal.SIGSTOP)
+        try:
+            r = c.exec(["/bin/egprobe", "spin-fork", "400"], timeout=120)
+            self.assertTrue(r.ok, r)
+        finally:
+            self.agent.proc.send_signal(signal.SIGCONT)
+        time.sleep(2.5)
+        with open(self.agent.health_file) as f:
+            health = json.load(f)
+        self.assertGreater(health["kernelEventsDropped"], 0, health)
+        self.assertTrue(any("events dropped" in line for line in self.agent.logs()))
+        for kind, k in health["kernelEvents"].items():
+            self.assertEqual(k["seen"], k["sent"] + k["deduplicated"] + k["dropped"] +
+                             k["filtered"], (kind, k))
+        # Still working after the flood.
+        c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
+        self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        self.stop_agent()
+
+
+if __name__ == "__main__":
+    unittest.main()
