@@ -4,8 +4,10 @@
 #include "agent/detector.h"
 
 extern const struct eg_detector_ops eg_cap_detector_ops;
+extern const struct eg_detector_ops eg_rootfs_detector_ops;
 
 const struct eg_detector_ops *const eg_detectors[] = {
     &eg_cap_detector_ops,
+    &eg_rootfs_detector_ops,
     NULL,
 };

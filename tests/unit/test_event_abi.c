@@ -121,11 +121,52 @@ static void lifecycle_events(void **state)
     btf__free(btf);
 }
 
+static void rootfs_events(void **state)
+{
+    (void)state;
+    struct btf *btf = object_btf("rootfs.bpf.o");
+    const struct field w[] = {
+        F(struct eg_rootfs_write_event, hdr),        F(struct eg_rootfs_write_event, ino),
+        F(struct eg_rootfs_write_event, dev),        F(struct eg_rootfs_write_event, op),
+        F(struct eg_rootfs_write_event, open_flags), F(struct eg_rootfs_write_event, rootfs_flags),
+        F(struct eg_rootfs_write_event, path),
+    };
+    check_struct(btf, "eg_rootfs_write_event", sizeof(struct eg_rootfs_write_event), w,
+                 sizeof(w) / sizeof(w[0]));
+    const struct field p[] = {
+        F(struct eg_rootfs_pathop_event, hdr),
+        F(struct eg_rootfs_pathop_event, op),
+        F(struct eg_rootfs_pathop_event, pathop_flags),
+        F(struct eg_rootfs_pathop_event, pathop_flags2),
+        F(struct eg_rootfs_pathop_event, base),
+        F(struct eg_rootfs_pathop_event, path),
+        F(struct eg_rootfs_pathop_event, base2),
+        F(struct eg_rootfs_pathop_event, path2),
+    };
+    check_struct(btf, "eg_rootfs_pathop_event", sizeof(struct eg_rootfs_pathop_event), p,
+                 sizeof(p) / sizeof(p[0]));
+    const struct field m[] = {
+        F(struct eg_rootfs_exec_map_event, hdr),           F(struct eg_rootfs_exec_map_event, ino),
+        F(struct eg_rootfs_exec_map_event, written_ts_ns), F(struct eg_rootfs_exec_map_event, dev),
+        F(struct eg_rootfs_exec_map_event, prot),          F(struct eg_rootfs_exec_map_event, path),
+    };
+    check_struct(btf, "eg_rootfs_exec_map_event", sizeof(struct eg_rootfs_exec_map_event), m,
+                 sizeof(m) / sizeof(m[0]));
+    const struct field k[] = {
+        F(struct eg_rootfs_file_key, cgroup_id),
+        F(struct eg_rootfs_file_key, ino),
+        F(struct eg_rootfs_file_key, dev),
+    };
+    check_struct(btf, "eg_rootfs_file_key", sizeof(struct eg_rootfs_file_key), k, 3);
+    btf__free(btf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(header_and_capability_event),
         cmocka_unit_test(lifecycle_events),
+        cmocka_unit_test(rootfs_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
