@@ -10,10 +10,12 @@
 extern const struct eg_bpf_concern eg_bpf_lifecycle_concern;
 extern const struct eg_bpf_concern eg_bpf_cap_concern;
 extern const struct eg_bpf_concern eg_bpf_rootfs_concern;
+extern const struct eg_bpf_concern eg_bpf_hostns_concern;
 
 const struct eg_bpf_concern *const eg_bpf_concerns[] = {
     &eg_bpf_lifecycle_concern,
     &eg_bpf_cap_concern,
     &eg_bpf_rootfs_concern,
+    &eg_bpf_hostns_concern,
     NULL,
 };

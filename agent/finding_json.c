@@ -8,6 +8,7 @@
 
 #include "agent/json_text.h"
 #include "collectors/arn.h"
+#include "collectors/container_table.h"
 
 #define FIELD_MAX 4096 /* any single string field; longer ones are cut with a marker */
 
@@ -198,6 +199,18 @@ static struct json_object *service_json(const struct eg_finding *f, const struct
     add_str(extra, "taskResolution", v->task_resolution ? v->task_resolution : "cgroupPath");
     json_object_object_add(extra, "hostPidNamespace",
                            json_object_new_boolean((f->host_flags & EG_HDR_HOST_PIDNS) != 0));
+    /* Host network/IPC/UTS sharing is common and no finding itself, but analysts need it here. */
+    if (v->container_host_ns & EG_CONTAINER_NS_KNOWN) {
+        json_object_object_add(
+            extra, "hostNetwork",
+            json_object_new_boolean((v->container_host_ns & EG_CONTAINER_NS_NET) != 0));
+        json_object_object_add(
+            extra, "hostIpc",
+            json_object_new_boolean((v->container_host_ns & EG_CONTAINER_NS_IPC) != 0));
+        json_object_object_add(
+            extra, "hostUts",
+            json_object_new_boolean((v->container_host_ns & EG_CONTAINER_NS_UTS) != 0));
+    }
     struct json_object *ai = json_object_new_object();
     add_str(ai, "value",
             json_object_to_json_string_ext(extra, JSON_C_TO_STRING_PLAIN |

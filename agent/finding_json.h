@@ -21,6 +21,7 @@ struct eg_finding_view {
     const char *cgroup_path;
     const char *hostname;
     const char *task_resolution; /* "introspection", "cgroupPath", "notEcs" */
+    uint32_t container_host_ns;  /* EG_CONTAINER_NS_* of the container (0: not known) */
 };
 
 /*

@@ -31,6 +31,10 @@ const char *eg_event_kind_name(uint32_t kind)
         return "rootfsPathOp";
     case EG_EVENT_ROOTFS_EXEC_MAP:
         return "rootfsExecMap";
+    case EG_EVENT_NS_ENTER:
+        return "hostNamespaceEntry";
+    case EG_EVENT_PROC_ACCESS:
+        return "processAccess";
     default:
         return NULL;
     }
@@ -93,6 +97,8 @@ void eg_health_add_kernel_counters(struct json_object *obj, const struct eg_coun
     add_u64(reasons, "memoryOvercommit", c->filter_reason[EG_FILTER_OVERCOMMIT]);
     add_u64(reasons, "borrowedCredentials", c->filter_reason[EG_FILTER_BORROWED_CRED]);
     add_u64(reasons, "dedupTableFull", c->filter_reason[EG_FILTER_DEDUP_FULL]);
+    add_u64(reasons, "sameContainer", c->filter_reason[EG_FILTER_SAME_CONTAINER]);
+    add_u64(reasons, "noEffect", c->filter_reason[EG_FILTER_NO_EFFECT]);
     json_object_object_add(obj, "kernelFilterReasons", reasons);
 }
 

@@ -256,14 +256,14 @@ struct eg_hostns_event {
     __u64 target_cgroup_id;     /* target's cgroup id in the tracked hierarchy */
     __u32 action;               /* enum eg_hostns_action */
     __u32 arg;
-    __s32 target_vpid;  /* the pid as the caller named it (its own pid ns) */
-    __u32 target_tgid;  /* host pid ns; 0 when not resolved */
-    __u32 target_flags; /* EG_TGT_* */
-    __u32 ns_type;      /* setns through nsfs: CLONE_NEW* of the namespace file */
-    __u32 ns_inum;      /* setns through nsfs: the namespace's inode number */
-    __u32 ns_entered;   /* setns: CLONE_NEW* kinds now the host's (requested ones) */
-    __u32 ns_was_host;  /* setns: of those, the ones that were already the host's */
-    __u32 _pad0;
+    __s32 target_vpid;        /* the pid as the caller named it (its own pid ns) */
+    __u32 target_tgid;        /* host pid ns; 0 when not resolved */
+    __u32 target_flags;       /* EG_TGT_* */
+    __u32 ns_type;            /* setns through nsfs: CLONE_NEW* of the namespace file */
+    __u32 ns_inum;            /* setns through nsfs: the namespace's inode number */
+    __u32 ns_entered;         /* setns: CLONE_NEW* kinds now the host's (requested ones) */
+    __u32 ns_was_host;        /* setns: of those, the ones that were already the host's */
+    __u32 target_pid_ns_inum; /* target's active pid namespace */
     char target_comm[EG_COMM_LEN];
     char target_exe[EG_PATH_LEN]; /* target's executable from its root ("" unresolved) */
 };

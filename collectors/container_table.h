@@ -25,9 +25,16 @@ struct eg_container {
     uint64_t known_at_ms; /* wall clock when the agent learned of it */
     uint64_t gone_at_ms;
     uint64_t generation;              /* changes when the slot is reused */
+    uint32_t host_ns;                 /* EG_CONTAINER_NS_* (set by the host-namespace detector) */
     char path[EG_CONTAINER_PATH_MAX]; /* inside the tracked hierarchy */
     struct eg_cgroup_identity id;
 };
+
+/* eg_container.host_ns: namespaces it shares with the host, from its first process seen. */
+#define EG_CONTAINER_NS_KNOWN (1u << 0)
+#define EG_CONTAINER_NS_NET (1u << 1)
+#define EG_CONTAINER_NS_IPC (1u << 2)
+#define EG_CONTAINER_NS_UTS (1u << 3)
 
 struct eg_container_table;
 

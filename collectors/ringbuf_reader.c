@@ -44,6 +44,9 @@ static size_t min_size(uint32_t kind)
         return sizeof(struct eg_rootfs_pathop_event);
     case EG_EVENT_ROOTFS_EXEC_MAP:
         return sizeof(struct eg_rootfs_exec_map_event);
+    case EG_EVENT_NS_ENTER:
+    case EG_EVENT_PROC_ACCESS:
+        return sizeof(struct eg_hostns_event);
     default:
         return sizeof(struct eg_event_header);
     }

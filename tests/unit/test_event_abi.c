@@ -121,6 +121,40 @@ static void lifecycle_events(void **state)
     btf__free(btf);
 }
 
+static void hostns_event(void **state)
+{
+    (void)state;
+    struct btf *btf = object_btf("hostns.bpf.o");
+    const struct field ev[] = {
+        F(struct eg_hostns_event, hdr),
+        F(struct eg_hostns_event, target_start_time_ns),
+        F(struct eg_hostns_event, target_cgroup_id),
+        F(struct eg_hostns_event, action),
+        F(struct eg_hostns_event, arg),
+        F(struct eg_hostns_event, target_vpid),
+        F(struct eg_hostns_event, target_tgid),
+        F(struct eg_hostns_event, target_flags),
+        F(struct eg_hostns_event, ns_type),
+        F(struct eg_hostns_event, ns_inum),
+        F(struct eg_hostns_event, ns_entered),
+        F(struct eg_hostns_event, ns_was_host),
+        F(struct eg_hostns_event, target_comm),
+        F(struct eg_hostns_event, target_exe),
+    };
+    check_struct(btf, "eg_hostns_event", sizeof(struct eg_hostns_event), ev,
+                 sizeof(ev) / sizeof(ev[0]));
+    const struct field key[] = {
+        F(struct eg_hostns_dedup_key, cgroup_id),
+        F(struct eg_hostns_dedup_key, target_start_time_ns),
+        F(struct eg_hostns_dedup_key, target_tgid),
+        F(struct eg_hostns_dedup_key, action),
+        F(struct eg_hostns_dedup_key, arg),
+    };
+    check_struct(btf, "eg_hostns_dedup_key", sizeof(struct eg_hostns_dedup_key), key,
+                 sizeof(key) / sizeof(key[0]));
+    btf__free(btf);
+}
+
 static void rootfs_events(void **state)
 {
     (void)state;
@@ -167,6 +201,7 @@ int main(void)
         cmocka_unit_test(header_and_capability_event),
         cmocka_unit_test(lifecycle_events),
         cmocka_unit_test(rootfs_events),
+        cmocka_unit_test(hostns_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

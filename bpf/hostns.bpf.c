@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Host namespaces and what a task container does to processes outside it.
+ *
+ *   setns            enter: note the fd's namespace (nsfs file or pidfd) and
+ *                    which kinds were already the host's; exit: on success,
+ *                    send the kinds that are now the host's (EG_EVENT_NS_ENTER)
+ *   ptrace           attach, seize, poke (text/data/user), set registers
+ *   process_vm_writev
+ *   kill/tkill/tgkill/pidfd_send_signal (signal != 0)
+ *   openat/openat2   exit: /proc/<pid>/mem opened for writing
+ *
+ * Only syscall-specific tracepoints (the generic sys_enter/sys_exit would run
+ * for every syscall of every process). The target is resolved here, at the
+ * call, with bpf_task_from_vpid (the caller's own pid namespace): host pid,
+ * start time and cgroup, so userspace never guesses from a pid that may have
+ * been reused. A target in the caller's own cgroup is filtered here (shells
+ * signal their children all the time); whether another container belongs to
+ * the same ECS task is decided in userspace, which knows the task ids.
+ */
+#include "common.bpf.h"
+
+#define EG_CLONE_NEWNS 0x00020000
+#define EG_CLONE_NEWCGROUP 0x02000000
+#define EG_CLONE_NEWUTS 0x04000000
+#define EG_CLONE_NEWIPC 0x08000000
+#define EG_CLONE_NEWPID 0x20000000
+#define EG_CLONE_NEWNET 0x40000000
+#define EG_NS_WATCHED                                                                              \
+    (EG_CLONE_NEWNS | EG_CLONE_NEWCGROUP | EG_CLONE_NEWUTS | EG_CLONE_NEWIPC | EG_CLONE_NEWPID |   \
+     EG_CLONE_NEWNET)
+
+#define EG_NSFS_MAGIC 0x6e736673
+#define EG_PIDFS_MAGIC 0x50494446
+#define EG_ANON_INODE_FS_MAGIC 0x09041934 /* pidfds before pidfs (< 6.9) */
+#define EG_PROC_SUPER_MAGIC 0x9fa0
+#define EG_FMODE_WRITE 0x2
+
+#define EG_PTRACE_POKETEXT 4
+#define EG_PTRACE_POKEDATA 5
+#define EG_PTRACE_POKEUSR 6
+#define EG_PTRACE_SETREGS 13
+#define EG_PTRACE_SETFPREGS 15
+#define EG_PTRACE_ATTACH 16
+#define EG_PTRACE_SETREGSET 0x4205
+#define EG_PTRACE_SEIZE 0x4206
+
+#define EG_SETNS_INFLIGHT 4096
+#define EG_HOSTNS_DEDUP 8192
+#define EG_HOSTNS_DEDUP_NS 1000000000ULL /* repeats of one access within this are counted */
+
+/* The host's namespace inode numbers, from the agent's /proc/self/ns (0 = unknown). */
+const volatile __u32 eg_host_mnt_ns = 0;
+const volatile __u32 eg_host_pid_ns = 0;
+const volatile __u32 eg_host_net_ns = 0;
+const volatile __u32 eg_host_uts_ns = 0;
+const volatile __u32 eg_host_ipc_ns = 0;
+const volatile __u32 eg_host_cgroup_ns = 0;
+
+extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+
+/* What setns's enter saw, for its exit. Keyed by thread id. */
+struct eg_setns_inflight {
+    __u64 target_start_time_ns;
+    __u64 target_cgroup_id;
+    __u32 nstype;
+    __u32 was_host;
+    __u32 ns_type;
+    __u32 ns_inum;
+    __u32 target_tgid;
+    __u32 target_flags;
+    __u32 target_pid_ns_inum;
+    __u32 _pad0;
+    char target_comm[EG_COMM_LEN];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_SETNS_INFLIGHT);
+    __type(key, __u32);
+    __type(value, struct eg_setns_inflight);
+} eg_setns_inflight SEC(".maps");
+
+/* Last time each (caller cgroup, action, arg, target) was sent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_HOSTNS_DEDUP);
+    __type(key, struct eg_hostns_dedup_key);
+    __type(value, __u64);
+} eg_hostns_dedup SEC(".maps");
+
+/* Kernels before 6.18 keep the namespace's CLONE_NEW* kind in its operations. */
+struct proc_ns_operations___old {
+    int type;
+} __attribute__((preserve_access_index));
+struct ns_common___old {
+    const struct proc_ns_operations___old *ops;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 ns_type_of(struct ns_common *ns)
+{
+    if (bpf_core_field_exists(ns->ns_type))
+        return BPF_CORE_READ(ns, ns_type);
+    struct ns_common___old *old = (void *)ns;
+    return BPF_CORE_READ(old, ops, type);
+}
+
+/* CLONE_NEW* kinds of `task` whose namespace is the host's (pid: the one for children). */
+static __always_inline __u32 host_ns_mask(struct task_struct *task)
+{
+    struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+    __u32 m = 0;
+    if (!nsp)
+        return 0;
+    if (eg_host_mnt_ns && BPF_CORE_READ(nsp, mnt_ns, ns.inum) == eg_host_mnt_ns)
+        m |= EG_CLONE_NEWNS;
+    if (eg_host_pid_ns && BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum) == eg_host_pid_ns)
+        m |= EG_CLONE_NEWPID;
+    if (eg_host_net_ns && BPF_CORE_READ(nsp, net_ns, ns.inum) == eg_host_net_ns)
+        m |= EG_CLONE_NEWNET;
+    if (eg_host_uts_ns && BPF_CORE_READ(nsp, uts_ns, ns.inum) == eg_host_uts_ns)
+        m |= EG_CLONE_NEWUTS;
+    if (eg_host_ipc_ns && BPF_CORE_READ(nsp, ipc_ns, ns.inum) == eg_host_ipc_ns)
+        m |= EG_CLONE_NEWIPC;
+    if (eg_host_cgroup_ns && BPF_CORE_READ(nsp, cgroup_ns, ns.inum) == eg_host_cgroup_ns)
+        m |= EG_CLONE_NEWCGROUP;
+    return m;
+}
+
+/* The open file behind `fd` in the current task, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+    if (fd < 0)
+        return NULL;
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+        return NULL;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    return f;
+}
+
+/* The process a pidfd (or a /proc/<pid> inode's struct pid) refers to, by host pid. */
+static __always_inline struct task_struct *task_of_pid(struct pid *p)
+{
+    if (!p || !bpf_task_from_pid)
+        return NULL;
+    int nr = BPF_CORE_READ(p, numbers[0].nr);
+    if (nr <= 0)
+        return NULL;
+    return bpf_task_from_pid(nr);
+}
+
+static __always_inline bool active_pidns_is_host(struct task_struct *task)
+{
+    return BPF_CORE_READ(task, thread_pid, level) == 0;
+}
+
+/* Inode of the task's active pid namespace (the one of its own struct pid). */
+static __always_inline __u32 pid_ns_inum(struct task_struct *task)
+{
+    struct pid *p = BPF_CORE_READ(task, thread_pid);
+    unsigned int level = BPF_CORE_READ(p, level);
+    struct upid up;
+    bpf_core_read(&up, sizeof(up), &p->numbers[level & 31]);
+    return BPF_CORE_READ(up.ns, ns.inum);
+}
+
+/* Caller filters shared by every program: container, set-up. Returns the cgroup or 0. */
+static __always_inline __u64 caller_in_container(struct task_struct *task, __u32 kind)
+{
+    __u64 cgid = eg_current_cgroup_id(task);
+    if (!eg_is_container_cgroup(cgid))
+        return 0;
+    eg_count_seen(kind);
+    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+        eg_count_filtered(kind, EG_FILTER_SETUP);
+        return 0;
+    }
+    return cgid;
+}
+
+/* ---- setns ------------------------------------------------------------------------------ */
+
+SEC("tracepoint/syscalls/sys_enter_setns")
+int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid = eg_current_cgroup_id(task);
+    if (!eg_is_container_cgroup(cgid))
+        return 0;
+    /* seen/filtered are counted at exit, once the outcome is known; set-up is decided here. */
+    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+        eg_count_seen(EG_EVENT_NS_ENTER);
+        eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_SETUP);
+        return 0;
+    }
+    struct eg_setns_inflight in = {};
+    in.nstype = (__u32)ctx->args[1];
+    in.was_host = host_ns_mask(task);
+    struct file *f = fd_file(task, (long)ctx->args[0]);
+    if (f) {
+        struct inode *ino = BPF_CORE_READ(f, f_inode);
+        unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
+        if (magic == EG_NSFS_MAGIC) {
+            struct ns_common *ns = BPF_CORE_READ(ino, i_private);
+            in.ns_type = ns_type_of(ns);
+            in.ns_inum = BPF_CORE_READ(ns, inum);
+            in.target_flags |= EG_TGT_NSFS;
+        } else if (magic == EG_PIDFS_MAGIC || magic == EG_ANON_INODE_FS_MAGIC) {
+            in.target_flags |= EG_TGT_PIDFD;
+            struct task_struct *t = task_of_pid(BPF_CORE_READ(f, private_data));
+            if (t) {
+                in.target_tgid = BPF_CORE_READ(t, tgid);
+                in.target_start_time_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+                in.target_cgroup_id = eg_task_cgroup_id(t);
+                BPF_CORE_READ_STR_INTO(&in.target_comm, t, group_leader, comm);
+                in.target_flags |= EG_TGT_RESOLVED;
+                if (active_pidns_is_host(t))
+                    in.target_flags |= EG_TGT_HOST_PIDNS;
+                in.target_pid_ns_inum = pid_ns_inum(t);
+                bpf_task_release(t);
+            }
+        }
+    }
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    bpf_map_update_elem(&eg_setns_inflight, &tid, &in, BPF_ANY);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_setns")
+int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct eg_setns_inflight *inp = bpf_map_lookup_elem(&eg_setns_inflight, &tid);
+    if (!inp)
+        return 0;
+    struct eg_setns_inflight in = *inp;
+    bpf_map_delete_elem(&eg_setns_inflight, &tid);
+    eg_count_seen(EG_EVENT_NS_ENTER);
+    if (ctx->ret != 0) {
+        eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_NO_EFFECT);
+        return 0;
+    }
+    /* nstype 0 with a namespace file means "whatever kind it is". */
+    __u32 requested = in.nstype ? in.nstype : in.ns_type;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u32 entered = host_ns_mask(task) & requested & EG_NS_WATCHED;
+    if (!entered) {
+        eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_NO_EFFECT);
+        return 0;
+    }
+    struct eg_hostns_event *e = eg_reserve(EG_EVENT_NS_ENTER, sizeof(*e));
+    if (!e)
+        return 0;
+    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task), EG_EVENT_NS_ENTER, sizeof(*e));
+    e->target_start_time_ns = in.target_start_time_ns;
+    e->target_cgroup_id = in.target_cgroup_id;
+    e->action = EG_ACT_SETNS;
+    e->arg = in.nstype;
+    e->target_vpid = 0;
+    e->target_tgid = in.target_tgid;
+    e->target_flags = in.target_flags;
+    e->ns_type = in.ns_type;
+    e->ns_inum = in.ns_inum;
+    e->ns_entered = entered;
+    e->ns_was_host = in.was_host & entered;
+    e->target_pid_ns_inum = in.target_pid_ns_inum;
+    __builtin_memcpy(e->target_comm, in.target_comm, sizeof(e->target_comm));
+    e->target_exe[0] = '\0';
+    /* Rare and severe: wake the reader now. */
+    eg_submit(e, EG_EVENT_NS_ENTER, true);
+    return 0;
+}
+
+/* ---- process access --------------------------------------------------------------------- */
+
+/*
+ * Report `action` by the current task on `target` (a reference from a
+ * bpf_task_from_* kfunc, released here; NULL only for kill(-1), which has no
+ * single target). The caller has passed caller_in_container().
+ */
+static __always_inline int report_access(struct task_struct *task, __u64 cgid, __u32 action,
+                                         __u32 arg, __s32 vpid, struct task_struct *target,
+                                         __u32 tflags)
+{
+    struct eg_hostns_dedup_key key = {};
+    key.cgroup_id = cgid;
+    key.action = action;
+    key.arg = arg;
+    __u64 tcg = 0;
+    if (target) {
+        tcg = eg_task_cgroup_id(target);
+        if (tcg == cgid) {
+            bpf_task_release(target);
+            eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
+            return 0;
+        }
+        key.target_tgid = BPF_CORE_READ(target, tgid);
+        key.target_start_time_ns = BPF_CORE_READ(target, group_leader, start_boottime);
+        tflags |= EG_TGT_RESOLVED;
+        if (active_pidns_is_host(target))
+            tflags |= EG_TGT_HOST_PIDNS;
+    } else {
+        key.target_tgid = (__u32)vpid;
+    }
+
+    __u64 now = bpf_ktime_get_boot_ns();
+    __u64 *last = bpf_map_lookup_elem(&eg_hostns_dedup, &key);
+    if (last && now - *last < EG_HOSTNS_DEDUP_NS) {
+        if (target)
+            bpf_task_release(target);
+        eg_count_deduplicated(EG_EVENT_PROC_ACCESS);
+        return 0;
+    }
+    if (bpf_map_update_elem(&eg_hostns_dedup, &key, &now, BPF_ANY) != 0) {
+        struct eg_counters *c = eg_counters_get();
+        if (c)
+            c->filter_reason[EG_FILTER_DEDUP_FULL]++;
+    }
+
+    struct eg_hostns_event *e = eg_reserve(EG_EVENT_PROC_ACCESS, sizeof(*e));
+    if (!e) {
+        if (target)
+            bpf_task_release(target);
+        return 0;
+    }
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_PROC_ACCESS, sizeof(*e));
+    e->target_start_time_ns = key.target_start_time_ns;
+    e->target_cgroup_id = tcg;
+    e->action = action;
+    e->arg = arg;
+    e->target_vpid = vpid;
+    e->target_tgid = target ? key.target_tgid : 0;
+    e->target_flags = tflags;
+    e->ns_type = 0;
+    e->ns_inum = 0;
+    e->ns_entered = 0;
+    e->ns_was_host = 0;
+    e->target_pid_ns_inum = target ? pid_ns_inum(target) : 0;
+    e->target_comm[0] = '\0';
+    e->target_exe[0] = '\0';
+    if (target) {
+        BPF_CORE_READ_STR_INTO(&e->target_comm, target, group_leader, comm);
+        struct file *exe = BPF_CORE_READ(target, mm, exe_file);
+        if (exe)
+            eg_file_path(target, exe, e->target_exe);
+        bpf_task_release(target);
+    }
+    eg_submit(e, EG_EVENT_PROC_ACCESS, false);
+    return 0;
+}
+
+/*
+ * Access to the process `vpid` names in the caller's pid namespace. No such
+ * process: the call fails with ESRCH and nothing happened.
+ */
+static __always_inline int access_vpid(__u32 action, __u32 arg, __s32 vpid, __u32 tflags)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS);
+    if (!cgid)
+        return 0;
+    if (vpid <= 0) {
+        eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
+        return 0;
+    }
+    struct task_struct *target = NULL;
+    if (bpf_task_from_vpid) {
+        target = bpf_task_from_vpid(vpid);
+    } else if (bpf_task_from_pid && active_pidns_is_host(task)) {
+        target = bpf_task_from_pid(vpid); /* its pids are host pids (kernels before 6.13) */
+    } else {
+        /* Before 6.13 a pid in a container's own pid ns cannot be resolved here; the
+         * processes there are its own task's (pidMode task at most). */
+        eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
+        return 0;
+    }
+    if (!target) {
+        eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
+        return 0;
+    }
+    return report_access(task, cgid, action, arg, vpid, target, tflags);
+}
+
+static __always_inline bool ptrace_request_watched(long req)
+{
+    switch (req) {
+    case EG_PTRACE_POKETEXT:
+    case EG_PTRACE_POKEDATA:
+    case EG_PTRACE_POKEUSR:
+    case EG_PTRACE_SETREGS:
+    case EG_PTRACE_SETFPREGS:
+    case EG_PTRACE_ATTACH:
+    case EG_PTRACE_SETREGSET:
+    case EG_PTRACE_SEIZE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int eg_ptrace_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    long req = (long)ctx->args[0];
+    if (!ptrace_request_watched(req))
+        return 0;
+    return access_vpid(EG_ACT_PTRACE, (__u32)req, (__s32)ctx->args[1], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
+int eg_vm_writev_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    return access_vpid(EG_ACT_VM_WRITE, 0, (__s32)ctx->args[0], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_kill")
+int eg_kill_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    int sig = (int)ctx->args[1];
+    if (sig == 0)
+        return 0; /* existence probe, nothing is delivered */
+    __s32 pid = (__s32)ctx->args[0];
+    if (pid == -1) {
+        /* Every process the caller may signal: the host's when it shares the host pid ns. */
+        struct task_struct *task = bpf_get_current_task_btf();
+        __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS);
+        if (!cgid)
+            return 0;
+        if (!active_pidns_is_host(task)) {
+            /* Its own pid namespace only: its own task's processes. */
+            eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
+            return 0;
+        }
+        return report_access(task, cgid, EG_ACT_KILL, (__u32)sig, -1, NULL,
+                             EG_TGT_ALL | EG_TGT_HOST_PIDNS);
+    }
+    if (pid == 0) {
+        /* Its own process group: runc makes every container init a session leader. */
+        struct task_struct *task = bpf_get_current_task_btf();
+        if (caller_in_container(task, EG_EVENT_PROC_ACCESS))
+            eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
+        return 0;
+    }
+    if (pid < 0)
+        return access_vpid(EG_ACT_KILL, (__u32)sig, -pid, EG_TGT_GROUP);
+    return access_vpid(EG_ACT_KILL, (__u32)sig, pid, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_tkill")
+int eg_tkill_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    int sig = (int)ctx->args[1];
+    if (sig == 0)
+        return 0;
+    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[0], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_tgkill")
+int eg_tgkill_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    int sig = (int)ctx->args[2];
+    if (sig == 0)
+        return 0;
+    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[1], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_pidfd_send_signal")
+int eg_pidfd_signal_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    int sig = (int)ctx->args[1];
+    if (sig == 0)
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS);
+    if (!cgid)
+        return 0;
+    struct file *f = fd_file(task, (long)ctx->args[0]);
+    struct task_struct *target = f ? task_of_pid(BPF_CORE_READ(f, private_data)) : NULL;
+    if (!target) {
+        eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
+        return 0;
+    }
+    return report_access(task, cgid, EG_ACT_PIDFD_SIGNAL, (__u32)sig, 0, target, EG_TGT_PIDFD);
+}
+
+/*
+ * /proc/<pid>/mem opened for writing. sys_exit_openat runs for every open on
+ * the host: failed opens and callers outside task containers leave first,
+ * then read-only opens; only then the file's super block and name.
+ */
+static __always_inline int proc_mem_open(long ret)
+{
+    if (ret < 0)
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cgid = eg_current_cgroup_id(task);
+    if (!eg_is_container_cgroup(cgid))
+        return 0;
+    struct file *f = fd_file(task, ret);
+    if (!f || !(BPF_CORE_READ(f, f_mode) & EG_FMODE_WRITE))
+        return 0;
+    struct inode *ino = BPF_CORE_READ(f, f_inode);
+    if (BPF_CORE_READ(ino, i_sb, s_magic) != EG_PROC_SUPER_MAGIC)
+        return 0;
+    char name[4] = {};
+    bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
+        return 0;
+    eg_count_seen(EG_EVENT_PROC_ACCESS);
+    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+        eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SETUP);
+        return 0;
+    }
+    struct proc_inode *pi = container_of(ino, struct proc_inode, vfs_inode);
+    struct task_struct *target = task_of_pid(BPF_CORE_READ(pi, pid));
+    if (!target) {
+        eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
+        return 0;
+    }
+    __u32 flags = BPF_CORE_READ(f, f_flags);
+    return report_access(task, cgid, EG_ACT_PROC_MEM, flags, 0, target, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int eg_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    return proc_mem_open(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int eg_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    return proc_mem_open(ctx->ret);
+}
