@@ -15,6 +15,7 @@ Exit status: 0 when the suite ran (targets met or not), 1 on a harness error.
 """
 
 import argparse
+import calendar
 import json
 import os
 import random
@@ -156,13 +157,16 @@ class NoAgent:
 class Ecsguard:
     name = "ecsguard"
 
-    def __init__(self, fake_url, extra=()):
+    def __init__(self, fake_url, extra=(), binary=None, name="ecsguard"):
+        self.name = name
+        self.binary = binary
         self.fake_url = fake_url
         self.extra = tuple(extra)
         self.agent = None
 
     def start(self):
         self.agent = TimedAgent(introspection_url=self.fake_url, health_file=True,
+                                binary=self.binary,
                                 extra_args=("--health-interval", "1", "--report-interval", "1")
                                 + self.extra)
         self.agent.start()
@@ -350,12 +354,30 @@ class Env:
 # ---- BPF per-program stats ------------------------------------------------------------------
 
 
-def bpf_prog_stats():
+TRACING_TYPES = {"tracing", "tracepoint", "raw_tracepoint", "kprobe", "perf_event", "lsm"}
+
+
+def bpf_progs():
+    """{id: (name, type)} of every loaded program."""
+    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return {}
+    return {p["id"]: (p.get("name", "?"), p.get("type", "?")) for p in json.loads(r.stdout or "[]")}
+
+
+def foreign_tracers(own):
+    """Tracing programs loaded by someone else (another agent or tracer on this machine)."""
+    return sorted({n for i, (n, t) in bpf_progs().items() if t in TRACING_TYPES and i not in own})
+
+
+def bpf_prog_stats(own=None):
     r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
     out = {}
     if r.returncode != 0:
         return out
     for p in json.loads(r.stdout or "[]"):
+        if own is not None and p["id"] not in own:
+            continue
         if "run_cnt" in p:
             out[p["id"]] = (p.get("name", "?"), p.get("type", "?"), p["run_time_ns"],
                             p["run_cnt"])
@@ -439,15 +461,35 @@ class Suite:
 
     def configs(self):
         cs = [NoAgent(), Ecsguard(self.fake.base_url)]
+        if self.args.ecsguard_alt:
+            cs.append(Ecsguard(self.fake.base_url, binary=self.args.ecsguard_alt,
+                               name="ecsguard-alt"))
+        if self.args.peers in ("", "none"):
+            return cs
         if "bpftrace" in self.args.peers and shutil.which("bpftrace"):
             cs.append(Bpftrace())
         if "auditd" in self.args.peers and shutil.which("auditd"):
             cs.append(Auditd())
         return cs
 
+    def wait_quiet(self, own):
+        """Waits (up to --quiet-timeout) until no tracing program but ours is loaded: another
+        agent or tracer on the machine slows every configuration, "none" included."""
+        deadline = time.monotonic() + self.args.quiet_timeout
+        foreign = foreign_tracers(own)
+        if foreign:
+            log(f"waiting for foreign BPF tracers to go: {' '.join(foreign[:6])}...")
+        while foreign and time.monotonic() < deadline:
+            time.sleep(1)
+            foreign = foreign_tracers(own)
+        if foreign:
+            log(f"measuring with {len(foreign)} foreign tracing programs loaded (noted)")
+        return foreign
+
     def overhead(self):
         configs = self.configs()
-        wl = self.env.workloads()
+        wl = [w for w in self.env.workloads()
+              if not self.args.workloads or w[0] in self.args.workloads.split(",")]
         samples = {}  # (workload, where, config) -> [ns]
         bpf = {}
         ecs_cpu = []
@@ -459,21 +501,29 @@ class Suite:
             random.shuffle(order)
             log(f"round {rnd + 1}/{self.args.rounds}: {' '.join(c.name for c in order)}")
             for cfg in order:
+                self.wait_quiet(set())
+                before = set(bpf_progs())
                 cfg.start()
+                own = set(bpf_progs()) - before  # programs this configuration loaded
+                time.sleep(self.args.settle)  # start-up work of the agent/tracer is not measured
+                foreign = self.wait_quiet(own)
+                if foreign:
+                    self.results["meta"].setdefault("foreign_tracers", []).append(
+                        {"round": rnd + 1, "config": cfg.name, "programs": foreign})
                 try:
-                    if isinstance(cfg, Ecsguard):
+                    if cfg.name == "ecsguard":
                         cpu0 = cpu_seconds(cfg.pid())
                         h0 = kernel_totals(cfg.health())
                         t0 = time.monotonic()
                     for name, where, fn in wl:
-                        b = bpf_prog_stats() if self.args.bpf_stats else {}
+                        b = bpf_prog_stats(own) if self.args.bpf_stats else {}
                         v = fn()
                         samples.setdefault((name, where, cfg.name), []).append(v)
-                        if self.args.bpf_stats and cfg.name in ("ecsguard", "bpftrace"):
-                            d = bpf_stats_delta(b, bpf_prog_stats())
+                        if self.args.bpf_stats and cfg.name != "none":
+                            d = bpf_stats_delta(b, bpf_prog_stats(own))
                             for prog, st in d.items():
                                 bpf.setdefault((cfg.name, name, where, prog), []).append(st)
-                    if isinstance(cfg, Ecsguard):
+                    if cfg.name == "ecsguard":
                         time.sleep(1.5)  # one more health write after the last workload
                         cpu1 = cpu_seconds(cfg.pid())
                         h1 = kernel_totals(cfg.health())
@@ -547,8 +597,8 @@ class Suite:
                     path = p.get("executablePath", "")
                     if f.get("type", "").endswith("SysAdminCapabilityUsed") or "/tmp/lat" in path:
                         first = f["service"]["eventFirstSeen"]
-                        ts = time.mktime(time.strptime(first[:19], "%Y-%m-%dT%H:%M:%S")) \
-                            - time.timezone + float("0" + first[19:].rstrip("Z"))
+                        ts = calendar.timegm(time.strptime(first[:19], "%Y-%m-%dT%H:%M:%S")) \
+                            + float("0" + first[19:].rstrip("Z"))
                         lat.append((t - ts) * 1000)
                 if len(lat) >= n:
                     break
@@ -691,9 +741,10 @@ def report(res):
     ov = res["overhead"]
     lines = []
     cfgs = ["ecsguard", "bpftrace", "auditd"]
+    if any("ecsguard-alt" in row for row in ov.values()):
+        cfgs = ["ecsguard", "ecsguard-alt", "bpftrace"]
     lines.append("%-20s %-9s %12s   %-17s %-17s %-17s %s" % (
-        "workload", "where", "none ns/op", "ecsguard min/med", "bpftrace min/med",
-        "auditd min/med", "target"))
+        "workload", "where", "none ns/op", *["%s min/med" % c for c in cfgs], "target"))
     for key in sorted(ov, key=lambda k: (list(TARGETS).index(k.split("|")[0])
                                          if k.split("|")[0] in TARGETS else 99, k)):
         name, where = key.split("|")
@@ -766,6 +817,12 @@ def report(res):
             v = bpf[k]
             lines.append("  %-9s %-18s %-40s %9.0f runs/round %7.0f ns/run" % (
                 cfg, name, prog, v["runs_per_round"], v["ns_per_run"]))
+    ft = res.get("meta", {}).get("foreign_tracers")
+    if ft:
+        lines.append("")
+        lines.append("NOTE: %d configuration runs were measured while another agent/tracer had BPF "
+                     "programs attached (see meta.foreign_tracers): treat those rounds as noisy"
+                     % len(ft))
     return "\n".join(lines)
 
 
@@ -774,6 +831,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply loop counts")
     ap.add_argument("--peers", default="bpftrace,auditd")
+    ap.add_argument("--workloads", default="", help="comma-separated subset (default: all)")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds between starting a configuration and measuring")
+    ap.add_argument("--quiet-timeout", type=float, default=90,
+                    help="wait this long for other BPF tracers on the machine to go away")
+    ap.add_argument("--ecsguard-alt", help="a second ecsguard binary (A/B of a change)")
     ap.add_argument("--phases", default="overhead,startup,latency,rate,many")
     ap.add_argument("--bpf-stats", action="store_true", default=True)
     ap.add_argument("--no-bpf-stats", dest="bpf_stats", action="store_false")
@@ -799,9 +862,9 @@ def main():
         return 1
     finally:
         audit_cleanup()
-    suite.results["meta"] = {"kernel": os.uname().release, "cpus": os.cpu_count(),
+    suite.results["meta"].update({"kernel": os.uname().release, "cpus": os.cpu_count(),
                              "rounds": args.rounds, "scale": args.scale,
-                             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(suite.results, f, indent=1)

@@ -134,6 +134,30 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
         return 0;
     }
+    struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+    struct eg_cap_dedup_key key = {};
+    key.cgroup_id = cgid;
+    key.exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+    key.exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+    key.cap = cap;
+    key.syscall_nr = current_syscall_nr(task);
+    key.granted = ret == 0;
+
+    /*
+     * Repeats first: a key in the table was a real check (noise never enters it), so a
+     * repeat is counted before the stack walk, by far the dearest step (~1.7 us of ~2.2 us
+     * per CAP_SYS_ADMIN check on the benchmark VM). The one consequence: an overcommit
+     * check made in the same syscall by the same binary as an earlier real check counts as a
+     * repeat of it instead of being filtered. Counts can grow; no real check is missed.
+     */
+    __u64 now = bpf_ktime_get_boot_ns();
+    struct eg_cap_dedup_val *seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);
+    if (seen) {
+        __sync_fetch_and_add(&seen->count, 1);
+        seen->last_ts_ns = now;
+        eg_count_deduplicated(EG_EVENT_CAP);
+        return 0;
+    }
     __u32 cap_flags = 0;
     if (cap == CAP_SYS_ADMIN_NR) {
         int oc = is_overcommit_check(ctx);
@@ -145,23 +169,6 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
             cap_flags |= EG_CAP_NOISE_UNCHECKED;
     }
 
-    struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-    struct eg_cap_dedup_key key = {};
-    key.cgroup_id = cgid;
-    key.exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-    key.exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-    key.cap = cap;
-    key.syscall_nr = current_syscall_nr(task);
-    key.granted = ret == 0;
-
-    __u64 now = bpf_ktime_get_boot_ns();
-    struct eg_cap_dedup_val *seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);
-    if (seen) {
-        __sync_fetch_and_add(&seen->count, 1);
-        seen->last_ts_ns = now;
-        eg_count_deduplicated(EG_EVENT_CAP);
-        return 0;
-    }
     struct eg_cap_dedup_val first = {.count = 1, .last_ts_ns = now};
     if (bpf_map_update_elem(&eg_cap_dedup, &key, &first, BPF_NOEXIST) != 0) {
         /* Lost a race with another CPU for the same key: that one sends. */
