@@ -7,6 +7,7 @@
 
 #include <bpf/bpf.h>
 
+#include "agent/bpf_loader.h"
 #include "agent/bpf_rootfs.h"
 #include "agent/finding_json.h"
 #include "agent/json_text.h"
@@ -19,6 +20,7 @@
 #define WRITTEN_PROBES 16
 #define LD_SO_PRELOAD "/etc/ld.so.preload"
 #define SEVERITY_HIGH 8.0
+#define CGROUP_PIDS 8 /* live processes tried for a mount table */
 
 /* Per container (its own cgroup id): totals since the agent first saw it write. */
 struct cstate {
@@ -345,6 +347,25 @@ static void on_write(void *ctx, const struct eg_event_header *h, const void *rec
     record_sensitive(d, c, cg, h, path, op);
 }
 
+/* Up to `max` pids of the processes in cgroup `cg` (from cgroup.procs of the tracked hierarchy). */
+static int container_pids(struct eg_rootfs_detector *d, uint64_t cg, uint32_t *out, int max)
+{
+    struct eg_container *c = eg_container_table_lookup(d->env.containers, cg);
+    if (!c || !d->env.bpf || !d->env.bpf->cgroups.mount_point[0])
+        return 0;
+    char path[EG_CONTAINER_PATH_MAX + 300];
+    snprintf(path, sizeof(path), "%s%s/cgroup.procs", d->env.bpf->cgroups.mount_point, c->path);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    int n = 0;
+    unsigned v;
+    while (n < max && fscanf(f, "%u", &v) == 1)
+        out[n++] = v;
+    fclose(f);
+    return n;
+}
+
 /* Resolve one path of a path op to an absolute path on the root mount; false when not. */
 static bool pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event_header *h,
                              uint32_t flags, const char *base_raw, const char *path_raw, char *out,
@@ -358,7 +379,11 @@ static bool pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event
         d->stats.unresolved++;
         return false;
     }
-    const struct eg_mount_table *t = eg_mount_cache_get(d->mounts, h->mnt_ns_inum, h->tgid);
+    /* The caller is often gone by now (mkdir, mv, rm): try its parent, then the container's
+     * live processes. */
+    uint32_t pids[2 + CGROUP_PIDS] = {h->tgid, h->ppid};
+    int n = 2 + container_pids(d, h->cgroup_id, pids + 2, CGROUP_PIDS);
+    const struct eg_mount_table *t = eg_mount_cache_get_any(d->mounts, h->mnt_ns_inum, pids, n);
     if (!t) {
         d->stats.unresolved++;
         return false;
@@ -429,6 +454,10 @@ static void record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_ty
     if (!f || !created)
         return;
     fill_where_who(d, f, c, h);
+    /* The event names the file mapped or just executed; the process table may still hold
+     * the executable from before the exec. */
+    if (type == EG_FT_NEW_BINARY)
+        snprintf(f->process.exe, sizeof(f->process.exe), "%s", path);
     f->context = json_object_new_object();
     json_object_object_add(f->context, "filePath", eg_json_string(path, EG_PATH_LEN));
     if (w)

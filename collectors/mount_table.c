@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MOUNTINFO_READ_MAX (1024 * 1024)
@@ -267,6 +268,12 @@ static int read_table(struct eg_mount_cache *c, struct cached_ns *n)
 static int open_ns(struct eg_mount_cache *c, struct cached_ns *n, uint32_t pid)
 {
     char path[192];
+    /* Only a process still in that namespace shows its mounts (pids are reused, processes
+     * setns): check before reading. */
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%u/ns/mnt", c->proc_root, pid);
+    if (stat(path, &st) == 0 && (uint32_t)st.st_ino != n->mnt_ns)
+        return -1;
     snprintf(path, sizeof(path), "%s/%u/mountinfo", c->proc_root, pid);
     if (n->fd >= 0)
         close(n->fd);
@@ -282,6 +289,19 @@ static bool changed(struct cached_ns *n)
 {
     struct pollfd p = {.fd = n->fd, .events = POLLPRI};
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLPRI | POLLERR));
+}
+
+const struct eg_mount_table *eg_mount_cache_get_any(struct eg_mount_cache *c, uint32_t mnt_ns,
+                                                    const uint32_t *pids, int n_pids)
+{
+    for (int i = 0; i < n_pids; i++) {
+        if (!pids[i])
+            continue;
+        const struct eg_mount_table *t = eg_mount_cache_get(c, mnt_ns, pids[i]);
+        if (t)
+            return t;
+    }
+    return NULL;
 }
 
 const struct eg_mount_table *eg_mount_cache_get(struct eg_mount_cache *c, uint32_t mnt_ns,

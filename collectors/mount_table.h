@@ -68,6 +68,10 @@ void eg_mount_cache_free(struct eg_mount_cache *c);
  */
 const struct eg_mount_table *eg_mount_cache_get(struct eg_mount_cache *c, uint32_t mnt_ns,
                                                 uint32_t pid);
+/* The same, trying each candidate process (e.g. the event's process, its parent, the
+ * container's other processes) until one is still in `mnt_ns`. */
+const struct eg_mount_table *eg_mount_cache_get_any(struct eg_mount_cache *c, uint32_t mnt_ns,
+                                                    const uint32_t *pids, int n_pids);
 void eg_mount_cache_get_stats(struct eg_mount_cache *c, struct eg_mount_cache_stats *out);
 
 #endif

@@ -1,0 +1,186 @@
+"""Root filesystem writes per task on the real kernel, with runc containers on an overlayfs
+rootfs like Docker's overlay2 (issue 6).
+
+Each container also has a bind volume (/data) and a tmpfs (/scratch): writes there are other
+mounts and must never be reported as root filesystem writes.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import harness
+from agent_case import AgentCase, context, last_by_id, process
+
+ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
+NEW_BINARY = "Execution:Runtime/NewBinaryExecuted"
+SENSITIVE = "Persistence:Runtime/SensitiveFileModified"
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+class RootfsWrites(AgentCase):
+
+    def task_container(self, args=("/bin/egprobe", "sleep", "3600"), **kw):
+        vol = tempfile.mkdtemp(prefix="eg-rootfs-vol-")
+        self.addCleanup(shutil.rmtree, vol, True)
+        c = self.container(list(args), rootfs="overlay", volumes=[(vol, "/data")],
+                           tmpfs=["/scratch"], **kw)
+        c.volume_dir = vol
+        self.register(c)
+        return c
+
+    def findings_of(self, type_, c):
+        return [f for f in self.agent.findings()
+                if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
+
+    def wait_context(self, type_, c, pred, timeout=20):
+        """The newest line of the container's `type_` finding once pred(context) holds."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            found = self.findings_of(type_, c)
+            if found:
+                last = found[-1]
+                if pred(context(last)):
+                    return last
+            time.sleep(0.3)
+        raise AssertionError("condition not met; last %s finding: %s"
+                             % (type_, json.dumps(last, indent=1)))
+
+    def test_rootfs_writes_are_reported_once_per_container_and_volume_tmpfs_are_not(self):
+        c = self.task_container(name="web", family="shop", version="3")
+        self.start_agent()
+        c.start()
+        script = ("echo conf > /etc/app.conf && mkdir /newdir && echo x > /a && "
+                  "mv /a /b && echo y > /gone && rm /gone && "
+                  "echo v > /data/volfile && mkdir /data/voldir && mv /data/volfile /data/v2 && "
+                  "rm /data/v2 && echo t > /scratch/tmpfile && mkdir /scratch/d && "
+                  "cd /data && echo rel > relfile && mkdir reldir")
+        r = c.exec(["/bin/sh", "-c", script])
+        self.assertTrue(r.ok, r)
+        want = {"/etc/app.conf", "/newdir", "/a", "/b", "/gone"}
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: want <= set(ctx.get("relatedFilePaths", [])))
+        self.stop_agent()
+        latest = last_by_id(self.findings_of(ROOTFS_MODIFIED, c))
+        self.assertEqual(len(latest), 1, "one finding per container: %s" % list(latest))
+        f = list(latest.values())[0]
+        self.assertAttributed(f, c)
+        self.assertEqual(f["severity"], 2.0)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/etc/app.conf")
+        self.assertEqual(ctx["fileOperation"], "create")
+        self.assertEqual(ctx["overlayLayer"], "upper")
+        paths = ctx["relatedFilePaths"]
+        self.assertEqual(set(paths), want, paths)  # nothing from /data or /scratch
+        ops = ctx["fileOperations"]
+        self.assertEqual(ops.get("createDirectory"), 1, ops)
+        self.assertEqual(ops.get("rename"), 1, ops)
+        self.assertEqual(ops.get("delete"), 1, ops)
+        self.assertEqual(ops.get("create"), 3, ops)
+        self.assertEqual(ctx["distinctFileCount"], 5)
+        self.assertEqual(ctx["writeCount"], 6)  # 3 creates, mkdir, rename, unlink
+        self.assertGreaterEqual(f["service"]["count"], 6)
+        self.assertEqual(process(f)["name"], "sh")
+        # Writes in the volume really happened (the filter is the mount, not a failure).
+        self.assertTrue(os.path.exists(os.path.join(c.volume_dir, "relfile")))
+
+    def test_image_file_modified_is_a_lower_layer_copy_up(self):
+        c = self.task_container(name="app")
+        self.start_agent()
+        c.start()
+        self.assertFalse(os.path.exists(os.path.join(c.upperdir, "etc", "group")))
+        r = c.exec(["/bin/sh", "-c", "echo 'ops:x:99:' >> /etc/group && echo n > /newfile"])
+        self.assertTrue(r.ok, r)
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: "/newfile" in ctx.get("relatedFilePaths", []))
+        # The write copied the image's file up into the container's layer.
+        self.assertTrue(os.path.exists(os.path.join(c.upperdir, "etc", "group")))
+        self.stop_agent()
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/etc/group")
+        self.assertEqual(ctx["fileOperation"], "modify")
+        self.assertEqual(ctx["overlayLayer"], "lower")
+        self.assertEqual(ctx["fileOperations"], {"modify": 1, "create": 1})
+
+    def test_copied_binary_executed_names_path_and_writer(self):
+        c = self.task_container(name="worker")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "cp /bin/egprobe /bin/dropped && /bin/dropped sleep 0"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_BINARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(f["severity"], 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/bin/dropped")
+        self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
+        self.assertIn("T", ctx["modifiedAt"])
+        self.assertEqual(process(f)["executablePath"], "/bin/dropped")
+        # Executing the image's own binaries is not "new".
+        self.stop_agent()
+        for f in self.findings_of(NEW_BINARY, c):
+            self.assertEqual(context(f)["filePath"], "/bin/dropped", f)
+
+    def test_passwd_append_and_ld_so_preload(self):
+        c = self.task_container(name="api")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "echo 'eve:x:0:0::/root:/bin/sh' >> /etc/passwd && "
+                    "echo /lib/evil.so > /etc/ld.so.preload && echo ok > /data/passwd"])
+        self.assertTrue(r.ok, r)
+        found = self.agent.wait_for(harness.match(SENSITIVE, c), timeout=20, count=2)
+        by_path = {context(f)["filePath"]: f for f in found}
+        self.assertEqual(set(by_path), {"/etc/passwd", "/etc/ld.so.preload"})
+        self.assertEqual(by_path["/etc/passwd"]["severity"], 5.0)
+        self.assertEqual(context(by_path["/etc/passwd"])["fileOperation"], "modify")
+        self.assertEqual(by_path["/etc/ld.so.preload"]["severity"], 8.0)
+        self.assertEqual(context(by_path["/etc/ld.so.preload"])["fileOperation"], "create")
+        self.assertAttributed(by_path["/etc/passwd"], c)
+
+    def test_ten_thousand_files_one_finding_exact_counts_no_drops(self):
+        c = self.task_container(name="batch")
+        self.start_agent("--health-interval", "1", health=True)
+        c.start()
+        time.sleep(1)
+        rss_before = rss_kib(self.agent.proc.pid)
+        r = c.exec(["/bin/sh", "-c", "mkdir /spool && /bin/egprobe write-files /spool 10000 && "
+                    "/bin/egprobe write-files /data 2000"], timeout=120)
+        self.assertTrue(r.ok, r)
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: ctx.get("distinctFileCount", 0) >= 10001, timeout=60)
+        time.sleep(2.5)  # one more health record after the work
+        rss_after = rss_kib(self.agent.proc.pid)
+        with open(self.agent.health_file) as fh:
+            health = json.load(fh)
+        self.stop_agent()
+        latest = last_by_id(self.findings_of(ROOTFS_MODIFIED, c))
+        self.assertEqual(len(latest), 1, [(f["service"]["count"], context(f).get("filePath"),
+                                           f["service"].get("eventFirstSeen"))
+                                          for f in latest.values()])
+        ctx = context(list(latest.values())[0])
+        self.assertEqual(ctx["filePath"], "/spool")
+        self.assertEqual(ctx["distinctFileCount"], 10001)
+        self.assertEqual(ctx["writeCount"], 10001)
+        self.assertEqual(len(ctx["relatedFilePaths"]), 20)
+        self.assertEqual(ctx["fileOperations"], {"createDirectory": 1, "create": 10000})
+        k = health["kernelEvents"]["rootfsWrite"]
+        self.assertEqual(k["dropped"], 0, health)
+        self.assertEqual(k["seen"], k["sent"] + k["deduplicated"] + k["dropped"] + k["filtered"])
+        self.assertGreaterEqual(k["sent"], 10000)
+        # Bounded memory: the per-file state is a few hundred bytes per file, fixed tables.
+        self.assertLess(rss_after - rss_before, 32 * 1024, (rss_before, rss_after))
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
