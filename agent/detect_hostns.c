@@ -87,16 +87,23 @@ int eg_hostns_ns_kinds(uint32_t mask, char *out, size_t outlen)
 {
     int n = 0;
     size_t used = 0;
+    bool full = outlen == 0;
     if (outlen)
         out[0] = '\0';
     for (size_t i = 0; i < NS_KINDS; i++) {
         if (!(mask & ns_kind_names[i].flag))
             continue;
-        int w = snprintf(out + used, outlen > used ? outlen - used : 0, "%s%s", n ? "," : "",
-                         ns_kind_names[i].name);
-        if (w > 0 && used + (size_t)w < outlen)
-            used += (size_t)w;
         n++;
+        if (full)
+            continue;
+        int w =
+            snprintf(out + used, outlen - used, "%s%s", n > 1 ? "," : "", ns_kind_names[i].name);
+        if (w < 0 || used + (size_t)w >= outlen) {
+            out[used] = '\0'; /* whole names only */
+            full = true;
+            continue;
+        }
+        used += (size_t)w;
     }
     return n;
 }

@@ -1,0 +1,337 @@
+"""Host PID namespace sharing and acting on processes outside the task (issue 3).
+
+Real kernel, real runc containers in ECS cgroup layouts, a fake ECS agent. Host
+processes to act on are egprobe sleepers started by the test itself (the VM's
+/proc/1 is not usable as a target here).
+"""
+
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import harness
+from agent_case import AgentCase, context, egprobe_host, process
+
+HOST_PID_NS = "PrivilegeEscalation:Runtime/ContainerSharesHostPidNamespace"
+NS_ENTERED = "PrivilegeEscalation:Runtime/HostNamespaceEntered"
+PTRACE = "DefenseEvasion:Runtime/ProcessInjection.Ptrace"
+VM_WRITE = "DefenseEvasion:Runtime/ProcessInjection.VirtualMemoryWrite"
+PROC_MEM = "DefenseEvasion:Runtime/ProcessInjection.Proc"
+SIGNALED = "Impact:Runtime/HostProcessSignaled"
+SYS_ADMIN_USED = "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"
+HOSTNS_TYPES = (HOST_PID_NS, NS_ENTERED, PTRACE, VM_WRITE, PROC_MEM, SIGNALED)
+ACCESS_TYPES = (NS_ENTERED, PTRACE, VM_WRITE, PROC_MEM, SIGNALED)
+
+
+def additional_info(finding):
+    return json.loads(finding["service"]["additionalInfo"]["value"])
+
+
+def proc_start_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+class HostSleeper:
+    """A host process (outside every container) to act on."""
+
+    def __init__(self, seconds=120):
+        self.proc = subprocess.Popen([egprobe_host(), "sleep", str(seconds)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # exec'd: /proc shows egprobe, not python
+            with open("/proc/%d/comm" % self.pid) as f:
+                if f.read().strip() == "egprobe":
+                    break
+            time.sleep(0.01)
+        self.start_ticks = proc_start_ticks(self.pid)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+class HostNamespaces(AgentCase):
+
+    def host_sleeper(self):
+        s = HostSleeper()
+        self.addCleanup(s.stop)
+        return s
+
+    def hostns_findings(self, container=None, types=HOSTNS_TYPES):
+        found = [f for f in self.agent.findings() if f.get("type") in types]
+        if container is not None:
+            found = [f for f in found if container.id in harness.finding_container_ids(f)]
+        return found
+
+    def assertHostTarget(self, finding, sleeper):
+        t = context(finding)["targetProcess"]
+        self.assertEqual(t["pid"], sleeper.pid, finding)
+        self.assertIs(t["hostProcess"], True)
+        self.assertEqual(t["name"], "egprobe")
+        self.assertEqual(t["executablePath"], os.path.realpath(egprobe_host()))
+        self.assertNotIn("containerId", t)
+        # Identity by pid + start time: the start time is the sleeper's (tick precision).
+        hz = os.sysconf("SC_CLK_TCK")
+        with open("/proc/stat") as f:
+            btime = int([l for l in f if l.startswith("btime")][0].split()[1])
+        self.assertAlmostEqual(t["startTime"], btime + sleeper.start_ticks / hz, delta=2.0)
+
+    # -- sharing the host pid namespace -------------------------------------------------------
+
+    def test_host_pid_container_is_reported_once_and_resolved_to_its_task(self):
+        c = self.container(pid_mode="host", name="debug", family="tools", version="3")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        for _ in range(3):
+            c.exec(["/bin/egprobe", "sleep", "0"])
+        [f] = self.agent.wait_for(harness.match(HOST_PID_NS, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(f["severity"], 5.0)
+        self.assertEqual(context(f)["namespaceKind"], "pid")
+        self.assertIs(context(f)["hostPidNamespace"], True)
+        p = process(f)
+        self.assertEqual(p["pid"], p["namespacePid"])  # its pids are host pids
+        info = additional_info(f)
+        self.assertIs(info["hostPidNamespace"], True)
+        self.assertIs(info["hostNetwork"], False)
+        self.assertIs(info["hostIpc"], False)
+        self.assertIs(info["hostUts"], False)
+        findings = self.stop_agent()
+        self.assertEqual(len({x["id"] for x in findings if x["type"] == HOST_PID_NS}), 1)
+
+    def test_host_network_is_recorded_next_to_the_finding(self):
+        c = self.container(pid_mode="host", network_mode="host", name="edge", family="net")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        [f] = self.agent.wait_for(harness.match(HOST_PID_NS, c), timeout=20)
+        info = additional_info(f)
+        self.assertIs(info["hostNetwork"], True)
+        self.assertIs(info["hostUts"], False)
+
+    def test_own_pid_namespace_is_not_reported(self):
+        c = self.container(name="web", family="web")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        c.exec(["/bin/sh", "-c", "ls / >/dev/null; /bin/egprobe spin-fork 5 >/dev/null"])
+        time.sleep(2)
+        self.stop_agent()
+        self.assertEqual(self.hostns_findings(c), [])
+
+    def test_task_sharing_one_pid_namespace_is_not_flagged_and_attributed_separately(self):
+        app = self.container(name="app", family="svc", caps_add=["CAP_SYS_ADMIN", "CAP_SYS_PTRACE"])
+        side = self.container(task_id=app.task_id, name="sidecar", family="svc",
+                              join_pid_ns_of=app, caps_add=["CAP_SYS_ADMIN", "CAP_SYS_PTRACE"])
+        self.register(app, side)
+        self.start_agent()
+        app.start()
+        side.start()
+        # The sidecar acts on the app's init (pid 1 in the shared namespace) and back.
+        side.exec(["/bin/egprobe", "kill", "1", "CONT"])
+        side.exec(["/bin/egprobe", "ptrace-attach", "1"])
+        side.exec(["/bin/egprobe", "vm-write", "1"], check=False)
+        app.exec(["/bin/egprobe", "kill", "1", "CONT"])
+        # Each container's own capability use names that container, not its sibling.
+        app.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
+        side.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
+        [fa] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, app), timeout=20)
+        [fs] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, side), timeout=20)
+        self.assertAttributed(fa, app)
+        self.assertAttributed(fs, side)
+        self.assertNotEqual(process(fa)["pid"], process(fs)["pid"])
+        time.sleep(1.5)
+        self.stop_agent()
+        self.assertEqual(self.hostns_findings(), [])
+
+    def test_host_pid_container_running_before_the_agent_is_reported(self):
+        c = self.container(pid_mode="host", name="early", family="batch")
+        self.register(c)
+        c.start()
+        self.start_agent()
+        [f] = self.agent.wait_for(harness.match(HOST_PID_NS, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(context(f)["detectedBy"], "startupScan")
+        self.assertEqual(process(f)["pid"], c.pid())
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    # -- entering host namespaces ---------------------------------------------------------------
+
+    def test_setns_into_the_host_mount_namespace_is_high(self):
+        sleeper = self.host_sleeper()
+        c = self.container(privileged=True, pid_mode="host", name="nsenter", family="tools")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/egprobe", "setns", str(sleeper.pid), "mnt"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NS_ENTERED, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(f["severity"], 7.5)
+        ctx = context(f)
+        self.assertEqual(ctx["namespaceKinds"], ["mnt"])
+        self.assertEqual(ctx["namespaceKindsAlreadyShared"], [])
+        self.assertEqual(ctx["targetNamespace"]["kind"], "mnt")
+        self.assertIs(ctx["targetProcess"]["hostProcess"], True)
+        self.assertEqual(ctx["targetNamespace"]["inode"],
+                         os.stat("/proc/%d/ns/mnt" % sleeper.pid).st_ino)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    def test_setns_into_a_sibling_namespace_is_not_host_entry(self):
+        app = self.container(name="app", family="svc")
+        c = self.container(task_id=app.task_id, privileged=True, name="dbg", family="svc",
+                           join_pid_ns_of=app)
+        self.register(app, c)
+        self.start_agent()
+        app.start()
+        c.start()
+        r = c.exec(["/bin/egprobe", "setns", "1", "uts"])  # the app's own uts namespace
+        self.assertTrue(r.ok, r)
+        time.sleep(1.5)
+        self.stop_agent()
+        self.assertEqual(self.hostns_findings(types=(NS_ENTERED,)), [])
+
+    # -- acting on processes outside the task ---------------------------------------------------
+
+    def test_ptrace_of_a_host_process(self):
+        sleeper = self.host_sleeper()
+        c = self.container(pid_mode="host", caps_add=["CAP_SYS_PTRACE"], name="tracer",
+                           family="obs")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/egprobe", "ptrace-attach", str(sleeper.pid)])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(PTRACE, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(f["severity"], 5.0)
+        self.assertEqual(context(f)["ptraceRequest"], "PTRACE_ATTACH")
+        self.assertHostTarget(f, sleeper)
+
+    def test_kill_of_a_host_process(self):
+        sleeper = self.host_sleeper()
+        c = self.container(pid_mode="host", name="reaper", family="ops")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/egprobe", "kill", str(sleeper.pid), "TERM"])
+        self.assertTrue(r.ok, r)
+        self.assertEqual(sleeper.proc.wait(timeout=10), -15)
+        [f] = self.agent.wait_for(harness.match(SIGNALED, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(f["severity"], 5.0)
+        self.assertEqual(context(f)["signal"], 15)
+        self.assertEqual(context(f)["syscall"], "kill")
+        # The target is gone before the agent looks: identity came from the kernel at the call.
+        self.assertHostTarget(f, sleeper)
+
+    def test_vm_write_and_proc_mem_of_a_host_process_are_high(self):
+        sleeper = self.host_sleeper()
+        c = self.container(privileged=True, pid_mode="host", name="inject", family="obs")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        c.exec(["/bin/egprobe", "vm-write", str(sleeper.pid)], check=False)
+        r = c.exec(["/bin/egprobe", "proc-mem-open", str(sleeper.pid)])
+        self.assertTrue(r.ok, r)
+        [fv] = self.agent.wait_for(harness.match(VM_WRITE, c), timeout=20)
+        [fp] = self.agent.wait_for(harness.match(PROC_MEM, c), timeout=20)
+        for f in (fv, fp):
+            self.assertAttributed(f, c)
+            self.assertEqual(f["severity"], 8.0)
+            self.assertHostTarget(f, sleeper)
+        self.assertEqual(context(fp)["filePath"], "/proc/%d/mem" % sleeper.pid)
+
+    def test_acting_on_another_task_names_that_task(self):
+        victim = self.container(pid_mode="host", name="victim", family="other")
+        c = self.container(pid_mode="host", caps_add=["CAP_SYS_PTRACE"], name="attacker",
+                           family="tools")
+        self.register(victim)
+        self.register(c)
+        self.start_agent()
+        victim.start()
+        c.start()
+        r = c.exec(["/bin/egprobe", "kill", str(victim.pid()), "CONT"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(SIGNALED, c), timeout=20)
+        t = context(f)["targetProcess"]
+        self.assertIs(t["hostProcess"], False)
+        self.assertEqual(t["containerId"], victim.id)
+        self.assertEqual(t["taskId"], victim.task_id)
+        self.assertEqual(t["pid"], victim.pid())
+
+    def test_same_actions_on_its_own_processes_give_nothing(self):
+        """A host-pid container acting on its own init, and a private-pid one on its own."""
+        hostpid = self.container(privileged=True, pid_mode="host", name="self", family="a")
+        private = self.container(privileged=True, name="priv", family="b")
+        self.register(hostpid)
+        self.register(private)
+        self.start_agent("--health-interval", "1", health=True)
+        hostpid.start()
+        private.start()
+        for c, target in ((hostpid, str(hostpid.pid())), (private, "1")):
+            c.exec(["/bin/egprobe", "ptrace-attach", target])
+            c.exec(["/bin/egprobe", "vm-write", target], check=False)
+            c.exec(["/bin/egprobe", "proc-mem-open", target])
+            c.exec(["/bin/egprobe", "kill", target, "CONT"])
+        # A shell's kill loop on itself: filtered in the kernel, every one counted.
+        private.exec(["/bin/sh", "-c", "i=0; while [ $i -lt 300 ]; do kill -CONT 1; "
+                      "i=$((i+1)); done"])
+        time.sleep(2.5)
+        with open(self.agent.health_file) as fh:
+            health = json.load(fh)
+        self.stop_agent()
+        self.assertEqual(self.hostns_findings(types=ACCESS_TYPES), [])
+        ev = health["kernelEvents"]["processAccess"]
+        self.assertEqual(ev["seen"], ev["sent"] + ev["deduplicated"] + ev["dropped"]
+                         + ev["filtered"], ev)
+        self.assertGreaterEqual(health["kernelFilterReasons"]["sameContainer"], 300, health)
+
+    def test_repeated_signals_are_one_finding_and_every_event_is_counted(self):
+        sleeper = self.host_sleeper()
+        c = self.container(pid_mode="host", name="spam", family="ops")
+        self.register(c)
+        self.start_agent("--health-interval", "1", health=True)
+        c.start()
+        c.exec(["/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do kill -CONT %d; i=$((i+1)); "
+                "done" % sleeper.pid])
+        self.agent.wait_for(harness.match(SIGNALED, c), timeout=20)
+        time.sleep(2.5)
+        with open(self.agent.health_file) as fh:
+            health = json.load(fh)
+        findings = self.stop_agent()
+        ids = {f["id"] for f in findings if f["type"] == SIGNALED}
+        self.assertEqual(len(ids), 1)
+        ev = health["kernelEvents"]["processAccess"]
+        self.assertGreaterEqual(ev["seen"], 200, ev)
+        self.assertGreater(ev["deduplicated"], 0, ev)
+        self.assertEqual(ev["seen"], ev["sent"] + ev["deduplicated"] + ev["dropped"]
+                         + ev["filtered"], ev)
+
+    def test_a_new_process_with_a_reused_pid_is_a_new_target(self):
+        """Two host processes, one after the other, are two targets even when the kernel hands
+        out the same pid: identity is pid + start time."""
+        c = self.container(pid_mode="host", name="killer", family="ops")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        first = self.host_sleeper()
+        c.exec(["/bin/egprobe", "kill", str(first.pid), "KILL"])
+        first.proc.wait(timeout=10)
+        second = self.host_sleeper()
+        c.exec(["/bin/egprobe", "kill", str(second.pid), "KILL"])
+        found = self.agent.wait_for(harness.match(SIGNALED, c), timeout=20, count=2)
+        uuids = {context(f)["targetProcess"]["uuid"] for f in found}
+        self.assertEqual(len(uuids), 2)
+        self.assertEqual({context(f)["targetProcess"]["pid"] for f in found},
+                         {first.pid, second.pid})
+
+
+if __name__ == "__main__":
+    unittest.main()
