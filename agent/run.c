@@ -692,6 +692,12 @@ static int setup(struct agent *a)
         .bpf = &a->bpf,
         .policy = &a->policy,
     };
+    /* Core tables first: detectors see a process after the table has recorded its exec. */
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_MKDIR, on_cgroup_mkdir, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_RMDIR, on_cgroup_rmdir, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXEC, on_exec, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_FORK, on_fork, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXIT, on_exit_event, a);
     for (int i = 0; eg_detectors[i] && a->n_detectors < 16; i++) {
         void *d = eg_detectors[i]->create(&env);
         if (!d) {
@@ -701,12 +707,6 @@ static int setup(struct agent *a)
         a->detectors[a->n_detectors++] = d;
         eg_detectors[i]->subscribe(d, a->reader);
     }
-
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_MKDIR, on_cgroup_mkdir, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_RMDIR, on_cgroup_rmdir, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXEC, on_exec, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_FORK, on_fork, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXIT, on_exit_event, a);
 
     /* Programs are attached before the scan, so nothing born in between is missed. */
     int found = eg_container_table_scan(a->containers, a->bpf.cgroups.mount_point, a->start_ms);

@@ -105,16 +105,27 @@ class CapabilityUse(AgentCase):
         self.start_agent()
         c.start()  # a container exists, so the kernel side is live
         probe = egprobe_host()
+        host_pids = []
+
+        def on_host(*args, check=False):
+            p = subprocess.Popen([probe, *args], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            host_pids.append(p.pid)
+            self.assertTrue(p.wait(timeout=60) == 0 or not check, args)
+
         with tempfile.TemporaryDirectory() as d:
-            subprocess.run([probe, "mount-tmpfs", d], check=True, capture_output=True)
+            on_host("mount-tmpfs", d, check=True)
             subprocess.run(["umount", d], check=False)
-        subprocess.run([probe, "sethostname", os.uname().nodename, "5"], check=True,
-                       capture_output=True)
-        subprocess.run([probe, "link-mtu", "lo", "65536"], check=False, capture_output=True)
-        subprocess.run([probe, "bpf-map-create"], check=False, capture_output=True)
+        on_host("sethostname", os.uname().nodename, "5", check=True)
+        on_host("link-mtu", "lo", "65536")
+        on_host("bpf-map-create")
         time.sleep(1.5)
         self.stop_agent()
-        self.assertEqual(self.capability_findings(), [])
+        self.assertEqual(self.capability_findings(c), [])
+        # Whatever else runs on this host, nothing may name the host's own processes.
+        for f in self.agent.findings():
+            self.assertNotEqual(process(f)["executablePath"], probe, f)
+            self.assertNotIn(process(f)["pid"], host_pids, f)
 
     def test_ordinary_work_is_not_capability_use(self):
         """fork/exec/mmap-heavy shell work triggers ~13 CAP_SYS_ADMIN overcommit checks per
@@ -132,7 +143,8 @@ class CapabilityUse(AgentCase):
         with open(self.agent.health_file) as fh:
             health = json.load(fh)
         self.stop_agent()
-        self.assertEqual(self.capability_findings(), [])
+        self.assertEqual(self.capability_findings(with_cap) + self.capability_findings(without),
+                         [])
         # The filter was exercised, not bypassed: overcommit checks were seen and dropped.
         self.assertGreater(health["kernelFilterReasons"]["memoryOvercommit"], 100, health)
 
