@@ -74,6 +74,7 @@ struct eg_setns_inflight {
     __u32 target_pid_ns_inum;
     __u32 _pad0;
     char target_comm[EG_COMM_LEN];
+    char target_exe[EG_PATH_LEN];
 };
 
 struct {
@@ -154,6 +155,28 @@ static __always_inline struct task_struct *task_of_pid(struct pid *p)
     return bpf_task_from_pid(nr);
 }
 
+/*
+ * The struct pid behind a pidfd: pidfs (6.9+) keeps it in the inode, the
+ * anon-inode pidfds before it in the file (named "[pidfd]"; other anon-inode
+ * files hold other things there). NULL for any other file.
+ */
+static __always_inline struct pid *pidfd_struct_pid(struct file *f)
+{
+    if (!f)
+        return NULL;
+    struct inode *ino = BPF_CORE_READ(f, f_inode);
+    unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
+    if (magic == EG_PIDFS_MAGIC)
+        return BPF_CORE_READ(ino, i_private);
+    if (magic != EG_ANON_INODE_FS_MAGIC)
+        return NULL;
+    char name[8] = {};
+    bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    if (__builtin_memcmp(name, "[pidfd]", 8) != 0)
+        return NULL;
+    return BPF_CORE_READ(f, private_data);
+}
+
 static __always_inline bool active_pidns_is_host(struct task_struct *task)
 {
     return BPF_CORE_READ(task, thread_pid, level) == 0;
@@ -185,6 +208,14 @@ static __always_inline __u64 caller_in_container(struct task_struct *task, __u32
 
 /* ---- setns ------------------------------------------------------------------------------ */
 
+/* Built here, then copied into eg_setns_inflight (too big for the BPF stack). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct eg_setns_inflight);
+} eg_setns_scratch SEC(".maps");
+
 SEC("tracepoint/syscalls/sys_enter_setns")
 int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -198,36 +229,39 @@ int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
         eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_SETUP);
         return 0;
     }
-    struct eg_setns_inflight in = {};
-    in.nstype = (__u32)ctx->args[1];
-    in.was_host = host_ns_mask(task);
+    __u32 zero = 0;
+    struct eg_setns_inflight *in = bpf_map_lookup_elem(&eg_setns_scratch, &zero);
+    if (!in)
+        return 0;
+    __builtin_memset(in, 0, sizeof(*in));
+    in->nstype = (__u32)ctx->args[1];
+    in->was_host = host_ns_mask(task);
     struct file *f = fd_file(task, (long)ctx->args[0]);
-    if (f) {
-        struct inode *ino = BPF_CORE_READ(f, f_inode);
-        unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
-        if (magic == EG_NSFS_MAGIC) {
-            struct ns_common *ns = BPF_CORE_READ(ino, i_private);
-            in.ns_type = ns_type_of(ns);
-            in.ns_inum = BPF_CORE_READ(ns, inum);
-            in.target_flags |= EG_TGT_NSFS;
-        } else if (magic == EG_PIDFS_MAGIC || magic == EG_ANON_INODE_FS_MAGIC) {
-            in.target_flags |= EG_TGT_PIDFD;
-            struct task_struct *t = task_of_pid(BPF_CORE_READ(f, private_data));
-            if (t) {
-                in.target_tgid = BPF_CORE_READ(t, tgid);
-                in.target_start_time_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-                in.target_cgroup_id = eg_task_cgroup_id(t);
-                BPF_CORE_READ_STR_INTO(&in.target_comm, t, group_leader, comm);
-                in.target_flags |= EG_TGT_RESOLVED;
-                if (active_pidns_is_host(t))
-                    in.target_flags |= EG_TGT_HOST_PIDNS;
-                in.target_pid_ns_inum = pid_ns_inum(t);
-                bpf_task_release(t);
-            }
+    struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : NULL;
+    if (ino && BPF_CORE_READ(ino, i_sb, s_magic) == EG_NSFS_MAGIC) {
+        struct ns_common *ns = BPF_CORE_READ(ino, i_private);
+        in->ns_type = ns_type_of(ns);
+        in->ns_inum = BPF_CORE_READ(ns, inum);
+        in->target_flags |= EG_TGT_NSFS;
+    } else if (ino) {
+        struct task_struct *t = task_of_pid(pidfd_struct_pid(f));
+        if (t) {
+            in->target_flags |= EG_TGT_PIDFD | EG_TGT_RESOLVED;
+            in->target_tgid = BPF_CORE_READ(t, tgid);
+            in->target_start_time_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+            in->target_cgroup_id = eg_task_cgroup_id(t);
+            BPF_CORE_READ_STR_INTO(&in->target_comm, t, group_leader, comm);
+            if (active_pidns_is_host(t))
+                in->target_flags |= EG_TGT_HOST_PIDNS;
+            in->target_pid_ns_inum = pid_ns_inum(t);
+            struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+            if (exe)
+                eg_file_path(t, exe, in->target_exe);
+            bpf_task_release(t);
         }
     }
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    bpf_map_update_elem(&eg_setns_inflight, &tid, &in, BPF_ANY);
+    bpf_map_update_elem(&eg_setns_inflight, &tid, in, BPF_ANY);
     return 0;
 }
 
@@ -235,42 +269,41 @@ SEC("tracepoint/syscalls/sys_exit_setns")
 int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    struct eg_setns_inflight *inp = bpf_map_lookup_elem(&eg_setns_inflight, &tid);
-    if (!inp)
+    struct eg_setns_inflight *in = bpf_map_lookup_elem(&eg_setns_inflight, &tid);
+    if (!in)
         return 0;
-    struct eg_setns_inflight in = *inp;
-    bpf_map_delete_elem(&eg_setns_inflight, &tid);
     eg_count_seen(EG_EVENT_NS_ENTER);
-    if (ctx->ret != 0) {
-        eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_NO_EFFECT);
-        return 0;
-    }
     /* nstype 0 with a namespace file means "whatever kind it is". */
-    __u32 requested = in.nstype ? in.nstype : in.ns_type;
+    __u32 requested = in->nstype ? in->nstype : in->ns_type;
     struct task_struct *task = bpf_get_current_task_btf();
-    __u32 entered = host_ns_mask(task) & requested & EG_NS_WATCHED;
+    __u32 entered = ctx->ret == 0 ? host_ns_mask(task) & requested & EG_NS_WATCHED : 0;
     if (!entered) {
         eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_NO_EFFECT);
+        bpf_map_delete_elem(&eg_setns_inflight, &tid);
         return 0;
     }
     struct eg_hostns_event *e = eg_reserve(EG_EVENT_NS_ENTER, sizeof(*e));
-    if (!e)
+    if (!e) {
+        bpf_map_delete_elem(&eg_setns_inflight, &tid);
         return 0;
+    }
     eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task), EG_EVENT_NS_ENTER, sizeof(*e));
-    e->target_start_time_ns = in.target_start_time_ns;
-    e->target_cgroup_id = in.target_cgroup_id;
+    e->target_start_time_ns = in->target_start_time_ns;
+    e->target_cgroup_id = in->target_cgroup_id;
     e->action = EG_ACT_SETNS;
-    e->arg = in.nstype;
+    e->arg = in->nstype;
     e->target_vpid = 0;
-    e->target_tgid = in.target_tgid;
-    e->target_flags = in.target_flags;
-    e->ns_type = in.ns_type;
-    e->ns_inum = in.ns_inum;
+    e->target_tgid = in->target_tgid;
+    e->target_flags = in->target_flags;
+    e->ns_type = in->ns_type;
+    e->ns_inum = in->ns_inum;
     e->ns_entered = entered;
-    e->ns_was_host = in.was_host & entered;
-    e->target_pid_ns_inum = in.target_pid_ns_inum;
-    __builtin_memcpy(e->target_comm, in.target_comm, sizeof(e->target_comm));
-    e->target_exe[0] = '\0';
+    e->ns_was_host = in->was_host & entered;
+    e->target_pid_ns_inum = in->target_pid_ns_inum;
+    __builtin_memcpy(e->target_comm, in->target_comm, sizeof(e->target_comm));
+    __builtin_memcpy(e->target_exe, in->target_exe, sizeof(e->target_exe));
+    /* Only now: the value's memory may be reused once the entry is deleted. */
+    bpf_map_delete_elem(&eg_setns_inflight, &tid);
     /* Rare and severe: wake the reader now. */
     eg_submit(e, EG_EVENT_NS_ENTER, true);
     return 0;
@@ -480,7 +513,7 @@ int eg_pidfd_signal_enter(struct trace_event_raw_sys_enter *ctx)
     if (!cgid)
         return 0;
     struct file *f = fd_file(task, (long)ctx->args[0]);
-    struct task_struct *target = f ? task_of_pid(BPF_CORE_READ(f, private_data)) : NULL;
+    struct task_struct *target = task_of_pid(pidfd_struct_pid(f));
     if (!target) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
         return 0;

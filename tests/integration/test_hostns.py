@@ -7,7 +7,9 @@ processes to act on are egprobe sleepers started by the test itself (the VM's
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -23,6 +25,22 @@ SIGNALED = "Impact:Runtime/HostProcessSignaled"
 SYS_ADMIN_USED = "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"
 HOSTNS_TYPES = (HOST_PID_NS, NS_ENTERED, PTRACE, VM_WRITE, PROC_MEM, SIGNALED)
 ACCESS_TYPES = (NS_ENTERED, PTRACE, VM_WRITE, PROC_MEM, SIGNALED)
+
+
+_pidfd_helper_dir = None
+
+
+def pidfd_helper_dir():
+    """A directory holding hostns_pidfd (static; egprobe has no pidfd actions), built once."""
+    global _pidfd_helper_dir
+    if _pidfd_helper_dir is None:
+        d = tempfile.mkdtemp(prefix="eg-hostns-helper-")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostns_pidfd.c")
+        cc = os.environ.get("CC") or shutil.which("cc") or "gcc"
+        subprocess.run([cc, "-static", "-O2", "-o", os.path.join(d, "hostns_pidfd"), src],
+                       check=True, capture_output=True)
+        _pidfd_helper_dir = d
+    return _pidfd_helper_dir
 
 
 def additional_info(finding):
@@ -313,6 +331,26 @@ class HostNamespaces(AgentCase):
         self.assertGreater(ev["deduplicated"], 0, ev)
         self.assertEqual(ev["seen"], ev["sent"] + ev["deduplicated"] + ev["dropped"]
                          + ev["filtered"], ev)
+
+    def test_pidfd_signal_and_pidfd_setns_resolve_the_target(self):
+        sleeper = self.host_sleeper()
+        c = self.container(privileged=True, pid_mode="host", name="pidfd", family="tools",
+                           volumes=[(pidfd_helper_dir(), "/helper", "ro")])
+        self.register(c)
+        self.start_agent()
+        c.start()
+        r = c.exec(["/helper/hostns_pidfd", "signal", str(sleeper.pid), "18"])  # SIGCONT
+        self.assertTrue(r.ok, r)
+        r = c.exec(["/helper/hostns_pidfd", "setns", str(sleeper.pid)])
+        self.assertTrue(r.ok, r)
+        [fs] = self.agent.wait_for(harness.match(SIGNALED, c), timeout=20)
+        self.assertEqual(context(fs)["syscall"], "pidfd_send_signal")
+        self.assertEqual(context(fs)["signal"], 18)
+        self.assertHostTarget(fs, sleeper)
+        [fn] = self.agent.wait_for(harness.match(NS_ENTERED, c), timeout=20)
+        self.assertEqual(context(fn)["namespaceKinds"], ["mnt"])
+        self.assertNotIn("targetNamespace", context(fn))
+        self.assertHostTarget(fn, sleeper)
 
     def test_a_new_process_with_a_reused_pid_is_a_new_target(self):
         """Two host processes, one after the other, are two targets even when the kernel hands
