@@ -63,6 +63,12 @@ static void unlink_finding(struct eg_aggregator *a, struct eg_finding *f)
     a->stats.retired++;
 }
 
+/* Age that never wraps: a finding recorded after `now_ms` was read has age 0. */
+static uint64_t age_ms(uint64_t now_ms, uint64_t then_ms)
+{
+    return now_ms > then_ms ? now_ms - then_ms : 0;
+}
+
 static bool pending_change(const struct eg_finding *f)
 {
     return !f->emitted || f->count != f->emitted_count || f->refresh;
@@ -102,7 +108,7 @@ struct eg_finding *eg_aggregator_find(struct eg_aggregator *a, const char *key, 
     uint64_t h = fnv1a(key);
     for (struct eg_finding *f = a->buckets[h & (EG_AGG_BUCKETS - 1)]; f; f = f->next_in_bucket)
         if (f->key_hash == h && strcmp(f->key, key) == 0 &&
-            now_ms - f->created_ms < a->cfg.window_ms)
+            age_ms(now_ms, f->created_ms) < a->cfg.window_ms)
             return f;
     return NULL;
 }
@@ -155,8 +161,8 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
             struct eg_finding *f = *pp;
             bool due = !f->emitted ||
                        (f->count != f->emitted_count &&
-                        (final || now_ms - f->last_emit_ms >= a->cfg.interval_ms)) ||
-                       (f->refresh && now_ms - f->last_emit_ms >= 1000);
+                        (final || age_ms(now_ms, f->last_emit_ms) >= a->cfg.interval_ms)) ||
+                       (f->refresh && age_ms(now_ms, f->last_emit_ms) >= 1000);
             if (due && emit(ctx, f, now_ms, final)) {
                 f->emitted = true;
                 f->emitted_count = f->count;
@@ -165,7 +171,7 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
                     a->stats.emitted++;
             }
             /* Past its window with nothing pending, a finding is done. */
-            if (now_ms - f->created_ms >= a->cfg.window_ms && !pending_change(f)) {
+            if (age_ms(now_ms, f->created_ms) >= a->cfg.window_ms && !pending_change(f)) {
                 *pp = f->next_in_bucket;
                 a->stats.open--;
                 a->stats.retired++;

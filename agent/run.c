@@ -173,7 +173,7 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
         resolution = is_docker_id(f->container_id) ? "notEcs" : "cgroupPath";
     } else {
         /* Still resolving: hold a new finding briefly, never past the grace period. */
-        if (!final && !f->emitted && now_ms - f->created_ms < a->opt.resolve_grace_ms)
+        if (!final && !f->emitted && now_ms < f->created_ms + a->opt.resolve_grace_ms)
             return false;
         if (!final && f->emitted && f->count == f->emitted_count)
             return false; /* a refresh with nothing new to say */
@@ -769,9 +769,11 @@ static void tick_detectors(struct agent *a, uint64_t now)
             eg_detectors[i]->tick(a->detectors[i], now);
 }
 
-static void periodic(struct agent *a, uint64_t now)
+static void periodic(struct agent *a)
 {
     eg_ringbuf_reader_drain(a->reader);
+    /* Read the clock after draining: findings created by the drain are not in the future. */
+    uint64_t now = eg_now_ms();
     eg_aggregator_flush(a->findings, now, false, emit_finding, a);
     if (now - a->last_tick_ms >= 100) {
         for (int i = 0; i < a->n_sinks; i++)
@@ -816,7 +818,7 @@ static void loop(struct agent *a)
                     eg_log_warn("introspection notify read: %s", strerror(errno));
             }
         }
-        periodic(a, eg_now_ms());
+        periodic(a);
     }
     /* Shutdown: take what the kernel still holds, fold repeats, emit everything pending. */
     eg_ringbuf_reader_drain(a->reader);

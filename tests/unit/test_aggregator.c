@@ -137,6 +137,24 @@ static void full_table_retires_emitted_then_counts_drops(void **state)
     eg_aggregator_free(a);
 }
 
+/* A finding recorded after the flusher read its clock is new, not ancient. */
+static void finding_from_after_the_clock_is_not_retired(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    struct emitted e = {0};
+    bool created;
+    struct eg_finding *f = eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 0, 1, 1000, &created);
+    char id[33];
+    memcpy(id, f->id, sizeof(id));
+    eg_aggregator_flush(a, 999, false, emit, &e); /* clock read before the record */
+    assert_int_equal(e.calls, 1);
+    f = eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 1001, 1, 1001, &created);
+    assert_false(created);
+    assert_string_equal(f->id, id);
+    eg_aggregator_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +163,7 @@ int main(void)
         cmocka_unit_test(held_findings_are_retried),
         cmocka_unit_test(window_end_starts_a_new_finding),
         cmocka_unit_test(full_table_retires_emitted_then_counts_drops),
+        cmocka_unit_test(finding_from_after_the_clock_is_not_retired),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
