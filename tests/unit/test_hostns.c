@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "agent/detect_hostns.h"
+#include "agent/finding_json.h"
 
 #define TASK_A "0123456789abcdef0123456789abcdef"
 #define TASK_B "fedcba9876543210fedcba9876543210"
@@ -433,6 +434,38 @@ static void container_namespaces_probe_checks_start_time(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The container's host net/ipc/uts sharing goes into additionalInfo once known, not before. */
+static void host_namespaces_in_additional_info(void **state)
+{
+    struct fixture *fx = *state;
+    struct eg_hostns_event e = access_event(CG_A1, EG_ACT_PTRACE, CG_HOST, 42, 3000000000ULL);
+    feed(fx, &e);
+    struct collected c = all_findings(fx);
+    assert_int_equal(c.n, 1);
+    static char line[EG_FINDING_LINE_MAX + 1];
+    const uint32_t views[] = {0, EG_CONTAINER_NS_KNOWN | EG_CONTAINER_NS_NET};
+    for (int i = 0; i < 2; i++) {
+        struct eg_finding_view v = {.severity = 5.0, .now_ms = 1, .container_host_ns = views[i]};
+        assert_true(eg_finding_to_json(c.f[0], &v, line, sizeof(line)) > 0);
+        struct json_object *o = json_tokener_parse(line), *svc, *ai, *val;
+        assert_non_null(o);
+        assert_true(json_object_object_get_ex(o, "service", &svc));
+        assert_true(json_object_object_get_ex(svc, "additionalInfo", &ai));
+        assert_true(json_object_object_get_ex(ai, "value", &val));
+        struct json_object *extra = json_tokener_parse(json_object_get_string(val)), *x;
+        assert_non_null(extra);
+        if (i == 0) {
+            assert_false(json_object_object_get_ex(extra, "hostNetwork", &x));
+        } else {
+            assert_true(get_bool(extra, "hostNetwork"));
+            assert_false(get_bool(extra, "hostIpc"));
+            assert_false(get_bool(extra, "hostUts"));
+        }
+        json_object_put(extra);
+        json_object_put(o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +480,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(container_namespaces_probe_checks_start_time, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(host_namespaces_in_additional_info, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
