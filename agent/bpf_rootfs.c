@@ -105,7 +105,8 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         if (attached[g] == total[g])
             snprintf(why, sizeof(why), "ok");
         else
-            snprintf(why, sizeof(why), "%s%d of %d attached; missing: %s",
+            /* The report line is short: name as many missing syscalls as fit. */
+            snprintf(why, sizeof(why), "%s%d of %d attached; missing: %.100s",
                      attached[g] ? "ok: " : "", attached[g], total[g], missing[g]);
         eg_bpf_hook_attempt(r, group_attach[g], why);
     }
