@@ -81,10 +81,12 @@ class HostNamespaces(AgentCase):
         return s
 
     def hostns_findings(self, container=None, types=HOSTNS_TYPES):
+        """Findings of these types about `container`, else about any container of this test
+        (other containers on the host are not this test's business)."""
         found = [f for f in self.agent.findings() if f.get("type") in types]
-        if container is not None:
-            found = [f for f in found if container.id in harness.finding_container_ids(f)]
-        return found
+        mine = [container] if container is not None else self.containers
+        return [f for f in found
+                if any(c.id in harness.finding_container_ids(f) for c in mine)]
 
     def assertHostTarget(self, finding, sleeper):
         t = context(finding)["targetProcess"]
