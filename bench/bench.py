@@ -671,13 +671,16 @@ class Suite:
         try:
             pid = cfg.pid()
             base = int(proc_status(pid)["VmRSS"].split()[0])
+            task = harness.new_task_id()
             for i in range(n):
+                if i % 10 == 0:
+                    task = harness.new_task_id()
                 c = harness.Container(layout="ecs-v1", name=f"c{i}", family="many",
-                                      rootfs="overlay")
+                                      task_id=task, rootfs="overlay")
                 started.append(c)
                 c.start()
-                if i % 10 == 9:
-                    self.fake.add_raw_task(harness.task_response(started[i - 9:i + 1]))
+                if i % 10 == 9 or i == n - 1:
+                    self.fake.add_raw_task(harness.task_response(started[i - i % 10:i + 1]))
                 if time.monotonic() - t0 > self.args.containers_budget:
                     log(f"container budget reached after {i + 1}")
                     break
@@ -701,6 +704,11 @@ class Suite:
             res["delete_seconds"] = time.monotonic() - t1
         self.results["agent"]["many_containers"] = res
 
+    def save(self):
+        os.makedirs(os.path.dirname(self.args.out), exist_ok=True)
+        with open(self.args.out, "w") as f:
+            json.dump(self.results, f, indent=1)
+
     def run(self):
         self.setup()
         try:
@@ -718,18 +726,18 @@ class Suite:
                 if stats_before is not None:
                     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
                         f.write(stats_before)
-            if "startup" in self.args.phases:
-                log("start-up time")
-                self.startup()
-            if "latency" in self.args.phases:
-                log("finding latency")
-                self.latency()
-            if "rate" in self.args.phases:
-                log("event rate and overflow")
-                self.event_rate()
-            if "many" in self.args.phases:
-                log(f"RSS with {self.args.containers} containers")
-                self.many_containers()
+            self.save()
+            for phase, fn in (("startup", self.startup), ("latency", self.latency),
+                              ("rate", self.event_rate), ("many", self.many_containers)):
+                if phase not in self.args.phases:
+                    continue
+                log(f"phase {phase}")
+                try:
+                    fn()
+                except Exception as exc:  # record it, keep the other phases' results
+                    log(f"phase {phase} failed: {exc!r}")
+                    self.results["meta"].setdefault("phase_errors", {})[phase] = repr(exc)
+                self.save()
         finally:
             self.teardown()
 
@@ -856,7 +864,7 @@ def main():
     suite = Suite(args)
     try:
         suite.run()
-    except (BenchError, harness.HarnessError, subprocess.SubprocessError, OSError) as exc:
+    except Exception as exc:  # any failure of the harness itself
         audit_cleanup()
         print(f"bench: harness error: {exc}", file=sys.stderr)
         return 1
@@ -870,7 +878,7 @@ def main():
         json.dump(suite.results, f, indent=1)
     print(report(suite.results))
     print(f"\nresults: {args.out}")
-    return 0
+    return 1 if suite.results["meta"].get("phase_errors") else 0
 
 
 if __name__ == "__main__":
