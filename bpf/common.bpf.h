@@ -241,25 +241,26 @@ static long eg_path_step(__u32 i, void *data)
 }
 
 /*
- * Path of `f` as seen from the task's root (the container's rootfs after
- * pivot_root), crossing mounts, written into out[EG_PATH_LEN]. Built
- * right-to-left in a per-CPU scratch buffer twice the path size, so every
- * bounded offset plus a bounded name length stays inside it. Returns 0, or
- * -1 when the path was deeper or longer than we keep (out is then "").
+ * Path of (dentry, vfsmnt) as seen from the task's root (the container's
+ * rootfs after pivot_root), crossing mounts, written into out[EG_PATH_LEN].
+ * Built right-to-left in a per-CPU scratch buffer twice the path size, so
+ * every bounded offset plus a bounded name length stays inside it. Returns 0,
+ * or -1 when the path was deeper or longer than we keep (out is then "").
  */
-static __always_inline int eg_file_path(struct task_struct *task, struct file *f, char *out)
+static __always_inline int eg_dentry_path(struct task_struct *task, struct dentry *dentry,
+                                          struct vfsmount *vfsmnt, char *out)
 {
     __u32 zero = 0;
     out[0] = '\0';
     struct eg_path_walk w = {};
     w.sc = bpf_map_lookup_elem(&eg_path_scratch, &zero);
-    if (!w.sc || !f)
+    if (!w.sc || !dentry)
         return -1;
     w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
     w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-    w.dentry = BPF_CORE_READ(f, f_path.dentry);
-    w.vfsmnt = BPF_CORE_READ(f, f_path.mnt);
-    w.mnt = container_of(w.vfsmnt, struct mount, mnt);
+    w.dentry = dentry;
+    w.vfsmnt = vfsmnt;
+    w.mnt = container_of(vfsmnt, struct mount, mnt);
     w.off = EG_PATH_LEN - 1;
     w.sc->buf[EG_PATH_LEN - 1] = '\0';
     bpf_loop(EG_PATH_DEPTH, eg_path_step, &w, 0);
@@ -272,6 +273,30 @@ static __always_inline int eg_file_path(struct task_struct *task, struct file *f
     }
     bpf_probe_read_kernel_str(out, EG_PATH_LEN, &w.sc->buf[w.off & (EG_PATH_LEN - 1)]);
     return 0;
+}
+
+/* Path of an open file, as eg_dentry_path. */
+static __always_inline int eg_file_path(struct task_struct *task, struct file *f, char *out)
+{
+    if (!f) {
+        out[0] = '\0';
+        return -1;
+    }
+    return eg_dentry_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+}
+
+/* The open file behind `fd` in `task`'s table, or NULL. */
+static __always_inline struct file *eg_fd_file(struct task_struct *task, long fd)
+{
+    if (fd < 0)
+        return NULL;
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+        return NULL;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    return f;
 }
 
 /* Fill the identity header from `task` (not necessarily current). */

@@ -130,20 +130,6 @@ static __always_inline __u32 host_ns_mask(struct task_struct *task)
     return m;
 }
 
-/* The open file behind `fd` in the current task, or NULL. */
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
-{
-    if (fd < 0)
-        return NULL;
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (!fdt || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
-        return NULL;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *f = NULL;
-    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-    return f;
-}
-
 /* The process a pidfd (or a /proc/<pid> inode's struct pid) refers to, by host pid. */
 static __always_inline struct task_struct *task_of_pid(struct pid *p)
 {
@@ -236,7 +222,7 @@ int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
     __builtin_memset(in, 0, sizeof(*in));
     in->nstype = (__u32)ctx->args[1];
     in->was_host = host_ns_mask(task);
-    struct file *f = fd_file(task, (long)ctx->args[0]);
+    struct file *f = eg_fd_file(task, (long)ctx->args[0]);
     struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : NULL;
     if (ino && BPF_CORE_READ(ino, i_sb, s_magic) == EG_NSFS_MAGIC) {
         struct ns_common *ns = BPF_CORE_READ(ino, i_private);
@@ -512,7 +498,7 @@ int eg_pidfd_signal_enter(struct trace_event_raw_sys_enter *ctx)
     __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS);
     if (!cgid)
         return 0;
-    struct file *f = fd_file(task, (long)ctx->args[0]);
+    struct file *f = eg_fd_file(task, (long)ctx->args[0]);
     struct task_struct *target = task_of_pid(pidfd_struct_pid(f));
     if (!target) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
@@ -534,7 +520,7 @@ static __always_inline int proc_mem_open(long ret)
     __u64 cgid = eg_current_cgroup_id(task);
     if (!eg_is_container_cgroup(cgid))
         return 0;
-    struct file *f = fd_file(task, ret);
+    struct file *f = eg_fd_file(task, ret);
     if (!f || !(BPF_CORE_READ(f, f_mode) & EG_FMODE_WRITE))
         return 0;
     struct inode *ino = BPF_CORE_READ(f, f_inode);

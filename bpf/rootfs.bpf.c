@@ -82,20 +82,6 @@ static __always_inline struct pt_regs *syscall_regs(struct task_struct *task)
     return (struct pt_regs *)bpf_task_pt_regs(task);
 }
 
-/* The file behind `fd` in the current task's table, or NULL. */
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
-{
-    if (fd < 0)
-        return NULL;
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (!fdt || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
-        return NULL;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *f = NULL;
-    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-    return f;
-}
-
 /* EG_ROOTFS_* layer flags of an overlayfs file (0 on other file systems). */
 static __always_inline __u32 overlay_layer(struct inode *inode)
 {
@@ -140,7 +126,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (!eg_is_container_cgroup(cgid))
         return 0;
     /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
-    struct file *f = fd_file(task, ret);
+    struct file *f = eg_fd_file(task, ret);
     if (!f || BPF_CORE_READ(f, f_path.mnt) != BPF_CORE_READ(task, fs, root.mnt))
         return 0;
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
@@ -229,35 +215,6 @@ int eg_rootfs_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- path-only operations --------------------------------------------------------------- */
 
-/* A path walk like eg_file_path's, from a struct path (cwd) instead of a file. */
-static __always_inline int path_of(struct task_struct *task, struct dentry *dentry,
-                                   struct vfsmount *vfsmnt, char *out)
-{
-    __u32 zero = 0;
-    out[0] = '\0';
-    struct eg_path_walk w = {};
-    w.sc = bpf_map_lookup_elem(&eg_path_scratch, &zero);
-    if (!w.sc || !dentry)
-        return -1;
-    w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-    w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-    w.dentry = dentry;
-    w.vfsmnt = vfsmnt;
-    w.mnt = container_of(vfsmnt, struct mount, mnt);
-    w.off = EG_PATH_LEN - 1;
-    w.sc->buf[EG_PATH_LEN - 1] = '\0';
-    bpf_loop(EG_PATH_DEPTH, eg_path_step, &w, 0);
-    if (w.state != 1)
-        return -1;
-    if (w.off >= EG_PATH_LEN - 1) {
-        out[0] = '/';
-        out[1] = '\0';
-        return 0;
-    }
-    bpf_probe_read_kernel_str(out, EG_PATH_LEN, &w.sc->buf[w.off & (EG_PATH_LEN - 1)]);
-    return 0;
-}
-
 /*
  * Read the user's path into `path` and, when it is relative, resolve its
  * base (dirfd or cwd) into `base`. Returns EG_PATHOP_* flags.
@@ -282,9 +239,9 @@ static __always_inline __u32 read_path_arg(struct task_struct *task, long dirfd,
     if (dirfd == EG_AT_FDCWD) {
         struct dentry *d = BPF_CORE_READ(task, fs, pwd.dentry);
         mnt = BPF_CORE_READ(task, fs, pwd.mnt);
-        err = path_of(task, d, mnt, base);
+        err = eg_dentry_path(task, d, mnt, base);
     } else {
-        struct file *f = fd_file(task, dirfd);
+        struct file *f = eg_fd_file(task, dirfd);
         mnt = BPF_CORE_READ(f, f_path.mnt);
         err = f ? eg_file_path(task, f, base) : -1;
     }
@@ -380,7 +337,7 @@ int eg_rootfs_enter_mmap(struct trace_event_raw_sys_enter *ctx)
     __u64 cgid = eg_current_cgroup_id(task);
     if (!eg_is_container_cgroup(cgid))
         return 0;
-    struct file *f = fd_file(task, (long)ctx->args[4]);
+    struct file *f = eg_fd_file(task, (long)ctx->args[4]);
     if (!f)
         return 0;
     struct eg_rootfs_file_key key = {};
