@@ -141,13 +141,17 @@ static struct json_object *resource_json(const struct eg_finding *f,
     struct json_object *td = json_object_new_object();
     const struct eg_ecs_container *c = NULL;
     if (v->task) {
-        add_str(td, "arn", v->task->arn);
-        char def[640];
-        snprintf(def, sizeof(def), "arn:%s:ecs:%s:%s:task-definition/%s:%s", ai->partition,
-                 ai->region, ai->account, v->task->family, v->task->version);
-        add_str(td, "definitionArn", def);
-        add_str(td, "family", v->task->family);
-        add_str(td, "version", v->task->version);
+        /* A task known only from the container runtime may lack its ECS labels. */
+        if (v->task->arn[0])
+            add_str(td, "arn", v->task->arn);
+        if (v->task->family[0]) {
+            char def[640];
+            snprintf(def, sizeof(def), "arn:%s:ecs:%s:%s:task-definition/%s:%s", ai->partition,
+                     ai->region, ai->account, v->task->family, v->task->version);
+            add_str(td, "definitionArn", def);
+            add_str(td, "family", v->task->family);
+            add_str(td, "version", v->task->version);
+        }
         if (v->task->known_status[0])
             add_str(td, "status", v->task->known_status);
         c = eg_ecs_task_container(v->task, f->container_id);

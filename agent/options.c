@@ -22,6 +22,9 @@ void eg_run_usage(FILE *out)
             "  --output SPEC             stdout | cloudwatch:LOG_GROUP[:LOG_STREAM];\n"
             "                            repeatable (default stdout)\n"
             "  --spool-dir DIR           durable spool for CloudWatch delivery\n"
+            "  --docker-socket PATH      Docker Engine API socket for containers the ECS agent\n"
+            "                            does not know (default /var/run/docker.sock when it\n"
+            "                            exists; \"\" to never ask)\n"
             "  --watch-caps LIST         capabilities to watch, e.g.\n"
             "                            CAP_SYS_ADMIN,CAP_NET_ADMIN,CAP_BPF (default: policy)\n"
             "  --ready-file PATH         written once every hook is attached and the\n"
@@ -106,6 +109,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_SPOOL,
         OPT_LOG,
         OPT_RING,
+        OPT_DOCKER,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -122,6 +126,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"ring-buffer-kib", required_argument, NULL, OPT_RING},
+        {"docker-socket", required_argument, NULL, OPT_DOCKER},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -181,6 +186,9 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             rc = parse_uint("--ring-buffer-kib", optarg, 16, 1048576, &o->ring_buffer_kib);
             if (!rc && (o->ring_buffer_kib & (o->ring_buffer_kib - 1)))
                 return bad("--ring-buffer-kib", optarg, "must be a power of two");
+            break;
+        case OPT_DOCKER:
+            o->docker_socket = optarg;
             break;
         case OPT_HELP:
             eg_run_usage(stdout);

@@ -138,8 +138,8 @@ static void policy_subject(struct agent *a, const struct eg_finding *f,
     const struct eg_finding_type_info *ti = eg_finding_type_info(f->type);
     s->finding_type = ti ? ti->name : NULL;
     if (task) {
-        s->task_family = task->family;
-        s->task_revision = task->version;
+        s->task_family = task->family[0] ? task->family : NULL;
+        s->task_revision = task->version[0] ? task->version : NULL;
         const struct eg_ecs_container *c = eg_ecs_task_container(task, f->container_id);
         if (c) {
             s->container_name = c->name;
@@ -169,6 +169,9 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
     if (st == EG_ECS_RESOLVED) {
         task = &a->task_scratch;
         resolution = "introspection";
+    } else if (st == EG_ECS_RUNTIME_ONLY) {
+        task = &a->task_scratch;
+        resolution = "containerRuntime";
     } else if (st == EG_ECS_NOT_FOUND) {
         resolution = is_docker_id(f->container_id) ? "notEcs" : "cgroupPath";
     } else {
@@ -284,6 +287,8 @@ static struct json_object *health_json(struct agent *a, uint64_t now_ms)
     put_u64(eo, "parseErrors", es.parse_errors);
     put_u64(eo, "cacheHits", es.cache_hits);
     put_u64(eo, "cacheMisses", es.cache_misses);
+    put_u64(eo, "runtimeLookups", es.runtime_lookups);
+    put_u64(eo, "runtimeAnswers", es.runtime_answers);
     json_object_object_add(eo, "metadataKnown", json_object_new_boolean(es.metadata_known));
     json_object_object_add(h, "introspection", eo);
 
@@ -678,7 +683,8 @@ static int setup(struct agent *a)
         .max_findings = 8192,
     };
     a->findings = eg_aggregator_new(&ac);
-    struct eg_ecs_client_config ec = {.base_url = a->opt.introspection_url};
+    struct eg_ecs_client_config ec = {.base_url = a->opt.introspection_url,
+                                      .docker_socket = a->opt.docker_socket};
     a->ecs = eg_ecs_client_new(&ec);
     a->reader = eg_ringbuf_reader_new(a->bpf.events_fd);
     if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)

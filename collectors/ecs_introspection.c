@@ -9,6 +9,7 @@
  * cache states and retry schedule.
  */
 #include "collectors/ecs_introspection.h"
+#include "collectors/docker_api.h"
 #include "collectors/cgroup_path.h"
 
 #include <curl/curl.h>
@@ -349,14 +350,15 @@ struct cache_entry {
     uint64_t due_ns; /* when `scheduled`: next request (retry or re-validation) */
     bool scheduled;
     bool in_flight;
-    bool forgotten;   /* container gone: no more retries or re-validation */
-    bool last_failed; /* the previous answer was a 404 or an error: the next request is a retry */
+    bool forgotten;     /* container gone: no more retries or re-validation */
+    bool last_failed;   /* the previous answer was a 404 or an error: the next request is a retry */
+    bool runtime_asked; /* the Docker API fallback was asked once */
     unsigned backoff_ms; /* delay before the next retry after a 404 or an error */
     struct cache_entry *lru_prev, *lru_next; /* most recently used first */
     struct cache_entry *hash_next;
 };
 
-enum transfer_kind { XFER_TASK, XFER_METADATA };
+enum transfer_kind { XFER_TASK, XFER_METADATA, XFER_RUNTIME };
 
 struct transfer {
     CURL *easy;
@@ -371,6 +373,7 @@ struct transfer {
 struct eg_ecs_client {
     /* Immutable after eg_ecs_client_new. */
     char *base_url;
+    char *docker_socket; /* NULL: no runtime fallback */
     long connect_timeout_ms, request_timeout_ms;
     uint64_t positive_ttl_ns;
     unsigned retry_initial_ms, retry_max_ms;
@@ -571,6 +574,10 @@ static struct transfer *transfer_new(struct eg_ecs_client *c, enum transfer_kind
         memcpy(t->id, id, EG_CONTAINER_ID_BUF);
         /* Always the full id: a 13-63 char prefix is a 404 and a short one can be a 400. */
         snprintf(t->url, url_len, "%s/v1/tasks?dockerid=%s", c->base_url, id);
+    } else if (kind == XFER_RUNTIME) {
+        memcpy(t->id, id, EG_CONTAINER_ID_BUF);
+        snprintf(t->url, url_len, "http://localhost/containers/%s/json", id);
+        curl_easy_setopt(t->easy, CURLOPT_UNIX_SOCKET_PATH, c->docker_socket);
     } else {
         snprintf(t->url, url_len, "%s/v1/metadata", c->base_url);
     }
@@ -701,7 +708,7 @@ static void apply_task_answer_locked(struct eg_ecs_client *c, const char *id, en
          */
         return;
     }
-    if (o == OUT_NOT_FOUND)
+    if (o == OUT_NOT_FOUND && e->state != EG_ECS_RUNTIME_ONLY)
         e->state = EG_ECS_NOT_FOUND;
     e->last_failed = true;
     if (!e->forgotten) {
@@ -728,6 +735,38 @@ static void apply_metadata_answer_locked(struct eg_ecs_client *c, enum outcome o
     c->metadata_backoff_ms = next_backoff(c, c->metadata_backoff_ms);
 }
 
+static bool start_transfer(struct eg_ecs_client *c, enum transfer_kind kind, const char *id);
+
+/* Whether to ask the Docker API about `id` now (marks it asked). */
+static bool runtime_wanted_locked(struct eg_ecs_client *c, const char *id)
+{
+    struct cache_entry *e = find_locked(c, id);
+    if (!c->docker_socket || !e || e->runtime_asked || e->state == EG_ECS_RESOLVED)
+        return false;
+    e->runtime_asked = true;
+    c->stats.runtime_lookups++;
+    return true;
+}
+
+static void apply_runtime_answer_locked(struct eg_ecs_client *c, const char *id, enum outcome o,
+                                        const struct eg_ecs_task *task)
+{
+    struct cache_entry *e = find_locked(c, id);
+    /* The ECS agent's answer, when it came meanwhile, is the better one. */
+    if (!e || o != OUT_OK || e->state == EG_ECS_RESOLVED)
+        return;
+    size_t size = offsetof(struct eg_ecs_task, containers) + sizeof(struct eg_ecs_container);
+    struct eg_ecs_task *copy = malloc(size);
+    if (!copy)
+        return;
+    memcpy(copy, task, size);
+    free(e->task);
+    e->task = copy;
+    e->task_size = size;
+    e->state = EG_ECS_RUNTIME_ONLY;
+    c->stats.runtime_answers++;
+}
+
 static void finish_transfer(struct eg_ecs_client *c, struct transfer *t, CURLcode rc)
 {
     long status;
@@ -735,23 +774,42 @@ static void finish_transfer(struct eg_ecs_client *c, struct transfer *t, CURLcod
     struct eg_ecs_metadata md = {0};
     char err[256];
     if (o == OUT_OK) {
-        int prc = (t->kind == XFER_TASK)
-                      ? eg_ecs_parse_task(t->body, t->len, &c->scratch_task, err, sizeof(err))
-                      : eg_ecs_parse_metadata(t->body, t->len, &md, err, sizeof(err));
+        int prc;
+        if (t->kind == XFER_TASK)
+            prc = eg_ecs_parse_task(t->body, t->len, &c->scratch_task, err, sizeof(err));
+        else if (t->kind == XFER_RUNTIME)
+            prc = eg_docker_parse_container(t->body, t->len, t->id, &c->scratch_task, err,
+                                            sizeof(err));
+        else
+            prc = eg_ecs_parse_metadata(t->body, t->len, &md, err, sizeof(err));
         if (prc != 0)
             o = OUT_PARSE;
     }
     uint64_t now = now_ns();
+    bool ask_runtime = false;
     pthread_mutex_lock(&c->mu);
-    count_outcome(c, o);
-    if (t->kind == XFER_TASK) {
-        c->task_in_flight--;
-        apply_task_answer_locked(c, t->id, o, &c->scratch_task, now);
+    if (t->kind == XFER_RUNTIME) {
+        apply_runtime_answer_locked(c, t->id, o, &c->scratch_task);
     } else {
-        apply_metadata_answer_locked(c, o, &md, now);
+        count_outcome(c, o);
+        if (t->kind == XFER_TASK) {
+            c->task_in_flight--;
+            apply_task_answer_locked(c, t->id, o, &c->scratch_task, now);
+            ask_runtime = o != OUT_OK && runtime_wanted_locked(c, t->id);
+        } else {
+            apply_metadata_answer_locked(c, o, &md, now);
+        }
     }
     c->work_pending = true;
     pthread_mutex_unlock(&c->mu);
+    /* The ECS agent could not say: ask the container runtime, once per container. */
+    if (ask_runtime && !start_transfer(c, XFER_RUNTIME, t->id)) {
+        pthread_mutex_lock(&c->mu);
+        struct cache_entry *e = find_locked(c, t->id);
+        if (e)
+            e->runtime_asked = false; /* no free slot now: try after the next failure */
+        pthread_mutex_unlock(&c->mu);
+    }
     notify(c);
 }
 
@@ -961,6 +1019,10 @@ struct eg_ecs_client *eg_ecs_client_new(const struct eg_ecs_client_config *cfg)
     c->work_pending = true;
 
     c->base_url = normalised_base_url(cfg->base_url);
+    /* The Docker API fallback only where the daemon's socket exists (not on every host). */
+    const char *sock = cfg->docker_socket ? cfg->docker_socket : EG_DOCKER_DEFAULT_SOCKET;
+    if (sock[0] && access(sock, F_OK) == 0)
+        c->docker_socket = strdup(sock);
     c->buckets = calloc(nbuckets, sizeof(*c->buckets));
     c->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     c->multi = curl_multi_init();
@@ -979,6 +1041,7 @@ fail:
         close(c->notify_fd);
     free(c->buckets);
     free(c->base_url);
+    free(c->docker_socket);
     free(c);
     curl_global_cleanup();
     return NULL;
@@ -1001,6 +1064,7 @@ void eg_ecs_client_free(struct eg_ecs_client *c)
     pthread_mutex_destroy(&c->mu);
     free(c->buckets);
     free(c->base_url);
+    free(c->docker_socket);
     free(c);
     curl_global_cleanup();
 }
@@ -1030,10 +1094,10 @@ enum eg_ecs_state eg_ecs_client_lookup(struct eg_ecs_client *c, const char *dock
     enum eg_ecs_state state = e ? e->state : EG_ECS_UNKNOWN;
     if (e) {
         lru_touch(c, e);
-        if (state == EG_ECS_RESOLVED && out)
+        if ((state == EG_ECS_RESOLVED || state == EG_ECS_RUNTIME_ONLY) && out)
             memcpy(out, e->task, e->task_size);
     }
-    if (state == EG_ECS_RESOLVED || state == EG_ECS_NOT_FOUND)
+    if (state == EG_ECS_RESOLVED || state == EG_ECS_NOT_FOUND || state == EG_ECS_RUNTIME_ONLY)
         c->stats.cache_hits++;
     else
         c->stats.cache_misses++;

@@ -61,10 +61,13 @@ const struct eg_ecs_container *eg_ecs_task_container(const struct eg_ecs_task *t
                                                      const char *docker_id);
 
 enum eg_ecs_state {
-    EG_ECS_UNKNOWN = 0, /* never requested */
-    EG_ECS_PENDING,     /* requested, no answer yet (or retrying after an error) */
-    EG_ECS_RESOLVED,    /* task known */
-    EG_ECS_NOT_FOUND,   /* the agent answered 404: not an ECS container (retried with backoff) */
+    EG_ECS_UNKNOWN = 0,  /* never requested */
+    EG_ECS_PENDING,      /* requested, no answer yet (or retrying after an error) */
+    EG_ECS_RESOLVED,     /* task known */
+    EG_ECS_NOT_FOUND,    /* the agent answered 404: not an ECS container (retried with backoff) */
+    EG_ECS_RUNTIME_ONLY, /* the ECS agent does not know it (or cannot be asked) but the
+                            container runtime does: a one-container task from the Docker API
+                            (name, image, ECS labels), in `out` */
 };
 
 struct eg_ecs_client_config {
@@ -74,12 +77,15 @@ struct eg_ecs_client_config {
     unsigned positive_ttl_s;   /* default 300: re-validate resolved entries */
     unsigned negative_ttl_s;   /* default 30: ceiling of the 404 retry backoff */
     unsigned max_entries;      /* default 4096: cache bound (LRU) */
+    const char *docker_socket; /* Docker Engine API socket asked when the ECS agent cannot
+                                  answer; NULL: /var/run/docker.sock; "": never */
     unsigned retry_initial_ms; /* default 1000: first retry delay after a 404 or an error */
 };
 
 struct eg_ecs_client_stats {
     uint64_t requests, responses_ok, not_found, http_errors, timeouts, connect_errors;
     uint64_t parse_errors, cache_hits, cache_misses, retries, evictions;
+    uint64_t runtime_lookups, runtime_answers; /* Docker API fallback */
     bool metadata_known;
     uint64_t oversized;        /* answers aborted past EG_ECS_MAX_BODY */
     uint64_t transport_errors; /* connection reset/closed, not HTTP, truncated body */
