@@ -103,9 +103,9 @@ static __always_inline int current_syscall_nr(struct task_struct *task)
     if (!regs)
         return -1;
 #if defined(__TARGET_ARCH_x86)
-    return (int)BPF_CORE_READ(regs, orig_ax);
+    return (int)regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
-    return (int)BPF_CORE_READ(regs, syscallno);
+    return (int)regs->syscallno;
 #else
     return -1;
 #endif
@@ -125,20 +125,23 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
     eg_count_seen(EG_EVENT_CAP);
 
     /* override_creds() users (overlayfs copy-up, ...) check borrowed creds. */
-    if (cred != BPF_CORE_READ(task, real_cred)) {
+    if (cred != task->real_cred) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_BORROWED_CRED);
         return 0;
     }
-    __u32 tgid = BPF_CORE_READ(task, tgid);
-    if (eg_in_setup(tgid)) {
+    if (eg_in_setup(eg_current_tgid())) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
         return 0;
     }
-    struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+    /* Direct loads (see eg_current_cgroup_id); a kernel thread's NULL mm reads as 0. */
+    struct file *exe = task->mm->exe_file;
     struct eg_cap_dedup_key key = {};
     key.cgroup_id = cgid;
-    key.exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-    key.exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+    if (exe) {
+        struct inode *exe_inode = exe->f_inode;
+        key.exe_ino = exe_inode->i_ino;
+        key.exe_dev = exe_inode->i_sb->s_dev;
+    }
     key.cap = cap;
     key.syscall_nr = current_syscall_nr(task);
     key.granted = ret == 0;

@@ -153,11 +153,33 @@ static __always_inline __u64 eg_task_cgroup_id(struct task_struct *task)
     return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
+/*
+ * The hot paths (every capability check, every open of a container task) read
+ * the *current* task through direct loads: `current` from
+ * bpf_get_current_task_btf() is a BTF pointer, so `task->a->b` compiles to
+ * exception-guarded loads of ~1 ns each, where every link of a BPF_CORE_READ
+ * chain is a bpf_probe_read_kernel() call (~15-25 ns on this VM; the
+ * capability program spent most of its ~490 ns per check in such calls).
+ * `task` must be bpf_get_current_task_btf(); other tasks go through
+ * eg_task_cgroup_id().
+ */
 static __always_inline __u64 eg_current_cgroup_id(struct task_struct *task)
 {
     if (!eg_cgroup_use_v1)
         return bpf_get_current_cgroup_id();
-    return eg_task_cgroup_id(task);
+    /* Read-only data is frozen at load: the verifier sees a constant index. */
+    __u32 idx = eg_cgroup_v1_subsys;
+    if (idx >= sizeof(task->cgroups->subsys) / sizeof(task->cgroups->subsys[0]))
+        return 0;
+    struct cgroup_subsys_state *css = task->cgroups->subsys[idx];
+    if (!css)
+        return 0;
+    return css->cgroup->kn->id;
+}
+
+static __always_inline __u32 eg_current_tgid(void)
+{
+    return (__u32)(bpf_get_current_pid_tgid() >> 32);
 }
 
 static __always_inline bool eg_is_container_cgroup(__u64 cgid)
@@ -283,6 +305,21 @@ static __always_inline int eg_file_path(struct task_struct *task, struct file *f
         return -1;
     }
     return eg_dentry_path(task, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), out);
+}
+
+/* The open file behind `fd` in the current task's table (direct loads up to the array slot). */
+static __always_inline struct file *eg_current_fd_file(struct task_struct *task, long fd)
+{
+    if (fd < 0)
+        return NULL;
+    struct fdtable *fdt = task->files->fdt;
+    if (!fdt || (unsigned long)fd >= fdt->max_fds)
+        return NULL;
+    struct file **fds = fdt->fd;
+    struct file *f = NULL;
+    /* A variable index into a kernel array: the one read that needs the helper. */
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    return f;
 }
 
 /* The open file behind `fd` in `task`'s table, or NULL. */

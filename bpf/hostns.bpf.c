@@ -520,7 +520,7 @@ static __always_inline int proc_mem_open(long ret)
     __u64 cgid = eg_current_cgroup_id(task);
     if (!eg_is_container_cgroup(cgid))
         return 0;
-    struct file *f = eg_fd_file(task, ret);
+    struct file *f = eg_current_fd_file(task, ret);
     if (!f || !(BPF_CORE_READ(f, f_mode) & EG_FMODE_WRITE))
         return 0;
     struct inode *ino = BPF_CORE_READ(f, f_inode);
@@ -531,7 +531,7 @@ static __always_inline int proc_mem_open(long ret)
     if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
         return 0;
     eg_count_seen(EG_EVENT_PROC_ACCESS);
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(eg_current_tgid())) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SETUP);
         return 0;
     }

@@ -110,7 +110,7 @@ static __always_inline bool container_task(struct task_struct *task, __u32 kind,
     if (!eg_is_container_cgroup(*cgid))
         return false;
     eg_count_seen(kind);
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(eg_current_tgid())) {
         eg_count_filtered(kind, EG_FILTER_SETUP);
         return false;
     }
@@ -126,11 +126,11 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (!eg_is_container_cgroup(cgid))
         return 0;
     /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
-    struct file *f = eg_fd_file(task, ret);
-    if (!f || BPF_CORE_READ(f, f_path.mnt) != BPF_CORE_READ(task, fs, root.mnt))
+    struct file *f = eg_current_fd_file(task, ret);
+    if (!f || BPF_CORE_READ(f, f_path.mnt) != task->fs->root.mnt)
         return 0;
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(eg_current_tgid())) {
         eg_count_filtered(EG_EVENT_ROOTFS_WRITE, EG_FILTER_SETUP);
         return 0;
     }
@@ -182,7 +182,7 @@ int eg_rootfs_exit_openat(struct trace_event_raw_sys_exit *ctx)
     if (ctx->ret < 0)
         return 0;
     struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
-    return handle_open_exit(ctx->ret, (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs), EG_ROOTFS_OP_OPEN);
+    return handle_open_exit(ctx->ret, (__u32)PT_REGS_PARM3_SYSCALL(regs), EG_ROOTFS_OP_OPEN);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
@@ -191,7 +191,7 @@ int eg_rootfs_exit_open(struct trace_event_raw_sys_exit *ctx)
     if (ctx->ret < 0)
         return 0;
     struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
-    return handle_open_exit(ctx->ret, (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs), EG_ROOTFS_OP_OPEN);
+    return handle_open_exit(ctx->ret, (__u32)PT_REGS_PARM2_SYSCALL(regs), EG_ROOTFS_OP_OPEN);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
@@ -337,7 +337,7 @@ int eg_rootfs_enter_mmap(struct trace_event_raw_sys_enter *ctx)
     __u64 cgid = eg_current_cgroup_id(task);
     if (!eg_is_container_cgroup(cgid))
         return 0;
-    struct file *f = eg_fd_file(task, (long)ctx->args[4]);
+    struct file *f = eg_current_fd_file(task, (long)ctx->args[4]);
     if (!f)
         return 0;
     struct eg_rootfs_file_key key = {};
