@@ -40,7 +40,7 @@
 #include "collectors/ringbuf_reader.h"
 #include "policy/policy.h"
 
-struct agent {
+struct eg_agent {
     struct eg_run_options opt;
     struct eg_bpf bpf;
     struct eg_ringbuf_reader *reader;
@@ -77,7 +77,7 @@ static bool is_docker_id(const char *id)
 static void on_cgroup_mkdir(void *ctx, const struct eg_event_header *h, const void *rec,
                             size_t size)
 {
-    struct agent *a = ctx;
+    struct eg_agent *a = ctx;
     const struct eg_cgroup_event *e = rec;
     (void)h;
     (void)size;
@@ -97,7 +97,7 @@ static void on_cgroup_mkdir(void *ctx, const struct eg_event_header *h, const vo
 static void on_cgroup_rmdir(void *ctx, const struct eg_event_header *h, const void *rec,
                             size_t size)
 {
-    struct agent *a = ctx;
+    struct eg_agent *a = ctx;
     const struct eg_cgroup_event *e = rec;
     (void)h;
     (void)size;
@@ -106,7 +106,7 @@ static void on_cgroup_rmdir(void *ctx, const struct eg_event_header *h, const vo
 
 static void on_exec(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
 {
-    struct agent *a = ctx;
+    struct eg_agent *a = ctx;
     (void)h;
     (void)size;
     eg_proc_table_exec(a->procs, rec);
@@ -114,7 +114,7 @@ static void on_exec(void *ctx, const struct eg_event_header *h, const void *rec,
 
 static void on_fork(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
 {
-    struct agent *a = ctx;
+    struct eg_agent *a = ctx;
     (void)rec;
     (void)size;
     eg_proc_table_upsert(a->procs, h);
@@ -122,7 +122,7 @@ static void on_fork(void *ctx, const struct eg_event_header *h, const void *rec,
 
 static void on_exit_event(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
 {
-    struct agent *a = ctx;
+    struct eg_agent *a = ctx;
     (void)rec;
     (void)size;
     eg_proc_table_exit(a->procs, h->tgid, h->start_time_ns);
@@ -130,7 +130,7 @@ static void on_exit_event(void *ctx, const struct eg_event_header *h, const void
 
 /* ---- emission --------------------------------------------------------------------------- */
 
-static void policy_subject(struct agent *a, const struct eg_finding *f,
+static void policy_subject(struct eg_agent *a, const struct eg_finding *f,
                            const struct eg_ecs_task *task, struct eg_policy_subject *s)
 {
     (void)a;
@@ -157,7 +157,7 @@ static void policy_subject(struct agent *a, const struct eg_finding *f,
 
 static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
 {
-    struct agent *a = ctx;
+    struct eg_agent *a = ctx;
     const struct eg_ecs_task *task = NULL;
     const char *resolution = "cgroupPath";
     enum eg_ecs_state st = EG_ECS_NOT_FOUND;
@@ -235,7 +235,7 @@ static void put_u64(struct json_object *o, const char *key, uint64_t v)
     json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
-static struct json_object *health_json(struct agent *a, uint64_t now_ms)
+static struct json_object *health_json(struct eg_agent *a, uint64_t now_ms)
 {
     struct json_object *h = json_object_new_object();
     char iso[32];
@@ -344,7 +344,7 @@ static void add_metric(struct json_object *m, const char *name, struct json_obje
         json_object_object_add(m, name, json_object_get(cur));
 }
 
-static void ship_emf(struct agent *a, struct json_object *h, uint64_t now_ms)
+static void ship_emf(struct eg_agent *a, struct json_object *h, uint64_t now_ms)
 {
     struct json_object *m = json_object_new_object();
     add_metric(m, "kernel_events_dropped", h, "kernelEventsDropped", NULL, NULL);
@@ -374,7 +374,7 @@ static void ship_emf(struct agent *a, struct json_object *h, uint64_t now_ms)
     json_object_put(m);
 }
 
-static void report_health(struct agent *a, uint64_t now_ms, bool log_it)
+static void report_health(struct eg_agent *a, uint64_t now_ms, bool log_it)
 {
     struct json_object *h = health_json(a, now_ms);
     /* stdout carries findings only; metrics go to the CloudWatch sinks. */
@@ -388,7 +388,7 @@ static void report_health(struct agent *a, uint64_t now_ms, bool log_it)
 }
 
 /* Say so as soon as the kernel drops events, not only in the periodic record. */
-static void check_drops(struct agent *a)
+static void check_drops(struct eg_agent *a)
 {
     struct eg_counters kc;
     if (eg_health_read_kernel_counters(a->bpf.counters_fd, &kc) != 0)
@@ -407,7 +407,7 @@ static void check_drops(struct agent *a)
 /* ---- start-up --------------------------------------------------------------------------- */
 
 /* Processes already inside containers when the agent started. */
-static void scan_processes(struct agent *a)
+static void scan_processes(struct eg_agent *a)
 {
     DIR *d = opendir("/proc");
     if (!d) {
@@ -454,7 +454,7 @@ static void scan_processes(struct agent *a)
     closedir(d);
 }
 
-static void request_all_containers(struct agent *a)
+static void request_all_containers(struct eg_agent *a)
 {
     for (uint32_t i = 0; i < EG_MAX_CONTAINERS; i++) {
         struct eg_container *c = eg_container_table_by_slot(a->containers, i);
@@ -494,7 +494,7 @@ static int make_dirs(const char *path)
  * else the hostname. The introspection endpoint is asked at start; give it a
  * moment, never more than two seconds.
  */
-static void default_stream(struct agent *a, char *out, size_t len)
+static void default_stream(struct eg_agent *a, char *out, size_t len)
 {
     struct eg_ecs_metadata meta;
     for (int i = 0; i < 20; i++) {
@@ -509,7 +509,7 @@ static void default_stream(struct agent *a, char *out, size_t len)
 }
 
 /* Region from the environment (read by the sink), else from the container instance ARN. */
-static const char *default_region(struct agent *a, char *buf, size_t len)
+static const char *default_region(struct eg_agent *a, char *buf, size_t len)
 {
     if (getenv("AWS_REGION") || getenv("AWS_DEFAULT_REGION"))
         return NULL;
@@ -527,7 +527,7 @@ static const char *default_region(struct agent *a, char *buf, size_t len)
     return buf;
 }
 
-static int open_cloudwatch_sink(struct agent *a, const char *spec_text)
+static int open_cloudwatch_sink(struct eg_agent *a, const char *spec_text)
 {
     struct eg_cloudwatch_spec spec;
     char err[256];
@@ -566,7 +566,7 @@ static int open_cloudwatch_sink(struct agent *a, const char *spec_text)
 }
 
 /* stdout first (before anything can be found); CloudWatch once the ECS client runs. */
-static int open_sinks(struct agent *a, bool cloudwatch)
+static int open_sinks(struct eg_agent *a, bool cloudwatch)
 {
     for (int i = 0; i < a->opt.n_outputs; i++) {
         const char *spec = a->opt.outputs[i];
@@ -605,12 +605,12 @@ static struct eg_policy *load_policy(const char *path)
     return p;
 }
 
-static uint64_t watched_caps(struct agent *a)
+static uint64_t watched_caps(struct eg_agent *a)
 {
     return a->opt.watched_caps ? a->opt.watched_caps : eg_policy_watched_caps(a->policy);
 }
 
-static void reload_policy(struct agent *a)
+static void reload_policy(struct eg_agent *a)
 {
     if (!a->opt.policy_file) {
         eg_log_info("SIGHUP: no --policy file; the built-in policy stays");
@@ -642,14 +642,66 @@ static void agent_signals(sigset_t *mask)
     sigaddset(mask, SIGUSR1);
 }
 
-static int setup(struct agent *a)
+/* Clock, hostname, the finding line buffer and the policy. */
+static int setup_basics(struct eg_agent *a)
 {
     a->start_ms = eg_now_ms();
     if (gethostname(a->hostname, sizeof(a->hostname)) != 0)
         snprintf(a->hostname, sizeof(a->hostname), "unknown");
     a->line = malloc(EG_FINDING_LINE_MAX + 1);
     a->policy = load_policy(a->opt.policy_file);
-    if (!a->line || !a->policy)
+    return a->line && a->policy ? 0 : -1;
+}
+
+/*
+ * Everything a record meets after the ring buffer: container and process tables, aggregation,
+ * the ECS client, the reader (fed by the kernel's ring buffer when a->bpf.events_fd is one),
+ * the core handlers and the detectors.
+ */
+static int setup_pipeline(struct eg_agent *a)
+{
+    a->containers = eg_container_table_new(a->bpf.containers_fd);
+    a->procs = eg_proc_table_new();
+    struct eg_aggregator_config ac = {
+        .window_ms = (uint64_t)a->opt.window_s * 1000,
+        .interval_ms = (uint64_t)a->opt.report_interval_s * 1000,
+        .max_findings = 8192,
+    };
+    a->findings = eg_aggregator_new(&ac);
+    struct eg_ecs_client_config ec = {.base_url = a->opt.introspection_url,
+                                      .docker_socket = a->opt.docker_socket};
+    a->ecs = eg_ecs_client_new(&ec);
+    a->reader = eg_ringbuf_reader_new(a->bpf.events_fd);
+    if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)
+        return -1;
+    struct eg_detector_env env = {
+        .findings = a->findings,
+        .procs = a->procs,
+        .containers = a->containers,
+        .bpf = &a->bpf,
+        .policy = &a->policy,
+    };
+    /* Core tables first: detectors see a process after the table has recorded its exec. */
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_MKDIR, on_cgroup_mkdir, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_RMDIR, on_cgroup_rmdir, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXEC, on_exec, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_FORK, on_fork, a);
+    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXIT, on_exit_event, a);
+    for (int i = 0; eg_detectors[i] && a->n_detectors < 16; i++) {
+        void *d = eg_detectors[i]->create(&env);
+        if (!d) {
+            eg_log_error("detector %s could not be created", eg_detectors[i]->name);
+            return -1;
+        }
+        a->detectors[a->n_detectors++] = d;
+        eg_detectors[i]->subscribe(d, a->reader);
+    }
+    return 0;
+}
+
+static int setup(struct eg_agent *a)
+{
+    if (setup_basics(a) != 0)
         return -1;
     if (open_sinks(a, false) != 0)
         return -1;
@@ -675,44 +727,10 @@ static int setup(struct agent *a)
                 a->bpf.cgroups.use_v1 ? a->bpf.cgroups.controller : "unified",
                 a->bpf.cgroups.hierarchy_id, a->bpf.cgroups.mount_point);
 
-    a->containers = eg_container_table_new(a->bpf.containers_fd);
-    a->procs = eg_proc_table_new();
-    struct eg_aggregator_config ac = {
-        .window_ms = (uint64_t)a->opt.window_s * 1000,
-        .interval_ms = (uint64_t)a->opt.report_interval_s * 1000,
-        .max_findings = 8192,
-    };
-    a->findings = eg_aggregator_new(&ac);
-    struct eg_ecs_client_config ec = {.base_url = a->opt.introspection_url,
-                                      .docker_socket = a->opt.docker_socket};
-    a->ecs = eg_ecs_client_new(&ec);
-    a->reader = eg_ringbuf_reader_new(a->bpf.events_fd);
-    if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)
+    if (setup_pipeline(a) != 0)
         return -1;
     if (open_sinks(a, true) != 0)
         return -1;
-    struct eg_detector_env env = {
-        .findings = a->findings,
-        .procs = a->procs,
-        .containers = a->containers,
-        .bpf = &a->bpf,
-        .policy = &a->policy,
-    };
-    /* Core tables first: detectors see a process after the table has recorded its exec. */
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_MKDIR, on_cgroup_mkdir, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_RMDIR, on_cgroup_rmdir, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXEC, on_exec, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_FORK, on_fork, a);
-    eg_ringbuf_reader_on(a->reader, EG_EVENT_EXIT, on_exit_event, a);
-    for (int i = 0; eg_detectors[i] && a->n_detectors < 16; i++) {
-        void *d = eg_detectors[i]->create(&env);
-        if (!d) {
-            eg_log_error("detector %s could not be created", eg_detectors[i]->name);
-            return -1;
-        }
-        a->detectors[a->n_detectors++] = d;
-        eg_detectors[i]->subscribe(d, a->reader);
-    }
 
     /* Programs are attached before the scan, so nothing born in between is missed. */
     int found = eg_container_table_scan(a->containers, a->bpf.cgroups.mount_point, a->start_ms);
@@ -753,7 +771,7 @@ static int setup(struct agent *a)
 
 /* ---- loop ------------------------------------------------------------------------------- */
 
-static void on_signal(struct agent *a)
+static void on_signal(struct eg_agent *a)
 {
     struct signalfd_siginfo si;
     while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -768,14 +786,14 @@ static void on_signal(struct agent *a)
     }
 }
 
-static void tick_detectors(struct agent *a, uint64_t now)
+static void tick_detectors(struct eg_agent *a, uint64_t now)
 {
     for (int i = 0; i < a->n_detectors; i++)
         if (eg_detectors[i]->tick)
             eg_detectors[i]->tick(a->detectors[i], now);
 }
 
-static void periodic(struct agent *a)
+static void periodic(struct eg_agent *a)
 {
     eg_ringbuf_reader_drain(a->reader);
     /* Read the clock after draining: findings created by the drain are not in the future. */
@@ -798,7 +816,7 @@ static void periodic(struct agent *a)
     }
 }
 
-static void loop(struct agent *a)
+static void loop(struct eg_agent *a)
 {
     a->last_health_ms = a->last_tick_ms = eg_now_ms();
     if (a->opt.health_file)
@@ -837,7 +855,7 @@ static void loop(struct agent *a)
     report_health(a, now, true);
 }
 
-static void teardown(struct agent *a)
+static void teardown(struct eg_agent *a)
 {
     eg_bpf_unload(&a->bpf);
     for (int i = 0; i < a->n_detectors; i++)
@@ -867,7 +885,7 @@ static void teardown(struct agent *a)
 
 int eg_run_main(int argc, char **argv)
 {
-    struct agent *a = calloc(1, sizeof(*a));
+    struct eg_agent *a = calloc(1, sizeof(*a));
     if (!a) {
         fprintf(stderr, "ecsguard run: out of memory\n");
         return 1;
@@ -898,4 +916,64 @@ int eg_run_main(int argc, char **argv)
     teardown(a);
     free(a);
     return 0;
+}
+
+/* ---- the pipeline alone (benchmarks) ------------------------------------------------------ */
+
+struct eg_agent *eg_agent_pipeline_new(const struct eg_run_options *opt, struct eg_sink *sink)
+{
+    struct eg_agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->opt = *opt;
+    a->epfd = a->sigfd = a->timerfd = -1;
+    a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd = -1;
+    if (sink)
+        a->sinks[a->n_sinks++] = sink;
+    if (setup_basics(a) != 0 || setup_pipeline(a) != 0) {
+        eg_agent_free(a);
+        return NULL;
+    }
+    a->last_health_ms = a->last_tick_ms = eg_now_ms();
+    return a;
+}
+
+struct eg_ringbuf_reader *eg_agent_reader(struct eg_agent *a)
+{
+    return a->reader;
+}
+
+struct eg_container_table *eg_agent_containers(struct eg_agent *a)
+{
+    return a->containers;
+}
+
+struct eg_ecs_client *eg_agent_ecs(struct eg_agent *a)
+{
+    return a->ecs;
+}
+
+struct eg_aggregator *eg_agent_findings(struct eg_agent *a)
+{
+    return a->findings;
+}
+
+void eg_agent_periodic(struct eg_agent *a)
+{
+    periodic(a);
+}
+
+void eg_agent_shutdown_flush(struct eg_agent *a)
+{
+    uint64_t now = eg_now_ms();
+    tick_detectors(a, now);
+    eg_aggregator_flush(a->findings, now, true, emit_finding, a);
+}
+
+void eg_agent_free(struct eg_agent *a)
+{
+    if (!a)
+        return;
+    teardown(a);
+    free(a);
 }
