@@ -31,12 +31,22 @@ void eg_ringbuf_reader_free(struct eg_ringbuf_reader *r);
 /* 0, or -1 when the kind is out of range or already has EG_HANDLERS_PER_KIND handlers. */
 int eg_ringbuf_reader_on(struct eg_ringbuf_reader *r, uint32_t kind, eg_event_handler fn,
                          void *ctx);
-/* Epoll fd that becomes readable when the kernel forces a wakeup. */
+/* Fd (the map itself) that polls readable when the kernel forces a wakeup. */
 int eg_ringbuf_reader_fd(struct eg_ringbuf_reader *r);
 /* Consume everything available now. Returns records consumed, or -1. */
 int eg_ringbuf_reader_drain(struct eg_ringbuf_reader *r);
 /* Validate and dispatch one record (the ring buffer callback; also used by tests). */
 int eg_ringbuf_dispatch(struct eg_ringbuf_reader *r, const void *data, size_t size);
+/*
+ * Consume a BPF ring laid out as the kernel does (8-byte record headers with busy and discard
+ * bits, `size` a power of two, positions growing without bound): every committed record from
+ * *consumer_pos up to the first uncommitted one is dispatched, *consumer_pos advanced with
+ * release order after each. The data is mapped once: a record that wraps is copied. Returns
+ * records dispatched, or -1 on a header the kernel cannot have written. (Used on the real
+ * mapping by eg_ringbuf_reader_drain; tests and replays pass memory of their own.)
+ */
+int eg_ringbuf_consume(struct eg_ringbuf_reader *r, uint64_t *consumer_pos,
+                       const uint64_t *producer_pos, const uint8_t *data, uint64_t size);
 /* Bytes waiting in the ring buffer and its size (for health: fill level). */
 void eg_ringbuf_reader_fill(struct eg_ringbuf_reader *r, uint64_t *used, uint64_t *size);
 void eg_ringbuf_reader_get_stats(struct eg_ringbuf_reader *r, struct eg_ringbuf_reader_stats *out);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <linux/bpf.h>
 
 #include "collectors/ringbuf_reader.h"
 
@@ -67,11 +68,87 @@ static void malformed_and_unknown_records_are_counted(void **state)
     eg_ringbuf_reader_free(r);
 }
 
+/* A ring as the kernel lays it out: 8-byte headers, records 8-byte aligned, positions unbounded. */
+#define RING_SIZE 4096
+
+static uint8_t ring[RING_SIZE];
+static uint64_t ring_prod;
+static uint32_t seen_tgids[16];
+static int n_seen;
+
+static void on_any(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
+{
+    (void)ctx;
+    (void)rec;
+    assert_int_equal(size, h->size);
+    if (n_seen < 16)
+        seen_tgids[n_seen++] = h->tgid;
+}
+
+/* Append a capability record for `tgid` with header word flags; returns its position. */
+static uint64_t ring_put(uint32_t tgid, uint32_t flags)
+{
+    struct eg_cap_event e;
+    memset(&e, 0, sizeof(e));
+    e.hdr.kind = EG_EVENT_CAP;
+    e.hdr.size = sizeof(e);
+    e.hdr.tgid = tgid;
+    uint64_t pos = ring_prod;
+    uint32_t hdr[2] = {(uint32_t)sizeof(e) | flags, 0};
+    memcpy(ring + (pos & (RING_SIZE - 1)), hdr, sizeof(hdr));
+    const uint8_t *src = (const uint8_t *)&e;
+    for (size_t i = 0; i < sizeof(e); i++)
+        ring[(pos + 8 + i) & (RING_SIZE - 1)] = src[i];
+    ring_prod += (sizeof(e) + 8 + 7) & ~(size_t)7;
+    return pos;
+}
+
+static void the_ring_is_consumed_in_order_across_the_wrap(void **state)
+{
+    (void)state;
+    struct eg_ringbuf_reader *r = eg_ringbuf_reader_new(-1);
+    eg_ringbuf_reader_on(r, EG_EVENT_CAP, on_any, NULL);
+    /* Start near the end so that records wrap; positions keep growing past the size. */
+    uint64_t cons = 3 * RING_SIZE - 2 * sizeof(struct eg_cap_event);
+    ring_prod = cons;
+    memset(ring, 0xee, sizeof(ring));
+    n_seen = 0;
+    ring_put(1, 0);
+    ring_put(2, 0); /* wraps past the end of the data pages */
+    ring_put(3, BPF_RINGBUF_DISCARD_BIT);
+    ring_put(4, 0);
+    uint64_t busy = ring_put(5, BPF_RINGBUF_BUSY_BIT);
+    ring_put(6, 0); /* committed, but behind an uncommitted record */
+    assert_int_equal(eg_ringbuf_consume(r, &cons, &ring_prod, ring, RING_SIZE), 3);
+    assert_int_equal(n_seen, 3);
+    assert_int_equal(seen_tgids[0], 1);
+    assert_int_equal(seen_tgids[1], 2);
+    assert_int_equal(seen_tgids[2], 4);
+    assert_int_equal(cons, busy); /* stopped at the busy record, nothing after it taken */
+
+    /* Once committed, the rest follows. */
+    uint32_t word = (uint32_t)sizeof(struct eg_cap_event);
+    memcpy(ring + (busy & (RING_SIZE - 1)), &word, sizeof(word));
+    assert_int_equal(eg_ringbuf_consume(r, &cons, &ring_prod, ring, RING_SIZE), 2);
+    assert_int_equal(n_seen, 5);
+    assert_int_equal(seen_tgids[3], 5);
+    assert_int_equal(seen_tgids[4], 6);
+    assert_int_equal(cons, ring_prod);
+    assert_int_equal(eg_ringbuf_consume(r, &cons, &ring_prod, ring, RING_SIZE), 0);
+
+    struct eg_ringbuf_reader_stats st;
+    eg_ringbuf_reader_get_stats(r, &st);
+    assert_int_equal(st.records, 5);
+    assert_int_equal(st.malformed, 0);
+    eg_ringbuf_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_records_reach_their_handler),
         cmocka_unit_test(malformed_and_unknown_records_are_counted),
+        cmocka_unit_test(the_ring_is_consumed_in_order_across_the_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
