@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -699,6 +700,20 @@ static int setup_pipeline(struct eg_agent *a)
     return 0;
 }
 
+/*
+ * glibc malloc for a long-running agent whose start-up is its peak (vmlinux BTF parsed by
+ * libbpf, twice, ~6 MiB each; docs/architecture.md, "Resident memory"): a fixed mmap
+ * threshold so large blocks go back to the kernel when freed (the default threshold rises
+ * after the first such free and the next BTF then lands on the heap, which never shrinks
+ * past a live block); at most two arenas for the worker threads (introspection,
+ * CloudWatch), which allocate little.
+ */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_ARENA_MAX, 2);
+}
+
 static int setup(struct eg_agent *a)
 {
     if (setup_basics(a) != 0)
@@ -761,6 +776,8 @@ static int setup(struct eg_agent *a)
         if (fds[i] >= 0 && epoll_ctl(a->epfd, EPOLL_CTL_ADD, fds[i], &ev) != 0)
             return -1;
     }
+    /* Start-up's garbage (BTF, kallsyms and /proc reads, ELF copies) back to the kernel. */
+    malloc_trim(0);
     if (a->opt.ready_file && write_ready_file(a->opt.ready_file) != 0) {
         eg_log_error("cannot write ready file %s: %s", a->opt.ready_file, strerror(errno));
         return -1;
@@ -906,6 +923,7 @@ int eg_run_main(int argc, char **argv)
     agent_signals(&mask);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
+    tune_malloc();
     if (setup(a) != 0) {
         eg_log_error("start-up failed");
         teardown(a);
