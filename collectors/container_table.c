@@ -25,6 +25,12 @@ struct eg_container_table {
     int map_fd;
     uint64_t generation;
     struct eg_container_table_stats stats;
+    /*
+     * Slots at and above this were never used. Slots are taken lowest-first, so scans stop
+     * here and never touch the rest of the table (~2.9 MiB, resident once read on some
+     * kernels).
+     */
+    uint32_t high_water;
     struct eg_container containers[EG_MAX_CONTAINERS];
     struct cgroup_entry index[EG_CGROUP_SLOTS];
 };
@@ -98,7 +104,7 @@ static void map_del(struct eg_container_table *t, uint64_t cgid)
 
 static struct eg_container *find_by_container_id(struct eg_container_table *t, const char *cid)
 {
-    for (uint32_t i = 0; i < EG_MAX_CONTAINERS; i++) {
+    for (uint32_t i = 0; i < t->high_water; i++) {
         struct eg_container *c = &t->containers[i];
         if (c->used && strcmp(c->id.container_id, cid) == 0)
             return c;
@@ -126,6 +132,8 @@ struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t,
         for (uint32_t i = 0; i < EG_MAX_CONTAINERS && !c; i++)
             if (!t->containers[i].used)
                 c = &t->containers[i];
+        if (c && (uint32_t)(c - t->containers) >= t->high_water)
+            t->high_water = (uint32_t)(c - t->containers) + 1;
         if (!c) {
             t->stats.full++;
             return NULL;
@@ -184,7 +192,7 @@ struct eg_container *eg_container_table_lookup(struct eg_container_table *t, uin
 
 struct eg_container *eg_container_table_by_slot(struct eg_container_table *t, uint32_t slot)
 {
-    if (slot >= EG_MAX_CONTAINERS || !t->containers[slot].used)
+    if (slot >= t->high_water || !t->containers[slot].used)
         return NULL;
     return &t->containers[slot];
 }
@@ -192,7 +200,7 @@ struct eg_container *eg_container_table_by_slot(struct eg_container_table *t, ui
 int eg_container_table_expire(struct eg_container_table *t, uint64_t now_ms, uint64_t grace_ms)
 {
     int n = 0;
-    for (uint32_t i = 0; i < EG_MAX_CONTAINERS; i++) {
+    for (uint32_t i = 0; i < t->high_water; i++) {
         struct eg_container *c = &t->containers[i];
         if (!c->used || !c->gone || now_ms - c->gone_at_ms < grace_ms)
             continue;
