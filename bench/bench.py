@@ -664,6 +664,119 @@ class Suite:
             res["exit_code"] = rc
         self.results["agent"]["event_rate"] = res
 
+    def pipeline(self):
+        """The userspace pipeline's ceiling. In process: ecsguard_pipeline_bench (synthetic
+        records through the agent's handlers, detectors, aggregation, policy and JSON on one
+        pinned core). End to end: ecsguard_flood writes synthetic records for the `app`
+        container into the running agent's ring buffer from a getppid() hook, at 100k/s for
+        --flood-seconds (no drop allowed), then at each --flood-rates step: the first rate
+        with drops, and past it drops counted (kernel and agent counters), the agent alive,
+        exit 0 on SIGTERM."""
+        build = os.environ.get("ECSGUARD_BUILD_DIR", "")
+        bench_bin = os.path.join(build, "ecsguard_pipeline_bench")
+        flood_bin = os.path.join(build, "ecsguard_flood")
+        ncpu = os.cpu_count() or 1
+        agent_cpu, flood_cpu = ncpu - 1, 0 if ncpu > 1 else None
+        res = {"agent_cpu": agent_cpu, "flood_cpu": flood_cpu}
+        self.results["agent"]["pipeline"] = res
+        r = subprocess.run([bench_bin, "--seconds", str(self.args.pipeline_seconds),
+                            "--cpu", str(agent_cpu)], capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise BenchError("pipeline bench: %s" % r.stderr.strip())
+        res["in_process"] = json.loads(r.stdout.strip().splitlines()[-1])
+
+        probe = json.loads(subprocess.run([os.environ["ECSGUARD_BIN"], "probe"],
+                                          capture_output=True, text=True, timeout=60).stdout)
+        mount = probe["cgroup"]["mountPoint"]
+        cgroup_id = os.stat(mount + self.env.app.cgroup_path).st_ino
+        res["cgroup_id"] = cgroup_id
+        cfg = Ecsguard(self.fake.base_url)
+        cfg.start()
+        steps = res["flood"] = []
+        try:
+            pid = cfg.pid()
+            os.sched_setaffinity(pid, {agent_cpu})  # the event loop thread: one core
+            time.sleep(1.2)
+            rates = [100000] + [int(x) for x in self.args.flood_rates.split(",") if x]
+
+            def step(rate, secs, stop_for=0.0):
+                h0, c0 = cfg.health(), cpu_seconds(pid)
+                cmd = [flood_bin, "--agent-pid", str(pid), "--cgroup-id", str(cgroup_id),
+                       "--rate", str(rate), "--seconds", str(secs)]
+                if flood_cpu is not None:
+                    cmd += ["--cpu", str(flood_cpu)]
+                fp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True)
+                stopped = 0.0
+                if stop_for:
+                    # Past capacity on purpose: nothing drains the ring while the agent is
+                    # stopped, as under a CPU starvation of the agent.
+                    time.sleep(min(1.0, secs / 4))
+                    os.kill(pid, signal.SIGSTOP)
+                    t = time.monotonic()
+                    time.sleep(stop_for)
+                    os.kill(pid, signal.SIGCONT)
+                    stopped = time.monotonic() - t
+                out, err = fp.communicate(timeout=secs + 60)
+                if fp.returncode != 0:
+                    raise BenchError("flood at %d/s: %s" % (rate, err.strip()))
+                flood = json.loads(out.strip().splitlines()[-1])
+                time.sleep(2.5)  # drained (10 ms timer) and a fresh health record (1 s)
+                h1, c1 = cfg.health(), cpu_seconds(pid)
+                k0, k1 = kernel_totals(h0), kernel_totals(h1)
+                rb0, rb1 = h0.get("ringBuffer", {}), h1.get("ringBuffer", {})
+                st = {"target_rate": rate, "seconds": flood["seconds"],
+                      "achieved_rate": flood["achievedRate"], "flood": flood,
+                      "agent_stopped_s": stopped,
+                      "kernel_sent": k1[1] - k0[1], "kernel_dropped": k1[2] - k0[2],
+                      "flood_dropped": flood["dropped"],
+                      "agent_records": rb1.get("records", 0) - rb0.get("records", 0),
+                      "agent_malformed": rb1.get("malformed", 0) - rb0.get("malformed", 0),
+                      "agent_dropped_total": k1[2],
+                      "agent_health_dropped_total": h1.get("kernelEventsDropped"),
+                      "agent_cpu_s": c1 - c0,
+                      "agent_cpu_util": (c1 - c0) / flood["seconds"],
+                      "agent_alive": cfg.agent.running(),
+                      "vmrss_kb": int(proc_status(pid)["VmRSS"].split()[0])}
+                log("flood %d/s%s: achieved %.0f/s, kernel sent %d dropped %d, agent read %d, "
+                    "agent CPU %.0f%%" % (rate, " (agent stopped %.1f s)" % stopped
+                                          if stopped else "", st["achieved_rate"],
+                                          st["kernel_sent"], st["kernel_dropped"],
+                                          st["agent_records"], 100 * st["agent_cpu_util"]))
+                return st
+
+            for i, rate in enumerate(rates):
+                secs = self.args.flood_seconds if i == 0 else self.args.flood_step_seconds
+                steps.append(step(rate, secs))
+                if not steps[-1]["agent_alive"]:
+                    break
+                # One step past the first with drops shows what happens beyond it; then stop.
+                if sum(1 for s in steps if s["kernel_dropped"]) >= 2:
+                    break
+            first = next((s for s in steps if s["kernel_dropped"]), None)
+            res["first_drop_rate"] = first["target_rate"] if first else None
+            res["max_rate_without_drops"] = max(
+                (s["achieved_rate"] for s in steps if not s["kernel_dropped"]), default=None)
+            res["drops_at_100k"] = steps[0]["kernel_dropped"]
+            # What one core could take: events per agent CPU second at the busiest clean step.
+            busiest = max((s for s in steps if not s["kernel_dropped"]),
+                          key=lambda s: s["achieved_rate"], default=None)
+            if busiest and busiest["agent_cpu_util"] > 0:
+                res["est_capacity_per_core"] = busiest["achieved_rate"] / busiest["agent_cpu_util"]
+            if cfg.agent.running() and self.args.flood_stop_seconds > 0:
+                # When the producer cannot outrun the agent, overload it by stopping the agent.
+                res["overload"] = step(self.args.flood_overload_rate,
+                                       self.args.flood_step_seconds,
+                                       stop_for=self.args.flood_stop_seconds)
+                # and the agent carries on at 100k/s afterwards, without drops
+                res["after_overload"] = step(100000, self.args.flood_step_seconds)
+            res["agent_log_drop_lines"] = sum(
+                1 for line in cfg.agent.logs() if "ring buffer full" in line)
+        finally:
+            rc = cfg.agent.stop() if cfg.agent else None
+            cfg.agent = None
+            res["exit_code"] = rc
+
     def many_containers(self):
         n = self.args.containers
         if n <= 0:
@@ -733,7 +846,8 @@ class Suite:
                         f.write(stats_before)
             self.save()
             for phase, fn in (("startup", self.startup), ("latency", self.latency),
-                              ("rate", self.event_rate), ("many", self.many_containers)):
+                              ("rate", self.event_rate), ("pipeline", self.pipeline),
+                              ("many", self.many_containers)):
                 if phase not in self.args.phases:
                     continue
                 log(f"phase {phase}")
@@ -813,6 +927,45 @@ def report(res):
                      "alive after: %s, exit code %s; RSS %d KiB peak %d KiB" % (
                          st["stall_s"], st["sent"], st["dropped"], st["agent_alive_after"],
                          e.get("exit_code"), e["vmrss_kb"], e["vmhwm_kb"]))
+    if "pipeline" in a:
+        p = a["pipeline"]
+        ip = p.get("in_process")
+        if ip:
+            lines.append("pipeline in process (one core, cpu %d): %.0f events/s, %.0f ns/event "
+                         "(%d events, %d containers; first pass, findings created: %.0f/s); "
+                         "allocations per event %.3f (%s)" % (
+                             ip["cpu"], ip["eventsPerSecond"], ip["nsPerEvent"], ip["events"],
+                             ip["containers"], ip["firstPassEventsPerSecond"],
+                             ip["allocationsPerEvent"],
+                             ", ".join("%s %.2f" % (k, v["allocationsPerEvent"])
+                                       for k, v in ip["mix"].items())))
+        for st in p.get("flood", []):
+            lines.append("flood %8d/s for %4.1f s: achieved %8.0f/s, kernel sent %9d, dropped "
+                         "%9d, agent read %9d, agent CPU %3.0f%%, alive %s" % (
+                             st["target_rate"], st["seconds"], st["achieved_rate"],
+                             st["kernel_sent"], st["kernel_dropped"], st["agent_records"],
+                             100 * st["agent_cpu_util"], st["agent_alive"]))
+        for name in ("overload", "after_overload"):
+            st = p.get(name)
+            if not st:
+                continue
+            lines.append("flood %8d/s for %4.1f s%s: achieved %8.0f/s, kernel sent %9d, "
+                         "dropped %9d (flood's own count %d), agent read %9d, alive %s" % (
+                             st["target_rate"], st["seconds"],
+                             ", agent stopped %.1f s" % st["agent_stopped_s"]
+                             if st["agent_stopped_s"] else " after the overload",
+                             st["achieved_rate"], st["kernel_sent"], st["kernel_dropped"],
+                             st["flood_dropped"], st["agent_records"], st["agent_alive"]))
+        if p.get("flood"):
+            lines.append("flood: drops at 100k/s %s; first rate with drops %s; max achieved "
+                         "without drops %s/s; agent exit code %s" % (
+                             p.get("drops_at_100k"), p.get("first_drop_rate") or "not reached",
+                             "%.0f" % p["max_rate_without_drops"]
+                             if p.get("max_rate_without_drops") else "-", p.get("exit_code")))
+            if p.get("est_capacity_per_core"):
+                lines.append("flood: agent CPU at the busiest clean step puts one core's "
+                             "capacity at ~%.0f events/s (the producer, one core, is the limit "
+                             "when no step dropped)" % p["est_capacity_per_core"])
     if "many_containers" in a:
         m = a["many_containers"]
         lines.append("%d containers (started in %.0f s): agent VmRSS %d KiB (before %d), "
@@ -850,12 +1003,23 @@ def main():
     ap.add_argument("--quiet-timeout", type=float, default=90,
                     help="wait this long for other BPF tracers on the machine to go away")
     ap.add_argument("--ecsguard-alt", help="a second ecsguard binary (A/B of a change)")
-    ap.add_argument("--phases", default="overhead,startup,latency,rate,many")
+    ap.add_argument("--phases", default="overhead,startup,latency,rate,pipeline,many")
     ap.add_argument("--bpf-stats", action="store_true", default=True)
     ap.add_argument("--no-bpf-stats", dest="bpf_stats", action="store_false")
     ap.add_argument("--latency-samples", type=int, default=100)
     ap.add_argument("--rate-seconds", type=float, default=5)
     ap.add_argument("--stall-seconds", type=float, default=8)
+    ap.add_argument("--pipeline-seconds", type=float, default=3,
+                    help="timed run of the in-process pipeline benchmark")
+    ap.add_argument("--flood-seconds", type=float, default=10,
+                    help="end-to-end flood at 100k events/s (no drop allowed)")
+    ap.add_argument("--flood-rates", default="200000,400000,800000,1600000,3200000",
+                    help="then these rates, up to one step past the first with drops")
+    ap.add_argument("--flood-step-seconds", type=float, default=5)
+    ap.add_argument("--flood-overload-rate", type=int, default=400000,
+                    help="flood rate of the overload step (the agent stopped part of it)")
+    ap.add_argument("--flood-stop-seconds", type=float, default=2,
+                    help="SIGSTOP the agent this long during the overload step (0: no step)")
     ap.add_argument("--containers", type=int, default=200)
     ap.add_argument("--containers-budget", type=float, default=240,
                     help="stop starting containers after this many seconds")

@@ -54,9 +54,9 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-if [ ! -x "$BUILD/ecsguard" ] || [ ! -x "$BUILD/tests/helpers/egprobe" ] || [ "${ECSGUARD_BENCH_REBUILD:-1}" = 1 ]; then
+if [ ! -x "$BUILD/ecsguard" ] || [ ! -x "$BUILD/tests/helpers/egprobe" ] || [ ! -x "$BUILD/ecsguard_flood" ] || [ "${ECSGUARD_BENCH_REBUILD:-1}" = 1 ]; then
     { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DECSGUARD_WERROR=OFF >/dev/null &&
-        cmake --build "$BUILD" -j"$(nproc)" --target ecsguard egprobe >/dev/null; } ||
+        cmake --build "$BUILD" -j"$(nproc)" --target ecsguard egprobe ecsguard_pipeline_bench ecsguard_flood >/dev/null; } ||
         { echo "bench: build failed" >&2; exit 1; }
 fi
 
