@@ -36,8 +36,37 @@ struct eg_proc_table *eg_proc_table_new(void)
     return t;
 }
 
+static const char no_str[1] = "";
+
+static void str_free(const char *s)
+{
+    if (s && s != no_str)
+        free((void *)s);
+}
+
+/* Replace *dst with a copy of src[0..n) (NUL-terminated); "" when empty or out of memory. */
+static void str_set(const char **dst, const char *src, size_t n)
+{
+    str_free(*dst);
+    *dst = no_str;
+    if (n == 0)
+        return;
+    char *s = malloc(n + 1);
+    if (!s)
+        return;
+    memcpy(s, src, n);
+    s[n] = '\0';
+    *dst = s;
+}
+
 void eg_proc_table_free(struct eg_proc_table *t)
 {
+    if (!t)
+        return;
+    for (uint32_t i = 0; i < t->next_free; i++) {
+        str_free(t->procs[i].exe);
+        str_free(t->procs[i].args);
+    }
     free(t);
 }
 
@@ -126,7 +155,10 @@ static struct eg_proc *insert(struct eg_proc_table *t, uint32_t tgid, uint64_t s
         entry_release(t, p); /* pid reused: the old process is gone */
     }
     struct eg_proc *p = entry_alloc(t);
+    str_free(p->exe);
+    str_free(p->args);
     memset(p, 0, sizeof(*p));
+    p->exe = p->args = no_str;
     p->used = true;
     p->tgid = tgid;
     p->start_ns = start_ns;
@@ -167,14 +199,14 @@ struct eg_proc *eg_proc_table_exec(struct eg_proc_table *t, const struct eg_exec
     /* The resolved path when the kernel could build it, else what execve was given. */
     const char *path = e->exe_path[0] ? e->exe_path : e->filename;
     size_t n = strnlen(path, sizeof(e->filename));
-    memcpy(p->exe, path, n);
-    p->exe[n < sizeof(p->exe) ? n : sizeof(p->exe) - 1] = '\0';
-    uint32_t len = e->args_len < sizeof(p->args) ? e->args_len : sizeof(p->args) - 1;
+    str_set(&p->exe, path, n < EG_PATH_LEN ? n : EG_PATH_LEN - 1);
+    char args[EG_ARGS_LEN];
+    uint32_t len = e->args_len < sizeof(args) ? e->args_len : sizeof(args) - 1;
     for (uint32_t i = 0; i < len; i++)
-        p->args[i] = e->args[i] ? e->args[i] : ' ';
-    while (len > 0 && p->args[len - 1] == ' ')
+        args[i] = e->args[i] ? e->args[i] : ' ';
+    while (len > 0 && args[len - 1] == ' ')
         len--;
-    p->args[len] = '\0';
+    str_set(&p->args, args, len);
     return p;
 }
 
@@ -226,8 +258,9 @@ struct eg_proc *eg_proc_table_scan_pid(struct eg_proc_table *t, const char *proc
     p->comm[clen] = '\0';
 
     snprintf(path, sizeof(path), "%s/%u/exe", proc_root, tgid);
-    ssize_t l = readlink(path, p->exe, sizeof(p->exe) - 1);
-    p->exe[l > 0 ? l : 0] = '\0';
+    char text[EG_PATH_LEN > EG_ARGS_LEN ? EG_PATH_LEN : EG_ARGS_LEN];
+    ssize_t l = readlink(path, text, EG_PATH_LEN - 1);
+    str_set(&p->exe, text, l > 0 ? (size_t)l : 0);
 
     snprintf(path, sizeof(path), "%s/%u/status", proc_root, tgid);
     f = fopen(path, "re");
@@ -248,14 +281,14 @@ struct eg_proc *eg_proc_table_scan_pid(struct eg_proc_table *t, const char *proc
     snprintf(path, sizeof(path), "%s/%u/cmdline", proc_root, tgid);
     f = fopen(path, "re");
     if (f) {
-        size_t an = fread(p->args, 1, sizeof(p->args) - 1, f);
+        size_t an = fread(text, 1, EG_ARGS_LEN - 1, f);
         fclose(f);
         for (size_t i = 0; i < an; i++)
-            if (!p->args[i])
-                p->args[i] = ' ';
-        while (an > 0 && p->args[an - 1] == ' ')
+            if (!text[i])
+                text[i] = ' ';
+        while (an > 0 && text[an - 1] == ' ')
             an--;
-        p->args[an] = '\0';
+        str_set(&p->args, text, an);
     }
     return p;
 }

@@ -23,8 +23,12 @@ struct eg_proc {
     uint64_t seq; /* insertion order, for eviction */
     bool used, exited, approx_start;
     char comm[EG_COMM_LEN];
-    char exe[EG_PATH_LEN];
-    char args[EG_ARGS_LEN]; /* space separated, may be truncated */
+    /*
+     * Sized to fit (never NULL, "" when unknown), at most EG_PATH_LEN - 1 and EG_ARGS_LEN - 1
+     * bytes: fixed arrays made each entry ~600 bytes, and exited entries stay for lineage.
+     */
+    const char *exe;
+    const char *args; /* space separated, may be truncated */
 };
 
 struct eg_proc_table;

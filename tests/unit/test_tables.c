@@ -117,6 +117,38 @@ static void exec_records_resolved_path_and_args(void **state)
     eg_proc_table_free(t);
 }
 
+static void exec_strings_are_replaced_and_empty_until_known(void **state)
+{
+    (void)state;
+    struct eg_proc_table *t = eg_proc_table_new();
+    struct eg_event_header h = hdr(50, 5000, 1, 1);
+    struct eg_proc *p = eg_proc_table_upsert(t, &h); /* a fork: no exec seen yet */
+    assert_string_equal(p->exe, "");
+    assert_string_equal(p->args, "");
+    struct eg_exec_event e;
+    memset(&e, 0, sizeof(e));
+    e.hdr = h;
+    snprintf(e.filename, sizeof(e.filename), "/bin/sh");
+    memcpy(e.args, "sh\0-c\0true\0", 11);
+    e.args_len = 11;
+    p = eg_proc_table_exec(t, &e);
+    assert_string_equal(p->exe, "/bin/sh");
+    assert_string_equal(p->args, "sh -c true");
+    memset(e.filename, 'x', sizeof(e.filename)); /* unterminated: truncated like before */
+    memset(e.args, 'y', sizeof(e.args));
+    e.args_len = sizeof(e.args);
+    p = eg_proc_table_exec(t, &e);
+    assert_int_equal(strlen(p->exe), EG_PATH_LEN - 1);
+    assert_int_equal(strlen(p->args), EG_ARGS_LEN - 1);
+    e.args_len = 0;
+    p = eg_proc_table_exec(t, &e);
+    assert_string_equal(p->args, "");
+    h = hdr(50, 6000, 1, 1); /* pid reused: a new process, nothing inherited */
+    p = eg_proc_table_upsert(t, &h);
+    assert_string_equal(p->exe, "");
+    eg_proc_table_free(t);
+}
+
 static void full_process_table_evicts_exited_first(void **state)
 {
     (void)state;
@@ -143,6 +175,7 @@ int main(void)
         cmocka_unit_test(container_table_bounds),
         cmocka_unit_test(processes_lineage_and_pid_reuse),
         cmocka_unit_test(exec_records_resolved_path_and_args),
+        cmocka_unit_test(exec_strings_are_replaced_and_empty_until_known),
         cmocka_unit_test(full_process_table_evicts_exited_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
