@@ -97,6 +97,33 @@ static __always_inline int is_overcommit_check(void *ctx)
     return 0;
 }
 
+/*
+ * The cheap test for the same noise. Nearly all overcommit callers (mmap_region, brk,
+ * mprotect, mremap, dup_mmap at fork, stack set-up at exec) run with the current mm's
+ * mmap_lock held for writing, and the capability checks mainline makes under that lock are
+ * other capabilities (CAP_IPC_LOCK for mlock limits, CAP_SYS_RAWIO for low addresses).
+ * "Held for writing by this task" is two direct loads: the writer bit of the count and the
+ * owner field, which holds the writer's task_struct (low bits are flags). The callers
+ * without that lock (tmpfs page accounting, the new mm at exec) still take the stack walk.
+ * Kernels whose rw_semaphore has no owner field (PREEMPT_RT) always take the walk.
+ */
+#define EG_RWSEM_WRITER_LOCKED 1UL
+#define EG_RWSEM_OWNER_FLAGS 7UL
+
+static __always_inline bool holds_own_mmap_write_lock(struct task_struct *task)
+{
+    if (!bpf_core_field_exists(struct mm_struct, mmap_lock) ||
+        !bpf_core_field_exists(struct rw_semaphore, owner))
+        return false;
+    struct mm_struct *mm = task->mm;
+    if (!mm)
+        return false;
+    unsigned long count = (unsigned long)mm->mmap_lock.count.counter;
+    unsigned long owner = (unsigned long)mm->mmap_lock.owner.counter;
+    return (count & EG_RWSEM_WRITER_LOCKED) &&
+           (owner & ~EG_RWSEM_OWNER_FLAGS) == (unsigned long)task;
+}
+
 static __always_inline int current_syscall_nr(struct task_struct *task)
 {
     struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -131,6 +158,11 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
     }
     if (eg_in_setup(eg_current_tgid())) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
+        return 0;
+    }
+    /* Before the dedup lookup: noise told apart this cheaply never counts as a repeat. */
+    if (cap == CAP_SYS_ADMIN_NR && holds_own_mmap_write_lock(task)) {
+        eg_count_filtered(EG_EVENT_CAP, EG_FILTER_OVERCOMMIT_MMLOCK);
         return 0;
     }
     /* Direct loads (see eg_current_cgroup_id); a kernel thread's NULL mm reads as 0. */

@@ -147,6 +147,9 @@ class CapabilityUse(AgentCase):
                          [])
         # The filter was exercised, not bypassed: overcommit checks were seen and dropped.
         self.assertGreater(health["kernelFilterReasons"]["memoryOvercommit"], 100, health)
+        # Most were told apart by the mmap lock (mmap, brk, fork), without the stack walk.
+        self.assertGreater(health["kernelFilterReasons"]["memoryOvercommitByMmapLock"], 50,
+                           health)
 
     def test_container_started_before_agent_is_found(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], name="early", family="batch")
