@@ -218,9 +218,15 @@ static bool is_scratch(struct eg_rootfs_detector *d, const char *path)
     return !v.report;
 }
 
+/* Counters are updated in place: this runs for every rootfs write, and replacing the
+ * json-c integer would allocate (and free) one object per counter per write. */
 static void set_int(struct json_object *o, const char *k, uint64_t v)
 {
-    json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+    struct json_object *n;
+    if (json_object_object_get_ex(o, k, &n) && json_object_is_type(n, json_type_int))
+        json_object_set_int64(n, (int64_t)v);
+    else
+        json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
 
 /* One or more rootfs writes by `h` in container `c` (path NULL: kernel repeat counts). */
@@ -292,7 +298,8 @@ static void record_rootfs(struct eg_rootfs_detector *d, const struct eg_containe
     if (cs) {
         set_int(f->context, "writeCount", cs->writes);
         set_int(f->context, "distinctFileCount", cs->distinct);
-        if (d->stats.distinct_full)
+        if (d->stats.distinct_full &&
+            !json_object_object_get_ex(f->context, "distinctFileCountIsLowerBound", NULL))
             json_object_object_add(f->context, "distinctFileCountIsLowerBound",
                                    json_object_new_boolean(true));
     }
