@@ -124,14 +124,26 @@ static __always_inline void *eg_reserve(__u32 kind, __u32 size)
 
 /*
  * Submit without waking the reader (a wakeup costs ~3 us per event); the
- * agent drains on a short timer. Past eg_wakeup_bytes of backlog, or for rare
- * events that must be seen at once (urgent), force the wakeup.
+ * agent drains on a short timer. Rare events that must be seen at once
+ * (urgent) force the wakeup. So does a backlog that grows past another
+ * multiple of eg_wakeup_bytes: once per step, not once per record past the
+ * mark, because a reader that is already draining needs no wakeup per record
+ * (under a flood that was one irq_work per event). A crossing hidden by a
+ * concurrent producer on another CPU is caught at the next step or by the
+ * drain timer.
  */
 static __always_inline void eg_submit(void *rec, __u32 kind, bool urgent)
 {
     __u64 flags = BPF_RB_NO_WAKEUP;
-    if (urgent || bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA) > eg_wakeup_bytes)
+    if (urgent) {
         flags = BPF_RB_FORCE_WAKEUP;
+    } else if (eg_wakeup_bytes) {
+        __u64 avail = bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA);
+        /* This record's footprint in the ring: 8-byte header, rounded up to 8. */
+        __u64 footprint = ((__u64)((struct eg_event_header *)rec)->size + 8 + 7) & ~7ULL;
+        if (avail >= footprint && avail / eg_wakeup_bytes != (avail - footprint) / eg_wakeup_bytes)
+            flags = BPF_RB_FORCE_WAKEUP;
+    }
     bpf_ringbuf_submit(rec, flags);
     struct eg_counters *c = eg_counters_get();
     if (c && kind < EG_KIND_SLOTS)
