@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent/aggregator.h"
+#include "agent/health.h"
 #include "agent/log.h"
 #include "agent/options.h"
 #include "agent/run.h"
@@ -266,24 +267,6 @@ done:
     p->allocs = alloc_count() - a0;
 }
 
-static const char *kind_name(int k)
-{
-    switch (k) {
-    case EG_EVENT_CAP:
-        return "capability";
-    case EG_EVENT_EXEC:
-        return "exec";
-    case EG_EVENT_FORK:
-        return "fork";
-    case EG_EVENT_EXIT:
-        return "exit";
-    case EG_EVENT_ROOTFS_WRITE:
-        return "rootfsWrite";
-    default:
-        return "other";
-    }
-}
-
 int main(int argc, char **argv)
 {
     double seconds = 3;
@@ -433,7 +416,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < EG_KIND_SLOTS; k++) {
         if (!mix[k])
             continue;
-        printf("%s\"%s\":{\"share\":%.3f,\"allocationsPerEvent\":%.4f}", sep, kind_name(k),
+        const char *name = eg_event_kind_name((uint32_t)k);
+        printf("%s\"%s\":{\"share\":%.3f,\"allocationsPerEvent\":%.4f}", sep, name ? name : "other",
                (double)mix[k] / (double)n_records,
                kind_events[k] ? (double)kind_allocs[k] / (double)kind_events[k] : 0.0);
         sep = ",";

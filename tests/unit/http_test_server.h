@@ -314,8 +314,15 @@ static void hts_route(struct http_test_server *s, const char *target, enum hts_k
     if (!r && s->n_routes < HTS_MAX_ROUTES)
         r = &s->routes[s->n_routes++];
     if (r) {
+        /* A truncated target would silently never match: refuse it loudly. */
+        size_t len = strlen(target);
+        if (len >= sizeof(r->target)) {
+            fprintf(stderr, "hts_route: target longer than %zu bytes: %s\n", sizeof(r->target) - 1,
+                    target);
+            abort();
+        }
         free(r->body);
-        snprintf(r->target, sizeof(r->target), "%s", target);
+        memcpy(r->target, target, len + 1);
         r->kind = kind;
         r->status = status;
         r->body = body ? strdup(body) : NULL;
