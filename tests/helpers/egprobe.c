@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -445,6 +446,23 @@ static int cmd_loop_open_write(int argc, char **argv)
     return ok("path=%s count=%ld ns_per_op=%" PRIu64, path, n, elapsed / (uint64_t)n);
 }
 
+/* Map PATH executable (PROT_READ|PROT_EXEC, MAP_PRIVATE), as a loader does with a library. */
+static int cmd_mmap_exec(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: mmap-exec PATH");
+    int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return fail(err, "step=mmap");
+    munmap(p, 4096);
+    return ok("path=%s", argv[0]);
+}
+
 /* Benchmark loop: N × getppid(), a syscall no hook watches; prints ns_per_op. */
 static int cmd_null_syscall(int argc, char **argv)
 {
@@ -476,6 +494,7 @@ static const struct {
     {"spin-fork", cmd_spin_fork, "N"},
     {"sleep", cmd_sleep, "SECONDS"},
     {"loop-open-write", cmd_loop_open_write, "DIR N"},
+    {"mmap-exec", cmd_mmap_exec, "PATH"},
     {"null-syscall", cmd_null_syscall, "N"},
 };
 

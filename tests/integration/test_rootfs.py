@@ -16,6 +16,7 @@ from agent_case import AgentCase, context, last_by_id, process
 
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 NEW_BINARY = "Execution:Runtime/NewBinaryExecuted"
+NEW_LIBRARY = "Execution:Runtime/NewLibraryLoaded"
 SENSITIVE = "Persistence:Runtime/SensitiveFileModified"
 
 
@@ -130,6 +131,32 @@ class RootfsWrites(AgentCase):
         self.stop_agent()
         for f in self.findings_of(NEW_BINARY, c):
             self.assertEqual(context(f)["filePath"], "/bin/dropped", f)
+
+    def test_written_file_mapped_executable_is_new_library_loaded(self):
+        c = self.task_container(name="plugin-host")
+        self.start_agent()
+        c.start()
+        # A library dropped into the rootfs and mapped executable is reported; one written to
+        # the volume, and the image's own files mapped the same way, are not.
+        r = c.exec(["/bin/sh", "-c",
+                    "mkdir -p /opt/plugins && cp /bin/egprobe /opt/plugins/libdropped.so && "
+                    "cp /bin/egprobe /data/libvolume.so && "
+                    "/bin/egprobe mmap-exec /bin/busybox && "
+                    "/bin/egprobe mmap-exec /data/libvolume.so && "
+                    "/bin/egprobe mmap-exec /opt/plugins/libdropped.so"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_LIBRARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(f["severity"], 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/opt/plugins/libdropped.so")
+        self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
+        self.assertIn("T", ctx["modifiedAt"])
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        time.sleep(1.5)
+        self.stop_agent()
+        paths = {context(f)["filePath"] for f in self.findings_of(NEW_LIBRARY, c)}
+        self.assertEqual(paths, {"/opt/plugins/libdropped.so"})
 
     def test_passwd_append_and_ld_so_preload(self):
         c = self.task_container(name="api")
