@@ -156,10 +156,6 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_BORROWED_CRED);
         return 0;
     }
-    if (eg_in_setup(eg_current_tgid())) {
-        eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
-        return 0;
-    }
     /* Before the dedup lookup: noise told apart this cheaply never counts as a repeat. */
     if (cap == CAP_SYS_ADMIN_NR && holds_own_mmap_write_lock(task)) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_OVERCOMMIT_MMLOCK);
@@ -184,6 +180,9 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
      * per CAP_SYS_ADMIN check on the benchmark VM). The one consequence: an overcommit
      * check made in the same syscall by the same binary as an earlier real check counts as a
      * repeat of it instead of being filtered. Counts can grow; no real check is missed.
+     * The runtime set-up test (a hash lookup) comes after the repeat test too: keys enter
+     * the table only from processes past set-up, and set-up runs the runtime's binary, so
+     * a set-up check matching a task's key is a task running the runtime binary itself.
      */
     __u64 now = bpf_ktime_get_boot_ns();
     struct eg_cap_dedup_val *seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);
@@ -191,6 +190,10 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
         __sync_fetch_and_add(&seen->count, 1);
         seen->last_ts_ns = now;
         eg_count_deduplicated(EG_EVENT_CAP);
+        return 0;
+    }
+    if (eg_in_setup(eg_current_tgid())) {
+        eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
         return 0;
     }
     __u32 cap_flags = 0;

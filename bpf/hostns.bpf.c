@@ -35,6 +35,8 @@
 #define EG_ANON_INODE_FS_MAGIC 0x09041934 /* pidfds before pidfs (< 6.9) */
 #define EG_PROC_SUPER_MAGIC 0x9fa0
 #define EG_FMODE_WRITE 0x2
+#define EG_O_WRONLY 01
+#define EG_O_RDWR 02
 
 #define EG_PTRACE_POKETEXT 4
 #define EG_PTRACE_POKEDATA 5
@@ -548,6 +550,16 @@ static __always_inline int proc_mem_open(long ret)
 SEC("tracepoint/syscalls/sys_exit_openat")
 int eg_openat_exit(struct trace_event_raw_sys_exit *ctx)
 {
+    if (ctx->ret < 0)
+        return 0;
+    /*
+     * Most opens are read-only: leave on the flags (re-read from the syscall's saved user
+     * registers, two loads) before the container lookup. Writing /proc/<pid>/mem needs
+     * O_WRONLY or O_RDWR. openat2 keeps its flags in user memory: it takes the full path.
+     */
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+    if (!(PT_REGS_PARM3_SYSCALL(regs) & (EG_O_WRONLY | EG_O_RDWR)))
+        return 0;
     return proc_mem_open(ctx->ret);
 }
 

@@ -130,10 +130,6 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (!f || BPF_CORE_READ(f, f_path.mnt) != task->fs->root.mnt)
         return 0;
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
-    if (eg_in_setup(eg_current_tgid())) {
-        eg_count_filtered(EG_EVENT_ROOTFS_WRITE, EG_FILTER_SETUP);
-        return 0;
-    }
     struct inode *inode = BPF_CORE_READ(f, f_inode);
     struct eg_rootfs_file_key key = {};
     key.cgroup_id = cgid;
@@ -154,6 +150,15 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
             }
         }
         eg_count_deduplicated(EG_EVENT_ROOTFS_WRITE);
+        return 0;
+    }
+    /*
+     * The set-up test (a hash lookup) only on a first write: keys enter eg_rootfs_written
+     * only past set-up, so a repeat is always the task's (a set-up process writing a file
+     * the task wrote before counts as one more repeat of it).
+     */
+    if (eg_in_setup(eg_current_tgid())) {
+        eg_count_filtered(EG_EVENT_ROOTFS_WRITE, EG_FILTER_SETUP);
         return 0;
     }
     __u64 now = bpf_ktime_get_boot_ns();
