@@ -96,8 +96,9 @@ void eg_health_add_kernel_counters(struct json_object *obj, const struct eg_coun
     add_u64(reasons, "runtimeSetup", c->filter_reason[EG_FILTER_SETUP]);
     /* Told apart two ways (see bpf/cap.bpf.c); the total is what users watch. */
     add_u64(reasons, "memoryOvercommit",
-            c->filter_reason[EG_FILTER_OVERCOMMIT] + c->filter_reason[EG_FILTER_OVERCOMMIT_MMLOCK]);
-    add_u64(reasons, "memoryOvercommitByMmapLock", c->filter_reason[EG_FILTER_OVERCOMMIT_MMLOCK]);
+            c->filter_reason[EG_FILTER_OVERCOMMIT] + c->filter_reason[EG_FILTER_OVERCOMMIT_FAST]);
+    add_u64(reasons, "memoryOvercommitWithoutStackWalk",
+            c->filter_reason[EG_FILTER_OVERCOMMIT_FAST]);
     add_u64(reasons, "borrowedCredentials", c->filter_reason[EG_FILTER_BORROWED_CRED]);
     add_u64(reasons, "dedupTableFull", c->filter_reason[EG_FILTER_DEDUP_FULL]);
     add_u64(reasons, "sameContainer", c->filter_reason[EG_FILTER_SAME_CONTAINER]);

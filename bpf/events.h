@@ -143,8 +143,8 @@ enum eg_filter_reason {
     EG_FILTER_DEDUP_FULL = 3,     /* dedup map full: event sent without dedup */
     EG_FILTER_SAME_CONTAINER = 4, /* process access aimed at the caller's own container */
     EG_FILTER_NO_EFFECT = 5,      /* failed call, no such target, no host namespace entered */
-    EG_FILTER_OVERCOMMIT_MMLOCK =
-        6, /* overcommit accounting told by the mmap lock, no stack walk */
+    /* memory-overcommit accounting told apart by the mmap lock or execve, no stack walk */
+    EG_FILTER_OVERCOMMIT_FAST = 6,
     EG_FILTER_REASONS = 8,
 };
 
