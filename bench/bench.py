@@ -117,10 +117,12 @@ def log(msg):
 
 
 def ns_per_op(text):
-    m = re.search(r"ns_per_op=(\d+)", text)
+    """(wall ns per op, thread CPU ns per op or None) from an egprobe loop's output."""
+    m = re.search(r"(?<![a-z_])ns_per_op=(\d+)", text)
     if not m:
         raise BenchError(f"no ns_per_op in {text!r}")
-    return int(m.group(1))
+    c = re.search(r"cpu_ns_per_op=(\d+)", text)
+    return int(m.group(1)), (int(c.group(1)) if c else None)
 
 
 # ---- configurations -------------------------------------------------------------------------
@@ -311,7 +313,7 @@ class Env:
         el = time.perf_counter() - t
         if r.returncode != 0:
             raise BenchError(f"mix host: {r.stderr}")
-        return int(el * 1e9)
+        return int(el * 1e9), None
 
     def mix_cont(self, c):
         script = MIX_SCRIPT.format(n=self.n(150))
@@ -320,10 +322,11 @@ class Env:
         el = time.perf_counter() - t
         if r.returncode != 0:
             raise BenchError(f"mix container: {r.stderr}")
-        return int(el * 1e9)
+        return int(el * 1e9), None
 
     def workloads(self):
-        """(name, where, fn) — fn returns ns per op (or per job for the mix)."""
+        """(name, where, fn) — fn returns (wall ns per op (or per job for the mix), thread CPU
+        ns per op or None)."""
         n_open, n_cap, n_fork, n_null = (self.n(150000), self.n(400000), self.n(300),
                                          self.n(1000000))
         hd = self.hostdir
@@ -491,6 +494,7 @@ class Suite:
         wl = [w for w in self.env.workloads()
               if not self.args.workloads or w[0] in self.args.workloads.split(",")]
         samples = {}  # (workload, where, config) -> [ns]
+        cpu_samples = {}  # the same, thread CPU time per op (egprobe loops only)
         bpf = {}
         ecs_cpu = []
         log(f"warm-up: every workload once, no agent")
@@ -517,8 +521,10 @@ class Suite:
                         t0 = time.monotonic()
                     for name, where, fn in wl:
                         b = bpf_prog_stats(own) if self.args.bpf_stats else {}
-                        v = fn()
+                        v, cpu = fn()
                         samples.setdefault((name, where, cfg.name), []).append(v)
+                        if cpu is not None:
+                            cpu_samples.setdefault((name, where, cfg.name), []).append(cpu)
                         if self.args.bpf_stats and cfg.name != "none":
                             d = bpf_stats_delta(b, bpf_prog_stats(own))
                             for prog, st in d.items():
@@ -539,6 +545,10 @@ class Suite:
         for (name, where, cfg), vals in samples.items():
             ov.setdefault(f"{name}|{where}", {})[cfg] = {
                 "min": min(vals), "median": statistics.median(vals), "samples": vals}
+            cvals = cpu_samples.get((name, where, cfg))
+            if cvals and len(cvals) == len(vals):
+                ov[f"{name}|{where}"][cfg]["cpu"] = {
+                    "min": min(cvals), "median": statistics.median(cvals), "samples": cvals}
         self.results["overhead"] = ov
         agg = {}
         for (cfg, name, where, prog), sts in bpf.items():
@@ -894,6 +904,26 @@ def report(res):
         lines.append("%-20s %-9s %12d   %-17s %-17s %-17s %s%s" % (
             name, where, base["median"], cells[0], cells[1], cells[2], tgt,
             (" " + unit) if unit else ""))
+    cpu_keys = [k for k in sorted(ov) if "cpu" in ov[k].get("none", {})]
+    if cpu_keys:
+        lines.append("")
+        lines.append("the same loops in thread CPU time per op (the syscalls' own cost, BPF "
+                     "programs included; preemption and hypervisor steal excluded):")
+        lines.append("%-20s %-9s %12s   %-17s %-17s %-17s" % (
+            "workload", "where", "none cpu ns", *["%s min/med" % c for c in cfgs]))
+        for key in cpu_keys:
+            name, where = key.split("|")
+            row = ov[key]
+            base = row["none"]["cpu"]
+            cells = []
+            for c in cfgs:
+                if "cpu" in row.get(c, {}):
+                    cells.append("%5.2fx / %5.2fx" % (row[c]["cpu"]["min"] / base["min"],
+                                                      row[c]["cpu"]["median"] / base["median"]))
+                else:
+                    cells.append("%-15s" % "-")
+            lines.append("%-20s %-9s %12d   %-17s %-17s %-17s" % (
+                name, where, base["median"], cells[0], cells[1], cells[2]))
     a = res.get("agent", {})
     rounds = a.get("overhead_rounds", [])
     if rounds:
