@@ -37,6 +37,7 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
     snprintf(r->chosen, sizeof(r->chosen), "%s", LIFECYCLE_ATTACH);
     b->events_fd = bpf_map__fd(s->maps.eg_events);
     b->containers_fd = bpf_map__fd(s->maps.eg_containers);
+    b->containers_gen_fd = bpf_map__fd(s->maps.eg_containers_gen);
     b->setup_fd = bpf_map__fd(s->maps.eg_setup_procs);
     b->counters_fd = bpf_map__fd(s->maps.eg_counters);
     *skel = s;

@@ -39,9 +39,10 @@ bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind)
 void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj)
 {
     static const char *const shared[] = {"eg_events", "eg_containers", "eg_setup_procs",
-                                         "eg_counters"};
-    const int fds[] = {b->events_fd, b->containers_fd, b->setup_fd, b->counters_fd};
-    for (int i = 0; i < 4; i++) {
+                                         "eg_counters", "eg_containers_gen"};
+    const int fds[] = {b->events_fd, b->containers_fd, b->setup_fd, b->counters_fd,
+                       b->containers_gen_fd};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         struct bpf_map *m = bpf_object__find_map_by_name(obj, shared[i]);
         if (m && fds[i] >= 0)
             bpf_map__reuse_fd(m, fds[i]);
@@ -70,7 +71,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, unsigned errlen)
 {
     memset(b, 0, sizeof(*b));
-    b->events_fd = b->containers_fd = b->setup_fd = b->counters_fd = -1;
+    b->events_fd = b->containers_fd = b->setup_fd = b->counters_fd = b->containers_gen_fd = -1;
     libbpf_set_print(libbpf_quiet);
     ensure_tracefs();
 

@@ -49,6 +49,7 @@ struct eg_bpf {
     void *skel[EG_HOOK_MAX]; /* each concern's skeleton, same index as hooks[] */
     bool overcommit_filter;  /* caller ranges resolved from kallsyms */
     int events_fd, containers_fd, setup_fd, counters_fd;
+    int containers_gen_fd; /* bumped after every change to containers_fd's map */
 };
 
 struct eg_bpf_concern {

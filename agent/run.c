@@ -662,6 +662,8 @@ static int setup_basics(struct eg_agent *a)
 static int setup_pipeline(struct eg_agent *a)
 {
     a->containers = eg_container_table_new(a->bpf.containers_fd);
+    if (a->containers)
+        eg_container_table_set_generation_map(a->containers, a->bpf.containers_gen_fd);
     a->procs = eg_proc_table_new();
     struct eg_aggregator_config ac = {
         .window_ms = (uint64_t)a->opt.window_s * 1000,
@@ -945,7 +947,8 @@ struct eg_agent *eg_agent_pipeline_new(const struct eg_run_options *opt, struct 
         return NULL;
     a->opt = *opt;
     a->epfd = a->sigfd = a->timerfd = -1;
-    a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd = -1;
+    a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd =
+        a->bpf.containers_gen_fd = -1;
     if (sink)
         a->sinks[a->n_sinks++] = sink;
     if (setup_basics(a) != 0 || setup_pipeline(a) != 0) {

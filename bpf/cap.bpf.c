@@ -164,8 +164,8 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
         return 0;
 
     struct task_struct *task = bpf_get_current_task_btf();
-    __u64 cgid = eg_current_cgroup_id(task);
-    if (!eg_is_container_cgroup(cgid))
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid))
         return 0;
 
     eg_count_seen(EG_EVENT_CAP);

@@ -41,6 +41,17 @@ struct {
 } eg_containers SEC(".maps");
 
 /*
+ * Bumped by the agent after every change to eg_containers: a container verdict
+ * cached before the change is no longer trusted (see eg_current_container).
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} eg_containers_gen SEC(".maps");
+
+/*
  * Processes that joined a cgroup (or were cloned into a different one) and
  * have not yet exec'd in another mount namespace: the container runtime's
  * own set-up (runc init mounting, pivot_root, sethostname, dropping caps).
@@ -197,6 +208,75 @@ static __always_inline __u32 eg_current_tgid(void)
 static __always_inline bool eg_is_container_cgroup(__u64 cgid)
 {
     return cgid && bpf_map_lookup_elem(&eg_containers, &cgid) != NULL;
+}
+
+/*
+ * The container verdict of the current task, cached per CPU. On this VM (PTI
+ * without PCID: the TLB is flushed at every kernel entry) a program's cost
+ * follows the pages it touches; the v1 cgroup id chain (css_set, css, cgroup,
+ * kernfs node) and the eg_containers lookup (bucket, element) were ~160 of
+ * the ~410 ns of a capability check. A hit reads css_set and css only.
+ *
+ * The cache is keyed by the css of the tracked hierarchy and its serial_nr:
+ * serial numbers are never reused, so a css freed and reallocated at the same
+ * address misses. A change of the container set bumps eg_containers_gen; the
+ * generation is read *before* the lookup it validates, so a verdict computed
+ * from a lookup that raced with an update carries the older generation.
+ */
+struct eg_verdict_cache {
+    __u64 css;       /* address of the css the verdict is for */
+    __u64 serial_nr; /* its css->serial_nr */
+    __u64 gen;       /* eg_containers_gen the verdict was computed under */
+    __u64 cgid;
+    __u64 is_container;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct eg_verdict_cache);
+} eg_verdict_cache SEC(".maps");
+
+static __always_inline struct cgroup_subsys_state *eg_current_css(struct task_struct *task)
+{
+    if (!eg_cgroup_use_v1)
+        return &task->cgroups->dfl_cgrp->self;
+    __u32 idx = eg_cgroup_v1_subsys;
+    if (idx >= sizeof(task->cgroups->subsys) / sizeof(task->cgroups->subsys[0]))
+        return NULL;
+    return task->cgroups->subsys[idx];
+}
+
+/* true when the current task is in a task container; *cgid is its cgroup id either way. */
+static __always_inline bool eg_current_container(struct task_struct *task, __u64 *cgid)
+{
+    __u32 zero = 0;
+    __u64 *genp = bpf_map_lookup_elem(&eg_containers_gen, &zero);
+    struct eg_verdict_cache *vc = bpf_map_lookup_elem(&eg_verdict_cache, &zero);
+    struct cgroup_subsys_state *css = eg_current_css(task);
+    if (!genp || !vc || !css) {
+        *cgid = eg_current_cgroup_id(task);
+        return eg_is_container_cgroup(*cgid);
+    }
+#if defined(__TARGET_ARCH_x86)
+    __u64 gen = *(volatile __u64 *)genp; /* x86 keeps this load before the lookup below */
+#else
+    __u64 gen = __sync_fetch_and_add(genp, 0); /* a full barrier on weaker orderings */
+#endif
+    __u64 serial = css->serial_nr;
+    if (vc->css == (__u64)css && vc->serial_nr == serial && vc->gen == gen) {
+        *cgid = vc->cgid;
+        return vc->is_container != 0;
+    }
+    *cgid = css->cgroup->kn->id;
+    bool yes = eg_is_container_cgroup(*cgid);
+    vc->css = (__u64)css;
+    vc->serial_nr = serial;
+    vc->gen = gen;
+    vc->cgid = *cgid;
+    vc->is_container = yes;
+    return yes;
 }
 
 static __always_inline bool eg_in_setup(__u32 tgid)

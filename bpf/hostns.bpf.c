@@ -183,8 +183,8 @@ static __always_inline __u32 pid_ns_inum(struct task_struct *task)
 /* Caller filters shared by every program: container, set-up. Returns the cgroup or 0. */
 static __always_inline __u64 caller_in_container(struct task_struct *task, __u32 kind)
 {
-    __u64 cgid = eg_current_cgroup_id(task);
-    if (!eg_is_container_cgroup(cgid))
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid))
         return 0;
     eg_count_seen(kind);
     if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
@@ -208,8 +208,8 @@ SEC("tracepoint/syscalls/sys_enter_setns")
 int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
 {
     struct task_struct *task = bpf_get_current_task_btf();
-    __u64 cgid = eg_current_cgroup_id(task);
-    if (!eg_is_container_cgroup(cgid))
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid))
         return 0;
     /* seen/filtered are counted at exit, once the outcome is known; set-up is decided here. */
     if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
@@ -519,8 +519,8 @@ static __always_inline int proc_mem_open(long ret)
     if (ret < 0)
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    __u64 cgid = eg_current_cgroup_id(task);
-    if (!eg_is_container_cgroup(cgid))
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid))
         return 0;
     struct file *f = eg_current_fd_file(task, ret);
     if (!f || !(BPF_CORE_READ(f, f_mode) & EG_FMODE_WRITE))

@@ -106,8 +106,7 @@ static __always_inline __u32 overlay_layer(struct inode *inode)
 
 static __always_inline bool container_task(struct task_struct *task, __u32 kind, __u64 *cgid)
 {
-    *cgid = eg_current_cgroup_id(task);
-    if (!eg_is_container_cgroup(*cgid))
+    if (!eg_current_container(task, cgid))
         return false;
     eg_count_seen(kind);
     if (eg_in_setup(eg_current_tgid())) {
@@ -122,8 +121,8 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (ret < 0 || !(open_flags & EG_WRITE_INTENT))
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    __u64 cgid = eg_current_cgroup_id(task);
-    if (!eg_is_container_cgroup(cgid))
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid))
         return 0;
     /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
     struct file *f = eg_current_fd_file(task, ret);
@@ -339,8 +338,8 @@ int eg_rootfs_enter_mmap(struct trace_event_raw_sys_enter *ctx)
     if (!(ctx->args[2] & EG_PROT_EXEC) || (long)ctx->args[4] < 0)
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    __u64 cgid = eg_current_cgroup_id(task);
-    if (!eg_is_container_cgroup(cgid))
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid))
         return 0;
     struct file *f = eg_current_fd_file(task, (long)ctx->args[4]);
     if (!f)

@@ -23,6 +23,8 @@ struct cgroup_entry {
 
 struct eg_container_table {
     int map_fd;
+    int gen_map_fd;
+    uint64_t map_generation; /* last value written to gen_map_fd */
     uint64_t generation;
     struct eg_container_table_stats stats;
     /*
@@ -77,9 +79,30 @@ static struct cgroup_entry *index_insert(struct eg_container_table *t, uint64_t 
 struct eg_container_table *eg_container_table_new(int bpf_map_fd)
 {
     struct eg_container_table *t = calloc(1, sizeof(*t));
-    if (t)
+    if (t) {
         t->map_fd = bpf_map_fd;
+        t->gen_map_fd = -1;
+    }
     return t;
+}
+
+void eg_container_table_set_generation_map(struct eg_container_table *t, int gen_map_fd)
+{
+    t->gen_map_fd = gen_map_fd;
+}
+
+/* After the kernel map changed: cached verdicts from before are stale. */
+static void bump_map_generation(struct eg_container_table *t)
+{
+    if (t->gen_map_fd < 0)
+        return;
+    uint32_t zero = 0;
+    uint64_t next = t->map_generation + 1;
+    if (bpf_map_update_elem(t->gen_map_fd, &zero, &next, BPF_ANY) != 0) {
+        t->stats.map_errors++;
+        return;
+    }
+    t->map_generation = next;
 }
 
 void eg_container_table_free(struct eg_container_table *t)
@@ -94,12 +117,15 @@ static void map_put(struct eg_container_table *t, uint64_t cgid, uint32_t slot)
     struct eg_container_val v = {.slot = slot, .flags = 0};
     if (bpf_map_update_elem(t->map_fd, &cgid, &v, BPF_ANY) != 0)
         t->stats.map_errors++;
+    bump_map_generation(t);
 }
 
 static void map_del(struct eg_container_table *t, uint64_t cgid)
 {
-    if (t->map_fd >= 0)
+    if (t->map_fd >= 0) {
         bpf_map_delete_elem(t->map_fd, &cgid);
+        bump_map_generation(t);
+    }
 }
 
 static struct eg_container *find_by_container_id(struct eg_container_table *t, const char *cid)

@@ -45,6 +45,11 @@ struct eg_container_table_stats {
 /* `bpf_map_fd` < 0: no kernel map (unit tests). */
 struct eg_container_table *eg_container_table_new(int bpf_map_fd);
 void eg_container_table_free(struct eg_container_table *t);
+/*
+ * The kernel programs cache container verdicts per CPU (bpf/common.bpf.h): after every change
+ * to the kernel map the table bumps the generation in this one-slot array map (< 0: none).
+ */
+void eg_container_table_set_generation_map(struct eg_container_table *t, int gen_map_fd);
 
 /* A cgroup appeared (tracepoint or scan). Returns its container, or NULL when not one. */
 struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t, uint64_t cgid,
