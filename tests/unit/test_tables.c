@@ -5,8 +5,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include <bpf/bpf.h>
+
+#include "bpf/events.h"
 #include "collectors/container_table.h"
 #include "collectors/proc_table.h"
 
@@ -37,6 +41,52 @@ static void containers_by_cgroup_nested_and_expiry(void **state)
     assert_null(eg_container_table_lookup(t, 13));
     assert_null(eg_container_table_lookup(t, 12));
     eg_container_table_free(t);
+}
+
+static uint64_t read_generation(int fd)
+{
+    uint32_t zero = 0;
+    uint64_t gen = 0;
+    assert_int_equal(bpf_map_lookup_elem(fd, &zero, &gen), 0);
+    return gen;
+}
+
+/*
+ * The kernel programs cache "is this css a container" per CPU and trust it only while the
+ * generation is unchanged: every add and removal must reach the kernel map *and* bump it.
+ */
+static void kernel_map_changes_bump_the_generation(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        fprintf(stderr, "skipped: creating BPF maps needs root (CI runs as root)\n");
+        skip();
+    }
+    int map = bpf_map_create(BPF_MAP_TYPE_HASH, "t_containers", sizeof(uint64_t),
+                             sizeof(struct eg_container_val), 64, NULL);
+    int gen =
+        bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_gen", sizeof(uint32_t), sizeof(uint64_t), 1, NULL);
+    assert_true(map >= 0);
+    assert_true(gen >= 0);
+    struct eg_container_table *t = eg_container_table_new(map);
+    eg_container_table_set_generation_map(t, gen);
+    assert_int_equal(read_generation(gen), 0);
+
+    assert_null(eg_container_table_add_cgroup(t, 11, "/user.slice", 0)); /* not a container */
+    assert_int_equal(read_generation(gen), 0);
+    assert_non_null(eg_container_table_add_cgroup(t, 12, "/ecs/" TASK "/" CID_A, 5));
+    uint64_t cgid = 12;
+    struct eg_container_val v;
+    assert_int_equal(bpf_map_lookup_elem(map, &cgid, &v), 0);
+    uint64_t after_add = read_generation(gen);
+    assert_true(after_add >= 1);
+
+    eg_container_table_remove_cgroup(t, 12, 100);
+    assert_int_not_equal(bpf_map_lookup_elem(map, &cgid, &v), 0);
+    assert_true(read_generation(gen) > after_add);
+    eg_container_table_free(t);
+    close(map);
+    close(gen);
 }
 
 static void container_table_bounds(void **state)
@@ -173,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(containers_by_cgroup_nested_and_expiry),
         cmocka_unit_test(container_table_bounds),
+        cmocka_unit_test(kernel_map_changes_bump_the_generation),
         cmocka_unit_test(processes_lineage_and_pid_reuse),
         cmocka_unit_test(exec_records_resolved_path_and_args),
         cmocka_unit_test(exec_strings_are_replaced_and_empty_until_known),
