@@ -217,19 +217,33 @@ static __always_inline bool eg_is_container_cgroup(__u64 cgid)
  * kernfs node) and the eg_containers lookup (bucket, element) were ~160 of
  * the ~410 ns of a capability check. A hit reads css_set and css only.
  *
- * The cache is keyed by the css of the tracked hierarchy and its serial_nr:
- * serial numbers are never reused, so a css freed and reallocated at the same
- * address misses. A change of the container set bumps eg_containers_gen; the
+ * The cache is keyed by the serial_nr of the task's css in the tracked
+ * hierarchy: serial numbers are never reused (a css freed and reallocated at
+ * the same address has a new one). A change of the container set bumps eg_containers_gen; the
  * generation is read *before* the lookup it validates, so a verdict computed
  * from a lookup that raced with an update carries the older generation.
  */
 struct eg_verdict_cache {
-    __u64 css;       /* address of the css the verdict is for */
-    __u64 serial_nr; /* its css->serial_nr */
+    __u64 serial_nr; /* css->serial_nr of the css the verdict is for */
     __u64 gen;       /* eg_containers_gen the verdict was computed under */
     __u64 cgid;
     __u64 is_container;
+    __u64 check; /* eg_verdict_check() of the above: a torn entry never matches */
 };
+
+/*
+ * Tracepoint programs do not run preempted on this kernel, but on PREEMPT_RT a program can be
+ * preempted on its CPU by another that writes the same per-CPU slot; an entry mixing two
+ * writers' fields would attribute one task's events to another's cgroup. Readers trust an
+ * entry only when its check word matches its fields.
+ */
+static __always_inline __u64 eg_verdict_check(__u64 serial, __u64 gen, __u64 cgid,
+                                              __u64 is_container)
+{
+    return ((serial * 0x9e3779b97f4a7c15ULL) ^ (gen << 17) ^ (cgid * 0xc2b2ae3d27d4eb4fULL) ^
+            is_container) +
+           0x5bd1e995;
+}
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -265,17 +279,21 @@ static __always_inline bool eg_current_container(struct task_struct *task, __u64
     __u64 gen = __sync_fetch_and_add(genp, 0); /* a full barrier on weaker orderings */
 #endif
     __u64 serial = css->serial_nr;
-    if (vc->css == (__u64)css && vc->serial_nr == serial && vc->gen == gen) {
-        *cgid = vc->cgid;
-        return vc->is_container != 0;
+    if (vc->serial_nr == serial && vc->gen == gen) {
+        __u64 c = vc->cgid, yes = vc->is_container;
+        if (vc->check == eg_verdict_check(serial, gen, c, yes)) {
+            *cgid = c;
+            return yes != 0;
+        }
     }
     *cgid = css->cgroup->kn->id;
     bool yes = eg_is_container_cgroup(*cgid);
-    vc->css = (__u64)css;
+    vc->check = 0; /* invalid while the fields change */
     vc->serial_nr = serial;
     vc->gen = gen;
     vc->cgid = *cgid;
     vc->is_container = yes;
+    vc->check = eg_verdict_check(serial, gen, *cgid, yes);
     return yes;
 }
 
