@@ -102,10 +102,16 @@ struct ns_common___old {
     const struct proc_ns_operations___old *ops;
 } __attribute__((preserve_access_index));
 
+/* 6.18+: the kind is a field of ns_common (a local flavour: older vmlinux.h lack it). */
+struct ns_common___new {
+    u32 ns_type;
+} __attribute__((preserve_access_index));
+
 static __always_inline __u32 ns_type_of(struct ns_common *ns)
 {
-    if (bpf_core_field_exists(ns->ns_type))
-        return BPF_CORE_READ(ns, ns_type);
+    struct ns_common___new *cur = (void *)ns;
+    if (bpf_core_field_exists(cur->ns_type))
+        return BPF_CORE_READ(cur, ns_type);
     struct ns_common___old *old = (void *)ns;
     return BPF_CORE_READ(old, ops, type);
 }
