@@ -273,10 +273,14 @@ static __always_inline bool eg_current_container(struct task_struct *task, __u64
         *cgid = eg_current_cgroup_id(task);
         return eg_is_container_cgroup(*cgid);
     }
-#if defined(__TARGET_ARCH_x86)
-    __u64 gen = *(volatile __u64 *)genp; /* x86 keeps this load before the lookup below */
-#else
-    __u64 gen = __sync_fetch_and_add(genp, 0); /* a full barrier on weaker orderings */
+    __u64 gen = *(volatile __u64 *)genp;
+#if !defined(__TARGET_ARCH_x86)
+    /*
+     * x86 keeps this load before the lookup below. Weaker orderings (arm64) need a barrier:
+     * an atomic read-modify-write is one, and on this CPU's own cache slot it costs no
+     * cache-line traffic (an atomic on the shared generation would bounce it between CPUs).
+     */
+    __sync_fetch_and_add(&vc->check, 0);
 #endif
     __u64 serial = css->serial_nr;
     if (vc->serial_nr == serial && vc->gen == gen) {
