@@ -116,6 +116,23 @@ void eg_cap_detector_free(struct eg_cap_detector *d)
     free(d);
 }
 
+/* Every syscall that made this behaviour's checks, not only the first (bounded). */
+#define CAP_SYSCALLS_MAX 16
+
+static void add_syscall(struct json_object *ctx, int nr)
+{
+    struct json_object *list;
+    if (!ctx || !json_object_object_get_ex(ctx, "syscalls", &list))
+        return;
+    const char *name = eg_syscall_name(nr);
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(list, i)), name) == 0)
+            return;
+    if (n < CAP_SYSCALLS_MAX)
+        json_object_array_add(list, json_object_new_string(name));
+}
+
 static struct json_object *cap_context(const struct eg_cap_event *e)
 {
     struct json_object *ctx = json_object_new_object();
@@ -128,6 +145,8 @@ static struct json_object *cap_context(const struct eg_cap_event *e)
     json_object_object_add(ctx, "capabilityName", json_object_new_string(name));
     json_object_object_add(ctx, "capabilityGranted", json_object_new_boolean(e->ret == 0));
     json_object_object_add(ctx, "syscall", json_object_new_string(eg_syscall_name(e->syscall_nr)));
+    json_object_object_add(ctx, "syscalls", json_object_new_array());
+    add_syscall(ctx, e->syscall_nr);
     bool host = (e->cap_flags & EG_CAP_HOST_LEVEL) != 0;
     json_object_object_add(ctx, "capabilityScope",
                            json_object_new_string(host ? "host" : "namespaced"));
@@ -158,8 +177,13 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint
     bool created;
     struct eg_finding *f = eg_aggregator_record(
         d->env.findings, key, type, eg_event_epoch_ms(last_ts_ns), count, now, &created);
-    if (!f || !created)
+    if (!f)
         return;
+    if (!created) {
+        /* The kernel dedups per syscall: a first event from another syscall names it here. */
+        add_syscall(f->context, e->syscall_nr);
+        return;
+    }
     f->first_seen_ms = eg_event_epoch_ms(e->hdr.ts_ns);
     f->cgroup_id = e->hdr.cgroup_id;
     f->host_flags = e->hdr.flags;

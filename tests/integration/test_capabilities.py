@@ -99,6 +99,29 @@ class CapabilityUse(AgentCase):
         self.stop_agent()
         self.assertEqual([x for x in self.capability_findings(c) if x["type"] != CAP_DENIED], [])
 
+    def test_checks_from_several_syscalls_name_them_all(self):
+        """One finding per (container, capability, binary); the kernel dedups per syscall, so
+        each syscall's first check reaches the agent and is listed in context.syscalls."""
+        c = self.container(name="app", family="web")  # no CAP_SYS_ADMIN
+        self.register(c)
+        self.start_agent()
+        c.start()
+        for args in (["mount-tmpfs", "/tmp"], ["sethostname", "probe"]):
+            r = c.exec(["/bin/egprobe"] + args, check=False)
+            self.assertFalse(r.ok, "must fail without CAP_SYS_ADMIN: %r" % r)
+        deadline = time.time() + 20
+        while True:
+            found = [f for f in self.capability_findings(c) if f["type"] == CAP_DENIED
+                     and context(f)["capabilityName"] == "CAP_SYS_ADMIN"]
+            if found and set(context(found[-1])["syscalls"]) == {"mount", "sethostname"}:
+                break
+            self.assertLess(time.time(), deadline, "syscalls not both listed: %r" % found[-1:])
+            time.sleep(0.3)
+        ctx = context(found[-1])
+        self.assertEqual(ctx["syscall"], "mount")  # the first one
+        self.assertEqual(ctx["syscalls"][0], "mount")
+        self.assertEqual(len({f["id"] for f in found}), 1)
+
     def test_host_processes_are_not_reported(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"])
         self.register(c)
