@@ -26,7 +26,8 @@ def summary(f):
         f["type"], f["severity"], f["service"]["count"], td.get("family", "?"),
         td.get("version", "?"), c.get("name", "?"), ctx.get("capabilityName", ""),
         "granted" if ctx.get("capabilityGranted") else "denied",
-        "%s via %s()" % (p.get("executablePath"), ctx.get("syscall")))
+        "%s via %s" % (p.get("executablePath"),
+                       ", ".join("%s()" % n for n in ctx.get("syscalls") or [ctx.get("syscall")])))
 
 
 def main():
