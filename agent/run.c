@@ -812,6 +812,15 @@ static void tick_detectors(struct eg_agent *a, uint64_t now)
             eg_detectors[i]->tick(a->detectors[i], now);
 }
 
+/* After the last drain: fold the kernel's repeat counts, emit every pending change. */
+static uint64_t fold_and_flush(struct eg_agent *a)
+{
+    uint64_t now = eg_now_ms();
+    tick_detectors(a, now);
+    eg_aggregator_flush(a->findings, now, true, emit_finding, a);
+    return now;
+}
+
 static void periodic(struct eg_agent *a)
 {
     eg_ringbuf_reader_drain(a->reader);
@@ -865,9 +874,7 @@ static void loop(struct eg_agent *a)
     }
     /* Shutdown: take what the kernel still holds, fold repeats, emit everything pending. */
     eg_ringbuf_reader_drain(a->reader);
-    uint64_t now = eg_now_ms();
-    tick_detectors(a, now);
-    eg_aggregator_flush(a->findings, now, true, emit_finding, a);
+    uint64_t now = fold_and_flush(a);
     for (int i = 0; i < a->n_sinks; i++)
         if (a->sinks[i]->ops->flush)
             a->sinks[i]->ops->flush(a->sinks[i]);
@@ -986,9 +993,7 @@ void eg_agent_periodic(struct eg_agent *a)
 
 void eg_agent_shutdown_flush(struct eg_agent *a)
 {
-    uint64_t now = eg_now_ms();
-    tick_detectors(a, now);
-    eg_aggregator_flush(a->findings, now, true, emit_finding, a);
+    fold_and_flush(a);
 }
 
 void eg_agent_free(struct eg_agent *a)

@@ -19,6 +19,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define EG_MAX_CONTAINER_CGROUPS 16384
+
+/* open(2) flags both the rootfs and host-namespace programs test. */
+#define EG_O_WRONLY 01
+#define EG_O_RDWR 02
 #define EG_MAX_SETUP_PROCS 8192
 
 /* Set by the agent before load (see agent/bpf_loader.c). */
@@ -186,18 +190,24 @@ static __always_inline __u64 eg_task_cgroup_id(struct task_struct *task)
  * `task` must be bpf_get_current_task_btf(); other tasks go through
  * eg_task_cgroup_id().
  */
+/* The current task's css in the tracked hierarchy (v1 controller or the v2 cgroup's own). */
+static __always_inline struct cgroup_subsys_state *eg_current_css(struct task_struct *task)
+{
+    if (!eg_cgroup_use_v1)
+        return &task->cgroups->dfl_cgrp->self;
+    /* Read-only data is frozen at load: the verifier sees a constant index. */
+    __u32 idx = eg_cgroup_v1_subsys;
+    if (idx >= sizeof(task->cgroups->subsys) / sizeof(task->cgroups->subsys[0]))
+        return NULL;
+    return task->cgroups->subsys[idx];
+}
+
 static __always_inline __u64 eg_current_cgroup_id(struct task_struct *task)
 {
     if (!eg_cgroup_use_v1)
         return bpf_get_current_cgroup_id();
-    /* Read-only data is frozen at load: the verifier sees a constant index. */
-    __u32 idx = eg_cgroup_v1_subsys;
-    if (idx >= sizeof(task->cgroups->subsys) / sizeof(task->cgroups->subsys[0]))
-        return 0;
-    struct cgroup_subsys_state *css = task->cgroups->subsys[idx];
-    if (!css)
-        return 0;
-    return css->cgroup->kn->id;
+    struct cgroup_subsys_state *css = eg_current_css(task);
+    return css ? css->cgroup->kn->id : 0;
 }
 
 static __always_inline __u32 eg_current_tgid(void)
@@ -251,16 +261,6 @@ struct {
     __type(key, __u32);
     __type(value, struct eg_verdict_cache);
 } eg_verdict_cache SEC(".maps");
-
-static __always_inline struct cgroup_subsys_state *eg_current_css(struct task_struct *task)
-{
-    if (!eg_cgroup_use_v1)
-        return &task->cgroups->dfl_cgrp->self;
-    __u32 idx = eg_cgroup_v1_subsys;
-    if (idx >= sizeof(task->cgroups->subsys) / sizeof(task->cgroups->subsys[0]))
-        return NULL;
-    return task->cgroups->subsys[idx];
-}
 
 /* true when the current task is in a task container; *cgid is its cgroup id either way. */
 static __always_inline bool eg_current_container(struct task_struct *task, __u64 *cgid)

@@ -35,8 +35,6 @@
 #define EG_ANON_INODE_FS_MAGIC 0x09041934 /* pidfds before pidfs (< 6.9) */
 #define EG_PROC_SUPER_MAGIC 0x9fa0
 #define EG_FMODE_WRITE 0x2
-#define EG_O_WRONLY 01
-#define EG_O_RDWR 02
 
 #define EG_PTRACE_POKETEXT 4
 #define EG_PTRACE_POKEDATA 5

@@ -24,8 +24,6 @@
 #include "common.bpf.h"
 
 #define EG_AT_FDCWD -100
-#define EG_O_WRONLY 01
-#define EG_O_RDWR 02
 #define EG_O_CREAT 0100
 #define EG_O_TRUNC 01000
 #define EG_WRITE_INTENT (EG_O_WRONLY | EG_O_RDWR | EG_O_CREAT | EG_O_TRUNC)
