@@ -223,6 +223,63 @@ class Bpftrace:
             self.out = None
 
 
+class Floor:
+    """The floor: bench/floor.c attaches counter-only programs at every hook the agent uses
+    (bench/floor.bpf.c), so floor/none is the kernel's cost of having BPF programs at those
+    hooks and ecsguard - floor is what the agent's own programs and process add."""
+    name = "floor"
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.proc = None
+        self.out = None
+        self.counts = []  # hook runs counted per start, from the loader's last line
+
+    def start(self):
+        self.out = tempfile.NamedTemporaryFile(prefix="floor-", dir=WORK, delete=False)
+        # stderr too: the skipped-hook messages end up in the error if it fails
+        self.proc = subprocess.Popen([self.binary], stdout=self.out, stderr=subprocess.STDOUT)
+        try:
+            self._wait_attached()
+        except BaseException:
+            # The caller only stops what started: an error or ^C while attaching must not
+            # leave the loader (and its programs) running.
+            self.stop()
+            raise
+
+    def _wait_attached(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with open(self.out.name) as f:
+                text = f.read()
+            if "floor: attached" in text:
+                for line in text.splitlines():
+                    if "skipped" in line:
+                        log(line)
+                return
+            if self.proc.poll() is not None:
+                raise BenchError(f"floor loader exited: {text}")
+            time.sleep(0.02)
+        raise BenchError("floor loader did not attach in 30 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()  # its links go with its file descriptors
+                self.proc.wait()
+        self.proc = None
+        if self.out:
+            with open(self.out.name) as f:
+                m = re.search(r"floor: counted (\d+)", f.read())
+            if m:
+                self.counts.append(int(m.group(1)))
+            os.unlink(self.out.name)
+            self.out = None
+
+
 class Auditd:
     name = "auditd"
 
@@ -469,6 +526,12 @@ class Suite:
                                name="ecsguard-alt"))
         if self.args.peers in ("", "none"):
             return cs
+        peers = self.args.peers.split(",")
+        if "floor" in peers:
+            floor_bin = os.path.join(os.environ.get("ECSGUARD_BUILD_DIR", ""), "ecsguard_floor")
+            if not os.access(floor_bin, os.X_OK):
+                raise BenchError(f"--peers floor: no {floor_bin} (bench/run.sh builds it)")
+            cs.append(Floor(floor_bin))
         if "bpftrace" in self.args.peers and shutil.which("bpftrace"):
             cs.append(Bpftrace())
         if "auditd" in self.args.peers and shutil.which("auditd"):
@@ -509,6 +572,8 @@ class Suite:
                 before = set(bpf_progs())
                 cfg.start()
                 own = set(bpf_progs()) - before  # programs this configuration loaded
+                # The floor is only a floor if it has one program per program of the agent.
+                self.results["meta"].setdefault("programs_loaded", {})[cfg.name] = len(own)
                 time.sleep(self.args.settle)  # start-up work of the agent/tracer is not measured
                 foreign = self.wait_quiet(own)
                 if foreign:
@@ -558,6 +623,9 @@ class Suite:
                                                   "ns_per_run": ns / runs}
         self.results["bpf"] = agg
         self.results["agent"]["overhead_rounds"] = ecs_cpu
+        for cfg in configs:
+            if isinstance(cfg, Floor):
+                self.results["meta"]["floor_hook_runs_per_round"] = cfg.counts
 
     # -- agent cost --
 
@@ -874,14 +942,38 @@ class Suite:
 # ---- report ---------------------------------------------------------------------------------
 
 
+def report_columns(ov):
+    """Configurations to show, in a fixed order: ecsguard always, the others when this results
+    file measured them (older files have no floor, A/B runs usually no auditd)."""
+    present = {c for row in ov.values() for c in row}
+    return ["ecsguard"] + [c for c in ("ecsguard-alt", "floor", "bpftrace", "auditd")
+                           if c in present]
+
+
+def floor_diff(row, where, field=None):
+    """ecsguard - floor, median ns per op (per job for the mix), container rows only: the
+    agent's own cost with the kernel's cost of BPF programs at the same hooks taken out."""
+    if where != "container" or "ecsguard" not in row or "floor" not in row:
+        return ""
+    e, f = row["ecsguard"], row["floor"]
+    if field:
+        if field not in e or field not in f:
+            return ""
+        e, f = e[field], f[field]
+    return "%+d" % round(e["median"] - f["median"])
+
+
 def report(res):
     ov = res["overhead"]
     lines = []
-    cfgs = ["ecsguard", "bpftrace", "auditd"]
-    if any("ecsguard-alt" in row for row in ov.values()):
-        cfgs = ["ecsguard", "ecsguard-alt", "bpftrace"]
-    lines.append("%-20s %-9s %12s   %-17s %-17s %-17s %s" % (
-        "workload", "where", "none ns/op", *["%s min/med" % c for c in cfgs], "target"))
+    cfgs = report_columns(ov)
+    with_floor = "floor" in cfgs
+    head = "%-20s %-9s %12s   " + " ".join(["%-17s"] * len(cfgs))
+    if with_floor:
+        head += " %13s"
+    diff_head = ("ecs-floor ns",) if with_floor else ()
+    lines.append((head + " %s") % ("workload", "where", "none ns/op",
+                                   *["%s min/med" % c for c in cfgs], *diff_head, "target"))
     for key in sorted(ov, key=lambda k: (list(TARGETS).index(k.split("|")[0])
                                          if k.split("|")[0] in TARGETS else 99, k)):
         name, where = key.split("|")
@@ -896,21 +988,31 @@ def report(res):
                                                   row[c]["median"] / base["median"]))
             else:
                 cells.append("%-15s" % "-")
+        if with_floor:
+            cells.append(floor_diff(row, where))
         tgt = ""
         if where == "container" and name in TARGETS and "ecsguard" in row:
             r = row["ecsguard"]["median"] / base["median"]
             tgt = "<= %.2fx %s" % (TARGETS[name], "met" if r <= TARGETS[name] else "MISSED")
         unit = "ns/job" if name == "mix-build" else ""
-        lines.append("%-20s %-9s %12d   %-17s %-17s %-17s %s%s" % (
-            name, where, base["median"], cells[0], cells[1], cells[2], tgt,
-            (" " + unit) if unit else ""))
+        lines.append((head + " %s%s") % (name, where, base["median"], *cells, tgt,
+                                         (" " + unit) if unit else ""))
+    if with_floor:
+        lines.append("(floor: counter-only programs at ecsguard's hooks, bench/floor.bpf.c; "
+                     "ecs-floor: median ecsguard - floor, ns/op)")
+        loaded = res.get("meta", {}).get("programs_loaded", {})
+        if loaded.get("floor") and loaded.get("ecsguard") and \
+                loaded["floor"] != loaded["ecsguard"]:
+            lines.append("NOTE: the floor loaded %d programs, ecsguard %d: bench/floor.bpf.c "
+                         "no longer mirrors the agent's hooks (or another tracer started "
+                         "meanwhile)" % (loaded["floor"], loaded["ecsguard"]))
     cpu_keys = [k for k in sorted(ov) if "cpu" in ov[k].get("none", {})]
     if cpu_keys:
         lines.append("")
         lines.append("the same loops in thread CPU time per op (the syscalls' own cost, BPF "
                      "programs included; preemption and hypervisor steal excluded):")
-        lines.append("%-20s %-9s %12s   %-17s %-17s %-17s" % (
-            "workload", "where", "none cpu ns", *["%s min/med" % c for c in cfgs]))
+        lines.append(head % ("workload", "where", "none cpu ns",
+                             *["%s min/med" % c for c in cfgs], *diff_head))
         for key in cpu_keys:
             name, where = key.split("|")
             row = ov[key]
@@ -922,8 +1024,9 @@ def report(res):
                                                       row[c]["cpu"]["median"] / base["median"]))
                 else:
                     cells.append("%-15s" % "-")
-            lines.append("%-20s %-9s %12d   %-17s %-17s %-17s" % (
-                name, where, base["median"], cells[0], cells[1], cells[2]))
+            if with_floor:
+                cells.append(floor_diff(row, where, "cpu"))
+            lines.append((head % (name, where, base["median"], *cells)).rstrip())
     a = res.get("agent", {})
     rounds = a.get("overhead_rounds", [])
     if rounds:
@@ -1026,7 +1129,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply loop counts")
-    ap.add_argument("--peers", default="bpftrace,auditd")
+    ap.add_argument("--peers", default="floor,bpftrace,auditd",
+                    help="configurations besides none and ecsguard: floor (counter-only "
+                    "programs at the agent's hooks), bpftrace, auditd")
     ap.add_argument("--workloads", default="", help="comma-separated subset (default: all)")
     ap.add_argument("--settle", type=float, default=2.0,
                     help="seconds between starting a configuration and measuring")
@@ -1060,6 +1165,9 @@ def main():
         with open(args.report_only) as f:
             print(report(json.load(f)))
         return 0
+    # SIGTERM unwinds like ^C: every configuration's stop() (agent, floor, bpftrace, auditd)
+    # and the container teardown run in their finally blocks.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     suite = Suite(args)
     try:
         suite.run()

@@ -3,7 +3,8 @@
 #   sudo bench/run.sh [bench.py options, e.g. --rounds 5 --scale 0.5 --peers bpftrace]
 # Builds a Release tree in build-bench/ (override with ECSGUARD_BENCH_BUILD), installs the
 # peers (bpftrace, auditd) with apt when missing, never leaves auditd running or its rules
-# loaded. Exits non-zero only on a harness error, never on a missed target.
+# loaded. The floor peer (bench/floor.c) exits with its parent and pins nothing, so none of its
+# BPF programs outlive the run. Exits non-zero only on a harness error, never on a missed target.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${ECSGUARD_BENCH_BUILD:-$ROOT/build-bench}
@@ -54,9 +55,9 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-if [ ! -x "$BUILD/ecsguard" ] || [ ! -x "$BUILD/tests/helpers/egprobe" ] || [ ! -x "$BUILD/ecsguard_flood" ] || [ "${ECSGUARD_BENCH_REBUILD:-1}" = 1 ]; then
+if [ ! -x "$BUILD/ecsguard" ] || [ ! -x "$BUILD/tests/helpers/egprobe" ] || [ ! -x "$BUILD/ecsguard_flood" ] || [ ! -x "$BUILD/ecsguard_floor" ] || [ "${ECSGUARD_BENCH_REBUILD:-1}" = 1 ]; then
     { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DECSGUARD_WERROR=OFF >/dev/null &&
-        cmake --build "$BUILD" -j"$(nproc)" --target ecsguard egprobe ecsguard_pipeline_bench ecsguard_flood >/dev/null; } ||
+        cmake --build "$BUILD" -j"$(nproc)" --target ecsguard egprobe ecsguard_pipeline_bench ecsguard_flood ecsguard_floor >/dev/null; } ||
         { echo "bench: build failed" >&2; exit 1; }
 fi
 
