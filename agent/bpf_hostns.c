@@ -73,6 +73,11 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
         eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "kernel lacks the bpf_task_from_pid kfunc");
         return -1;
     }
+    /* Same kernel release (6.2) as bpf_task_from_pid: the open exits read file fields with it. */
+    if (!eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC)) {
+        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "kernel lacks the bpf_rdonly_cast kfunc");
+        return -1;
+    }
     struct eg_host_ns host;
     if (eg_hostns_read_host_ns("/proc/self/ns", &host) < EG_HOST_NS_KINDS)
         eg_log_warn("cannot read every namespace in /proc/self/ns: entering those host "

@@ -20,7 +20,7 @@ struct json_object;
 struct bpf_object;
 struct btf;
 
-#define EG_HOOK_ATTEMPTS 4
+#define EG_HOOK_ATTEMPTS 6
 #define EG_HOOK_MAX 8
 
 struct eg_hook_attempt {
@@ -36,10 +36,11 @@ struct eg_hook_report {
 };
 
 struct eg_bpf_options {
-    uint64_t watched_caps;      /* bit mask */
-    uint64_t wakeup_bytes;      /* ring buffer backlog that forces a reader wakeup */
-    const char *kallsyms_path;  /* default /proc/kallsyms */
-    uint32_t ring_buffer_bytes; /* 0: the programs' default (8 MiB) */
+    uint64_t watched_caps;       /* bit mask */
+    uint64_t wakeup_bytes;       /* ring buffer backlog that forces a reader wakeup */
+    const char *kallsyms_path;   /* default /proc/kallsyms */
+    uint32_t ring_buffer_bytes;  /* 0: the programs' default (8 MiB) */
+    bool probe_read_file_fields; /* never bpf_rdonly_cast (the path kernels before 6.2 take) */
 };
 
 struct eg_bpf {

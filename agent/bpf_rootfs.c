@@ -4,6 +4,11 @@
  * creat, rename... are x86_64 only) or kernel (fchmodat2 is 6.6+), so each
  * program is attached on its own and the missing ones are reported. The
  * open exits (openat at least) are required; the rest are best effort.
+ *
+ * The programs that read file fields come in two flavours (see rootfs.bpf.c):
+ * through bpf_rdonly_cast where the kernel has that kfunc, else through
+ * bpf_probe_read_kernel (names ending in "_pr"). Exactly one set is loaded;
+ * a cast set the kernel refuses falls back to the probe-read set.
  */
 #include "agent/bpf_rootfs.h"
 
@@ -12,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "rootfs.skel.h"
@@ -51,30 +57,79 @@ static void unload_rootfs(void *p)
     free(l);
 }
 
+static bool is_probe_read_flavour(const struct bpf_program *prog)
+{
+    const char *name = bpf_program__name(prog);
+    size_t n = strlen(name);
+    return n > 3 && strcmp(name + n - 3, "_pr") == 0;
+}
+
+/* The cast flavour of a program is the one whose "<name>_pr" twin exists. */
+static bool is_cast_flavour(const struct bpf_object *obj, const struct bpf_program *prog)
+{
+    char twin[128];
+    snprintf(twin, sizeof(twin), "%s_pr", bpf_program__name(prog));
+    return bpf_object__find_program_by_name(obj, twin) != NULL;
+}
+
+/* Open and load the object with one flavour's programs; NULL and *why on failure. */
+static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_options *opt,
+                                        bool cast, char *why, size_t whylen)
+{
+    struct rootfs_bpf *skel = rootfs_bpf__open();
+    if (!skel) {
+        eg_bpf_errno_text(errno, why, whylen);
+        return NULL;
+    }
+    struct bpf_program *prog;
+    bpf_object__for_each_program(prog, skel->obj)
+    {
+        if (is_probe_read_flavour(prog))
+            bpf_program__set_autoload(prog, !cast);
+        else if (is_cast_flavour(skel->obj, prog))
+            bpf_program__set_autoload(prog, cast);
+        /* Path operations read no file fields: one flavour, always loaded. */
+    }
+    EG_BPF_SET_COMMON_RODATA(skel, b, opt);
+    eg_bpf_share_maps(b, skel->obj);
+    int err = rootfs_bpf__load(skel);
+    if (err) {
+        eg_bpf_errno_text(err, why, whylen);
+        rootfs_bpf__destroy(skel);
+        return NULL;
+    }
+    return skel;
+}
+
 static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
 {
-    (void)vmlinux;
     char why[160];
     struct rootfs_loaded *l = calloc(1, sizeof(*l));
     if (!l) {
         eg_bpf_hook_attempt(r, group_attach[GROUP_OPEN], "out of memory");
         return -1;
     }
-    l->skel = rootfs_bpf__open();
+    bool cast =
+        !opt->probe_read_file_fields && eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
+    if (!cast)
+        eg_bpf_hook_attempt(
+            r, "kfunc/bpf_rdonly_cast",
+            opt->probe_read_file_fields
+                ? "not used (--bpf-file-reads probe-read): file fields by probe-read"
+                : "not in this kernel: file fields by probe-read");
+    l->skel = open_and_load(b, opt, cast, why, sizeof(why));
+    if (!l->skel && cast) {
+        /* A kernel can list the kfunc yet refuse it to tracepoint programs. */
+        char attempt[200];
+        snprintf(attempt, sizeof(attempt), "refused (%s): file fields by probe-read", why);
+        eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast", attempt);
+        cast = false;
+        l->skel = open_and_load(b, opt, cast, why, sizeof(why));
+    }
     if (!l->skel) {
-        eg_bpf_errno_text(errno, why, sizeof(why));
         eg_bpf_hook_attempt(r, group_attach[GROUP_OPEN], why);
         free(l);
-        return -1;
-    }
-    EG_BPF_SET_COMMON_RODATA(l->skel, b, opt);
-    eg_bpf_share_maps(b, l->skel->obj);
-    int err = rootfs_bpf__load(l->skel);
-    if (err) {
-        eg_bpf_errno_text(err, why, sizeof(why));
-        eg_bpf_hook_attempt(r, group_attach[GROUP_OPEN], why);
-        unload_rootfs(l);
         return -1;
     }
 
@@ -84,6 +139,8 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     struct bpf_program *prog;
     bpf_object__for_each_program(prog, l->skel->obj)
     {
+        if (!bpf_program__autoload(prog))
+            continue; /* the other flavour */
         const char *sec = bpf_program__section_name(prog);
         enum prog_group g = group_of(sec);
         total[g]++;
@@ -114,7 +171,8 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         unload_rootfs(l);
         return -1;
     }
-    snprintf(r->chosen, sizeof(r->chosen), "tracepoint/syscalls (%d programs)", l->n_links);
+    snprintf(r->chosen, sizeof(r->chosen), "tracepoint/syscalls (%d programs%s)", l->n_links,
+             cast ? ", bpf_rdonly_cast" : ", probe-read");
     *skel = l;
     return 0;
 }

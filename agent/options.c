@@ -38,8 +38,23 @@ void eg_run_usage(FILE *out)
             "                            before emitting it with cgroup identity (default 2000)\n"
             "  --ring-buffer-kib N       kernel ring buffer size in KiB, a power of two\n"
             "                            from 16 to 1048576 (default 8192)\n"
+            "  --bpf-file-reads MODE     auto: kernel programs read file fields through\n"
+            "                            bpf_rdonly_cast where the kernel has it (6.2+);\n"
+            "                            probe-read: always through bpf_probe_read_kernel,\n"
+            "                            as on older kernels (default auto)\n"
             "  --log-level LEVEL         error, warn, info, debug (default info)\n"
             "  --help                    this text\n");
+}
+
+int eg_file_reads_parse(const char *mode, bool *probe_read)
+{
+    if (strcmp(mode, "auto") == 0)
+        *probe_read = false;
+    else if (strcmp(mode, "probe-read") == 0)
+        *probe_read = true;
+    else
+        return -1;
+    return 0;
 }
 
 static int bad(const char *opt, const char *val, const char *why)
@@ -110,6 +125,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_LOG,
         OPT_RING,
         OPT_DOCKER,
+        OPT_FILE_READS,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -127,6 +143,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"log-level", required_argument, NULL, OPT_LOG},
         {"ring-buffer-kib", required_argument, NULL, OPT_RING},
         {"docker-socket", required_argument, NULL, OPT_DOCKER},
+        {"bpf-file-reads", required_argument, NULL, OPT_FILE_READS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -189,6 +206,10 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             break;
         case OPT_DOCKER:
             o->docker_socket = optarg;
+            break;
+        case OPT_FILE_READS:
+            if (eg_file_reads_parse(optarg, &o->probe_read_file_fields) != 0)
+                return bad("--bpf-file-reads", optarg, "expected auto or probe-read");
             break;
         case OPT_HELP:
             eg_run_usage(stdout);

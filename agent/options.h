@@ -17,13 +17,14 @@ struct eg_run_options {
     const char *docker_socket;           /* NULL: the default socket when present */
     const char *outputs[EG_MAX_OUTPUTS]; /* "stdout", "cloudwatch:GROUP[:STREAM]" */
     int n_outputs;
-    uint64_t watched_caps;      /* 0: from the policy */
-    unsigned health_interval_s; /* health record period */
-    unsigned report_interval_s; /* min gap between updates of one finding */
-    unsigned window_s;          /* aggregation window */
-    unsigned resolve_grace_ms;  /* wait this long for the ECS task before emitting anyway */
-    unsigned drain_interval_ms; /* ring buffer reader timer */
-    unsigned ring_buffer_kib;   /* kernel ring buffer size (power of two, >= 16 KiB) */
+    uint64_t watched_caps;       /* 0: from the policy */
+    unsigned health_interval_s;  /* health record period */
+    unsigned report_interval_s;  /* min gap between updates of one finding */
+    unsigned window_s;           /* aggregation window */
+    unsigned resolve_grace_ms;   /* wait this long for the ECS task before emitting anyway */
+    unsigned drain_interval_ms;  /* ring buffer reader timer */
+    unsigned ring_buffer_kib;    /* kernel ring buffer size (power of two, >= 16 KiB) */
+    bool probe_read_file_fields; /* --bpf-file-reads probe-read */
     int log_level;
 };
 
@@ -33,5 +34,8 @@ struct eg_run_options {
  */
 int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o);
 void eg_run_usage(FILE *out);
+
+/* --bpf-file-reads: "auto" or "probe-read" (*probe_read true). 0, or -1 for anything else. */
+int eg_file_reads_parse(const char *mode, bool *probe_read);
 
 #endif

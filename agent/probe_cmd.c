@@ -6,6 +6,7 @@
 
 #include "agent/bpf_loader.h"
 #include "agent/log.h"
+#include "agent/options.h"
 
 /*
  * Probing is done for real: every object is loaded and attached exactly as
@@ -13,13 +14,24 @@
  */
 int eg_probe_main(int argc, char **argv)
 {
+    bool probe_read = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: ecsguard probe\n\n"
+            printf("usage: ecsguard probe [--bpf-file-reads auto|probe-read]\n\n"
                    "Load and attach every kernel program as `ecsguard run` would, print what\n"
                    "was chosen for each hook (and why the alternatives were not) as JSON, and\n"
                    "detach again. Exit status 0 when the agent can run on this host.\n");
             return 0;
+        }
+        if (strcmp(argv[i], "--bpf-file-reads") == 0 && i + 1 < argc) {
+            if (eg_file_reads_parse(argv[++i], &probe_read) != 0) {
+                fprintf(stderr,
+                        "ecsguard probe: --bpf-file-reads '%s': expected auto or "
+                        "probe-read\n",
+                        argv[i]);
+                return 2;
+            }
+            continue;
         }
         fprintf(stderr, "ecsguard probe: unknown argument '%s'\nTry 'ecsguard probe --help'.\n",
                 argv[i]);
@@ -30,6 +42,7 @@ int eg_probe_main(int argc, char **argv)
     struct eg_bpf_options opt = {
         .watched_caps = (1ULL << 21) | (1ULL << 12) | (1ULL << 39),
         .wakeup_bytes = 256 * 1024,
+        .probe_read_file_fields = probe_read,
     };
     char err[256] = "";
     int rc = eg_bpf_load(&b, &opt, err, sizeof(err));

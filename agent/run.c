@@ -727,6 +727,7 @@ static int setup(struct eg_agent *a)
     struct eg_bpf_options bo = {
         .watched_caps = watched_caps(a),
         .ring_buffer_bytes = a->opt.ring_buffer_kib * 1024u,
+        .probe_read_file_fields = a->opt.probe_read_file_fields,
         /* Wake the reader early enough that a burst cannot fill the buffer between drains. */
         .wakeup_bytes = a->opt.ring_buffer_kib * 1024u / 32 < 256 * 1024
                             ? a->opt.ring_buffer_kib * 1024u / 32

@@ -526,14 +526,19 @@ static __always_inline int proc_mem_open(long ret)
     __u64 cgid;
     if (!eg_current_container(task, &cgid))
         return 0;
-    struct file *f = eg_current_fd_file(task, ret);
-    if (!f || !(BPF_CORE_READ(f, f_mode) & EG_FMODE_WRITE))
+    struct file *fp = eg_current_fd_file(task, ret);
+    if (!fp)
         return 0;
-    struct inode *ino = BPF_CORE_READ(f, f_inode);
-    if (BPF_CORE_READ(ino, i_sb, s_magic) != EG_PROC_SUPER_MAGIC)
+    /* Direct loads: every write open in a container gets this far (the loader requires
+     * bpf_rdonly_cast along with bpf_task_from_pid, both 6.2). */
+    struct file *f = eg_file_btf(fp);
+    if (!f || !(f->f_mode & EG_FMODE_WRITE))
+        return 0;
+    struct inode *ino = f->f_inode;
+    if (ino->i_sb->s_magic != EG_PROC_SUPER_MAGIC)
         return 0;
     char name[4] = {};
-    bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    bpf_probe_read_kernel(name, sizeof(name), f->f_path.dentry->d_name.name);
     if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
         return 0;
     eg_count_seen(EG_EVENT_PROC_ACCESS);
@@ -541,13 +546,13 @@ static __always_inline int proc_mem_open(long ret)
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SETUP);
         return 0;
     }
-    struct proc_inode *pi = container_of(ino, struct proc_inode, vfs_inode);
+    struct proc_inode *pi = container_of(BPF_CORE_READ(fp, f_inode), struct proc_inode, vfs_inode);
     struct task_struct *target = task_of_pid(BPF_CORE_READ(pi, pid));
     if (!target) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
         return 0;
     }
-    __u32 flags = BPF_CORE_READ(f, f_flags);
+    __u32 flags = f->f_flags;
     return report_access(task, cgid, EG_ACT_PROC_MEM, flags, 0, target, 0);
 }
 

@@ -55,6 +55,18 @@ class CommandLine(unittest.TestCase):
             self.assertTrue(hook["attempts"], name)
             if hook["chosen"]:
                 self.assertEqual(hook["attempts"][-1]["result"], "ok", name)
+        # 6.2+ kernels: root filesystem programs read file fields with bpf_rdonly_cast.
+        self.assertIn("bpf_rdonly_cast", hooks["rootfsWrites"]["chosen"])
+
+    def test_probe_read_flavour_is_reported(self):
+        """The root filesystem programs older kernels load (probe-read) load here too."""
+        r = run("probe", "--bpf-file-reads", "probe-read")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rootfs = json.loads(r.stdout)["hooks"]["rootfsWrites"]
+        self.assertIn("probe-read", rootfs["chosen"])
+        self.assertEqual(rootfs["attempts"][0]["attach"], "kfunc/bpf_rdonly_cast")
+        self.assertIn("not used", rootfs["attempts"][0]["result"])
+        self.assertEqual(run("probe", "--bpf-file-reads", "fast").returncode, 2)
 
 
 class Flood(AgentCase):

@@ -208,6 +208,22 @@ class RootfsWrites(AgentCase):
         self.assertLess(rss_after - rss_before, 32 * 1024, (rss_before, rss_after))
 
 
+class RootfsWritesProbeRead(RootfsWrites):
+    """The same detections through the probe-read twins of the programs that read file
+    fields: what kernels without bpf_rdonly_cast (before 6.2, e.g. Amazon Linux 2023's 6.1)
+    load. Every test above runs again except the 10,000-file one, which exercises the
+    agent's aggregation, not the kernel's read path."""
+
+    agent_args = RootfsWrites.agent_args + ("--bpf-file-reads", "probe-read")
+    test_ten_thousand_files_one_finding_exact_counts_no_drops = None
+
+    def start_agent(self, *extra, health=False):
+        agent = super().start_agent(*extra, health=health)
+        self.assertTrue(any("hook rootfsWrites:" in line and "probe-read" in line
+                            for line in agent.logs()), agent.logs()[:8])
+        return agent
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()

@@ -25,6 +25,7 @@ static void defaults(void **state)
     assert_string_equal(o.outputs[0], "stdout");
     assert_int_equal(o.watched_caps, 0); /* from the policy */
     assert_int_equal(o.health_interval_s, 60);
+    assert_false(o.probe_read_file_fields); /* bpf_rdonly_cast where the kernel has it */
 }
 
 static void values_are_parsed(void **state)
@@ -43,8 +44,11 @@ static void values_are_parsed(void **state)
                           "--output",
                           "cloudwatch:/ecsguard/findings",
                           "--report-interval",
-                          "0"};
-    assert_int_equal(parse(&o, 13, argv), 0);
+                          "0",
+                          "--bpf-file-reads",
+                          "probe-read"};
+    assert_int_equal(parse(&o, 15, argv), 0);
+    assert_true(o.probe_read_file_fields);
     assert_string_equal(o.introspection_url, "http://127.0.0.1:9");
     assert_string_equal(o.ready_file, "/tmp/r");
     assert_int_equal(o.watched_caps, (1ULL << 21) | (1ULL << 12) | (1ULL << 39));
@@ -70,6 +74,8 @@ static void bad_input_is_a_usage_error(void **state)
     assert_int_equal(parse(&o, 3, bad_url), 2);
     const char *bad_out[] = {"run", "--output", "syslog"};
     assert_int_equal(parse(&o, 3, bad_out), 2);
+    const char *bad_reads[] = {"run", "--bpf-file-reads", "fast"};
+    assert_int_equal(parse(&o, 3, bad_reads), 2);
     const char *extra[] = {"run", "now"};
     assert_int_equal(parse(&o, 2, extra), 2);
     const char *help[] = {"run", "--help"};
