@@ -32,7 +32,6 @@
 struct tracked {
     bool used;
     uint64_t last_count;
-    uint64_t last_ts_ns;
     struct eg_cap_event first;
 };
 
@@ -156,9 +155,12 @@ static struct json_object *cap_context(const struct eg_cap_event *e)
     return ctx;
 }
 
-/* Fold `count` occurrences of the behaviour `e` stands for into its finding. */
+/*
+ * Fold `count` occurrences of the behaviour `e` stands for into its finding; the last of them
+ * happened at `last_seen_ms` (epoch ms).
+ */
 static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint64_t count,
-                   uint64_t last_ts_ns)
+                   uint64_t last_seen_ms)
 {
     struct eg_container *c = eg_container_table_lookup(d->env.containers, e->hdr.cgroup_id);
     if (!c) {
@@ -175,8 +177,8 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint
              (unsigned long long)e->exe_ino);
     uint64_t now = eg_now_ms();
     bool created;
-    struct eg_finding *f = eg_aggregator_record(
-        d->env.findings, key, type, eg_event_epoch_ms(last_ts_ns), count, now, &created);
+    struct eg_finding *f =
+        eg_aggregator_record(d->env.findings, key, type, last_seen_ms, count, now, &created);
     if (!f)
         return;
     if (!created) {
@@ -220,14 +222,15 @@ void eg_cap_detector_on_event(void *ctx, const struct eg_event_header *h, const 
     } else {
         d->stats.untracked_full++;
     }
-    if (t)
-        t->last_ts_ns = e->hdr.ts_ns;
-    record(d, e, 1, e->hdr.ts_ns);
+    record(d, e, 1, eg_event_epoch_ms(e->hdr.ts_ns));
 }
 
+/*
+ * Fold the kernel's repeat counts. The kernel counts repeats without a clock read, so growth
+ * seen now happened since the previous tick (at most a second ago): it is stamped now_ms.
+ */
 void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
 {
-    (void)now_ms;
     if (d->dedup_fd < 0)
         return;
     for (uint32_t i = 0; i < d->n_used; i++) {
@@ -240,9 +243,8 @@ void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
         if (v.count > t->last_count) {
             uint64_t delta = v.count - t->last_count;
             t->last_count = v.count;
-            t->last_ts_ns = v.last_ts_ns;
             d->stats.repeats_from_kernel += delta;
-            record(d, &t->first, delta, v.last_ts_ns);
+            record(d, &t->first, delta, now_ms);
         }
     }
 }

@@ -205,11 +205,10 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
      * the table only from processes past set-up, and set-up runs the runtime's binary, so
      * a set-up check matching a task's key is a task running the runtime binary itself.
      */
-    __u64 now = bpf_ktime_get_boot_ns();
     struct eg_cap_dedup_val *seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);
     if (seen) {
+        /* Counted, not timed (see struct eg_cap_dedup_val): no clock read on this path. */
         __sync_fetch_and_add(&seen->count, 1);
-        seen->last_ts_ns = now;
         eg_count_deduplicated(EG_EVENT_CAP);
         return 0;
     }
@@ -228,7 +227,7 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
             cap_flags |= EG_CAP_NOISE_UNCHECKED;
     }
 
-    struct eg_cap_dedup_val first = {.count = 1, .last_ts_ns = now};
+    struct eg_cap_dedup_val first = {.count = 1, .first_ts_ns = bpf_ktime_get_boot_ns()};
     if (bpf_map_update_elem(&eg_cap_dedup, &key, &first, BPF_NOEXIST) != 0) {
         /* Lost a race with another CPU for the same key: that one sends. */
         seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);

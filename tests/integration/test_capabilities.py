@@ -4,6 +4,7 @@ Every test runs the agent against containers in ECS cgroup layouts and a fake
 ECS agent on 127.0.0.1 that follows the real agent's lookup rules.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -21,6 +22,12 @@ BUSY_SHELL = ("i=0; while [ $i -lt 40 ]; do "
               "x=$(seq 1 200 | sort -r | head -n 3); i=$((i+1)); done; "
               "/bin/egprobe spin-fork 40 >/dev/null; "
               "dd if=/dev/zero of=/dev/null bs=1M count=64 2>/dev/null; echo done")
+
+
+def epoch_s(iso):
+    """'2026-12-02T04:42:55.778Z' -> seconds since the epoch."""
+    return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
 
 
 class CapabilityUse(AgentCase):
@@ -203,7 +210,9 @@ class CapabilityUse(AgentCase):
         self.register(c)
         self.start_agent()
         c.start()
+        loop_start = time.time()
         r = c.exec(["/bin/egprobe", "sethostname", "looping", "200"])
+        loop_end = time.time()
         self.assertTrue(r.ok, r)
         self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         time.sleep(1.5)  # the kernel's repeat counts are folded in once a second
@@ -216,6 +225,13 @@ class CapabilityUse(AgentCase):
         self.assertEqual(f["service"]["count"], 200)
         self.assertEqual(context(f)["syscall"], "sethostname")
         self.assertLessEqual(f["service"]["eventFirstSeen"], f["service"]["eventLastSeen"])
+        # Repeats are counted in the kernel without a clock read; the agent stamps them when it
+        # folds the counts in (each second): last seen is within a tick of the loop's end.
+        first = epoch_s(f["service"]["eventFirstSeen"])
+        last = epoch_s(f["service"]["eventLastSeen"])
+        self.assertGreaterEqual(first, loop_start - 0.01)
+        self.assertLessEqual(first, loop_end + 0.01)
+        self.assertLessEqual(last, loop_end + 1.5)
 
     def test_ecs_v2_layout_and_uuid_task_id(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], layout="ecs-v2",
