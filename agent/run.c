@@ -59,6 +59,7 @@ struct eg_agent {
     char hostname[256];
     uint64_t start_ms, last_flush_ms, last_tick_ms, last_health_ms;
     uint64_t last_dropped_logged;
+    uint64_t last_corrupt_logged;    /* ring buffer corrupt-header count already logged */
     struct eg_ecs_task task_scratch; /* large: kept here, not on the stack */
     char *line;                      /* one serialized finding */
     struct {
@@ -257,6 +258,8 @@ static struct json_object *health_json(struct eg_agent *a, uint64_t now_ms)
     put_u64(rb, "records", rs.records);
     put_u64(rb, "malformed", rs.malformed);
     put_u64(rb, "unhandled", rs.unhandled);
+    put_u64(rb, "corruptHeaders", rs.corrupt_headers);
+    put_u64(rb, "corruptBytesSkipped", rs.corrupt_bytes_skipped);
     json_object_object_add(h, "ringBuffer", rb);
 
     struct eg_container_table_stats cs;
@@ -355,6 +358,7 @@ static void ship_emf(struct eg_agent *a, struct json_object *h, uint64_t now_ms)
                "deduplicated");
     add_metric(m, "ring_buffer_used_bytes", h, "ringBuffer", "usedBytes", NULL);
     add_metric(m, "ring_buffer_malformed", h, "ringBuffer", "malformed", NULL);
+    add_metric(m, "ring_buffer_corrupt_headers", h, "ringBuffer", "corruptHeaders", NULL);
     add_metric(m, "containers_known", h, "containers", "known", NULL);
     add_metric(m, "findings_emitted", h, "findings", "emitted", NULL);
     add_metric(m, "findings_suppressed", h, "findings", "suppressed", NULL);
@@ -402,6 +406,15 @@ static void check_drops(struct eg_agent *a)
                     (unsigned long long)dropped,
                     (unsigned long long)(dropped - a->last_dropped_logged));
         a->last_dropped_logged = dropped;
+    }
+    struct eg_ringbuf_reader_stats rs;
+    eg_ringbuf_reader_get_stats(a->reader, &rs);
+    if (rs.corrupt_headers > a->last_corrupt_logged) {
+        eg_log_error("ring buffer record header with an impossible length: skipped %llu bytes "
+                     "of records that cannot be parsed (%llu times so far)",
+                     (unsigned long long)rs.corrupt_bytes_skipped,
+                     (unsigned long long)rs.corrupt_headers);
+        a->last_corrupt_logged = rs.corrupt_headers;
     }
 }
 

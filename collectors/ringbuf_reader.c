@@ -125,8 +125,19 @@ int eg_ringbuf_consume(struct eg_ringbuf_reader *r, uint64_t *consumer_pos,
                 return n; /* not committed yet: the next drain takes it */
             uint32_t len = word & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
             bool discarded = word & BPF_RINGBUF_DISCARD_BIT;
-            if (len > size - BPF_RINGBUF_HDR_SZ)
-                return -1; /* cannot happen with a kernel producer */
+            if (len > size - BPF_RINGBUF_HDR_SZ) {
+                /*
+                 * Cannot happen with a kernel producer. Stopping here would stall the agent
+                 * on this header forever, so skip everything written so far and count it:
+                 * the records in between cannot be parsed, only their bytes counted.
+                 */
+                r->stats.corrupt_headers++;
+                r->stats.corrupt_bytes_skipped += prod - cons;
+                cons = prod;
+                __atomic_store_n(consumer_pos, cons, __ATOMIC_RELEASE);
+                more = true;
+                break;
+            }
             if (!discarded) {
                 const void *rec = record_at(r, data, size, (cons + BPF_RINGBUF_HDR_SZ) & mask, len);
                 if (rec)

@@ -18,6 +18,9 @@ typedef void (*eg_event_handler)(void *ctx, const struct eg_event_header *hdr, c
 
 struct eg_ringbuf_reader_stats {
     uint64_t records, bytes, malformed, unhandled;
+    /* Record headers with an impossible length (a corrupt ring): the reader skipped to the
+     * producer position, losing `corrupt_bytes_skipped` bytes of records it cannot count. */
+    uint64_t corrupt_headers, corrupt_bytes_skipped;
     uint64_t by_kind[EG_KIND_SLOTS];
 };
 

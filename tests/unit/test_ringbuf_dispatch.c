@@ -143,12 +143,45 @@ static void the_ring_is_consumed_in_order_across_the_wrap(void **state)
     eg_ringbuf_reader_free(r);
 }
 
+static void a_corrupt_header_is_skipped_and_counted_not_a_stall(void **state)
+{
+    (void)state;
+    struct eg_ringbuf_reader *r = eg_ringbuf_reader_new(-1);
+    eg_ringbuf_reader_on(r, EG_EVENT_CAP, on_any, NULL);
+    uint64_t cons = 0;
+    ring_prod = 0;
+    memset(ring, 0, sizeof(ring));
+    n_seen = 0;
+    ring_put(1, 0);
+    uint64_t bad = ring_put(2, 0);
+    ring_put(3, 0);
+    /* A length no record can have: larger than the ring. */
+    uint32_t word = RING_SIZE;
+    memcpy(ring + (bad & (RING_SIZE - 1)), &word, sizeof(word));
+    uint64_t written = ring_prod;
+    assert_int_equal(eg_ringbuf_consume(r, &cons, &ring_prod, ring, RING_SIZE), 1);
+    assert_int_equal(cons, written); /* not stuck on the bad header */
+    struct eg_ringbuf_reader_stats st;
+    eg_ringbuf_reader_get_stats(r, &st);
+    assert_int_equal(st.corrupt_headers, 1);
+    assert_int_equal(st.corrupt_bytes_skipped, written - bad);
+
+    /* Records written after it are read again. */
+    ring_put(4, 0);
+    assert_int_equal(eg_ringbuf_consume(r, &cons, &ring_prod, ring, RING_SIZE), 1);
+    assert_int_equal(n_seen, 2);
+    assert_int_equal(seen_tgids[0], 1);
+    assert_int_equal(seen_tgids[1], 4);
+    eg_ringbuf_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_records_reach_their_handler),
         cmocka_unit_test(malformed_and_unknown_records_are_counted),
         cmocka_unit_test(the_ring_is_consumed_in_order_across_the_wrap),
+        cmocka_unit_test(a_corrupt_header_is_skipped_and_counted_not_a_stall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
