@@ -742,6 +742,57 @@ class Suite:
             res["exit_code"] = rc
         self.results["agent"]["event_rate"] = res
 
+    def pipeline_callgrind(self, bench_bin, passes=2):
+        """Instructions, counted by callgrind, over exactly `passes` passes of the synthetic
+        records (the function measured_run; set-up and warm-up excluded), split the way the
+        agent's work splits: per event (eg_ringbuf_dispatch, inclusive: decode, tables,
+        detectors, aggregation) and per finding line written (emit_finding, inclusive: ECS
+        task, policy, JSON). Wall-clock noise cannot move either; how many lines a run writes
+        can (re-emission follows the report interval in wall time), hence the split. None when
+        valgrind is not installed."""
+        if not shutil.which("valgrind"):
+            log("callgrind: valgrind not installed, instruction counts skipped")
+            return None
+        out = os.path.join(WORK, "callgrind.out")
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--toggle-collect=measured_run",
+                            "--callgrind-out-file=" + out, bench_bin, "--passes", str(passes)],
+                           capture_output=True, text=True, timeout=900)
+        if r.returncode != 0:
+            raise BenchError("callgrind pipeline: %s" % r.stderr.strip()[-500:])
+        run = json.loads(r.stdout.strip().splitlines()[-1])
+
+        def costs(inclusive):
+            text = subprocess.run(["callgrind_annotate", "--inclusive=" + inclusive,
+                                   "--threshold=100", out],
+                                  capture_output=True, text=True, timeout=120).stdout
+            rows = []
+            for line in text.splitlines():
+                m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(?:.*:)?([^:\s]+)\s", line)
+                if m:
+                    rows.append((m.group(3), int(m.group(1).replace(",", "")),
+                                 float(m.group(2))))
+            return rows
+
+        incl = {}
+        for name, ir, _ in costs("yes"):
+            incl.setdefault(name, ir)
+        total = incl.get("measured_run")
+        dispatch, emit = incl.get("eg_ringbuf_dispatch"), incl.get("emit_finding")
+        if not total or dispatch is None or not run.get("events"):
+            raise BenchError("callgrind pipeline: measured_run/eg_ringbuf_dispatch not in %s"
+                             % out)
+        lines = run.get("findingLinesTimed") or 0
+        res = {"passes": passes, "events": run["events"], "instructions": total,
+               "instructions_per_event_dispatch": dispatch / run["events"],
+               "finding_lines": lines,
+               "instructions_per_finding_line": (emit or 0) / lines if lines else None,
+               "top_self": [{"function": n, "share": sh} for n, _, sh in costs("no")
+                            if n not in ("PROGRAM", "TOTALS")][:10]}
+        log("callgrind: %.0f instructions per event (dispatch), %s per finding line"
+            % (res["instructions_per_event_dispatch"],
+               "%.0f" % res["instructions_per_finding_line"] if lines else "n/a"))
+        return res
+
     def pipeline(self):
         """The userspace pipeline's ceiling. In process: ecsguard_pipeline_bench (synthetic
         records through the agent's handlers, detectors, aggregation, policy and JSON on one
@@ -762,6 +813,7 @@ class Suite:
         if r.returncode != 0:
             raise BenchError("pipeline bench: %s" % r.stderr.strip())
         res["in_process"] = json.loads(r.stdout.strip().splitlines()[-1])
+        res["callgrind"] = self.pipeline_callgrind(bench_bin)
 
         probe = json.loads(subprocess.run([os.environ["ECSGUARD_BIN"], "probe"],
                                           capture_output=True, text=True, timeout=60).stdout)
@@ -1072,6 +1124,16 @@ def report(res):
                              ip["allocationsPerEvent"],
                              ", ".join("%s %.2f" % (k, v["allocationsPerEvent"])
                                        for k, v in ip["mix"].items())))
+        cg = p.get("callgrind")
+        if cg:
+            per_line = cg.get("instructions_per_finding_line")
+            lines.append("pipeline under callgrind (%d events, %d passes): %.0f instructions "
+                         "per event (decode to aggregation), %s per finding line written "
+                         "(%d lines: task, policy, JSON); most self cost: %s" % (
+                             cg["events"], cg["passes"], cg["instructions_per_event_dispatch"],
+                             "%.0f" % per_line if per_line else "n/a", cg["finding_lines"],
+                             ", ".join("%s %.1f%%" % (t["function"], t["share"])
+                                       for t in cg["top_self"][:6])))
         for st in p.get("flood", []):
             lines.append("flood %8d/s for %4.1f s: achieved %8.0f/s, kernel sent %9d, dropped "
                          "%9d, agent read %9d, agent CPU %3.0f%%, alive %s" % (

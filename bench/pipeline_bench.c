@@ -11,7 +11,11 @@
  *
  * Prints one JSON object (events/s, ns/event, allocations per event).
  *
- *   ecsguard_pipeline_bench [--seconds S] [--containers N] [--cpu N] [--records N]
+ *   ecsguard_pipeline_bench [--seconds S | --passes N] [--containers N] [--cpu N]
+ *                           [--records N]
+ *
+ * --passes N replaces the timed run with exactly N passes over the records, for an
+ * instruction count that wall-clock noise cannot move (bench.py runs it under callgrind).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -220,10 +224,18 @@ struct pass {
     uint64_t events, ns, allocs, periodic_allocs, periodic_calls;
 };
 
-/* Feed records round-robin for `seconds` (or one pass over them when 0), the drain timer's
- * work (eg_agent_periodic) every 10 ms of wall time, exactly as the event loop interleaves it. */
-static void run_pass(struct eg_agent *a, const struct records *recs, double seconds, struct pass *p,
-                     uint64_t per_kind_allocs[EG_KIND_SLOTS],
+/* Events between two drain-timer calls when passes are counted instead of timed (about what
+ * 10 ms holds at ~2 M events/s): the same work per event however slowly the run goes. */
+#define EVENTS_PER_PERIODIC 16384
+
+/*
+ * Feed records round-robin for `seconds` (or one pass over them when 0), the drain timer's
+ * work (eg_agent_periodic) every 10 ms of wall time, exactly as the event loop interleaves it.
+ * With `passes` > 0: exactly that many passes, the drain timer every EVENTS_PER_PERIODIC
+ * events, so an instruction count (callgrind) does not depend on how fast the run went.
+ */
+static void run_pass(struct eg_agent *a, const struct records *recs, double seconds, size_t passes,
+                     struct pass *p, uint64_t per_kind_allocs[EG_KIND_SLOTS],
                      uint64_t per_kind_events[EG_KIND_SLOTS])
 {
     struct eg_ringbuf_reader *r = eg_agent_reader(a);
@@ -246,19 +258,19 @@ static void run_pass(struct eg_agent *a, const struct records *recs, double seco
             p->events++;
             if (++i == recs->n) {
                 i = 0;
-                if (seconds <= 0)
+                if (passes ? p->events >= passes * recs->n : seconds <= 0)
                     goto done;
             }
         }
         uint64_t t = now_ns(CLOCK_MONOTONIC);
-        if (t - last_periodic >= 10000000ULL) {
+        if (passes ? p->events % EVENTS_PER_PERIODIC < 256 : t - last_periodic >= 10000000ULL) {
             uint64_t before = alloc_count();
             eg_agent_periodic(a);
             p->periodic_allocs += alloc_count() - before;
             p->periodic_calls++;
             last_periodic = t;
         }
-        if (seconds > 0 && t >= deadline)
+        if (!passes && seconds > 0 && t >= deadline)
             break;
     }
 done:
@@ -267,16 +279,24 @@ done:
     p->allocs = alloc_count() - a0;
 }
 
+/* The measured run, a function of its own: `valgrind --tool=callgrind
+ * --toggle-collect=measured_run` counts the instructions of exactly this. */
+__attribute__((noinline)) static void measured_run(struct eg_agent *a, const struct records *recs,
+                                                   double seconds, size_t passes, struct pass *p)
+{
+    run_pass(a, recs, seconds, passes, p, NULL, NULL);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = 3;
+    size_t passes = 0;
     int n_containers = 50, cpu = -1;
     size_t n_records = 1 << 16;
-    static const struct option longopts[] = {{"seconds", required_argument, NULL, 's'},
-                                             {"containers", required_argument, NULL, 'c'},
-                                             {"cpu", required_argument, NULL, 'p'},
-                                             {"records", required_argument, NULL, 'r'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"seconds", required_argument, NULL, 's'}, {"containers", required_argument, NULL, 'c'},
+        {"cpu", required_argument, NULL, 'p'},     {"records", required_argument, NULL, 'r'},
+        {"passes", required_argument, NULL, 'n'},  {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -292,8 +312,13 @@ int main(int argc, char **argv)
         case 'r':
             n_records = strtoul(optarg, NULL, 10);
             break;
+        case 'n':
+            passes = strtoul(optarg, NULL, 10);
+            break;
         default:
-            fprintf(stderr, "usage: %s [--seconds S] [--containers N] [--cpu N] [--records N]\n",
+            fprintf(stderr,
+                    "usage: %s [--seconds S | --passes N] [--containers N] [--cpu N] "
+                    "[--records N]\n",
                     argv[0]);
             return 2;
         }
@@ -382,10 +407,10 @@ int main(int argc, char **argv)
      * to event kinds in a second pass (dispatch only), then the timed run. */
     struct pass warm, attr, timed;
     uint64_t kind_allocs[EG_KIND_SLOTS] = {0}, kind_events[EG_KIND_SLOTS] = {0};
-    run_pass(a, &recs, 0, &warm, NULL, NULL);
-    run_pass(a, &recs, 0, &attr, kind_allocs, kind_events);
+    run_pass(a, &recs, 0, 0, &warm, NULL, NULL);
+    run_pass(a, &recs, 0, 0, &attr, kind_allocs, kind_events);
     uint64_t lines_before = g_sink.lines, bytes_before = g_sink.bytes;
-    run_pass(a, &recs, seconds, &timed, NULL, NULL);
+    measured_run(a, &recs, seconds, passes, &timed);
     uint64_t lines = g_sink.lines - lines_before, bytes = g_sink.bytes - bytes_before;
     eg_agent_shutdown_flush(a);
 
@@ -395,10 +420,10 @@ int main(int argc, char **argv)
     eg_ringbuf_reader_get_stats(eg_agent_reader(a), &rs);
 
     double ns_per = (double)timed.ns / (double)timed.events;
-    printf("{\"cpu\":%d,\"containers\":%d,\"records\":%zu,\"seconds\":%.3f,\"events\":%llu,"
-           "\"eventsPerSecond\":%.0f,\"nsPerEvent\":%.1f,",
-           cpu, n_containers, n_records, (double)timed.ns / 1e9, (unsigned long long)timed.events,
-           1e9 / ns_per, ns_per);
+    printf("{\"cpu\":%d,\"containers\":%d,\"records\":%zu,\"passes\":%zu,\"seconds\":%.3f,"
+           "\"events\":%llu,\"eventsPerSecond\":%.0f,\"nsPerEvent\":%.1f,",
+           cpu, n_containers, n_records, passes, (double)timed.ns / 1e9,
+           (unsigned long long)timed.events, 1e9 / ns_per, ns_per);
     printf("\"firstPassEvents\":%llu,\"firstPassEventsPerSecond\":%.0f,",
            (unsigned long long)warm.events, (double)warm.events * 1e9 / (double)warm.ns);
     printf("\"allocHook\":%s,\"allocations\":%llu,\"allocationsPerEvent\":%.6f,"
