@@ -2,7 +2,7 @@
 # ecsguard benchmark suite (issue 7): one command, prints a table.
 #   sudo bench/run.sh [bench.py options, e.g. --rounds 5 --scale 0.5 --peers bpftrace]
 # Builds a Release tree in build-bench/ (override with ECSGUARD_BENCH_BUILD), installs the
-# peers (bpftrace, auditd) with apt when missing, never leaves auditd running or its rules
+# peers (bpftrace, auditd) and valgrind with apt when missing, never leaves auditd running or its rules
 # loaded. The floor peer (bench/floor.c) exits with its parent and pins nothing, so none of its
 # BPF programs outlive the run. Exits non-zero only on a harness error, never on a missed target.
 set -eu
@@ -34,6 +34,7 @@ command -v auditd >/dev/null 2>&1 || missing="$missing auditd"
 command -v runc >/dev/null 2>&1 || missing="$missing runc"
 command -v busybox >/dev/null 2>&1 || missing="$missing busybox-static"
 command -v bpftool >/dev/null 2>&1 || missing="$missing bpftool"
+command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"  # callgrind: pipeline instruction counts
 if [ -n "$missing" ]; then
     echo "bench: installing$missing" >&2
     # The auditd package would start its daemon through invoke-rc.d: forbid that here.
