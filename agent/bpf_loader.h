@@ -51,6 +51,7 @@ struct eg_bpf {
     bool overcommit_filter;  /* caller ranges resolved from kallsyms */
     int events_fd, containers_fd, setup_fd, counters_fd;
     int containers_gen_fd; /* bumped after every change to containers_fd's map */
+    int verdict_cache_fd;  /* per-CPU container verdicts (bpf/common.bpf.h), shared */
 };
 
 struct eg_bpf_concern {

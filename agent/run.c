@@ -969,7 +969,7 @@ struct eg_agent *eg_agent_pipeline_new(const struct eg_run_options *opt, struct 
     a->opt = *opt;
     a->epfd = a->sigfd = a->timerfd = -1;
     a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd =
-        a->bpf.containers_gen_fd = -1;
+        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = -1;
     if (sink)
         a->sinks[a->n_sinks++] = sink;
     if (setup_basics(a) != 0 || setup_pipeline(a) != 0) {
