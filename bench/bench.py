@@ -187,97 +187,102 @@ class Ecsguard:
             self.agent = None
 
 
-class Bpftrace:
-    name = "bpftrace"
+def stop_process(proc, sig, timeout=20):
+    """Signal a tracer process, wait for it, kill it if it hangs (its BPF links and programs
+    go with its file descriptors either way)."""
+    if proc and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class LoggedTracer:
+    """A tracer run as a child whose stdout and stderr go to a file under WORK: started with
+    `argv`, ready once `marker` appears in that file, stopped with `stop_signal`."""
+    argv = ()
+    marker = ""
+    stop_signal = signal.SIGTERM
+    attach_timeout = 30
 
     def __init__(self):
         self.proc = None
-
-    def start(self):
-        self.out = tempfile.NamedTemporaryFile(prefix="bpftrace-", dir=WORK, delete=False)
-        self.proc = subprocess.Popen(["bpftrace", "-e", BPFTRACE_SCRIPT], stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with open(self.out.name) as f:
-                text = f.read()
-            if "Attaching" in text:
-                time.sleep(0.5)  # attach completes right after the banner
-                return
-            if self.proc.poll() is not None:
-                raise BenchError(f"bpftrace exited: {text}")
-            time.sleep(0.05)
-        raise BenchError("bpftrace did not attach in 60 s")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        if getattr(self, "out", None):
-            os.unlink(self.out.name)
-            self.out = None
-
-
-class Floor:
-    """The floor: bench/floor.c attaches counter-only programs at every hook the agent uses
-    (bench/floor.bpf.c), so floor/none is the kernel's cost of having BPF programs at those
-    hooks and ecsguard - floor is what the agent's own programs and process add."""
-    name = "floor"
-
-    def __init__(self, binary):
-        self.binary = binary
-        self.proc = None
         self.out = None
-        self.counts = []  # hook runs counted per start, from the loader's last line
 
     def start(self):
-        self.out = tempfile.NamedTemporaryFile(prefix="floor-", dir=WORK, delete=False)
-        # stderr too: the skipped-hook messages end up in the error if it fails
-        self.proc = subprocess.Popen([self.binary], stdout=self.out, stderr=subprocess.STDOUT)
+        self.out = tempfile.NamedTemporaryFile(prefix=self.name + "-", dir=WORK, delete=False)
+        self.proc = subprocess.Popen(list(self.argv), stdout=self.out, stderr=subprocess.STDOUT)
         try:
             self._wait_attached()
         except BaseException:
             # The caller only stops what started: an error or ^C while attaching must not
-            # leave the loader (and its programs) running.
+            # leave the tracer (and its programs) running.
             self.stop()
             raise
 
     def _wait_attached(self):
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.attach_timeout
         while time.monotonic() < deadline:
             with open(self.out.name) as f:
                 text = f.read()
-            if "floor: attached" in text:
-                for line in text.splitlines():
-                    if "skipped" in line:
-                        log(line)
+            if self.marker in text:
+                self.attached(text)
                 return
             if self.proc.poll() is not None:
-                raise BenchError(f"floor loader exited: {text}")
+                raise BenchError(f"{self.name} exited: {text}")
             time.sleep(0.02)
-        raise BenchError("floor loader did not attach in 30 s")
+        raise BenchError(f"{self.name} did not attach in {self.attach_timeout} s")
+
+    def attached(self, text):
+        """Called once with the output so far when the marker appeared."""
+
+    def finished(self, text):
+        """Called with the whole output after the tracer stopped."""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()  # its links go with its file descriptors
-                self.proc.wait()
+        stop_process(self.proc, self.stop_signal)
         self.proc = None
         if self.out:
             with open(self.out.name) as f:
-                m = re.search(r"floor: counted (\d+)", f.read())
-            if m:
-                self.counts.append(int(m.group(1)))
+                self.finished(f.read())
             os.unlink(self.out.name)
             self.out = None
+
+
+class Bpftrace(LoggedTracer):
+    name = "bpftrace"
+    argv = ("bpftrace", "-e", BPFTRACE_SCRIPT)
+    marker = "Attaching"
+    stop_signal = signal.SIGINT
+    attach_timeout = 60
+
+    def attached(self, text):
+        time.sleep(0.5)  # attach completes right after the banner
+
+
+class Floor(LoggedTracer):
+    """The floor: bench/floor.c attaches counter-only programs at every hook the agent uses
+    (bench/floor.bpf.c), so floor/none is the kernel's cost of having BPF programs at those
+    hooks and ecsguard - floor is what the agent's own programs and process add."""
+    name = "floor"
+    marker = "floor: attached"
+
+    def __init__(self, binary):
+        super().__init__()
+        self.argv = (binary,)
+        self.counts = []  # hook runs counted per start, from the loader's last line
+
+    def attached(self, text):
+        for line in text.splitlines():
+            if "skipped" in line:
+                log(line)
+
+    def finished(self, text):
+        m = re.search(r"floor: counted (\d+)", text)
+        if m:
+            self.counts.append(int(m.group(1)))
 
 
 class Auditd:
