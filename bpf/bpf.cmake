@@ -19,11 +19,13 @@ file(MAKE_DIRECTORY ${ECSGUARD_BPF_OUT_DIR})
 file(GLOB ECSGUARD_BPF_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bpf/*.bpf.c)
 file(GLOB ECSGUARD_BPF_HEADERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bpf/*.h)
 
-set(ECSGUARD_BPF_SKELETONS)
-foreach(src ${ECSGUARD_BPF_SOURCES})
+# One object and its skeleton: <out_dir>/<name>.bpf.o and <name>.skel.h from <name>.bpf.c,
+# compiled against the committed vmlinux.h and bpf/*.h. Sets <skel_var> to the skeleton path.
+# The bench's own BPF tools (bench/CMakeLists.txt) are built with it too.
+function(eg_bpf_skeleton src out_dir skel_var)
   get_filename_component(name ${src} NAME_WE)
-  set(obj ${ECSGUARD_BPF_OUT_DIR}/${name}.bpf.o)
-  set(skel ${ECSGUARD_BPF_OUT_DIR}/${name}.skel.h)
+  set(obj ${out_dir}/${name}.bpf.o)
+  set(skel ${out_dir}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CLANG_BPF} -g -O2 -target bpf -D__TARGET_ARCH_${ECSGUARD_BPF_TARGET_ARCH}
@@ -38,6 +40,12 @@ foreach(src ${ECSGUARD_BPF_SOURCES})
     DEPENDS ${obj}
     COMMENT "skeleton ${name}.skel.h"
     VERBATIM)
+  set(${skel_var} ${skel} PARENT_SCOPE)
+endfunction()
+
+set(ECSGUARD_BPF_SKELETONS)
+foreach(src ${ECSGUARD_BPF_SOURCES})
+  eg_bpf_skeleton(${src} ${ECSGUARD_BPF_OUT_DIR} skel)
   list(APPEND ECSGUARD_BPF_SKELETONS ${skel})
 endforeach()
 add_custom_target(ecsguard_bpf_skeletons DEPENDS ${ECSGUARD_BPF_SKELETONS})
