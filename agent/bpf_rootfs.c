@@ -189,3 +189,9 @@ int eg_bpf_rootfs_repeats_fd(const struct eg_bpf *b)
     struct rootfs_loaded *l = b ? eg_bpf_skeleton(b, EG_ROOTFS_HOOK) : NULL;
     return l ? bpf_map__fd(l->skel->maps.eg_rootfs_repeats) : -1;
 }
+
+int eg_bpf_rootfs_pathops_seen_fd(const struct eg_bpf *b)
+{
+    struct rootfs_loaded *l = b ? eg_bpf_skeleton(b, EG_ROOTFS_HOOK) : NULL;
+    return l ? bpf_map__fd(l->skel->maps.eg_rootfs_pathops_seen) : -1;
+}

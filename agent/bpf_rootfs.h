@@ -13,5 +13,7 @@
 
 /* fd of the kernel's per-cgroup repeat counters (eg_rootfs_repeats), -1 when not loaded. */
 int eg_bpf_rootfs_repeats_fd(const struct eg_bpf *b);
+/* The rootfs object's eg_rootfs_pathops_seen (per-operation repeat counts), or -1. */
+int eg_bpf_rootfs_pathops_seen_fd(const struct eg_bpf *b);
 
 #endif

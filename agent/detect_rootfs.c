@@ -16,6 +16,10 @@
 
 #define CSTATE_SLOTS 4096 /* power of two, >= EG_MAX_CONTAINERS */
 #define REPEAT_SLOTS 4096 /* raw cgroup ids with repeat counters */
+/* Path-only operations decided to be on the rootfs whose kernel repeat counts are folded in:
+ * as many as the kernel's eg_rootfs_pathops_seen holds, found within a bounded probe. */
+#define PATHOP_TRACK_SLOTS 16384
+#define PATHOP_TRACK_PROBES 64
 #define DISTINCT_PROBES 64
 #define WRITTEN_PROBES 16
 #define LD_SO_PRELOAD "/etc/ld.so.preload"
@@ -49,9 +53,22 @@ struct written {
     char path[EG_PATH_LEN];
 };
 
+enum pathop_slot_state { PATHOP_SLOT_EMPTY, PATHOP_SLOT_USED, PATHOP_SLOT_FREED };
+
+/* A key of the kernel's eg_rootfs_pathops_seen whose first event was on the rootfs. */
+struct pathop_track {
+    uint64_t cgroup_id; /* raw, as in the kernel key */
+    uint64_t hash;
+    uint64_t last; /* kernel count already folded in (the first event counts 1) */
+    uint32_t op;
+    uint8_t state; /* enum pathop_slot_state; freed slots keep probe chains intact */
+};
+
 struct eg_rootfs_detector {
     struct eg_detector_env env;
     int repeats_fd;
+    int pathops_fd;               /* eg_rootfs_pathops_seen, -1 without one */
+    struct pathop_track *pathops; /* PATHOP_TRACK_SLOTS */
     uint64_t seq;
     struct eg_rootfs_detector_stats stats;
     struct eg_mount_cache *mounts;
@@ -403,6 +420,42 @@ static bool pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event
     return true;
 }
 
+static struct pathop_track *pathop_track_find(struct eg_rootfs_detector *d, uint64_t cgroup_id,
+                                              uint64_t hash, bool insert)
+{
+    uint32_t h = (uint32_t)hash_u64(cgroup_id ^ hash) & (PATHOP_TRACK_SLOTS - 1);
+    struct pathop_track *free_slot = NULL;
+    for (int i = 0; i < PATHOP_TRACK_PROBES; i++, h = (h + 1) & (PATHOP_TRACK_SLOTS - 1)) {
+        struct pathop_track *t = &d->pathops[h];
+        if (t->state == PATHOP_SLOT_USED && t->cgroup_id == cgroup_id && t->hash == hash)
+            return t;
+        if (t->state != PATHOP_SLOT_USED && !free_slot)
+            free_slot = t;
+        if (t->state == PATHOP_SLOT_EMPTY)
+            break;
+    }
+    if (!insert || !free_slot)
+        return NULL;
+    *free_slot =
+        (struct pathop_track){.cgroup_id = cgroup_id, .hash = hash, .state = PATHOP_SLOT_USED};
+    return free_slot;
+}
+
+/* The kernel counts this operation's repeats under e->dedup_hash; fold them in later. */
+static void pathop_track(struct eg_rootfs_detector *d, const struct eg_event_header *h,
+                         const struct eg_rootfs_pathop_event *e)
+{
+    if (d->pathops_fd < 0 || !e->dedup_hash)
+        return;
+    struct pathop_track *t = pathop_track_find(d, h->cgroup_id, e->dedup_hash, true);
+    if (!t) {
+        d->stats.pathop_keys_untracked++;
+        return;
+    }
+    t->last = 1; /* a key sent again was forgotten by the kernel (LRU): its count restarted */
+    t->op = e->op;
+}
+
 static void on_pathop(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
 {
     (void)size;
@@ -428,6 +481,7 @@ static void on_pathop(void *ctx, const struct eg_event_header *h, const void *re
         record_rootfs(d, c, cg, h, path, op, NULL, 1, ms);
     }
     record_sensitive(d, c, cg, h, path, op);
+    pathop_track(d, h, e);
 }
 
 static struct json_object *modifying_process(const struct written *w)
@@ -518,10 +572,12 @@ struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *
         return NULL;
     d->env = *env;
     d->repeats_fd = repeats_fd;
+    d->pathops_fd = -1;
     d->distinct = calloc(EG_ROOTFS_DISTINCT_SLOTS, sizeof(*d->distinct));
     d->written = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written));
+    d->pathops = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathops));
     d->mounts = eg_mount_cache_new(proc_root);
-    if (!d->distinct || !d->written || !d->mounts) {
+    if (!d->distinct || !d->written || !d->pathops || !d->mounts) {
         eg_rootfs_detector_free(d);
         return NULL;
     }
@@ -535,6 +591,7 @@ void eg_rootfs_detector_free(struct eg_rootfs_detector *d)
     eg_mount_cache_free(d->mounts);
     free(d->distinct);
     free(d->written);
+    free(d->pathops);
     free(d);
 }
 
@@ -559,8 +616,42 @@ static struct repeat_slot *repeat_slot(struct eg_rootfs_detector *d, uint64_t cg
     return NULL;
 }
 
+void eg_rootfs_detector_set_pathops_fd(struct eg_rootfs_detector *d, int fd)
+{
+    d->pathops_fd = fd;
+}
+
+/* Repeats of path-only operations on the rootfs: stamped now, counted under their operation. */
+static void fold_pathop_repeats(struct eg_rootfs_detector *d, uint64_t now_ms)
+{
+    for (uint32_t i = 0; i < PATHOP_TRACK_SLOTS; i++) {
+        struct pathop_track *t = &d->pathops[i];
+        if (t->state != PATHOP_SLOT_USED)
+            continue;
+        struct eg_rootfs_pathop_key key = {.cgroup_id = t->cgroup_id, .hash = t->hash};
+        uint64_t count;
+        if (bpf_map_lookup_elem(d->pathops_fd, &key, &count) != 0) {
+            t->state = PATHOP_SLOT_FREED; /* the kernel forgot it (LRU): so do we */
+            continue;
+        }
+        if (count <= t->last)
+            continue;
+        uint64_t delta = count - t->last;
+        t->last = count;
+        d->stats.pathop_repeats_from_kernel += delta;
+        struct eg_container *c = eg_container_table_lookup(d->env.containers, t->cgroup_id);
+        if (!c)
+            continue; /* the container is gone: its finding was final */
+        struct eg_event_header h = {0};
+        h.cgroup_id = t->cgroup_id;
+        record_rootfs(d, c, c->cgroup_id, &h, NULL, op_name(t->op), NULL, delta, now_ms);
+    }
+}
+
 void eg_rootfs_detector_tick(struct eg_rootfs_detector *d, uint64_t now_ms)
 {
+    if (d->pathops_fd >= 0)
+        fold_pathop_repeats(d, now_ms);
     if (d->repeats_fd < 0)
         return;
     uint64_t key, next, val;
@@ -595,7 +686,11 @@ void eg_rootfs_detector_get_stats(struct eg_rootfs_detector *d,
 
 static void *rootfs_create(const struct eg_detector_env *env)
 {
-    return eg_rootfs_detector_new(env, eg_bpf_rootfs_repeats_fd(env->bpf), "/proc");
+    struct eg_rootfs_detector *d =
+        eg_rootfs_detector_new(env, eg_bpf_rootfs_repeats_fd(env->bpf), "/proc");
+    if (d)
+        eg_rootfs_detector_set_pathops_fd(d, eg_bpf_rootfs_pathops_seen_fd(env->bpf));
+    return d;
 }
 
 static void rootfs_subscribe(void *d, struct eg_ringbuf_reader *r)
@@ -618,6 +713,8 @@ static void rootfs_stats(void *p, struct json_object *obj)
     set_int(o, "execMapEvents", st->exec_map_events);
     set_int(o, "execsChecked", st->execs_checked);
     set_int(o, "repeatsFromKernel", st->repeats_from_kernel);
+    set_int(o, "pathOpRepeatsFromKernel", st->pathop_repeats_from_kernel);
+    set_int(o, "pathOpKeysUntracked", st->pathop_keys_untracked);
     set_int(o, "pathOpsOnOtherMounts", st->not_rootfs);
     set_int(o, "unresolved", st->unresolved);
     set_int(o, "distinctSetFull", st->distinct_full);

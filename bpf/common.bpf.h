@@ -91,6 +91,7 @@ struct eg_rootfs_write_event *eg_abi_rootfs_write __attribute__((unused));
 struct eg_rootfs_pathop_event *eg_abi_rootfs_pathop __attribute__((unused));
 struct eg_rootfs_exec_map_event *eg_abi_rootfs_exec_map __attribute__((unused));
 struct eg_rootfs_file_key *eg_abi_rootfs_file_key __attribute__((unused));
+struct eg_rootfs_pathop_key *eg_abi_rootfs_pathop_key __attribute__((unused));
 struct eg_hostns_event *eg_abi_hostns __attribute__((unused));
 struct eg_hostns_dedup_key *eg_abi_hostns_dedup_key __attribute__((unused));
 

@@ -210,6 +210,7 @@ struct eg_rootfs_pathop_event {
     __u32 pathop_flags;
     __u32 pathop_flags2;
     __u32 _pad0;
+    __u64 dedup_hash; /* with hdr.cgroup_id, the eg_rootfs_pathops_seen key counting repeats */
     char base[EG_PATH_LEN];  /* "" when path is absolute; else dirfd's/cwd's path */
     char path[EG_PATH_LEN];  /* as the caller gave it */
     char base2[EG_PATH_LEN]; /* rename/link target's base */
@@ -223,6 +224,18 @@ struct eg_rootfs_exec_map_event {
     __u32 dev;
     __u32 prot;
     char path[EG_PATH_LEN];
+};
+
+/*
+ * Key of eg_rootfs_pathops_seen: a path-only operation (op, flags and the four path strings,
+ * hashed) per cgroup. The value is a __u64 count of occurrences, the first one (sent)
+ * included; the agent folds a key's growth into the rootfs finding only when it decided that
+ * key's first event was on the rootfs (the kernel cannot: the final mount is decided in
+ * userspace).
+ */
+struct eg_rootfs_pathop_key {
+    __u64 cgroup_id;
+    __u64 hash;
 };
 
 /* Key of eg_rootfs_written: files written in a container's rootfs. */

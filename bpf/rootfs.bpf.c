@@ -35,6 +35,7 @@
 #define EG_PROT_EXEC 0x4
 #define EG_OVERLAYFS_MAGIC 0x794c7630
 #define EG_MAX_ROOTFS_WRITTEN 65536
+#define EG_MAX_ROOTFS_PATHOPS 16384
 
 /* (cgroup, inode) of every file written in a container's rootfs: dedup + "new file" set. */
 struct {
@@ -43,6 +44,14 @@ struct {
     __type(key, struct eg_rootfs_file_key);
     __type(value, __u64); /* boot ns of the first write */
 } eg_rootfs_written SEC(".maps");
+
+/* Path-only operations already sent, with their occurrence counts (see eg_rootfs_pathop_key). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_MAX_ROOTFS_PATHOPS);
+    __type(key, struct eg_rootfs_pathop_key);
+    __type(value, __u64);
+} eg_rootfs_pathops_seen SEC(".maps");
 
 /* Repeated writes of already-reported files, per cgroup (read by the agent each second). */
 struct {
@@ -278,6 +287,23 @@ static __always_inline __u32 read_path_arg(struct task_struct *task, long dirfd,
     return flags;
 }
 
+/*
+ * 64-bit hash of a path-only operation: op, flags and the four (zero-padded) path buffers,
+ * word by word. A collision would count one operation as a repeat of another in the same
+ * cgroup; at 64 bits over at most EG_MAX_ROOTFS_PATHOPS keys per table that is ~2^-37.
+ */
+static __always_inline __u64 pathop_hash(const struct eg_rootfs_pathop_event *e)
+{
+    __u64 h = 0x9e3779b97f4a7c15ULL ^ e->op ^ ((__u64)e->pathop_flags << 24) ^
+              ((__u64)e->pathop_flags2 << 48);
+    const __u64 *w = (const __u64 *)e->base;
+    for (int i = 0; i < 4 * EG_PATH_LEN / 8; i++) {
+        h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
 struct pathop_args {
     long dirfd, dirfd2;
     const char *path, *path2;
@@ -296,12 +322,34 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
         return 0;
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
     e->op = op;
+    e->_pad0 = 0;
+    /* The hash covers the whole buffers: clear them, so the bytes past each string's end are
+     * the same every time (ring-buffer memory is not zeroed). */
+    __builtin_memset(e->base, 0, sizeof(e->base));
+    __builtin_memset(e->path, 0, sizeof(e->path));
+    __builtin_memset(e->base2, 0, sizeof(e->base2));
+    __builtin_memset(e->path2, 0, sizeof(e->path2));
     e->pathop_flags = read_path_arg(task, a->dirfd, a->path, e->base, e->path);
     e->pathop_flags2 = 0;
-    e->base2[0] = '\0';
-    e->path2[0] = '\0';
     if (a->path2)
         e->pathop_flags2 = read_path_arg(task, a->dirfd2, a->path2, e->base2, e->path2);
+
+    /* The same operation on the same paths again: counted, not sent. */
+    struct eg_rootfs_pathop_key key = {.cgroup_id = cgid, .hash = pathop_hash(e)};
+    __u64 *seen = bpf_map_lookup_elem(&eg_rootfs_pathops_seen, &key);
+    if (!seen) {
+        __u64 one = 1;
+        if (bpf_map_update_elem(&eg_rootfs_pathops_seen, &key, &one, BPF_NOEXIST) != 0)
+            seen = bpf_map_lookup_elem(&eg_rootfs_pathops_seen, &key); /* lost a race */
+        /* Neither: could not record it; it is sent, and its repeats will be too. */
+    }
+    if (seen) {
+        __sync_fetch_and_add(seen, 1);
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+        eg_count_deduplicated(EG_EVENT_ROOTFS_PATHOP);
+        return 0;
+    }
+    e->dedup_hash = key.hash;
     eg_submit(e, EG_EVENT_ROOTFS_PATHOP, false);
     return 0;
 }

@@ -174,6 +174,37 @@ class RootfsWrites(AgentCase):
         self.assertEqual(context(by_path["/etc/ld.so.preload"])["fileOperation"], "create")
         self.assertAttributed(by_path["/etc/passwd"], c)
 
+    def test_repeated_path_operations_are_counted_in_the_kernel_volume_ones_never(self):
+        c = self.task_container(name="looper")
+        self.start_agent("--health-interval", "1", health=True)
+        c.start()
+        # The same mkdir/rmdir 50 times on the rootfs and 50 times on the volume: each distinct
+        # (operation, path) is sent once, its repeats are counted in the kernel, and only the
+        # rootfs ones (decided by the agent from the first event) reach the finding.
+        script = ("i=0; while [ $i -lt 50 ]; do mkdir /loopdir && rmdir /loopdir && "
+                  "mkdir /data/loopdir && rmdir /data/loopdir; i=$((i+1)); done")
+        r = c.exec(["/bin/sh", "-c", script])
+        self.assertTrue(r.ok, r)
+        self.wait_context(ROOTFS_MODIFIED, c, lambda ctx: ctx.get("writeCount", 0) >= 100)
+        time.sleep(2.5)  # another fold and health record after the work
+        with open(self.agent.health_file) as fh:
+            health = json.load(fh)
+        self.stop_agent()
+        [f] = last_by_id(self.findings_of(ROOTFS_MODIFIED, c)).values()
+        ctx = context(f)
+        self.assertEqual(ctx["writeCount"], 100, ctx)  # nothing from /data
+        self.assertEqual(ctx["relatedFilePaths"], ["/loopdir"])
+        self.assertEqual(ctx["distinctFileCount"], 1)
+        self.assertEqual(ctx["fileOperations"].get("repeatedWrite"), 98, ctx["fileOperations"])
+        self.assertEqual(f["service"]["count"], 100)
+        k = health["kernelEvents"]["rootfsPathOp"]
+        self.assertEqual(k["sent"], 4, k)  # mkdir and rmdir, on the rootfs and on the volume
+        self.assertEqual(k["deduplicated"], 196, k)
+        self.assertEqual(k["dropped"], 0, k)
+        rd = health["detectors"]["rootfs"]
+        self.assertEqual(rd["pathOpRepeatsFromKernel"], 98, rd)
+        self.assertEqual(rd["pathOpKeysUntracked"], 0, rd)
+
     def test_ten_thousand_files_one_finding_exact_counts_no_drops(self):
         c = self.task_container(name="batch")
         self.start_agent("--health-interval", "1", health=True)

@@ -172,6 +172,7 @@ static void rootfs_events(void **state)
         F(struct eg_rootfs_pathop_event, op),
         F(struct eg_rootfs_pathop_event, pathop_flags),
         F(struct eg_rootfs_pathop_event, pathop_flags2),
+        F(struct eg_rootfs_pathop_event, dedup_hash),
         F(struct eg_rootfs_pathop_event, base),
         F(struct eg_rootfs_pathop_event, path),
         F(struct eg_rootfs_pathop_event, base2),
@@ -192,6 +193,11 @@ static void rootfs_events(void **state)
         F(struct eg_rootfs_file_key, dev),
     };
     check_struct(btf, "eg_rootfs_file_key", sizeof(struct eg_rootfs_file_key), k, 3);
+    const struct field pk[] = {
+        F(struct eg_rootfs_pathop_key, cgroup_id),
+        F(struct eg_rootfs_pathop_key, hash),
+    };
+    check_struct(btf, "eg_rootfs_pathop_key", sizeof(struct eg_rootfs_pathop_key), pk, 2);
     btf__free(btf);
 }
 
