@@ -1,6 +1,6 @@
 #!/bin/sh
 # ecsguard benchmark suite (issue 7): one command, prints a table.
-#   sudo bench/run.sh [bench.py options, e.g. --rounds 5 --scale 0.5 --peers bpftrace]
+#   bench/run.sh (as root) [bench.py options, e.g. --rounds 5 --scale 0.5 --peers bpftrace]
 # Builds a Release tree in build-bench/ (override with ECSGUARD_BENCH_BUILD), installs the
 # peers (bpftrace, auditd) and valgrind with apt when missing, never leaves auditd running or its rules
 # loaded. The floor peer (bench/floor.c) exits with its parent and pins nothing, so none of its
