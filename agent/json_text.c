@@ -49,6 +49,22 @@ static size_t sanitize(const char *in, size_t inlen, char *out, size_t outlen, s
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
     for (size_t i = 0; i < inlen && s[i];) {
+        /* A run of ASCII (paths, ids, ARNs: nearly everything) is copied in one go; the
+         * byte-by-byte check was ~13 % of the instructions per finding line. */
+        size_t run = 0;
+        while (i + run < inlen && s[i + run] && s[i + run] < 0x80)
+            run++;
+        if (run) {
+            size_t room = outlen - 1 - o; /* o < outlen always: the NUL's byte stays free */
+            size_t take = run < room ? run : room;
+            memcpy(out + o, s + i, take);
+            o += take;
+            i += take;
+            *consumed = i;
+            if (take < run)
+                break;
+            continue;
+        }
         size_t n = eg_utf8_seq_len(s + i, inlen - i);
         const char *src = n ? (const char *)s + i : replacement;
         size_t len = n ? n : 3;

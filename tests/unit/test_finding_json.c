@@ -180,6 +180,21 @@ static void utf8_sanitizer(void **state)
     char small[5];
     eg_utf8_copy("ab\xf0\x9f\x98\x80", 6, small, sizeof(small));
     assert_string_equal(small, "ab");
+    /* ASCII runs: exact fit, one byte short, stopped at a NUL or at inlen, mixed */
+    assert_int_equal(eg_utf8_copy("abcd", 4, small, sizeof(small)), 4);
+    assert_string_equal(small, "abcd");
+    assert_int_equal(eg_utf8_copy("abcde", 5, small, sizeof(small)), 4);
+    assert_string_equal(small, "abcd");
+    assert_int_equal(eg_utf8_copy("ab\0cd", 5, small, sizeof(small)), 2);
+    assert_int_equal(eg_utf8_copy("abcdef", 3, small, sizeof(small)), 3);
+    assert_string_equal(small, "abc");
+    eg_utf8_copy("a\xc3\xa9"
+                 "b\xff"
+                 "c",
+                 6, out, sizeof(out));
+    assert_string_equal(out, "a\xc3\xa9"
+                             "b\xef\xbf\xbd"
+                             "c");
 }
 
 static void long_values_are_cut_with_a_marker(void **state)
