@@ -621,7 +621,10 @@ void eg_rootfs_detector_set_pathops_fd(struct eg_rootfs_detector *d, int fd)
     d->pathops_fd = fd;
 }
 
-/* Repeats of path-only operations on the rootfs: stamped now, counted under their operation. */
+/*
+ * Repeats of path-only operations on the rootfs: stamped now and counted as repeatedWrite
+ * (record_rootfs without a path); the key's operation names a finding they would create.
+ */
 static void fold_pathop_repeats(struct eg_rootfs_detector *d, uint64_t now_ms)
 {
     for (uint32_t i = 0; i < PATHOP_TRACK_SLOTS; i++) {
