@@ -1,7 +1,7 @@
 #!/bin/sh
 # ecsguard benchmark suite (issue 7): one command, prints a table.
 #   bench/run.sh (as root) [bench.py options, e.g. --rounds 5 --scale 0.5 --peers bpftrace]
-# Builds a Release tree in build-bench/ (override with ECSGUARD_BENCH_BUILD), installs the
+# Installs the build dependencies (scripts/install-deps.sh), builds a Release tree in build-bench/ (override with ECSGUARD_BENCH_BUILD), installs the
 # peers (bpftrace, auditd) and valgrind with apt when missing, never leaves auditd running or its rules
 # loaded. The floor peer (bench/floor.c) exits with its parent and pins nothing, so none of its
 # BPF programs outlive the run. Exits non-zero only on a harness error, never on a missed target.
@@ -27,6 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+
+# The build and test dependencies (compiler, libbpf, runc, busybox, ...) on a fresh machine.
+"$ROOT/scripts/install-deps.sh" >&2 || { echo "bench: installing dependencies failed" >&2; exit 1; }
 
 missing=""
 command -v bpftrace >/dev/null 2>&1 || missing="$missing bpftrace"

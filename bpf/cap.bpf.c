@@ -165,7 +165,8 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
 
     struct task_struct *task = bpf_get_current_task_btf();
     __u64 cgid;
-    if (!eg_current_container(task, &cgid))
+    struct eg_verdict_cache *cached;
+    if (!eg_current_verdict(task, &cgid, &cached))
         return 0;
 
     eg_count_seen(EG_EVENT_CAP);
@@ -182,15 +183,12 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_OVERCOMMIT_FAST);
         return 0;
     }
-    /* Direct loads (see eg_current_cgroup_id); a kernel thread's NULL mm reads as 0. */
-    struct file *exe = task->mm->exe_file;
     struct eg_cap_dedup_key key = {};
     key.cgroup_id = cgid;
-    if (exe) {
-        struct inode *exe_inode = exe->f_inode;
-        key.exe_ino = exe_inode->i_ino;
-        key.exe_dev = exe_inode->i_sb->s_dev;
-    }
+    __u64 exe_ino, exe_dev;
+    eg_current_exe(task, cached, &exe_ino, &exe_dev);
+    key.exe_ino = exe_ino;
+    key.exe_dev = (__u32)exe_dev;
     key.cap = cap;
     key.syscall_nr = syscall_nr;
     key.granted = ret == 0;
@@ -256,6 +254,8 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
     /* Checked against the initial user namespace: power over the whole host. */
     if (BPF_CORE_READ(capable_ns, level) == 0)
         e->cap_flags |= EG_CAP_HOST_LEVEL;
+    /* First occurrences only: the name is read from the live mm, not cached. */
+    struct file *exe = task->mm->exe_file;
     struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
     bpf_probe_read_kernel_str(e->exe_name, sizeof(e->exe_name), BPF_CORE_READ(d, d_name.name));
     eg_submit(e, EG_EVENT_CAP, false);

@@ -20,6 +20,11 @@ int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
 {
     if (BPF_CORE_READ(dst_cgrp, root, hierarchy_id) != (int)eg_tracked_hierarchy)
         return 0;
+    /* Cached container verdicts from before this migration are no longer trusted. */
+    __u32 key = EG_GEN_MIGRATIONS;
+    __u64 *migrations = bpf_map_lookup_elem(&eg_containers_gen, &key);
+    if (migrations)
+        __sync_fetch_and_add(migrations, 1);
     __u32 tgid = BPF_CORE_READ(task, tgid);
     struct task_struct *runtime = bpf_get_current_task_btf();
     __u32 mnt_ns = BPF_CORE_READ(runtime, nsproxy, mnt_ns, ns.inum);

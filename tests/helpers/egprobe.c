@@ -436,6 +436,35 @@ static int cmd_sleep(int argc, char **argv)
     return ok("seconds=%s", argv[0]);
 }
 
+/*
+ * sethostname over and over until PATH exists (up to 60 s), then exec PROG ARGS in this same
+ * task: checks made by one process right before and right after something changes under it
+ * (a cgroup migration), so per-CPU caches in the kernel programs are exercised across the
+ * change. The process pins itself to its CPU and never sleeps, so no other task runs on that
+ * CPU between the two sides (it would replace the cache entry and hide a stale one).
+ */
+static int cmd_sethostname_until_exec(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage("usage: sethostname-until-exec NAME PATH PROG [ARGS...]");
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        return fail(errno, "sched_setaffinity");
+    size_t len = strlen(argv[0]);
+    uint64_t deadline = now_ns() + 60ULL * 1000 * 1000 * 1000;
+    do {
+        if (sethostname(argv[0], len) != 0)
+            return fail(errno, NULL);
+        if (now_ns() > deadline)
+            return fail(ETIMEDOUT, "waiting for PATH");
+    } while (access(argv[1], F_OK) != 0);
+    execv(argv[2], argv + 2);
+    return fail(errno, "exec");
+}
+
 /* Benchmark loop: open(O_CREAT|O_WRONLY) + write one byte + close, N times, on one file. */
 static int cmd_loop_open_write(int argc, char **argv)
 {
@@ -499,6 +528,7 @@ static const struct {
     {"bpf-map-create", cmd_bpf_map_create, ""},
     {"mount-tmpfs", cmd_mount_tmpfs, "DIR"},
     {"sethostname", cmd_sethostname, "NAME [COUNT]"},
+    {"sethostname-until-exec", cmd_sethostname_until_exec, "NAME PATH PROG [ARGS...]"},
     {"link-mtu", cmd_link_mtu, "IFNAME MTU [COUNT]"},
     {"ptrace-attach", cmd_ptrace_attach, "PID"},
     {"vm-write", cmd_vm_write, "PID"},

@@ -233,6 +233,39 @@ class CapabilityUse(AgentCase):
         self.assertLessEqual(first, loop_end + 0.01)
         self.assertLessEqual(last, loop_end + 1.5)
 
+    def test_process_moved_into_another_task_is_attributed_to_it(self):
+        # The kernel programs cache each CPU's last task verdict (bpf/common.bpf.h). One
+        # process checks a capability over and over in task A, is moved into task B's cgroups
+        # meanwhile, execs and checks again: that check is B's, not one more repeat of A's.
+        a = self.container(caps_add=["CAP_SYS_ADMIN"], name="before", family="from")
+        b = self.container(caps_add=["CAP_SYS_ADMIN"], name="after", family="to")
+        self.register(a)
+        self.register(b)
+        self.start_agent()
+        a.start()
+        b.start()
+        go = os.path.join(a.rootfs_path, "tmp", "go-%d" % os.getpid())
+        pid = a.spawn(["/bin/egprobe", "sethostname-until-exec", "before",
+                       "/tmp/" + os.path.basename(go), "/bin/egprobe", "sethostname", "after"])
+        [fa] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, a), timeout=20)
+        self.assertEqual(process(fa)["pid"], pid)
+        moved = 0
+        for mount_point, controllers in harness.cgroup_hierarchies():
+            if "cpuset" in controllers.split(","):
+                continue  # B's cpuset would reset the CPU the process pinned itself to
+            procs = os.path.join(mount_point + b.cgroup_path, "cgroup.procs")
+            if os.path.exists(procs):
+                with open(procs, "w") as f:
+                    f.write(str(pid))
+                moved += 1
+        self.assertGreater(moved, 0, "no cgroup of %s to move into" % b)
+        with open(go, "w"):
+            pass
+        [fb] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, b), timeout=20)
+        self.assertAttributed(fb, b)
+        self.assertEqual(process(fb)["pid"], pid)
+        self.assertEqual(context(fb)["syscall"], "sethostname")
+
     def test_ecs_v2_layout_and_uuid_task_id(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], layout="ecs-v2",
                            task_id=harness.new_task_uuid(), name="api", family="svc")
