@@ -15,7 +15,6 @@
 #include "policy/policy.h"
 
 #define CSTATE_SLOTS 4096 /* power of two, >= EG_MAX_CONTAINERS */
-#define REPEAT_SLOTS 4096 /* raw cgroup ids with repeat counters */
 /* Path-only operations decided to be on the rootfs whose kernel repeat counts are folded in:
  * as many as the kernel's eg_rootfs_pathops_seen holds, found within a bounded probe. */
 #define PATHOP_TRACK_SLOTS 16384
@@ -36,9 +35,9 @@ struct cstate {
     const char *first_op;
 };
 
-struct repeat_slot {
-    uint64_t cg, last;
-};
+/* The kernel counts repeats per slot of the container table (bpf/rootfs.bpf.c). */
+_Static_assert(EG_MAX_CONTAINERS <= EG_MAX_CONTAINER_SLOTS,
+               "every container slot needs a repeat counter in eg_rootfs_repeats");
 
 /* A file written in a container's rootfs, for exec and mmap checks. */
 struct written {
@@ -73,8 +72,8 @@ struct eg_rootfs_detector {
     struct eg_rootfs_detector_stats stats;
     struct eg_mount_cache *mounts;
     struct cstate cstate[CSTATE_SLOTS];
-    struct repeat_slot repeats[REPEAT_SLOTS];
-    uint64_t *distinct; /* EG_ROOTFS_DISTINCT_SLOTS hashes, 0 = free */
+    uint64_t repeats_last[EG_MAX_CONTAINER_SLOTS]; /* kernel count per slot, as folded in */
+    uint64_t *distinct;                            /* EG_ROOTFS_DISTINCT_SLOTS hashes, 0 = free */
     uint64_t distinct_used;
     struct written *written; /* EG_ROOTFS_WRITTEN_SLOTS, touched only as used */
 };
@@ -603,19 +602,6 @@ void eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbu
     eg_ringbuf_reader_on(r, EG_EVENT_EXEC, on_exec, d);
 }
 
-static struct repeat_slot *repeat_slot(struct eg_rootfs_detector *d, uint64_t cg)
-{
-    for (uint32_t i = 0, h = hash_u64(cg) & (REPEAT_SLOTS - 1); i < REPEAT_SLOTS;
-         i++, h = (h + 1) & (REPEAT_SLOTS - 1)) {
-        struct repeat_slot *s = &d->repeats[h];
-        if (s->cg == cg || !s->cg) {
-            s->cg = cg;
-            return s;
-        }
-    }
-    return NULL;
-}
-
 void eg_rootfs_detector_set_pathops_fd(struct eg_rootfs_detector *d, int fd)
 {
     d->pathops_fd = fd;
@@ -657,24 +643,26 @@ void eg_rootfs_detector_tick(struct eg_rootfs_detector *d, uint64_t now_ms)
         fold_pathop_repeats(d, now_ms);
     if (d->repeats_fd < 0)
         return;
-    uint64_t key, next, val;
-    bool first = true;
-    while (bpf_map_get_next_key(d->repeats_fd, first ? NULL : &key, &next) == 0) {
-        first = false;
-        key = next;
-        if (bpf_map_lookup_elem(d->repeats_fd, &key, &val) != 0)
-            continue;
-        struct repeat_slot *s = repeat_slot(d, key);
-        if (!s || val <= s->last)
-            continue;
-        uint64_t delta = val - s->last;
-        s->last = val;
-        d->stats.repeats_from_kernel += delta;
-        struct eg_container *c = eg_container_table_lookup(d->env.containers, key);
+    /*
+     * Counts are per container slot and only grow; a slot's container is replaced only after
+     * the old one has been gone (cgroup removed, no task left to write) for minutes, during
+     * which its last repeats were folded in. So a new container in a slot starts from where
+     * the previous one's count ended.
+     */
+    for (uint32_t slot = 0; slot < EG_MAX_CONTAINER_SLOTS; slot++) {
+        struct eg_container *c = eg_container_table_by_slot(d->env.containers, slot);
         if (!c)
-            continue; /* the container is gone: its finding was final */
+            continue;
+        uint64_t val;
+        if (bpf_map_lookup_elem(d->repeats_fd, &slot, &val) != 0)
+            continue;
+        if (val <= d->repeats_last[slot])
+            continue;
+        uint64_t delta = val - d->repeats_last[slot];
+        d->repeats_last[slot] = val;
+        d->stats.repeats_from_kernel += delta;
         struct eg_event_header h = {0};
-        h.cgroup_id = key;
+        h.cgroup_id = c->cgroup_id;
         record_rootfs(d, c, c->cgroup_id, &h, NULL, "modify", NULL, delta, now_ms);
     }
 }

@@ -575,11 +575,11 @@ class Suite:
             fn()
         # kernel.bpf_stats_enabled adds two clock reads around every program run (~100 ns per
         # run on this VM's kvm-clock, measured with the floor on the sethostname loop): timed
-        # rounds run without it, and one more round, untimed and without "none", collects the
-        # per-program costs.
-        stats_round = self.args.rounds if self.args.bpf_stats else None
-        for rnd in range(self.args.rounds + (1 if self.args.bpf_stats else 0)):
-            timed = rnd != stats_round
+        # rounds run without it, and --stats-rounds more rounds (1), untimed and without "none",
+        # collect the per-program costs.
+        stats_rounds = self.args.stats_rounds if self.args.bpf_stats else 0
+        for rnd in range(self.args.rounds + stats_rounds):
+            timed = rnd < self.args.rounds
             order = [c for c in configs if timed or c.name != "none"]
             random.shuffle(order)
             set_bpf_stats(not timed)
@@ -641,8 +641,10 @@ class Suite:
         for (cfg, name, where, prog), sts in bpf.items():
             runs = sum(s["runs"] for s in sts)
             ns = sum(s["runs"] * s["ns_per_run"] for s in sts)
+            per_round = [s["ns_per_run"] for s in sts if s["runs"]]
             agg[f"{cfg}|{name}|{where}|{prog}"] = {"runs_per_round": runs / len(sts),
-                                                  "ns_per_run": ns / runs}
+                                                  "ns_per_run": ns / runs,
+                                                  "min_ns_per_run": min(per_round or [0])}
         self.results["bpf"] = agg
         self.results["agent"]["overhead_rounds"] = ecs_cpu
         for cfg in configs:
@@ -1193,8 +1195,9 @@ def report(res):
             if where != "container":
                 continue
             v = bpf[k]
-            lines.append("  %-9s %-18s %-40s %9.0f runs/round %7.0f ns/run" % (
-                cfg, name, prog, v["runs_per_round"], v["ns_per_run"]))
+            lines.append("  %-9s %-18s %-40s %9.0f runs/round %7.0f ns/run (min %.0f)" % (
+                cfg, name, prog, v["runs_per_round"], v["ns_per_run"],
+                v.get("min_ns_per_run", v["ns_per_run"])))
     ft = res.get("meta", {}).get("foreign_tracers")
     if ft:
         lines.append("")
@@ -1220,6 +1223,8 @@ def main():
     ap.add_argument("--phases", default="overhead,startup,latency,rate,pipeline,many")
     ap.add_argument("--bpf-stats", action="store_true", default=True)
     ap.add_argument("--no-bpf-stats", dest="bpf_stats", action="store_false")
+    ap.add_argument("--stats-rounds", type=int, default=1,
+                    help="untimed rounds with kernel.bpf_stats_enabled for per-program costs")
     ap.add_argument("--latency-samples", type=int, default=100)
     ap.add_argument("--rate-seconds", type=float, default=5)
     ap.add_argument("--stall-seconds", type=float, default=8)

@@ -256,12 +256,15 @@ struct eg_verdict_cache {
     __u64 gen;        /* eg_containers_gen[EG_GEN_CONTAINERS] the verdict was computed under */
     __u64 migrations; /* eg_containers_gen[EG_GEN_MIGRATIONS] likewise */
     __u64 cgid;
-    __u64 is_container;
-    __u64 check;   /* eg_verdict_check() of the above: a torn entry never matches */
-    __u64 exec_id; /* task->self_exec_id + 1 the executable fields are for; 0: none */
+    __u64 container; /* 0: not a task container; else its slot in the agent's table + 1 */
+    __u64 check;     /* eg_verdict_check() of the above: a torn entry never matches */
+    __u64 exec_id;   /* task->self_exec_id + 1 the executable fields are for; 0: none */
     __u64 exe_ino;
     __u64 exe_dev;
     __u64 exe_check; /* eg_exe_check() of the task's start time, exec_id and the two above */
+    __u64 wr_ino;    /* the root-filesystem file this task last wrote (bpf/rootfs.bpf.c) */
+    __u64 wr_dev;
+    __u64 wr_check; /* over the task's start time, cgroup and the two above; 0: none */
 };
 
 /*
@@ -283,13 +286,13 @@ static __always_inline __u64 eg_mix(__u64 h, __u64 v)
  * is compared as it is (a task sharing the css_set another left has the same verdict).
  */
 static __always_inline __u64 eg_verdict_check(__u64 start_time, __u64 gen, __u64 migrations,
-                                              __u64 cgid, __u64 is_container)
+                                              __u64 cgid, __u64 container)
 {
     __u64 h = eg_mix(0x2545f4914f6cdd1dULL, start_time);
     h = eg_mix(h, gen);
     h = eg_mix(h, migrations);
     h = eg_mix(h, cgid);
-    return eg_mix(h, is_container);
+    return eg_mix(h, container);
 }
 
 /* The task's start time is in it: executable fields another task left cannot match. */
@@ -332,11 +335,12 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
     __u64 *genp = bpf_map_lookup_elem(&eg_containers_gen, &zero);
     __u64 *migp = bpf_map_lookup_elem(&eg_containers_gen, &one);
     struct eg_verdict_cache *vc = bpf_map_lookup_elem(&eg_verdict_cache, &zero);
-    *entry = vc;
+    *entry = NULL;
     if (!genp || !migp || !vc) {
         *cgid = eg_current_cgroup_id(task);
         return eg_is_container_cgroup(*cgid);
     }
+    *entry = vc;
     __u64 gen = *(volatile __u64 *)genp;
     __u64 migrations = *(volatile __u64 *)migp;
 #if !defined(__TARGET_ARCH_x86)
@@ -351,7 +355,7 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
     struct css_set *cs = task->cgroups;
     if (vc->task == t && vc->start_time == start && vc->css_set == (__u64)cs && vc->gen == gen &&
         vc->migrations == migrations) {
-        __u64 c = vc->cgid, yes = vc->is_container;
+        __u64 c = vc->cgid, yes = vc->container;
         if (vc->check == eg_verdict_check(start, gen, migrations, c, yes)) {
             *cgid = c;
             return yes != 0;
@@ -362,9 +366,11 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
         return false;
     }
     *cgid = eg_css_set_cgroup_id(cs);
-    bool yes = eg_is_container_cgroup(*cgid);
+    struct eg_container_val *cv = *cgid ? bpf_map_lookup_elem(&eg_containers, cgid) : NULL;
+    __u64 yes = cv ? (__u64)cv->slot + 1 : 0;
     vc->check = 0; /* invalid while the fields change */
     vc->exe_check = 0;
+    vc->wr_check = 0;
     vc->exec_id = 0;
     vc->task = t;
     vc->start_time = start;
@@ -372,9 +378,9 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
     vc->gen = gen;
     vc->migrations = migrations;
     vc->cgid = *cgid;
-    vc->is_container = yes;
+    vc->container = yes;
     vc->check = eg_verdict_check(start, gen, migrations, *cgid, yes);
-    return yes;
+    return yes != 0;
 }
 
 /* true when the current task is in a task container; *cgid is its cgroup id either way. */

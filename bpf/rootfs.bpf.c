@@ -10,7 +10,7 @@
  * (re-read from the syscall's saved user registers, so no enter program and
  * no per-task map), task container, runtime set-up, root mount, then dedup
  * per (cgroup, inode) in eg_rootfs_written: the first write of a file is
- * sent, repeats only counted per cgroup in eg_rootfs_repeats.
+ * sent, repeats only counted per container in eg_rootfs_repeats.
  *
  * Path-only operations (unlink, rename, mkdir, link, symlink, mknod, chmod,
  * chown, truncate, setxattr) have no file: the kernel resolves the base
@@ -53,11 +53,17 @@ struct {
     __type(value, __u64);
 } eg_rootfs_pathops_seen SEC(".maps");
 
-/* Repeated writes of already-reported files, per cgroup (read by the agent each second). */
+/*
+ * Repeated writes of already-reported files, per container, indexed by the container's slot in
+ * the agent's table (eg_container_val.slot, which the per-CPU task cache holds): an inlined
+ * array access where a hash keyed by cgroup id cost ~100 ns per repeat on the benchmark VM
+ * (hashing, a bucket and an element). Counts only grow; the agent reads them each second and
+ * tells a slot's new container from its previous one by the table's generation.
+ */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, EG_MAX_CONTAINER_CGROUPS);
-    __type(key, __u64);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, EG_MAX_CONTAINER_SLOTS);
+    __type(key, __u32);
     __type(value, __u64);
 } eg_rootfs_repeats SEC(".maps");
 
@@ -147,13 +153,67 @@ static __always_inline struct file *file_fields(struct file *f, const bool cast)
 #define I_INO(cast, i) ((cast) ? (i)->i_ino : BPF_CORE_READ(i, i_ino))
 #define I_DEV(cast, i) ((cast) ? (i)->i_sb->s_dev : BPF_CORE_READ(i, i_sb, s_dev))
 
+/*
+ * The file this task last wrote on its root filesystem, kept in the per-CPU task cache
+ * (common.bpf.h): a loop rewriting one file (logs, state files, the benchmark) is known to be
+ * a repeat without the eg_rootfs_written lookup (a hash of the key, a bucket and an element:
+ * two more pages per write on this VM). It only remembers keys eg_rootfs_written held, so it
+ * answers as that lookup would, except that it does not refresh the key's LRU position: a
+ * file can age out while one task keeps rewriting it, as it can while nobody touches it.
+ */
+static __always_inline __u64 last_write_check(__u64 start_time, __u64 cgid, __u64 ino, __u64 dev)
+{
+    __u64 h = eg_mix(0xbf58476d1ce4e5b9ULL, start_time);
+    h = eg_mix(h, cgid);
+    h = eg_mix(h, ino);
+    return eg_mix(h, dev);
+}
+
+static __always_inline bool is_last_write(struct eg_verdict_cache *vc, struct task_struct *task,
+                                          const struct eg_rootfs_file_key *key)
+{
+    return vc && vc->wr_ino == key->ino && vc->wr_dev == key->dev &&
+           vc->wr_check == last_write_check(task->start_time, key->cgroup_id, key->ino, key->dev);
+}
+
+static __always_inline void remember_last_write(struct eg_verdict_cache *vc,
+                                                struct task_struct *task,
+                                                const struct eg_rootfs_file_key *key)
+{
+    if (!vc)
+        return;
+    vc->wr_check = 0;
+    vc->wr_ino = key->ino;
+    vc->wr_dev = key->dev;
+    vc->wr_check = last_write_check(task->start_time, key->cgroup_id, key->ino, key->dev);
+}
+
+/* A write open of a file this container wrote before: counted per container, nothing sent. */
+static __always_inline void count_repeat_write(struct eg_verdict_cache *vc, __u64 cgid)
+{
+    eg_count_deduplicated(EG_EVENT_ROOTFS_WRITE);
+    __u32 slot;
+    if (vc && vc->container) {
+        slot = (__u32)(vc->container - 1);
+    } else {
+        struct eg_container_val *cv = bpf_map_lookup_elem(&eg_containers, &cgid);
+        if (!cv)
+            return; /* removed in between: the container's finding is final */
+        slot = cv->slot;
+    }
+    __u64 *rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &slot);
+    if (rep)
+        __sync_fetch_and_add(rep, 1);
+}
+
 static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op, const bool cast)
 {
     if (ret < 0 || !(open_flags & EG_WRITE_INTENT))
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     __u64 cgid;
-    if (!eg_current_container(task, &cgid))
+    struct eg_verdict_cache *cached;
+    if (!eg_current_verdict(task, &cgid, &cached))
         return 0;
     struct file *fp = eg_current_fd_file(task, ret); /* for the helpers of the rare path */
     if (!fp)
@@ -169,20 +229,14 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     key.ino = I_INO(cast, inode);
     key.dev = I_DEV(cast, inode);
 
+    if (is_last_write(cached, task, &key)) {
+        count_repeat_write(cached, cgid);
+        return 0;
+    }
     __u64 *seen = bpf_map_lookup_elem(&eg_rootfs_written, &key);
     if (seen) {
-        __u64 *rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &cgid);
-        if (rep) {
-            __sync_fetch_and_add(rep, 1);
-        } else {
-            __u64 one = 1;
-            if (bpf_map_update_elem(&eg_rootfs_repeats, &cgid, &one, BPF_NOEXIST) != 0) {
-                rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &cgid);
-                if (rep)
-                    __sync_fetch_and_add(rep, 1);
-            }
-        }
-        eg_count_deduplicated(EG_EVENT_ROOTFS_WRITE);
+        remember_last_write(cached, task, &key);
+        count_repeat_write(cached, cgid);
         return 0;
     }
     /*
@@ -195,7 +249,8 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
         return 0;
     }
     __u64 now = bpf_ktime_get_boot_ns();
-    bpf_map_update_elem(&eg_rootfs_written, &key, &now, BPF_ANY);
+    if (bpf_map_update_elem(&eg_rootfs_written, &key, &now, BPF_ANY) == 0)
+        remember_last_write(cached, task, &key);
 
     struct eg_rootfs_write_event *e = eg_reserve(EG_EVENT_ROOTFS_WRITE, sizeof(*e));
     if (!e)

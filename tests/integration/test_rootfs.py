@@ -205,6 +205,32 @@ class RootfsWrites(AgentCase):
         self.assertEqual(rd["pathOpRepeatsFromKernel"], 98, rd)
         self.assertEqual(rd["pathOpKeysUntracked"], 0, rd)
 
+    def test_rewrites_of_one_file_and_of_two_in_turn_are_counted_exactly(self):
+        # One process rewriting one file: its repeats are recognised from the per-CPU task
+        # cache (bpf/rootfs.bpf.c, last write); a shell appending to two files in turn misses
+        # that cache on every write and takes the eg_rootfs_written lookup. Both count exactly.
+        c = self.task_container(name="rewriter")
+        self.start_agent("--health-interval", "1", health=True)
+        c.start()
+        script = ("/bin/egprobe loop-open-write /tmp 500 && /bin/egprobe loop-open-write /data 300"
+                  " && i=0; while [ $i -lt 20 ]; do echo a >> /x; echo b >> /y; i=$((i+1)); done")
+        r = c.exec(["/bin/sh", "-c", script])
+        self.assertTrue(r.ok, r)
+        self.wait_context(ROOTFS_MODIFIED, c, lambda ctx: ctx.get("writeCount", 0) >= 540)
+        time.sleep(2.5)  # another fold and health record after the work
+        with open(self.agent.health_file) as fh:
+            health = json.load(fh)
+        self.stop_agent()
+        [f] = last_by_id(self.findings_of(ROOTFS_MODIFIED, c)).values()
+        ctx = context(f)
+        self.assertEqual(ctx["writeCount"], 540, ctx)  # nothing from the volume
+        self.assertEqual(set(ctx["relatedFilePaths"]), {"/tmp/egprobe-loop", "/x", "/y"}, ctx)
+        self.assertEqual(ctx["distinctFileCount"], 3)
+        k = health["kernelEvents"]["rootfsWrite"]
+        self.assertEqual(k["sent"], 3, k)
+        self.assertEqual(k["deduplicated"], 537, k)
+        self.assertEqual(k["dropped"], 0, k)
+
     def test_ten_thousand_files_one_finding_exact_counts_no_drops(self):
         c = self.task_container(name="batch")
         self.start_agent("--health-interval", "1", health=True)
