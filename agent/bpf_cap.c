@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -30,6 +31,8 @@ static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
     bpf_program__set_autoload(s->progs.eg_cap_capable_fexit, v == CAP_FEXIT);
     bpf_program__set_autoload(s->progs.eg_cap_capable_kprobe, v == CAP_KPROBE);
     bpf_program__set_autoload(s->progs.eg_cap_capable_kretprobe, v == CAP_KPROBE);
+    /* Run by the detector on each CPU (eg_bpf_cap_flush), never attached. */
+    bpf_program__set_autoattach(s->progs.eg_cap_flush, false);
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
     s->rodata->eg_vm_enough_start = ranges[0].start;
     s->rodata->eg_vm_enough_end = ranges[0].end;
@@ -100,6 +103,25 @@ int eg_bpf_cap_dedup_fd(const struct eg_bpf *b)
 {
     struct cap_bpf *s = eg_bpf_skeleton(b, eg_bpf_cap_concern.hook);
     return s ? bpf_map__fd(s->maps.eg_cap_dedup) : -1;
+}
+
+int eg_bpf_cap_flush(const struct eg_bpf *b, uint32_t *failed_cpus)
+{
+    *failed_cpus = 0;
+    struct cap_bpf *s = eg_bpf_skeleton(b, eg_bpf_cap_concern.hook);
+    if (!s)
+        return -1;
+    int fd = bpf_program__fd(s->progs.eg_cap_flush);
+    int ncpus = libbpf_num_possible_cpus();
+    if (fd < 0 || ncpus <= 0)
+        return -1;
+    for (int cpu = 0; cpu < ncpus; cpu++) {
+        LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)cpu);
+        /* A possible but offline CPU runs no programs: nothing is counted in its slot. */
+        if (bpf_prog_test_run_opts(fd, &run) != 0 && errno != ENXIO)
+            (*failed_cpus)++;
+    }
+    return 0;
 }
 
 void eg_bpf_set_watched_caps(struct eg_bpf *b, uint64_t mask)

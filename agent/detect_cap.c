@@ -9,6 +9,7 @@
 
 #include "agent/bpf_cap.h"
 #include "agent/json_text.h"
+#include "agent/log.h"
 #include "agent/syscall_names.h"
 #include "policy/capabilities.h"
 
@@ -233,6 +234,14 @@ void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
 {
     if (d->dedup_fd < 0)
         return;
+    /* Repeats of each CPU's last key are counted on that CPU until flushed (bpf/cap.bpf.c). */
+    uint32_t failed_cpus = 0;
+    if (d->env.bpf && eg_bpf_cap_flush(d->env.bpf, &failed_cpus) == 0 && failed_cpus) {
+        d->stats.flush_failures += failed_cpus;
+        eg_log_warn("capability repeat counts could not be flushed on %u CPU(s); they are "
+                    "folded in once that CPU's next key arrives",
+                    failed_cpus);
+    }
     for (uint32_t i = 0; i < d->n_used; i++) {
         struct tracked *t = &d->track[d->used_slots[i]];
         struct eg_cap_dedup_key k;
@@ -277,6 +286,8 @@ static void cap_stats(void *d, struct json_object *obj)
     json_object_object_add(o, "events", json_object_new_int64((int64_t)st.events));
     json_object_object_add(o, "repeatsFromKernel",
                            json_object_new_int64((int64_t)st.repeats_from_kernel));
+    json_object_object_add(o, "repeatFlushFailures",
+                           json_object_new_int64((int64_t)st.flush_failures));
     json_object_object_add(o, "trackedKeys", json_object_new_int64((int64_t)st.tracked));
     json_object_object_add(o, "untrackedTableFull",
                            json_object_new_int64((int64_t)st.untracked_full));

@@ -15,6 +15,7 @@ struct eg_cap_detector;
 
 struct eg_cap_detector_stats {
     uint64_t events, repeats_from_kernel, tracked, untracked_full, orphan_events;
+    uint64_t flush_failures; /* CPUs on which eg_cap_flush could not run, summed over ticks */
 };
 
 /* `dedup_map_fd`: the kernel's eg_cap_dedup map, read for repeat counts (-1 in unit tests). */

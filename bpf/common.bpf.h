@@ -265,6 +265,18 @@ struct eg_verdict_cache {
     __u64 wr_ino;    /* the root-filesystem file this task last wrote (bpf/rootfs.bpf.c) */
     __u64 wr_dev;
     __u64 wr_check; /* over the task's start time, cgroup and the two above; 0: none */
+    /*
+     * The capability dedup key this CPU last saw and its repeats counted here instead of in
+     * eg_cap_dedup (bpf/cap.bpf.c). Not tied to the task: another task with the same key is a
+     * repeat of the same behaviour. cap_count is written by the capability program only,
+     * cap_flushed by whoever moved counts into eg_cap_dedup (that program on a key change,
+     * eg_cap_flush run on this CPU by the agent each second).
+     */
+    struct eg_cap_dedup_key cap_key;
+    __u64 cap_valid; /* 0 while cap_key changes */
+    __u64 cap_check; /* over cap_key as its writer saw it: a key mixed by two writers fails */
+    __u64 cap_count;
+    __u64 cap_flushed;
 };
 
 /*

@@ -233,6 +233,31 @@ class CapabilityUse(AgentCase):
         self.assertLessEqual(first, loop_end + 0.01)
         self.assertLessEqual(last, loop_end + 1.5)
 
+    def test_repeats_of_two_alternating_keys_are_counted_exactly(self):
+        # Each CPU counts repeats of its last key in place and hands them to the dedup map
+        # when its key changes or when the agent flushes every CPU each second
+        # (bpf/cap.bpf.c). Two behaviours in turn, 50 checks per process, 4 times each: both
+        # paths run, and both counts come out exact.
+        c = self.container(caps_add=["CAP_SYS_ADMIN", "CAP_NET_ADMIN"], name="turns")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        script = ("i=0; while [ $i -lt 4 ]; do /bin/egprobe sethostname turns 50 && "
+                  "/bin/egprobe link-mtu lo 65536 50 || exit 1; i=$((i+1)); done")
+        r = c.exec(["/bin/sh", "-c", script], timeout=60)
+        self.assertTrue(r.ok, r)
+        self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        self.agent.wait_for(harness.match(NET_ADMIN_USED, c), timeout=20)
+        time.sleep(2.5)  # the agent flushes the CPUs and folds the counts once a second
+        findings = self.stop_agent()
+        for ftype, syscall in ((SYS_ADMIN_USED, "sethostname"), (NET_ADMIN_USED, "ioctl")):
+            mine = last_by_id([f for f in findings if f["type"] == ftype
+                               and c.id in harness.finding_container_ids(f)])
+            self.assertEqual(len(mine), 1, mine)
+            [f] = mine.values()
+            self.assertEqual(context(f)["syscall"], syscall)
+            self.assertEqual(f["service"]["count"], 200, (ftype, f["service"]))
+
     def test_process_moved_into_another_task_is_attributed_to_it(self):
         # The kernel programs cache each CPU's last task verdict (bpf/common.bpf.h). One
         # process checks a capability over and over in task A, is moved into task B's cgroups
