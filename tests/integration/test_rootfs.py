@@ -174,24 +174,29 @@ class RootfsWrites(AgentCase):
         self.assertEqual(context(by_path["/etc/ld.so.preload"])["fileOperation"], "create")
         self.assertAttributed(by_path["/etc/passwd"], c)
 
-    def test_repeated_path_operations_are_counted_in_the_kernel_volume_ones_never(self):
-        c = self.task_container(name="looper")
+    def run_until_counted(self, name, script, writes):
+        """Runs script in a new task container until its finding counts `writes`, lets one more
+        fold and health record pass, stops the agent; returns (finding, context, health)."""
+        c = self.task_container(name=name)
         self.start_agent("--health-interval", "1", health=True)
         c.start()
-        # The same mkdir/rmdir 50 times on the rootfs and 50 times on the volume: each distinct
-        # (operation, path) is sent once, its repeats are counted in the kernel, and only the
-        # rootfs ones (decided by the agent from the first event) reach the finding.
-        script = ("i=0; while [ $i -lt 50 ]; do mkdir /loopdir && rmdir /loopdir && "
-                  "mkdir /data/loopdir && rmdir /data/loopdir; i=$((i+1)); done")
         r = c.exec(["/bin/sh", "-c", script])
         self.assertTrue(r.ok, r)
-        self.wait_context(ROOTFS_MODIFIED, c, lambda ctx: ctx.get("writeCount", 0) >= 100)
+        self.wait_context(ROOTFS_MODIFIED, c, lambda ctx: ctx.get("writeCount", 0) >= writes)
         time.sleep(2.5)  # another fold and health record after the work
         with open(self.agent.health_file) as fh:
             health = json.load(fh)
         self.stop_agent()
         [f] = last_by_id(self.findings_of(ROOTFS_MODIFIED, c)).values()
-        ctx = context(f)
+        return f, context(f), health
+
+    def test_repeated_path_operations_are_counted_in_the_kernel_volume_ones_never(self):
+        # The same mkdir/rmdir 50 times on the rootfs and 50 times on the volume: each distinct
+        # (operation, path) is sent once, its repeats are counted in the kernel, and only the
+        # rootfs ones (decided by the agent from the first event) reach the finding.
+        f, ctx, health = self.run_until_counted(
+            "looper", "i=0; while [ $i -lt 50 ]; do mkdir /loopdir && rmdir /loopdir && "
+            "mkdir /data/loopdir && rmdir /data/loopdir; i=$((i+1)); done", 100)
         self.assertEqual(ctx["writeCount"], 100, ctx)  # nothing from /data
         self.assertEqual(ctx["relatedFilePaths"], ["/loopdir"])
         self.assertEqual(ctx["distinctFileCount"], 1)
@@ -209,20 +214,10 @@ class RootfsWrites(AgentCase):
         # One process rewriting one file: its repeats are recognised from the per-CPU task
         # cache (bpf/rootfs.bpf.c, last write); a shell appending to two files in turn misses
         # that cache on every write and takes the eg_rootfs_written lookup. Both count exactly.
-        c = self.task_container(name="rewriter")
-        self.start_agent("--health-interval", "1", health=True)
-        c.start()
-        script = ("/bin/egprobe loop-open-write /tmp 500 && /bin/egprobe loop-open-write /data 300"
-                  " && i=0; while [ $i -lt 20 ]; do echo a >> /x; echo b >> /y; i=$((i+1)); done")
-        r = c.exec(["/bin/sh", "-c", script])
-        self.assertTrue(r.ok, r)
-        self.wait_context(ROOTFS_MODIFIED, c, lambda ctx: ctx.get("writeCount", 0) >= 540)
-        time.sleep(2.5)  # another fold and health record after the work
-        with open(self.agent.health_file) as fh:
-            health = json.load(fh)
-        self.stop_agent()
-        [f] = last_by_id(self.findings_of(ROOTFS_MODIFIED, c)).values()
-        ctx = context(f)
+        f, ctx, health = self.run_until_counted(
+            "rewriter", "/bin/egprobe loop-open-write /tmp 500 && "
+            "/bin/egprobe loop-open-write /data 300 && i=0; while [ $i -lt 20 ]; do "
+            "echo a >> /x; echo b >> /y; i=$((i+1)); done", 540)
         self.assertEqual(ctx["writeCount"], 540, ctx)  # nothing from the volume
         self.assertEqual(set(ctx["relatedFilePaths"]), {"/tmp/egprobe-loop", "/x", "/y"}, ctx)
         self.assertEqual(ctx["distinctFileCount"], 3)
