@@ -237,10 +237,13 @@ void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
     /* Repeats of each CPU's last key are counted on that CPU until flushed (bpf/cap.bpf.c). */
     uint32_t failed_cpus = 0;
     if (d->env.bpf && eg_bpf_cap_flush(d->env.bpf, &failed_cpus) == 0 && failed_cpus) {
+        /* Once in the log (a persistent failure would repeat every second); health counts all. */
+        if (!d->stats.flush_failures)
+            eg_log_warn("capability repeat counts could not be flushed on %u CPU(s); they are "
+                        "folded in once that CPU's next key arrives (health: "
+                        "repeatFlushFailures)",
+                        failed_cpus);
         d->stats.flush_failures += failed_cpus;
-        eg_log_warn("capability repeat counts could not be flushed on %u CPU(s); they are "
-                    "folded in once that CPU's next key arrives",
-                    failed_cpus);
     }
     for (uint32_t i = 0; i < d->n_used; i++) {
         struct tracked *t = &d->track[d->used_slots[i]];

@@ -991,8 +991,7 @@ class Suite:
                 if "overhead" in self.args.phases:
                     self.overhead()
             finally:
-                with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-                    f.write(stats_before)
+                set_bpf_stats(stats_before == "1")
             self.save()
             for phase, fn in (("startup", self.startup), ("latency", self.latency),
                               ("rate", self.event_rate), ("pipeline", self.pipeline),

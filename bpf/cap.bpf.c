@@ -296,10 +296,10 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
     }
 
     struct eg_cap_dedup_val first = {.count = 1, .first_ts_ns = bpf_ktime_get_boot_ns()};
-    int inserted = bpf_map_update_elem(&eg_cap_dedup, &key, &first, BPF_NOEXIST);
-    if (inserted == 0 && cached)
-        cap_slot_install(cached, &key);
-    if (inserted != 0) {
+    if (bpf_map_update_elem(&eg_cap_dedup, &key, &first, BPF_NOEXIST) == 0) {
+        if (cached)
+            cap_slot_install(cached, &key);
+    } else {
         /* Lost a race with another CPU for the same key: that one sends. */
         seen = bpf_map_lookup_elem(&eg_cap_dedup, &key);
         if (seen) {

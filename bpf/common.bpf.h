@@ -222,13 +222,14 @@ static __always_inline bool eg_is_container_cgroup(__u64 cgid)
 }
 
 /*
- * The container verdict (and, for the capability program, the executable's identity) of the
- * current task, cached per CPU. On this VM (PTI without PCID: the TLB is flushed at every kernel
- * entry) a program's cost follows the pages it touches. The v1 cgroup id chain (css_set, css,
- * cgroup, kernfs node) and the eg_containers lookup (bucket, element) were ~160 of the ~410 ns
- * of a capability check; a cache keyed by the css's serial number still read css_set and css
- * on every hit. This one is keyed by what the task itself holds, so a hit touches the task (hot
- * in the syscall already), the generations and the entry:
+ * The container verdict of the current task, cached per CPU, with what the concerns' repeat
+ * paths need next to it: the executable's identity, the container's slot, the root-filesystem
+ * file last written (bpf/rootfs.bpf.c) and the last capability key (bpf/cap.bpf.c). On this VM (PTI
+ * without PCID: the TLB is flushed at every kernel entry) a program's cost follows the pages it
+ * touches. The v1 cgroup id chain (css_set, css, cgroup, kernfs node) and the eg_containers lookup
+ * (bucket, element) were ~160 of the ~410 ns of a capability check; a cache keyed by the css's
+ * serial number still read css_set and css on every hit. This one is keyed by what the task itself
+ * holds, so a hit touches the task (hot in the syscall already), the generations and the entry:
  *
  *  - the task (its address and start time: an address reused by a later task has another start
  *    time) and its css_set pointer. A task's css_set changes at once when it migrates; the

@@ -158,10 +158,10 @@ struct eg_counters {
     __u64 filter_reason[EG_FILTER_REASONS];
 };
 
-/* Values of the container map (cgroup id -> container). */
 /* Slots of the agent's container table (eg_container_val.slot is below this). */
 #define EG_MAX_CONTAINER_SLOTS 4096
 
+/* Values of the container map (cgroup id -> container). */
 struct eg_container_val {
     __u32 slot;  /* index of the container in the agent's table */
     __u32 flags; /* reserved for per-container policy bits */

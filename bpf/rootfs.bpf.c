@@ -58,7 +58,8 @@ struct {
  * the agent's table (eg_container_val.slot, which the per-CPU task cache holds): an inlined
  * array access where a hash keyed by cgroup id cost ~100 ns per repeat on the benchmark VM
  * (hashing, a bucket and an element). Counts only grow; the agent reads them each second and
- * tells a slot's new container from its previous one by the table's generation.
+ * keeps the last value per slot, so a slot's next container starts where the previous one's
+ * count ended (agent/detect_rootfs.c).
  */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
