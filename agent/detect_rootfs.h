@@ -22,6 +22,7 @@ struct eg_rootfs_detector_stats {
     uint64_t repeats_from_kernel;
     uint64_t pathop_repeats_from_kernel; /* repeats of path-only operations on the rootfs */
     uint64_t pathop_keys_untracked;      /* tracking table full: those keys' repeats not folded */
+    uint64_t pathop_batch_failures;      /* batch reads of the repeat counts that failed */
     uint64_t not_rootfs;                 /* path ops that landed on another mount */
     uint64_t unresolved;                 /* path ops whose path or mount could not be decided */
     uint64_t distinct_full;    /* distinct-path set full: distinct counts are lower bounds */
