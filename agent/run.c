@@ -27,6 +27,7 @@
 #include "agent/bpf_cap.h"
 #include "agent/bpf_loader.h"
 #include "agent/detector.h"
+#include "agent/drain_pacer.h"
 #include "agent/finding_json.h"
 #include "agent/health.h"
 #include "agent/log.h"
@@ -55,6 +56,7 @@ struct eg_agent {
     struct eg_sink *sinks[EG_MAX_OUTPUTS];
     int n_sinks;
     int epfd, sigfd, timerfd;
+    struct eg_drain_pacer pacer;
     bool stop;
     char hostname[256];
     uint64_t start_ms, last_flush_ms, last_tick_ms, last_health_ms;
@@ -260,6 +262,10 @@ static struct json_object *health_json(struct eg_agent *a, uint64_t now_ms)
     put_u64(rb, "unhandled", rs.unhandled);
     put_u64(rb, "corruptHeaders", rs.corrupt_headers);
     put_u64(rb, "corruptBytesSkipped", rs.corrupt_bytes_skipped);
+    json_object_object_add(rb, "readerIdle", json_object_new_boolean(a->pacer.idle));
+    put_u64(rb, "readerIdleEntries", a->pacer.stats.idle_entries);
+    put_u64(rb, "readerRingWakeups", a->pacer.stats.ring_wakeups);
+    put_u64(rb, "readerIdleMarkErrors", a->pacer.stats.mark_errors);
     json_object_object_add(h, "ringBuffer", rb);
 
     struct eg_container_table_stats cs;
@@ -781,10 +787,9 @@ static int setup(struct eg_agent *a)
     a->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (a->sigfd < 0 || a->timerfd < 0 || a->epfd < 0)
         return -1;
-    long ns = (long)a->opt.drain_interval_ms * 1000000L;
-    struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L},
-                             {ns / 1000000000L, ns % 1000000000L}};
-    timerfd_settime(a->timerfd, 0, &its, NULL);
+    if (eg_drain_pacer_init(&a->pacer, a->timerfd, a->bpf.reader_idle_fd,
+                            a->opt.drain_interval_ms) != 0)
+        return -1;
     int fds[] = {a->sigfd, a->timerfd, eg_ringbuf_reader_fd(a->reader),
                  eg_ecs_client_notify_fd(a->ecs)};
     for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -835,9 +840,10 @@ static uint64_t fold_and_flush(struct eg_agent *a)
     return now;
 }
 
-static void periodic(struct eg_agent *a)
+static void periodic(struct eg_agent *a, bool woken_by_ring)
 {
-    eg_ringbuf_reader_drain(a->reader);
+    int records = eg_ringbuf_reader_drain(a->reader);
+    eg_drain_pacer_after_drain(&a->pacer, a->reader, records, woken_by_ring);
     /* Read the clock after draining: findings created by the drain are not in the future. */
     uint64_t now = eg_now_ms();
     eg_aggregator_flush(a->findings, now, false, emit_finding, a);
@@ -870,9 +876,12 @@ static void loop(struct eg_agent *a)
             eg_log_error("epoll_wait: %s", strerror(errno));
             break;
         }
+        bool woken_by_ring = false;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
-            if (fd == a->sigfd) {
+            if (fd == eg_ringbuf_reader_fd(a->reader)) {
+                woken_by_ring = true;
+            } else if (fd == a->sigfd) {
                 on_signal(a);
             } else if (fd == a->timerfd) {
                 uint64_t exp;
@@ -884,7 +893,7 @@ static void loop(struct eg_agent *a)
                     eg_log_warn("introspection notify read: %s", strerror(errno));
             }
         }
-        periodic(a);
+        periodic(a, woken_by_ring);
     }
     /* Shutdown: take what the kernel still holds, fold repeats, emit everything pending. */
     eg_ringbuf_reader_drain(a->reader);
@@ -968,8 +977,9 @@ struct eg_agent *eg_agent_pipeline_new(const struct eg_run_options *opt, struct 
         return NULL;
     a->opt = *opt;
     a->epfd = a->sigfd = a->timerfd = -1;
+    a->pacer.idle_mark_fd = -1; /* no kernel programs: never idle */
     a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd =
-        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = -1;
+        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = a->bpf.reader_idle_fd = -1;
     if (sink)
         a->sinks[a->n_sinks++] = sink;
     if (setup_basics(a) != 0 || setup_pipeline(a) != 0) {
@@ -1002,7 +1012,7 @@ struct eg_aggregator *eg_agent_findings(struct eg_agent *a)
 
 void eg_agent_periodic(struct eg_agent *a)
 {
-    periodic(a);
+    periodic(a, false);
 }
 
 void eg_agent_shutdown_flush(struct eg_agent *a)

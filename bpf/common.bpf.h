@@ -77,6 +77,18 @@ struct {
 } eg_counters SEC(".maps");
 
 /*
+ * Non-zero while the agent sleeps on its long idle timer (agent/drain_pacer.c): the next record
+ * submitted wakes it and clears the mark, so an idle agent neither polls every few milliseconds
+ * nor learns late of the first event after a quiet spell.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} eg_reader_idle SEC(".maps");
+
+/*
  * Unused pointers that put every event type into the object's BTF, so the
  * agent's tests can compare the layouts the kernel programs were compiled
  * with against bpf/events.h as the host compiler sees it.
@@ -140,18 +152,28 @@ static __always_inline void *eg_reserve(__u32 kind, __u32 size)
 
 /*
  * Submit without waking the reader (a wakeup costs ~3 us per event); the
- * agent drains on a short timer. Rare events that must be seen at once
- * (urgent) force the wakeup. So does a backlog that grows past another
- * multiple of eg_wakeup_bytes: once per step, not once per record past the
- * mark, because a reader that is already draining needs no wakeup per record
- * (under a flood that was one irq_work per event). A crossing hidden by a
- * concurrent producer on another CPU is caught at the next step or by the
+ * agent drains on a short timer while records flow. Rare events that must be
+ * seen at once (urgent) force the wakeup, and so does the first record after
+ * the agent went idle (eg_reader_idle). So does a backlog that grows past
+ * another multiple of eg_wakeup_bytes: once per step, not once per record past
+ * the mark, because a reader that is already draining needs no wakeup per
+ * record (under a flood that was one irq_work per event). A crossing hidden by
+ * a concurrent producer on another CPU is caught at the next step or by the
  * drain timer.
+ *
+ * The idle mark is read with a plain load after the reserve: a producer that
+ * reads it just before the agent's store becomes visible does not wake it, and
+ * its record waits for the idle timer (100 ms), late but never lost.
  */
 static __always_inline void eg_submit(void *rec, __u32 kind, bool urgent)
 {
     __u64 flags = BPF_RB_NO_WAKEUP;
+    __u32 zero = 0;
+    __u64 *idle = bpf_map_lookup_elem(&eg_reader_idle, &zero);
     if (urgent) {
+        flags = BPF_RB_FORCE_WAKEUP;
+    } else if (idle && *(volatile __u64 *)idle) {
+        *(volatile __u64 *)idle = 0; /* one wakeup is enough: the agent is draining again */
         flags = BPF_RB_FORCE_WAKEUP;
     } else if (eg_wakeup_bytes) {
         __u64 avail = bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA);

@@ -233,6 +233,41 @@ class CapabilityUse(AgentCase):
         self.assertLessEqual(first, loop_end + 0.01)
         self.assertLessEqual(last, loop_end + 1.5)
 
+    def test_idle_agent_sleeps_and_the_next_event_wakes_it(self):
+        """With nothing to read the agent stops polling every 10 ms; the kernel programs wake it
+        with the next record (bpf/common.bpf.h eg_submit, agent/drain_pacer.c)."""
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="quiet", family="web")
+        self.register(c)
+        self.start_agent("--health-interval", "1", health=True)
+        c.start()
+
+        def health():
+            with open(self.agent.health_file) as f:
+                return json.load(f)["ringBuffer"]
+
+        deadline = time.time() + 20
+        while not health()["readerIdle"] and time.time() < deadline:
+            time.sleep(0.2)
+        before = health()
+        self.assertTrue(before["readerIdle"], before)
+        self.assertGreater(before["readerIdleEntries"], 0, before)
+        self.assertEqual(before["readerIdleMarkErrors"], 0, before)
+        time.sleep(1.5)  # a quiet spell: no record, so nothing woke it through the ring
+        quiet = health()
+        self.assertEqual(quiet["readerRingWakeups"], before["readerRingWakeups"], quiet)
+
+        r = c.exec(["/bin/egprobe", "sethostname", "woken", "3"])
+        self.assertTrue(r.ok, r)
+        self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        time.sleep(1.5)  # a health write after the wakeup, and the repeat counts folded in
+        after = health()
+        # The exec's records woke it: without the kernel's wakeup only the idle timer would have.
+        self.assertGreater(after["readerRingWakeups"], quiet["readerRingWakeups"], after)
+        findings = self.stop_agent()
+        [f] = last_by_id([f for f in findings if f["type"] == SYS_ADMIN_USED
+                          and c.id in harness.finding_container_ids(f)]).values()
+        self.assertEqual(f["service"]["count"], 3)
+
     def test_repeats_of_two_alternating_keys_are_counted_exactly(self):
         # Each CPU counts repeats of its last key in place and hands them to the dedup map
         # when its key changes or when the agent flushes every CPU each second
