@@ -11,6 +11,13 @@
 struct eg_aggregator {
     struct eg_aggregator_config cfg;
     struct eg_aggregator_stats stats;
+    /*
+     * The agent flushes after every drain (100 times a second while records flow). Walking the
+     * 32 KiB of buckets each time was 2-9 % of the agent's CPU; a flush with nothing recorded
+     * since the last walk and nothing due before next_due_ms returns at once.
+     */
+    bool dirty;
+    uint64_t next_due_ms;
     struct eg_finding *buckets[EG_AGG_BUCKETS];
 };
 
@@ -118,6 +125,7 @@ struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key
                                         uint64_t count, uint64_t now_ms, bool *created)
 {
     *created = false;
+    a->dirty = true; /* the caller fills in or changes what it gets back */
     struct eg_finding *f = eg_aggregator_find(a, key, now_ms);
     if (f) {
         f->count += count;
@@ -152,9 +160,25 @@ struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key
     return f;
 }
 
+/* When `f`, as it is now, next needs the flush: an emission or its retirement. */
+static uint64_t next_due(const struct eg_aggregator *a, const struct eg_finding *f, uint64_t now_ms)
+{
+    if (!f->emitted)
+        return now_ms; /* its emission was deferred (task still resolving): try every flush */
+    uint64_t due = f->created_ms + a->cfg.window_ms;
+    if (f->count != f->emitted_count && f->last_emit_ms + a->cfg.interval_ms < due)
+        due = f->last_emit_ms + a->cfg.interval_ms;
+    if (f->refresh && f->last_emit_ms + 1000 < due)
+        due = f->last_emit_ms + 1000;
+    return due;
+}
+
 void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, eg_emit_fn emit,
                          void *ctx)
 {
+    if (!final && !a->dirty && now_ms < a->next_due_ms)
+        return;
+    uint64_t soonest = UINT64_MAX;
     for (int b = 0; b < EG_AGG_BUCKETS; b++) {
         struct eg_finding **pp = &a->buckets[b];
         while (*pp) {
@@ -178,14 +202,20 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
                 finding_free(f);
                 continue;
             }
+            uint64_t due_at = next_due(a, f, now_ms);
+            if (due_at < soonest)
+                soonest = due_at;
             pp = &f->next_in_bucket;
         }
     }
+    a->dirty = false;
+    a->next_due_ms = soonest;
 }
 
 void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct eg_finding *f),
                            void *ctx)
 {
+    a->dirty = true; /* fn may change what is due */
     for (int b = 0; b < EG_AGG_BUCKETS; b++)
         for (struct eg_finding *f = a->buckets[b]; f; f = f->next_in_bucket)
             fn(ctx, f);

@@ -155,6 +155,53 @@ static void finding_from_after_the_clock_is_not_retired(void **state)
     eg_aggregator_free(a);
 }
 
+static bool emit_then_refresh(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
+{
+    bool ok = emit(ctx, f, now_ms, final);
+    struct emitted *e = ctx;
+    f->refresh = e->calls < 3; /* the first two emissions ask for a refresh (task pending) */
+    return ok;
+}
+
+/* Flushes with nothing recorded skip the table walk: every deadline must still be kept. */
+static void quiet_flushes_keep_every_deadline(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    struct emitted e = {0};
+    bool created;
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 0, 1, 0, &created);
+    eg_aggregator_flush(a, 0, false, emit_then_refresh, &e);
+    assert_int_equal(e.calls, 1);
+    for (uint64_t t = 10; t < 1000; t += 10)
+        eg_aggregator_flush(a, t, false, emit_then_refresh, &e);
+    assert_int_equal(e.calls, 1);
+    eg_aggregator_flush(a, 1000, false, emit_then_refresh, &e); /* refresh due */
+    assert_int_equal(e.calls, 2);
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 1500, 4, 1500, &created);
+    for (uint64_t t = 1510; t < 5000; t += 10)
+        eg_aggregator_flush(a, t, false, emit_then_refresh, &e);
+    assert_int_equal(e.calls, 3); /* the refresh at 2000 carried the new count */
+    assert_int_equal(e.last_count, 5);
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 5000, 1, 5000, &created);
+    for (uint64_t t = 5000; t < 7000; t += 10)
+        eg_aggregator_flush(a, t, false, emit_then_refresh, &e);
+    assert_int_equal(e.calls, 3); /* the update waits for its interval after 2000 */
+    eg_aggregator_flush(a, 7000, false, emit_then_refresh, &e);
+    assert_int_equal(e.calls, 4);
+    assert_int_equal(e.last_count, 6);
+    struct eg_aggregator_stats st;
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.retired, 0);
+    for (uint64_t t = 7010; t <= 60000; t += 10)
+        eg_aggregator_flush(a, t, false, emit_then_refresh, &e);
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.retired, 1); /* its window ended with nothing pending */
+    assert_int_equal(st.open, 0);
+    assert_int_equal(e.calls, 4);
+    eg_aggregator_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +211,7 @@ int main(void)
         cmocka_unit_test(window_end_starts_a_new_finding),
         cmocka_unit_test(full_table_retires_emitted_then_counts_drops),
         cmocka_unit_test(finding_from_after_the_clock_is_not_retired),
+        cmocka_unit_test(quiet_flushes_keep_every_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
