@@ -387,32 +387,36 @@ class Env:
         return int(el * 1e9), None
 
     def workloads(self):
-        """(name, where, fn) — fn returns (wall ns per op (or per job for the mix), thread CPU
-        ns per op or None)."""
+        """(name, where, fn, ops) — fn returns (wall ns per op (or per job for the mix), thread
+        CPU ns per op or None); ops is how many operations one call runs (1 for the mix job)."""
         n_open, n_cap, n_fork, n_null = (self.n(150000), self.n(400000), self.n(300),
                                          self.n(1000000))
         hd = self.hostdir
         return [
             ("open-write-rootfs", "container",
-             lambda: self.cont(self.app, ["loop-open-write", "/tmp", str(n_open)])),
-            ("open-write-rootfs", "host", lambda: self.host(["loop-open-write", hd, str(n_open)])),
+             lambda: self.cont(self.app, ["loop-open-write", "/tmp", str(n_open)]), n_open),
+            ("open-write-rootfs", "host", lambda: self.host(["loop-open-write", hd, str(n_open)]),
+             n_open),
             ("open-write-volume", "container",
-             lambda: self.cont(self.app, ["loop-open-write", "/vol", str(n_open)])),
+             lambda: self.cont(self.app, ["loop-open-write", "/vol", str(n_open)]), n_open),
             ("cap-sys-admin", "container",
-             lambda: self.cont(self.priv, ["sethostname", "bench", str(n_cap)])),
+             lambda: self.cont(self.priv, ["sethostname", "bench", str(n_cap)]), n_cap),
             ("cap-sys-admin", "host",
-             lambda: self.host(["sethostname", "bench", str(n_cap)], wrap=("unshare", "-u"))),
+             lambda: self.host(["sethostname", "bench", str(n_cap)], wrap=("unshare", "-u")),
+             n_cap),
             ("cap-net-admin", "container",
-             lambda: self.cont(self.priv, ["link-mtu", "lo", "65536", str(n_cap)])),
+             lambda: self.cont(self.priv, ["link-mtu", "lo", "65536", str(n_cap)]), n_cap),
             ("cap-net-admin", "host",
-             lambda: self.host(["link-mtu", "lo", "65536", str(n_cap)], wrap=("unshare", "-n"))),
-            ("fork-exec", "container", lambda: self.cont(self.app, ["spin-fork", str(n_fork)])),
-            ("fork-exec", "host", lambda: self.host(["spin-fork", str(n_fork)])),
-            ("mix-build", "container", lambda: self.mix_cont(self.app)),
-            ("mix-build", "host", self.mix_host),
-            ("null-syscall", "container", lambda: self.cont(self.app, ["null-syscall",
-                                                                       str(n_null)])),
-            ("null-syscall", "host", lambda: self.host(["null-syscall", str(n_null)])),
+             lambda: self.host(["link-mtu", "lo", "65536", str(n_cap)], wrap=("unshare", "-n")),
+             n_cap),
+            ("fork-exec", "container", lambda: self.cont(self.app, ["spin-fork", str(n_fork)]),
+             n_fork),
+            ("fork-exec", "host", lambda: self.host(["spin-fork", str(n_fork)]), n_fork),
+            ("mix-build", "container", lambda: self.mix_cont(self.app), 1),
+            ("mix-build", "host", self.mix_host, 1),
+            ("null-syscall", "container",
+             lambda: self.cont(self.app, ["null-syscall", str(n_null)]), n_null),
+            ("null-syscall", "host", lambda: self.host(["null-syscall", str(n_null)]), n_null),
         ]
 
 
@@ -428,6 +432,15 @@ def bpf_progs():
     if r.returncode != 0:
         return {}
     return {p["id"]: (p.get("name", "?"), p.get("type", "?")) for p in json.loads(r.stdout or "[]")}
+
+
+def attached_progs():
+    """ids of programs attached through a BPF link: loaded programs that are never attached (the
+    agent runs one only through BPF_PROG_TEST_RUN) cost the workloads nothing."""
+    r = subprocess.run(["bpftool", "-j", "link", "show"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return set()
+    return {l["prog_id"] for l in json.loads(r.stdout or "[]") if "prog_id" in l}
 
 
 def foreign_tracers(own):
@@ -474,6 +487,19 @@ def proc_status(pid):
             k, _, v = line.partition(":")
             out[k] = v.strip()
     return out
+
+
+def agent_cpu_ns(pid):
+    """CPU time of every thread of `pid`, in ns (schedstat: /proc/<pid>/stat counts 10 ms ticks,
+    too coarse for one workload's share of the agent's time)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that ended between the listing and the read
+    return total
 
 
 def cpu_seconds(pid):
@@ -569,9 +595,11 @@ class Suite:
         samples = {}  # (workload, where, config) -> [ns]
         cpu_samples = {}  # the same, thread CPU time per op (egprobe loops only)
         bpf = {}
+        bpf_ops = {}  # (config, workload, where) -> [BPF program ns per op, one per stats round]
+        agent_ops = {}  # (workload, where) -> [agent CPU ns per op, one per ecsguard round]
         ecs_cpu = []
         log(f"warm-up: every workload once, no agent")
-        for name, where, fn in wl:
+        for name, where, fn, _ in wl:
             fn()
         # kernel.bpf_stats_enabled adds two clock reads around every program run (~100 ns per
         # run on this VM's kvm-clock, measured with the floor on the sethostname loop): timed
@@ -593,8 +621,9 @@ class Suite:
                 before = set(bpf_progs())
                 cfg.start()
                 own = set(bpf_progs()) - before  # programs this configuration loaded
-                # The floor is only a floor if it has one program per program of the agent.
-                self.results["meta"].setdefault("programs_loaded", {})[cfg.name] = len(own)
+                # The floor is only a floor if it attaches one program where the agent does.
+                self.results["meta"].setdefault("programs_attached", {})[cfg.name] = \
+                    len(own & attached_progs())
                 time.sleep(self.args.settle)  # start-up work of the agent/tracer is not measured
                 foreign = self.wait_quiet(own)
                 if foreign:
@@ -605,13 +634,20 @@ class Suite:
                         cpu0 = cpu_seconds(cfg.pid())
                         h0 = kernel_totals(cfg.health())
                         t0 = time.monotonic()
-                    for name, where, fn in wl:
+                    for name, where, fn, ops in wl:
                         b = bpf_prog_stats(own) if not timed else {}
+                        agent_timed = cfg.name == "ecsguard" and timed
+                        a0 = agent_cpu_ns(cfg.pid()) if agent_timed else 0
                         v, cpu = fn()
+                        if agent_timed:
+                            agent_ops.setdefault((name, where), []).append(
+                                (agent_cpu_ns(cfg.pid()) - a0) / ops)
                         if not timed:
                             d = bpf_stats_delta(b, bpf_prog_stats(own))
                             for prog, st in d.items():
                                 bpf.setdefault((cfg.name, name, where, prog), []).append(st)
+                            bpf_ops.setdefault((cfg.name, name, where), []).append(
+                                sum(st["runs"] * st["ns_per_run"] for st in d.values()) / ops)
                             continue
                         samples.setdefault((name, where, cfg.name), []).append(v)
                         if cpu is not None:
@@ -646,6 +682,22 @@ class Suite:
                                                   "ns_per_run": ns / runs,
                                                   "min_ns_per_run": min(per_round or [0])}
         self.results["bpf"] = agg
+        # Cost accounting, which the VM's wall-clock noise does not move much: what the programs
+        # and the agent spent per operation, next to what the operation costs with no agent.
+        acct = {}
+        for (name, where), vals in agent_ops.items():
+            row = ov.get(f"{name}|{where}", {})
+            if "none" not in row:
+                continue
+            e = {"none_ns_per_op": row["none"]["median"],
+                 "agent_cpu_ns_per_op": statistics.median(vals),
+                 "agent_cpu_ns_per_op_samples": vals}
+            for cfg in ("ecsguard", "floor"):
+                b = bpf_ops.get((cfg, name, where))
+                if b:
+                    e[f"{cfg}_bpf_ns_per_op"] = statistics.median(b)
+            acct[f"{name}|{where}"] = e
+        self.results["accounted"] = acct
         self.results["agent"]["overhead_rounds"] = ecs_cpu
         for cfg in configs:
             if isinstance(cfg, Floor):
@@ -1033,6 +1085,34 @@ def floor_diff(row, where, field=None):
     return "%+d" % round(e["median"] - f["median"])
 
 
+def report_accounted(acct):
+    """Per operation: BPF program time (untimed bpf_stats rounds, medians) and the agent's CPU
+    time (all threads, timed ecsguard rounds), as a share of the operation with no agent."""
+    if not acct:
+        return []
+    lines = ["", "cost accounting per operation (BPF: program run time from bpf_stats, which "
+             "includes one clock read per run; agent: CPU time of all its threads, charged in "
+             "full although it runs beside the workload):",
+             "%-20s %-9s %12s %11s %11s %11s %10s %10s" % (
+                 "workload", "where", "none ns/op", "ecs bpf ns", "floor bpf", "agent ns",
+                 "accounted", "over floor")]
+    for key in sorted(acct, key=lambda k: (list(TARGETS).index(k.split("|")[0])
+                                           if k.split("|")[0] in TARGETS else 99, k)):
+        name, where = key.split("|")
+        e = acct[key]
+        none = e["none_ns_per_op"]
+        ecs = e.get("ecsguard_bpf_ns_per_op")
+        flo = e.get("floor_bpf_ns_per_op")
+        agent = e["agent_cpu_ns_per_op"]
+        total = "%+.2f%%" % (100 * ((ecs or 0) + agent) / none) if ecs is not None else "-"
+        over = ("%+.2f%%" % (100 * (ecs - flo + agent) / none)
+                if ecs is not None and flo is not None else "-")
+        lines.append("%-20s %-9s %12.0f %11s %11s %11.0f %10s %10s" % (
+            name, where, none, "%.0f" % ecs if ecs is not None else "-",
+            "%.0f" % flo if flo is not None else "-", agent, total, over))
+    return lines
+
+
 def report(res):
     ov = res["overhead"]
     lines = []
@@ -1070,12 +1150,14 @@ def report(res):
     if with_floor:
         lines.append("(floor: counter-only programs at ecsguard's hooks, bench/floor.bpf.c; "
                      "ecs-floor: median ecsguard - floor, ns/op)")
-        loaded = res.get("meta", {}).get("programs_loaded", {})
-        if loaded.get("floor") and loaded.get("ecsguard") and \
-                loaded["floor"] != loaded["ecsguard"]:
-            lines.append("NOTE: the floor loaded %d programs, ecsguard %d: bench/floor.bpf.c "
+        meta = res.get("meta", {})
+        what = "attached" if "programs_attached" in meta else "loaded"  # older results: loaded
+        counts = meta.get("programs_attached", meta.get("programs_loaded", {}))
+        if counts.get("floor") and counts.get("ecsguard") and \
+                counts["floor"] != counts["ecsguard"]:
+            lines.append("NOTE: the floor %s %d programs, ecsguard %d: bench/floor.bpf.c "
                          "no longer mirrors the agent's hooks (or another tracer started "
-                         "meanwhile)" % (loaded["floor"], loaded["ecsguard"]))
+                         "meanwhile)" % (what, counts["floor"], counts["ecsguard"]))
     cpu_keys = [k for k in sorted(ov) if "cpu" in ov[k].get("none", {})]
     if cpu_keys:
         lines.append("")
@@ -1097,6 +1179,7 @@ def report(res):
             if with_floor:
                 cells.append(floor_diff(row, where, "cpu"))
             lines.append((head % (name, where, base["median"], *cells)).rstrip())
+    lines.extend(report_accounted(res.get("accounted", {})))
     a = res.get("agent", {})
     rounds = a.get("overhead_rounds", [])
     if rounds:
