@@ -6,15 +6,37 @@
 #include <time.h>
 #include <unistd.h>
 
-/* tgid-keyed open addressing; a tgid has at most one live entry (the newest start). */
+/*
+ * tgid-keyed open addressing with linear probing; a tgid has at most one live entry (the
+ * newest start). Removal shifts the following run back instead of leaving a tombstone:
+ * tombstones only ever accumulated (a claim may take one, a release always made one), so on a
+ * busy host the empty slots ran out after some hundred thousand processes and every miss probed
+ * all 65,536 slots.
+ */
 #define EG_PROC_SLOTS (EG_PROC_CAPACITY * 2)
+/* Exited entries in exit order, with the seq of the incarnation that exited (stale ones skip). */
+#define EG_PROC_EXITED_RING EG_PROC_CAPACITY
+
+struct exited_ref {
+    uint32_t idx;
+    uint64_t seq;
+};
 
 struct eg_proc_table {
     uint64_t seq;
     struct eg_proc_table_stats stats;
-    int32_t slot_of[EG_PROC_SLOTS]; /* index into procs, -1 empty, -2 tombstone */
+    int32_t slot_of[EG_PROC_SLOTS]; /* index into procs, -1 empty */
     struct eg_proc procs[EG_PROC_CAPACITY];
     uint32_t next_free; /* procs[] below this were handed out at least once */
+    /*
+     * Making room is O(1): released entries (pid reused) are on a free list; exited ones are
+     * replaced longest-exited first from a ring. A scan of all 32,768 entries for the oldest
+     * exited one, on every new process once the table had filled, cost ~0.5 ms per fork.
+     */
+    uint32_t free_list[EG_PROC_CAPACITY];
+    uint32_t n_free;
+    struct exited_ref exited[EG_PROC_EXITED_RING];
+    uint32_t exited_head, exited_len;
 };
 
 static uint32_t hash32(uint32_t x)
@@ -24,6 +46,11 @@ static uint32_t hash32(uint32_t x)
     x ^= x >> 15;
     x *= 0x846ca68bU;
     return x ^ (x >> 16);
+}
+
+static uint32_t home_slot(uint32_t tgid)
+{
+    return hash32(tgid) % EG_PROC_SLOTS;
 }
 
 struct eg_proc_table *eg_proc_table_new(void)
@@ -70,14 +97,15 @@ void eg_proc_table_free(struct eg_proc_table *t)
     free(t);
 }
 
+/* The slot holding `tgid`, or NULL. */
 static int32_t *slot_find(struct eg_proc_table *t, uint32_t tgid)
 {
-    for (uint32_t i = 0, h = hash32(tgid) % EG_PROC_SLOTS; i < EG_PROC_SLOTS;
-         i++, h = (h + 1) % EG_PROC_SLOTS) {
+    for (uint32_t i = 0, h = home_slot(tgid); i < EG_PROC_SLOTS; i++, h = (h + 1) % EG_PROC_SLOTS) {
+        t->stats.probes++;
         int32_t s = t->slot_of[h];
-        if (s == -1)
+        if (s < 0)
             return NULL;
-        if (s >= 0 && t->procs[s].tgid == tgid)
+        if (t->procs[s].tgid == tgid)
             return &t->slot_of[h];
     }
     return NULL;
@@ -85,38 +113,82 @@ static int32_t *slot_find(struct eg_proc_table *t, uint32_t tgid)
 
 static int32_t *slot_claim(struct eg_proc_table *t, uint32_t tgid)
 {
-    for (uint32_t i = 0, h = hash32(tgid) % EG_PROC_SLOTS; i < EG_PROC_SLOTS;
-         i++, h = (h + 1) % EG_PROC_SLOTS)
+    for (uint32_t i = 0, h = home_slot(tgid); i < EG_PROC_SLOTS; i++, h = (h + 1) % EG_PROC_SLOTS)
         if (t->slot_of[h] < 0)
             return &t->slot_of[h];
-    return NULL;
+    return NULL; /* cannot happen: twice as many slots as entries */
+}
+
+/* Empty slot `hole` and move later members of its run back so no probe chain breaks. */
+static void slot_remove(struct eg_proc_table *t, uint32_t hole)
+{
+    for (uint32_t j = (hole + 1) % EG_PROC_SLOTS; t->slot_of[j] >= 0; j = (j + 1) % EG_PROC_SLOTS) {
+        uint32_t home = home_slot(t->procs[t->slot_of[j]].tgid);
+        /* j may move into the hole unless its home lies cyclically in (hole, j]. */
+        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (stays)
+            continue;
+        t->slot_of[hole] = t->slot_of[j];
+        hole = j;
+    }
+    t->slot_of[hole] = -1;
 }
 
 static void entry_release(struct eg_proc_table *t, struct eg_proc *p)
 {
     int32_t *s = slot_find(t, p->tgid);
     if (s && &t->procs[*s] == p)
-        *s = -2;
+        slot_remove(t, (uint32_t)(s - t->slot_of));
     p->used = false;
     t->stats.entries--;
 }
 
-/* A free entry: never used, else the oldest exited, else the oldest of all. */
+static void exited_push(struct eg_proc_table *t, const struct eg_proc *p)
+{
+    if (t->exited_len == EG_PROC_EXITED_RING) {
+        /* Only when stale references pile up (entries recycled through pid reuse): the oldest
+         * goes; if it was still valid its entry is found by the fallback scan instead. */
+        t->exited_head = (t->exited_head + 1) % EG_PROC_EXITED_RING;
+        t->exited_len--;
+    }
+    uint32_t tail = (t->exited_head + t->exited_len) % EG_PROC_EXITED_RING;
+    t->exited[tail] = (struct exited_ref){(uint32_t)(p - t->procs), p->seq};
+    t->exited_len++;
+}
+
+/* The longest-exited entry still holding the incarnation that exited, or NULL. */
+static struct eg_proc *exited_pop(struct eg_proc_table *t)
+{
+    while (t->exited_len > 0) {
+        struct exited_ref r = t->exited[t->exited_head];
+        t->exited_head = (t->exited_head + 1) % EG_PROC_EXITED_RING;
+        t->exited_len--;
+        struct eg_proc *p = &t->procs[r.idx];
+        if (p->used && p->exited && p->seq == r.seq)
+            return p;
+    }
+    return NULL;
+}
+
+/* A free entry: never used, else released, else the longest exited, else the oldest of all. */
 static struct eg_proc *entry_alloc(struct eg_proc_table *t)
 {
     if (t->next_free < EG_PROC_CAPACITY)
         return &t->procs[t->next_free++];
-    struct eg_proc *oldest_exited = NULL, *oldest = NULL;
-    for (uint32_t i = 0; i < EG_PROC_CAPACITY; i++) {
-        struct eg_proc *p = &t->procs[i];
+    while (t->n_free > 0) {
+        struct eg_proc *p = &t->procs[t->free_list[--t->n_free]];
         if (!p->used)
             return p;
-        if (p->exited && (!oldest_exited || p->seq < oldest_exited->seq))
-            oldest_exited = p;
-        if (!oldest || p->seq < oldest->seq)
-            oldest = p;
     }
-    struct eg_proc *victim = oldest_exited ? oldest_exited : oldest;
+    struct eg_proc *victim = exited_pop(t);
+    if (!victim) {
+        /* Every entry is a live process (or its exit fell out of the ring): the oldest goes. */
+        for (uint32_t i = 0; i < EG_PROC_CAPACITY; i++) {
+            struct eg_proc *p = &t->procs[i];
+            if (!victim || p->seq < victim->seq)
+                victim = p;
+        }
+    }
     if (!victim->exited)
         t->stats.evicted_live++;
     entry_release(t, victim);
@@ -153,6 +225,7 @@ static struct eg_proc *insert(struct eg_proc_table *t, uint32_t tgid, uint64_t s
         if (start_matches(p, start_ns))
             return p;
         entry_release(t, p); /* pid reused: the old process is gone */
+        t->free_list[t->n_free++] = (uint32_t)(p - t->procs);
     }
     struct eg_proc *p = entry_alloc(t);
     str_free(p->exe);
@@ -213,8 +286,10 @@ struct eg_proc *eg_proc_table_exec(struct eg_proc_table *t, const struct eg_exec
 void eg_proc_table_exit(struct eg_proc_table *t, uint32_t tgid, uint64_t start_ns)
 {
     struct eg_proc *p = eg_proc_table_find(t, tgid, start_ns);
-    if (p)
+    if (p && !p->exited) {
         p->exited = true;
+        exited_push(t, p);
+    }
 }
 
 static uint64_t ticks_to_ns(unsigned long long ticks)

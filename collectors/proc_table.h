@@ -35,6 +35,7 @@ struct eg_proc_table;
 
 struct eg_proc_table_stats {
     uint64_t entries, inserted, evicted_live, lookups, misses;
+    uint64_t probes; /* slots visited by tgid lookups: their number per lookup stays small */
 };
 
 struct eg_proc_table *eg_proc_table_new(void);

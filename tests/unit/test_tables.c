@@ -218,6 +218,48 @@ static void full_process_table_evicts_exited_first(void **state)
     eg_proc_table_free(t);
 }
 
+/*
+ * A host's lifetime of processes, far more than the table holds, with pids reused: lookups stay
+ * a few probes long (no tombstones piling up), the longest-exited entries make room first, live
+ * ones are never evicted while exited ones exist, and every live process stays findable.
+ */
+static void process_churn_keeps_lookups_short_and_live_processes(void **state)
+{
+    (void)state;
+    struct eg_proc_table *t = eg_proc_table_new();
+    /* 16 long-lived processes, as an ECS container's entrypoint and sidecars. */
+    for (uint32_t i = 0; i < 16; i++) {
+        struct eg_event_header h = hdr(100 + i, 10 + i, 1, 1);
+        eg_proc_table_upsert(t, &h);
+    }
+    uint64_t start = 1000;
+    const uint32_t lifetimes = 10 * EG_PROC_CAPACITY;
+    for (uint32_t i = 0; i < lifetimes; i++) {
+        uint32_t tgid = 1000 + (i * 7919u) % 4000000u; /* pids wrap and are reused */
+        struct eg_event_header h = hdr(tgid, ++start, 100, 10);
+        eg_proc_table_upsert(t, &h);
+        eg_proc_table_exit(t, tgid, start);
+    }
+    struct eg_proc_table_stats before;
+    eg_proc_table_get_stats(t, &before);
+    assert_int_equal(before.evicted_live, 0);
+    assert_int_equal(before.entries, EG_PROC_CAPACITY);
+    /* Every long-lived process is still there, each found in a few probes. */
+    for (uint32_t i = 0; i < 16; i++)
+        assert_non_null(eg_proc_table_find(t, 100 + i, 10 + i));
+    /* Misses too (an event for a process the table never saw). */
+    for (uint32_t i = 0; i < 1000; i++)
+        assert_null(eg_proc_table_find(t, 5000000 + i, 1));
+    struct eg_proc_table_stats after;
+    eg_proc_table_get_stats(t, &after);
+    uint64_t lookups = after.lookups - before.lookups, probes = after.probes - before.probes;
+    assert_true(probes <= lookups * 8);
+    /* The most recent exits are kept, the oldest made room. */
+    assert_non_null(eg_proc_table_find(t, 1000 + ((lifetimes - 1) * 7919u) % 4000000u, start));
+    assert_null(eg_proc_table_find(t, 1000, 1001));
+    eg_proc_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +270,7 @@ int main(void)
         cmocka_unit_test(exec_records_resolved_path_and_args),
         cmocka_unit_test(exec_strings_are_replaced_and_empty_until_known),
         cmocka_unit_test(full_process_table_evicts_exited_first),
+        cmocka_unit_test(process_churn_keeps_lookups_short_and_live_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
