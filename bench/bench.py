@@ -692,7 +692,7 @@ class Suite:
             e = {"none_ns_per_op": row["none"]["median"],
                  "agent_cpu_ns_per_op": statistics.median(vals),
                  "agent_cpu_ns_per_op_samples": vals}
-            for cfg in ("ecsguard", "floor"):
+            for cfg in ("ecsguard", "floor", "bpftrace"):
                 b = bpf_ops.get((cfg, name, where))
                 if b:
                     e[f"{cfg}_bpf_ns_per_op"] = statistics.median(b)
@@ -1093,9 +1093,9 @@ def report_accounted(acct):
     lines = ["", "cost accounting per operation (BPF: program run time from bpf_stats, which "
              "includes one clock read per run; agent: CPU time of all its threads, charged in "
              "full although it runs beside the workload):",
-             "%-20s %-9s %12s %11s %11s %11s %10s %10s" % (
+             "%-20s %-9s %12s %11s %11s %11s %10s %10s %13s" % (
                  "workload", "where", "none ns/op", "ecs bpf ns", "floor bpf", "agent ns",
-                 "accounted", "over floor")]
+                 "accounted", "over floor", "bpftrace bpf")]
     for key in sorted(acct, key=lambda k: (list(TARGETS).index(k.split("|")[0])
                                            if k.split("|")[0] in TARGETS else 99, k)):
         name, where = key.split("|")
@@ -1107,9 +1107,11 @@ def report_accounted(acct):
         total = "%+.2f%%" % (100 * ((ecs or 0) + agent) / none) if ecs is not None else "-"
         over = ("%+.2f%%" % (100 * (ecs - flo + agent) / none)
                 if ecs is not None and flo is not None else "-")
-        lines.append("%-20s %-9s %12.0f %11s %11s %11.0f %10s %10s" % (
+        bt = e.get("bpftrace_bpf_ns_per_op")
+        lines.append("%-20s %-9s %12.0f %11s %11s %11.0f %10s %10s %13s" % (
             name, where, none, "%.0f" % ecs if ecs is not None else "-",
-            "%.0f" % flo if flo is not None else "-", agent, total, over))
+            "%.0f" % flo if flo is not None else "-", agent, total, over,
+            "%.0f" % bt if bt is not None else "-"))
     return lines
 
 
