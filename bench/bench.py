@@ -60,12 +60,30 @@ MIX_SCRIPT = (
     "cat obj/*.o > app.bin; tar cf app.tar src obj app.bin; gzip -1 app.tar; "
     "ls -l app.tar.gz > /dev/null; cd /; rm -rf $d")
 
+# What ecsguard watches, as bare per-cgroup counters: capability checks, opens, the process
+# lifecycle its findings' process identity comes from (fork, exec, exit), the path-only file
+# operations of the rootfs detector and the host-namespace detector's setns/ptrace/kill family.
+# Until 2026-12-02 (r1-r17) the script had only the first three lines: fewer programs than the
+# agent runs on a fork+exec or a build, so not the same coverage.
 BPFTRACE_SCRIPT = r"""
 tracepoint:capability:cap_capable
 /args->cap == 21 || args->cap == 12 || args->cap == 39/
 { @caps[cgroup, args->cap, args->ret] = count(); }
 tracepoint:syscalls:sys_exit_openat /args->ret >= 0/ { @opens[cgroup, comm] = count(); }
+tracepoint:syscalls:sys_exit_open, tracepoint:syscalls:sys_exit_creat
+/args->ret >= 0/ { @opens2[cgroup, probe] = count(); }
 tracepoint:sched:sched_process_exec { @execs[cgroup, comm] = count(); }
+tracepoint:sched:sched_process_fork { @forks[cgroup] = count(); }
+tracepoint:sched:sched_process_exit { @exits[cgroup] = count(); }
+tracepoint:syscalls:sys_exit_unlinkat, tracepoint:syscalls:sys_exit_unlink,
+tracepoint:syscalls:sys_exit_rmdir, tracepoint:syscalls:sys_exit_mkdirat,
+tracepoint:syscalls:sys_exit_mkdir, tracepoint:syscalls:sys_exit_renameat2,
+tracepoint:syscalls:sys_exit_rename, tracepoint:syscalls:sys_exit_fchmodat,
+tracepoint:syscalls:sys_exit_chmod, tracepoint:syscalls:sys_exit_fchownat
+/args->ret == 0/ { @pathops[cgroup, probe] = count(); }
+tracepoint:syscalls:sys_enter_setns, tracepoint:syscalls:sys_enter_ptrace,
+tracepoint:syscalls:sys_enter_kill, tracepoint:syscalls:sys_enter_tgkill
+{ @hostns[cgroup, probe] = count(); }
 """
 
 AUDIT_RULES = """-D
