@@ -55,10 +55,8 @@ struct written_key {
     bool used;
 };
 
-/* A file written in a container's rootfs, for exec and mmap checks. */
+/* A file written in a container's rootfs, for exec and mmap checks; its key is in written_keys. */
 struct written {
-    uint64_t cg, ino;
-    uint32_t dev;
     uint64_t ts_ns;
     uint32_t pid, ns_pid, uid;
     uint64_t start_ns;
@@ -211,9 +209,6 @@ static void remember_written(struct eg_rootfs_detector *d, uint64_t cg, uint32_t
     d->written_keys[w - d->written] =
         (struct written_key){.cg = cg, .ino = ino, .seq = ++d->seq, .dev = dev, .used = true};
     memset(w, 0, sizeof(*w));
-    w->cg = cg;
-    w->dev = dev;
-    w->ino = ino;
     w->ts_ns = h->ts_ns;
     w->pid = h->tgid;
     w->ns_pid = h->ns_pid;
