@@ -27,12 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/aggregator.h"
-#include "agent/health.h"
-#include "agent/log.h"
-#include "agent/options.h"
-#include "agent/run.h"
-#include "agent/sinks/sink.h"
+#include "agent/pipeline/aggregator.h"
+#include "agent/pipeline/health.h"
+#include "agent/common/log.h"
+#include "agent/commands/options.h"
+#include "agent/commands/run.h"
+#include "agent/outputs/sink.h"
 #include "bpf/events.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"

@@ -7,7 +7,7 @@
 #ifndef ECSGUARD_POLICY_INTERNAL_H
 #define ECSGUARD_POLICY_INTERNAL_H
 
-#include "agent/finding_types.h"
+#include "policy/finding_types.h"
 #include "policy/glob.h"
 #include "policy/policy.h"
 

@@ -1,7 +1,7 @@
 #include "agent/aws/credentials.h"
 #include "agent/aws/buf.h"
 #include "agent/aws/http.h"
-#include "agent/log.h"
+#include "agent/common/log.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 #include "agent/aws/logs_batch.h"
-#include "agent/json_text.h"
+#include "agent/common/json_text.h"
 #include "agent/aws/buf.h"
 
 #include <stdlib.h>

@@ -235,7 +235,7 @@ class CapabilityUse(AgentCase):
 
     def test_idle_agent_sleeps_and_the_next_event_wakes_it(self):
         """With nothing to read the agent stops polling every 10 ms; the kernel programs wake it
-        with the next record (bpf/common.bpf.h eg_submit, agent/drain_pacer.c)."""
+        with the next record (bpf/common.bpf.h eg_submit, agent/kernel/drain_pacer.c)."""
         c = self.container(caps_add=["CAP_SYS_ADMIN"], name="quiet", family="web")
         self.register(c)
         self.start_agent("--health-interval", "1", health=True)

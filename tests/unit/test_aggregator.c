@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/aggregator.h"
+#include "agent/pipeline/aggregator.h"
 
 struct emitted {
     int calls;

@@ -11,7 +11,7 @@
 
 #include <time.h>
 
-#include "agent/sinks/cloudwatch_sink.h"
+#include "agent/outputs/cloudwatch_sink.h"
 
 static char g_spool[128];
 

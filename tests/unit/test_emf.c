@@ -12,7 +12,7 @@
 
 #include <json-c/json.h>
 
-#include "agent/sinks/emf.h"
+#include "agent/outputs/emf.h"
 
 static json_object *get(json_object *o, const char *k)
 {

@@ -10,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "agent/finding_json.h"
-#include "agent/json_text.h"
+#include "agent/pipeline/finding_json.h"
+#include "agent/common/json_text.h"
 
 #define CID "4b3c0f5a3f0f8b1e5a3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a"
 

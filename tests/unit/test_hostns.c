@@ -17,8 +17,8 @@
 
 #include <json-c/json.h>
 
-#include "agent/detect_hostns.h"
-#include "agent/finding_json.h"
+#include "agent/detectors/detect_hostns.h"
+#include "agent/pipeline/finding_json.h"
 
 #define TASK_A "0123456789abcdef0123456789abcdef"
 #define TASK_B "fedcba9876543210fedcba9876543210"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "agent/kallsyms.h"
+#include "agent/kernel/kallsyms.h"
 
 static const char *fixture(void)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/options.h"
+#include "agent/commands/options.h"
 
 static int parse(struct eg_run_options *o, int argc, const char **argv)
 {

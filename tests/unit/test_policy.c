@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "agent/finding_types.h"
+#include "policy/finding_types.h"
 #include "policy/policy.h"
 
 static char *fixture(const char *name)

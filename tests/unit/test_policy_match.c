@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "agent/finding_types.h"
+#include "policy/finding_types.h"
 #include "policy/policy.h"
 
 #define SYS_ADMIN "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/sinks/spool.h"
+#include "agent/outputs/spool.h"
 
 static char g_dir[256];
 

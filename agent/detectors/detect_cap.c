@@ -1,0 +1,312 @@
+#include "agent/detectors/detect_cap.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "agent/kernel/bpf_cap.h"
+#include "agent/common/json_text.h"
+#include "agent/common/log.h"
+#include "agent/detectors/syscall_names.h"
+#include "policy/capabilities.h"
+
+#define CAP_NET_ADMIN_NR 12
+#define CAP_SYS_ADMIN_NR 21
+#define CAP_BPF_NR 39
+
+/*
+ * The kernel sends the first occurrence of each dedup key and only counts
+ * repeats. We remember each key's first event and the count we last read,
+ * and fold the difference into the finding once a second.
+ */
+#define TRACK_SLOTS 16384 /* same as the kernel's eg_cap_dedup */
+/*
+ * Linear probing stops after this many slots. Inserts never go further, so lookups need not
+ * either; without the bound every new key scanned all 16,384 slots once the table was full
+ * (the pipeline bench measured 25k events/s at 57k distinct keys).
+ */
+#define TRACK_MAX_PROBES 64
+
+struct tracked {
+    bool used;
+    uint64_t last_count;
+    struct eg_cap_event first;
+};
+
+struct eg_cap_detector {
+    struct eg_detector_env env;
+    int dedup_fd;
+    struct eg_cap_detector_stats stats;
+    /*
+     * The used slots in insertion order (slots are never freed): the once-a-second tick walks
+     * these instead of the whole table, which would make all of it (~3.4 MiB) resident.
+     */
+    uint32_t n_used;
+    uint32_t used_slots[TRACK_SLOTS];
+    struct tracked track[TRACK_SLOTS];
+};
+
+static enum eg_finding_type type_for(uint32_t cap, int ret)
+{
+    if (ret != 0)
+        return EG_FT_CAP_DENIED;
+    switch (cap) {
+    case CAP_SYS_ADMIN_NR:
+        return EG_FT_SYS_ADMIN_CAP_USED;
+    case CAP_NET_ADMIN_NR:
+        return EG_FT_NET_ADMIN_CAP_USED;
+    case CAP_BPF_NR:
+        return EG_FT_BPF_CAP_USED;
+    default:
+        return EG_FT_OTHER_CAP_USED;
+    }
+}
+
+static void key_of(const struct eg_cap_event *e, struct eg_cap_dedup_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->cgroup_id = e->hdr.cgroup_id;
+    k->exe_ino = e->exe_ino;
+    k->exe_dev = e->exe_dev;
+    k->cap = e->cap;
+    k->syscall_nr = e->syscall_nr;
+    k->granted = e->ret == 0;
+}
+
+static uint64_t key_hash(const struct eg_cap_dedup_key *k)
+{
+    const unsigned char *p = (const unsigned char *)k;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < sizeof(*k); i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static struct tracked *track_find(struct eg_cap_detector *d, const struct eg_cap_dedup_key *k,
+                                  bool insert)
+{
+    for (uint32_t i = 0, h = key_hash(k) & (TRACK_SLOTS - 1); i < TRACK_MAX_PROBES;
+         i++, h = (h + 1) & (TRACK_SLOTS - 1)) {
+        struct tracked *t = &d->track[h];
+        if (!t->used)
+            return insert ? t : NULL;
+        struct eg_cap_dedup_key tk;
+        key_of(&t->first, &tk);
+        if (memcmp(&tk, k, sizeof(tk)) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+struct eg_cap_detector *eg_cap_detector_new(const struct eg_detector_env *env, int dedup_map_fd)
+{
+    struct eg_cap_detector *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->env = *env;
+    d->dedup_fd = dedup_map_fd;
+    return d;
+}
+
+void eg_cap_detector_free(struct eg_cap_detector *d)
+{
+    free(d);
+}
+
+/* Every syscall that made this behaviour's checks, not only the first (bounded). */
+#define CAP_SYSCALLS_MAX 16
+
+static void add_syscall(struct json_object *ctx, int nr)
+{
+    struct json_object *list;
+    if (!ctx || !json_object_object_get_ex(ctx, "syscalls", &list))
+        return;
+    const char *name = eg_syscall_name(nr);
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(json_object_get_string(json_object_array_get_idx(list, i)), name) == 0)
+            return;
+    if (n < CAP_SYSCALLS_MAX)
+        json_object_array_add(list, json_object_new_string(name));
+}
+
+static struct json_object *cap_context(const struct eg_cap_event *e)
+{
+    struct json_object *ctx = json_object_new_object();
+    const char *name = eg_capability_name((int)e->cap);
+    char fallback[24];
+    if (!name) {
+        snprintf(fallback, sizeof(fallback), "CAP_%u", e->cap);
+        name = fallback;
+    }
+    json_object_object_add(ctx, "capabilityName", json_object_new_string(name));
+    json_object_object_add(ctx, "capabilityGranted", json_object_new_boolean(e->ret == 0));
+    json_object_object_add(ctx, "syscall", json_object_new_string(eg_syscall_name(e->syscall_nr)));
+    json_object_object_add(ctx, "syscalls", json_object_new_array());
+    add_syscall(ctx, e->syscall_nr);
+    bool host = (e->cap_flags & EG_CAP_HOST_LEVEL) != 0;
+    json_object_object_add(ctx, "capabilityScope",
+                           json_object_new_string(host ? "host" : "namespaced"));
+    json_object_object_add(ctx, "hostLevel", json_object_new_boolean(host));
+    if (e->cap_flags & EG_CAP_NOISE_UNCHECKED)
+        json_object_object_add(ctx, "overcommitFilter", json_object_new_string("unavailable"));
+    return ctx;
+}
+
+/*
+ * Fold `count` occurrences of the behaviour `e` stands for into its finding; the last of them
+ * happened at `last_seen_ms` (epoch ms).
+ */
+static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint64_t count,
+                   uint64_t last_seen_ms)
+{
+    struct eg_container *c = eg_container_table_lookup(d->env.containers, e->hdr.cgroup_id);
+    if (!c) {
+        /* The kernel only reports container cgroups, so this is a race with rmdir+expiry. */
+        d->stats.orphan_events++;
+    }
+    const struct eg_proc *p = eg_proc_table_find(d->env.procs, e->hdr.tgid, e->hdr.start_time_ns);
+    char exe_name[EG_NAME_LEN + 1];
+    eg_utf8_copy(e->exe_name, sizeof(e->exe_name), exe_name, sizeof(exe_name));
+    enum eg_finding_type type = type_for(e->cap, e->ret);
+    char key[EG_FINDING_KEY_MAX];
+    snprintf(key, sizeof(key), "%d|%s|%llu|%u|%u:%llu", (int)type, c ? c->id.container_id : "",
+             (unsigned long long)e->hdr.cgroup_id, e->cap, e->exe_dev,
+             (unsigned long long)e->exe_ino);
+    uint64_t now = eg_now_ms();
+    bool created;
+    struct eg_finding *f =
+        eg_aggregator_record(d->env.findings, key, type, last_seen_ms, count, now, &created);
+    if (!f)
+        return;
+    if (!created) {
+        /* The kernel dedups per syscall: a first event from another syscall names it here. */
+        add_syscall(f->context, e->syscall_nr);
+        return;
+    }
+    f->first_seen_ms = eg_event_epoch_ms(e->hdr.ts_ns);
+    f->cgroup_id = e->hdr.cgroup_id;
+    f->host_flags = e->hdr.flags;
+    if (c) {
+        snprintf(f->container_id, sizeof(f->container_id), "%s", c->id.container_id);
+        snprintf(f->task_id, sizeof(f->task_id), "%s", c->id.task_id);
+    }
+    eg_finding_set_process(f, d->env.procs, &e->hdr, p ? NULL : exe_name);
+    f->context = cap_context(e);
+    const char *cap_name = eg_capability_name((int)e->cap);
+    snprintf(f->capability, sizeof(f->capability), "%s", cap_name ? cap_name : "");
+}
+
+void eg_cap_detector_on_event(void *ctx, const struct eg_event_header *h, const void *rec,
+                              size_t size)
+{
+    struct eg_cap_detector *d = ctx;
+    const struct eg_cap_event *e = rec;
+    (void)h;
+    (void)size;
+    d->stats.events++;
+    struct eg_cap_dedup_key k;
+    key_of(e, &k);
+    struct tracked *t = track_find(d, &k, true);
+    if (t && t->used) {
+        /* The kernel forgot the key (LRU) and sent it again: its count restarted. */
+        t->last_count = 1;
+    } else if (t) {
+        t->used = true;
+        d->used_slots[d->n_used++] = (uint32_t)(t - d->track);
+        t->first = *e;
+        t->last_count = 1;
+        d->stats.tracked++;
+    } else {
+        d->stats.untracked_full++;
+    }
+    record(d, e, 1, eg_event_epoch_ms(e->hdr.ts_ns));
+}
+
+/*
+ * Fold the kernel's repeat counts. The kernel counts repeats without a clock read, so growth
+ * seen now happened since the previous tick (at most a second ago): it is stamped now_ms.
+ */
+void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
+{
+    if (d->dedup_fd < 0)
+        return;
+    /* Repeats of each CPU's last key are counted on that CPU until flushed (bpf/cap.bpf.c). */
+    uint32_t failed_cpus = 0;
+    if (d->env.bpf && eg_bpf_cap_flush(d->env.bpf, &failed_cpus) == 0 && failed_cpus) {
+        /* Once in the log (a persistent failure would repeat every second); health counts all. */
+        if (!d->stats.flush_failures)
+            eg_log_warn("capability repeat counts could not be flushed on %u CPU(s); they are "
+                        "folded in once that CPU's next key arrives (health: "
+                        "repeatFlushFailures)",
+                        failed_cpus);
+        d->stats.flush_failures += failed_cpus;
+    }
+    for (uint32_t i = 0; i < d->n_used; i++) {
+        struct tracked *t = &d->track[d->used_slots[i]];
+        struct eg_cap_dedup_key k;
+        key_of(&t->first, &k);
+        struct eg_cap_dedup_val v;
+        if (bpf_map_lookup_elem(d->dedup_fd, &k, &v) != 0)
+            continue;
+        if (v.count > t->last_count) {
+            uint64_t delta = v.count - t->last_count;
+            t->last_count = v.count;
+            d->stats.repeats_from_kernel += delta;
+            record(d, &t->first, delta, now_ms);
+        }
+    }
+}
+
+void eg_cap_detector_get_stats(struct eg_cap_detector *d, struct eg_cap_detector_stats *out)
+{
+    *out = d->stats;
+}
+
+static void *cap_create(const struct eg_detector_env *env)
+{
+    return eg_cap_detector_new(env, eg_bpf_cap_dedup_fd(env->bpf));
+}
+
+static void cap_subscribe(void *d, struct eg_ringbuf_reader *r)
+{
+    eg_ringbuf_reader_on(r, EG_EVENT_CAP, eg_cap_detector_on_event, d);
+}
+
+static void cap_tick(void *d, uint64_t now_ms)
+{
+    eg_cap_detector_tick(d, now_ms);
+}
+
+static void cap_stats(void *d, struct json_object *obj)
+{
+    struct eg_cap_detector_stats st;
+    eg_cap_detector_get_stats(d, &st);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "events", json_object_new_int64((int64_t)st.events));
+    json_object_object_add(o, "repeatsFromKernel",
+                           json_object_new_int64((int64_t)st.repeats_from_kernel));
+    json_object_object_add(o, "repeatFlushFailures",
+                           json_object_new_int64((int64_t)st.flush_failures));
+    json_object_object_add(o, "trackedKeys", json_object_new_int64((int64_t)st.tracked));
+    json_object_object_add(o, "untrackedTableFull",
+                           json_object_new_int64((int64_t)st.untracked_full));
+    json_object_object_add(obj, "capability", o);
+}
+
+static void cap_destroy(void *d)
+{
+    eg_cap_detector_free(d);
+}
+
+const struct eg_detector_ops eg_cap_detector_ops = {
+    .name = "capability",
+    .create = cap_create,
+    .subscribe = cap_subscribe,
+    .tick = cap_tick,
+    .stats = cap_stats,
+    .destroy = cap_destroy,
+};

@@ -1,0 +1,151 @@
+/*
+ * Host namespace entry and process access (bpf/hostns.bpf.c): syscall
+ * tracepoints for setns, ptrace, process_vm_writev, the kill family and the
+ * exit of openat/openat2. Not essential: without it the agent still reports
+ * everything else, and the probe report says why it is missing.
+ */
+#include "agent/kernel/bpf_hostns.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "agent/common/log.h"
+#include "hostns.skel.h"
+
+#define HOSTNS_ATTACH "tracepoint/syscalls"
+#define TRACEFS_SYSCALLS "/sys/kernel/tracing/events/syscalls"
+
+int eg_hostns_read_host_ns(const char *proc_self_ns, struct eg_host_ns *out)
+{
+    static const char *const names[EG_HOST_NS_KINDS] = {"mnt", "pid", "net",
+                                                        "uts", "ipc", "cgroup"};
+    memset(out, 0, sizeof(*out));
+    int found = 0;
+    for (int i = 0; i < EG_HOST_NS_KINDS; i++) {
+        char path[512];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", proc_self_ns, names[i]);
+        if (stat(path, &st) == 0) {
+            out->inum[i] = (uint32_t)st.st_ino;
+            found++;
+        }
+    }
+    return found;
+}
+
+/* One program per tracepoint; a kernel without one of them loads the rest. */
+static const struct {
+    const char *event; /* under events/syscalls */
+    size_t prog_offset;
+} hostns_progs[] = {
+    {"sys_enter_setns", offsetof(struct hostns_bpf, progs.eg_setns_enter)},
+    {"sys_exit_setns", offsetof(struct hostns_bpf, progs.eg_setns_exit)},
+    {"sys_enter_ptrace", offsetof(struct hostns_bpf, progs.eg_ptrace_enter)},
+    {"sys_enter_process_vm_writev", offsetof(struct hostns_bpf, progs.eg_vm_writev_enter)},
+    {"sys_enter_kill", offsetof(struct hostns_bpf, progs.eg_kill_enter)},
+    {"sys_enter_tkill", offsetof(struct hostns_bpf, progs.eg_tkill_enter)},
+    {"sys_enter_tgkill", offsetof(struct hostns_bpf, progs.eg_tgkill_enter)},
+    {"sys_enter_pidfd_send_signal", offsetof(struct hostns_bpf, progs.eg_pidfd_signal_enter)},
+    {"sys_exit_openat", offsetof(struct hostns_bpf, progs.eg_openat_exit)},
+    {"sys_exit_openat2", offsetof(struct hostns_bpf, progs.eg_openat2_exit)},
+};
+#define HOSTNS_PROGS (sizeof(hostns_progs) / sizeof(hostns_progs[0]))
+
+static bool tracepoint_exists(const char *event)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", TRACEFS_SYSCALLS, event);
+    return stat(path, &st) == 0;
+}
+
+static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
+                       const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
+{
+    char why[160];
+    /* Targets are resolved in the kernel: without this kfunc (before 6.2) a pid cannot be. */
+    if (!eg_bpf_btf_has(vmlinux, "bpf_task_from_pid", BTF_KIND_FUNC)) {
+        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "kernel lacks the bpf_task_from_pid kfunc");
+        return -1;
+    }
+    /* Same kernel release (6.2) as bpf_task_from_pid: the open exits read file fields with it. */
+    if (!eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC)) {
+        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "kernel lacks the bpf_rdonly_cast kfunc");
+        return -1;
+    }
+    struct eg_host_ns host;
+    if (eg_hostns_read_host_ns("/proc/self/ns", &host) < EG_HOST_NS_KINDS)
+        eg_log_warn("cannot read every namespace in /proc/self/ns: entering those host "
+                    "namespaces is not detected");
+    struct hostns_bpf *s = hostns_bpf__open();
+    if (!s) {
+        eg_bpf_errno_text(errno, why, sizeof(why));
+        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, why);
+        return -1;
+    }
+    char missing[160] = "";
+    size_t used = 0;
+    int n_loaded = 0;
+    for (size_t i = 0; i < HOSTNS_PROGS; i++) {
+        struct bpf_program *p = *(struct bpf_program **)((char *)s + hostns_progs[i].prog_offset);
+        bool present = tracepoint_exists(hostns_progs[i].event);
+        bpf_program__set_autoload(p, present);
+        if (present) {
+            n_loaded++;
+        } else if (used < sizeof(missing)) {
+            int w = snprintf(missing + used, sizeof(missing) - used, "%s%s", used ? "," : "",
+                             hostns_progs[i].event);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    if (n_loaded == 0) {
+        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "no syscall tracepoints in tracefs");
+        hostns_bpf__destroy(s);
+        return -1;
+    }
+    EG_BPF_SET_COMMON_RODATA(s, b, opt);
+    s->rodata->eg_host_mnt_ns = host.inum[EG_HOST_NS_MNT];
+    s->rodata->eg_host_pid_ns = host.inum[EG_HOST_NS_PID];
+    s->rodata->eg_host_net_ns = host.inum[EG_HOST_NS_NET];
+    s->rodata->eg_host_uts_ns = host.inum[EG_HOST_NS_UTS];
+    s->rodata->eg_host_ipc_ns = host.inum[EG_HOST_NS_IPC];
+    s->rodata->eg_host_cgroup_ns = host.inum[EG_HOST_NS_CGROUP];
+    eg_bpf_share_maps(b, s->obj);
+    int err = hostns_bpf__load(s);
+    if (!err)
+        err = hostns_bpf__attach(s);
+    if (err) {
+        eg_bpf_errno_text(err, why, sizeof(why));
+        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, why);
+        hostns_bpf__destroy(s);
+        return -1;
+    }
+    eg_bpf_hook_attempt(r, HOSTNS_ATTACH, missing[0] ? missing : "ok");
+    /* Without it (before 6.13) only callers sharing the host pid ns have their targets
+     * resolved; pids in a container's own pid ns name its own task's processes. */
+    bool kfunc = eg_bpf_btf_has(vmlinux, "bpf_task_from_vpid", BTF_KIND_FUNC);
+    if (!kfunc)
+        eg_bpf_hook_attempt(r, "kfunc/bpf_task_from_vpid",
+                            "not in this kernel: own-pid-ns targets taken as the same task");
+    snprintf(r->chosen, sizeof(r->chosen), "%s%s", HOSTNS_ATTACH,
+             kfunc ? "+bpf_task_from_vpid" : "");
+    *skel = s;
+    return 0;
+}
+
+static void unload_hostns(void *skel)
+{
+    hostns_bpf__destroy(skel);
+}
+
+const struct eg_bpf_concern eg_bpf_hostns_concern = {
+    .hook = "hostNamespaces",
+    .essential = false,
+    .load = load_hostns,
+    .unload = unload_hostns,
+};

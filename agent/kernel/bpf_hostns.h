@@ -1,0 +1,31 @@
+/* The host-namespace concern's loader: the host's namespace identity it gives the kernel. */
+#ifndef ECSGUARD_BPF_HOSTNS_H
+#define ECSGUARD_BPF_HOSTNS_H
+
+#include <stdint.h>
+
+#include "agent/kernel/bpf_loader.h"
+
+enum eg_host_ns_kind {
+    EG_HOST_NS_MNT,
+    EG_HOST_NS_PID,
+    EG_HOST_NS_NET,
+    EG_HOST_NS_UTS,
+    EG_HOST_NS_IPC,
+    EG_HOST_NS_CGROUP,
+    EG_HOST_NS_KINDS
+};
+
+/* Namespace inode numbers, 0 when unreadable. */
+struct eg_host_ns {
+    uint32_t inum[EG_HOST_NS_KINDS];
+};
+
+/*
+ * Read the namespaces the agent runs in (it runs in the host's) from
+ * `proc_self_ns` ("/proc/self/ns"; /proc/1/ns may be unreadable in a
+ * sandbox). Returns how many kinds were read.
+ */
+int eg_hostns_read_host_ns(const char *proc_self_ns, struct eg_host_ns *out);
+
+#endif

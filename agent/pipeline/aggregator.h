@@ -1,0 +1,58 @@
+/*
+ * Open findings, keyed by their aggregation key. Bounded: when full, the
+ * oldest already-emitted finding is retired to make room; when none can be
+ * retired, the occurrence is dropped and counted.
+ */
+#ifndef ECSGUARD_AGGREGATOR_H
+#define ECSGUARD_AGGREGATOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/finding.h"
+
+struct eg_aggregator_config {
+    uint64_t window_ms;    /* a finding aggregates occurrences this long after it was created */
+    uint64_t interval_ms;  /* updates of one finding are emitted at most this often */
+    uint32_t max_findings; /* open findings kept in memory */
+};
+
+struct eg_aggregator_stats {
+    uint64_t open, created, updated, retired, dropped, emitted, suppressed;
+};
+
+/*
+ * Called for findings that are due. Return true when the finding was
+ * emitted (or deliberately suppressed), false to try again later (e.g. its
+ * ECS task is still being resolved).
+ */
+typedef bool (*eg_emit_fn)(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final);
+
+struct eg_aggregator;
+
+struct eg_aggregator *eg_aggregator_new(const struct eg_aggregator_config *cfg);
+void eg_aggregator_free(struct eg_aggregator *a);
+
+/*
+ * Record `count` occurrences for `key` at event time `event_ms`. Returns the
+ * finding; *created tells the caller to fill in its details (type, where,
+ * who, context). NULL when the table is full (the drop is counted).
+ */
+struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key,
+                                        enum eg_finding_type type, uint64_t event_ms,
+                                        uint64_t count, uint64_t now_ms, bool *created);
+struct eg_finding *eg_aggregator_find(struct eg_aggregator *a, const char *key, uint64_t now_ms);
+
+/*
+ * Emit what is due: new findings at once, changed ones once per interval.
+ * `final` (shutdown) emits every pending change regardless of the interval.
+ */
+void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, eg_emit_fn emit,
+                         void *ctx);
+/* Re-emit nothing but forget the last policy verdicts (policy reloaded). */
+void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct eg_finding *f),
+                           void *ctx);
+void eg_aggregator_get_stats(struct eg_aggregator *a, struct eg_aggregator_stats *out);
+void eg_aggregator_count_suppressed(struct eg_aggregator *a);
+
+#endif

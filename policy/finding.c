@@ -1,0 +1,53 @@
+#include "policy/finding.h"
+
+#include <string.h>
+
+static void copy_str(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strnlen(src, dstlen - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void info_from_proc(struct eg_process_info *out, const struct eg_proc *p)
+{
+    copy_str(out->name, sizeof(out->name), p->comm);
+    copy_str(out->exe, sizeof(out->exe), p->exe);
+    copy_str(out->args, sizeof(out->args), p->args);
+    out->pid = p->tgid;
+    out->ns_pid = p->ns_pid;
+    out->uid = p->uid;
+    out->euid = p->euid;
+    out->start_time = eg_boot_ns_to_epoch(p->start_ns);
+    eg_proc_uuid(p->tgid, p->start_ns, out->uuid);
+    eg_proc_uuid(p->ppid, p->parent_start_ns, out->parent_uuid);
+}
+
+void eg_finding_set_process(struct eg_finding *f, struct eg_proc_table *procs,
+                            const struct eg_event_header *h, const char *exe_fallback)
+{
+    struct eg_process_info *pi = &f->process;
+    memset(pi, 0, sizeof(*pi));
+    const struct eg_proc *p = eg_proc_table_find(procs, h->tgid, h->start_time_ns);
+    if (p)
+        info_from_proc(pi, p);
+    /* The event itself is authoritative for identity at the moment it happened. */
+    copy_str(pi->name, sizeof(pi->name), h->comm);
+    pi->pid = h->tgid;
+    pi->ns_pid = h->ns_pid;
+    pi->uid = h->uid;
+    pi->euid = h->euid;
+    pi->start_time = eg_boot_ns_to_epoch(h->start_time_ns);
+    eg_proc_uuid(h->tgid, h->start_time_ns, pi->uuid);
+    eg_proc_uuid(h->ppid, h->parent_start_time_ns, pi->parent_uuid);
+    if (!pi->exe[0] && exe_fallback)
+        copy_str(pi->exe, sizeof(pi->exe), exe_fallback);
+
+    f->n_lineage = 0;
+    if (p) {
+        const struct eg_proc *anc[EG_LINEAGE_MAX];
+        int n = eg_proc_table_lineage(procs, p, anc, EG_LINEAGE_MAX);
+        for (int i = 0; i < n; i++)
+            info_from_proc(&f->lineage[f->n_lineage++], anc[i]);
+    }
+}

@@ -1,0 +1,88 @@
+#include "policy/finding_types.h"
+
+#include <string.h>
+
+static const struct eg_finding_type_info types[EG_FT_COUNT] = {
+    {EG_FT_SYS_ADMIN_CAP_USED, "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed", 5.0,
+     "A container used CAP_SYS_ADMIN.",
+     "A process in an ECS task container used the CAP_SYS_ADMIN capability, which allows "
+     "mounting file systems, entering namespaces and many other host-level operations."},
+    {EG_FT_NET_ADMIN_CAP_USED, "PrivilegeEscalation:Runtime/NetAdminCapabilityUsed", 5.0,
+     "A container used CAP_NET_ADMIN.",
+     "A process in an ECS task container used the CAP_NET_ADMIN capability to change network "
+     "configuration."},
+    {EG_FT_BPF_CAP_USED, "PrivilegeEscalation:Runtime/BpfCapabilityUsed", 7.0,
+     "A container used CAP_BPF.",
+     "A process in an ECS task container used the CAP_BPF capability, which allows loading "
+     "programs into the kernel."},
+    {EG_FT_OTHER_CAP_USED, "PrivilegeEscalation:Runtime/CapabilityUsed", 4.0,
+     "A container used a watched capability.",
+     "A process in an ECS task container used a capability that the policy watches."},
+    {EG_FT_CAP_DENIED, "Discovery:Runtime/CapabilityDenied", 2.0,
+     "A container was denied a watched capability.",
+     "A process in an ECS task container attempted an operation that needs a watched "
+     "capability and was refused."},
+    {EG_FT_HOST_PID_NS, "PrivilegeEscalation:Runtime/ContainerSharesHostPidNamespace", 5.0,
+     "A container shares the host PID namespace.",
+     "A process in an ECS task container runs in the host's PID namespace and can see and "
+     "signal every process on the host."},
+    {EG_FT_HOST_NS_ENTERED, "PrivilegeEscalation:Runtime/HostNamespaceEntered", 7.5,
+     "A container entered a host namespace.",
+     "A process in an ECS task container joined a namespace of the host with setns."},
+    {EG_FT_PTRACE, "DefenseEvasion:Runtime/ProcessInjection.Ptrace", 5.0,
+     "A container traced a process outside its task.",
+     "A process in an ECS task container used ptrace on a process outside its task."},
+    {EG_FT_VM_WRITE, "DefenseEvasion:Runtime/ProcessInjection.VirtualMemoryWrite", 8.0,
+     "A container wrote another process's memory.",
+     "A process in an ECS task container wrote into the memory of a process outside its task."},
+    {EG_FT_PROC_MEM, "DefenseEvasion:Runtime/ProcessInjection.Proc", 8.0,
+     "A container opened another process's memory for writing.",
+     "A process in an ECS task container opened /proc/<pid>/mem of a process outside its task "
+     "for writing."},
+    {EG_FT_HOST_PROCESS_SIGNALED, "Impact:Runtime/HostProcessSignaled", 5.0,
+     "A container signaled a process outside its task.",
+     "A process in an ECS task container sent a signal to a process outside its task."},
+    {EG_FT_ROOTFS_MODIFIED, "Persistence:Runtime/ContainerRootFilesystemModified", 2.0,
+     "A container modified its root filesystem.",
+     "Processes in an ECS task container wrote to the container's root filesystem."},
+    {EG_FT_NEW_BINARY, "Execution:Runtime/NewBinaryExecuted", 5.0,
+     "A container executed a binary created after it started.",
+     "A process in an ECS task container executed a file that was created or modified in the "
+     "container's root filesystem after the container started."},
+    {EG_FT_NEW_LIBRARY, "Execution:Runtime/NewLibraryLoaded", 5.0,
+     "A container loaded a library created after it started.",
+     "A process in an ECS task container mapped as executable a file that was created or "
+     "modified in the container's root filesystem after the container started."},
+    {EG_FT_SENSITIVE_FILE, "Persistence:Runtime/SensitiveFileModified", 5.0,
+     "A container modified a sensitive file.",
+     "A process in an ECS task container modified an account, privilege or persistence file "
+     "in its root filesystem."},
+};
+
+const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)
+{
+    if ((unsigned)t >= EG_FT_COUNT)
+        return NULL;
+    return &types[t];
+}
+
+const struct eg_finding_type_info *eg_finding_type_by_name(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < EG_FT_COUNT; i++)
+        if (strcmp(types[i].name, name) == 0)
+            return &types[i];
+    return NULL;
+}
+
+const char *eg_severity_label(double severity)
+{
+    if (severity >= 9.0)
+        return "Critical";
+    if (severity >= 7.0)
+        return "High";
+    if (severity >= 4.0)
+        return "Medium";
+    return "Low";
+}
