@@ -287,11 +287,27 @@ struct eg_hostns_event {
     __u32 ns_entered;         /* setns: CLONE_NEW* kinds now the host's (requested ones) */
     __u32 ns_was_host;        /* setns: of those, the ones that were already the host's */
     __u32 target_pid_ns_inum; /* target's active pid namespace */
+    /*
+     * Process access: the repeats of this access the kernel had absorbed under its dedup key
+     * (eg_hostns_dedup_val.repeats) when it sent this record; lower than the agent's last read
+     * only when the key was forgotten (LRU) and started again.
+     */
+    __u32 dedup_repeats;
+    __u32 _pad0;
     char target_comm[EG_COMM_LEN];
     char target_exe[EG_PATH_LEN]; /* target's executable from its root ("" unresolved) */
 };
 
-/* Key of the in-kernel process-access dedup map (repeats within a second are counted). */
+/*
+ * The in-kernel process-access dedup map: one record per (caller cgroup, action, arg, target)
+ * a second; the repeats in between are counted in the value, and the agent folds their growth
+ * into the finding (as it does for capability repeats).
+ */
+struct eg_hostns_dedup_val {
+    __u64 last_sent_ns; /* boot ns of the last record sent for this key */
+    __u64 repeats;      /* occurrences absorbed (not sent) since the key was created */
+};
+
 struct eg_hostns_dedup_key {
     __u64 cgroup_id;
     __u64 target_start_time_ns;

@@ -84,12 +84,12 @@ struct {
     __type(value, struct eg_setns_inflight);
 } eg_setns_inflight SEC(".maps");
 
-/* Last time each (caller cgroup, action, arg, target) was sent. */
+/* Each (caller cgroup, action, arg, target): when it was last sent, and the repeats absorbed. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, EG_HOSTNS_DEDUP);
     __type(key, struct eg_hostns_dedup_key);
-    __type(value, __u64);
+    __type(value, struct eg_hostns_dedup_val);
 } eg_hostns_dedup SEC(".maps");
 
 /* Kernels before 6.18 keep the namespace's CLONE_NEW* kind in its operations. */
@@ -292,6 +292,8 @@ int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
     e->ns_entered = entered;
     e->ns_was_host = in->was_host & entered;
     e->target_pid_ns_inum = in->target_pid_ns_inum;
+    e->dedup_repeats = 0;
+    e->_pad0 = 0;
     __builtin_memcpy(e->target_comm, in->target_comm, sizeof(e->target_comm));
     __builtin_memcpy(e->target_exe, in->target_exe, sizeof(e->target_exe));
     /* Only now: the value's memory may be reused once the entry is deleted. */
@@ -334,17 +336,27 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     }
 
     __u64 now = bpf_ktime_get_boot_ns();
-    __u64 *last = bpf_map_lookup_elem(&eg_hostns_dedup, &key);
-    if (last && now - *last < EG_HOSTNS_DEDUP_NS) {
+    __u64 repeats = 0;
+    struct eg_hostns_dedup_val *last = bpf_map_lookup_elem(&eg_hostns_dedup, &key);
+    if (last && now - last->last_sent_ns < EG_HOSTNS_DEDUP_NS) {
         if (target)
             bpf_task_release(target);
+        /* Counted, not lost: the agent folds the growth into the finding each second. */
+        __sync_fetch_and_add(&last->repeats, 1);
         eg_count_deduplicated(EG_EVENT_PROC_ACCESS);
         return 0;
     }
-    if (bpf_map_update_elem(&eg_hostns_dedup, &key, &now, BPF_ANY) != 0) {
-        struct eg_counters *c = eg_counters_get();
-        if (c)
-            c->filter_reason[EG_FILTER_DEDUP_FULL]++;
+    if (last) {
+        /* Sent again after the window: the key and its repeat count carry on. */
+        last->last_sent_ns = now;
+        repeats = last->repeats;
+    } else {
+        struct eg_hostns_dedup_val v = {.last_sent_ns = now};
+        if (bpf_map_update_elem(&eg_hostns_dedup, &key, &v, BPF_ANY) != 0) {
+            struct eg_counters *c = eg_counters_get();
+            if (c)
+                c->filter_reason[EG_FILTER_DEDUP_FULL]++;
+        }
     }
 
     struct eg_hostns_event *e = eg_reserve(EG_EVENT_PROC_ACCESS, sizeof(*e));
@@ -366,6 +378,8 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     e->ns_entered = 0;
     e->ns_was_host = 0;
     e->target_pid_ns_inum = target ? pid_ns_inum(target) : 0;
+    e->dedup_repeats = (__u32)repeats;
+    e->_pad0 = 0;
     e->target_comm[0] = '\0';
     e->target_exe[0] = '\0';
     if (target) {

@@ -1,5 +1,7 @@
 #include "policy/finding.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static void copy_str(char *dst, size_t dstlen, const char *src)
@@ -50,4 +52,37 @@ void eg_finding_set_process(struct eg_finding *f, struct eg_proc_table *procs,
         for (int i = 0; i < n; i++)
             info_from_proc(&f->lineage[f->n_lineage++], anc[i]);
     }
+}
+
+void eg_where_capture(struct eg_where *w, const struct eg_container *c, uint64_t event_cgroup_id)
+{
+    memset(w, 0, sizeof(*w));
+    w->cgroup_id = event_cgroup_id;
+    if (!c)
+        return;
+    /* Nested cgroups belong to their container: one finding per container, not per cgroup. */
+    w->cgroup_id = c->cgroup_id;
+    w->host_ns = c->host_ns;
+    copy_str(w->container_id, sizeof(w->container_id), c->id.container_id);
+    copy_str(w->task_id, sizeof(w->task_id), c->id.task_id);
+    copy_str(w->cgroup_path, sizeof(w->cgroup_path), c->path);
+}
+
+int eg_finding_key(char out[EG_FINDING_KEY_MAX], enum eg_finding_type type,
+                   const struct eg_where *w, const char *detail_fmt, ...)
+{
+    int n = snprintf(out, EG_FINDING_KEY_MAX, "%d|%s|%llu", (int)type, w->container_id,
+                     (unsigned long long)w->cgroup_id);
+    if (n < 0 || n >= EG_FINDING_KEY_MAX)
+        return -1;
+    if (!detail_fmt)
+        return n;
+    out[n++] = '|';
+    va_list ap;
+    va_start(ap, detail_fmt);
+    int m = vsnprintf(out + n, (size_t)(EG_FINDING_KEY_MAX - n), detail_fmt, ap);
+    va_end(ap);
+    if (m < 0 || n + m >= EG_FINDING_KEY_MAX)
+        return -1;
+    return n + m;
 }

@@ -9,10 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "policy/finding_types.h"
 #include "bpf/events.h"
 #include "collectors/cgroup_path.h"
+#include "collectors/container_table.h"
 #include "collectors/proc_table.h"
+#include "policy/finding_types.h"
 
 struct json_object;
 
@@ -27,6 +28,24 @@ struct eg_process_info {
     char uuid[37], parent_uuid[37];
 };
 
+/*
+ * Where a behaviour happened: the container's identity as the agent knew it when the behaviour
+ * was first seen. Captured once (eg_where_capture) and carried by everything that later counts
+ * into the behaviour's finding (a detector's record of a kernel dedup key, the finding itself),
+ * so a container whose cgroup is gone by the time its repeat counts are folded in keeps its
+ * finding, its task and its name. Nothing downstream looks the container up again.
+ */
+struct eg_where {
+    uint64_t cgroup_id; /* the container's own cgroup; the event's cgroup when not a container */
+    uint32_t host_ns;   /* EG_CONTAINER_NS_* known at capture */
+    char container_id[EG_CONTAINER_ID_LEN + 1]; /* "" when unknown */
+    char task_id[EG_TASK_ID_MAX + 1];           /* from the cgroup path, "" when none */
+    char cgroup_path[EG_CONTAINER_PATH_MAX];    /* in the tracked hierarchy, "" unknown */
+};
+
+/* Capture from container `c` (NULL: not known, keeps the event's cgroup id only). */
+void eg_where_capture(struct eg_where *w, const struct eg_container *c, uint64_t event_cgroup_id);
+
 struct eg_finding {
     struct eg_finding *next_in_bucket;
     uint64_t key_hash;
@@ -40,10 +59,8 @@ struct eg_finding {
     bool suppressed; /* policy said no at the last evaluation */
     bool refresh;    /* emitted before its ECS task was known: re-emit once it is */
 
-    /* Where it happened. */
-    uint64_t cgroup_id;
-    char container_id[EG_CONTAINER_ID_LEN + 1];
-    char task_id[EG_TASK_ID_MAX + 1];
+    /* Where it happened (captured with the behaviour's first event). */
+    struct eg_where where;
     uint32_t host_flags; /* EG_HDR_* of the first event (host pid ns, ...) */
 
     /* Who did it (first occurrence) and its ancestors. */
@@ -59,6 +76,16 @@ struct eg_finding {
     char namespace_kind[16];
     char target_process[EG_PATH_LEN];
 };
+
+/*
+ * The one finding-key builder: type, the container and cgroup of `w`, then the detector's own
+ * detail (capability and executable, file, target...) formatted from `detail_fmt` (NULL: none).
+ * Two occurrences are one finding exactly when their keys are equal. Returns the key's length,
+ * or -1 when it did not fit (the key is then cut, still unique to its prefix).
+ */
+int eg_finding_key(char out[EG_FINDING_KEY_MAX], enum eg_finding_type type,
+                   const struct eg_where *w, const char *detail_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Fill process info (and lineage) from the process table and the event header. */
 void eg_finding_set_process(struct eg_finding *f, struct eg_proc_table *procs,

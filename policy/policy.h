@@ -11,6 +11,23 @@
 #include <stdint.h>
 
 struct json_object;
+struct eg_glob;
+
+/*
+ * Path patterns the policy hands to the detectors (sensitive files, scratch paths), so that a
+ * detector never evaluates the policy itself: policy is evaluated once per finding, with the
+ * whole finding in hand (agent/pipeline/emit.c). Valid while the policy is.
+ */
+struct eg_glob_run {
+    const struct eg_glob *globs;
+    size_t n;
+};
+struct eg_path_patterns {
+    const struct eg_glob_run *runs;
+    size_t nruns;
+    bool all; /* every path matches (an allow rule with no condition at all) */
+};
+bool eg_path_patterns_match(const struct eg_path_patterns *pp, const char *path);
 
 /* What a finding is about; any field may be NULL when it does not apply. */
 struct eg_policy_subject {
@@ -64,6 +81,15 @@ uint64_t eg_policy_watched_caps(const struct eg_policy *p);
 const char *const *eg_policy_sensitive_files(const struct eg_policy *p);
 /* Whether an absolute path (inside the container) matches one of those patterns. */
 bool eg_policy_is_sensitive_file(const struct eg_policy *p, const char *path);
+/* The sensitive files as patterns, for the rootfs detector. */
+struct eg_path_patterns eg_policy_sensitive_patterns(const struct eg_policy *p);
+/*
+ * Scratch paths of ContainerRootFilesystemModified: the paths of the allow rules for that type
+ * that test nothing but the file path (service scratch directories). The per-container rootfs
+ * finding names its first write outside them, so that such a rule cannot suppress the whole
+ * finding because the container's first write happened to be a pid file.
+ */
+struct eg_path_patterns eg_policy_rootfs_scratch_patterns(const struct eg_policy *p);
 /* Per-rule suppression counts and a summary, added to `obj`. */
 void eg_policy_stats(const struct eg_policy *p, struct json_object *obj);
 /* One-line summary, e.g. "12 finding types, 5 allow rules, 3 watched capabilities". */

@@ -83,7 +83,15 @@ struct eg_policy {
     char **sensitive; /* NULL-terminated, as eg_policy_sensitive_files returns */
     struct eg_glob *sensitive_globs;
     size_t nsensitive, sensitive_cap;
+    /* eg_policy_rootfs_scratch_patterns: file-path-only allow rules of RootfsModified. */
+    struct eg_glob_run *rootfs_scratch;
+    size_t nrootfs_scratch;
+    bool rootfs_scratch_all;
+    struct eg_glob_run sensitive_run; /* sensitive_globs as one run */
 };
+
+/* Build the rootfs scratch-path index once the rules are loaded. 0, or -1 out of memory. */
+int eg_policy_index_scratch(struct eg_policy *p);
 
 /* Field names as written in the YAML, indexed by enum eg_cond_field. */
 extern const char *const eg_cond_field_names[EG_COND_COUNT];

@@ -247,6 +247,9 @@ struct eg_policy *eg_policy_load_buffer(const char *name, const char *yaml, size
     if (errs->total == 0 && !p->sensitive && !(p->sensitive = calloc(1, sizeof(char *))))
         eg_policy_error_add(errs, 0, 0, "out of memory");
 
+    if (errs->total == 0 && eg_policy_index_scratch(p) != 0)
+        eg_policy_error_add(errs, 0, 0, "out of memory");
+
     if (errs->total > 0) {
         /* Sections are read in file order, but duplicates are found at the end. */
         qsort(errs->items, errs->count, sizeof(errs->items[0]), compare_errors);
@@ -327,6 +330,7 @@ void eg_policy_free(struct eg_policy *p)
     }
     free(p->sensitive);
     free(p->sensitive_globs);
+    free(p->rootfs_scratch);
     free(p->source);
     free(p);
 }

@@ -143,3 +143,70 @@ bool eg_policy_is_sensitive_file(const struct eg_policy *p, const char *path)
             return true;
     return false;
 }
+
+bool eg_path_patterns_match(const struct eg_path_patterns *pp, const char *path)
+{
+    if (!pp || !path)
+        return false;
+    if (pp->all)
+        return true;
+    for (size_t r = 0; r < pp->nruns; r++)
+        for (size_t i = 0; i < pp->runs[r].n; i++)
+            if (eg_glob_match(&pp->runs[r].globs[i], path))
+                return true;
+    return false;
+}
+
+struct eg_path_patterns eg_policy_sensitive_patterns(const struct eg_policy *p)
+{
+    struct eg_path_patterns pp = {0};
+    if (p && p->nsensitive) {
+        /* One run: the loader keeps the sensitive patterns in one array. */
+        pp.runs = &p->sensitive_run;
+        pp.nruns = 1;
+    }
+    return pp;
+}
+
+struct eg_path_patterns eg_policy_rootfs_scratch_patterns(const struct eg_policy *p)
+{
+    struct eg_path_patterns pp = {0};
+    if (p) {
+        pp.runs = p->rootfs_scratch;
+        pp.nruns = p->nrootfs_scratch;
+        pp.all = p->rootfs_scratch_all;
+    }
+    return pp;
+}
+
+int eg_policy_index_scratch(struct eg_policy *p)
+{
+    const uint32_t bit = UINT32_C(1) << EG_FT_ROOTFS_MODIFIED;
+    p->sensitive_run = (struct eg_glob_run){.globs = p->sensitive_globs, .n = p->nsensitive};
+    /* A disabled type suppresses every path, as evaluating it would. */
+    if (!p->types[EG_FT_ROOTFS_MODIFIED].enabled)
+        p->rootfs_scratch_all = true;
+    size_t n = 0;
+    for (size_t i = 0; i < p->nrules; i++) {
+        const struct eg_policy_rule *r = &p->rules[i];
+        if (!r->all_types && !(r->types & bit))
+            continue;
+        if (r->ncond == 0)
+            p->rootfs_scratch_all = true;
+        else if (r->ncond == 1 && r->conds[0].field == EG_COND_FILE_PATH)
+            n++;
+    }
+    if (!n)
+        return 0;
+    p->rootfs_scratch = calloc(n, sizeof(*p->rootfs_scratch));
+    if (!p->rootfs_scratch)
+        return -1;
+    for (size_t i = 0; i < p->nrules; i++) {
+        const struct eg_policy_rule *r = &p->rules[i];
+        if ((r->all_types || (r->types & bit)) && r->ncond == 1 &&
+            r->conds[0].field == EG_COND_FILE_PATH)
+            p->rootfs_scratch[p->nrootfs_scratch++] =
+                (struct eg_glob_run){.globs = r->conds[0].globs, .n = r->conds[0].count};
+    }
+    return 0;
+}

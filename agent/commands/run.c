@@ -25,6 +25,8 @@
 
 #include "agent/pipeline/aggregator.h"
 #include "agent/kernel/bpf_cap.h"
+#include "agent/kernel/bpf_hostns.h"
+#include "agent/kernel/bpf_rootfs.h"
 #include "agent/kernel/bpf_loader.h"
 #include "agent/detectors/detector.h"
 #include "agent/kernel/drain_pacer.h"
@@ -144,7 +146,7 @@ static void policy_subject(struct eg_agent *a, const struct eg_finding *f,
     if (task) {
         s->task_family = task->family[0] ? task->family : NULL;
         s->task_revision = task->version[0] ? task->version : NULL;
-        const struct eg_ecs_container *c = eg_ecs_task_container(task, f->container_id);
+        const struct eg_ecs_container *c = eg_ecs_task_container(task, f->where.container_id);
         if (c) {
             s->container_name = c->name;
             s->image = c->image;
@@ -165,10 +167,10 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
     const struct eg_ecs_task *task = NULL;
     const char *resolution = "cgroupPath";
     enum eg_ecs_state st = EG_ECS_NOT_FOUND;
-    if (is_docker_id(f->container_id)) {
-        st = eg_ecs_client_lookup(a->ecs, f->container_id, &a->task_scratch);
+    if (is_docker_id(f->where.container_id)) {
+        st = eg_ecs_client_lookup(a->ecs, f->where.container_id, &a->task_scratch);
         if (st == EG_ECS_UNKNOWN)
-            eg_ecs_client_request(a->ecs, f->container_id);
+            eg_ecs_client_request(a->ecs, f->where.container_id);
     }
     if (st == EG_ECS_RESOLVED) {
         task = &a->task_scratch;
@@ -177,7 +179,7 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
         task = &a->task_scratch;
         resolution = "containerRuntime";
     } else if (st == EG_ECS_NOT_FOUND) {
-        resolution = is_docker_id(f->container_id) ? "notEcs" : "cgroupPath";
+        resolution = is_docker_id(f->where.container_id) ? "notEcs" : "cgroupPath";
     } else {
         /* Still resolving: hold a new finding briefly, never past the grace period. */
         if (!final && !f->emitted && now_ms < f->created_ms + a->opt.resolve_grace_ms)
@@ -205,7 +207,6 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
     }
     f->suppressed = false;
 
-    struct eg_container *c = eg_container_table_lookup(a->containers, f->cgroup_id);
     struct eg_ecs_metadata meta;
     bool have_meta = eg_ecs_client_metadata(a->ecs, &meta);
     struct eg_finding_view v = {
@@ -213,10 +214,8 @@ static bool emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool 
         .now_ms = now_ms,
         .task = task,
         .agent = have_meta ? &meta : NULL,
-        .cgroup_path = c ? c->path : NULL,
         .hostname = a->hostname,
         .task_resolution = resolution,
-        .container_host_ns = c ? c->host_ns : 0,
     };
     int len = eg_finding_to_json(f, &v, a->line, EG_FINDING_LINE_MAX + 1);
     if (len < 0) {
@@ -630,6 +629,23 @@ static uint64_t watched_caps(struct eg_agent *a)
     return a->opt.watched_caps ? a->opt.watched_caps : eg_policy_watched_caps(a->policy);
 }
 
+/* Hand each detector what it takes from the policy in force (start-up and every reload). */
+static void configure_detectors(struct eg_agent *a)
+{
+    struct eg_detector_config cfg = {
+        .sensitive_files = eg_policy_sensitive_patterns(a->policy),
+        .rootfs_scratch = eg_policy_rootfs_scratch_patterns(a->policy),
+    };
+    for (int i = 0; i < a->n_detectors; i++)
+        if (eg_detectors[i]->configure)
+            eg_detectors[i]->configure(a->detectors[i], &cfg);
+}
+
+static int cap_flush(const void *ctx, uint32_t *failed_cpus)
+{
+    return eg_bpf_cap_flush(ctx, failed_cpus);
+}
+
 static void reload_policy(struct eg_agent *a)
 {
     if (!a->opt.policy_file) {
@@ -644,6 +660,7 @@ static void reload_policy(struct eg_agent *a)
     }
     struct eg_policy *old = a->policy;
     a->policy = p;
+    configure_detectors(a); /* before the old policy's patterns are freed */
     eg_policy_free(old);
     eg_bpf_set_watched_caps(&a->bpf, watched_caps(a));
     a->stats.policy_reloads++;
@@ -700,8 +717,17 @@ static int setup_pipeline(struct eg_agent *a)
         .findings = a->findings,
         .procs = a->procs,
         .containers = a->containers,
-        .bpf = &a->bpf,
-        .policy = &a->policy,
+        .kernel =
+            {
+                .cap_dedup_fd = eg_bpf_cap_dedup_fd(&a->bpf),
+                .rootfs_repeats_fd = eg_bpf_rootfs_repeats_fd(&a->bpf),
+                .rootfs_pathops_fd = eg_bpf_rootfs_pathops_seen_fd(&a->bpf),
+                .hostns_dedup_fd = eg_bpf_hostns_dedup_fd(&a->bpf),
+                .cap_flush = cap_flush,
+                .cap_flush_ctx = &a->bpf,
+                .cgroup_mount = a->bpf.cgroups.mount_point,
+                .proc_root = "/proc",
+            },
     };
     /* Core tables first: detectors see a process after the table has recorded its exec. */
     eg_ringbuf_reader_on(a->reader, EG_EVENT_CGROUP_MKDIR, on_cgroup_mkdir, a);
@@ -718,6 +744,7 @@ static int setup_pipeline(struct eg_agent *a)
         a->detectors[a->n_detectors++] = d;
         eg_detectors[i]->subscribe(d, a->reader);
     }
+    configure_detectors(a);
     return 0;
 }
 

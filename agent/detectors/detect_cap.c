@@ -7,7 +7,6 @@
 
 #include <bpf/bpf.h>
 
-#include "agent/kernel/bpf_cap.h"
 #include "agent/common/json_text.h"
 #include "agent/common/log.h"
 #include "agent/detectors/syscall_names.h"
@@ -30,10 +29,16 @@
  */
 #define TRACK_MAX_PROBES 64
 
+/*
+ * A dedup key the kernel reported: its first event, the count already folded in, and where the
+ * behaviour happened as known at that first event. Repeats are folded into the finding of that
+ * identity, even once the container's cgroup is gone (a short task exits before the fold).
+ */
 struct tracked {
     bool used;
     uint64_t last_count;
     struct eg_cap_event first;
+    struct eg_where where;
 };
 
 struct eg_cap_detector {
@@ -157,25 +162,15 @@ static struct json_object *cap_context(const struct eg_cap_event *e)
 }
 
 /*
- * Fold `count` occurrences of the behaviour `e` stands for into its finding; the last of them
- * happened at `last_seen_ms` (epoch ms).
+ * Fold `count` occurrences of the behaviour `e` stands for, in the container `w` captured when it
+ * was first seen, into its finding; the last of them happened at `last_seen_ms` (epoch ms).
  */
-static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint64_t count,
-                   uint64_t last_seen_ms)
+static void record(struct eg_cap_detector *d, const struct eg_cap_event *e,
+                   const struct eg_where *w, uint64_t count, uint64_t last_seen_ms)
 {
-    struct eg_container *c = eg_container_table_lookup(d->env.containers, e->hdr.cgroup_id);
-    if (!c) {
-        /* The kernel only reports container cgroups, so this is a race with rmdir+expiry. */
-        d->stats.orphan_events++;
-    }
-    const struct eg_proc *p = eg_proc_table_find(d->env.procs, e->hdr.tgid, e->hdr.start_time_ns);
-    char exe_name[EG_NAME_LEN + 1];
-    eg_utf8_copy(e->exe_name, sizeof(e->exe_name), exe_name, sizeof(exe_name));
     enum eg_finding_type type = type_for(e->cap, e->ret);
     char key[EG_FINDING_KEY_MAX];
-    snprintf(key, sizeof(key), "%d|%s|%llu|%u|%u:%llu", (int)type, c ? c->id.container_id : "",
-             (unsigned long long)e->hdr.cgroup_id, e->cap, e->exe_dev,
-             (unsigned long long)e->exe_ino);
+    eg_finding_key(key, type, w, "%u|%u:%llu", e->cap, e->exe_dev, (unsigned long long)e->exe_ino);
     uint64_t now = eg_now_ms();
     bool created;
     struct eg_finding *f =
@@ -188,12 +183,11 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e, uint
         return;
     }
     f->first_seen_ms = eg_event_epoch_ms(e->hdr.ts_ns);
-    f->cgroup_id = e->hdr.cgroup_id;
+    f->where = *w;
     f->host_flags = e->hdr.flags;
-    if (c) {
-        snprintf(f->container_id, sizeof(f->container_id), "%s", c->id.container_id);
-        snprintf(f->task_id, sizeof(f->task_id), "%s", c->id.task_id);
-    }
+    const struct eg_proc *p = eg_proc_table_find(d->env.procs, e->hdr.tgid, e->hdr.start_time_ns);
+    char exe_name[EG_NAME_LEN + 1];
+    eg_utf8_copy(e->exe_name, sizeof(e->exe_name), exe_name, sizeof(exe_name));
     eg_finding_set_process(f, d->env.procs, &e->hdr, p ? NULL : exe_name);
     f->context = cap_context(e);
     const char *cap_name = eg_capability_name((int)e->cap);
@@ -210,20 +204,30 @@ void eg_cap_detector_on_event(void *ctx, const struct eg_event_header *h, const 
     d->stats.events++;
     struct eg_cap_dedup_key k;
     key_of(e, &k);
+    struct eg_where here;
+    const struct eg_where *w = &here;
     struct tracked *t = track_find(d, &k, true);
     if (t && t->used) {
         /* The kernel forgot the key (LRU) and sent it again: its count restarted. */
         t->last_count = 1;
-    } else if (t) {
-        t->used = true;
-        d->used_slots[d->n_used++] = (uint32_t)(t - d->track);
-        t->first = *e;
-        t->last_count = 1;
-        d->stats.tracked++;
+        w = &t->where;
     } else {
-        d->stats.untracked_full++;
+        struct eg_container *c = eg_container_table_lookup(d->env.containers, e->hdr.cgroup_id);
+        if (!c) /* the kernel only reports container cgroups: a race with rmdir+expiry */
+            d->stats.orphan_events++;
+        eg_where_capture(&here, c, e->hdr.cgroup_id);
+        if (t) {
+            t->used = true;
+            d->used_slots[d->n_used++] = (uint32_t)(t - d->track);
+            t->first = *e;
+            t->last_count = 1;
+            t->where = here;
+            d->stats.tracked++;
+        } else {
+            d->stats.untracked_full++;
+        }
     }
-    record(d, e, 1, eg_event_epoch_ms(e->hdr.ts_ns));
+    record(d, e, w, 1, eg_event_epoch_ms(e->hdr.ts_ns));
 }
 
 /*
@@ -236,7 +240,8 @@ void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
         return;
     /* Repeats of each CPU's last key are counted on that CPU until flushed (bpf/cap.bpf.c). */
     uint32_t failed_cpus = 0;
-    if (d->env.bpf && eg_bpf_cap_flush(d->env.bpf, &failed_cpus) == 0 && failed_cpus) {
+    if (d->env.kernel.cap_flush &&
+        d->env.kernel.cap_flush(d->env.kernel.cap_flush_ctx, &failed_cpus) == 0 && failed_cpus) {
         /* Once in the log (a persistent failure would repeat every second); health counts all. */
         if (!d->stats.flush_failures)
             eg_log_warn("capability repeat counts could not be flushed on %u CPU(s); they are "
@@ -256,7 +261,7 @@ void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
             uint64_t delta = v.count - t->last_count;
             t->last_count = v.count;
             d->stats.repeats_from_kernel += delta;
-            record(d, &t->first, delta, now_ms);
+            record(d, &t->first, &t->where, delta, now_ms);
         }
     }
 }
@@ -268,7 +273,7 @@ void eg_cap_detector_get_stats(struct eg_cap_detector *d, struct eg_cap_detector
 
 static void *cap_create(const struct eg_detector_env *env)
 {
-    return eg_cap_detector_new(env, eg_bpf_cap_dedup_fd(env->bpf));
+    return eg_cap_detector_new(env, env->kernel.cap_dedup_fd > 0 ? env->kernel.cap_dedup_fd : -1);
 }
 
 static void cap_subscribe(void *d, struct eg_ringbuf_reader *r)

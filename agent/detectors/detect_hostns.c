@@ -9,8 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/kernel/bpf_loader.h"
+#include <bpf/bpf.h>
+
 #include "agent/common/json_text.h"
+#include "agent/kernel/bpf_hostns.h"
+#include "collectors/hash.h"
 
 #define CLONE_NEWNS_ 0x00020000u
 #define CLONE_NEWCGROUP_ 0x02000000u
@@ -20,6 +23,20 @@
 #define CLONE_NEWNET_ 0x40000000u
 
 #define PROC_START_SLACK_NS 20000000ULL /* /proc start times are in clock ticks (10 ms) */
+#define TRACK_PROBES 64
+
+/*
+ * A process-access dedup key the kernel sent: its first record, the relation decided then,
+ * where it happened (captured at that record) and the kernel repeat count already folded in.
+ */
+struct access_track {
+    bool used;
+    enum eg_target_relation rel;
+    uint64_t last;
+    struct eg_hostns_dedup_key key;
+    struct eg_hostns_event first;
+    struct eg_where where;
+};
 
 struct eg_hostns_detector {
     struct eg_detector_env env;
@@ -31,6 +48,10 @@ struct eg_hostns_detector {
     /* Per container slot: the generation already reported / probed (0: none). */
     uint64_t reported_gen[EG_MAX_CONTAINERS];
     uint64_t probed_gen[EG_MAX_CONTAINERS];
+    int dedup_fd; /* the kernel's eg_hostns_dedup, -1 without one */
+    uint32_t n_used;
+    uint32_t used_slots[EG_HOSTNS_TRACK_SLOTS]; /* the tick walks these, not the table */
+    struct access_track *track;                 /* EG_HOSTNS_TRACK_SLOTS, touched as used */
 };
 
 /* ---- decisions (pure) ------------------------------------------------------------------- */
@@ -243,13 +264,17 @@ static void probe_container_ns(struct eg_hostns_detector *d, struct eg_container
 
 /* ---- findings --------------------------------------------------------------------------- */
 
-static struct eg_finding *new_finding(struct eg_hostns_detector *d, const char *key,
-                                      enum eg_finding_type type, const struct eg_event_header *h,
-                                      const struct eg_container *c, uint64_t event_ms)
+/*
+ * Record `count` occurrences of the behaviour `key` in container `w`; the finding when it was
+ * created by this call (the caller fills in the rest), else NULL.
+ */
+static struct eg_finding *record(struct eg_hostns_detector *d, const char *key,
+                                 enum eg_finding_type type, const struct eg_event_header *h,
+                                 const struct eg_where *w, uint64_t event_ms, uint64_t count)
 {
     bool created = false;
     struct eg_finding *f =
-        eg_aggregator_record(d->env.findings, key, type, event_ms, 1, eg_now_ms(), &created);
+        eg_aggregator_record(d->env.findings, key, type, event_ms, count, eg_now_ms(), &created);
     if (!f) {
         d->stats.findings_dropped++;
         return NULL;
@@ -257,12 +282,8 @@ static struct eg_finding *new_finding(struct eg_hostns_detector *d, const char *
     if (!created)
         return NULL;
     f->first_seen_ms = event_ms;
-    f->cgroup_id = h->cgroup_id;
+    f->where = *w;
     f->host_flags = h->flags;
-    if (c) {
-        snprintf(f->container_id, sizeof(f->container_id), "%s", c->id.container_id);
-        snprintf(f->task_id, sizeof(f->task_id), "%s", c->id.task_id);
-    }
     return f;
 }
 
@@ -273,10 +294,11 @@ static void report_host_pidns(struct eg_hostns_detector *d, struct eg_container 
     if (c->slot >= EG_MAX_CONTAINERS || d->reported_gen[c->slot] == c->generation)
         return;
     d->reported_gen[c->slot] = c->generation;
+    struct eg_where w;
+    eg_where_capture(&w, c, h->cgroup_id);
     char key[EG_FINDING_KEY_MAX];
-    snprintf(key, sizeof(key), "%d|%s|%llu", (int)EG_FT_HOST_PID_NS, c->id.container_id,
-             (unsigned long long)c->cgroup_id);
-    struct eg_finding *f = new_finding(d, key, EG_FT_HOST_PID_NS, h, c, event_ms);
+    eg_finding_key(key, EG_FT_HOST_PID_NS, &w, NULL);
+    struct eg_finding *f = record(d, key, EG_FT_HOST_PID_NS, h, &w, event_ms, 1);
     if (!f)
         return;
     d->stats.host_pidns_found++;
@@ -377,14 +399,15 @@ static void on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_eve
                         struct eg_container *c)
 {
     d->stats.ns_entries++;
+    struct eg_where w;
+    eg_where_capture(&w, c, e->hdr.cgroup_id);
     char kinds[64];
     eg_hostns_ns_kinds(e->ns_entered, kinds, sizeof(kinds));
     char key[EG_FINDING_KEY_MAX];
-    snprintf(key, sizeof(key), "%d|%s|%llu|%s|%u:%llu", (int)EG_FT_HOST_NS_ENTERED,
-             c ? c->id.container_id : "", (unsigned long long)e->hdr.cgroup_id, kinds,
-             e->target_tgid, (unsigned long long)e->target_start_time_ns);
+    eg_finding_key(key, EG_FT_HOST_NS_ENTERED, &w, "%s|%u:%llu", kinds, e->target_tgid,
+                   (unsigned long long)e->target_start_time_ns);
     struct eg_finding *f =
-        new_finding(d, key, EG_FT_HOST_NS_ENTERED, &e->hdr, c, eg_event_epoch_ms(e->hdr.ts_ns));
+        record(d, key, EG_FT_HOST_NS_ENTERED, &e->hdr, &w, eg_event_epoch_ms(e->hdr.ts_ns), 1);
     if (!f)
         return;
     eg_finding_set_process(f, d->env.procs, &e->hdr, NULL);
@@ -422,31 +445,19 @@ static void on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_eve
     f->namespace_kind[first] = '\0';
 }
 
-static void on_access(struct eg_hostns_detector *d, const struct eg_hostns_event *e,
-                      struct eg_container *c)
+/*
+ * `count` occurrences of the process access `e` by container `w` (the target's container `tc`
+ * when known, for the finding's context).
+ */
+static void record_access(struct eg_hostns_detector *d, const struct eg_hostns_event *e,
+                          const struct eg_where *w, enum eg_target_relation rel,
+                          const struct eg_container *tc, uint64_t count, uint64_t event_ms)
 {
-    d->stats.accesses++;
     enum eg_finding_type type = eg_hostns_access_type(e->action);
-    if (type == EG_FT_COUNT || type == EG_FT_HOST_NS_ENTERED)
-        return;
-    struct eg_container *tc = NULL;
-    enum eg_target_relation rel = EG_REL_HOST;
-    if (!(e->target_flags & EG_TGT_ALL)) {
-        if (!(e->target_flags & EG_TGT_RESOLVED))
-            return; /* the kernel always resolves; an unresolved record is malformed */
-        tc = eg_container_table_lookup(d->env.containers, e->target_cgroup_id);
-        rel = eg_hostns_relation(e->hdr.cgroup_id, c, e->hdr.pid_ns_inum, e->target_cgroup_id, tc,
-                                 e->target_pid_ns_inum, d->host.inum[EG_HOST_NS_PID]);
-    }
-    if (rel == EG_REL_SAME_TASK) {
-        d->stats.same_task++;
-        return;
-    }
     char key[EG_FINDING_KEY_MAX];
-    snprintf(key, sizeof(key), "%d|%s|%llu|%u:%llu|%u", (int)type, c ? c->id.container_id : "",
-             (unsigned long long)e->hdr.cgroup_id, e->target_tgid,
-             (unsigned long long)e->target_start_time_ns, e->target_flags & EG_TGT_ALL);
-    struct eg_finding *f = new_finding(d, key, type, &e->hdr, c, eg_event_epoch_ms(e->hdr.ts_ns));
+    eg_finding_key(key, type, w, "%u:%llu|%u", e->target_tgid,
+                   (unsigned long long)e->target_start_time_ns, e->target_flags & EG_TGT_ALL);
+    struct eg_finding *f = record(d, key, type, &e->hdr, w, event_ms, count);
     if (!f)
         return;
     eg_finding_set_process(f, d->env.procs, &e->hdr, NULL);
@@ -480,6 +491,102 @@ static void on_access(struct eg_hostns_detector *d, const struct eg_hostns_event
     }
     f->context = ctx;
     set_target_subject(f, e);
+}
+
+/* The kernel's dedup key of a process-access record (bpf/hostns.bpf.c, report_access). */
+static void dedup_key_of(const struct eg_hostns_event *e, struct eg_hostns_dedup_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->cgroup_id = e->hdr.cgroup_id;
+    k->target_start_time_ns = e->target_start_time_ns;
+    k->target_tgid =
+        (e->target_flags & EG_TGT_RESOLVED) ? e->target_tgid : (uint32_t)e->target_vpid;
+    k->action = e->action;
+    k->arg = e->arg;
+}
+
+static struct access_track *track_find(struct eg_hostns_detector *d,
+                                       const struct eg_hostns_dedup_key *k, bool insert)
+{
+    if (!d->track)
+        return NULL;
+    uint64_t h = eg_hash_bytes(k, sizeof(*k));
+    for (uint32_t i = 0; i < TRACK_PROBES; i++) {
+        struct access_track *t = &d->track[(h + i) & (EG_HOSTNS_TRACK_SLOTS - 1)];
+        if (!t->used)
+            return insert ? t : NULL;
+        if (memcmp(&t->key, k, sizeof(*k)) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static void on_access(struct eg_hostns_detector *d, const struct eg_hostns_event *e,
+                      struct eg_container *c)
+{
+    d->stats.accesses++;
+    enum eg_finding_type type = eg_hostns_access_type(e->action);
+    if (type == EG_FT_COUNT || type == EG_FT_HOST_NS_ENTERED)
+        return;
+    struct eg_container *tc = NULL;
+    enum eg_target_relation rel = EG_REL_HOST;
+    if (!(e->target_flags & EG_TGT_ALL)) {
+        if (!(e->target_flags & EG_TGT_RESOLVED))
+            return; /* the kernel always resolves; an unresolved record is malformed */
+        tc = eg_container_table_lookup(d->env.containers, e->target_cgroup_id);
+        rel = eg_hostns_relation(e->hdr.cgroup_id, c, e->hdr.pid_ns_inum, e->target_cgroup_id, tc,
+                                 e->target_pid_ns_inum, d->host.inum[EG_HOST_NS_PID]);
+    }
+    if (rel == EG_REL_SAME_TASK) {
+        d->stats.same_task++;
+        return;
+    }
+    uint64_t ms = eg_event_epoch_ms(e->hdr.ts_ns);
+    struct eg_hostns_dedup_key k;
+    dedup_key_of(e, &k);
+    struct access_track *t = track_find(d, &k, true);
+    if (t && t->used) {
+        /*
+         * Sent again (after the dedup window, or the kernel forgot the key): the repeats it
+         * absorbed since the last fold belong to the finding the key was first seen for.
+         */
+        uint64_t delta = e->dedup_repeats > t->last ? e->dedup_repeats - t->last : 0;
+        t->last = e->dedup_repeats;
+        d->stats.repeats_from_kernel += delta;
+        record_access(d, e, &t->where, t->rel, tc, 1 + delta, ms);
+        return;
+    }
+    struct eg_where w;
+    eg_where_capture(&w, c, e->hdr.cgroup_id);
+    if (t) {
+        *t = (struct access_track){
+            .used = true, .rel = rel, .last = e->dedup_repeats, .key = k, .first = *e, .where = w};
+        d->used_slots[d->n_used++] = (uint32_t)(t - d->track);
+    } else if (d->track) {
+        d->stats.untracked_full++;
+    }
+    record_access(d, e, &w, rel, tc, 1, ms);
+}
+
+/*
+ * Fold the kernel's process-access repeat counts: growth seen now happened since the previous
+ * tick and is stamped now_ms, into the finding of the identity captured with the key's first
+ * record (the caller's container may be gone by now).
+ */
+void eg_hostns_detector_tick(struct eg_hostns_detector *d, uint64_t now_ms)
+{
+    if (d->dedup_fd < 0)
+        return;
+    for (uint32_t i = 0; i < d->n_used; i++) {
+        struct access_track *t = &d->track[d->used_slots[i]];
+        struct eg_hostns_dedup_val v;
+        if (bpf_map_lookup_elem(d->dedup_fd, &t->key, &v) != 0 || v.repeats <= t->last)
+            continue;
+        uint64_t delta = v.repeats - t->last;
+        t->last = v.repeats;
+        d->stats.repeats_from_kernel += delta;
+        record_access(d, &t->first, &t->where, t->rel, NULL, delta, now_ms);
+    }
 }
 
 void eg_hostns_on_event(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
@@ -571,6 +678,12 @@ struct eg_hostns_detector *eg_hostns_detector_new(const struct eg_detector_env *
         return NULL;
     d->env = *env;
     d->host = *host;
+    d->dedup_fd = env->kernel.hostns_dedup_fd > 0 ? env->kernel.hostns_dedup_fd : -1;
+    d->track = calloc(EG_HOSTNS_TRACK_SLOTS, sizeof(*d->track));
+    if (!d->track) {
+        free(d);
+        return NULL;
+    }
     snprintf(d->proc_root, sizeof(d->proc_root), "%s", proc_root);
     snprintf(d->cgroup_mount, sizeof(d->cgroup_mount), "%s", cgroup_mount ? cgroup_mount : "");
     return d;
@@ -578,6 +691,8 @@ struct eg_hostns_detector *eg_hostns_detector_new(const struct eg_detector_env *
 
 void eg_hostns_detector_free(struct eg_hostns_detector *d)
 {
+    if (d)
+        free(d->track);
     free(d);
 }
 
@@ -591,8 +706,8 @@ static void *hostns_create(const struct eg_detector_env *env)
 {
     struct eg_host_ns host;
     eg_hostns_read_host_ns("/proc/self/ns", &host);
-    const char *mount = env->bpf ? env->bpf->cgroups.mount_point : NULL;
-    return eg_hostns_detector_new(env, "/proc", &host, mount);
+    return eg_hostns_detector_new(env, env->kernel.proc_root ? env->kernel.proc_root : "/proc",
+                                  &host, env->kernel.cgroup_mount);
 }
 
 static void hostns_subscribe(void *d, struct eg_ringbuf_reader *r)
@@ -606,10 +721,10 @@ static void hostns_subscribe(void *d, struct eg_ringbuf_reader *r)
 static void hostns_tick(void *p, uint64_t now_ms)
 {
     struct eg_hostns_detector *d = p;
-    (void)now_ms;
     /* The core scans containers and their processes after detectors are created. */
     if (!d->scanned)
         eg_hostns_startup_scan(d);
+    eg_hostns_detector_tick(d, now_ms);
 }
 
 static void hostns_stats(void *p, struct json_object *obj)
@@ -629,6 +744,8 @@ static void hostns_stats(void *p, struct json_object *obj)
     ADD("containerNamespacesProbed", ns_probed);
     ADD("containerNamespaceProbeFailed", ns_probe_failed);
     ADD("findingsDropped", findings_dropped);
+    ADD("repeatsFromKernel", repeats_from_kernel);
+    ADD("untrackedTableFull", untracked_full);
 #undef ADD
     json_object_object_add(obj, "hostNamespaces", o);
 }

@@ -40,18 +40,22 @@ enum eg_finding_type eg_hostns_access_type(uint32_t action);
 int eg_hostns_ns_kinds(uint32_t mask, char *out, size_t outlen);
 
 struct eg_hostns_detector_stats {
-    uint64_t lifecycle_events; /* exec/fork seen */
-    uint64_t host_pidns_found; /* containers reported for sharing the host pid ns */
-    uint64_t setup_skipped;    /* runtime set-up execs in the host mount ns */
-    uint64_t ns_entries;       /* EG_EVENT_NS_ENTER events */
-    uint64_t accesses;         /* EG_EVENT_PROC_ACCESS events */
-    uint64_t same_task;        /* accesses to the caller's own task: not reported */
-    uint64_t orphan_events;    /* caller cgroup not (or no longer) a known container */
-    uint64_t ns_probed;        /* containers whose net/ipc/uts sharing is known */
-    uint64_t ns_probe_failed;  /* first process gone or reused before it could be read */
-    uint64_t scan_host_pidns;  /* found by the start-up scan */
-    uint64_t findings_dropped; /* aggregator full */
+    uint64_t lifecycle_events;    /* exec/fork seen */
+    uint64_t host_pidns_found;    /* containers reported for sharing the host pid ns */
+    uint64_t setup_skipped;       /* runtime set-up execs in the host mount ns */
+    uint64_t ns_entries;          /* EG_EVENT_NS_ENTER events */
+    uint64_t accesses;            /* EG_EVENT_PROC_ACCESS events */
+    uint64_t same_task;           /* accesses to the caller's own task: not reported */
+    uint64_t orphan_events;       /* caller cgroup not (or no longer) a known container */
+    uint64_t ns_probed;           /* containers whose net/ipc/uts sharing is known */
+    uint64_t ns_probe_failed;     /* first process gone or reused before it could be read */
+    uint64_t scan_host_pidns;     /* found by the start-up scan */
+    uint64_t findings_dropped;    /* aggregator full */
+    uint64_t repeats_from_kernel; /* process-access repeats the kernel absorbed, folded in */
+    uint64_t untracked_full;      /* dedup keys not tracked (table full): repeats not folded */
 };
+/* Process-access dedup keys whose repeats are folded in: as many as the kernel map holds. */
+#define EG_HOSTNS_TRACK_SLOTS 8192
 
 struct eg_hostns_detector;
 
@@ -73,5 +77,7 @@ void eg_hostns_on_event(void *ctx, const struct eg_event_header *h, const void *
 int eg_hostns_startup_scan(struct eg_hostns_detector *d);
 void eg_hostns_detector_get_stats(struct eg_hostns_detector *d,
                                   struct eg_hostns_detector_stats *out);
+/* Fold the kernel's process-access repeat counts into their findings (about once a second). */
+void eg_hostns_detector_tick(struct eg_hostns_detector *d, uint64_t now_ms);
 
 #endif

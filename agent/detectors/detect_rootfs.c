@@ -8,8 +8,6 @@
 
 #include <bpf/bpf.h>
 
-#include "agent/kernel/bpf_loader.h"
-#include "agent/kernel/bpf_rootfs.h"
 #include "agent/pipeline/finding_json.h"
 #include "agent/common/log.h"
 #include "agent/common/json_text.h"
@@ -79,6 +77,7 @@ struct pathop_track {
 
 struct eg_rootfs_detector {
     struct eg_detector_env env;
+    struct eg_detector_config cfg; /* from the policy in force */
     int repeats_fd;
     int pathops_fd;                          /* eg_rootfs_pathops_seen, -1 without one */
     struct pathop_track *pathops;            /* PATHOP_TRACK_SLOTS */
@@ -91,7 +90,15 @@ struct eg_rootfs_detector {
     struct eg_mount_cache *mounts;
     struct cstate cstate[CSTATE_SLOTS];
     uint64_t repeats_last[EG_MAX_CONTAINER_SLOTS]; /* kernel count per slot, as folded in */
-    uint64_t *distinct;                            /* EG_ROOTFS_DISTINCT_SLOTS hashes, 0 = free */
+    /*
+     * The container each slot's kernel repeat count belongs to, captured with the first write
+     * it sent (slot_gen: that container's generation, 0 none): the count is folded into that
+     * container's finding even once its cgroup is gone.
+     */
+    uint64_t slot_gen[EG_MAX_CONTAINER_SLOTS];
+    struct eg_where *slot_where;   /* EG_MAX_CONTAINER_SLOTS, touched only as used */
+    struct eg_where *pathop_where; /* PATHOP_TRACK_SLOTS: where each tracked key was seen */
+    uint64_t *distinct;            /* EG_ROOTFS_DISTINCT_SLOTS hashes, 0 = free */
     uint64_t distinct_used;
     struct written_key *written_keys; /* EG_ROOTFS_WRITTEN_SLOTS */
     struct written *written;          /* the same slots' records, touched only as used */
@@ -221,33 +228,24 @@ static void remember_written(struct eg_rootfs_detector *d, uint64_t cg, uint32_t
     snprintf(w->path, sizeof(w->path), "%s", path);
 }
 
-/* Container identity and the first process of a new finding. */
+/* Container identity (captured at the event) and the first process of a new finding. */
 static void fill_where_who(struct eg_rootfs_detector *d, struct eg_finding *f,
-                           const struct eg_container *c, const struct eg_event_header *h)
+                           const struct eg_where *w, const struct eg_event_header *h)
 {
     f->first_seen_ms = eg_event_epoch_ms(h->ts_ns);
-    f->cgroup_id = h->cgroup_id;
+    f->where = *w;
     f->host_flags = h->flags;
-    if (c) {
-        snprintf(f->container_id, sizeof(f->container_id), "%s", c->id.container_id);
-        snprintf(f->task_id, sizeof(f->task_id), "%s", c->id.task_id);
-    }
     eg_finding_set_process(f, d->env.procs, h, NULL);
 }
 
+/*
+ * The policy's path-only allow rules (e.g. service scratch dirs) would suppress the whole
+ * per-container finding if its filePath were such a path; the finding names the first write
+ * outside them instead.
+ */
 static bool is_scratch(struct eg_rootfs_detector *d, const char *path)
 {
-    /*
-     * The policy's path-only allow rules (e.g. service scratch dirs) would
-     * suppress the whole per-container finding if its filePath were such a
-     * path; the finding names the first write outside them instead.
-     */
-    struct eg_policy_subject s = {0};
-    s.finding_type = eg_finding_type_info(EG_FT_ROOTFS_MODIFIED)->name;
-    s.file_path = path;
-    struct eg_policy_verdict v;
-    eg_policy_evaluate(*d->env.policy, &s, 2.0, &v);
-    return !v.report;
+    return eg_path_patterns_match(&d->cfg.rootfs_scratch, path);
 }
 
 /* Counters are updated in place: this runs for every rootfs write, and replacing the
@@ -261,11 +259,12 @@ static void set_int(struct json_object *o, const char *k, uint64_t v)
         json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
 
-/* One or more rootfs writes by `h` in container `c` (path NULL: kernel repeat counts). */
-static void record_rootfs(struct eg_rootfs_detector *d, const struct eg_container *c, uint64_t cg,
+/* One or more rootfs writes by `h` in container `w` (path NULL: kernel repeat counts). */
+static void record_rootfs(struct eg_rootfs_detector *d, const struct eg_where *w,
                           const struct eg_event_header *h, const char *path, const char *op,
                           const char *layer, uint64_t count, uint64_t event_ms)
 {
+    uint64_t cg = w->cgroup_id;
     struct cstate *cs = cstate_get(d, cg);
     bool new_path = false;
     if (cs) {
@@ -280,8 +279,7 @@ static void record_rootfs(struct eg_rootfs_detector *d, const struct eg_containe
         }
     }
     char key[EG_FINDING_KEY_MAX];
-    snprintf(key, sizeof(key), "%d|%s|%llu", (int)EG_FT_ROOTFS_MODIFIED,
-             c ? c->id.container_id : "", (unsigned long long)cg);
+    eg_finding_key(key, EG_FT_ROOTFS_MODIFIED, w, NULL);
     bool created;
     struct eg_finding *f = eg_aggregator_record(d->env.findings, key, EG_FT_ROOTFS_MODIFIED,
                                                 event_ms, count, eg_now_ms(), &created);
@@ -290,7 +288,7 @@ static void record_rootfs(struct eg_rootfs_detector *d, const struct eg_containe
     const char *fp = path ? path : cs ? cs->first_path : "";
     const char *fop = path ? op : cs && cs->first_op ? cs->first_op : op;
     if (created) {
-        fill_where_who(d, f, c, h);
+        fill_where_who(d, f, w, h);
         f->context = json_object_new_object();
         json_object_object_add(f->context, "filePath", eg_json_string(fp, EG_PATH_LEN));
         json_object_object_add(f->context, "fileOperation", json_object_new_string(fop));
@@ -337,22 +335,20 @@ static void record_rootfs(struct eg_rootfs_detector *d, const struct eg_containe
     }
 }
 
-static void record_sensitive(struct eg_rootfs_detector *d, const struct eg_container *c,
-                             uint64_t cg, const struct eg_event_header *h, const char *path,
-                             const char *op)
+static void record_sensitive(struct eg_rootfs_detector *d, const struct eg_where *w,
+                             const struct eg_event_header *h, const char *path, const char *op)
 {
-    if (!eg_policy_is_sensitive_file(*d->env.policy, path))
+    if (!eg_path_patterns_match(&d->cfg.sensitive_files, path))
         return;
     char key[EG_FINDING_KEY_MAX];
-    snprintf(key, sizeof(key), "%d|%s|%llu|%s", (int)EG_FT_SENSITIVE_FILE,
-             c ? c->id.container_id : "", (unsigned long long)cg, path);
+    eg_finding_key(key, EG_FT_SENSITIVE_FILE, w, "%s", path);
     bool created;
     struct eg_finding *f =
         eg_aggregator_record(d->env.findings, key, EG_FT_SENSITIVE_FILE,
                              eg_event_epoch_ms(h->ts_ns), 1, eg_now_ms(), &created);
     if (!f || !created)
         return;
-    fill_where_who(d, f, c, h);
+    fill_where_who(d, f, w, h);
     /* Code injected into every process started afterwards. */
     if (strcmp(path, LD_SO_PRELOAD) == 0)
         f->severity = SEVERITY_HIGH;
@@ -369,7 +365,14 @@ static void on_write(void *ctx, const struct eg_event_header *h, const void *rec
     const struct eg_rootfs_write_event *e = rec;
     d->stats.write_events++;
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
-    uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
+    struct eg_where w;
+    eg_where_capture(&w, c, h->cgroup_id);
+    /* The kernel counts this container's repeat writes in its slot: they belong to it. */
+    if (c && c->slot < EG_MAX_CONTAINER_SLOTS && d->slot_gen[c->slot] != c->generation) {
+        d->slot_where[c->slot] = w;
+        d->slot_gen[c->slot] = c->generation;
+    }
+    uint64_t cg = w.cgroup_id;
     char path[EG_PATH_LEN];
     eg_utf8_copy(e->path, sizeof(e->path), path, sizeof(path));
     if (!path[0] || (e->rootfs_flags & EG_ROOTFS_PATH_UNRESOLVED)) {
@@ -382,18 +385,18 @@ static void on_write(void *ctx, const struct eg_event_header *h, const void *rec
     if (e->rootfs_flags & EG_ROOTFS_OVERLAY)
         layer = (e->rootfs_flags & EG_ROOTFS_LOWER) ? "lower" : "upper";
     remember_written(d, cg, e->dev, e->ino, h, path);
-    record_rootfs(d, c, cg, h, path, op, layer, 1, eg_event_epoch_ms(h->ts_ns));
-    record_sensitive(d, c, cg, h, path, op);
+    record_rootfs(d, &w, h, path, op, layer, 1, eg_event_epoch_ms(h->ts_ns));
+    record_sensitive(d, &w, h, path, op);
 }
 
-/* Up to `max` pids of the processes in cgroup `cg` (from cgroup.procs of the tracked hierarchy). */
-static int container_pids(struct eg_rootfs_detector *d, uint64_t cg, uint32_t *out, int max)
+/* Up to `max` pids of the processes in container `w` (cgroup.procs of the tracked hierarchy). */
+static int container_pids(struct eg_rootfs_detector *d, const struct eg_where *w, uint32_t *out,
+                          int max)
 {
-    struct eg_container *c = eg_container_table_lookup(d->env.containers, cg);
-    if (!c || !d->env.bpf || !d->env.bpf->cgroups.mount_point[0])
+    if (!w->cgroup_path[0] || !d->env.kernel.cgroup_mount || !d->env.kernel.cgroup_mount[0])
         return 0;
     char path[EG_CONTAINER_PATH_MAX + 300];
-    snprintf(path, sizeof(path), "%s%s/cgroup.procs", d->env.bpf->cgroups.mount_point, c->path);
+    snprintf(path, sizeof(path), "%s%s/cgroup.procs", d->env.kernel.cgroup_mount, w->cgroup_path);
     FILE *f = fopen(path, "re");
     if (!f)
         return 0;
@@ -407,8 +410,8 @@ static int container_pids(struct eg_rootfs_detector *d, uint64_t cg, uint32_t *o
 
 /* Resolve one path of a path op to an absolute path on the root mount; false when not. */
 static bool pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event_header *h,
-                             uint32_t flags, const char *base_raw, const char *path_raw, char *out,
-                             size_t outlen)
+                             const struct eg_where *w, uint32_t flags, const char *base_raw,
+                             const char *path_raw, char *out, size_t outlen)
 {
     char base[EG_PATH_LEN], path[EG_PATH_LEN];
     eg_utf8_copy(base_raw, EG_PATH_LEN, base, sizeof(base));
@@ -427,7 +430,7 @@ static bool pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event
     uint32_t pids[2 + CGROUP_PIDS] = {h->tgid, h->ppid};
     const struct eg_mount_table *t = eg_mount_cache_get_any(d->mounts, h->mnt_ns_inum, pids, 2);
     if (!t) {
-        int n = container_pids(d, h->cgroup_id, pids + 2, CGROUP_PIDS);
+        int n = container_pids(d, w, pids + 2, CGROUP_PIDS);
         t = eg_mount_cache_get_any(d->mounts, h->mnt_ns_inum, pids + 2, n);
     }
     if (!t) {
@@ -463,9 +466,12 @@ static struct pathop_track *pathop_track_find(struct eg_rootfs_detector *d, uint
     return free_slot;
 }
 
-/* The kernel counts this operation's repeats under e->dedup_hash; fold them in later. */
+/*
+ * The kernel counts this operation's repeats under e->dedup_hash; fold them in later, into the
+ * finding of the container `w` it happened in.
+ */
 static void pathop_track(struct eg_rootfs_detector *d, const struct eg_event_header *h,
-                         const struct eg_rootfs_pathop_event *e)
+                         const struct eg_rootfs_pathop_event *e, const struct eg_where *w)
 {
     if (d->pathops_fd < 0 || !e->dedup_hash)
         return;
@@ -476,6 +482,7 @@ static void pathop_track(struct eg_rootfs_detector *d, const struct eg_event_hea
     }
     t->last = 1; /* a key sent again was forgotten by the kernel (LRU): its count restarted */
     t->op = e->op;
+    d->pathop_where[t - d->pathops] = *w;
 }
 
 static void on_pathop(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
@@ -484,26 +491,28 @@ static void on_pathop(void *ctx, const struct eg_event_header *h, const void *re
     struct eg_rootfs_detector *d = ctx;
     const struct eg_rootfs_pathop_event *e = rec;
     d->stats.pathop_events++;
+    struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
+    struct eg_where w;
+    eg_where_capture(&w, c, h->cgroup_id);
     char path[EG_PATH_LEN], path2[EG_PATH_LEN];
-    if (!pathop_on_rootfs(d, h, e->pathop_flags, e->base, e->path, path, sizeof(path)))
+    if (!pathop_on_rootfs(d, h, &w, e->pathop_flags, e->base, e->path, path, sizeof(path)))
         return;
     bool two = e->path2[0] != '\0';
-    if (two && !pathop_on_rootfs(d, h, e->pathop_flags2, e->base2, e->path2, path2, sizeof(path2)))
+    if (two &&
+        !pathop_on_rootfs(d, h, &w, e->pathop_flags2, e->base2, e->path2, path2, sizeof(path2)))
         two = false;
-    struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
-    uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
     const char *op = op_name(e->op);
     uint64_t ms = eg_event_epoch_ms(h->ts_ns);
     /* rename/link: the new name is what now exists; the old one is a related path. */
     if (two) {
-        record_rootfs(d, c, cg, h, path2, op, NULL, 1, ms);
-        record_rootfs(d, c, cg, h, path, op, NULL, 0, ms);
-        record_sensitive(d, c, cg, h, path2, op);
+        record_rootfs(d, &w, h, path2, op, NULL, 1, ms);
+        record_rootfs(d, &w, h, path, op, NULL, 0, ms);
+        record_sensitive(d, &w, h, path2, op);
     } else {
-        record_rootfs(d, c, cg, h, path, op, NULL, 1, ms);
+        record_rootfs(d, &w, h, path, op, NULL, 1, ms);
     }
-    record_sensitive(d, c, cg, h, path, op);
-    pathop_track(d, h, e);
+    record_sensitive(d, &w, h, path, op);
+    pathop_track(d, h, e, &w);
 }
 
 static struct json_object *modifying_process(const struct written *w)
@@ -527,16 +536,16 @@ static void record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_ty
                                 const char *path, const struct written *w, uint64_t written_ts)
 {
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
-    uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
+    struct eg_where wh;
+    eg_where_capture(&wh, c, h->cgroup_id);
     char key[EG_FINDING_KEY_MAX];
-    snprintf(key, sizeof(key), "%d|%s|%llu|%u:%llu", (int)type, c ? c->id.container_id : "",
-             (unsigned long long)cg, dev, (unsigned long long)ino);
+    eg_finding_key(key, type, &wh, "%u:%llu", dev, (unsigned long long)ino);
     bool created;
     struct eg_finding *f = eg_aggregator_record(
         d->env.findings, key, type, eg_event_epoch_ms(h->ts_ns), 1, eg_now_ms(), &created);
     if (!f || !created)
         return;
-    fill_where_who(d, f, c, h);
+    fill_where_who(d, f, &wh, h);
     /* The event names the file mapped or just executed; the process table may still hold
      * the executable from before the exec. */
     if (type == EG_FT_NEW_BINARY)
@@ -599,8 +608,11 @@ struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *
     d->written_keys = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written_keys));
     d->written = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written));
     d->pathops = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathops));
+    d->pathop_where = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathop_where));
+    d->slot_where = calloc(EG_MAX_CONTAINER_SLOTS, sizeof(*d->slot_where));
     d->mounts = eg_mount_cache_new(proc_root);
-    if (!d->distinct || !d->written_keys || !d->written || !d->pathops || !d->mounts) {
+    if (!d->distinct || !d->written_keys || !d->written || !d->pathops || !d->pathop_where ||
+        !d->slot_where || !d->mounts) {
         eg_rootfs_detector_free(d);
         return NULL;
     }
@@ -618,7 +630,15 @@ void eg_rootfs_detector_free(struct eg_rootfs_detector *d)
     free(d->written_keys);
     free(d->written);
     free(d->pathops);
+    free(d->pathop_where);
+    free(d->slot_where);
     free(d);
+}
+
+void eg_rootfs_detector_configure(struct eg_rootfs_detector *d,
+                                  const struct eg_detector_config *cfg)
+{
+    d->cfg = *cfg;
 }
 
 void eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbuf_reader *r)
@@ -694,12 +714,10 @@ static void fold_pathop(struct eg_rootfs_detector *d, struct pathop_track *t, ui
     uint64_t delta = count - t->last;
     t->last = count;
     d->stats.pathop_repeats_from_kernel += delta;
-    struct eg_container *c = eg_container_table_lookup(d->env.containers, t->cgroup_id);
-    if (!c)
-        return; /* the container is gone: its finding was final */
+    const struct eg_where *w = &d->pathop_where[t - d->pathops];
     struct eg_event_header h = {0};
     h.cgroup_id = t->cgroup_id;
-    record_rootfs(d, c, c->cgroup_id, &h, NULL, op_name(t->op), NULL, delta, now_ms);
+    record_rootfs(d, w, &h, NULL, op_name(t->op), NULL, delta, now_ms);
 }
 
 static void fold_pathop_repeats(struct eg_rootfs_detector *d, uint64_t now_ms)
@@ -744,9 +762,8 @@ void eg_rootfs_detector_tick(struct eg_rootfs_detector *d, uint64_t now_ms)
      * the previous one's count ended.
      */
     for (uint32_t slot = 0; slot < EG_MAX_CONTAINER_SLOTS; slot++) {
-        struct eg_container *c = eg_container_table_by_slot(d->env.containers, slot);
-        if (!c)
-            continue;
+        if (!d->slot_gen[slot])
+            continue; /* no write sent from this slot yet: nothing can have repeated */
         uint64_t val;
         if (bpf_map_lookup_elem(d->repeats_fd, &slot, &val) != 0)
             continue;
@@ -755,9 +772,10 @@ void eg_rootfs_detector_tick(struct eg_rootfs_detector *d, uint64_t now_ms)
         uint64_t delta = val - d->repeats_last[slot];
         d->repeats_last[slot] = val;
         d->stats.repeats_from_kernel += delta;
+        const struct eg_where *w = &d->slot_where[slot];
         struct eg_event_header h = {0};
-        h.cgroup_id = c->cgroup_id;
-        record_rootfs(d, c, c->cgroup_id, &h, NULL, "modify", NULL, delta, now_ms);
+        h.cgroup_id = w->cgroup_id;
+        record_rootfs(d, w, &h, NULL, "modify", NULL, delta, now_ms);
     }
 }
 
@@ -771,16 +789,23 @@ void eg_rootfs_detector_get_stats(struct eg_rootfs_detector *d,
 
 static void *rootfs_create(const struct eg_detector_env *env)
 {
+    const struct eg_detector_kernel *k = &env->kernel;
     struct eg_rootfs_detector *d =
-        eg_rootfs_detector_new(env, eg_bpf_rootfs_repeats_fd(env->bpf), "/proc");
+        eg_rootfs_detector_new(env, k->rootfs_repeats_fd > 0 ? k->rootfs_repeats_fd : -1,
+                               k->proc_root ? k->proc_root : "/proc");
     if (d)
-        eg_rootfs_detector_set_pathops_fd(d, eg_bpf_rootfs_pathops_seen_fd(env->bpf));
+        eg_rootfs_detector_set_pathops_fd(d, k->rootfs_pathops_fd > 0 ? k->rootfs_pathops_fd : -1);
     return d;
 }
 
 static void rootfs_subscribe(void *d, struct eg_ringbuf_reader *r)
 {
     eg_rootfs_detector_subscribe(d, r);
+}
+
+static void rootfs_configure(void *d, const struct eg_detector_config *cfg)
+{
+    eg_rootfs_detector_configure(d, cfg);
 }
 
 static void rootfs_tick(void *d, uint64_t now_ms)
@@ -824,6 +849,7 @@ const struct eg_detector_ops eg_rootfs_detector_ops = {
     .name = "rootfs",
     .create = rootfs_create,
     .subscribe = rootfs_subscribe,
+    .configure = rootfs_configure,
     .tick = rootfs_tick,
     .stats = rootfs_stats,
     .destroy = rootfs_destroy,

@@ -1,7 +1,7 @@
 /*
- * What every detector gets from the agent: where findings go and the
- * tables that say who did what where. Detectors are ring-buffer handlers
- * (collectors/ringbuf_reader.h) plus an optional periodic tick.
+ * What every detector gets from the agent: where findings go, the tables that say who did what
+ * where, its kernel maps, and (configure) what it needs from the policy. Detectors are ring-buffer
+ * handlers (collectors/ringbuf_reader.h) plus an optional periodic tick.
  */
 #ifndef ECSGUARD_DETECTOR_H
 #define ECSGUARD_DETECTOR_H
@@ -9,31 +9,58 @@
 #include <stdint.h>
 
 #include "agent/pipeline/aggregator.h"
+#include "policy/policy.h"
 #include "collectors/container_table.h"
 #include "collectors/proc_table.h"
 #include "collectors/ringbuf_reader.h"
 
-struct eg_bpf;
-struct eg_policy;
 struct json_object;
+
+/*
+ * The kernel side a detector reads: its concern's maps (fd <= 0: none, so a zeroed struct has
+ * none) and the capability repeat flush. Detectors get these, never the loader's whole struct
+ * eg_bpf.
+ */
+struct eg_detector_kernel {
+    int cap_dedup_fd;
+    int rootfs_repeats_fd;
+    int rootfs_pathops_fd;
+    int hostns_dedup_fd;
+    /* Move per-CPU capability repeat counts into cap_dedup before a read (NULL: none). */
+    int (*cap_flush)(const void *ctx, uint32_t *failed_cpus);
+    const void *cap_flush_ctx;
+    const char *cgroup_mount; /* mount point of the tracked cgroup hierarchy ("" unknown) */
+    const char *proc_root;    /* "/proc" */
+};
 
 struct eg_detector_env {
     struct eg_aggregator *findings;
     struct eg_proc_table *procs;
     struct eg_container_table *containers;
-    struct eg_bpf *bpf;              /* maps of the detector's own kernel concern */
-    struct eg_policy *const *policy; /* the policy in force (replaced on SIGHUP) */
+    struct eg_detector_kernel kernel;
+};
+
+/*
+ * What detectors take from the policy. Handed over at start-up and again after every reload
+ * (SIGHUP); valid until the next configure call. Detectors never evaluate the policy: it is
+ * evaluated once per finding, where the whole finding is known (agent/pipeline/emit.c).
+ */
+struct eg_detector_config {
+    struct eg_path_patterns sensitive_files;
+    struct eg_path_patterns rootfs_scratch;
 };
 
 /*
  * A detector: turns events of its kinds into findings. A new detector adds
- * its file (agent/detect_<concern>.c) and one line in agent/detectors.c.
+ * its file (agent/detectors/detect_<concern>.c) and one line in agent/detectors/detectors.c.
  */
 struct eg_detector_ops {
     const char *name;
     void *(*create)(const struct eg_detector_env *env);
     /* Register ring-buffer handlers for the event kinds it consumes. */
     void (*subscribe)(void *detector, struct eg_ringbuf_reader *reader);
+    /* Take what it needs from the policy in force (optional). */
+    void (*configure)(void *detector, const struct eg_detector_config *cfg);
     /* About once a second (optional). */
     void (*tick)(void *detector, uint64_t now_ms);
     /* Add its counters to the health record (optional). */
@@ -41,7 +68,7 @@ struct eg_detector_ops {
     void (*destroy)(void *detector);
 };
 
-/* NULL-terminated, in agent/detectors.c. */
+/* NULL-terminated, in agent/detectors/detectors.c. */
 extern const struct eg_detector_ops *const eg_detectors[];
 
 /* Wall-clock ms for a boot-time ns timestamp from the kernel. */

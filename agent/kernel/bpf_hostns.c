@@ -149,3 +149,9 @@ const struct eg_bpf_concern eg_bpf_hostns_concern = {
     .load = load_hostns,
     .unload = unload_hostns,
 };
+
+int eg_bpf_hostns_dedup_fd(const struct eg_bpf *b)
+{
+    struct hostns_bpf *s = eg_bpf_skeleton(b, eg_bpf_hostns_concern.hook);
+    return s ? bpf_map__fd(s->maps.eg_hostns_dedup) : -1;
+}

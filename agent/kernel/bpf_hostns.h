@@ -28,4 +28,8 @@ struct eg_host_ns {
  */
 int eg_hostns_read_host_ns(const char *proc_self_ns, struct eg_host_ns *out);
 
+struct eg_bpf;
+/* The process-access dedup map (repeat counts the detector folds in); -1 when not loaded. */
+int eg_bpf_hostns_dedup_fd(const struct eg_bpf *b);
+
 #endif

@@ -100,7 +100,7 @@ static struct json_object *container_json(const struct eg_finding *f,
 {
     struct json_object *o = json_object_new_object();
     add_str(o, "containerRuntime", "docker");
-    add_str(o, "id", f->container_id);
+    add_str(o, "id", f->where.container_id);
     if (c) {
         add_str(o, "name", c->name);
         if (c->image[0])
@@ -154,10 +154,10 @@ static struct json_object *resource_json(const struct eg_finding *f,
         }
         if (v->task->known_status[0])
             add_str(td, "status", v->task->known_status);
-        c = eg_ecs_task_container(v->task, f->container_id);
+        c = eg_ecs_task_container(v->task, f->where.container_id);
     }
-    if (f->task_id[0])
-        add_str(td, "taskId", f->task_id);
+    if (f->where.task_id[0])
+        add_str(td, "taskId", f->where.task_id);
     add_str(td, "launchType", "EC2");
     /* Only the container that acted: its task siblings are not blamed. */
     struct json_object *arr = json_object_new_array();
@@ -198,22 +198,22 @@ static struct json_object *service_json(const struct eg_finding *f, const struct
         add_str(extra, "hostname", v->hostname);
     if (v->agent && v->agent->container_instance_arn[0])
         add_str(extra, "containerInstanceArn", v->agent->container_instance_arn);
-    if (v->cgroup_path)
-        add_str(extra, "cgroupPath", v->cgroup_path);
+    if (f->where.cgroup_path[0])
+        add_str(extra, "cgroupPath", f->where.cgroup_path);
     add_str(extra, "taskResolution", v->task_resolution ? v->task_resolution : "cgroupPath");
     json_object_object_add(extra, "hostPidNamespace",
                            json_object_new_boolean((f->host_flags & EG_HDR_HOST_PIDNS) != 0));
     /* Host network/IPC/UTS sharing is common and no finding itself, but analysts need it here. */
-    if (v->container_host_ns & EG_CONTAINER_NS_KNOWN) {
+    if (f->where.host_ns & EG_CONTAINER_NS_KNOWN) {
         json_object_object_add(
             extra, "hostNetwork",
-            json_object_new_boolean((v->container_host_ns & EG_CONTAINER_NS_NET) != 0));
+            json_object_new_boolean((f->where.host_ns & EG_CONTAINER_NS_NET) != 0));
         json_object_object_add(
             extra, "hostIpc",
-            json_object_new_boolean((v->container_host_ns & EG_CONTAINER_NS_IPC) != 0));
+            json_object_new_boolean((f->where.host_ns & EG_CONTAINER_NS_IPC) != 0));
         json_object_object_add(
             extra, "hostUts",
-            json_object_new_boolean((v->container_host_ns & EG_CONTAINER_NS_UTS) != 0));
+            json_object_new_boolean((f->where.host_ns & EG_CONTAINER_NS_UTS) != 0));
     }
     struct json_object *ai = json_object_new_object();
     add_str(ai, "value",

@@ -18,10 +18,8 @@ struct eg_finding_view {
     uint64_t now_ms;                     /* updatedAt */
     const struct eg_ecs_task *task;      /* NULL when not (yet) resolved */
     const struct eg_ecs_metadata *agent; /* NULL when /v1/metadata is unknown */
-    const char *cgroup_path;
     const char *hostname;
     const char *task_resolution; /* "introspection", "cgroupPath", "notEcs" */
-    uint32_t container_host_ns;  /* EG_CONTAINER_NS_* of the container (0: not known) */
 };
 
 /*

@@ -138,6 +138,8 @@ static void hostns_event(void **state)
         F(struct eg_hostns_event, ns_inum),
         F(struct eg_hostns_event, ns_entered),
         F(struct eg_hostns_event, ns_was_host),
+        F(struct eg_hostns_event, target_pid_ns_inum),
+        F(struct eg_hostns_event, dedup_repeats),
         F(struct eg_hostns_event, target_comm),
         F(struct eg_hostns_event, target_exe),
     };
@@ -152,6 +154,12 @@ static void hostns_event(void **state)
     };
     check_struct(btf, "eg_hostns_dedup_key", sizeof(struct eg_hostns_dedup_key), key,
                  sizeof(key) / sizeof(key[0]));
+    const struct field val[] = {
+        F(struct eg_hostns_dedup_val, last_sent_ns),
+        F(struct eg_hostns_dedup_val, repeats),
+    };
+    check_struct(btf, "eg_hostns_dedup_val", sizeof(struct eg_hostns_dedup_val), val,
+                 sizeof(val) / sizeof(val[0]));
     btf__free(btf);
 }
 

@@ -24,8 +24,8 @@ static struct eg_finding *sample_finding(void)
     f->first_seen_ms = 1795461860001ULL;
     f->last_seen_ms = 1795461861002ULL;
     f->count = 3;
-    snprintf(f->container_id, sizeof(f->container_id), CID);
-    snprintf(f->task_id, sizeof(f->task_id), "5f0c3b3a9c3a4a5f8f1b9f0b1e2d3c4b");
+    snprintf(f->where.container_id, sizeof(f->where.container_id), CID);
+    snprintf(f->where.task_id, sizeof(f->where.task_id), "5f0c3b3a9c3a4a5f8f1b9f0b1e2d3c4b");
     snprintf(f->process.name, sizeof(f->process.name), "egprobe");
     snprintf(f->process.exe, sizeof(f->process.exe), "/bin/egprobe");
     f->process.pid = 4242;

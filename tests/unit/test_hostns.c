@@ -239,8 +239,8 @@ static void host_and_other_task_targets_are_findings(void **state)
     assert_int_equal(c.n, 2);
     for (int i = 0; i < c.n; i++) {
         struct eg_finding *f = c.f[i];
-        assert_string_equal(f->container_id, CID_A1);
-        assert_string_equal(f->task_id, TASK_A);
+        assert_string_equal(f->where.container_id, CID_A1);
+        assert_string_equal(f->where.task_id, TASK_A);
         assert_int_equal(f->process.pid, 500);
         struct json_object *t = target_of(f);
         if (f->type == EG_FT_VM_WRITE) {
@@ -356,7 +356,7 @@ static void host_pidns_once_per_container_and_setup_ignored(void **state)
     assert_int_equal(c.n, 1);
     assert_int_equal(c.f[0]->type, EG_FT_HOST_PID_NS);
     assert_int_equal(c.f[0]->count, 1);
-    assert_string_equal(c.f[0]->container_id, CID_A1);
+    assert_string_equal(c.f[0]->where.container_id, CID_A1);
     assert_string_equal(c.f[0]->process.exe, "/bin/busybox");
     assert_true(c.f[0]->host_flags & EG_HDR_HOST_PIDNS);
     /* a second container is its own finding; an unknown cgroup is counted, not reported */
@@ -445,7 +445,8 @@ static void host_namespaces_in_additional_info(void **state)
     static char line[EG_FINDING_LINE_MAX + 1];
     const uint32_t views[] = {0, EG_CONTAINER_NS_KNOWN | EG_CONTAINER_NS_NET};
     for (int i = 0; i < 2; i++) {
-        struct eg_finding_view v = {.severity = 5.0, .now_ms = 1, .container_host_ns = views[i]};
+        c.f[0]->where.host_ns = views[i];
+        struct eg_finding_view v = {.severity = 5.0, .now_ms = 1};
         assert_true(eg_finding_to_json(c.f[0], &v, line, sizeof(line)) > 0);
         struct json_object *o = json_tokener_parse(line), *svc, *ai, *val;
         assert_non_null(o);
