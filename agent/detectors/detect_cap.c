@@ -169,12 +169,15 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e,
                    const struct eg_where *w, uint64_t count, uint64_t last_seen_ms)
 {
     enum eg_finding_type type = type_for(e->cap, e->ret);
-    char key[EG_FINDING_KEY_MAX];
-    eg_finding_key(key, type, w, "%u|%u:%llu", e->cap, e->exe_dev, (unsigned long long)e->exe_ino);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, type, w);
+    eg_finding_key_add_u64(&key, e->cap);
+    eg_finding_key_add_u64(&key, e->exe_dev);
+    eg_finding_key_add_u64(&key, e->exe_ino);
     uint64_t now = eg_now_ms();
     bool created;
     struct eg_finding *f =
-        eg_aggregator_record(d->env.findings, key, type, last_seen_ms, count, now, &created);
+        eg_aggregator_record(d->env.findings, key.text, type, last_seen_ms, count, now, &created);
     if (!f)
         return;
     if (!created) {

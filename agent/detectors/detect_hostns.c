@@ -296,9 +296,9 @@ static void report_host_pidns(struct eg_hostns_detector *d, struct eg_container 
     d->reported_gen[c->slot] = c->generation;
     struct eg_where w;
     eg_where_capture(&w, c, h->cgroup_id);
-    char key[EG_FINDING_KEY_MAX];
-    eg_finding_key(key, EG_FT_HOST_PID_NS, &w, NULL);
-    struct eg_finding *f = record(d, key, EG_FT_HOST_PID_NS, h, &w, event_ms, 1);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_HOST_PID_NS, &w);
+    struct eg_finding *f = record(d, key.text, EG_FT_HOST_PID_NS, h, &w, event_ms, 1);
     if (!f)
         return;
     d->stats.host_pidns_found++;
@@ -403,11 +403,13 @@ static void on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_eve
     eg_where_capture(&w, c, e->hdr.cgroup_id);
     char kinds[64];
     eg_hostns_ns_kinds(e->ns_entered, kinds, sizeof(kinds));
-    char key[EG_FINDING_KEY_MAX];
-    eg_finding_key(key, EG_FT_HOST_NS_ENTERED, &w, "%s|%u:%llu", kinds, e->target_tgid,
-                   (unsigned long long)e->target_start_time_ns);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_HOST_NS_ENTERED, &w);
+    eg_finding_key_add_str(&key, kinds);
+    eg_finding_key_add_u64(&key, e->target_tgid);
+    eg_finding_key_add_u64(&key, e->target_start_time_ns);
     struct eg_finding *f =
-        record(d, key, EG_FT_HOST_NS_ENTERED, &e->hdr, &w, eg_event_epoch_ms(e->hdr.ts_ns), 1);
+        record(d, key.text, EG_FT_HOST_NS_ENTERED, &e->hdr, &w, eg_event_epoch_ms(e->hdr.ts_ns), 1);
     if (!f)
         return;
     eg_finding_set_process(f, d->env.procs, &e->hdr, NULL);
@@ -454,10 +456,12 @@ static void record_access(struct eg_hostns_detector *d, const struct eg_hostns_e
                           const struct eg_container *tc, uint64_t count, uint64_t event_ms)
 {
     enum eg_finding_type type = eg_hostns_access_type(e->action);
-    char key[EG_FINDING_KEY_MAX];
-    eg_finding_key(key, type, w, "%u:%llu|%u", e->target_tgid,
-                   (unsigned long long)e->target_start_time_ns, e->target_flags & EG_TGT_ALL);
-    struct eg_finding *f = record(d, key, type, &e->hdr, w, event_ms, count);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, type, w);
+    eg_finding_key_add_u64(&key, e->target_tgid);
+    eg_finding_key_add_u64(&key, e->target_start_time_ns);
+    eg_finding_key_add_u64(&key, e->target_flags & EG_TGT_ALL);
+    struct eg_finding *f = record(d, key.text, type, &e->hdr, w, event_ms, count);
     if (!f)
         return;
     eg_finding_set_process(f, d->env.procs, &e->hdr, NULL);

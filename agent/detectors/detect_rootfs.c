@@ -278,10 +278,10 @@ static void record_rootfs(struct eg_rootfs_detector *d, const struct eg_where *w
             cs->first_op = op;
         }
     }
-    char key[EG_FINDING_KEY_MAX];
-    eg_finding_key(key, EG_FT_ROOTFS_MODIFIED, w, NULL);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_ROOTFS_MODIFIED, w);
     bool created;
-    struct eg_finding *f = eg_aggregator_record(d->env.findings, key, EG_FT_ROOTFS_MODIFIED,
+    struct eg_finding *f = eg_aggregator_record(d->env.findings, key.text, EG_FT_ROOTFS_MODIFIED,
                                                 event_ms, count, eg_now_ms(), &created);
     if (!f)
         return;
@@ -340,11 +340,12 @@ static void record_sensitive(struct eg_rootfs_detector *d, const struct eg_where
 {
     if (!eg_path_patterns_match(&d->cfg.sensitive_files, path))
         return;
-    char key[EG_FINDING_KEY_MAX];
-    eg_finding_key(key, EG_FT_SENSITIVE_FILE, w, "%s", path);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_SENSITIVE_FILE, w);
+    eg_finding_key_add_str(&key, path);
     bool created;
     struct eg_finding *f =
-        eg_aggregator_record(d->env.findings, key, EG_FT_SENSITIVE_FILE,
+        eg_aggregator_record(d->env.findings, key.text, EG_FT_SENSITIVE_FILE,
                              eg_event_epoch_ms(h->ts_ns), 1, eg_now_ms(), &created);
     if (!f || !created)
         return;
@@ -538,11 +539,13 @@ static void record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_ty
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where wh;
     eg_where_capture(&wh, c, h->cgroup_id);
-    char key[EG_FINDING_KEY_MAX];
-    eg_finding_key(key, type, &wh, "%u:%llu", dev, (unsigned long long)ino);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, type, &wh);
+    eg_finding_key_add_u64(&key, dev);
+    eg_finding_key_add_u64(&key, ino);
     bool created;
     struct eg_finding *f = eg_aggregator_record(
-        d->env.findings, key, type, eg_event_epoch_ms(h->ts_ns), 1, eg_now_ms(), &created);
+        d->env.findings, key.text, type, eg_event_epoch_ms(h->ts_ns), 1, eg_now_ms(), &created);
     if (!f || !created)
         return;
     fill_where_who(d, f, &wh, h);
