@@ -158,7 +158,7 @@ static __always_inline int current_syscall_nr(struct task_struct *task)
 }
 
 /*
- * Repeats of the key this CPU saw last are counted in the per-CPU task cache (common.bpf.h)
+ * Repeats of the key this CPU saw last are counted in the per-CPU task cache (verdict.bpf.h)
  * rather than in eg_cap_dedup: a loop of one privileged call costs a compare and an add in a
  * page the check already touched, where the LRU lookup hashed 32 bytes and touched a bucket
  * and an element (~70 ns of ~250 on the benchmark VM). The counts reach eg_cap_dedup when the

@@ -92,28 +92,6 @@ struct {
     __type(value, struct eg_hostns_dedup_val);
 } eg_hostns_dedup SEC(".maps");
 
-/* Kernels before 6.18 keep the namespace's CLONE_NEW* kind in its operations. */
-struct proc_ns_operations___old {
-    int type;
-} __attribute__((preserve_access_index));
-struct ns_common___old {
-    const struct proc_ns_operations___old *ops;
-} __attribute__((preserve_access_index));
-
-/* 6.18+: the kind is a field of ns_common (a local flavour: older vmlinux.h lack it). */
-struct ns_common___new {
-    u32 ns_type;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u32 ns_type_of(struct ns_common *ns)
-{
-    struct ns_common___new *cur = (void *)ns;
-    if (bpf_core_field_exists(cur->ns_type))
-        return BPF_CORE_READ(cur, ns_type);
-    struct ns_common___old *old = (void *)ns;
-    return BPF_CORE_READ(old, ops, type);
-}
-
 /* CLONE_NEW* kinds of `task` whose namespace is the host's (pid: the one for children). */
 static __always_inline __u32 host_ns_mask(struct task_struct *task)
 {
@@ -232,7 +210,7 @@ int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
     struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : NULL;
     if (ino && BPF_CORE_READ(ino, i_sb, s_magic) == EG_NSFS_MAGIC) {
         struct ns_common *ns = BPF_CORE_READ(ino, i_private);
-        in->ns_type = ns_type_of(ns);
+        in->ns_type = eg_ns_type(ns);
         in->ns_inum = BPF_CORE_READ(ns, inum);
         in->target_flags |= EG_TGT_NSFS;
     } else if (ino) {

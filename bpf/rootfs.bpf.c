@@ -68,33 +68,6 @@ struct {
     __type(value, __u64);
 } eg_rootfs_repeats SEC(".maps");
 
-/*
- * overlayfs's inode wraps the VFS inode; the upper dentry and the lower
- * stack follow it. Local flavours, relocated against the running kernel's
- * BTF (overlay may be a module): 6.5+ has `oe` (ovl_entry with
- * __numlower), older kernels `lowerpath`.
- */
-struct ovl_entry___eg {
-    unsigned int __numlower;
-} __attribute__((preserve_access_index));
-
-struct ovl_path___eg {
-    void *layer;
-    struct dentry *dentry;
-} __attribute__((preserve_access_index));
-
-struct ovl_inode___eg {
-    struct inode vfs_inode;
-    struct dentry *__upperdentry;
-    struct ovl_entry___eg *oe;
-} __attribute__((preserve_access_index));
-
-struct ovl_inode___eg_old {
-    struct inode vfs_inode;
-    struct dentry *__upperdentry;
-    struct ovl_path___eg lowerpath;
-} __attribute__((preserve_access_index));
-
 static __always_inline struct pt_regs *syscall_regs(struct task_struct *task)
 {
     return (struct pt_regs *)bpf_task_pt_regs(task);
@@ -109,15 +82,7 @@ static __always_inline __u32 overlay_layer(struct inode *inode)
     struct ovl_inode___eg *oi = container_of(inode, struct ovl_inode___eg, vfs_inode);
     if (BPF_CORE_READ(oi, __upperdentry))
         flags |= EG_ROOTFS_UPPER;
-    bool lower = false;
-    if (bpf_core_field_exists(oi->oe)) {
-        lower = BPF_CORE_READ(oi, oe, __numlower) > 0;
-    } else {
-        struct ovl_inode___eg_old *old = (void *)oi;
-        if (bpf_core_field_exists(old->lowerpath))
-            lower = BPF_CORE_READ(old, lowerpath.dentry) != NULL;
-    }
-    if (lower)
+    if (eg_ovl_has_lower(oi))
         flags |= EG_ROOTFS_LOWER;
     return flags;
 }
@@ -135,7 +100,7 @@ static __always_inline bool container_task(struct task_struct *task, __u32 kind,
 }
 
 /*
- * File fields two ways (see eg_file_btf in common.bpf.h): each program that reads
+ * File fields two ways (see eg_file_btf in path.bpf.h): each program that reads
  * them is built with direct loads through bpf_rdonly_cast and with one
  * bpf_probe_read_kernel per field; the agent loads the cast set where the kernel
  * has the kfunc (6.2+) and the probe-read set elsewhere (6.1, Amazon Linux 2023's
@@ -156,7 +121,7 @@ static __always_inline struct file *file_fields(struct file *f, const bool cast)
 
 /*
  * The file this task last wrote on its root filesystem, kept in the per-CPU task cache
- * (common.bpf.h): a loop rewriting one file (logs, state files, the benchmark) is known to be
+ * (verdict.bpf.h): a loop rewriting one file (logs, state files, the benchmark) is known to be
  * a repeat without the eg_rootfs_written lookup (a hash of the key, a bucket and an element:
  * two more pages per write on this VM). It only remembers keys eg_rootfs_written held, so it
  * answers as that lookup would, except that it does not refresh the key's LRU position: a

@@ -46,7 +46,7 @@ struct eg_container_table_stats {
 struct eg_container_table *eg_container_table_new(int bpf_map_fd);
 void eg_container_table_free(struct eg_container_table *t);
 /*
- * The kernel programs cache container verdicts per CPU (bpf/common.bpf.h): after every change
+ * The kernel programs cache container verdicts per CPU (bpf/verdict.bpf.h): after every change
  * to the kernel map the table bumps the generation in this one-slot array map (< 0: none).
  */
 void eg_container_table_set_generation_map(struct eg_container_table *t, int gen_map_fd);

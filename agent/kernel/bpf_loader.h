@@ -51,7 +51,7 @@ struct eg_bpf {
     bool overcommit_filter;  /* caller ranges resolved from kallsyms */
     int events_fd, containers_fd, setup_fd, counters_fd;
     int containers_gen_fd; /* bumped after every change to containers_fd's map */
-    int verdict_cache_fd;  /* per-CPU container verdicts (bpf/common.bpf.h), shared */
+    int verdict_cache_fd;  /* per-CPU container verdicts (bpf/verdict.bpf.h), shared */
     int reader_idle_fd; /* set while the agent sleeps: the next record wakes it (drain_pacer.c) */
 };
 

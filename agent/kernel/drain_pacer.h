@@ -1,7 +1,7 @@
 /*
  * How often the agent drains the ring buffer. While records flow it drains on a short timer
  * (--drain-interval, 10 ms: finding latency). After a run of empty drains it goes idle: it
- * marks eg_reader_idle for the kernel programs (bpf/common.bpf.h, eg_submit) and sleeps on a
+ * marks eg_reader_idle for the kernel programs (bpf/emit.bpf.h, eg_submit) and sleeps on a
  * long timer, and the next record submitted wakes it through the ring buffer's own fd. An idle
  * agent on this VM cost ~57 us of CPU per 10 ms wakeup (0.6 % of a CPU doing nothing).
  */

@@ -235,7 +235,7 @@ class CapabilityUse(AgentCase):
 
     def test_idle_agent_sleeps_and_the_next_event_wakes_it(self):
         """With nothing to read the agent stops polling every 10 ms; the kernel programs wake it
-        with the next record (bpf/common.bpf.h eg_submit, agent/kernel/drain_pacer.c)."""
+        with the next record (bpf/emit.bpf.h eg_submit, agent/kernel/drain_pacer.c)."""
         c = self.container(caps_add=["CAP_SYS_ADMIN"], name="quiet", family="web")
         self.register(c)
         self.start_agent("--health-interval", "1", health=True)
@@ -294,7 +294,7 @@ class CapabilityUse(AgentCase):
             self.assertEqual(f["service"]["count"], 200, (ftype, f["service"]))
 
     def test_process_moved_into_another_task_is_attributed_to_it(self):
-        # The kernel programs cache each CPU's last task verdict (bpf/common.bpf.h). One
+        # The kernel programs cache each CPU's last task verdict (bpf/verdict.bpf.h). One
         # process checks a capability over and over in task A, is moved into task B's cgroups
         # meanwhile, execs and checks again: that check is B's, not one more repeat of A's.
         a = self.container(caps_add=["CAP_SYS_ADMIN"], name="before", family="from")

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Counting and emitting records: the per-kind counters (seen, filtered, deduplicated, dropped,
+ * sent) every concern keeps in eg_counters, and reserving and submitting records in eg_events
+ * with the wakeup policy the agent's drain pacer relies on. One place, so every kind is counted
+ * the same way and a record is never sent without being counted.
+ */
+#ifndef ECSGUARD_EMIT_BPF_H
+#define ECSGUARD_EMIT_BPF_H
+
+#include "maps.bpf.h"
+
+static __always_inline struct eg_counters *eg_counters_get(void)
+{
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&eg_counters, &zero);
+}
+
+static __always_inline void eg_count_seen(__u32 kind)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (c && kind < EG_KIND_SLOTS)
+        c->kind[kind].seen++;
+}
+
+static __always_inline void eg_count_filtered(__u32 kind, __u32 reason)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (!c)
+        return;
+    if (kind < EG_KIND_SLOTS)
+        c->kind[kind].filtered++;
+    if (reason < EG_FILTER_REASONS)
+        c->filter_reason[reason]++;
+}
+
+static __always_inline void eg_count_deduplicated(__u32 kind)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (c && kind < EG_KIND_SLOTS)
+        c->kind[kind].deduplicated++;
+}
+
+/* Reserve a record; a failure is counted as a drop for that kind. */
+static __always_inline void *eg_reserve(__u32 kind, __u32 size)
+{
+    void *rec = bpf_ringbuf_reserve(&eg_events, size, 0);
+    if (!rec) {
+        struct eg_counters *c = eg_counters_get();
+        if (c && kind < EG_KIND_SLOTS)
+            c->kind[kind].dropped++;
+    }
+    return rec;
+}
+
+/*
+ * Submit without waking the reader (a wakeup costs ~3 us per event); the
+ * agent drains on a short timer while records flow. Rare events that must be
+ * seen at once (urgent) force the wakeup, and so does the first record after
+ * the agent went idle (eg_reader_idle). So does a backlog that grows past
+ * another multiple of eg_wakeup_bytes: once per step, not once per record past
+ * the mark, because a reader that is already draining needs no wakeup per
+ * record (under a flood that was one irq_work per event). A crossing hidden by
+ * a concurrent producer on another CPU is caught at the next step or by the
+ * drain timer.
+ *
+ * The idle mark is read with a plain load after the reserve: a producer that
+ * reads it just before the agent's store becomes visible does not wake it, and
+ * its record waits for the idle timer (100 ms), late but never lost.
+ */
+static __always_inline void eg_submit(void *rec, __u32 kind, bool urgent)
+{
+    __u64 flags = BPF_RB_NO_WAKEUP;
+    __u32 zero = 0;
+    __u64 *idle = bpf_map_lookup_elem(&eg_reader_idle, &zero);
+    if (urgent) {
+        flags = BPF_RB_FORCE_WAKEUP;
+    } else if (idle && *(volatile __u64 *)idle) {
+        *(volatile __u64 *)idle = 0; /* one wakeup is enough: the agent is draining again */
+        flags = BPF_RB_FORCE_WAKEUP;
+    } else if (eg_wakeup_bytes) {
+        __u64 avail = bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA);
+        /* This record's footprint in the ring: 8-byte header, rounded up to 8. */
+        __u64 footprint = ((__u64)((struct eg_event_header *)rec)->size + 8 + 7) & ~7ULL;
+        if (avail >= footprint && avail / eg_wakeup_bytes != (avail - footprint) / eg_wakeup_bytes)
+            flags = BPF_RB_FORCE_WAKEUP;
+    }
+    bpf_ringbuf_submit(rec, flags);
+    struct eg_counters *c = eg_counters_get();
+    if (c && kind < EG_KIND_SLOTS)
+        c->kind[kind].sent++;
+}
+
+#endif /* ECSGUARD_EMIT_BPF_H */

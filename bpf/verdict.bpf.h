@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The container verdict of the current task, cached per CPU (eg_verdict_cache, maps.bpf.h),
+ * with what the concerns' repeat paths need next to it: the executable's identity, the
+ * container's slot, the root-filesystem file last written (bpf/rootfs.bpf.c) and the last
+ * capability key (bpf/cap.bpf.c). On this VM (PTI without PCID: the TLB is flushed at every
+ * kernel entry) a program's cost follows the pages it touches. The v1 cgroup id chain (css_set,
+ * css, cgroup, kernfs node) and the eg_containers lookup (bucket, element) were ~160 of the
+ * ~410 ns of a capability check; a cache keyed by the css's serial number still read css_set and
+ * css on every hit. This one is keyed by what the task itself holds, so a hit touches the task
+ * (hot in the syscall already), the generations and the entry:
+ *
+ *  - the task (its address and start time: an address reused by a later task has another start
+ *    time) and its css_set pointer. A task's css_set changes at once when it migrates; the
+ *    pointer alone could be a freed and reallocated css_set of other cgroups, so it is only
+ *    trusted together with the task that held it;
+ *  - eg_containers_gen[EG_GEN_CONTAINERS], bumped by the agent after every change to
+ *    eg_containers, and eg_containers_gen[EG_GEN_MIGRATIONS], bumped by
+ *    tp_btf/cgroup_attach_task (bpf/lifecycle.bpf.c) after every migration in the tracked
+ *    hierarchy. A task that left its css_set and came back to a reallocated one at the same
+ *    address migrated twice: the second counter has moved. The generations are read *before*
+ *    the lookups they validate, so a verdict computed from a lookup that raced with an update
+ *    carries the older generation;
+ *  - for the executable, the task's self_exec_id (incremented by every execve): mm->exe_file,
+ *    its inode and super block are three more pages per check otherwise. prctl(PR_SET_MM,
+ *    PR_SET_MM_EXE_FILE) changes exe_file without an exec; until the task execs, checks stay
+ *    attributed to the executable it exec'd (docs/architecture.md).
+ *
+ * Falls back to the uncached lookups of task.bpf.h when the maps are missing.
+ */
+#ifndef ECSGUARD_VERDICT_BPF_H
+#define ECSGUARD_VERDICT_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
+#include "task.bpf.h"
+
+/*
+ * Tracepoint programs do not run preempted on this kernel, but on PREEMPT_RT (and for the
+ * fexit/kprobe variants on preemptible kernels) a program can be preempted on its CPU by another
+ * that writes the same per-CPU slot; an entry mixing two writers' fields would attribute one
+ * task's events to another's cgroup. Readers trust an entry only when its check word matches its
+ * fields.
+ */
+static __always_inline __u64 eg_mix(__u64 h, __u64 v)
+{
+    return (h ^ v) * 0x9e3779b97f4a7c15ULL + 0x5bd1e995;
+}
+
+/*
+ * Over the writer's own values, never read back from the slot: a torn slot must not match.
+ * Pointers cannot enter arithmetic in a BPF program; the start time stands for the task (two
+ * writers' fields mixed carry one's start time and the other's check), and the css_set pointer
+ * is compared as it is (a task sharing the css_set another left has the same verdict).
+ */
+static __always_inline __u64 eg_verdict_check(__u64 start_time, __u64 gen, __u64 migrations,
+                                              __u64 cgid, __u64 container)
+{
+    __u64 h = eg_mix(0x2545f4914f6cdd1dULL, start_time);
+    h = eg_mix(h, gen);
+    h = eg_mix(h, migrations);
+    h = eg_mix(h, cgid);
+    return eg_mix(h, container);
+}
+
+/* The task's start time is in it: executable fields another task left cannot match. */
+static __always_inline __u64 eg_exe_check(__u64 start_time, __u64 exec_id, __u64 ino, __u64 dev)
+{
+    __u64 h = eg_mix(0x94d049bb133111ebULL, start_time);
+    h = eg_mix(h, exec_id);
+    h = eg_mix(h, ino);
+    return eg_mix(h, dev);
+}
+
+/* cgroup id in the tracked hierarchy of the tasks using css_set `cs` (v1 controller or v2). */
+static __always_inline __u64 eg_css_set_cgroup_id(struct css_set *cs)
+{
+    if (!eg_cgroup_use_v1)
+        return cs->dfl_cgrp->kn->id;
+    __u32 idx = eg_cgroup_v1_subsys;
+    if (idx >= sizeof(cs->subsys) / sizeof(cs->subsys[0]))
+        return 0;
+    struct cgroup_subsys_state *css = cs->subsys[idx];
+    return css ? css->cgroup->kn->id : 0;
+}
+
+/*
+ * The verdict for the current task: true when it is in a task container; *cgid is its cgroup
+ * id either way. `*entry` is this CPU's cache slot, now holding the task's verdict (NULL when
+ * the maps are missing), for eg_current_exe() in the same program run.
+ */
+static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *cgid,
+                                               struct eg_verdict_cache **entry)
+{
+    __u32 zero = 0, one = EG_GEN_MIGRATIONS;
+    __u64 *genp = bpf_map_lookup_elem(&eg_containers_gen, &zero);
+    __u64 *migp = bpf_map_lookup_elem(&eg_containers_gen, &one);
+    struct eg_verdict_cache *vc = bpf_map_lookup_elem(&eg_verdict_cache, &zero);
+    *entry = NULL;
+    if (!genp || !migp || !vc) {
+        *cgid = eg_current_cgroup_id(task);
+        return eg_is_container_cgroup(*cgid);
+    }
+    *entry = vc;
+    __u64 gen = *(volatile __u64 *)genp;
+    __u64 migrations = *(volatile __u64 *)migp;
+#if !defined(__TARGET_ARCH_x86)
+    /*
+     * x86 keeps these loads before the lookup below. Weaker orderings (arm64) need a barrier:
+     * an atomic read-modify-write is one, and on this CPU's own cache slot it costs no
+     * cache-line traffic (an atomic on the shared generation would bounce it between CPUs).
+     */
+    __sync_fetch_and_add(&vc->check, 0);
+#endif
+    __u64 t = (__u64)task, start = task->start_time;
+    struct css_set *cs = task->cgroups;
+    if (vc->task == t && vc->start_time == start && vc->css_set == (__u64)cs && vc->gen == gen &&
+        vc->migrations == migrations) {
+        __u64 c = vc->cgid, yes = vc->container;
+        if (vc->check == eg_verdict_check(start, gen, migrations, c, yes)) {
+            *cgid = c;
+            return yes != 0;
+        }
+    }
+    if (!cs) {
+        *cgid = 0;
+        return false;
+    }
+    *cgid = eg_css_set_cgroup_id(cs);
+    struct eg_container_val *cv = *cgid ? bpf_map_lookup_elem(&eg_containers, cgid) : NULL;
+    __u64 yes = cv ? (__u64)cv->slot + 1 : 0;
+    vc->check = 0; /* invalid while the fields change */
+    vc->exe_check = 0;
+    vc->wr_check = 0;
+    vc->exec_id = 0;
+    vc->task = t;
+    vc->start_time = start;
+    vc->css_set = (__u64)cs;
+    vc->gen = gen;
+    vc->migrations = migrations;
+    vc->cgid = *cgid;
+    vc->container = yes;
+    vc->check = eg_verdict_check(start, gen, migrations, *cgid, yes);
+    return yes != 0;
+}
+
+/* true when the current task is in a task container; *cgid is its cgroup id either way. */
+static __always_inline bool eg_current_container(struct task_struct *task, __u64 *cgid)
+{
+    struct eg_verdict_cache *entry;
+    return eg_current_verdict(task, cgid, &entry);
+}
+
+/*
+ * Inode number and device of the current task's executable, from the entry
+ * eg_current_verdict() returned for this task in this program run (NULL: no cache).
+ */
+static __always_inline void eg_current_exe(struct task_struct *task, struct eg_verdict_cache *vc,
+                                           __u64 *ino, __u64 *dev)
+{
+    __u64 exec_id = task->self_exec_id + 1;
+    __u64 start = task->start_time;
+    if (vc && vc->exec_id == exec_id) {
+        __u64 i = vc->exe_ino, d = vc->exe_dev;
+        if (vc->exe_check == eg_exe_check(start, exec_id, i, d)) {
+            *ino = i;
+            *dev = d;
+            return;
+        }
+    }
+    /* Direct loads; a kernel thread's NULL mm reads as 0. */
+    struct file *exe = task->mm->exe_file;
+    *ino = 0;
+    *dev = 0;
+    if (exe) {
+        struct inode *exe_inode = exe->f_inode;
+        *ino = exe_inode->i_ino;
+        *dev = exe_inode->i_sb->s_dev;
+    }
+    if (!vc)
+        return;
+    vc->exe_check = 0;
+    vc->exec_id = exec_id;
+    vc->exe_ino = *ino;
+    vc->exe_dev = *dev;
+    vc->exe_check = eg_exe_check(start, exec_id, *ino, *dev);
+}
+
+#endif /* ECSGUARD_VERDICT_BPF_H */
