@@ -1,4 +1,5 @@
 #include "collectors/container_table.h"
+#include "collectors/hash.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -37,20 +38,11 @@ struct eg_container_table {
     struct cgroup_entry index[EG_CGROUP_SLOTS];
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
-
 static struct cgroup_entry *index_find(struct eg_container_table *t, uint64_t cgid)
 {
     if (cgid == EG_EMPTY || cgid == EG_TOMBSTONE)
         return NULL;
-    for (uint32_t i = 0, h = mix64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
+    for (uint32_t i = 0, h = eg_hash_u64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
          i++, h = (h + 1) & (EG_CGROUP_SLOTS - 1)) {
         if (t->index[h].cgid == cgid)
             return &t->index[h];
@@ -65,7 +57,7 @@ static struct cgroup_entry *index_insert(struct eg_container_table *t, uint64_t 
     struct cgroup_entry *found = index_find(t, cgid);
     if (found)
         return found;
-    for (uint32_t i = 0, h = mix64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
+    for (uint32_t i = 0, h = eg_hash_u64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
          i++, h = (h + 1) & (EG_CGROUP_SLOTS - 1)) {
         if (t->index[h].cgid == EG_EMPTY || t->index[h].cgid == EG_TOMBSTONE) {
             t->index[h].cgid = cgid;

@@ -10,6 +10,7 @@
  * (ecs_fallback.c). docs/ecs-identity.md §4 describes states and schedule.
  */
 #include "collectors/ecs_internal.h"
+#include "collectors/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +38,10 @@ int eg_ecs_cache_init(struct eg_ecs_cache *cache, const struct eg_ecs_client_con
     return cache->buckets ? 0 : -1;
 }
 
-/* FNV-1a: ids are attacker-neutral hex, a simple spread is enough. */
+/* Ids are attacker-neutral hex: the agent's one hash spreads them well enough. */
 static size_t id_hash(const char *id)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = id; *p; p++) {
-        h ^= (unsigned char)*p;
-        h *= 1099511628211ull;
-    }
-    return (size_t)h;
+    return (size_t)eg_hash_str(id);
 }
 
 struct eg_ecs_cache_entry *eg_ecs_cache_find(struct eg_ecs_cache *cache, const char *id)

@@ -1,7 +1,8 @@
 /*
- * The one hash function of the agent's userspace tables: 64-bit FNV-1a. Keys are short (ids,
- * small structs, paths); FNV-1a is cheap on those, has no alignment needs and mixes every
- * byte, and the tables probe linearly from `hash & (slots - 1)`.
+ * The hash functions of every userspace table of the agent, in one place: 64-bit FNV-1a for
+ * byte keys (ids, small structs, paths: cheap on short keys, no alignment needs, mixes every
+ * byte) and one integer finalizer for integer keys (cgroup ids, pids), where FNV's byte loop
+ * would cost more than the lookup. The tables probe linearly from `hash & (slots - 1)`.
  */
 #ifndef ECSGUARD_COLLECTORS_HASH_H
 #define ECSGUARD_COLLECTORS_HASH_H
@@ -25,9 +26,14 @@ static inline uint64_t eg_hash_bytes(const void *p, size_t n)
     return eg_hash_more(EG_HASH_SEED, p, n);
 }
 
-static inline uint64_t eg_hash_u64(uint64_t v)
+/* An integer key (MurmurHash3's 64-bit finalizer: every input bit moves every output bit). */
+static inline uint64_t eg_hash_u64(uint64_t x)
 {
-    return eg_hash_bytes(&v, sizeof(v));
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
 }
 
 /* A NUL-terminated string. */

@@ -1,4 +1,5 @@
 #include "collectors/proc_table.h"
+#include "collectors/hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,18 +41,9 @@ struct eg_proc_table {
     uint32_t exited_head, exited_len;
 };
 
-static uint32_t hash32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    return x ^ (x >> 16);
-}
-
 static uint32_t home_slot(uint32_t tgid)
 {
-    return hash32(tgid) % EG_PROC_SLOTS;
+    return (uint32_t)(eg_hash_u64(tgid) % EG_PROC_SLOTS);
 }
 
 struct eg_proc_table *eg_proc_table_new(void)
@@ -394,12 +386,14 @@ static uint64_t boot_id_hash(void)
     static uint64_t cached;
     if (cached)
         return cached;
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = EG_HASH_SEED;
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
     if (f) {
         int c;
-        while ((c = fgetc(f)) != EOF)
-            h = (h ^ (uint64_t)c) * 1099511628211ULL;
+        while ((c = fgetc(f)) != EOF) {
+            unsigned char b = (unsigned char)c;
+            h = eg_hash_more(h, &b, 1);
+        }
         fclose(f);
     }
     cached = h ? h : 1;

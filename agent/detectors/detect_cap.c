@@ -1,4 +1,5 @@
 #include "agent/detectors/detect_cap.h"
+#include "collectors/hash.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -83,11 +84,7 @@ static void key_of(const struct eg_cap_event *e, struct eg_cap_dedup_key *k)
 
 static uint64_t key_hash(const struct eg_cap_dedup_key *k)
 {
-    const unsigned char *p = (const unsigned char *)k;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < sizeof(*k); i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
+    return eg_hash_bytes(k, sizeof(*k));
 }
 
 static struct tracked *track_find(struct eg_cap_detector *d, const struct eg_cap_dedup_key *k,

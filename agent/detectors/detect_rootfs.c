@@ -1,4 +1,5 @@
 #include "agent/detectors/detect_rootfs.h"
+#include "collectors/hash.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -104,19 +105,6 @@ struct eg_rootfs_detector {
     struct written *written;          /* the same slots' records, touched only as used */
 };
 
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
-}
-
-static uint64_t hash_u64(uint64_t v)
-{
-    return mix(1469598103934665603ULL, &v, sizeof(v));
-}
-
 static const char *op_name(uint32_t op)
 {
     switch (op) {
@@ -151,7 +139,7 @@ static const char *op_name(uint32_t op)
 
 static struct cstate *cstate_get(struct eg_rootfs_detector *d, uint64_t cg)
 {
-    for (uint32_t i = 0, h = hash_u64(cg) & (CSTATE_SLOTS - 1); i < CSTATE_SLOTS;
+    for (uint32_t i = 0, h = eg_hash_u64(cg) & (CSTATE_SLOTS - 1); i < CSTATE_SLOTS;
          i++, h = (h + 1) & (CSTATE_SLOTS - 1)) {
         struct cstate *s = &d->cstate[h];
         if (s->cg == cg)
@@ -169,7 +157,7 @@ static struct cstate *cstate_get(struct eg_rootfs_detector *d, uint64_t cg)
 /* True when (cg, path) was not seen before. When the set is full, counted and false. */
 static bool distinct_insert(struct eg_rootfs_detector *d, uint64_t cg, const char *path)
 {
-    uint64_t h = mix(hash_u64(cg), path, strlen(path)) | 1;
+    uint64_t h = eg_hash_more(eg_hash_u64(cg), path, strlen(path)) | 1;
     if (d->distinct_used * 4 >= (uint64_t)EG_ROOTFS_DISTINCT_SLOTS * 3) {
         d->stats.distinct_full++;
         return false;
@@ -191,7 +179,7 @@ static bool distinct_insert(struct eg_rootfs_detector *d, uint64_t cg, const cha
 static struct written *written_find(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev,
                                     uint64_t ino, bool insert)
 {
-    uint64_t h = mix(mix(hash_u64(cg), &dev, sizeof(dev)), &ino, sizeof(ino));
+    uint64_t h = eg_hash_more(eg_hash_more(eg_hash_u64(cg), &dev, sizeof(dev)), &ino, sizeof(ino));
     const struct written_key *oldest = NULL;
     for (uint32_t i = 0; i < WRITTEN_PROBES; i++) {
         const struct written_key *k = &d->written_keys[(h + i) & (EG_ROOTFS_WRITTEN_SLOTS - 1)];
@@ -449,7 +437,7 @@ static bool pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event
 static struct pathop_track *pathop_track_find(struct eg_rootfs_detector *d, uint64_t cgroup_id,
                                               uint64_t hash, bool insert)
 {
-    uint32_t h = (uint32_t)hash_u64(cgroup_id ^ hash) & (PATHOP_TRACK_SLOTS - 1);
+    uint32_t h = (uint32_t)eg_hash_u64(cgroup_id ^ hash) & (PATHOP_TRACK_SLOTS - 1);
     struct pathop_track *free_slot = NULL;
     for (int i = 0; i < PATHOP_TRACK_PROBES; i++, h = (h + 1) & (PATHOP_TRACK_SLOTS - 1)) {
         struct pathop_track *t = &d->pathops[h];

@@ -1,4 +1,5 @@
 #include "agent/pipeline/aggregator.h"
+#include "collectors/hash.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -20,14 +21,6 @@ struct eg_aggregator {
     uint64_t next_due_ms;
     struct eg_finding *buckets[EG_AGG_BUCKETS];
 };
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 struct eg_aggregator *eg_aggregator_new(const struct eg_aggregator_config *cfg)
 {
@@ -112,7 +105,7 @@ static void new_finding_id(char out[33])
 
 struct eg_finding *eg_aggregator_find(struct eg_aggregator *a, const char *key, uint64_t now_ms)
 {
-    uint64_t h = fnv1a(key);
+    uint64_t h = eg_hash_str(key);
     for (struct eg_finding *f = a->buckets[h & (EG_AGG_BUCKETS - 1)]; f; f = f->next_in_bucket)
         if (f->key_hash == h && strcmp(f->key, key) == 0 &&
             age_ms(now_ms, f->created_ms) < a->cfg.window_ms)
@@ -145,7 +138,7 @@ struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key
         return NULL;
     }
     snprintf(f->key, sizeof(f->key), "%s", key);
-    f->key_hash = fnv1a(key);
+    f->key_hash = eg_hash_str(key);
     f->type = type;
     new_finding_id(f->id);
     f->created_ms = f->updated_ms = now_ms;
