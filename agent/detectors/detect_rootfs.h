@@ -35,7 +35,8 @@ struct eg_rootfs_detector_stats {
 struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *env, int repeats_fd,
                                                   const char *proc_root);
 void eg_rootfs_detector_free(struct eg_rootfs_detector *d);
-void eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbuf_reader *r);
+/* 0, or the event kind that could not be subscribed. */
+int eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbuf_reader *r);
 /* The kernel's eg_rootfs_pathops_seen (per-operation repeat counts); -1 (default) for none. */
 void eg_rootfs_detector_set_pathops_fd(struct eg_rootfs_detector *d, int fd);
 /* Fold the kernel's repeat counts into the findings. About once a second. */

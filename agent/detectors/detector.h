@@ -32,8 +32,9 @@ struct eg_detector_env {
 struct eg_detector_ops {
     const char *name;
     void *(*create)(const struct eg_detector_env *env);
-    /* Register ring-buffer handlers for the event kinds it consumes. */
-    void (*subscribe)(void *detector, struct eg_ringbuf_reader *reader);
+    /* Register ring-buffer handlers for the event kinds it consumes. 0, or the event kind
+     * (EG_EVENT_*) that could not be subscribed (eg_ringbuf_reader_on failed). */
+    int (*subscribe)(void *detector, struct eg_ringbuf_reader *reader);
     /* About once a second (optional). */
     void (*tick)(void *detector, uint64_t now_ms);
     /* Add its counters to the health record (optional). */
