@@ -840,7 +840,7 @@ class Suite:
         """Instructions, counted by callgrind, over exactly `passes` passes of the synthetic
         records (the function measured_run; set-up and warm-up excluded), split the way the
         agent's work splits: per event (eg_ringbuf_dispatch, inclusive: decode, tables,
-        detectors, aggregation) and per finding line written (emit_finding, inclusive: ECS
+        detectors, aggregation) and per finding line written (eg_emit_finding, inclusive: ECS
         task, policy, JSON). Wall-clock noise cannot move either; how many lines a run writes
         can (re-emission follows the report interval in wall time), hence the split. None when
         valgrind is not installed."""
@@ -871,7 +871,7 @@ class Suite:
         for name, ir, _ in costs("yes"):
             incl.setdefault(name, ir)
         total = incl.get("measured_run")
-        dispatch, emit = incl.get("eg_ringbuf_dispatch"), incl.get("emit_finding")
+        dispatch, emit = incl.get("eg_ringbuf_dispatch"), incl.get("eg_emit_finding")
         if not total or dispatch is None or not run.get("events"):
             raise BenchError("callgrind pipeline: measured_run/eg_ringbuf_dispatch not in %s"
                              % out)

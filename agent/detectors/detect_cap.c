@@ -276,9 +276,9 @@ static void *cap_create(const struct eg_detector_env *env)
     return eg_cap_detector_new(env, env->kernel.cap_dedup_fd > 0 ? env->kernel.cap_dedup_fd : -1);
 }
 
-static void cap_subscribe(void *d, struct eg_ringbuf_reader *r)
+static int cap_subscribe(void *d, struct eg_ringbuf_reader *r)
 {
-    eg_ringbuf_reader_on(r, EG_EVENT_CAP, eg_cap_detector_on_event, d);
+    return eg_ringbuf_reader_on(r, EG_EVENT_CAP, eg_cap_detector_on_event, d) ? EG_EVENT_CAP : 0;
 }
 
 static void cap_tick(void *d, uint64_t now_ms)

@@ -714,12 +714,17 @@ static void *hostns_create(const struct eg_detector_env *env)
                                   &host, env->kernel.cgroup_mount);
 }
 
-static void hostns_subscribe(void *d, struct eg_ringbuf_reader *r)
+static int hostns_subscribe(void *d, struct eg_ringbuf_reader *r)
 {
-    eg_ringbuf_reader_on(r, EG_EVENT_EXEC, eg_hostns_on_lifecycle, d);
-    eg_ringbuf_reader_on(r, EG_EVENT_FORK, eg_hostns_on_lifecycle, d);
-    eg_ringbuf_reader_on(r, EG_EVENT_NS_ENTER, eg_hostns_on_event, d);
-    eg_ringbuf_reader_on(r, EG_EVENT_PROC_ACCESS, eg_hostns_on_event, d);
+    if (eg_ringbuf_reader_on(r, EG_EVENT_EXEC, eg_hostns_on_lifecycle, d))
+        return EG_EVENT_EXEC;
+    if (eg_ringbuf_reader_on(r, EG_EVENT_FORK, eg_hostns_on_lifecycle, d))
+        return EG_EVENT_FORK;
+    if (eg_ringbuf_reader_on(r, EG_EVENT_NS_ENTER, eg_hostns_on_event, d))
+        return EG_EVENT_NS_ENTER;
+    if (eg_ringbuf_reader_on(r, EG_EVENT_PROC_ACCESS, eg_hostns_on_event, d))
+        return EG_EVENT_PROC_ACCESS;
+    return 0;
 }
 
 static void hostns_tick(void *p, uint64_t now_ms)

@@ -632,12 +632,17 @@ void eg_rootfs_detector_configure(struct eg_rootfs_detector *d,
     d->cfg = *cfg;
 }
 
-void eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbuf_reader *r)
+int eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbuf_reader *r)
 {
-    eg_ringbuf_reader_on(r, EG_EVENT_ROOTFS_WRITE, on_write, d);
-    eg_ringbuf_reader_on(r, EG_EVENT_ROOTFS_PATHOP, on_pathop, d);
-    eg_ringbuf_reader_on(r, EG_EVENT_ROOTFS_EXEC_MAP, on_exec_map, d);
-    eg_ringbuf_reader_on(r, EG_EVENT_EXEC, on_exec, d);
+    if (eg_ringbuf_reader_on(r, EG_EVENT_ROOTFS_WRITE, on_write, d))
+        return EG_EVENT_ROOTFS_WRITE;
+    if (eg_ringbuf_reader_on(r, EG_EVENT_ROOTFS_PATHOP, on_pathop, d))
+        return EG_EVENT_ROOTFS_PATHOP;
+    if (eg_ringbuf_reader_on(r, EG_EVENT_ROOTFS_EXEC_MAP, on_exec_map, d))
+        return EG_EVENT_ROOTFS_EXEC_MAP;
+    if (eg_ringbuf_reader_on(r, EG_EVENT_EXEC, on_exec, d))
+        return EG_EVENT_EXEC;
+    return 0;
 }
 
 void eg_rootfs_detector_set_pathops_fd(struct eg_rootfs_detector *d, int fd)
@@ -789,9 +794,9 @@ static void *rootfs_create(const struct eg_detector_env *env)
     return d;
 }
 
-static void rootfs_subscribe(void *d, struct eg_ringbuf_reader *r)
+static int rootfs_subscribe(void *d, struct eg_ringbuf_reader *r)
 {
-    eg_rootfs_detector_subscribe(d, r);
+    return eg_rootfs_detector_subscribe(d, r);
 }
 
 static void rootfs_configure(void *d, const struct eg_detector_config *cfg)

@@ -38,7 +38,8 @@ void eg_rootfs_detector_free(struct eg_rootfs_detector *d);
 /* Sensitive files and scratch paths from the policy in force (start-up and every reload). */
 void eg_rootfs_detector_configure(struct eg_rootfs_detector *d,
                                   const struct eg_detector_config *cfg);
-void eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbuf_reader *r);
+/* 0, or the event kind that could not be subscribed. */
+int eg_rootfs_detector_subscribe(struct eg_rootfs_detector *d, struct eg_ringbuf_reader *r);
 /* The kernel's eg_rootfs_pathops_seen (per-operation repeat counts); -1 (default) for none. */
 void eg_rootfs_detector_set_pathops_fd(struct eg_rootfs_detector *d, int fd);
 /* Fold the kernel's repeat counts into the findings. About once a second. */

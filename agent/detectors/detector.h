@@ -57,8 +57,9 @@ struct eg_detector_config {
 struct eg_detector_ops {
     const char *name;
     void *(*create)(const struct eg_detector_env *env);
-    /* Register ring-buffer handlers for the event kinds it consumes. */
-    void (*subscribe)(void *detector, struct eg_ringbuf_reader *reader);
+    /* Register ring-buffer handlers for the event kinds it consumes. 0, or the event kind
+     * (EG_EVENT_*) that could not be subscribed (eg_ringbuf_reader_on failed). */
+    int (*subscribe)(void *detector, struct eg_ringbuf_reader *reader);
     /* Take what it needs from the policy in force (optional). */
     void (*configure)(void *detector, const struct eg_detector_config *cfg);
     /* About once a second (optional). */

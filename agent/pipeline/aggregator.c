@@ -166,6 +166,34 @@ static uint64_t next_due(const struct eg_aggregator *a, const struct eg_finding 
     return due;
 }
 
+/* Record what became of one emission of `f`. */
+static void settle(struct eg_aggregator *a, struct eg_finding *f, enum eg_emit_result r,
+                   uint64_t now_ms)
+{
+    switch (r) {
+    case EG_EMIT_DEFERRED:
+        a->stats.deferred++;
+        return;
+    case EG_EMIT_SUPPRESSED:
+        /* Counted once per finding, and again when one that was reported is turned down. */
+        if (!f->suppressed || !f->emitted)
+            a->stats.suppressed++;
+        f->suppressed = true;
+        break;
+    case EG_EMIT_EMITTED:
+        a->stats.emitted++;
+        f->suppressed = false;
+        break;
+    case EG_EMIT_FAILED:
+        a->stats.failed++;
+        f->suppressed = false;
+        break;
+    }
+    f->emitted = true;
+    f->emitted_count = f->count;
+    f->last_emit_ms = now_ms;
+}
+
 void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, eg_emit_fn emit,
                          void *ctx)
 {
@@ -180,13 +208,8 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
                        (f->count != f->emitted_count &&
                         (final || age_ms(now_ms, f->last_emit_ms) >= a->cfg.interval_ms)) ||
                        (f->refresh && age_ms(now_ms, f->last_emit_ms) >= 1000);
-            if (due && emit(ctx, f, now_ms, final)) {
-                f->emitted = true;
-                f->emitted_count = f->count;
-                f->last_emit_ms = now_ms;
-                if (!f->suppressed)
-                    a->stats.emitted++;
-            }
+            if (due)
+                settle(a, f, emit(ctx, f, now_ms, final), now_ms);
             /* Past its window with nothing pending, a finding is done. */
             if (age_ms(now_ms, f->created_ms) >= a->cfg.window_ms && !pending_change(f)) {
                 *pp = f->next_in_bucket;
@@ -212,11 +235,6 @@ void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct
     for (int b = 0; b < EG_AGG_BUCKETS; b++)
         for (struct eg_finding *f = a->buckets[b]; f; f = f->next_in_bucket)
             fn(ctx, f);
-}
-
-void eg_aggregator_count_suppressed(struct eg_aggregator *a)
-{
-    a->stats.suppressed++;
 }
 
 void eg_aggregator_get_stats(struct eg_aggregator *a, struct eg_aggregator_stats *out)

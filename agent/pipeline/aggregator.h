@@ -1,7 +1,10 @@
 /*
  * Open findings, keyed by their aggregation key. Bounded: when full, the
  * oldest already-emitted finding is retired to make room; when none can be
- * retired, the occurrence is dropped and counted.
+ * retired, the occurrence is dropped and counted. The aggregator owns every
+ * finding's emission state (emitted, suppressed, counts already reported) and
+ * every finding counter; the emit callback only says what became of one
+ * emission.
  */
 #ifndef ECSGUARD_AGGREGATOR_H
 #define ECSGUARD_AGGREGATOR_H
@@ -18,15 +21,30 @@ struct eg_aggregator_config {
 };
 
 struct eg_aggregator_stats {
-    uint64_t open, created, updated, retired, dropped, emitted, suppressed;
+    uint64_t open, created, updated, retired, dropped;
+    uint64_t emitted;    /* emissions written out (new findings and their updates) */
+    uint64_t suppressed; /* findings the policy turned down (once per finding, and again when
+                          * a finding that was reported is turned down) */
+    uint64_t deferred;   /* emissions put off to a later flush (one per attempt) */
+    uint64_t failed;     /* emissions given up: the finding could not be written */
+};
+
+/* What became of one call of the emit callback. */
+enum eg_emit_result {
+    EG_EMIT_EMITTED,    /* written out */
+    EG_EMIT_SUPPRESSED, /* the policy says it is not reported */
+    EG_EMIT_DEFERRED,   /* nothing now, finding untouched: try again at a later flush (its ECS
+                         * task is still being resolved, or a refresh has nothing new) */
+    EG_EMIT_FAILED,     /* could not be written (serialisation); not retried */
 };
 
 /*
- * Called for findings that are due. Return true when the finding was
- * emitted (or deliberately suppressed), false to try again later (e.g. its
- * ECS task is still being resolved).
+ * Called for findings that are due. May set f->refresh (emit again about once
+ * a second, e.g. once its ECS task is known); everything else about the
+ * finding's emission state is the aggregator's, set from the result.
  */
-typedef bool (*eg_emit_fn)(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final);
+typedef enum eg_emit_result (*eg_emit_fn)(void *ctx, struct eg_finding *f, uint64_t now_ms,
+                                          bool final);
 
 struct eg_aggregator;
 
@@ -53,6 +71,5 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
 void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct eg_finding *f),
                            void *ctx);
 void eg_aggregator_get_stats(struct eg_aggregator *a, struct eg_aggregator_stats *out);
-void eg_aggregator_count_suppressed(struct eg_aggregator *a);
 
 #endif

@@ -12,18 +12,19 @@
 struct emitted {
     int calls;
     uint64_t last_count;
-    bool hold; /* answer "not yet" (task still resolving) */
+    bool hold;                  /* answer "not yet" (task still resolving) */
+    enum eg_emit_result answer; /* when not held (EG_EMIT_EMITTED unless set) */
 };
 
-static bool emit(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
+static enum eg_emit_result emit(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
 {
     struct emitted *e = ctx;
     (void)now_ms;
     if (e->hold && !final)
-        return false;
+        return EG_EMIT_DEFERRED;
     e->calls++;
     e->last_count = f->count;
-    return true;
+    return e->answer;
 }
 
 static struct eg_aggregator *new_agg(uint32_t max)
@@ -155,12 +156,13 @@ static void finding_from_after_the_clock_is_not_retired(void **state)
     eg_aggregator_free(a);
 }
 
-static bool emit_then_refresh(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
+static enum eg_emit_result emit_then_refresh(void *ctx, struct eg_finding *f, uint64_t now_ms,
+                                             bool final)
 {
-    bool ok = emit(ctx, f, now_ms, final);
+    enum eg_emit_result r = emit(ctx, f, now_ms, final);
     struct emitted *e = ctx;
     f->refresh = e->calls < 3; /* the first two emissions ask for a refresh (task pending) */
-    return ok;
+    return r;
 }
 
 /* Flushes with nothing recorded skip the table walk: every deadline must still be kept. */
@@ -202,6 +204,62 @@ static void quiet_flushes_keep_every_deadline(void **state)
     eg_aggregator_free(a);
 }
 
+/* The aggregator alone counts what became of emissions, from what the callback answers. */
+static void emission_results_are_counted_by_the_aggregator(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    struct emitted e = {.hold = true};
+    bool created;
+    struct eg_finding *f = eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 0, 1, 0, &created);
+    eg_aggregator_flush(a, 0, false, emit, &e);
+    eg_aggregator_flush(a, 10, false, emit, &e);
+    struct eg_aggregator_stats st;
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.deferred, 2);
+    assert_int_equal(st.emitted + st.suppressed + st.failed, 0);
+    assert_false(f->emitted); /* deferred: the finding is untouched */
+
+    e.hold = false;
+    e.answer = EG_EMIT_SUPPRESSED;
+    eg_aggregator_flush(a, 20, false, emit, &e);
+    assert_true(f->emitted);
+    assert_true(f->suppressed);
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 30, 1, 30, &created);
+    eg_aggregator_flush(a, 5020, false, emit, &e); /* still turned down: counted once */
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.suppressed, 1);
+    assert_int_equal(st.emitted, 0);
+
+    e.answer = EG_EMIT_EMITTED; /* the policy changed: reported */
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 5030, 1, 5030, &created);
+    eg_aggregator_flush(a, 10020, false, emit, &e);
+    assert_false(f->suppressed);
+    e.answer = EG_EMIT_SUPPRESSED; /* and turned down again: counted again */
+    eg_aggregator_record(a, "k", EG_FT_CAP_DENIED, 10030, 1, 10030, &created);
+    eg_aggregator_flush(a, 15020, false, emit, &e);
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.emitted, 1);
+    assert_int_equal(st.suppressed, 2);
+
+    /* A finding that cannot be written is given up, counted apart, and not retried. */
+    struct eg_finding *g =
+        eg_aggregator_record(a, "g", EG_FT_CAP_DENIED, 15030, 1, 15030, &created);
+    e.answer = EG_EMIT_FAILED;
+    int calls = e.calls;
+    eg_aggregator_flush(a, 15040, false, emit, &e);
+    eg_aggregator_flush(a, 25040, false, emit, &e);
+    assert_int_equal(e.calls, calls + 1);
+    assert_true(g->emitted);
+    assert_false(g->suppressed);
+    eg_aggregator_get_stats(a, &st);
+    assert_int_equal(st.failed, 1);
+    assert_int_equal(st.emitted, 1);
+    assert_int_equal(st.suppressed, 2);
+    assert_int_equal(st.deferred, 2);
+    eg_aggregator_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +270,7 @@ int main(void)
         cmocka_unit_test(full_table_retires_emitted_then_counts_drops),
         cmocka_unit_test(finding_from_after_the_clock_is_not_retired),
         cmocka_unit_test(quiet_flushes_keep_every_deadline),
+        cmocka_unit_test(emission_results_are_counted_by_the_aggregator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

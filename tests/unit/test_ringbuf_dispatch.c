@@ -1,4 +1,8 @@
-/* The reader validates every record before a handler sees it; bad ones are counted. */
+/*
+ * The reader validates every record before a handler sees it; bad ones are counted. A
+ * subscription the reader cannot take is refused, and the agent's subscribers (core tables,
+ * every detector) report which kind it was, so start-up fails instead of running deaf.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +12,11 @@
 #include <cmocka.h>
 #include <linux/bpf.h>
 
+#include "agent/detectors/detector.h"
+#include "agent/kernel/bpf_loader.h"
+#include "agent/pipeline/core_handlers.h"
 #include "collectors/ringbuf_reader.h"
+#include "policy/policy.h"
 
 static int calls;
 static uint32_t last_tgid;
@@ -175,6 +183,94 @@ static void a_corrupt_header_is_skipped_and_counted_not_a_stall(void **state)
     eg_ringbuf_reader_free(r);
 }
 
+static void on_nothing(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
+{
+    (void)ctx;
+    (void)h;
+    (void)rec;
+    (void)size;
+}
+
+/* Take every handler slot of `kind`. */
+static void fill_kind(struct eg_ringbuf_reader *r, uint32_t kind)
+{
+    for (int i = 0; i < EG_HANDLERS_PER_KIND; i++)
+        assert_int_equal(eg_ringbuf_reader_on(r, kind, on_nothing, NULL), 0);
+}
+
+static void a_full_kind_or_an_unknown_kind_refuses_a_handler(void **state)
+{
+    (void)state;
+    struct eg_ringbuf_reader *r = eg_ringbuf_reader_new(-1);
+    for (int i = 0; i < EG_HANDLERS_PER_KIND - 1; i++)
+        assert_int_equal(eg_ringbuf_reader_on(r, EG_EVENT_CAP, on_nothing, NULL), 0);
+    assert_int_equal(eg_ringbuf_reader_on(r, EG_EVENT_CAP, on_cap, NULL), 0);
+    assert_int_equal(eg_ringbuf_reader_on(r, EG_EVENT_CAP, on_cap, NULL), -1);
+    assert_int_equal(eg_ringbuf_reader_on(r, EG_KIND_SLOTS, on_cap, NULL), -1);
+    /* The refused handler is not called; the ones taken still are. */
+    struct eg_cap_event e;
+    memset(&e, 0, sizeof(e));
+    e.hdr.kind = EG_EVENT_CAP;
+    e.hdr.size = sizeof(e);
+    calls = 0;
+    eg_ringbuf_dispatch(r, &e, sizeof(e));
+    assert_int_equal(calls, 1);
+    eg_ringbuf_reader_free(r);
+}
+
+static void the_core_tables_report_the_kind_they_could_not_subscribe(void **state)
+{
+    (void)state;
+    struct eg_core_tables t = {0}; /* no record is dispatched: the tables are never touched */
+    struct eg_ringbuf_reader *r = eg_ringbuf_reader_new(-1);
+    assert_int_equal(eg_core_subscribe(&t, r), 0);
+    eg_ringbuf_reader_free(r);
+
+    uint32_t kinds[] = {EG_EVENT_CGROUP_MKDIR, EG_EVENT_CGROUP_RMDIR, EG_EVENT_EXEC, EG_EVENT_FORK,
+                        EG_EVENT_EXIT};
+    for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        r = eg_ringbuf_reader_new(-1);
+        fill_kind(r, kinds[i]);
+        assert_int_equal(eg_core_subscribe(&t, r), (int)kinds[i]);
+        eg_ringbuf_reader_free(r);
+    }
+}
+
+/* Every detector, built as the agent builds it without kernel programs (the benchmark's way). */
+static void every_detector_reports_the_kind_it_could_not_subscribe(void **state)
+{
+    (void)state;
+    struct eg_container_table *containers = eg_container_table_new(-1);
+    struct eg_proc_table *procs = eg_proc_table_new();
+    struct eg_aggregator_config ac = {.window_ms = 60000, .interval_ms = 1000, .max_findings = 64};
+    struct eg_aggregator *findings = eg_aggregator_new(&ac);
+    struct eg_policy *policy = eg_policy_default();
+    /* No kernel maps: a zeroed eg_detector_kernel has none. */
+    struct eg_detector_env env = {.findings = findings, .procs = procs, .containers = containers};
+    int n = 0;
+    for (int i = 0; eg_detectors[i]; i++, n++) {
+        const struct eg_detector_ops *ops = eg_detectors[i];
+        void *d = ops->create(&env);
+        assert_non_null(d);
+        struct eg_ringbuf_reader *r = eg_ringbuf_reader_new(-1);
+        assert_int_equal(ops->subscribe(d, r), 0);
+        eg_ringbuf_reader_free(r);
+        /* With every kind full, the first kind it asks for is refused and named. */
+        r = eg_ringbuf_reader_new(-1);
+        for (uint32_t k = 1; k < EG_KIND_SLOTS; k++)
+            fill_kind(r, k);
+        int kind = ops->subscribe(d, r);
+        assert_in_range(kind, 1, EG_EVENT_KIND_COUNT - 1);
+        eg_ringbuf_reader_free(r);
+        ops->destroy(d);
+    }
+    assert_true(n > 0);
+    eg_policy_free(policy);
+    eg_aggregator_free(findings);
+    eg_proc_table_free(procs);
+    eg_container_table_free(containers);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +278,9 @@ int main(void)
         cmocka_unit_test(malformed_and_unknown_records_are_counted),
         cmocka_unit_test(the_ring_is_consumed_in_order_across_the_wrap),
         cmocka_unit_test(a_corrupt_header_is_skipped_and_counted_not_a_stall),
+        cmocka_unit_test(a_full_kind_or_an_unknown_kind_refuses_a_handler),
+        cmocka_unit_test(the_core_tables_report_the_kind_they_could_not_subscribe),
+        cmocka_unit_test(every_detector_reports_the_kind_it_could_not_subscribe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
