@@ -106,6 +106,8 @@ static void add_findings(struct json_object *h, const struct eg_health_sources *
     put_u64(fo, "suppressed", ag.suppressed);
     put_u64(fo, "droppedTableFull", ag.dropped);
     put_u64(fo, "serializeFailed", ag.failed);
+    /* Emissions put off while a finding's ECS task was still being resolved. */
+    put_u64(fo, "deferred", ag.deferred);
     json_object_object_add(h, "findings", fo);
     struct json_object *dets = json_object_new_object();
     for (int i = 0; i < s->n_detectors; i++)
