@@ -109,3 +109,11 @@ void eg_finding_key_init(struct eg_finding_key *k, enum eg_finding_type type,
     eg_finding_key_add_str(k, w->container_id);
     eg_finding_key_add_u64(k, w->cgroup_id);
 }
+
+void eg_finding_begin(struct eg_finding *f, const struct eg_where *w,
+                      const struct eg_event_header *h, uint64_t first_seen_ms)
+{
+    f->where = *w;
+    f->host_flags = h->flags;
+    f->first_seen_ms = first_seen_ms;
+}

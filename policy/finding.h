@@ -94,6 +94,13 @@ void eg_finding_key_init(struct eg_finding_key *k, enum eg_finding_type type,
 void eg_finding_key_add_u64(struct eg_finding_key *k, uint64_t v);
 void eg_finding_key_add_str(struct eg_finding_key *k, const char *s);
 
+/*
+ * A finding just created: where it happened (captured with its first event), the first event's
+ * header flags and when it was first seen. Every detector starts its findings with this.
+ */
+void eg_finding_begin(struct eg_finding *f, const struct eg_where *w,
+                      const struct eg_event_header *h, uint64_t first_seen_ms);
+
 /* Fill process info (and lineage) from the process table and the event header. */
 void eg_finding_set_process(struct eg_finding *f, struct eg_proc_table *procs,
                             const struct eg_event_header *h, const char *exe_fallback);

@@ -90,8 +90,9 @@ struct eg_policy {
     struct eg_glob_run sensitive_run; /* sensitive_globs as one run */
 };
 
-/* Build the rootfs scratch-path index once the rules are loaded. 0, or -1 out of memory. */
-int eg_policy_index_scratch(struct eg_policy *p);
+/* Index the patterns handed to detectors (sensitive files, rootfs scratch paths) once the
+ * policy is loaded. 0, or -1 out of memory. */
+int eg_policy_index_patterns(struct eg_policy *p);
 
 /* Field names as written in the YAML, indexed by enum eg_cond_field. */
 extern const char *const eg_cond_field_names[EG_COND_COUNT];

@@ -247,7 +247,7 @@ struct eg_policy *eg_policy_load_buffer(const char *name, const char *yaml, size
     if (errs->total == 0 && !p->sensitive && !(p->sensitive = calloc(1, sizeof(char *))))
         eg_policy_error_add(errs, 0, 0, "out of memory");
 
-    if (errs->total == 0 && eg_policy_index_scratch(p) != 0)
+    if (errs->total == 0 && eg_policy_index_patterns(p) != 0)
         eg_policy_error_add(errs, 0, 0, "out of memory");
 
     if (errs->total > 0) {

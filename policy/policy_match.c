@@ -179,7 +179,7 @@ struct eg_path_patterns eg_policy_rootfs_scratch_patterns(const struct eg_policy
     return pp;
 }
 
-int eg_policy_index_scratch(struct eg_policy *p)
+int eg_policy_index_patterns(struct eg_policy *p)
 {
     const uint32_t bit = UINT32_C(1) << EG_FT_ROOTFS_MODIFIED;
     p->sensitive_run = (struct eg_glob_run){.globs = p->sensitive_globs, .n = p->nsensitive};

@@ -1,5 +1,4 @@
 #include "agent/detectors/detect_cap.h"
-#include "collectors/hash.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include "agent/common/json_text.h"
 #include "agent/common/log.h"
 #include "agent/detectors/syscall_names.h"
+#include "collectors/hash.h"
 #include "policy/capabilities.h"
 
 #define CAP_NET_ADMIN_NR 12
@@ -182,9 +182,7 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e,
         add_syscall(f->context, e->syscall_nr);
         return;
     }
-    f->first_seen_ms = eg_event_epoch_ms(e->hdr.ts_ns);
-    f->where = *w;
-    f->host_flags = e->hdr.flags;
+    eg_finding_begin(f, w, &e->hdr, eg_event_epoch_ms(e->hdr.ts_ns));
     const struct eg_proc *p = eg_proc_table_find(d->env.procs, e->hdr.tgid, e->hdr.start_time_ns);
     char exe_name[EG_NAME_LEN + 1];
     eg_utf8_copy(e->exe_name, sizeof(e->exe_name), exe_name, sizeof(exe_name));

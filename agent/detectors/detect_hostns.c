@@ -281,9 +281,7 @@ static struct eg_finding *record(struct eg_hostns_detector *d, const char *key,
     }
     if (!created)
         return NULL;
-    f->first_seen_ms = event_ms;
-    f->where = *w;
-    f->host_flags = h->flags;
+    eg_finding_begin(f, w, h, event_ms);
     return f;
 }
 
@@ -551,11 +549,15 @@ static void on_access(struct eg_hostns_detector *d, const struct eg_hostns_event
     struct access_track *t = track_find(d, &k, true);
     if (t && t->used) {
         /*
-         * Sent again (after the dedup window, or the kernel forgot the key): the repeats it
-         * absorbed since the last fold belong to the finding the key was first seen for.
+         * Sent again after the dedup window: the repeats it absorbed since the last fold belong
+         * to the finding the key was first seen for. The count only moves forward here: a
+         * record sent before a tick but read after it carries an older count than the tick
+         * read, and taking it as a restart would count the difference twice. (A key the kernel
+         * forgot starts again at 0; its repeats count again once past the old total, the LRU
+         * gap docs/architecture.md names.)
          */
         uint64_t delta = e->dedup_repeats > t->last ? e->dedup_repeats - t->last : 0;
-        t->last = e->dedup_repeats;
+        t->last += delta;
         d->stats.repeats_from_kernel += delta;
         record_access(d, e, &t->where, t->rel, tc, 1 + delta, ms);
         return;

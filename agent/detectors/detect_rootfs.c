@@ -1,5 +1,4 @@
 #include "agent/detectors/detect_rootfs.h"
-#include "collectors/hash.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -12,6 +11,7 @@
 #include "agent/pipeline/finding_json.h"
 #include "agent/common/log.h"
 #include "agent/common/json_text.h"
+#include "collectors/hash.h"
 #include "collectors/mount_table.h"
 #include "policy/policy.h"
 
@@ -220,9 +220,7 @@ static void remember_written(struct eg_rootfs_detector *d, uint64_t cg, uint32_t
 static void fill_where_who(struct eg_rootfs_detector *d, struct eg_finding *f,
                            const struct eg_where *w, const struct eg_event_header *h)
 {
-    f->first_seen_ms = eg_event_epoch_ms(h->ts_ns);
-    f->where = *w;
-    f->host_flags = h->flags;
+    eg_finding_begin(f, w, h, eg_event_epoch_ms(h->ts_ns));
     eg_finding_set_process(f, d->env.procs, h, NULL);
 }
 

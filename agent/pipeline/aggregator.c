@@ -1,11 +1,12 @@
 #include "agent/pipeline/aggregator.h"
-#include "collectors/hash.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "collectors/hash.h"
 
 #define EG_AGG_BUCKETS 4096 /* power of two */
 
