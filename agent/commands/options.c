@@ -42,6 +42,10 @@ void eg_run_usage(FILE *out)
             "                            bpf_rdonly_cast where the kernel has it (6.2+);\n"
             "                            probe-read: always through bpf_probe_read_kernel,\n"
             "                            as on older kernels (default auto)\n"
+            "  --hook CONCERN=VARIANT    load exactly this variant of a kernel concern, no\n"
+            "                            fallback (for tests and diagnosis; `ecsguard probe`\n"
+            "                            lists what loads): capability=tp_btf|fexit|kprobe,\n"
+            "                            rootfsWrites=cast|probe-read, ...; repeatable\n"
             "  --log-level LEVEL         error, warn, info, debug (default info)\n"
             "  --help                    this text\n");
 }
@@ -126,6 +130,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_RING,
         OPT_DOCKER,
         OPT_FILE_READS,
+        OPT_HOOK,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -144,6 +149,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"ring-buffer-kib", required_argument, NULL, OPT_RING},
         {"docker-socket", required_argument, NULL, OPT_DOCKER},
         {"bpf-file-reads", required_argument, NULL, OPT_FILE_READS},
+        {"hook", required_argument, NULL, OPT_HOOK},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -211,6 +217,12 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             if (eg_file_reads_parse(optarg, &o->probe_read_file_fields) != 0)
                 return bad("--bpf-file-reads", optarg, "expected auto or probe-read");
             break;
+        case OPT_HOOK: {
+            char why[200];
+            if (eg_bpf_force_parse(optarg, &o->hooks, why, sizeof(why)) != 0)
+                return bad("--hook", optarg, why);
+            break;
+        }
         case OPT_HELP:
             eg_run_usage(stdout);
             return 1;

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "agent/kernel/bpf_loader.h"
+
 #define EG_MAX_OUTPUTS 8
 
 struct eg_run_options {
@@ -25,6 +27,7 @@ struct eg_run_options {
     unsigned drain_interval_ms;  /* ring buffer reader timer */
     unsigned ring_buffer_kib;    /* kernel ring buffer size (power of two, >= 16 KiB) */
     bool probe_read_file_fields; /* --bpf-file-reads probe-read */
+    struct eg_bpf_options hooks; /* only its --hook list (force, n_force) is set here */
     int log_level;
 };
 

@@ -15,13 +15,27 @@
 int eg_probe_main(int argc, char **argv)
 {
     bool probe_read = false;
+    struct eg_bpf_options opt = {
+        .watched_caps = (1ULL << 21) | (1ULL << 12) | (1ULL << 39),
+        .wakeup_bytes = 256 * 1024,
+    };
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: ecsguard probe [--bpf-file-reads auto|probe-read]\n\n"
+            printf("usage: ecsguard probe [--bpf-file-reads auto|probe-read]\n"
+                   "                      [--hook CONCERN=VARIANT]...\n\n"
                    "Load and attach every kernel program as `ecsguard run` would, print what\n"
                    "was chosen for each hook (and why the alternatives were not) as JSON, and\n"
-                   "detach again. Exit status 0 when the agent can run on this host.\n");
+                   "detach again. --hook loads exactly one variant of a concern, as with\n"
+                   "`ecsguard run`. Exit status 0 when the agent can run on this host.\n");
             return 0;
+        }
+        if (strcmp(argv[i], "--hook") == 0 && i + 1 < argc) {
+            char why[200];
+            if (eg_bpf_force_parse(argv[++i], &opt, why, sizeof(why)) != 0) {
+                fprintf(stderr, "ecsguard probe: --hook '%s': %s\n", argv[i], why);
+                return 2;
+            }
+            continue;
         }
         if (strcmp(argv[i], "--bpf-file-reads") == 0 && i + 1 < argc) {
             if (eg_file_reads_parse(argv[++i], &probe_read) != 0) {
@@ -39,11 +53,7 @@ int eg_probe_main(int argc, char **argv)
     }
     eg_log_set_level(EG_LOG_WARN);
     struct eg_bpf b;
-    struct eg_bpf_options opt = {
-        .watched_caps = (1ULL << 21) | (1ULL << 12) | (1ULL << 39),
-        .wakeup_bytes = 256 * 1024,
-        .probe_read_file_fields = probe_read,
-    };
+    opt.probe_read_file_fields = probe_read;
     char err[256] = "";
     int rc = eg_bpf_load(&b, &opt, err, sizeof(err));
     struct json_object *o = json_object_new_object();

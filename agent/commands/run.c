@@ -250,11 +250,13 @@ static int load_kernel_programs(struct eg_agent *a)
         .watched_caps = eg_policy_state_watched_caps(&a->policy),
         .ring_buffer_bytes = a->opt.ring_buffer_kib * 1024u,
         .probe_read_file_fields = a->opt.probe_read_file_fields,
+        .n_force = a->opt.hooks.n_force,
         /* Wake the reader early enough that a burst cannot fill the buffer between drains. */
         .wakeup_bytes = a->opt.ring_buffer_kib * 1024u / 32 < 256 * 1024
                             ? a->opt.ring_buffer_kib * 1024u / 32
                             : 256 * 1024,
     };
+    memcpy(bo.force, a->opt.hooks.force, sizeof(bo.force));
     if (eg_bpf_load(&a->bpf, &bo, err, sizeof(err)) != 0) {
         eg_log_error("%s", err);
         return -1;

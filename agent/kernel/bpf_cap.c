@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -14,9 +15,13 @@
 #include "agent/common/log.h"
 #include "cap.skel.h"
 
+#define CAP_HOOK "capability"
+
 enum cap_variant { CAP_TP_BTF, CAP_FEXIT, CAP_KPROBE, CAP_VARIANTS };
 static const char *const cap_variant_names[CAP_VARIANTS] = {
     "tp_btf/cap_capable", "fexit/cap_capable", "kprobe+kretprobe/cap_capable"};
+/* --hook capability=NAME, same order. */
+static const char *const cap_variant_short[CAP_VARIANTS + 1] = {"tp_btf", "fexit", "kprobe", NULL};
 
 static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct eg_ksym_range *ranges, enum cap_variant v, char *why,
@@ -64,8 +69,11 @@ static int load_cap(struct eg_bpf *b, const struct eg_bpf_options *opt, const st
                     "checks from mmap/brk/fork/exec cannot be told apart and are flagged",
                     ksyms);
 
+    const char *forced = eg_bpf_forced(opt, CAP_HOOK);
     for (int v = 0; v < CAP_VARIANTS; v++) {
         char why[160];
+        if (forced && strcmp(forced, cap_variant_short[v]) != 0)
+            continue;
         if (v == CAP_TP_BTF &&
             !eg_bpf_btf_has(vmlinux, "btf_trace_cap_capable", BTF_KIND_TYPEDEF)) {
             eg_bpf_hook_attempt(r, cap_variant_names[v], "kernel has no cap_capable tracepoint");
@@ -93,8 +101,9 @@ static void unload_cap(void *skel)
 }
 
 const struct eg_bpf_concern eg_bpf_cap_concern = {
-    .hook = "capability",
+    .hook = CAP_HOOK,
     .essential = true,
+    .variants = cap_variant_short,
     .load = load_cap,
     .unload = unload_cap,
 };

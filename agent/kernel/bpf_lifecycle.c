@@ -51,9 +51,13 @@ static void unload_lifecycle(void *skel)
     lifecycle_bpf__destroy(skel);
 }
 
+/* --hook processLifecycle=NAME. */
+static const char *const lifecycle_variants[] = {"tp_btf", NULL};
+
 const struct eg_bpf_concern eg_bpf_lifecycle_concern = {
     .hook = "processLifecycle",
     .essential = true,
+    .variants = lifecycle_variants,
     .load = load_lifecycle,
     .unload = unload_lifecycle,
 };

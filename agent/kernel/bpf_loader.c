@@ -97,9 +97,17 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
         int slot = b->n_hooks++;
         struct eg_hook_report *r = &b->hooks[slot];
         r->hook = c->hook;
+        r->forced = eg_bpf_forced(opt, c->hook);
         if (c->load(b, opt, vmlinux, r, &b->skel[slot]) == 0)
             continue;
         b->skel[slot] = NULL;
+        if (r->forced) {
+            snprintf(err, errlen, "%s: the variant forced by --hook %s=%s cannot be used (%s)",
+                     c->hook, c->hook, r->forced,
+                     r->n_attempts ? r->attempts[r->n_attempts - 1].result : "not attempted");
+            rc = -1;
+            break;
+        }
         if (c->essential) {
             snprintf(err, errlen, "%s: no attach point could be used (%s)", c->hook,
                      r->n_attempts ? r->attempts[r->n_attempts - 1].result : "not attempted");
@@ -169,6 +177,8 @@ void eg_bpf_report(const struct eg_bpf *b, struct json_object *obj)
         struct json_object *ho = json_object_new_object();
         json_object_object_add(ho, "chosen",
                                r->chosen[0] ? json_object_new_string(r->chosen) : NULL);
+        if (r->forced)
+            json_object_object_add(ho, "forced", json_object_new_string(r->forced));
         struct json_object *att = json_object_new_array();
         for (int i = 0; i < r->n_attempts; i++) {
             struct json_object *a = json_object_new_object();

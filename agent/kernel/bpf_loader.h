@@ -29,10 +29,22 @@ struct eg_hook_attempt {
 };
 
 struct eg_hook_report {
-    const char *hook; /* "capability", "processLifecycle", ... */
-    char chosen[64];  /* "" when none could be attached */
+    const char *hook;   /* "capability", "processLifecycle", ... */
+    char chosen[64];    /* "" when none could be attached */
+    const char *forced; /* the variant --hook asked for, NULL when chosen by probing */
     int n_attempts;
     struct eg_hook_attempt attempts[EG_HOOK_ATTEMPTS];
+};
+
+/*
+ * `--hook CONCERN=VARIANT`: load exactly this variant of a concern (no fallback), so tests can
+ * run every fallback on every kernel where it loads. A forced variant that cannot load stops
+ * start-up, whether or not the concern is essential.
+ */
+#define EG_HOOK_FORCE_MAX 4
+struct eg_hook_force {
+    const char *hook;    /* concern name, e.g. "capability" */
+    const char *variant; /* one of that concern's variants, e.g. "fexit" */
 };
 
 struct eg_bpf_options {
@@ -41,6 +53,8 @@ struct eg_bpf_options {
     const char *kallsyms_path;   /* default /proc/kallsyms */
     uint32_t ring_buffer_bytes;  /* 0: the programs' default (8 MiB) */
     bool probe_read_file_fields; /* never bpf_rdonly_cast (the path kernels before 6.2 take) */
+    struct eg_hook_force force[EG_HOOK_FORCE_MAX];
+    int n_force;
 };
 
 struct eg_bpf {
@@ -58,6 +72,8 @@ struct eg_bpf {
 struct eg_bpf_concern {
     const char *hook; /* report name */
     bool essential;   /* the agent does not start without it */
+    /* Its variants' short names for --hook, in order of preference; NULL-terminated. */
+    const char *const *variants;
     /* Open, configure, load and attach; store the skeleton in *skel. 0 or -1. */
     int (*load)(struct eg_bpf *b, const struct eg_bpf_options *opt, const struct btf *vmlinux,
                 struct eg_hook_report *r, void **skel);
@@ -83,7 +99,15 @@ void eg_bpf_set_watched_caps(struct eg_bpf *b, uint64_t mask);
 /* Add the probe report ({kernel, btf, ringBuffer, cgroup, hooks}) to `obj`. */
 void eg_bpf_report(const struct eg_bpf *b, struct json_object *obj);
 
+/*
+ * Add one `--hook CONCERN=VARIANT` to `opt` after checking both names against the concern
+ * table. 0, or -1 with the reason (and the valid names) in `err`.
+ */
+int eg_bpf_force_parse(const char *arg, struct eg_bpf_options *opt, char *err, size_t errlen);
+
 /* ---- for concern loaders ---- */
+/* The variant --hook forced for `hook`, or NULL (probe and fall back as usual). */
+const char *eg_bpf_forced(const struct eg_bpf_options *opt, const char *hook);
 void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result);
 void eg_bpf_errno_text(int err, char *buf, size_t len);
 bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind);

@@ -110,16 +110,22 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         eg_bpf_hook_attempt(r, group_attach[GROUP_OPEN], "out of memory");
         return -1;
     }
-    bool cast =
-        !opt->probe_read_file_fields && eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
-    if (!cast)
-        eg_bpf_hook_attempt(
-            r, "kfunc/bpf_rdonly_cast",
-            opt->probe_read_file_fields
-                ? "not used (--bpf-file-reads probe-read): file fields by probe-read"
-                : "not in this kernel: file fields by probe-read");
+    const char *forced = eg_bpf_forced(opt, EG_ROOTFS_HOOK);
+    bool probe_read = opt->probe_read_file_fields || (forced && strcmp(forced, "probe-read") == 0);
+    bool has_cast = eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
+    bool cast = !probe_read && has_cast;
+    if (probe_read)
+        eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast",
+                            "not used (--bpf-file-reads probe-read): file fields by probe-read");
+    else if (!cast && forced) {
+        eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast", "not in this kernel");
+        free(l);
+        return -1;
+    } else if (!cast)
+        eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast",
+                            "not in this kernel: file fields by probe-read");
     l->skel = open_and_load(b, opt, cast, why, sizeof(why));
-    if (!l->skel && cast) {
+    if (!l->skel && cast && !forced) {
         /* A kernel can list the kfunc yet refuse it to tracepoint programs. */
         char attempt[200];
         snprintf(attempt, sizeof(attempt), "refused (%s): file fields by probe-read", why);
@@ -177,9 +183,13 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     return 0;
 }
 
+/* --hook rootfsWrites=NAME: how the programs read file fields. */
+static const char *const rootfs_variants[] = {"cast", "probe-read", NULL};
+
 const struct eg_bpf_concern eg_bpf_rootfs_concern = {
     .hook = EG_ROOTFS_HOOK,
     .essential = false,
+    .variants = rootfs_variants,
     .load = load_rootfs,
     .unload = unload_rootfs,
 };

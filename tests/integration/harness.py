@@ -8,6 +8,7 @@ builds the state file the fake ECS agent serves. See docs/testing.md.
 
 Environment:
   ECSGUARD_BIN        agent binary (Agent)
+  ECSGUARD_TEST_HOOKS `--hook` options for every agent started ("capability=fexit,...")
   ECSGUARD_EGPROBE    static egprobe helper copied into the rootfs
   ECSGUARD_BUILD_DIR  where the rootfs image and container bundles live (default: a temp dir)
   ECSGUARD_RUNC_ROOT  runc state root used by the harness (default /run/ecsguard-harness/runc)
@@ -682,7 +683,9 @@ class Container:
 
         linux = config["linux"]
         linux["cgroupsPath"] = self.cgroup_path
-        namespaces = [ns for ns in linux["namespaces"] if ns["type"] not in ("pid", "network")]
+        # runc's template has a cgroup namespace on cgroup v2 hosts; ours is chosen below.
+        namespaces = [ns for ns in linux["namespaces"]
+                      if ns["type"] not in ("pid", "network", "cgroup")]
         if self.join_pid_ns_of is not None:
             namespaces.append({"type": "pid",
                                "path": "/proc/%d/ns/pid" % self.join_pid_ns_of.pid()})
@@ -1044,6 +1047,93 @@ def host_prep():
         _host_prepared = True
 
 
+def kernel_btf_has(name):
+    """True when the running kernel's BTF names `name` (a function, kfunc or type): read off
+    /sys/kernel/btf/vmlinux's string table, independently of the agent's own probing."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        return (b"\0" + name.encode() + b"\0") in f.read()
+
+
+def kernel_has_tracepoint(event):
+    """True when tracefs lists `event` ("capability/cap_capable")."""
+    host_prep()
+    return os.path.isdir(os.path.join("/sys/kernel/tracing/events", event))
+
+
+def function_called_from(func, caller, workload):
+    """Whether the kernel really calls `func` from `caller` (not inlined into it), seen by
+    tracefs' function tracer (each line names the parent: "func <-caller") while `workload()`
+    runs: an oracle independent of the agent for what a function hook (fexit, kprobe) can see.
+    None when the function tracer cannot be used here."""
+    host_prep()
+    t = "/sys/kernel/tracing"
+
+    def put(name, value):
+        with open(os.path.join(t, name), "w") as f:
+            f.write(value)
+
+    try:
+        put("set_ftrace_filter", func)
+        put("current_tracer", "function")
+    except OSError:
+        return None
+    try:
+        put("trace", "")
+        put("tracing_on", "1")
+        workload()
+        put("tracing_on", "0")
+        with open(os.path.join(t, "trace")) as f:
+            text = f.read()
+    finally:
+        put("current_tracer", "nop")
+        put("set_ftrace_filter", "")
+        put("tracing_on", "1")
+    return ("<-" + caller) in text
+
+
+_probe_report = None
+
+
+def probe_report():
+    """`ecsguard probe` on this kernel (with the forced hooks of ECSGUARD_TEST_HOOKS), run once
+    per test process: what the agent can load here, and why not where it cannot."""
+    global _probe_report
+    if _probe_report is None:
+        binary = os.environ.get("ECSGUARD_BIN")
+        if not binary:
+            raise HarnessError("ECSGUARD_BIN is not set")
+        host_prep()
+        r = subprocess.run([binary, "probe"] + forced_hook_args(), capture_output=True,
+                           text=True, timeout=120)
+        try:
+            _probe_report = json.loads(r.stdout)
+        except ValueError:
+            raise HarnessError("ecsguard probe printed no report: " + r.stderr.strip())
+    return _probe_report
+
+
+def concern_unavailable(concern):
+    """None when the agent loads `concern` ("hostNamespaces") on this kernel, else the probe's
+    reason: each attempt and why it failed. Tests of a concern the kernel cannot support skip
+    with this reason; they never skip on a kernel where it loads."""
+    hook = probe_report()["hooks"].get(concern)
+    if hook is None:
+        return "ecsguard probe does not know %s" % concern
+    if hook.get("chosen"):
+        return None
+    return "%s is not available on %s: %s" % (
+        concern, os.uname().release,
+        "; ".join("%s: %s" % (a["attach"], a["result"]) for a in hook.get("attempts", [])))
+
+
+def forced_hook_args():
+    """`--hook` options for every agent a test starts, from ECSGUARD_TEST_HOOKS
+    ("capability=fexit,rootfsWrites=probe-read"): the kernel matrix runs whole suites through
+    one fallback this way."""
+    spec = os.environ.get("ECSGUARD_TEST_HOOKS", "")
+    return [a for h in spec.split(",") if h.strip() for a in ("--hook", h.strip())]
+
+
 class Agent:
     """Runs `ecsguard run --introspection-url URL --ready-file F [extra args]` and collects its
     stdout findings (one JSON object per line) and stderr log lines in background threads."""
@@ -1076,7 +1166,7 @@ class Agent:
         cmd += ["--ready-file", self.ready_file]
         if self.health_file:
             cmd += ["--health-file", self.health_file]
-        return cmd + self.extra_args
+        return cmd + forced_hook_args() + self.extra_args
 
     def start(self):
         host_prep()

@@ -6,6 +6,7 @@ ECS agent on 127.0.0.1 that follows the real agent's lookup rules.
 
 import datetime
 import json
+import mmap
 import os
 import subprocess
 import tempfile
@@ -28,6 +29,28 @@ def epoch_s(iso):
     """'2026-12-02T04:42:55.778Z' -> seconds since the epoch."""
     return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
         tzinfo=datetime.timezone.utc).timestamp()
+
+
+def overcommit_checks_visible():
+    """Whether the capability hook this kernel chose sees the memory-overcommit checks. The
+    tracepoint fires inside cap_capable wherever it is compiled; a function hook sees only real
+    calls, and Debian's 6.1 inlines cap_capable into cap_vm_enough_memory (the function tracer,
+    not the agent, says which)."""
+    chosen = harness.probe_report()["hooks"]["capability"]["chosen"] or ""
+    if chosen.startswith("tp_btf/"):
+        return True
+
+    def private_mappings():
+        for _ in range(50):  # writable private mappings are charged: an overcommit check each
+            mmap.mmap(-1, 1 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                      prot=mmap.PROT_READ | mmap.PROT_WRITE).close()
+
+    seen = harness.function_called_from("cap_capable", "cap_vm_enough_memory", private_mappings)
+    if seen is None:
+        raise unittest.SkipTest("the function tracer cannot be used on %s to tell whether "
+                                "cap_capable is inlined into cap_vm_enough_memory"
+                                % os.uname().release)
+    return seen
 
 
 class CapabilityUse(AgentCase):
@@ -175,6 +198,11 @@ class CapabilityUse(AgentCase):
         self.stop_agent()
         self.assertEqual(self.capability_findings(with_cap) + self.capability_findings(without),
                          [])
+        if not overcommit_checks_visible():
+            # A function hook (fexit, kprobe) on a kernel that inlined cap_capable into
+            # cap_vm_enough_memory never sees these checks: nothing to filter, nothing leaks.
+            self.assertEqual(health["kernelFilterReasons"]["memoryOvercommit"], 0, health)
+            return
         # The filter was exercised, not bypassed: overcommit checks were seen and dropped.
         self.assertGreater(health["kernelFilterReasons"]["memoryOvercommit"], 100, health)
         # Most were told apart by the mmap lock (mmap, brk, fork) or execve, without a stack walk.
@@ -245,16 +273,22 @@ class CapabilityUse(AgentCase):
             with open(self.agent.health_file) as f:
                 return json.load(f)["ringBuffer"]
 
-        deadline = time.time() + 20
-        while not health()["readerIdle"] and time.time() < deadline:
-            time.sleep(0.2)
-        before = health()
-        self.assertTrue(before["readerIdle"], before)
+        # A quiet spell of 1.5 s in which no record woke it through the ring. The container's
+        # start is still sending records for a while (runc's processes exit; seconds on an
+        # emulated CPU), so the spell is the first one after that, within 30 s.
+        deadline = time.time() + 30
+        while True:
+            before = health()
+            if before["readerIdle"]:
+                time.sleep(1.5)
+                quiet = health()
+                if quiet["readerRingWakeups"] == before["readerRingWakeups"]:
+                    break
+            else:
+                time.sleep(0.2)
+            self.assertLess(time.time(), deadline, "never idle for 1.5 s: %r" % health())
         self.assertGreater(before["readerIdleEntries"], 0, before)
         self.assertEqual(before["readerIdleMarkErrors"], 0, before)
-        time.sleep(1.5)  # a quiet spell: no record, so nothing woke it through the ring
-        quiet = health()
-        self.assertEqual(quiet["readerRingWakeups"], before["readerRingWakeups"], quiet)
 
         r = c.exec(["/bin/egprobe", "sethostname", "woken", "3"])
         self.assertTrue(r.ok, r)

@@ -49,14 +49,55 @@ class CommandLine(unittest.TestCase):
         self.assertIn(report["cgroup"]["mode"], ("v1", "v2", "hybrid"))
         self.assertEqual(report["kernel"]["release"], os.uname().release)
         hooks = report["hooks"]
-        self.assertEqual(hooks["capability"]["chosen"], "tp_btf/cap_capable")
+        # The first variant this kernel offers, by the kernel's own listing: the tracepoint
+        # (6.11+), else the function hooks. Earlier variants were tried and say why not.
+        cap = hooks["capability"]
+        if harness.kernel_has_tracepoint("capability/cap_capable"):
+            self.assertEqual(cap["chosen"], "tp_btf/cap_capable")
+        else:
+            self.assertIn(cap["chosen"], ("fexit/cap_capable", "kprobe+kretprobe/cap_capable"))
+            self.assertEqual(cap["attempts"][0]["attach"], "tp_btf/cap_capable")
+            self.assertIn("no cap_capable tracepoint", cap["attempts"][0]["result"])
         self.assertTrue(hooks["processLifecycle"]["chosen"])
         for name, hook in hooks.items():
             self.assertTrue(hook["attempts"], name)
+            self.assertNotIn("forced", hook, name)
             if hook["chosen"]:
                 self.assertEqual(hook["attempts"][-1]["result"], "ok", name)
+            for attempt in hook["attempts"][:-1]:
+                self.assertTrue(attempt["result"], (name, attempt))
         # 6.2+ kernels: root filesystem programs read file fields with bpf_rdonly_cast.
-        self.assertIn("bpf_rdonly_cast", hooks["rootfsWrites"]["chosen"])
+        if harness.kernel_btf_has("bpf_rdonly_cast"):
+            self.assertIn("bpf_rdonly_cast", hooks["rootfsWrites"]["chosen"])
+        else:
+            self.assertIn("probe-read", hooks["rootfsWrites"]["chosen"])
+
+    def test_hook_option_forces_one_variant(self):
+        """`--hook` loads exactly the named variant and says so, or stops with the reason;
+        a name that is not a concern's variant is a usage error listing the valid ones."""
+        loaded = []
+        for variant, attach in (("tp_btf", "tp_btf/cap_capable"), ("fexit", "fexit/cap_capable"),
+                                ("kprobe", "kprobe+kretprobe/cap_capable")):
+            with self.subTest(variant=variant):
+                r = run("probe", "--hook", "capability=" + variant)
+                report = json.loads(r.stdout)
+                cap = report["hooks"]["capability"]
+                self.assertEqual(cap["forced"], variant)
+                # Only the forced variant is attempted: no fallback to another.
+                self.assertEqual([a["attach"] for a in cap["attempts"]], [attach])
+                if r.returncode == 0:
+                    self.assertEqual(cap["chosen"], attach)
+                    loaded.append(variant)
+                else:
+                    self.assertEqual(r.returncode, 1)
+                    self.assertIsNone(cap["chosen"])
+                    self.assertIn("forced by --hook capability=" + variant, report["error"])
+        self.assertTrue(loaded, "no capability variant loads on this kernel")
+        for bad in ("capability=fast", "cap=fexit", "capability"):
+            r = run("probe", "--hook", bad)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("tp_btf|fexit|kprobe" if bad.startswith("capability=")
+                          else "processLifecycle|capability", r.stderr, bad)
 
     def test_probe_read_flavour_is_reported(self):
         """The root filesystem programs older kernels load (probe-read) load here too."""

@@ -75,6 +75,12 @@ class HostSleeper:
 
 class HostNamespaces(AgentCase):
 
+    @classmethod
+    def setUpClass(cls):
+        why = harness.concern_unavailable("hostNamespaces")
+        if why:
+            raise unittest.SkipTest(why)
+
     def host_sleeper(self):
         s = HostSleeper()
         self.addCleanup(s.stop)

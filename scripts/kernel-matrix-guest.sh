@@ -1,0 +1,84 @@
+#!/bin/bash
+# PID 1 of a kernel-matrix guest (scripts/kernel-matrix.sh copies it into the guest's results
+# directory, shared at /run/kernel-matrix). The root is the host's, read-only under a tmpfs
+# overlay. Sets up what a container host has (cgroups in the job's mode, bpffs, tracefs, lo),
+# runs each suite of the job, writes <suite>.log and <suite>.rc beside this file, powers off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+out=/run/kernel-matrix
+# shellcheck disable=SC1091
+. "$out/job"
+
+finish() {
+    sync
+    echo o >/proc/sysrq-trigger
+    sleep 5
+    busybox poweroff -f
+}
+trap finish EXIT
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mkdir -p /run/lock /run/user
+mount -t bpf bpf /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+echo 1 >/proc/sys/kernel/sysrq
+
+case "$ECSGUARD_MATRIX_CGROUP" in
+v2)
+    mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+    # Controllers for the children, as systemd enables them on a v2 host.
+    for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+        echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+    done
+    ;;
+hybrid)
+    # The layout of the host the project is developed on and of the hybrid ECS AMIs: one v1
+    # hierarchy per controller, a named systemd hierarchy, cgroup2 at unified/.
+    mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+    for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
+        mkdir -p "/sys/fs/cgroup/$c"
+        mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" 2>/dev/null || rmdir "/sys/fs/cgroup/$c"
+    done
+    mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
+    mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+    mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+    ;;
+esac
+
+ip link set lo up
+hostname "matrix-$ECSGUARD_MATRIX_KERNEL"
+
+build=$ECSGUARD_MATRIX_BUILD
+# Container bundles and overlay rootfs live under the build dir; overlayfs cannot use the
+# guest's overlay root as an upper layer, so they get a tmpfs.
+mkdir -p "$build/integration"
+mount -t tmpfs tmpfs "$build/integration"
+
+{
+    echo "kernel=$(uname -r)"
+    echo "cgroup=$ECSGUARD_MATRIX_CGROUP"
+    echo "cpus=$(nproc)"
+} >"$out/guest-info"
+
+if [ "$ECSGUARD_MATRIX_SUITES" = all ]; then
+    suites=$(cd "$build" && ctest -N -L integration | sed -n 's/.*integration\.test_\([a-z_0-9]*\)$/\1/p' | tr '\n' ' ')
+else
+    suites=${ECSGUARD_MATRIX_SUITES//,/ }
+fi
+
+# What the agent chose here, for the matrix's hook columns.
+agent=$build/ecsguard
+"$agent" probe >"$out/probe.json" 2>"$out/probe.err" || true
+
+for s in $suites; do
+    start=$(date +%s)
+    (cd "$build" && ctest -V -R "^integration\.test_$s\$" --timeout 1500) >"$out/$s.log" 2>&1
+    echo $? >"$out/$s.rc"
+    echo $(($(date +%s) - start)) >"$out/$s.seconds"
+done

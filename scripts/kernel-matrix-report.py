@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Print the kernel matrix from the results scripts/kernel-matrix.sh left, and write it as
+matrix.json and matrix.md beside them.
+
+One row per guest (kernel line x cgroup mode): the kernel release, the hook each concern chose
+there (from `ecsguard probe` in the guest), and per suite passed / failed / not run, with the
+test counts and every distinct skip reason (a skip names what the kernel lacks). Exit 0 when
+every suite of every guest passed, else 1.
+"""
+import json
+import os
+import re
+import sys
+
+CONCERNS = ("processLifecycle", "capability", "rootfsWrites", "hostNamespaces")
+
+
+def read(path, default=""):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def suite_result(run_dir, suite):
+    log = read(os.path.join(run_dir, suite + ".log"))
+    rc = read(os.path.join(run_dir, suite + ".rc")).strip()
+    res = {"suite": suite, "status": "not run", "ran": 0, "skipped": 0, "failed": 0,
+           "skipReasons": [], "seconds": None}
+    if rc == "":
+        return res
+    res["status"] = "passed" if rc == "0" else "failed"
+    secs = read(os.path.join(run_dir, suite + ".seconds")).strip()
+    res["seconds"] = int(secs) if secs.isdigit() else None
+    m = re.search(r"^\d+: Ran (\d+) tests?", log, re.M)
+    if m:
+        res["ran"] = int(m.group(1))
+    m = re.search(r"^\d+: (?:OK|FAILED) \(([^)]*)\)", log, re.M)
+    if m:
+        for part in m.group(1).split(","):
+            k, _, v = part.strip().partition("=")
+            if k == "skipped":
+                res["skipped"] = int(v)
+            elif k in ("failures", "errors"):
+                res["failed"] += int(v)
+    reasons = []
+    for r in re.findall(r"\.\.\. skipped '(.*)'$", log, re.M):
+        if r not in reasons:
+            reasons.append(r)
+    res["skipReasons"] = reasons
+    if res["status"] == "failed":
+        res["failedTests"] = sorted(set(re.findall(r"^\d+: (?:FAIL|ERROR): (\S+)", log, re.M)))
+    return res
+
+
+def hooks_of(run_dir):
+    try:
+        probe = json.loads(read(os.path.join(run_dir, "probe.json")) or "{}")
+    except ValueError:
+        return {}, {}
+    hooks = probe.get("hooks", {})
+    chosen = {c: (hooks.get(c) or {}).get("chosen") or "none" for c in CONCERNS}
+    why = {}
+    for c in CONCERNS:
+        if chosen[c] == "none":
+            attempts = (hooks.get(c) or {}).get("attempts", [])
+            why[c] = "; ".join("%s: %s" % (a.get("attach"), a.get("result")) for a in attempts)
+    return chosen, why
+
+
+def main():
+    results, suites = sys.argv[1], sys.argv[2]
+    rows = []
+    for name in sorted(os.listdir(results)):
+        run_dir = os.path.join(results, name)
+        if not os.path.isdir(run_dir):
+            continue
+        info = dict(line.split("=", 1) for line in read(os.path.join(run_dir, "guest-info"))
+                    .splitlines() if "=" in line)
+        wanted = suites.split(",") if suites != "all" else sorted(
+            f[:-4] for f in os.listdir(run_dir) if f.endswith(".log") and f != "console.log")
+        chosen, why = hooks_of(run_dir)
+        row = {"run": name, "kernel": info.get("kernel", "did not boot"),
+               "cgroup": info.get("cgroup", name.rsplit("-", 1)[-1]),
+               "seconds": read(os.path.join(run_dir, "seconds")).strip(),
+               "hooks": chosen, "unavailable": why,
+               "suites": [suite_result(run_dir, s) for s in wanted]}
+        rows.append(row)
+
+    ok = bool(rows) and all(s["status"] == "passed" for r in rows for s in r["suites"])
+    with open(os.path.join(results, "matrix.json"), "w") as f:
+        json.dump({"passed": ok, "runs": rows}, f, indent=2)
+
+    lines = ["| kernel | cgroup | " + " | ".join(CONCERNS) + " | " +
+             " | ".join(s["suite"] for s in rows[0]["suites"]) + " |" if rows else "(no runs)"]
+    if rows:
+        lines.append("|" + "---|" * (2 + len(CONCERNS) + len(rows[0]["suites"])))
+    for r in rows:
+        cells = [r["kernel"], r["cgroup"]] + [r["hooks"].get(c, "?") for c in CONCERNS]
+        for s in r["suites"]:
+            cell = s["status"]
+            if s["ran"]:
+                cell += " %d/%d" % (s["ran"] - s["failed"] - s["skipped"], s["ran"])
+            if s["skipped"]:
+                cell += ", %d skipped" % s["skipped"]
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = []
+    for r in rows:
+        for c, w in r["unavailable"].items():
+            notes.append("- %s %s: %s unavailable: %s" % (r["kernel"], r["cgroup"], c, w))
+        for s in r["suites"]:
+            for reason in s["skipReasons"]:
+                notes.append("- %s %s: %s skipped: %s" % (r["kernel"], r["cgroup"], s["suite"],
+                                                         reason))
+            for t in s.get("failedTests", []):
+                notes.append("- %s %s: %s FAILED %s" % (r["kernel"], r["cgroup"], s["suite"], t))
+            if s["status"] == "not run":
+                notes.append("- %s %s: %s did not run (guest log: %s/console.log)"
+                             % (r["kernel"], r["cgroup"], s["suite"], r["run"]))
+    text = "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+    with open(os.path.join(results, "matrix.md"), "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    print("kernel-matrix: %s (results in %s)" % ("all passed" if ok else "FAILED", results))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# The kernel matrix: runs chosen test suites of an already-built tree under the kernels ECS hosts
+# run (Debian's builds of them), each booted under QEMU, and prints kernel x suite.
+#
+# No ECS host runs the kernel this project is developed on, and the BPF code takes different
+# paths on each kernel (hook fallbacks, kfuncs that exist or not). This runs those paths.
+#
+#   scripts/kernel-matrix.sh [--kernels 6.1,6.12,5.10] [--cgroup hybrid|v2|both]
+#                            [--suites capabilities,rootfs,...|all] [--build DIR]
+#                            [--results DIR] [--jobs N] [--timeout SECONDS]
+#
+# Each kernel is the newest Debian package of its line, fetched with apt-get download through a
+# private apt state (the host's apt configuration is not touched, nothing is installed), unpacked
+# with dpkg -x into a cache (/var/cache/ecsguard-kernels, or $ECSGUARD_KERNEL_CACHE). The guest
+# boots a busybox initramfs that mounts the host's root read-only over 9p with a tmpfs overlay
+# on top, so the same build, runc, Python and busybox rootfs run inside; it then runs
+# scripts/kernel-matrix-guest.sh, which writes each suite's log to a shared results directory.
+# KVM is not used (this kind of host has no usable /dev/kvm): QEMU emulates (TCG).
+#
+# Exit status: 0 when every suite passed on every kernel (skips with a reason count as passed:
+# they say what the kernel lacks), 1 when a suite failed or a guest did not finish, 2 on a usage
+# or set-up error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+kernels="6.1,6.12"
+cgroup_modes=""
+suites="capabilities,rootfs,hostns,cli_and_flood"
+build_dir="$repo/build"
+results=""
+jobs=1
+timeout_s=2400
+cache=${ECSGUARD_KERNEL_CACHE:-/var/cache/ecsguard-kernels}
+
+usage() {
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --kernels) kernels=$2; shift 2 ;;
+    --cgroup) cgroup_modes=$2; shift 2 ;;
+    --suites) suites=$2; shift 2 ;;
+    --build) build_dir=$(cd "$2" && pwd); shift 2 ;;
+    --results) results=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    -h | --help) usage ;;
+    *) echo "kernel-matrix: unknown argument $1" >&2; usage ;;
+    esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "kernel-matrix: run as root (the guests run the integration tests as root)" >&2
+    exit 2
+fi
+if [ ! -x "$build_dir/agent/ecsguard" ] && [ ! -x "$build_dir/ecsguard" ]; then
+    echo "kernel-matrix: no built agent in $build_dir (build the tree first)" >&2
+    exit 2
+fi
+results=${results:-$build_dir/kernel-matrix}
+rm -rf "$results"
+mkdir -p "$results" "$cache"
+
+need_pkgs=()
+command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+command -v busybox >/dev/null || need_pkgs+=(busybox-static)
+command -v objcopy >/dev/null || need_pkgs+=(binutils)
+command -v xz >/dev/null || need_pkgs+=(xz-utils)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    echo "kernel-matrix: installing ${need_pkgs[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# ---- kernels: line -> (package-name pattern, cgroup modes the platforms using it run) ----
+# Amazon Linux 2023 (6.1, 6.12) and Bottlerocket run cgroup v2; the ECS-optimized AL2023 6.1
+# AMIs and Amazon Linux 2 (5.10) run hybrid (v1 controllers, v2 for systemd).
+kernel_pattern() {
+    case "$1" in
+    6.1) echo '^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
+    6.12) echo '^linux-image-6\.12\.[0-9]+\+deb13-amd64$' ;;
+    5.10) echo '^linux-image-5\.10\.0-[0-9]+-amd64$' ;;
+    *) return 1 ;;
+    esac
+}
+kernel_modes() {
+    if [ -n "$cgroup_modes" ]; then
+        [ "$cgroup_modes" = both ] && echo "hybrid v2" || echo "$cgroup_modes"
+        return
+    fi
+    case "$1" in
+    6.1) echo "hybrid v2" ;;
+    6.12) echo "v2" ;;
+    5.10) echo "hybrid" ;;
+    esac
+}
+
+apt_dir="$cache/apt"
+apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+    -o "Dir::State=$apt_dir/state" -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root")
+apt_ready=0
+apt_prepare() {
+    [ $apt_ready = 1 ] && return
+    mkdir -p "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial"
+    {
+        for s in bookworm trixie bullseye; do
+            echo "deb http://deb.debian.org/debian $s main"
+            echo "deb http://deb.debian.org/debian-security $s-security main"
+        done
+    } >"$apt_dir/sources.list"
+    apt-get "${apt_opts[@]}" -qq update >/dev/null
+    apt_ready=1
+}
+
+# Unpack the newest package of kernel line $1 into $cache/<package>; print that directory.
+fetch_kernel() {
+    local line=$1 pattern pkg dir
+    pattern=$(kernel_pattern "$line") || { echo "kernel-matrix: unknown kernel line $line" >&2; return 1; }
+    # A cached kernel is used as is: the newest package of the line when it was fetched.
+    dir=$(ls -d "$cache"/linux-image-* 2>/dev/null | grep -E "/${pattern#^}" | sort -V | tail -1 || true)
+    if [ -z "$dir" ]; then
+        apt_prepare
+        pkg=$(apt-cache "${apt_opts[@]}" search --names-only "$pattern" | awk '{print $1}' | sort -V | tail -1)
+        [ -n "$pkg" ] || { echo "kernel-matrix: no package matches $pattern" >&2; return 1; }
+        (cd "$cache" && apt-get "${apt_opts[@]}" -qq download "$pkg" >/dev/null)
+        dir="$cache/$pkg"
+        rm -rf "$dir.tmp"
+        dpkg -x "$cache/${pkg}"_*.deb "$dir.tmp"
+        rm -f "$cache/${pkg}"_*.deb
+        mv "$dir.tmp" "$dir"
+    fi
+    echo "$dir"
+}
+
+# The modules the initramfs loads (9p root, overlay) and everything they depend on, in load order.
+module_closure() {
+    local moddir=$1; shift
+    local -A seen=()
+    local order=()
+    visit() {
+        local name=$1 file deps d
+        [ -n "${seen[$name]:-}" ] && return 0
+        seen[$name]=1
+        file=$(find "$moddir" \( -name "$name.ko" -o -name "$name.ko.xz" -o -name "${name//_/-}.ko" -o -name "${name//_/-}.ko.xz" \) | head -1)
+        [ -n "$file" ] || return 0 # built in
+        deps=$(module_info "$file" depends)
+        for d in ${deps//,/ }; do visit "$d"; done
+        order+=("$file")
+    }
+    for m in "$@"; do visit "$m"; done
+    printf '%s\n' "${order[@]}"
+}
+
+module_info() {
+    local file=$1 key=$2 tmp
+    tmp=$(mktemp)
+    case "$file" in
+    *.xz) xz -dc "$file" >"$tmp" ;;
+    *) cp "$file" "$tmp" ;;
+    esac
+    objcopy -O binary --only-section=.modinfo "$tmp" "$tmp.info"
+    tr '\0' '\n' <"$tmp.info" | sed -n "s/^$key=//p" | head -1
+    rm -f "$tmp" "$tmp.info"
+}
+
+# Build the initramfs of kernel dir $1 at $2.
+make_initramfs() {
+    local kdir=$1 out=$2 moddir root
+    moddir=$(ls -d "$kdir"/lib/modules/* "$kdir"/usr/lib/modules/* 2>/dev/null | head -1 || true)
+    root=$(mktemp -d)
+    mkdir -p "$root"/{bin,dev,proc,sys,newroot,lower,upper,modules}
+    cp "$(command -v busybox)" "$root/bin/busybox"
+    local i=0 f
+    while read -r f; do
+        [ -n "$f" ] || continue
+        i=$((i + 1))
+        case "$f" in
+        *.xz) xz -dc "$f" >"$root/modules/$(printf %02d $i)-$(basename "${f%.xz}")" ;;
+        *) cp "$f" "$root/modules/$(printf %02d $i)-$(basename "$f")" ;;
+        esac
+    done < <(module_closure "$moddir" virtio_pci 9pnet_virtio 9p overlay)
+    cat >"$root/init" <<'EOF'
+#!/bin/busybox sh
+# Stage one: load the modules, mount the host root (9p, read-only) under a tmpfs overlay, and
+# hand over to the project's guest script in it.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in /modules/*.ko; do insmod "$m" 2>/dev/null || true; done
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose egroot /lower ||
+    { echo "kernel-matrix: cannot mount the host root over 9p"; poweroff -f; }
+mount -t tmpfs -o size=75% tmpfs /upper
+mkdir -p /upper/u /upper/w
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w /newroot ||
+    { echo "kernel-matrix: cannot mount the overlay root"; poweroff -f; }
+# The host's /run (its runc state, locks) must not show through: a fresh one.
+mount -t tmpfs -o mode=755 tmpfs /newroot/run
+mkdir -p /newroot/run/kernel-matrix
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 egout /newroot/run/kernel-matrix
+mount --move /dev /newroot/dev
+umount /proc /sys
+exec switch_root /newroot /bin/bash /run/kernel-matrix/guest-init
+EOF
+    chmod +x "$root/init"
+    (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 >"$out")
+    rm -rf "$root"
+}
+
+IFS=, read -r -a kernel_list <<<"$kernels"
+runs=()
+for line in "${kernel_list[@]}"; do
+    kdir=$(fetch_kernel "$line")
+    kver=$(basename "$kdir" | sed 's/^linux-image-//')
+    initrd="$cache/initrd-$kver.gz"
+    [ -s "$initrd" ] && [ "$initrd" -nt "$0" ] || make_initramfs "$kdir" "$initrd"
+    for mode in $(kernel_modes "$line"); do
+        runs+=("$line|$mode|$kdir|$initrd")
+    done
+done
+
+# One guest: boot it, wait for it to power off (or the timeout), leave its results in $out.
+run_guest() {
+    local line=$1 mode=$2 kdir=$3 initrd=$4 out=$5 vmlinuz
+    vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
+    mkdir -p "$out"
+    cp "$repo/scripts/kernel-matrix-guest.sh" "$out/guest-init"
+    cat >"$out/job" <<EOF
+ECSGUARD_MATRIX_KERNEL=$line
+ECSGUARD_MATRIX_CGROUP=$mode
+ECSGUARD_MATRIX_BUILD=$build_dir
+ECSGUARD_MATRIX_SUITES=$suites
+EOF
+    local start=$SECONDS
+    timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
+        -smp 2 -m 3072 -nodefaults -no-reboot -display none -serial "file:$out/console.log" \
+        -kernel "$vmlinuz" -initrd "$initrd" \
+        -append "console=ttyS0 panic=-1 quiet loglevel=4 rw" \
+        -virtfs local,path=/,mount_tag=egroot,security_model=none,readonly=on,multidevs=remap \
+        -virtfs "local,path=$out,mount_tag=egout,security_model=none" \
+        -device virtio-rng-pci >/dev/null 2>"$out/qemu.err" || true
+    echo $((SECONDS - start)) >"$out/seconds"
+}
+
+running=0
+for r in "${runs[@]}"; do
+    IFS='|' read -r line mode kdir initrd <<<"$r"
+    out="$results/$line-$mode"
+    echo "kernel-matrix: booting $(basename "$kdir") ($mode cgroups) -> $out"
+    run_guest "$line" "$mode" "$kdir" "$initrd" "$out" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+done
+wait
+
+# ---- the matrix ----
+exec python3 "$repo/scripts/kernel-matrix-report.py" "$results" "$suites"
