@@ -12,13 +12,14 @@
  *
  * Only syscall-specific tracepoints (the generic sys_enter/sys_exit would run
  * for every syscall of every process). The target is resolved here, at the
- * call, with bpf_task_from_vpid (the caller's own pid namespace): host pid,
- * start time and cgroup, so userspace never guesses from a pid that may have
- * been reused. A target in the caller's own cgroup is filtered here (shells
- * signal their children all the time); whether another container belongs to
- * the same ECS task is decided in userspace, which knows the task ids.
+ * call, in the caller's own pid namespace (bpf/pid.bpf.h, the same code on
+ * every kernel): host pid, start time and cgroup, so userspace never guesses
+ * from a pid that may have been reused. A target in the caller's own cgroup is filtered here
+ * (shells signal their children all the time); whether another container belongs to the same ECS
+ * task is decided in userspace, which knows the task ids.
  */
 #include "common.bpf.h"
+#include "pid.bpf.h"
 
 #define EG_CLONE_NEWNS 0x00020000
 #define EG_CLONE_NEWCGROUP 0x02000000
@@ -56,10 +57,6 @@ const volatile __u32 eg_host_net_ns = 0;
 const volatile __u32 eg_host_uts_ns = 0;
 const volatile __u32 eg_host_ipc_ns = 0;
 const volatile __u32 eg_host_cgroup_ns = 0;
-
-extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
-extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
-extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 
 /* What setns's enter saw, for its exit. Keyed by thread id. */
 struct eg_setns_inflight {
@@ -114,15 +111,10 @@ static __always_inline __u32 host_ns_mask(struct task_struct *task)
     return m;
 }
 
-/* The process a pidfd (or a /proc/<pid> inode's struct pid) refers to, by host pid. */
+/* The process a pidfd (or a /proc/<pid> inode's struct pid) refers to. */
 static __always_inline struct task_struct *task_of_pid(struct pid *p)
 {
-    if (!p || !bpf_task_from_pid)
-        return NULL;
-    int nr = BPF_CORE_READ(p, numbers[0].nr);
-    if (nr <= 0)
-        return NULL;
-    return bpf_task_from_pid(nr);
+    return eg_pid_task(p);
 }
 
 /*
@@ -155,11 +147,7 @@ static __always_inline bool active_pidns_is_host(struct task_struct *task)
 /* Inode of the task's active pid namespace (the one of its own struct pid). */
 static __always_inline __u32 pid_ns_inum(struct task_struct *task)
 {
-    struct pid *p = BPF_CORE_READ(task, thread_pid);
-    unsigned int level = BPF_CORE_READ(p, level);
-    struct upid up;
-    bpf_core_read(&up, sizeof(up), &p->numbers[level & 31]);
-    return BPF_CORE_READ(up.ns, ns.inum);
+    return BPF_CORE_READ(eg_task_active_pid_ns(task), ns.inum);
 }
 
 /* Caller filters shared by every program: container, set-up. Returns the cgroup or 0. */
@@ -227,7 +215,6 @@ int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
             struct file *exe = BPF_CORE_READ(t, mm, exe_file);
             if (exe)
                 eg_file_path(t, exe, in->target_exe);
-            bpf_task_release(t);
         }
     }
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -284,9 +271,9 @@ int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
 /* ---- process access --------------------------------------------------------------------- */
 
 /*
- * Report `action` by the current task on `target` (a reference from a
- * bpf_task_from_* kfunc, released here; NULL only for kill(-1), which has no
- * single target). The caller has passed caller_in_container().
+ * Report `action` by the current task on `target` (resolved by bpf/pid.bpf.h;
+ * NULL only for kill(-1), which has no single target). The caller has passed
+ * caller_in_container().
  */
 static __always_inline int report_access(struct task_struct *task, __u64 cgid, __u32 action,
                                          __u32 arg, __s32 vpid, struct task_struct *target,
@@ -300,7 +287,6 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     if (target) {
         tcg = eg_task_cgroup_id(target);
         if (tcg == cgid) {
-            bpf_task_release(target);
             eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
             return 0;
         }
@@ -317,8 +303,6 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     __u64 repeats = 0;
     struct eg_hostns_dedup_val *last = bpf_map_lookup_elem(&eg_hostns_dedup, &key);
     if (last && now - last->last_sent_ns < EG_HOSTNS_DEDUP_NS) {
-        if (target)
-            bpf_task_release(target);
         /* Counted, not lost: the agent folds the growth into the finding each second. */
         __sync_fetch_and_add(&last->repeats, 1);
         eg_count_deduplicated(EG_EVENT_PROC_ACCESS);
@@ -338,11 +322,8 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     }
 
     struct eg_hostns_event *e = eg_reserve(EG_EVENT_PROC_ACCESS, sizeof(*e));
-    if (!e) {
-        if (target)
-            bpf_task_release(target);
+    if (!e)
         return 0;
-    }
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_PROC_ACCESS, sizeof(*e));
     e->target_start_time_ns = key.target_start_time_ns;
     e->target_cgroup_id = tcg;
@@ -365,7 +346,6 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
         struct file *exe = BPF_CORE_READ(target, mm, exe_file);
         if (exe)
             eg_file_path(target, exe, e->target_exe);
-        bpf_task_release(target);
     }
     eg_submit(e, EG_EVENT_PROC_ACCESS, false);
     return 0;
@@ -385,17 +365,7 @@ static __always_inline int access_vpid(__u32 action, __u32 arg, __s32 vpid, __u3
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
         return 0;
     }
-    struct task_struct *target = NULL;
-    if (bpf_task_from_vpid) {
-        target = bpf_task_from_vpid(vpid);
-    } else if (bpf_task_from_pid && active_pidns_is_host(task)) {
-        target = bpf_task_from_pid(vpid); /* its pids are host pids (kernels before 6.13) */
-    } else {
-        /* Before 6.13 a pid in a container's own pid ns cannot be resolved here; the
-         * processes there are its own task's (pidMode task at most). */
-        eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
-        return 0;
-    }
+    struct task_struct *target = eg_task_by_vpid(task, vpid);
     if (!target) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
         return 0;
@@ -521,16 +491,14 @@ static __always_inline int proc_mem_open(long ret)
     struct file *fp = eg_current_fd_file(task, ret);
     if (!fp)
         return 0;
-    /* Direct loads: every write open in a container gets this far (the loader requires
-     * bpf_rdonly_cast along with bpf_task_from_pid, both 6.2). */
-    struct file *f = eg_file_btf(fp);
-    if (!f || !(f->f_mode & EG_FMODE_WRITE))
+    /* CO-RE reads (not bpf_rdonly_cast, 6.2+): one code path on every kernel. Only write
+     * opens in containers get this far. */
+    if (!(BPF_CORE_READ(fp, f_mode) & EG_FMODE_WRITE))
         return 0;
-    struct inode *ino = f->f_inode;
-    if (ino->i_sb->s_magic != EG_PROC_SUPER_MAGIC)
+    if (BPF_CORE_READ(fp, f_inode, i_sb, s_magic) != EG_PROC_SUPER_MAGIC)
         return 0;
     char name[4] = {};
-    bpf_probe_read_kernel(name, sizeof(name), f->f_path.dentry->d_name.name);
+    bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(fp, f_path.dentry, d_name.name));
     if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
         return 0;
     eg_count_seen(EG_EVENT_PROC_ACCESS);
@@ -544,7 +512,7 @@ static __always_inline int proc_mem_open(long ret)
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
         return 0;
     }
-    __u32 flags = f->f_flags;
+    __u32 flags = BPF_CORE_READ(fp, f_flags);
     return report_access(task, cgid, EG_ACT_PROC_MEM, flags, 0, target, 0);
 }
 

@@ -68,16 +68,6 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
 {
     char why[160];
-    /* Targets are resolved in the kernel: without this kfunc (before 6.2) a pid cannot be. */
-    if (!eg_bpf_btf_has(vmlinux, "bpf_task_from_pid", BTF_KIND_FUNC)) {
-        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "kernel lacks the bpf_task_from_pid kfunc");
-        return -1;
-    }
-    /* Same kernel release (6.2) as bpf_task_from_pid: the open exits read file fields with it. */
-    if (!eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC)) {
-        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "kernel lacks the bpf_rdonly_cast kfunc");
-        return -1;
-    }
     struct eg_host_ns host;
     if (eg_hostns_read_host_ns("/proc/self/ns", &host) < EG_HOST_NS_KINDS)
         eg_log_warn("cannot read every namespace in /proc/self/ns: entering those host "
@@ -126,14 +116,8 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
         return -1;
     }
     eg_bpf_hook_attempt(r, HOSTNS_ATTACH, missing[0] ? missing : "ok");
-    /* Without it (before 6.13) only callers sharing the host pid ns have their targets
-     * resolved; pids in a container's own pid ns name its own task's processes. */
-    bool kfunc = eg_bpf_btf_has(vmlinux, "bpf_task_from_vpid", BTF_KIND_FUNC);
-    if (!kfunc)
-        eg_bpf_hook_attempt(r, "kfunc/bpf_task_from_vpid",
-                            "not in this kernel: own-pid-ns targets taken as the same task");
-    snprintf(r->chosen, sizeof(r->chosen), "%s%s", HOSTNS_ATTACH,
-             kfunc ? "+bpf_task_from_vpid" : "");
+    /* Targets are resolved by walking the pid namespace (bpf/pid.bpf.h), on every kernel. */
+    snprintf(r->chosen, sizeof(r->chosen), "%s", HOSTNS_ATTACH);
     *skel = s;
     return 0;
 }
@@ -143,9 +127,13 @@ static void unload_hostns(void *skel)
     hostns_bpf__destroy(skel);
 }
 
+/* --hook hostNamespaces=NAME. */
+static const char *const hostns_variants[] = {"syscalls", NULL};
+
 const struct eg_bpf_concern eg_bpf_hostns_concern = {
     .hook = "hostNamespaces",
     .essential = false,
+    .variants = hostns_variants,
     .load = load_hostns,
     .unload = unload_hostns,
 };
