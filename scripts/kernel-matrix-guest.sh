@@ -76,9 +76,23 @@ fi
 agent=$build/ecsguard
 "$agent" probe >"$out/probe.json" 2>"$out/probe.err" || true
 
+src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 for s in $suites; do
     start=$(date +%s)
-    (cd "$build" && ctest -V -R "^integration\.test_$s\$" --timeout 1500) >"$out/$s.log" 2>&1
-    echo $? >"$out/$s.rc"
+    case "$s" in
+    *.*)
+        # One test (test_hostns.HostNamespaces.test_x), with the environment ctest gives.
+        (cd "$src/tests/integration" && ECSGUARD_BIN=$agent \
+            ECSGUARD_EGPROBE=$build/tests/helpers/egprobe ECSGUARD_BUILD_DIR=$build \
+            ECSGUARD_FIXTURES=$src/tests/fixtures PYTHONDONTWRITEBYTECODE=1 \
+            python3 -m unittest -v "$s" 2>&1 | sed 's/^/0: /'
+            exit "${PIPESTATUS[0]}") >"$out/$s.log"
+        echo $? >"$out/$s.rc"
+        ;;
+    *)
+        (cd "$build" && ctest -V -R "^integration\.test_$s\$" --timeout 1500) >"$out/$s.log" 2>&1
+        echo $? >"$out/$s.rc"
+        ;;
+    esac
     echo $(($(date +%s) - start)) >"$out/$s.seconds"
 done

@@ -120,9 +120,24 @@ def main():
                 notes.append("- %s %s: %s did not run (guest log: %s/console.log)"
                              % (r["kernel"], r["cgroup"], s["suite"], r["run"]))
     text = "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+    # Where a suite failed, its failure reports, so a CI log alone says what broke.
+    details = []
+    for r in rows:
+        for s in r["suites"]:
+            if s["status"] != "failed":
+                continue
+            log = read(os.path.join(results, r["run"], s["suite"] + ".log"))
+            blocks = re.findall(r"^\d+: ={20,}\n(.*?)(?=^\d+: (?:={20,}|-{20,}\n\d+: Ran))",
+                                log, re.M | re.S)
+            details.append("\n---- %s %s: %s ----" % (r["kernel"], r["cgroup"], s["suite"]))
+            details.extend(b.rstrip()[:4000] for b in blocks[:8])
+            if not blocks:
+                details.append(log[-3000:])
     with open(os.path.join(results, "matrix.md"), "w") as f:
         f.write(text)
     sys.stdout.write(text)
+    if details:
+        sys.stdout.write("\n".join(details) + "\n\n")
     print("kernel-matrix: %s (results in %s)" % ("all passed" if ok else "FAILED", results))
     return 0 if ok else 1
 
