@@ -232,7 +232,11 @@ static uint32_t ns_inode(const char *proc_root, uint32_t tgid, const char *kind)
 /*
  * Record which of net/ipc/uts the container shares with the host, from one
  * of its processes (tgid, start). The start time is checked before and after
- * reading, so a pid reused in between is never read as the container's.
+ * reading, so a pid reused in between is never read as the container's. A
+ * process still in the host's mount namespace is the runtime setting the
+ * container up (runc's init before it unshares): it has every host namespace
+ * and says nothing about the container's, so it is not probed; a later
+ * process of the container is.
  */
 static void probe_container_ns(struct eg_hostns_detector *d, struct eg_container *c, uint32_t tgid,
                                uint64_t start_ns)
@@ -243,10 +247,15 @@ static void probe_container_ns(struct eg_hostns_detector *d, struct eg_container
         d->stats.ns_probe_failed++;
         return;
     }
+    uint32_t mnt = ns_inode(d->proc_root, tgid, "mnt");
+    if (mnt && mnt == d->host.inum[EG_HOST_NS_MNT]) {
+        d->stats.ns_probe_runtime++;
+        return;
+    }
     uint32_t net = ns_inode(d->proc_root, tgid, "net");
     uint32_t ipc = ns_inode(d->proc_root, tgid, "ipc");
     uint32_t uts = ns_inode(d->proc_root, tgid, "uts");
-    if (!net || !ipc || !uts || !same_start(proc_start_ns(d->proc_root, tgid), start_ns)) {
+    if (!mnt || !net || !ipc || !uts || !same_start(proc_start_ns(d->proc_root, tgid), start_ns)) {
         d->stats.ns_probe_failed++;
         return;
     }
@@ -754,6 +763,7 @@ static void hostns_stats(void *p, struct json_object *obj)
     ADD("orphanEvents", orphan_events);
     ADD("containerNamespacesProbed", ns_probed);
     ADD("containerNamespaceProbeFailed", ns_probe_failed);
+    ADD("containerNamespaceProbeRuntime", ns_probe_runtime);
     ADD("findingsDropped", findings_dropped);
     ADD("repeatsFromKernel", repeats_from_kernel);
     ADD("untrackedTableFull", untracked_full);

@@ -49,6 +49,7 @@ struct eg_hostns_detector_stats {
     uint64_t orphan_events;       /* caller cgroup not (or no longer) a known container */
     uint64_t ns_probed;           /* containers whose net/ipc/uts sharing is known */
     uint64_t ns_probe_failed;     /* first process gone or reused before it could be read */
+    uint64_t ns_probe_runtime;    /* a process still in the host mount ns (runtime): not read */
     uint64_t scan_host_pidns;     /* found by the start-up scan */
     uint64_t findings_dropped;    /* aggregator full */
     uint64_t repeats_from_kernel; /* process-access repeats the kernel absorbed, folded in */
