@@ -8,6 +8,8 @@ export HOME=/root
 out=/run/kernel-matrix
 # shellcheck disable=SC1091
 . "$out/job"
+# Every agent the suites start is forced to these hook variants (harness.forced_hook_args).
+export ECSGUARD_TEST_HOOKS=${ECSGUARD_TEST_HOOKS:-}
 
 finish() {
     sync
@@ -63,6 +65,7 @@ mount -t tmpfs tmpfs "$build/integration"
 {
     echo "kernel=$(uname -r)"
     echo "cgroup=$ECSGUARD_MATRIX_CGROUP"
+    echo "hooks=$ECSGUARD_TEST_HOOKS"
     echo "cpus=$(nproc)"
 } >"$out/guest-info"
 
@@ -74,7 +77,9 @@ fi
 
 # What the agent chose here, for the matrix's hook columns.
 agent=$build/ecsguard
-"$agent" probe >"$out/probe.json" 2>"$out/probe.err" || true
+hook_args=()
+for h in ${ECSGUARD_TEST_HOOKS//,/ }; do hook_args+=(--hook "$h"); done
+"$agent" probe ${hook_args[@]+"${hook_args[@]}"} >"$out/probe.json" 2>"$out/probe.err" || true
 
 src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 for s in $suites; do

@@ -70,7 +70,7 @@ def hooks_of(run_dir):
 
 
 def main():
-    results, suites = sys.argv[1], sys.argv[2]
+    results = sys.argv[1]
     rows = []
     for name in sorted(os.listdir(results)):
         run_dir = os.path.join(results, name)
@@ -78,11 +78,15 @@ def main():
             continue
         info = dict(line.split("=", 1) for line in read(os.path.join(run_dir, "guest-info"))
                     .splitlines() if "=" in line)
+        job = dict(line.split("=", 1) for line in read(os.path.join(run_dir, "job"))
+                   .splitlines() if "=" in line)
+        suites = job.get("ECSGUARD_MATRIX_SUITES", "all")
         wanted = suites.split(",") if suites != "all" else sorted(
             f[:-4] for f in os.listdir(run_dir) if f.endswith(".log") and f != "console.log")
         chosen, why = hooks_of(run_dir)
         row = {"run": name, "kernel": info.get("kernel", "did not boot"),
-               "cgroup": info.get("cgroup", name.rsplit("-", 1)[-1]),
+               "cgroup": info.get("cgroup", job.get("ECSGUARD_MATRIX_CGROUP", "?")),
+               "forced": job.get("ECSGUARD_TEST_HOOKS", ""),
                "seconds": read(os.path.join(run_dir, "seconds")).strip(),
                "hooks": chosen, "unavailable": why,
                "suites": [suite_result(run_dir, s) for s in wanted]}
@@ -92,13 +96,24 @@ def main():
     with open(os.path.join(results, "matrix.json"), "w") as f:
         json.dump({"passed": ok, "runs": rows}, f, indent=2)
 
-    lines = ["| kernel | cgroup | " + " | ".join(CONCERNS) + " | " +
-             " | ".join(s["suite"] for s in rows[0]["suites"]) + " |" if rows else "(no runs)"]
-    if rows:
-        lines.append("|" + "---|" * (2 + len(CONCERNS) + len(rows[0]["suites"])))
+    columns = []
     for r in rows:
-        cells = [r["kernel"], r["cgroup"]] + [r["hooks"].get(c, "?") for c in CONCERNS]
         for s in r["suites"]:
+            if s["suite"] not in columns:
+                columns.append(s["suite"])
+    lines = ["| kernel | cgroup | forced | " + " | ".join(CONCERNS) + " | " +
+             " | ".join(columns) + " |" if rows else "(no runs)"]
+    if rows:
+        lines.append("|" + "---|" * (3 + len(CONCERNS) + len(columns)))
+    for r in rows:
+        cells = [r["kernel"], r["cgroup"], r["forced"] or "-"]
+        cells += [r["hooks"].get(c, "?") for c in CONCERNS]
+        by_suite = {s["suite"]: s for s in r["suites"]}
+        for col in columns:
+            s = by_suite.get(col)
+            if s is None:
+                cells.append("-")
+                continue
             cell = s["status"]
             if s["ran"]:
                 cell += " %d/%d" % (s["ran"] - s["failed"] - s["skipped"], s["ran"])

@@ -7,7 +7,12 @@
 #
 #   scripts/kernel-matrix.sh [--kernels 6.1,6.12,5.10] [--cgroup hybrid|v2|both]
 #                            [--suites capabilities,rootfs,...|all] [--build DIR]
-#                            [--results DIR] [--jobs N] [--timeout SECONDS]
+#                            [--variant LINE:HOOKS:SUITES]... [--results DIR] [--jobs N]
+#                            [--timeout SECONDS]
+#
+# --variant runs SUITES once more on kernel LINE (its first cgroup mode) with every agent
+# forced to HOOKS (`--hook` options, e.g. capability=kprobe,rootfsWrites=probe-read): the
+# fallbacks that kernel would not choose by itself, run where they load.
 #
 # Each kernel is the newest Debian package of its line, fetched with apt-get download through a
 # private apt state (the host's apt configuration is not touched, nothing is installed), unpacked
@@ -31,10 +36,11 @@ build_dir="$repo/build"
 results=""
 jobs=1
 timeout_s=2400
+variants=()
 cache=${ECSGUARD_KERNEL_CACHE:-/var/cache/ecsguard-kernels}
 
 usage() {
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -43,6 +49,7 @@ while [ $# -gt 0 ]; do
     --kernels) kernels=$2; shift 2 ;;
     --cgroup) cgroup_modes=$2; shift 2 ;;
     --suites) suites=$2; shift 2 ;;
+    --variant) variants+=("$2"); shift 2 ;;
     --build) build_dir=$(cd "$2" && pwd); shift 2 ;;
     --results) results=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
@@ -218,13 +225,26 @@ for line in "${kernel_list[@]}"; do
     initrd="$cache/initrd-$kver.gz"
     [ -s "$initrd" ] && [ "$initrd" -nt "$0" ] || make_initramfs "$kdir" "$initrd"
     for mode in $(kernel_modes "$line"); do
-        runs+=("$line|$mode|$kdir|$initrd")
+        runs+=("$line|$mode|$kdir|$initrd||$suites")
     done
+done
+for v in ${variants[@]+"${variants[@]}"}; do
+    IFS=: read -r line hooks vsuites <<<"$v"
+    if [ -z "$line" ] || [ -z "$hooks" ] || [ -z "$vsuites" ]; then
+        echo "kernel-matrix: --variant expects LINE:HOOKS:SUITES, got '$v'" >&2
+        exit 2
+    fi
+    kdir=$(fetch_kernel "$line")
+    kver=$(basename "$kdir" | sed 's/^linux-image-//')
+    initrd="$cache/initrd-$kver.gz"
+    [ -s "$initrd" ] && [ "$initrd" -nt "$0" ] || make_initramfs "$kdir" "$initrd"
+    mode=$(kernel_modes "$line" | awk '{print $1}')
+    runs+=("$line|$mode|$kdir|$initrd|$hooks|$vsuites")
 done
 
 # One guest: boot it, wait for it to power off (or the timeout), leave its results in $out.
 run_guest() {
-    local line=$1 mode=$2 kdir=$3 initrd=$4 out=$5 vmlinuz
+    local line=$1 mode=$2 kdir=$3 initrd=$4 out=$5 hooks=$6 run_suites=$7 vmlinuz
     vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
     mkdir -p "$out"
     cp "$repo/scripts/kernel-matrix-guest.sh" "$out/guest-init"
@@ -232,7 +252,8 @@ run_guest() {
 ECSGUARD_MATRIX_KERNEL=$line
 ECSGUARD_MATRIX_CGROUP=$mode
 ECSGUARD_MATRIX_BUILD=$build_dir
-ECSGUARD_MATRIX_SUITES=$suites
+ECSGUARD_MATRIX_SUITES=$run_suites
+ECSGUARD_TEST_HOOKS=$hooks
 EOF
     local start=$SECONDS
     timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
@@ -247,10 +268,11 @@ EOF
 
 running=0
 for r in "${runs[@]}"; do
-    IFS='|' read -r line mode kdir initrd <<<"$r"
+    IFS='|' read -r line mode kdir initrd hooks run_suites <<<"$r"
     out="$results/$line-$mode"
-    echo "kernel-matrix: booting $(basename "$kdir") ($mode cgroups) -> $out"
-    run_guest "$line" "$mode" "$kdir" "$initrd" "$out" &
+    [ -z "$hooks" ] || out="$out-$(echo "$hooks" | sed 's/[a-zA-Z]*=//g; s/,/+/g')"
+    echo "kernel-matrix: booting $(basename "$kdir") ($mode cgroups${hooks:+, --hook $hooks}) -> $out"
+    run_guest "$line" "$mode" "$kdir" "$initrd" "$out" "$hooks" "$run_suites" &
     running=$((running + 1))
     if [ "$running" -ge "$jobs" ]; then
         wait -n || true
@@ -260,4 +282,4 @@ done
 wait
 
 # ---- the matrix ----
-exec python3 "$repo/scripts/kernel-matrix-report.py" "$results" "$suites"
+exec python3 "$repo/scripts/kernel-matrix-report.py" "$results"

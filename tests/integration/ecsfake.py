@@ -60,7 +60,7 @@ def container(docker_id_, name, family="app", version="1", image=None, internal=
 
 class EcsFake:
     def __init__(self, cluster=DEFAULT_CLUSTER, container_instance_arn=None,
-                 agent_version="Amazon ECS Agent - v1.89.0 (1a2b3c4d)", startup_timeout=10):
+                 agent_version="Amazon ECS Agent - v1.89.0 (1a2b3c4d)", startup_timeout=60):
         self.dir = tempfile.mkdtemp(prefix="ecsfake-")
         self.state_path = os.path.join(self.dir, "state.json")
         self.log_path = os.path.join(self.dir, "requests.log")

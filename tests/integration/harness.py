@@ -1047,6 +1047,17 @@ def host_prep():
         _host_prepared = True
 
 
+def _latest_per_id(findings):
+    """One entry per finding id, in order of first appearance, holding its latest line."""
+    order, latest = [], {}
+    for f in findings:
+        key = f.get("id") or id(f)
+        if key not in latest:
+            order.append(key)
+        latest[key] = f
+    return [latest[k] for k in order]
+
+
 def kernel_btf_has(name):
     """True when the running kernel's BTF names `name` (a function, kfunc or type): read off
     /sys/kernel/btf/vmlinux's string table, independently of the agent's own probing."""
@@ -1237,12 +1248,14 @@ class Agent:
         return self
 
     def wait_for(self, predicate, timeout=20, count=1):
-        """Waits until at least `count` findings satisfy predicate; returns all that do.
+        """Waits until at least `count` findings satisfy predicate; returns them, one per
+        finding id (its latest line: an update repeats the id with a larger count, and on a
+        slow machine it can arrive before this wakes up). Lines without an id each count.
         Raises HarnessError on timeout (listing the findings seen)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = [f for f in self._findings if predicate(f)]
+                found = _latest_per_id(f for f in self._findings if predicate(f))
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()
