@@ -5,6 +5,9 @@
 #   3. build twice: release (build/) and AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   4. run every unit test (cmocka) and every real-kernel integration test (runc containers) in
 #      both builds. Integration tests need root and load BPF programs; they do not skip here.
+#   5. the kernel matrix (scripts/kernel-matrix.sh): the kernel-facing suites again under the
+#      kernels ECS hosts run (Debian's 6.1 and 6.12 under QEMU), against the release build.
+#      ECSGUARD_KERNEL_MATRIX=0 leaves it out of a local run; CI always runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +43,15 @@ for variant in build-asan build; do
     echo "== $variant: tests"
     (cd "$variant" && ctest --output-on-failure --timeout 900) || status=1
 done
+
+if [ "${ECSGUARD_KERNEL_MATRIX:-1}" != 0 ]; then
+    echo "== kernel matrix"
+    # Two guests at a time: the suites spend much of their time waiting (agent ticks, report
+    # intervals), so two emulated guests on two cores finish well before one after the other.
+    # The kprobe variant is the capability fallback no kernel here chooses by itself.
+    ./scripts/kernel-matrix.sh --build build --jobs 2 \
+        --kernels "${ECSGUARD_MATRIX_KERNELS:-6.1,6.12}" \
+        --suites "${ECSGUARD_MATRIX_SUITES:-capabilities,rootfs,hostns,cli_and_flood,identity}" \
+        --variant 6.12:capability=kprobe:capabilities || status=1
+fi
 exit $status
