@@ -7,6 +7,9 @@
  *   tp_btf/cap_capable          kernels with the capability tracepoint (~6.14+)
  *   fexit/cap_capable           older kernels that allow tracing programs
  *   kprobe+kretprobe/cap_capable  the last resort
+ * Each has a "_lg" twin for the legacy task-access flavour (bpf/task.bpf.h:
+ * kernels before 5.11/5.15, e.g. 5.10), loaded where the kernel lacks the
+ * helpers the others use.
  *
  * Filters, cheapest first: watched capability, task-container cgroup,
  * borrowed credentials, runtime set-up phase, memory-overcommit noise, then
@@ -111,16 +114,16 @@ static __always_inline int is_overcommit_check(void *ctx)
 #define EG_RWSEM_WRITER_LOCKED 1UL
 #define EG_RWSEM_OWNER_FLAGS 7UL
 
-static __always_inline bool holds_own_mmap_write_lock(struct task_struct *task)
+static __always_inline bool holds_own_mmap_write_lock(struct task_struct *task, const bool legacy)
 {
     if (!bpf_core_field_exists(struct mm_struct, mmap_lock) ||
         !bpf_core_field_exists(struct rw_semaphore, owner))
         return false;
-    struct mm_struct *mm = task->mm;
+    struct mm_struct *mm = EG_LOAD(legacy, task, mm);
     if (!mm)
         return false;
-    unsigned long count = (unsigned long)mm->mmap_lock.count.counter;
-    unsigned long owner = (unsigned long)mm->mmap_lock.owner.counter;
+    unsigned long count = (unsigned long)EG_LOAD(legacy, mm, mmap_lock.count.counter);
+    unsigned long owner = (unsigned long)EG_LOAD(legacy, mm, mmap_lock.owner.counter);
     return (count & EG_RWSEM_WRITER_LOCKED) &&
            (owner & ~EG_RWSEM_OWNER_FLAGS) == (unsigned long)task;
 }
@@ -143,15 +146,17 @@ static __always_inline bool is_exec_syscall(int nr)
 #endif
 }
 
-static __always_inline int current_syscall_nr(struct task_struct *task)
+/* The syscall number the task is in (-1 outside one); legacy: no bpf_task_pt_regs. */
+static __always_inline int current_syscall_nr(struct task_struct *task, const bool legacy)
 {
-    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+    struct pt_regs *regs =
+        legacy ? eg_syscall_regs_legacy(task, -1) : (struct pt_regs *)bpf_task_pt_regs(task);
     if (!regs)
         return -1;
 #if defined(__TARGET_ARCH_x86)
-    return (int)regs->orig_ax;
+    return (int)EG_LOAD(legacy, regs, orig_ax);
 #elif defined(__TARGET_ARCH_arm64)
-    return (int)regs->syscallno;
+    return (int)EG_LOAD(legacy, regs, syscallno);
 #else
     return -1;
 #endif
@@ -221,35 +226,36 @@ static __always_inline void cap_slot_install(struct eg_verdict_cache *vc,
 }
 
 static __always_inline int handle_cap(void *ctx, const struct cred *cred,
-                                      const struct user_namespace *capable_ns, int cap, int ret)
+                                      const struct user_namespace *capable_ns, int cap, int ret,
+                                      const bool legacy)
 {
     if (cap < 0 || cap >= 64 || !(eg_watched_caps & (1ULL << cap)))
         return 0;
 
-    struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
     struct eg_verdict_cache *cached;
-    if (!eg_current_verdict(task, &cgid, &cached))
+    if (!eg_current_verdict(task, &cgid, &cached, legacy))
         return 0;
 
     eg_count_seen(EG_EVENT_CAP);
 
     /* override_creds() users (overlayfs copy-up, ...) check borrowed creds. */
-    if (cred != task->real_cred) {
+    if (cred != EG_LOAD(legacy, task, real_cred)) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_BORROWED_CRED);
         return 0;
     }
     /* Before the dedup lookup: noise told apart this cheaply never counts as a repeat. */
-    int syscall_nr = current_syscall_nr(task);
+    int syscall_nr = current_syscall_nr(task, legacy);
     if (cap == CAP_SYS_ADMIN_NR &&
-        (holds_own_mmap_write_lock(task) || is_exec_syscall(syscall_nr))) {
+        (holds_own_mmap_write_lock(task, legacy) || is_exec_syscall(syscall_nr))) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_OVERCOMMIT_FAST);
         return 0;
     }
     struct eg_cap_dedup_key key = {};
     key.cgroup_id = cgid;
     __u64 exe_ino, exe_dev;
-    eg_current_exe(task, cached, &exe_ino, &exe_dev);
+    eg_current_exe(task, cached, &exe_ino, &exe_dev, legacy);
     key.exe_ino = exe_ino;
     key.exe_dev = (__u32)exe_dev;
     key.cap = cap;
@@ -328,7 +334,7 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
     if (BPF_CORE_READ(capable_ns, level) == 0)
         e->cap_flags |= EG_CAP_HOST_LEVEL;
     /* First occurrences only: the name is read from the live mm, not cached. */
-    struct file *exe = task->mm->exe_file;
+    struct file *exe = EG_LOAD(legacy, task, mm, exe_file);
     struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
     bpf_probe_read_kernel_str(e->exe_name, sizeof(e->exe_name), BPF_CORE_READ(d, d_name.name));
     eg_submit(e, EG_EVENT_CAP, false);
@@ -353,7 +359,15 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(eg_cap_capable_tp, const struct cred *cred, struct user_namespace *target_ns,
              const struct user_namespace *capable_ns, int cap, int ret)
 {
-    return handle_cap(ctx, cred, capable_ns, cap, ret);
+    return handle_cap(ctx, cred, capable_ns, cap, ret, false);
+}
+
+/* Kernels with this tracepoint have every helper; the twin lets tests run the legacy flavour. */
+SEC("tp_btf/cap_capable")
+int BPF_PROG(eg_cap_capable_tp_lg, const struct cred *cred, struct user_namespace *target_ns,
+             const struct user_namespace *capable_ns, int cap, int ret)
+{
+    return handle_cap(ctx, cred, capable_ns, cap, ret, true);
 }
 
 SEC("fexit/cap_capable")
@@ -361,7 +375,14 @@ int BPF_PROG(eg_cap_capable_fexit, const struct cred *cred, struct user_namespac
              unsigned int opts, int ret)
 {
     /* Before the 6.14 rework cap_capable had no capable_ns; targ_ns is the namespace checked. */
-    return handle_cap(ctx, cred, targ_ns, cap, ret);
+    return handle_cap(ctx, cred, targ_ns, cap, ret, false);
+}
+
+SEC("fexit/cap_capable")
+int BPF_PROG(eg_cap_capable_fexit_lg, const struct cred *cred, struct user_namespace *targ_ns,
+             int cap, unsigned int opts, int ret)
+{
+    return handle_cap(ctx, cred, targ_ns, cap, ret, true);
 }
 
 SEC("kprobe/cap_capable")
@@ -376,8 +397,7 @@ int BPF_KPROBE(eg_cap_capable_kprobe, const struct cred *cred, struct user_names
     return 0;
 }
 
-SEC("kretprobe/cap_capable")
-int BPF_KRETPROBE(eg_cap_capable_kretprobe, int ret)
+static __always_inline int cap_return(struct pt_regs *ctx, int ret, const bool legacy)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct eg_cap_args *a = bpf_map_lookup_elem(&eg_cap_inflight, &tid);
@@ -385,5 +405,17 @@ int BPF_KRETPROBE(eg_cap_capable_kretprobe, int ret)
         return 0;
     struct eg_cap_args args = *a;
     bpf_map_delete_elem(&eg_cap_inflight, &tid);
-    return handle_cap(ctx, args.cred, args.capable_ns, args.cap, ret);
+    return handle_cap(ctx, args.cred, args.capable_ns, args.cap, ret, legacy);
+}
+
+SEC("kretprobe/cap_capable")
+int BPF_KRETPROBE(eg_cap_capable_kretprobe, int ret)
+{
+    return cap_return(ctx, ret, false);
+}
+
+SEC("kretprobe/cap_capable")
+int BPF_KRETPROBE(eg_cap_capable_kretprobe_lg, int ret)
+{
+    return cap_return(ctx, ret, true);
 }

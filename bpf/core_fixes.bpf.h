@@ -90,4 +90,27 @@ static __always_inline bool eg_ovl_has_lower(struct ovl_inode___eg *oi)
     return lower;
 }
 
+/*
+ * Kernels without BTF for modules (before 5.11, e.g. 5.10) have no type information for an
+ * overlayfs built as a module (as distributions build it): no struct ovl_inode___eg relocates.
+ * What is left there is the overlay dentry's d_fsdata, a struct ovl_entry whose layout did not
+ * change from 4.13 until 6.5 moved the lower stack into the inode: a union of `unsigned long
+ * flags` and a struct rcu_head (two pointers), then `unsigned numlower`. A plain local struct
+ * (no preserve_access_index: nothing to relocate against), read only on those kernels.
+ */
+struct ovl_entry___nobtf {
+    unsigned long flags_or_rcu[2];
+    unsigned int numlower;
+};
+
+/* true when the overlayfs dentry `d` has a lower layer under it (kernels without module BTF). */
+static __always_inline bool eg_ovl_dentry_has_lower_nobtf(struct dentry *d)
+{
+    struct ovl_entry___nobtf *oe = BPF_CORE_READ(d, d_fsdata);
+    unsigned int numlower = 0;
+    if (oe)
+        bpf_probe_read_kernel(&numlower, sizeof(numlower), &oe->numlower);
+    return numlower > 0;
+}
+
 #endif /* ECSGUARD_CORE_FIXES_BPF_H */

@@ -150,6 +150,12 @@ enum eg_filter_reason {
     EG_FILTER_NO_EFFECT = 5,      /* failed call, no such target, no host namespace entered */
     /* memory-overcommit accounting told apart by the mmap lock or execve, no stack walk */
     EG_FILTER_OVERCOMMIT_FAST = 6,
+    /*
+     * Not a kind's filter (counted before `seen`): registers found at the top of the task's
+     * stack that were not the syscall's (legacy flavour, bpf/task.bpf.h), so its arguments
+     * were not read and the call was not looked at.
+     */
+    EG_FILTER_SYSCALL_REGS = 7,
     EG_FILTER_REASONS = 8,
 };
 

@@ -17,6 +17,9 @@
  * from a pid that may have been reused. A target in the caller's own cgroup is filtered here
  * (shells signal their children all the time); whether another container belongs to the same ECS
  * task is decided in userspace, which knows the task ids.
+ *
+ * Every program has a twin "<program>_lg" for the legacy task-access flavour
+ * (bpf/task.bpf.h; kernels before 5.11/5.15/5.17, e.g. 5.10).
  */
 #include "common.bpf.h"
 #include "pid.bpf.h"
@@ -151,10 +154,11 @@ static __always_inline __u32 pid_ns_inum(struct task_struct *task)
 }
 
 /* Caller filters shared by every program: container, set-up. Returns the cgroup or 0. */
-static __always_inline __u64 caller_in_container(struct task_struct *task, __u32 kind)
+static __always_inline __u64 caller_in_container(struct task_struct *task, __u32 kind,
+                                                 const bool legacy)
 {
     __u64 cgid;
-    if (!eg_current_container(task, &cgid))
+    if (!eg_current_container(task, &cgid, legacy))
         return 0;
     eg_count_seen(kind);
     if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
@@ -174,12 +178,11 @@ struct {
     __type(value, struct eg_setns_inflight);
 } eg_setns_scratch SEC(".maps");
 
-SEC("tracepoint/syscalls/sys_enter_setns")
-int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
-    if (!eg_current_container(task, &cgid))
+    if (!eg_current_container(task, &cgid, legacy))
         return 0;
     /* seen/filtered are counted at exit, once the outcome is known; set-up is decided here. */
     if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
@@ -214,7 +217,7 @@ int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
             in->target_pid_ns_inum = pid_ns_inum(t);
             struct file *exe = BPF_CORE_READ(t, mm, exe_file);
             if (exe)
-                eg_file_path(t, exe, in->target_exe);
+                eg_file_path(t, exe, in->target_exe, legacy);
         }
     }
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -222,8 +225,7 @@ int eg_setns_enter(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_setns")
-int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int setns_exit(struct trace_event_raw_sys_exit *ctx, const bool legacy)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct eg_setns_inflight *in = bpf_map_lookup_elem(&eg_setns_inflight, &tid);
@@ -232,7 +234,7 @@ int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
     eg_count_seen(EG_EVENT_NS_ENTER);
     /* nstype 0 with a namespace file means "whatever kind it is". */
     __u32 requested = in->nstype ? in->nstype : in->ns_type;
-    struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = eg_current_task(legacy);
     __u32 entered = ctx->ret == 0 ? host_ns_mask(task) & requested & EG_NS_WATCHED : 0;
     if (!entered) {
         eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_NO_EFFECT);
@@ -244,7 +246,8 @@ int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
         bpf_map_delete_elem(&eg_setns_inflight, &tid);
         return 0;
     }
-    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task), EG_EVENT_NS_ENTER, sizeof(*e));
+    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task, legacy), EG_EVENT_NS_ENTER,
+                   sizeof(*e));
     e->target_start_time_ns = in->target_start_time_ns;
     e->target_cgroup_id = in->target_cgroup_id;
     e->action = EG_ACT_SETNS;
@@ -268,6 +271,22 @@ int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
     return 0;
 }
 
+/* Each program and its legacy twin: `body` is called with the flavour. */
+#define HOSTNS_PROG(tp, name, ctx_type, body)                                                      \
+    SEC("tracepoint/syscalls/" tp)                                                                 \
+    int name(ctx_type *ctx)                                                                        \
+    {                                                                                              \
+        return body(ctx, false);                                                                   \
+    }                                                                                              \
+    SEC("tracepoint/syscalls/" tp)                                                                 \
+    int name##_lg(ctx_type *ctx)                                                                   \
+    {                                                                                              \
+        return body(ctx, true);                                                                    \
+    }
+
+HOSTNS_PROG("sys_enter_setns", eg_setns_enter, struct trace_event_raw_sys_enter, setns_enter)
+HOSTNS_PROG("sys_exit_setns", eg_setns_exit, struct trace_event_raw_sys_exit, setns_exit)
+
 /* ---- process access --------------------------------------------------------------------- */
 
 /*
@@ -277,7 +296,7 @@ int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
  */
 static __always_inline int report_access(struct task_struct *task, __u64 cgid, __u32 action,
                                          __u32 arg, __s32 vpid, struct task_struct *target,
-                                         __u32 tflags)
+                                         __u32 tflags, const bool legacy)
 {
     struct eg_hostns_dedup_key key = {};
     key.cgroup_id = cgid;
@@ -345,7 +364,7 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
         BPF_CORE_READ_STR_INTO(&e->target_comm, target, group_leader, comm);
         struct file *exe = BPF_CORE_READ(target, mm, exe_file);
         if (exe)
-            eg_file_path(target, exe, e->target_exe);
+            eg_file_path(target, exe, e->target_exe, legacy);
     }
     eg_submit(e, EG_EVENT_PROC_ACCESS, false);
     return 0;
@@ -355,10 +374,11 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
  * Access to the process `vpid` names in the caller's pid namespace. No such
  * process: the call fails with ESRCH and nothing happened.
  */
-static __always_inline int access_vpid(__u32 action, __u32 arg, __s32 vpid, __u32 tflags)
+static __always_inline int access_vpid(__u32 action, __u32 arg, __s32 vpid, __u32 tflags,
+                                       const bool legacy)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
-    __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS);
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS, legacy);
     if (!cgid)
         return 0;
     if (vpid <= 0) {
@@ -370,7 +390,7 @@ static __always_inline int access_vpid(__u32 action, __u32 arg, __s32 vpid, __u3
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
         return 0;
     }
-    return report_access(task, cgid, action, arg, vpid, target, tflags);
+    return report_access(task, cgid, action, arg, vpid, target, tflags, legacy);
 }
 
 static __always_inline bool ptrace_request_watched(long req)
@@ -390,23 +410,23 @@ static __always_inline bool ptrace_request_watched(long req)
     }
 }
 
-SEC("tracepoint/syscalls/sys_enter_ptrace")
-int eg_ptrace_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int ptrace_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
 {
     long req = (long)ctx->args[0];
     if (!ptrace_request_watched(req))
         return 0;
-    return access_vpid(EG_ACT_PTRACE, (__u32)req, (__s32)ctx->args[1], 0);
+    return access_vpid(EG_ACT_PTRACE, (__u32)req, (__s32)ctx->args[1], 0, legacy);
 }
+HOSTNS_PROG("sys_enter_ptrace", eg_ptrace_enter, struct trace_event_raw_sys_enter, ptrace_enter)
 
-SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
-int eg_vm_writev_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int vm_writev_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
 {
-    return access_vpid(EG_ACT_VM_WRITE, 0, (__s32)ctx->args[0], 0);
+    return access_vpid(EG_ACT_VM_WRITE, 0, (__s32)ctx->args[0], 0, legacy);
 }
+HOSTNS_PROG("sys_enter_process_vm_writev", eg_vm_writev_enter, struct trace_event_raw_sys_enter,
+            vm_writev_enter)
 
-SEC("tracepoint/syscalls/sys_enter_kill")
-int eg_kill_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int kill_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
 {
     int sig = (int)ctx->args[1];
     if (sig == 0)
@@ -414,8 +434,8 @@ int eg_kill_enter(struct trace_event_raw_sys_enter *ctx)
     __s32 pid = (__s32)ctx->args[0];
     if (pid == -1) {
         /* Every process the caller may signal: the host's when it shares the host pid ns. */
-        struct task_struct *task = bpf_get_current_task_btf();
-        __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS);
+        struct task_struct *task = eg_current_task(legacy);
+        __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS, legacy);
         if (!cgid)
             return 0;
         if (!active_pidns_is_host(task)) {
@@ -424,46 +444,48 @@ int eg_kill_enter(struct trace_event_raw_sys_enter *ctx)
             return 0;
         }
         return report_access(task, cgid, EG_ACT_KILL, (__u32)sig, -1, NULL,
-                             EG_TGT_ALL | EG_TGT_HOST_PIDNS);
+                             EG_TGT_ALL | EG_TGT_HOST_PIDNS, legacy);
     }
     if (pid == 0) {
         /* Its own process group: runc makes every container init a session leader. */
-        struct task_struct *task = bpf_get_current_task_btf();
-        if (caller_in_container(task, EG_EVENT_PROC_ACCESS))
+        struct task_struct *task = eg_current_task(legacy);
+        if (caller_in_container(task, EG_EVENT_PROC_ACCESS, legacy))
             eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
         return 0;
     }
     if (pid < 0)
-        return access_vpid(EG_ACT_KILL, (__u32)sig, -pid, EG_TGT_GROUP);
-    return access_vpid(EG_ACT_KILL, (__u32)sig, pid, 0);
+        return access_vpid(EG_ACT_KILL, (__u32)sig, -pid, EG_TGT_GROUP, legacy);
+    return access_vpid(EG_ACT_KILL, (__u32)sig, pid, 0, legacy);
 }
+HOSTNS_PROG("sys_enter_kill", eg_kill_enter, struct trace_event_raw_sys_enter, kill_enter)
 
-SEC("tracepoint/syscalls/sys_enter_tkill")
-int eg_tkill_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int tkill_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
 {
     int sig = (int)ctx->args[1];
     if (sig == 0)
         return 0;
-    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[0], 0);
+    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[0], 0, legacy);
 }
+HOSTNS_PROG("sys_enter_tkill", eg_tkill_enter, struct trace_event_raw_sys_enter, tkill_enter)
 
-SEC("tracepoint/syscalls/sys_enter_tgkill")
-int eg_tgkill_enter(struct trace_event_raw_sys_enter *ctx)
+/* tgkill(tgid, tid, sig): the thread is what is signalled. */
+static __always_inline int tgkill_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
 {
     int sig = (int)ctx->args[2];
     if (sig == 0)
         return 0;
-    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[1], 0);
+    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[1], 0, legacy);
 }
+HOSTNS_PROG("sys_enter_tgkill", eg_tgkill_enter, struct trace_event_raw_sys_enter, tgkill_enter)
 
-SEC("tracepoint/syscalls/sys_enter_pidfd_send_signal")
-int eg_pidfd_signal_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int pidfd_signal_enter(struct trace_event_raw_sys_enter *ctx,
+                                              const bool legacy)
 {
     int sig = (int)ctx->args[1];
     if (sig == 0)
         return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
-    __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS);
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS, legacy);
     if (!cgid)
         return 0;
     struct file *f = eg_fd_file(task, (long)ctx->args[0]);
@@ -472,23 +494,26 @@ int eg_pidfd_signal_enter(struct trace_event_raw_sys_enter *ctx)
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
         return 0;
     }
-    return report_access(task, cgid, EG_ACT_PIDFD_SIGNAL, (__u32)sig, 0, target, EG_TGT_PIDFD);
+    return report_access(task, cgid, EG_ACT_PIDFD_SIGNAL, (__u32)sig, 0, target, EG_TGT_PIDFD,
+                         legacy);
 }
+HOSTNS_PROG("sys_enter_pidfd_send_signal", eg_pidfd_signal_enter, struct trace_event_raw_sys_enter,
+            pidfd_signal_enter)
 
 /*
  * /proc/<pid>/mem opened for writing. sys_exit_openat runs for every open on
  * the host: failed opens and callers outside task containers leave first,
  * then read-only opens; only then the file's super block and name.
  */
-static __always_inline int proc_mem_open(long ret)
+static __always_inline int proc_mem_open(long ret, const bool legacy)
 {
     if (ret < 0)
         return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
-    if (!eg_current_container(task, &cgid))
+    if (!eg_current_container(task, &cgid, legacy))
         return 0;
-    struct file *fp = eg_current_fd_file(task, ret);
+    struct file *fp = eg_current_fd_file(task, ret, legacy);
     if (!fp)
         return 0;
     /* CO-RE reads (not bpf_rdonly_cast, 6.2+): one code path on every kernel. Only write
@@ -513,11 +538,10 @@ static __always_inline int proc_mem_open(long ret)
         return 0;
     }
     __u32 flags = BPF_CORE_READ(fp, f_flags);
-    return report_access(task, cgid, EG_ACT_PROC_MEM, flags, 0, target, 0);
+    return report_access(task, cgid, EG_ACT_PROC_MEM, flags, 0, target, 0, legacy);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int eg_openat_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int openat_exit(struct trace_event_raw_sys_exit *ctx, const bool legacy)
 {
     if (ctx->ret < 0)
         return 0;
@@ -526,14 +550,17 @@ int eg_openat_exit(struct trace_event_raw_sys_exit *ctx)
      * registers, two loads) before the container lookup. Writing /proc/<pid>/mem needs
      * O_WRONLY or O_RDWR. openat2 keeps its flags in user memory: it takes the full path.
      */
-    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-    if (!(PT_REGS_PARM3_SYSCALL(regs) & (EG_O_WRONLY | EG_O_RDWR)))
+    struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);
+    if (legacy && !regs)
         return 0;
-    return proc_mem_open(ctx->ret);
+    if (!(EG_SYSCALL_ARG(legacy, regs, 3) & (EG_O_WRONLY | EG_O_RDWR)))
+        return 0;
+    return proc_mem_open(ctx->ret, legacy);
 }
+HOSTNS_PROG("sys_exit_openat", eg_openat_exit, struct trace_event_raw_sys_exit, openat_exit)
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int eg_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int openat2_exit(struct trace_event_raw_sys_exit *ctx, const bool legacy)
 {
-    return proc_mem_open(ctx->ret);
+    return proc_mem_open(ctx->ret, legacy);
 }
+HOSTNS_PROG("sys_exit_openat2", eg_openat2_exit, struct trace_event_raw_sys_exit, openat2_exit)

@@ -4,6 +4,9 @@
  * containers (for the agent's process table and lineage), cgroup birth and
  * death in the tracked hierarchy (so a new container is known before its
  * first process runs), and the runtime set-up marks used by every detector.
+ *
+ * The programs that read the current task or walk a path have "_lg" twins for
+ * the legacy task-access flavour (bpf/task.bpf.h; kernels before 5.11/5.17).
  */
 #include "common.bpf.h"
 
@@ -14,9 +17,8 @@
  * the runtime's namespace: `runc run`'s init joins in the host namespace and
  * unshares later; `runc exec`'s init has already entered the container's.
  */
-SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
-             struct task_struct *task, bool threadgroup)
+static __always_inline int cgroup_attach(struct cgroup *dst_cgrp, struct task_struct *task,
+                                         const bool legacy)
 {
     if (BPF_CORE_READ(dst_cgrp, root, hierarchy_id) != (int)eg_tracked_hierarchy)
         return 0;
@@ -26,10 +28,24 @@ int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
     if (migrations)
         __sync_fetch_and_add(migrations, 1);
     __u32 tgid = BPF_CORE_READ(task, tgid);
-    struct task_struct *runtime = bpf_get_current_task_btf();
+    struct task_struct *runtime = eg_current_task(legacy);
     __u32 mnt_ns = BPF_CORE_READ(runtime, nsproxy, mnt_ns, ns.inum);
     bpf_map_update_elem(&eg_setup_procs, &tgid, &mnt_ns, BPF_ANY);
     return 0;
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
+             struct task_struct *task, bool threadgroup)
+{
+    return cgroup_attach(dst_cgrp, task, false);
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(eg_cgroup_attach_task_lg, struct cgroup *dst_cgrp, const char *path,
+             struct task_struct *task, bool threadgroup)
+{
+    return cgroup_attach(dst_cgrp, task, true);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -67,8 +83,8 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
     return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+static __always_inline int process_exec(struct task_struct *p, struct linux_binprm *bprm,
+                                        const bool legacy)
 {
     __u32 tgid = BPF_CORE_READ(p, tgid);
     /*
@@ -82,7 +98,8 @@ int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
     if (joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum))
         bpf_map_delete_elem(&eg_setup_procs, &tgid);
 
-    __u64 cgid = eg_current_cgroup_id(p);
+    /* p is current, and a tracepoint argument: a BTF pointer on every kernel. */
+    __u64 cgid = eg_current_cgroup_id(p, false);
     if (!eg_is_container_cgroup(cgid))
         return 0;
     eg_count_seen(EG_EVENT_EXEC);
@@ -94,7 +111,7 @@ int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
     e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
     e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
     bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
-    eg_file_path(p, exe, e->exe_path);
+    eg_file_path(p, exe, e->exe_path, legacy);
 
     struct mm_struct *mm = BPF_CORE_READ(p, mm);
     unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
@@ -109,6 +126,19 @@ int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct
         e->args_len = (__u32)len;
     eg_submit(e, EG_EVENT_EXEC, false);
     return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+    return process_exec(p, bprm, false);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(eg_sched_process_exec_lg, struct task_struct *p, pid_t old_pid,
+             struct linux_binprm *bprm)
+{
+    return process_exec(p, bprm, true);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -134,7 +164,8 @@ int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
     return 0;
 }
 
-static __always_inline int emit_cgroup_event(struct cgroup *cgrp, const char *path, __u32 kind)
+static __always_inline int emit_cgroup_event(struct cgroup *cgrp, const char *path, __u32 kind,
+                                             const bool legacy)
 {
     __u32 hid = BPF_CORE_READ(cgrp, root, hierarchy_id);
     if (hid != eg_tracked_hierarchy)
@@ -143,8 +174,8 @@ static __always_inline int emit_cgroup_event(struct cgroup *cgrp, const char *pa
     struct eg_cgroup_event *e = eg_reserve(kind, sizeof(*e));
     if (!e)
         return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
-    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task), kind, sizeof(*e));
+    struct task_struct *task = eg_current_task(legacy);
+    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task, legacy), kind, sizeof(*e));
     e->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
     e->hierarchy_id = hid;
     e->level = BPF_CORE_READ(cgrp, level);
@@ -157,11 +188,23 @@ static __always_inline int emit_cgroup_event(struct cgroup *cgrp, const char *pa
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(eg_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-    return emit_cgroup_event(cgrp, path, EG_EVENT_CGROUP_MKDIR);
+    return emit_cgroup_event(cgrp, path, EG_EVENT_CGROUP_MKDIR, false);
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(eg_cgroup_mkdir_lg, struct cgroup *cgrp, const char *path)
+{
+    return emit_cgroup_event(cgrp, path, EG_EVENT_CGROUP_MKDIR, true);
 }
 
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(eg_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 {
-    return emit_cgroup_event(cgrp, path, EG_EVENT_CGROUP_RMDIR);
+    return emit_cgroup_event(cgrp, path, EG_EVENT_CGROUP_RMDIR, false);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(eg_cgroup_rmdir_lg, struct cgroup *cgrp, const char *path)
+{
+    return emit_cgroup_event(cgrp, path, EG_EVENT_CGROUP_RMDIR, true);
 }

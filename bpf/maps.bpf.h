@@ -24,6 +24,8 @@ const volatile __u32 eg_cgroup_v1_subsys = 0;      /* subsys index of the tracke
 const volatile __u32 eg_cgroup_use_v1 = 0;         /* 1: v1 controller, 0: v2 default hierarchy */
 const volatile __u32 eg_tracked_hierarchy = 0;     /* hierarchy id of the tracked hierarchy */
 const volatile __u64 eg_wakeup_bytes = 256 * 1024; /* force a reader wakeup past this fill */
+/* Where the syscall's user registers end above task->stack (legacy flavour, task.bpf.h). */
+const volatile __u64 eg_task_stack_top = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -23,7 +23,9 @@
  *
  * The open exits and the mmap program come in two flavours (file fields by
  * bpf_rdonly_cast, or by bpf_probe_read_kernel in the "_pr" twins); the agent
- * loads one set (agent/bpf_rootfs.c).
+ * loads one set (agent/bpf_rootfs.c). Every program also has a twin for the
+ * legacy task-access flavour (bpf/task.bpf.h; 5.10): "<program>_lg", of the
+ * "_pr" program where there is one (no bpf_rdonly_cast before 6.2 either).
  */
 #include "common.bpf.h"
 
@@ -68,17 +70,20 @@ struct {
     __type(value, __u64);
 } eg_rootfs_repeats SEC(".maps");
 
-static __always_inline struct pt_regs *syscall_regs(struct task_struct *task)
+/* EG_ROOTFS_* layer flags of an overlayfs file (0 on other file systems), after a write open. */
+static __always_inline __u32 overlay_layer(struct file *fp)
 {
-    return (struct pt_regs *)bpf_task_pt_regs(task);
-}
-
-/* EG_ROOTFS_* layer flags of an overlayfs file (0 on other file systems). */
-static __always_inline __u32 overlay_layer(struct inode *inode)
-{
+    struct inode *inode = BPF_CORE_READ(fp, f_inode);
     if (BPF_CORE_READ(inode, i_sb, s_magic) != EG_OVERLAYFS_MAGIC)
         return 0;
     __u32 flags = EG_ROOTFS_OVERLAY;
+    if (!bpf_core_type_exists(struct ovl_inode___eg)) {
+        /* No BTF for overlayfs (core_fixes.bpf.h): the write open has copied the file up. */
+        flags |= EG_ROOTFS_UPPER;
+        if (eg_ovl_dentry_has_lower_nobtf(BPF_CORE_READ(fp, f_path.dentry)))
+            flags |= EG_ROOTFS_LOWER;
+        return flags;
+    }
     struct ovl_inode___eg *oi = container_of(inode, struct ovl_inode___eg, vfs_inode);
     if (BPF_CORE_READ(oi, __upperdentry))
         flags |= EG_ROOTFS_UPPER;
@@ -87,9 +92,10 @@ static __always_inline __u32 overlay_layer(struct inode *inode)
     return flags;
 }
 
-static __always_inline bool container_task(struct task_struct *task, __u32 kind, __u64 *cgid)
+static __always_inline bool container_task(struct task_struct *task, __u32 kind, __u64 *cgid,
+                                           const bool legacy)
 {
-    if (!eg_current_container(task, cgid))
+    if (!eg_current_container(task, cgid, legacy))
         return false;
     eg_count_seen(kind);
     if (eg_in_setup(eg_current_tgid())) {
@@ -136,22 +142,25 @@ static __always_inline __u64 last_write_check(__u64 start_time, __u64 cgid, __u6
 }
 
 static __always_inline bool is_last_write(struct eg_verdict_cache *vc, struct task_struct *task,
-                                          const struct eg_rootfs_file_key *key)
+                                          const struct eg_rootfs_file_key *key, const bool legacy)
 {
     return vc && vc->wr_ino == key->ino && vc->wr_dev == key->dev &&
-           vc->wr_check == last_write_check(task->start_time, key->cgroup_id, key->ino, key->dev);
+           vc->wr_check == last_write_check(EG_LOAD(legacy, task, start_time), key->cgroup_id,
+                                            key->ino, key->dev);
 }
 
 static __always_inline void remember_last_write(struct eg_verdict_cache *vc,
                                                 struct task_struct *task,
-                                                const struct eg_rootfs_file_key *key)
+                                                const struct eg_rootfs_file_key *key,
+                                                const bool legacy)
 {
     if (!vc)
         return;
     vc->wr_check = 0;
     vc->wr_ino = key->ino;
     vc->wr_dev = key->dev;
-    vc->wr_check = last_write_check(task->start_time, key->cgroup_id, key->ino, key->dev);
+    vc->wr_check =
+        last_write_check(EG_LOAD(legacy, task, start_time), key->cgroup_id, key->ino, key->dev);
 }
 
 /* A write open of a file this container wrote before: counted per container, nothing sent. */
@@ -172,21 +181,23 @@ static __always_inline void count_repeat_write(struct eg_verdict_cache *vc, __u6
         __sync_fetch_and_add(rep, 1);
 }
 
-static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op, const bool cast)
+static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op, const bool cast,
+                                            const bool legacy)
 {
     if (ret < 0 || !(open_flags & EG_WRITE_INTENT))
         return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
     struct eg_verdict_cache *cached;
-    if (!eg_current_verdict(task, &cgid, &cached))
+    if (!eg_current_verdict(task, &cgid, &cached, legacy))
         return 0;
-    struct file *fp = eg_current_fd_file(task, ret); /* for the helpers of the rare path */
+    /* for the helpers of the rare path */
+    struct file *fp = eg_current_fd_file(task, ret, legacy);
     if (!fp)
         return 0;
     struct file *f = file_fields(fp, cast);
     /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
-    if (!f || F_MNT(cast, f) != task->fs->root.mnt)
+    if (!f || F_MNT(cast, f) != EG_LOAD(legacy, task, fs, root.mnt))
         return 0;
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
     struct inode *inode = F_INODE(cast, f);
@@ -195,13 +206,13 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     key.ino = I_INO(cast, inode);
     key.dev = I_DEV(cast, inode);
 
-    if (is_last_write(cached, task, &key)) {
+    if (is_last_write(cached, task, &key, legacy)) {
         count_repeat_write(cached, cgid);
         return 0;
     }
     __u64 *seen = bpf_map_lookup_elem(&eg_rootfs_written, &key);
     if (seen) {
-        remember_last_write(cached, task, &key);
+        remember_last_write(cached, task, &key, legacy);
         count_repeat_write(cached, cgid);
         return 0;
     }
@@ -216,7 +227,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     }
     __u64 now = bpf_ktime_get_boot_ns();
     if (bpf_map_update_elem(&eg_rootfs_written, &key, &now, BPF_ANY) == 0)
-        remember_last_write(cached, task, &key);
+        remember_last_write(cached, task, &key, legacy);
 
     struct eg_rootfs_write_event *e = eg_reserve(EG_EVENT_ROOTFS_WRITE, sizeof(*e));
     if (!e)
@@ -226,10 +237,10 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     e->dev = key.dev;
     e->op = op;
     e->open_flags = open_flags;
-    e->rootfs_flags = overlay_layer(BPF_CORE_READ(fp, f_inode));
+    e->rootfs_flags = overlay_layer(fp);
     if (F_MODE(cast, f) & EG_FMODE_CREATED)
         e->rootfs_flags |= EG_ROOTFS_CREATED;
-    if (eg_file_path(task, fp, e->path) != 0)
+    if (eg_file_path(task, fp, e->path, legacy) != 0)
         e->rootfs_flags |= EG_ROOTFS_PATH_UNRESOLVED;
     eg_submit(e, EG_EVENT_ROOTFS_WRITE, false);
     return 0;
@@ -245,27 +256,31 @@ static __always_inline __u32 openat2_flags(struct pt_regs *regs)
 }
 
 /*
- * One exit program per open syscall and per file-field flavour: `eg_rootfs_exit_<name>`
- * reads through bpf_rdonly_cast, `eg_rootfs_exit_<name>_pr` through bpf_probe_read_kernel
- * (agent/bpf_rootfs.c loads one set). `flags` is computed from `regs`, the syscall's
- * saved user registers: the open flags need no enter program and no per-task map.
+ * One exit program per open syscall and per flavour: `eg_rootfs_exit_<name>` reads file
+ * fields through bpf_rdonly_cast, `eg_rootfs_exit_<name>_pr` through bpf_probe_read_kernel,
+ * `eg_rootfs_exit_<name>_pr_lg` likewise with legacy task access (agent/bpf_rootfs.c loads
+ * one set). `flags` is computed from `regs`, the syscall's saved user registers (and
+ * `legacy`): the open flags need no enter program and no per-task map.
  */
-#define OPEN_EXIT_FLAVOUR(name, suffix, flags, cast)                                               \
+#define OPEN_EXIT_FLAVOUR(name, suffix, flags, cast, lg)                                           \
     SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
     int eg_rootfs_exit_##name##suffix(struct trace_event_raw_sys_exit *ctx)                        \
     {                                                                                              \
+        const bool legacy = lg;                                                                    \
         if (ctx->ret < 0)                                                                          \
             return 0;                                                                              \
-        struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());                           \
-        (void)regs;                                                                                \
-        return handle_open_exit(ctx->ret, (flags), EG_ROOTFS_OP_OPEN, cast);                       \
+        struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
+        if (legacy && !regs)                                                                       \
+            return 0;                                                                              \
+        return handle_open_exit(ctx->ret, (flags), EG_ROOTFS_OP_OPEN, cast, legacy);               \
     }
 #define OPEN_EXIT(name, flags)                                                                     \
-    OPEN_EXIT_FLAVOUR(name, , flags, true)                                                         \
-    OPEN_EXIT_FLAVOUR(name, _pr, flags, false)
+    OPEN_EXIT_FLAVOUR(name, , flags, true, false)                                                  \
+    OPEN_EXIT_FLAVOUR(name, _pr, flags, false, false)                                              \
+    OPEN_EXIT_FLAVOUR(name, _pr_lg, flags, false, true)
 
-OPEN_EXIT(openat, (__u32)PT_REGS_PARM3_SYSCALL(regs))
-OPEN_EXIT(open, (__u32)PT_REGS_PARM2_SYSCALL(regs))
+OPEN_EXIT(openat, (__u32)EG_SYSCALL_ARG(legacy, regs, 3))
+OPEN_EXIT(open, (__u32)EG_SYSCALL_ARG(legacy, regs, 2))
 OPEN_EXIT(creat, EG_O_CREAT | EG_O_WRONLY | EG_O_TRUNC)
 OPEN_EXIT(openat2, openat2_flags(regs))
 
@@ -276,7 +291,7 @@ OPEN_EXIT(openat2, openat2_flags(regs))
  * base (dirfd or cwd) into `base`. Returns EG_PATHOP_* flags.
  */
 static __always_inline __u32 read_path_arg(struct task_struct *task, long dirfd, const char *upath,
-                                           char *base, char *path)
+                                           char *base, char *path, const bool legacy)
 {
     __u32 flags = 0;
     base[0] = '\0';
@@ -295,11 +310,11 @@ static __always_inline __u32 read_path_arg(struct task_struct *task, long dirfd,
     if (dirfd == EG_AT_FDCWD) {
         struct dentry *d = BPF_CORE_READ(task, fs, pwd.dentry);
         mnt = BPF_CORE_READ(task, fs, pwd.mnt);
-        err = eg_dentry_path(task, d, mnt, base);
+        err = eg_dentry_path(task, d, mnt, base, legacy);
     } else {
         struct file *f = eg_fd_file(task, dirfd);
         mnt = BPF_CORE_READ(f, f_path.mnt);
-        err = f ? eg_file_path(task, f, base) : -1;
+        err = f ? eg_file_path(task, f, base, legacy) : -1;
     }
     if (err)
         flags |= EG_PATHOP_UNRESOLVED;
@@ -330,13 +345,14 @@ struct pathop_args {
     const char *path, *path2;
 };
 
-static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args *a)
+static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args *a,
+                                         const bool legacy)
 {
     if (ret < 0)
         return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
-    if (!container_task(task, EG_EVENT_ROOTFS_PATHOP, &cgid))
+    if (!container_task(task, EG_EVENT_ROOTFS_PATHOP, &cgid, legacy))
         return 0;
     struct eg_rootfs_pathop_event *e = eg_reserve(EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
     if (!e)
@@ -350,10 +366,10 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
     __builtin_memset(e->path, 0, sizeof(e->path));
     __builtin_memset(e->base2, 0, sizeof(e->base2));
     __builtin_memset(e->path2, 0, sizeof(e->path2));
-    e->pathop_flags = read_path_arg(task, a->dirfd, a->path, e->base, e->path);
+    e->pathop_flags = read_path_arg(task, a->dirfd, a->path, e->base, e->path, legacy);
     e->pathop_flags2 = 0;
     if (a->path2)
-        e->pathop_flags2 = read_path_arg(task, a->dirfd2, a->path2, e->base2, e->path2);
+        e->pathop_flags2 = read_path_arg(task, a->dirfd2, a->path2, e->base2, e->path2, legacy);
 
     /* The same operation on the same paths again: counted, not sent. */
     struct eg_rootfs_pathop_key key = {.cgroup_id = cgid, .hash = pathop_hash(e)};
@@ -376,23 +392,30 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
 }
 
 #define ARG(regs, n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
-#define REGS() syscall_regs(bpf_get_current_task_btf())
 
-/* One exit program per syscall: `dirfd` and `path` (and the second pair) from its arguments. */
-#define PATHOP(name, op, dfd, p, dfd2, p2)                                                         \
+/*
+ * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and
+ * `path` (and the second pair) from its arguments.
+ */
+#define PATHOP_FLAVOUR(name, suffix, lg, op, dfd, p, dfd2, p2)                                     \
     SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
-    int eg_rootfs_exit_##name(struct trace_event_raw_sys_exit *ctx)                                \
+    int eg_rootfs_exit_##name##suffix(struct trace_event_raw_sys_exit *ctx)                        \
     {                                                                                              \
+        const bool legacy = lg;                                                                    \
         if (ctx->ret < 0)                                                                          \
             return 0;                                                                              \
-        struct pt_regs *regs = REGS();                                                             \
-        (void)regs;                                                                                \
+        struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
+        if (legacy && !regs)                                                                       \
+            return 0;                                                                              \
         struct pathop_args a = {.dirfd = (dfd),                                                    \
                                 .path = (const char *)(p),                                         \
                                 .dirfd2 = (dfd2),                                                  \
                                 .path2 = (const char *)(p2)};                                      \
-        return handle_pathop(ctx->ret, op, &a);                                                    \
+        return handle_pathop(ctx->ret, op, &a, legacy);                                            \
     }
+#define PATHOP(name, op, dfd, p, dfd2, p2)                                                         \
+    PATHOP_FLAVOUR(name, , false, op, dfd, p, dfd2, p2)                                            \
+    PATHOP_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2)
 
 PATHOP(unlinkat, EG_ROOTFS_OP_UNLINK, ARG(regs, 1), ARG(regs, 2), 0, 0)
 PATHOP(renameat, EG_ROOTFS_OP_RENAME, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
@@ -423,15 +446,16 @@ PATHOP(lchown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 
 /* ---- executable mappings of written files ----------------------------------------------- */
 
-static __always_inline int handle_mmap(struct trace_event_raw_sys_enter *ctx, const bool cast)
+static __always_inline int handle_mmap(struct trace_event_raw_sys_enter *ctx, const bool cast,
+                                       const bool legacy)
 {
     if (!(ctx->args[2] & EG_PROT_EXEC) || (long)ctx->args[4] < 0)
         return 0;
-    struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
-    if (!eg_current_container(task, &cgid))
+    if (!eg_current_container(task, &cgid, legacy))
         return 0;
-    struct file *fp = eg_current_fd_file(task, (long)ctx->args[4]);
+    struct file *fp = eg_current_fd_file(task, (long)ctx->args[4], legacy);
     if (!fp)
         return 0;
     struct file *f = file_fields(fp, cast);
@@ -454,7 +478,7 @@ static __always_inline int handle_mmap(struct trace_event_raw_sys_enter *ctx, co
     e->dev = key.dev;
     e->prot = (__u32)ctx->args[2];
     e->written_ts_ns = *written;
-    eg_file_path(task, fp, e->path);
+    eg_file_path(task, fp, e->path, legacy);
     eg_submit(e, EG_EVENT_ROOTFS_EXEC_MAP, false);
     return 0;
 }
@@ -462,11 +486,17 @@ static __always_inline int handle_mmap(struct trace_event_raw_sys_enter *ctx, co
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int eg_rootfs_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 {
-    return handle_mmap(ctx, true);
+    return handle_mmap(ctx, true, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int eg_rootfs_enter_mmap_pr(struct trace_event_raw_sys_enter *ctx)
 {
-    return handle_mmap(ctx, false);
+    return handle_mmap(ctx, false, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int eg_rootfs_enter_mmap_pr_lg(struct trace_event_raw_sys_enter *ctx)
+{
+    return handle_mmap(ctx, false, true);
 }

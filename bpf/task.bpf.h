@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
 
 /* cgroup id of a task in the tracked hierarchy (v1 controller or v2). */
@@ -35,28 +36,113 @@ static __always_inline __u64 eg_task_cgroup_id(struct task_struct *task)
  * exception-guarded loads of ~1 ns each, where every link of a BPF_CORE_READ
  * chain is a bpf_probe_read_kernel() call (~15-25 ns on this VM; the
  * capability program spent most of its ~490 ns per check in such calls).
- * `task` must be bpf_get_current_task_btf(); other tasks go through
- * eg_task_cgroup_id().
+ *
+ * Kernels before 5.11 have no bpf_get_current_task_btf (Amazon Linux 2 and older Bottlerocket
+ * run 5.10). Every program that touches the current task therefore has a twin built for the
+ * "legacy task access" flavour, named "<program>_lg" (agent/kernel/bpf_loader.c loads one or
+ * the other): `current` from bpf_get_current_task(), a plain number to the verifier, and each
+ * field read with BPF_CORE_READ. The flavour is a `const bool legacy` argument that every
+ * program passes as a constant, so each twin is compiled with one arm of EG_LOAD and the fast
+ * programs are the same instructions as without the twins. The legacy flavour also does
+ * without the other helpers that came after 5.10: bpf_task_pt_regs (5.15,
+ * eg_syscall_regs_legacy below) and bpf_loop (5.17, the unrolled walk in path.bpf.h).
  */
-/* The current task's css in the tracked hierarchy (v1 controller or the v2 cgroup's own). */
-static __always_inline struct cgroup_subsys_state *eg_current_css(struct task_struct *task)
+#define EG__ARROW1(s, a) (s)->a
+#define EG__ARROW2(s, a, b) (s)->a->b
+#define EG__ARROW3(s, a, b, c) (s)->a->b->c
+#define EG__ARROW4(s, a, b, c, d) (s)->a->b->c->d
+#define EG__ARROW5(s, a, b, c, d, e) (s)->a->b->c->d->e
+#define EG__NARG(...) EG__NARG_(__VA_ARGS__, 5, 4, 3, 2, 1, 0)
+#define EG__NARG_(_1, _2, _3, _4, _5, n, ...) n
+#define EG__CAT(a, b) EG__CAT_(a, b)
+#define EG__CAT_(a, b) a##b
+
+/* `src->a->b...`: direct loads, or BPF_CORE_READ(src, a, b, ...) in the legacy flavour. */
+#define EG_LOAD(legacy, src, ...)                                                                  \
+    ((legacy) ? BPF_CORE_READ(src, __VA_ARGS__)                                                    \
+              : EG__CAT(EG__ARROW, EG__NARG(__VA_ARGS__))(src, __VA_ARGS__))
+
+/* The current task: a BTF pointer, or (legacy) a pointer only CO-RE reads may follow. */
+static __always_inline struct task_struct *eg_current_task(const bool legacy)
+{
+    return legacy ? (struct task_struct *)bpf_get_current_task() : bpf_get_current_task_btf();
+}
+
+/*
+ * The current task's css in the tracked hierarchy (v1 controller or the v2 cgroup's own).
+ * `task` is eg_current_task(legacy) (or, with legacy false, any BTF task pointer); other tasks
+ * go through eg_task_cgroup_id().
+ */
+static __always_inline struct cgroup_subsys_state *eg_current_css(struct task_struct *task,
+                                                                  const bool legacy)
 {
     if (!eg_cgroup_use_v1)
-        return &task->cgroups->dfl_cgrp->self;
+        return &EG_LOAD(legacy, task, cgroups, dfl_cgrp)->self;
     /* Read-only data is frozen at load: the verifier sees a constant index. */
     __u32 idx = eg_cgroup_v1_subsys;
     if (idx >= sizeof(task->cgroups->subsys) / sizeof(task->cgroups->subsys[0]))
         return NULL;
-    return task->cgroups->subsys[idx];
+    return EG_LOAD(legacy, task, cgroups, subsys[idx]);
 }
 
-static __always_inline __u64 eg_current_cgroup_id(struct task_struct *task)
+static __always_inline __u64 eg_current_cgroup_id(struct task_struct *task, const bool legacy)
 {
     if (!eg_cgroup_use_v1)
         return bpf_get_current_cgroup_id();
-    struct cgroup_subsys_state *css = eg_current_css(task);
-    return css ? css->cgroup->kn->id : 0;
+    struct cgroup_subsys_state *css = eg_current_css(task, legacy);
+    return css ? EG_LOAD(legacy, css, cgroup, kn, id) : 0;
 }
+
+/*
+ * The syscall's saved user registers without bpf_task_pt_regs (5.15): where task_pt_regs()
+ * finds them, at the top of the task's kernel stack, `eg_task_stack_top` bytes above
+ * task->stack (THREAD_SIZE less the stack padding; the agent works it out for the running
+ * kernel, agent/kernel/bpf_loader.c). Cheaper than the alternative, a per-thread map filled by
+ * an enter program: that would add an enter program to every hooked syscall and a hash update
+ * on every open by every process of the host, plus a lookup and delete at exit; this is one
+ * CO-RE read of task->stack, and the registers are read with CO-RE reads as before. `nr` is the
+ * syscall number the exit tracepoint reports (-1: unchecked): registers whose syscall number
+ * differs are not this syscall's (a wrong stack size), and are refused and counted
+ * (EG_FILTER_SYSCALL_REGS) rather than read as arguments.
+ */
+static __always_inline struct pt_regs *eg_syscall_regs_legacy(struct task_struct *task, long nr)
+{
+    void *stack = BPF_CORE_READ(task, stack);
+    if (!stack || !eg_task_stack_top)
+        return NULL;
+    struct pt_regs *regs =
+        (struct pt_regs *)((char *)stack + eg_task_stack_top - bpf_core_type_size(struct pt_regs));
+    if (nr < 0)
+        return regs;
+#if defined(__TARGET_ARCH_x86)
+    long saved = (long)BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+    long saved = (long)BPF_CORE_READ(regs, syscallno);
+#else
+    long saved = nr;
+#endif
+    if (saved == nr)
+        return regs;
+    __u32 zero = 0;
+    struct eg_counters *c = bpf_map_lookup_elem(&eg_counters, &zero);
+    if (c)
+        c->filter_reason[EG_FILTER_SYSCALL_REGS]++;
+    return NULL;
+}
+
+/*
+ * The current syscall's saved user registers in a syscall tracepoint (`nr`: the syscall number
+ * it reports): bpf_task_pt_regs, or eg_syscall_regs_legacy (NULL when not found).
+ */
+static __always_inline struct pt_regs *eg_syscall_regs(long nr, const bool legacy)
+{
+    struct task_struct *task = eg_current_task(legacy);
+    return legacy ? eg_syscall_regs_legacy(task, nr) : (struct pt_regs *)bpf_task_pt_regs(task);
+}
+
+/* Syscall argument n from eg_syscall_regs(): a direct load, or a CO-RE read (legacy). */
+#define EG_SYSCALL_ARG(legacy, regs, n)                                                            \
+    ((legacy) ? PT_REGS_PARM##n##_CORE_SYSCALL(regs) : PT_REGS_PARM##n##_SYSCALL(regs))
 
 static __always_inline __u32 eg_current_tgid(void)
 {

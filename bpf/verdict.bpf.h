@@ -74,24 +74,25 @@ static __always_inline __u64 eg_exe_check(__u64 start_time, __u64 exec_id, __u64
 }
 
 /* cgroup id in the tracked hierarchy of the tasks using css_set `cs` (v1 controller or v2). */
-static __always_inline __u64 eg_css_set_cgroup_id(struct css_set *cs)
+static __always_inline __u64 eg_css_set_cgroup_id(struct css_set *cs, const bool legacy)
 {
     if (!eg_cgroup_use_v1)
-        return cs->dfl_cgrp->kn->id;
+        return EG_LOAD(legacy, cs, dfl_cgrp, kn, id);
     __u32 idx = eg_cgroup_v1_subsys;
     if (idx >= sizeof(cs->subsys) / sizeof(cs->subsys[0]))
         return 0;
-    struct cgroup_subsys_state *css = cs->subsys[idx];
-    return css ? css->cgroup->kn->id : 0;
+    struct cgroup_subsys_state *css = EG_LOAD(legacy, cs, subsys[idx]);
+    return css ? EG_LOAD(legacy, css, cgroup, kn, id) : 0;
 }
 
 /*
  * The verdict for the current task: true when it is in a task container; *cgid is its cgroup
  * id either way. `*entry` is this CPU's cache slot, now holding the task's verdict (NULL when
- * the maps are missing), for eg_current_exe() in the same program run.
+ * the maps are missing), for eg_current_exe() in the same program run. `task` is
+ * eg_current_task(legacy) (task.bpf.h).
  */
 static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *cgid,
-                                               struct eg_verdict_cache **entry)
+                                               struct eg_verdict_cache **entry, const bool legacy)
 {
     __u32 zero = 0, one = EG_GEN_MIGRATIONS;
     __u64 *genp = bpf_map_lookup_elem(&eg_containers_gen, &zero);
@@ -99,7 +100,7 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
     struct eg_verdict_cache *vc = bpf_map_lookup_elem(&eg_verdict_cache, &zero);
     *entry = NULL;
     if (!genp || !migp || !vc) {
-        *cgid = eg_current_cgroup_id(task);
+        *cgid = eg_current_cgroup_id(task, legacy);
         return eg_is_container_cgroup(*cgid);
     }
     *entry = vc;
@@ -113,8 +114,8 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
      */
     __sync_fetch_and_add(&vc->check, 0);
 #endif
-    __u64 t = (__u64)task, start = task->start_time;
-    struct css_set *cs = task->cgroups;
+    __u64 t = (__u64)task, start = EG_LOAD(legacy, task, start_time);
+    struct css_set *cs = EG_LOAD(legacy, task, cgroups);
     if (vc->task == t && vc->start_time == start && vc->css_set == (__u64)cs && vc->gen == gen &&
         vc->migrations == migrations) {
         __u64 c = vc->cgid, yes = vc->container;
@@ -127,7 +128,7 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
         *cgid = 0;
         return false;
     }
-    *cgid = eg_css_set_cgroup_id(cs);
+    *cgid = eg_css_set_cgroup_id(cs, legacy);
     struct eg_container_val *cv = *cgid ? bpf_map_lookup_elem(&eg_containers, cgid) : NULL;
     __u64 yes = cv ? (__u64)cv->slot + 1 : 0;
     vc->check = 0; /* invalid while the fields change */
@@ -146,10 +147,11 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
 }
 
 /* true when the current task is in a task container; *cgid is its cgroup id either way. */
-static __always_inline bool eg_current_container(struct task_struct *task, __u64 *cgid)
+static __always_inline bool eg_current_container(struct task_struct *task, __u64 *cgid,
+                                                 const bool legacy)
 {
     struct eg_verdict_cache *entry;
-    return eg_current_verdict(task, cgid, &entry);
+    return eg_current_verdict(task, cgid, &entry, legacy);
 }
 
 /*
@@ -157,10 +159,10 @@ static __always_inline bool eg_current_container(struct task_struct *task, __u64
  * eg_current_verdict() returned for this task in this program run (NULL: no cache).
  */
 static __always_inline void eg_current_exe(struct task_struct *task, struct eg_verdict_cache *vc,
-                                           __u64 *ino, __u64 *dev)
+                                           __u64 *ino, __u64 *dev, const bool legacy)
 {
-    __u64 exec_id = task->self_exec_id + 1;
-    __u64 start = task->start_time;
+    __u64 exec_id = EG_LOAD(legacy, task, self_exec_id) + 1;
+    __u64 start = EG_LOAD(legacy, task, start_time);
     if (vc && vc->exec_id == exec_id) {
         __u64 i = vc->exe_ino, d = vc->exe_dev;
         if (vc->exe_check == eg_exe_check(start, exec_id, i, d)) {
@@ -170,13 +172,13 @@ static __always_inline void eg_current_exe(struct task_struct *task, struct eg_v
         }
     }
     /* Direct loads; a kernel thread's NULL mm reads as 0. */
-    struct file *exe = task->mm->exe_file;
+    struct file *exe = EG_LOAD(legacy, task, mm, exe_file);
     *ino = 0;
     *dev = 0;
     if (exe) {
-        struct inode *exe_inode = exe->f_inode;
-        *ino = exe_inode->i_ino;
-        *dev = exe_inode->i_sb->s_dev;
+        struct inode *exe_inode = EG_LOAD(legacy, exe, f_inode);
+        *ino = EG_LOAD(legacy, exe_inode, i_ino);
+        *dev = EG_LOAD(legacy, exe_inode, i_sb, s_dev);
     }
     if (!vc)
         return;

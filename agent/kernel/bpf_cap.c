@@ -17,11 +17,30 @@
 
 #define CAP_HOOK "capability"
 
-enum cap_variant { CAP_TP_BTF, CAP_FEXIT, CAP_KPROBE, CAP_VARIANTS };
+/*
+ * The last three: the legacy task-access twins (bpf/task.bpf.h) of the first three, for kernels
+ * without the helpers those call (5.10 takes fexit-legacy). Kernels with the tracepoint (6.11+)
+ * have every helper: tp_btf-legacy is there so that the legacy flavour runs on them in tests.
+ */
+enum cap_variant {
+    CAP_TP_BTF,
+    CAP_FEXIT,
+    CAP_KPROBE,
+    CAP_TP_BTF_LG,
+    CAP_FEXIT_LG,
+    CAP_KPROBE_LG,
+    CAP_VARIANTS
+};
 static const char *const cap_variant_names[CAP_VARIANTS] = {
-    "tp_btf/cap_capable", "fexit/cap_capable", "kprobe+kretprobe/cap_capable"};
+    "tp_btf/cap_capable",
+    "fexit/cap_capable",
+    "kprobe+kretprobe/cap_capable",
+    "tp_btf/cap_capable" EG_BPF_LEGACY_SUFFIX,
+    "fexit/cap_capable" EG_BPF_LEGACY_SUFFIX,
+    "kprobe+kretprobe/cap_capable" EG_BPF_LEGACY_SUFFIX};
 /* --hook capability=NAME, same order. */
-static const char *const cap_variant_short[CAP_VARIANTS + 1] = {"tp_btf", "fexit", "kprobe", NULL};
+static const char *const cap_variant_short[CAP_VARIANTS + 1] = {
+    "tp_btf", "fexit", "kprobe", "tp_btf-legacy", "fexit-legacy", "kprobe-legacy", NULL};
 
 static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct eg_ksym_range *ranges, enum cap_variant v, char *why,
@@ -32,10 +51,15 @@ static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
         eg_bpf_errno_text(errno, why, whylen);
         return -1;
     }
-    bpf_program__set_autoload(s->progs.eg_cap_capable_tp, v == CAP_TP_BTF);
-    bpf_program__set_autoload(s->progs.eg_cap_capable_fexit, v == CAP_FEXIT);
-    bpf_program__set_autoload(s->progs.eg_cap_capable_kprobe, v == CAP_KPROBE);
-    bpf_program__set_autoload(s->progs.eg_cap_capable_kretprobe, v == CAP_KPROBE);
+    bool legacy = v >= CAP_TP_BTF_LG;
+    bool tp = v == CAP_TP_BTF || v == CAP_TP_BTF_LG;
+    bool fexit = v == CAP_FEXIT || v == CAP_FEXIT_LG;
+    bool kprobe = v == CAP_KPROBE || v == CAP_KPROBE_LG;
+    bpf_program__set_autoload(s->progs.eg_cap_capable_tp, tp);
+    bpf_program__set_autoload(s->progs.eg_cap_capable_fexit, fexit);
+    bpf_program__set_autoload(s->progs.eg_cap_capable_kprobe, kprobe);
+    bpf_program__set_autoload(s->progs.eg_cap_capable_kretprobe, kprobe);
+    eg_bpf_select_legacy(s->obj, legacy);
     /* Run by the detector on each CPU (eg_bpf_cap_flush), never attached. */
     bpf_program__set_autoattach(s->progs.eg_cap_flush, false);
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
@@ -74,15 +98,20 @@ static int load_cap(struct eg_bpf *b, const struct eg_bpf_options *opt, const st
         char why[160];
         if (forced && strcmp(forced, cap_variant_short[v]) != 0)
             continue;
-        if (v == CAP_TP_BTF &&
+        if ((v == CAP_TP_BTF || v == CAP_TP_BTF_LG) &&
             !eg_bpf_btf_has(vmlinux, "btf_trace_cap_capable", BTF_KIND_TYPEDEF)) {
             eg_bpf_hook_attempt(r, cap_variant_names[v], "kernel has no cap_capable tracepoint");
             continue;
         }
-        if (v == CAP_FEXIT && !eg_bpf_btf_has(vmlinux, "cap_capable", BTF_KIND_FUNC)) {
+        if ((v == CAP_FEXIT || v == CAP_FEXIT_LG) &&
+            !eg_bpf_btf_has(vmlinux, "cap_capable", BTF_KIND_FUNC)) {
             eg_bpf_hook_attempt(r, cap_variant_names[v], "cap_capable not in kernel BTF");
             continue;
         }
+        if (v < CAP_TP_BTF_LG &&
+            !eg_bpf_fast_flavour_usable(b, EG_HELPER_CURRENT_TASK_BTF | EG_HELPER_TASK_PT_REGS,
+                                        forced, cap_variant_names[v], r))
+            continue;
         struct cap_bpf *s = NULL;
         if (try_variant(b, opt, ranges, v, why, sizeof(why), &s) == 0) {
             eg_bpf_hook_attempt(r, cap_variant_names[v], "ok");

@@ -2,7 +2,8 @@
  * Host namespace entry and process access (bpf/hostns.bpf.c): syscall
  * tracepoints for setns, ptrace, process_vm_writev, the kill family and the
  * exit of openat/openat2. Not essential: without it the agent still reports
- * everything else, and the probe report says why it is missing.
+ * everything else, and the probe report says why it is missing. The legacy
+ * task-access twins (bpf/task.bpf.h) load where the others cannot (5.10).
  */
 #include "agent/kernel/bpf_hostns.h"
 
@@ -17,6 +18,7 @@
 #include "agent/common/log.h"
 #include "hostns.skel.h"
 
+#define HOSTNS_HOOK "hostNamespaces"
 #define HOSTNS_ATTACH "tracepoint/syscalls"
 #define TRACEFS_SYSCALLS "/sys/kernel/tracing/events/syscalls"
 
@@ -64,62 +66,89 @@ static bool tracepoint_exists(const char *event)
     return stat(path, &st) == 0;
 }
 
-static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                       const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
+/* --hook hostNamespaces=NAME, in order of preference. */
+static const char *const hostns_variants[] = {"syscalls", "legacy", NULL};
+
+/* Open, load and attach one flavour; NULL with the reason in `why`. */
+static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_options *opt,
+                                      const struct eg_host_ns *host, bool legacy, char *missing,
+                                      size_t missing_len, char *why, size_t whylen)
 {
-    char why[160];
-    struct eg_host_ns host;
-    if (eg_hostns_read_host_ns("/proc/self/ns", &host) < EG_HOST_NS_KINDS)
-        eg_log_warn("cannot read every namespace in /proc/self/ns: entering those host "
-                    "namespaces is not detected");
     struct hostns_bpf *s = hostns_bpf__open();
     if (!s) {
-        eg_bpf_errno_text(errno, why, sizeof(why));
-        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, why);
-        return -1;
+        eg_bpf_errno_text(errno, why, whylen);
+        return NULL;
     }
-    char missing[160] = "";
     size_t used = 0;
     int n_loaded = 0;
+    missing[0] = '\0';
     for (size_t i = 0; i < HOSTNS_PROGS; i++) {
         struct bpf_program *p = *(struct bpf_program **)((char *)s + hostns_progs[i].prog_offset);
         bool present = tracepoint_exists(hostns_progs[i].event);
         bpf_program__set_autoload(p, present);
         if (present) {
             n_loaded++;
-        } else if (used < sizeof(missing)) {
-            int w = snprintf(missing + used, sizeof(missing) - used, "%s%s", used ? "," : "",
+        } else if (used < missing_len) {
+            int w = snprintf(missing + used, missing_len - used, "%s%s", used ? "," : "",
                              hostns_progs[i].event);
             used += w > 0 ? (size_t)w : 0;
         }
     }
     if (n_loaded == 0) {
-        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, "no syscall tracepoints in tracefs");
+        snprintf(why, whylen, "no syscall tracepoints in tracefs");
         hostns_bpf__destroy(s);
-        return -1;
+        return NULL;
     }
+    eg_bpf_select_legacy(s->obj, legacy);
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
-    s->rodata->eg_host_mnt_ns = host.inum[EG_HOST_NS_MNT];
-    s->rodata->eg_host_pid_ns = host.inum[EG_HOST_NS_PID];
-    s->rodata->eg_host_net_ns = host.inum[EG_HOST_NS_NET];
-    s->rodata->eg_host_uts_ns = host.inum[EG_HOST_NS_UTS];
-    s->rodata->eg_host_ipc_ns = host.inum[EG_HOST_NS_IPC];
-    s->rodata->eg_host_cgroup_ns = host.inum[EG_HOST_NS_CGROUP];
+    s->rodata->eg_host_mnt_ns = host->inum[EG_HOST_NS_MNT];
+    s->rodata->eg_host_pid_ns = host->inum[EG_HOST_NS_PID];
+    s->rodata->eg_host_net_ns = host->inum[EG_HOST_NS_NET];
+    s->rodata->eg_host_uts_ns = host->inum[EG_HOST_NS_UTS];
+    s->rodata->eg_host_ipc_ns = host->inum[EG_HOST_NS_IPC];
+    s->rodata->eg_host_cgroup_ns = host->inum[EG_HOST_NS_CGROUP];
     eg_bpf_share_maps(b, s->obj);
     int err = hostns_bpf__load(s);
     if (!err)
         err = hostns_bpf__attach(s);
     if (err) {
-        eg_bpf_errno_text(err, why, sizeof(why));
-        eg_bpf_hook_attempt(r, HOSTNS_ATTACH, why);
+        eg_bpf_errno_text(err, why, whylen);
         hostns_bpf__destroy(s);
-        return -1;
+        return NULL;
     }
-    eg_bpf_hook_attempt(r, HOSTNS_ATTACH, missing[0] ? missing : "ok");
-    /* Targets are resolved by walking the pid namespace (bpf/pid.bpf.h), on every kernel. */
-    snprintf(r->chosen, sizeof(r->chosen), "%s", HOSTNS_ATTACH);
-    *skel = s;
-    return 0;
+    return s;
+}
+
+static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
+                       const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
+{
+    (void)vmlinux;
+    struct eg_host_ns host;
+    if (eg_hostns_read_host_ns("/proc/self/ns", &host) < EG_HOST_NS_KINDS)
+        eg_log_warn("cannot read every namespace in /proc/self/ns: entering those host "
+                    "namespaces is not detected");
+    const char *forced = eg_bpf_forced(opt, HOSTNS_HOOK);
+    for (int v = 0; hostns_variants[v]; v++) {
+        bool legacy = v == 1;
+        const char *attach = legacy ? HOSTNS_ATTACH EG_BPF_LEGACY_SUFFIX : HOSTNS_ATTACH;
+        if (forced && strcmp(forced, hostns_variants[v]) != 0)
+            continue;
+        if (!legacy && !eg_bpf_fast_flavour_usable(b, EG_HELPERS_ALL, forced, attach, r))
+            continue;
+        char why[160], missing[160];
+        struct hostns_bpf *s =
+            try_flavour(b, opt, &host, legacy, missing, sizeof(missing), why, sizeof(why));
+        if (!s) {
+            eg_bpf_hook_attempt(r, attach, why);
+            continue;
+        }
+        eg_bpf_hook_attempt(r, attach, missing[0] ? missing : "ok");
+        /* Targets are resolved by walking the pid namespace (bpf/pid.bpf.h), on every kernel. */
+        snprintf(r->chosen, sizeof(r->chosen), "%s", attach);
+        *skel = s;
+        return 0;
+    }
+    return -1;
 }
 
 static void unload_hostns(void *skel)
@@ -127,11 +156,8 @@ static void unload_hostns(void *skel)
     hostns_bpf__destroy(skel);
 }
 
-/* --hook hostNamespaces=NAME. */
-static const char *const hostns_variants[] = {"syscalls", NULL};
-
 const struct eg_bpf_concern eg_bpf_hostns_concern = {
-    .hook = "hostNamespaces",
+    .hook = HOSTNS_HOOK,
     .essential = false,
     .variants = hostns_variants,
     .load = load_hostns,

@@ -1,6 +1,11 @@
-/* Process and container lifecycle programs (bpf/lifecycle.bpf.c); they own the shared maps. */
+/*
+ * Process and container lifecycle programs (bpf/lifecycle.bpf.c); they own the shared maps.
+ * Two flavours: the fast one, and the legacy task-access twins (bpf/task.bpf.h) where the
+ * kernel lacks the helpers the fast one calls or refuses it.
+ */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <bpf/libbpf.h>
 
@@ -9,17 +14,18 @@
 
 #define LIFECYCLE_ATTACH "tp_btf/sched_process_*+cgroup_*"
 
-static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                          const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
+/* --hook processLifecycle=NAME, in order of preference. */
+static const char *const lifecycle_variants[] = {"tp_btf", "legacy", NULL};
+
+static struct lifecycle_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_options *opt,
+                                         bool legacy, char *why, size_t whylen)
 {
-    (void)vmlinux;
-    char why[160];
     struct lifecycle_bpf *s = lifecycle_bpf__open();
     if (!s) {
-        eg_bpf_errno_text(errno, why, sizeof(why));
-        eg_bpf_hook_attempt(r, LIFECYCLE_ATTACH, why);
-        return -1;
+        eg_bpf_errno_text(errno, why, whylen);
+        return NULL;
     }
+    eg_bpf_select_legacy(s->obj, legacy);
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
     /* The shared ring buffer is created here; every other object reuses it. */
     if (opt->ring_buffer_bytes)
@@ -28,31 +34,51 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
     if (!err)
         err = lifecycle_bpf__attach(s);
     if (err) {
-        eg_bpf_errno_text(err, why, sizeof(why));
-        eg_bpf_hook_attempt(r, LIFECYCLE_ATTACH, why);
+        eg_bpf_errno_text(err, why, whylen);
         lifecycle_bpf__destroy(s);
-        return -1;
+        return NULL;
     }
-    eg_bpf_hook_attempt(r, LIFECYCLE_ATTACH, "ok");
-    snprintf(r->chosen, sizeof(r->chosen), "%s", LIFECYCLE_ATTACH);
-    b->events_fd = bpf_map__fd(s->maps.eg_events);
-    b->containers_fd = bpf_map__fd(s->maps.eg_containers);
-    b->containers_gen_fd = bpf_map__fd(s->maps.eg_containers_gen);
-    b->verdict_cache_fd = bpf_map__fd(s->maps.eg_verdict_cache);
-    b->reader_idle_fd = bpf_map__fd(s->maps.eg_reader_idle);
-    b->setup_fd = bpf_map__fd(s->maps.eg_setup_procs);
-    b->counters_fd = bpf_map__fd(s->maps.eg_counters);
-    *skel = s;
-    return 0;
+    return s;
+}
+
+static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
+                          const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
+{
+    (void)vmlinux;
+    const char *forced = eg_bpf_forced(opt, "processLifecycle");
+    for (int v = 0; lifecycle_variants[v]; v++) {
+        bool legacy = v == 1;
+        const char *attach = legacy ? LIFECYCLE_ATTACH EG_BPF_LEGACY_SUFFIX : LIFECYCLE_ATTACH;
+        if (forced && strcmp(forced, lifecycle_variants[v]) != 0)
+            continue;
+        if (!legacy && !eg_bpf_fast_flavour_usable(b, EG_HELPER_CURRENT_TASK_BTF | EG_HELPER_LOOP,
+                                                   forced, attach, r))
+            continue;
+        char why[160];
+        struct lifecycle_bpf *s = try_flavour(b, opt, legacy, why, sizeof(why));
+        if (!s) {
+            eg_bpf_hook_attempt(r, attach, why);
+            continue;
+        }
+        eg_bpf_hook_attempt(r, attach, "ok");
+        snprintf(r->chosen, sizeof(r->chosen), "%s", attach);
+        b->events_fd = bpf_map__fd(s->maps.eg_events);
+        b->containers_fd = bpf_map__fd(s->maps.eg_containers);
+        b->containers_gen_fd = bpf_map__fd(s->maps.eg_containers_gen);
+        b->verdict_cache_fd = bpf_map__fd(s->maps.eg_verdict_cache);
+        b->reader_idle_fd = bpf_map__fd(s->maps.eg_reader_idle);
+        b->setup_fd = bpf_map__fd(s->maps.eg_setup_procs);
+        b->counters_fd = bpf_map__fd(s->maps.eg_counters);
+        *skel = s;
+        return 0;
+    }
+    return -1;
 }
 
 static void unload_lifecycle(void *skel)
 {
     lifecycle_bpf__destroy(skel);
 }
-
-/* --hook processLifecycle=NAME. */
-static const char *const lifecycle_variants[] = {"tp_btf", NULL};
 
 const struct eg_bpf_concern eg_bpf_lifecycle_concern = {
     .hook = "processLifecycle",

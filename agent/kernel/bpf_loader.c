@@ -36,6 +36,105 @@ bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind)
     return btf && btf__find_by_name_kind(btf, name, kind) >= 0;
 }
 
+void eg_bpf_select_legacy(struct bpf_object *obj, bool legacy)
+{
+    struct bpf_program *twin;
+    bpf_object__for_each_program(twin, obj)
+    {
+        const char *name = bpf_program__name(twin);
+        size_t n = strlen(name);
+        if (n <= 3 || strcmp(name + n - 3, "_lg") != 0)
+            continue;
+        char base[128];
+        snprintf(base, sizeof(base), "%.*s", (int)(n - 3), name);
+        struct bpf_program *fast = bpf_object__find_program_by_name(obj, base);
+        bool wanted = fast ? bpf_program__autoload(fast) : true;
+        bpf_program__set_autoload(twin, legacy && wanted);
+        if (fast)
+            bpf_program__set_autoload(fast, wanted && !legacy);
+    }
+}
+
+/* The kernel's own list of helpers (enum bpf_func_id in its BTF) names them so. */
+static const struct {
+    unsigned bit;
+    const char *enumerator, *name;
+} task_helpers[] = {
+    {EG_HELPER_CURRENT_TASK_BTF, "BPF_FUNC_get_current_task_btf",
+     "bpf_get_current_task_btf (5.11)"},
+    {EG_HELPER_TASK_PT_REGS, "BPF_FUNC_task_pt_regs", "bpf_task_pt_regs (5.15)"},
+    {EG_HELPER_LOOP, "BPF_FUNC_loop", "bpf_loop (5.17)"},
+};
+
+bool eg_bpf_fast_flavour_usable(const struct eg_bpf *b, unsigned needed, const char *forced,
+                                const char *attach, struct eg_hook_report *r)
+{
+    unsigned missing = b->task_helpers_missing & needed;
+    if (forced || !missing)
+        return true;
+    char why[160] = "kernel lacks ";
+    size_t used = strlen(why);
+    for (size_t i = 0; i < sizeof(task_helpers) / sizeof(task_helpers[0]); i++) {
+        if (!(missing & task_helpers[i].bit) || used >= sizeof(why))
+            continue;
+        int w = snprintf(why + used, sizeof(why) - used, "%s%s",
+                         used > strlen("kernel lacks ") ? ", " : "", task_helpers[i].name);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    if (used < sizeof(why))
+        snprintf(why + used, sizeof(why) - used, ": legacy task access instead");
+    eg_bpf_hook_attempt(r, attach, why);
+    return false;
+}
+
+/* Whether the kernel's BTF lists `value` in enum `name`. */
+static bool btf_enum_has(const struct btf *btf, const char *name, const char *value)
+{
+    int id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_ENUM) : -1;
+    const struct btf_type *t = id >= 0 ? btf__type_by_id(btf, id) : NULL;
+    if (!t)
+        return false;
+    const struct btf_enum *e = btf_enum(t);
+    for (int i = 0; i < btf_vlen(t); i++)
+        if (strcmp(btf__name_by_offset(btf, e[i].name_off), value) == 0)
+            return true;
+    return false;
+}
+
+static unsigned probe_task_helpers(const struct btf *vmlinux)
+{
+    unsigned missing = 0;
+    for (size_t i = 0; i < sizeof(task_helpers) / sizeof(task_helpers[0]); i++)
+        if (!btf_enum_has(vmlinux, "bpf_func_id", task_helpers[i].enumerator))
+            missing |= task_helpers[i].bit;
+    return missing;
+}
+
+/*
+ * THREAD_SIZE less the padding x86 leaves above the saved registers: task_pt_regs() is the
+ * struct pt_regs that ends this many bytes above task->stack (the legacy flavour finds the
+ * syscall's registers there, bpf/task.bpf.h; the programs check what they find against the
+ * syscall number where they have it and count a mismatch).
+ */
+static uint64_t task_stack_top(const struct btf *vmlinux)
+{
+    uint64_t size = 16384; /* x86_64: 4 pages (THREAD_SIZE_ORDER 2); arm64: MIN_THREAD_SHIFT 14 */
+    if (eg_bpf_btf_has(vmlinux, "kasan_report", BTF_KIND_FUNC))
+        size *= 2; /* KASAN doubles the kernel stack on both */
+#if defined(__aarch64__)
+    long page = sysconf(_SC_PAGESIZE);
+    if (page > 0 && (uint64_t)page > size)
+        size = (uint64_t)page; /* THREAD_SHIFT is at least PAGE_SHIFT (64K pages) */
+#endif
+#if defined(__x86_64__)
+    /* CONFIG_X86_FRED (6.9+) keeps 16 bytes free above the registers. */
+    if (eg_bpf_btf_has(vmlinux, "fred_entry_from_user", BTF_KIND_FUNC) ||
+        eg_bpf_btf_has(vmlinux, "cpu_init_fred_exceptions", BTF_KIND_FUNC))
+        size -= 16;
+#endif
+    return size;
+}
+
 void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj)
 {
     /* The verdict cache too: one per-CPU entry serves every concern's program (a capability
@@ -91,6 +190,8 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
                  "needs CONFIG_DEBUG_INFO_BTF=y");
         return -1;
     }
+    b->task_helpers_missing = probe_task_helpers(vmlinux);
+    b->task_stack_top = task_stack_top(vmlinux);
     int rc = 0;
     for (int i = 0; eg_bpf_concerns[i] && b->n_hooks < EG_HOOK_MAX; i++) {
         const struct eg_bpf_concern *c = eg_bpf_concerns[i];

@@ -30,7 +30,7 @@ struct eg_hook_attempt {
 
 struct eg_hook_report {
     const char *hook;   /* "capability", "processLifecycle", ... */
-    char chosen[64];    /* "" when none could be attached */
+    char chosen[96];    /* "" when none could be attached */
     const char *forced; /* the variant --hook asked for, NULL when chosen by probing */
     int n_attempts;
     struct eg_hook_attempt attempts[EG_HOOK_ATTEMPTS];
@@ -67,6 +67,12 @@ struct eg_bpf {
     int containers_gen_fd; /* bumped after every change to containers_fd's map */
     int verdict_cache_fd;  /* per-CPU container verdicts (bpf/verdict.bpf.h), shared */
     int reader_idle_fd; /* set while the agent sleeps: the next record wakes it (drain_pacer.c) */
+    /*
+     * The helpers of the fast programs that this kernel lacks (EG_HELPER_*): a concern whose
+     * fast programs need one loads its legacy task-access twins instead (bpf/task.bpf.h).
+     */
+    unsigned task_helpers_missing;
+    uint64_t task_stack_top; /* where the syscall registers end above task->stack (legacy) */
 };
 
 struct eg_bpf_concern {
@@ -113,6 +119,24 @@ void eg_bpf_errno_text(int err, char *buf, size_t len);
 bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind);
 /* Make `obj` use the shared maps (call between open and load). */
 void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj);
+/*
+ * Load either the programs that have a legacy task-access twin ("<program>_lg") or those twins,
+ * keeping each pair's autoload choice (call after the concern's own choices, before load).
+ */
+void eg_bpf_select_legacy(struct bpf_object *obj, bool legacy);
+/* Helpers the fast programs call that came after 5.10 (Amazon Linux 2, older Bottlerocket). */
+#define EG_HELPER_CURRENT_TASK_BTF 1u /* bpf_get_current_task_btf, 5.11 */
+#define EG_HELPER_TASK_PT_REGS 2u     /* bpf_task_pt_regs, 5.15 */
+#define EG_HELPER_LOOP 4u             /* bpf_loop, 5.17 */
+#define EG_HELPERS_ALL 7u
+/*
+ * Before the fast flavour is tried: when the kernel lacks one of the `needed` helpers (and no
+ * --hook forced it), record why it is skipped as an attempt on `attach` and return false.
+ */
+bool eg_bpf_fast_flavour_usable(const struct eg_bpf *b, unsigned needed, const char *forced,
+                                const char *attach, struct eg_hook_report *r);
+/* Appended to the attach name of a concern's legacy flavour in reports. */
+#define EG_BPF_LEGACY_SUFFIX " (legacy task access)"
 
 /* Every object includes bpf/common.bpf.h, so every skeleton has these read-only values. */
 #define EG_BPF_SET_COMMON_RODATA(skel, b, opt)                                                     \
@@ -121,6 +145,7 @@ void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj);
         (skel)->rodata->eg_cgroup_use_v1 = (b)->cgroups.use_v1;                                    \
         (skel)->rodata->eg_tracked_hierarchy = (b)->cgroups.hierarchy_id;                          \
         (skel)->rodata->eg_wakeup_bytes = (opt)->wakeup_bytes;                                     \
+        (skel)->rodata->eg_task_stack_top = (b)->task_stack_top;                                   \
     } while (0)
 
 #endif

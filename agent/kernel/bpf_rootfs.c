@@ -8,7 +8,9 @@
  * The programs that read file fields come in two flavours (see rootfs.bpf.c):
  * through bpf_rdonly_cast where the kernel has that kfunc, else through
  * bpf_probe_read_kernel (names ending in "_pr"). Exactly one set is loaded;
- * a cast set the kernel refuses falls back to the probe-read set.
+ * a cast set the kernel refuses falls back to the probe-read set. Every program
+ * also has a legacy task-access twin ("_lg", bpf/task.bpf.h), loaded instead on
+ * kernels without the helpers the others call (5.10) or that refuse them.
  */
 #include "agent/kernel/bpf_rootfs.h"
 
@@ -74,7 +76,7 @@ static bool is_cast_flavour(const struct bpf_object *obj, const struct bpf_progr
 
 /* Open and load the object with one flavour's programs; NULL and *why on failure. */
 static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                                        bool cast, char *why, size_t whylen)
+                                        bool cast, bool legacy, char *why, size_t whylen)
 {
     struct rootfs_bpf *skel = rootfs_bpf__open();
     if (!skel) {
@@ -90,6 +92,7 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
             bpf_program__set_autoload(prog, cast);
         /* Path operations read no file fields: one flavour, always loaded. */
     }
+    eg_bpf_select_legacy(skel->obj, legacy);
     EG_BPF_SET_COMMON_RODATA(skel, b, opt);
     eg_bpf_share_maps(b, skel->obj);
     int err = rootfs_bpf__load(skel);
@@ -111,10 +114,17 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         return -1;
     }
     const char *forced = eg_bpf_forced(opt, EG_ROOTFS_HOOK);
-    bool probe_read = opt->probe_read_file_fields || (forced && strcmp(forced, "probe-read") == 0);
+    /* Legacy task access reads file fields by probe-read too (no bpf_rdonly_cast before 6.2). */
+    bool legacy = (forced && strcmp(forced, "legacy") == 0) ||
+                  !eg_bpf_fast_flavour_usable(b, EG_HELPERS_ALL, forced, "task access", r);
+    bool probe_read =
+        opt->probe_read_file_fields || legacy || (forced && strcmp(forced, "probe-read") == 0);
     bool has_cast = eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
     bool cast = !probe_read && has_cast;
-    if (probe_read)
+    if (legacy)
+        eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast",
+                            "not used (legacy task access): file fields by probe-read");
+    else if (probe_read)
         eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast",
                             "not used (--bpf-file-reads probe-read): file fields by probe-read");
     else if (!cast && forced) {
@@ -124,14 +134,23 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     } else if (!cast)
         eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast",
                             "not in this kernel: file fields by probe-read");
-    l->skel = open_and_load(b, opt, cast, why, sizeof(why));
+    l->skel = open_and_load(b, opt, cast, legacy, why, sizeof(why));
     if (!l->skel && cast && !forced) {
         /* A kernel can list the kfunc yet refuse it to tracepoint programs. */
         char attempt[200];
         snprintf(attempt, sizeof(attempt), "refused (%s): file fields by probe-read", why);
         eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast", attempt);
         cast = false;
-        l->skel = open_and_load(b, opt, cast, why, sizeof(why));
+        l->skel = open_and_load(b, opt, cast, legacy, why, sizeof(why));
+    }
+    if (!l->skel && !legacy && !forced) {
+        /* Refused for another helper of the fast programs: the legacy twins. */
+        char attempt[200];
+        snprintf(attempt, sizeof(attempt), "refused (%s): legacy task access instead", why);
+        eg_bpf_hook_attempt(r, "task access", attempt);
+        cast = false;
+        legacy = true;
+        l->skel = open_and_load(b, opt, cast, legacy, why, sizeof(why));
     }
     if (!l->skel) {
         eg_bpf_hook_attempt(r, group_attach[GROUP_OPEN], why);
@@ -177,14 +196,14 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         unload_rootfs(l);
         return -1;
     }
-    snprintf(r->chosen, sizeof(r->chosen), "tracepoint/syscalls (%d programs%s)", l->n_links,
-             cast ? ", bpf_rdonly_cast" : ", probe-read");
+    snprintf(r->chosen, sizeof(r->chosen), "tracepoint/syscalls (%d programs%s%s)", l->n_links,
+             cast ? ", bpf_rdonly_cast" : ", probe-read", legacy ? ", legacy task access" : "");
     *skel = l;
     return 0;
 }
 
-/* --hook rootfsWrites=NAME: how the programs read file fields. */
-static const char *const rootfs_variants[] = {"cast", "probe-read", NULL};
+/* --hook rootfsWrites=NAME: how the programs read file fields (legacy: and the task). */
+static const char *const rootfs_variants[] = {"cast", "probe-read", "legacy", NULL};
 
 const struct eg_bpf_concern eg_bpf_rootfs_concern = {
     .hook = EG_ROOTFS_HOOK,

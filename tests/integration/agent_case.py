@@ -39,6 +39,32 @@ def last_by_id(findings):
     return latest
 
 
+class LegacyTaskAccess:
+    """Mixin: a test class run again through every concern's legacy task-access twins
+    (bpf/task.bpf.h), forced with --hook: the programs kernels without bpf_get_current_task_btf,
+    bpf_task_pt_regs and bpf_loop (5.10: Amazon Linux 2, older Bottlerocket) load. Skipped where
+    the agent picks them by itself (the class's own run is then that run) and where
+    ECSGUARD_TEST_HOOKS already forces hooks. `legacy_concern`: the concern under test, whose
+    hook line must say it runs legacy."""
+
+    legacy_concern = None
+
+    def setUp(self):
+        if os.environ.get("ECSGUARD_TEST_HOOKS"):
+            self.skipTest("ECSGUARD_TEST_HOOKS forces the hooks of this run")
+        if harness.chosen_legacy_already(self.legacy_concern):
+            self.skipTest("%s loads its legacy twins by itself here" % self.legacy_concern)
+        self.legacy_args = harness.legacy_hook_args()
+        super().setUp()
+
+    def start_agent(self, *extra, health=False):
+        agent = super().start_agent(*(tuple(self.legacy_args) + extra), health=health)
+        self.assertTrue(any("hook %s:" % self.legacy_concern in line and
+                            "legacy task access" in line for line in agent.logs()),
+                        agent.logs()[:8])
+        return agent
+
+
 class AgentCase(unittest.TestCase):
     """Fake ECS agent + containers + the agent, all torn down after each test."""
 

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 import uuid
 
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
@@ -1105,17 +1106,22 @@ def function_called_from(func, caller, workload):
 _probe_report = None
 
 
+def run_probe(*args):
+    """`ecsguard probe ARGS...` (the agent's own report of what loads here, as JSON on stdout)."""
+    binary = os.environ.get("ECSGUARD_BIN")
+    if not binary:
+        raise HarnessError("ECSGUARD_BIN is not set")
+    host_prep()
+    return subprocess.run([binary, "probe"] + list(args), capture_output=True, text=True,
+                          timeout=120)
+
+
 def probe_report():
     """`ecsguard probe` on this kernel (with the forced hooks of ECSGUARD_TEST_HOOKS), run once
     per test process: what the agent can load here, and why not where it cannot."""
     global _probe_report
     if _probe_report is None:
-        binary = os.environ.get("ECSGUARD_BIN")
-        if not binary:
-            raise HarnessError("ECSGUARD_BIN is not set")
-        host_prep()
-        r = subprocess.run([binary, "probe"] + forced_hook_args(), capture_output=True,
-                           text=True, timeout=120)
+        r = run_probe(*forced_hook_args())
         try:
             _probe_report = json.loads(r.stdout)
         except ValueError:
@@ -1135,6 +1141,45 @@ def concern_unavailable(concern):
     return "%s is not available on %s: %s" % (
         concern, os.uname().release,
         "; ".join("%s: %s" % (a["attach"], a["result"]) for a in hook.get("attempts", [])))
+
+
+# Each concern's legacy task-access variants (bpf/task.bpf.h: the twins kernels before 5.11/5.15/
+# 5.17 load), in the agent's order of preference.
+LEGACY_VARIANTS = {
+    "processLifecycle": ("legacy",),
+    "capability": ("tp_btf-legacy", "fexit-legacy", "kprobe-legacy"),
+    "rootfsWrites": ("legacy",),
+    "hostNamespaces": ("legacy",),
+}
+_legacy_hooks = None
+
+
+def legacy_hook_args():
+    """`--hook` options that run every concern through its legacy task-access twins: for each,
+    the first legacy variant `ecsguard probe` loads on this kernel. Raises SkipTest with the
+    reason when a concern has none here."""
+    global _legacy_hooks
+    if _legacy_hooks is None:
+        args, why = [], None
+        for concern, variants in LEGACY_VARIANTS.items():
+            for v in variants:
+                hook = "%s=%s" % (concern, v)
+                if run_probe("--hook", hook).returncode == 0:
+                    args += ["--hook", hook]
+                    break
+            else:
+                why = "no legacy variant of %s loads on %s" % (concern, os.uname().release)
+                break
+        _legacy_hooks = (args, why)
+    args, why = _legacy_hooks
+    if why:
+        raise unittest.SkipTest(why)
+    return args
+
+
+def chosen_legacy_already(concern):
+    """True when the agent picks `concern`'s legacy twins here by itself (e.g. 5.10)."""
+    return "legacy task access" in (probe_report()["hooks"].get(concern, {}).get("chosen") or "")
 
 
 def forced_hook_args():

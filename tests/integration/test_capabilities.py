@@ -14,8 +14,8 @@ import time
 import unittest
 
 import harness
-from agent_case import (AgentCase, BPF_USED, CAP_DENIED, NET_ADMIN_USED, SYS_ADMIN_USED,
-                        context, egprobe_host, last_by_id, process, task_details)
+from agent_case import (AgentCase, BPF_USED, CAP_DENIED, LegacyTaskAccess, NET_ADMIN_USED,
+                        SYS_ADMIN_USED, context, egprobe_host, last_by_id, process, task_details)
 
 # Ordinary work: forks, execs, pipes, allocation (brk/mmap) and page faults, no privileged call.
 BUSY_SHELL = ("i=0; while [ $i -lt 40 ]; do "
@@ -370,6 +370,13 @@ class CapabilityUse(AgentCase):
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         self.assertAttributed(f, c)
         self.assertEqual(task_details(f)["taskId"], c.task_id)
+
+
+class CapabilityUseLegacyTaskAccess(LegacyTaskAccess, CapabilityUse):
+    """Every capability test again through the legacy task-access twins (processLifecycle,
+    capability and the others forced to them): the code 5.10 runs, on this kernel."""
+
+    legacy_concern = "capability"
 
 
 class IntrospectionFailures(AgentCase):

@@ -55,7 +55,9 @@ class CommandLine(unittest.TestCase):
         if harness.kernel_has_tracepoint("capability/cap_capable"):
             self.assertEqual(cap["chosen"], "tp_btf/cap_capable")
         else:
-            self.assertIn(cap["chosen"], ("fexit/cap_capable", "kprobe+kretprobe/cap_capable"))
+            # The function hooks, or their legacy task-access twins (5.10).
+            self.assertIn(cap["chosen"].replace(" (legacy task access)", ""),
+                          ("fexit/cap_capable", "kprobe+kretprobe/cap_capable"))
             self.assertEqual(cap["attempts"][0]["attach"], "tp_btf/cap_capable")
             self.assertIn("no cap_capable tracepoint", cap["attempts"][0]["result"])
         self.assertTrue(hooks["processLifecycle"]["chosen"])
@@ -66,6 +68,15 @@ class CommandLine(unittest.TestCase):
                 self.assertEqual(hook["attempts"][-1]["result"], "ok", name)
             for attempt in hook["attempts"][:-1]:
                 self.assertTrue(attempt["result"], (name, attempt))
+        # A concern whose fast programs call a helper this kernel lacks (by the kernel's own list
+        # of helpers) loads its legacy task-access twins: every one of them on 5.10.
+        task_btf, pt_regs, loop = "get_current_task_btf", "task_pt_regs", "loop"
+        needs = {"processLifecycle": (task_btf, loop), "capability": (task_btf, pt_regs),
+                 "rootfsWrites": (task_btf, pt_regs, loop),
+                 "hostNamespaces": (task_btf, pt_regs, loop)}
+        for name, helpers in needs.items():
+            legacy = not all(harness.kernel_btf_has("BPF_FUNC_" + h) for h in helpers)
+            self.assertEqual("legacy task access" in (hooks[name]["chosen"] or ""), legacy, name)
         # 6.2+ kernels: root filesystem programs read file fields with bpf_rdonly_cast.
         if harness.kernel_btf_has("bpf_rdonly_cast"):
             self.assertIn("bpf_rdonly_cast", hooks["rootfsWrites"]["chosen"])
@@ -76,8 +87,12 @@ class CommandLine(unittest.TestCase):
         """`--hook` loads exactly the named variant and says so, or stops with the reason;
         a name that is not a concern's variant is a usage error listing the valid ones."""
         loaded = []
+        legacy = " (legacy task access)"
         for variant, attach in (("tp_btf", "tp_btf/cap_capable"), ("fexit", "fexit/cap_capable"),
-                                ("kprobe", "kprobe+kretprobe/cap_capable")):
+                                ("kprobe", "kprobe+kretprobe/cap_capable"),
+                                ("tp_btf-legacy", "tp_btf/cap_capable" + legacy),
+                                ("fexit-legacy", "fexit/cap_capable" + legacy),
+                                ("kprobe-legacy", "kprobe+kretprobe/cap_capable" + legacy)):
             with self.subTest(variant=variant):
                 r = run("probe", "--hook", "capability=" + variant)
                 report = json.loads(r.stdout)
@@ -98,6 +113,17 @@ class CommandLine(unittest.TestCase):
             self.assertEqual(r.returncode, 2, bad)
             self.assertIn("tp_btf|fexit|kprobe" if bad.startswith("capability=")
                           else "processLifecycle|capability", r.stderr, bad)
+
+    def test_legacy_task_access_flavour_loads_for_every_concern(self):
+        """Each concern's legacy task-access twins (what 5.10 loads) load here when forced, and
+        the report says so; the capability hook by whichever attach point this kernel offers."""
+        for concern, variants in harness.LEGACY_VARIANTS.items():
+            with self.subTest(concern=concern):
+                reports = [json.loads(run("probe", "--hook", "%s=%s" % (concern, v)).stdout)
+                           for v in variants]
+                loaded = [r["hooks"][concern] for r in reports if r["usable"]]
+                self.assertTrue(loaded, [r.get("error") for r in reports])
+                self.assertIn("legacy task access", loaded[0]["chosen"])
 
     def test_probe_read_flavour_is_reported(self):
         """The root filesystem programs older kernels load (probe-read) load here too."""

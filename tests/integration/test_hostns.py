@@ -14,7 +14,7 @@ import time
 import unittest
 
 import harness
-from agent_case import AgentCase, context, egprobe_host, process
+from agent_case import AgentCase, LegacyTaskAccess, context, egprobe_host, process
 
 HOST_PID_NS = "PrivilegeEscalation:Runtime/ContainerSharesHostPidNamespace"
 NS_ENTERED = "PrivilegeEscalation:Runtime/HostNamespaceEntered"
@@ -380,6 +380,12 @@ class HostNamespaces(AgentCase):
         self.assertEqual(len(uuids), 2)
         self.assertEqual({context(f)["targetProcess"]["pid"] for f in found},
                          {first.pid, second.pid})
+
+
+class HostNamespacesLegacyTaskAccess(LegacyTaskAccess, HostNamespaces):
+    """Every host-namespace test again through the legacy task-access twins: what 5.10 loads."""
+
+    legacy_concern = "hostNamespaces"
 
 
 if __name__ == "__main__":

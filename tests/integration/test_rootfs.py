@@ -12,7 +12,7 @@ import tempfile
 import time
 
 import harness
-from agent_case import AgentCase, context, last_by_id, process
+from agent_case import AgentCase, LegacyTaskAccess, context, last_by_id, process
 
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 NEW_BINARY = "Execution:Runtime/NewBinaryExecuted"
@@ -274,6 +274,15 @@ class RootfsWritesProbeRead(RootfsWrites):
         self.assertTrue(any("hook rootfsWrites:" in line and "probe-read" in line
                             for line in agent.logs()), agent.logs()[:8])
         return agent
+
+
+class RootfsWritesLegacyTaskAccess(LegacyTaskAccess, RootfsWrites):
+    """The same detections through the legacy task-access twins (the probe-read file fields,
+    the task by CO-RE reads, syscall registers found on the task's stack, the unrolled path
+    walk): what 5.10 loads. All but the 10,000-file test, as for the probe-read twins."""
+
+    legacy_concern = "rootfsWrites"
+    test_ten_thousand_files_one_finding_exact_counts_no_drops = None
 
 
 if __name__ == "__main__":
