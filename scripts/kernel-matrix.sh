@@ -7,12 +7,13 @@
 #
 #   scripts/kernel-matrix.sh [--kernels 6.1,6.12,5.10] [--cgroup hybrid|v2|both]
 #                            [--suites capabilities,rootfs,...|all] [--build DIR]
-#                            [--variant LINE:HOOKS:SUITES]... [--results DIR] [--jobs N]
-#                            [--timeout SECONDS]
+#                            [--variant LINE[/MODE]:HOOKS:SUITES]... [--results DIR]
+#                            [--jobs N] [--timeout SECONDS]
 #
-# --variant runs SUITES once more on kernel LINE (its first cgroup mode) with every agent
-# forced to HOOKS (`--hook` options, e.g. capability=kprobe,rootfsWrites=probe-read): the
-# fallbacks that kernel would not choose by itself, run where they load.
+# --variant runs SUITES once more on kernel LINE (in cgroup MODE, default the line's first)
+# with every agent forced to HOOKS (`--hook` options, e.g. capability=kprobe,rootfsWrites=
+# probe-read; empty for none): the fallbacks that kernel would not choose by itself, run
+# where they load, or a kernel or cgroup mode that needs only some suites.
 #
 # Each kernel is the newest Debian package of its line, fetched with apt-get download through a
 # private apt state (the host's apt configuration is not touched, nothing is installed), unpacked
@@ -40,7 +41,7 @@ variants=()
 cache=${ECSGUARD_KERNEL_CACHE:-/var/cache/ecsguard-kernels}
 
 usage() {
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -230,15 +231,17 @@ for line in "${kernel_list[@]}"; do
 done
 for v in ${variants[@]+"${variants[@]}"}; do
     IFS=: read -r line hooks vsuites <<<"$v"
-    if [ -z "$line" ] || [ -z "$hooks" ] || [ -z "$vsuites" ]; then
-        echo "kernel-matrix: --variant expects LINE:HOOKS:SUITES, got '$v'" >&2
+    if [ -z "$line" ] || [ -z "$vsuites" ]; then
+        echo "kernel-matrix: --variant expects LINE[/MODE]:HOOKS:SUITES, got '$v'" >&2
         exit 2
     fi
+    mode=${line#*/}
+    [ "$mode" != "$line" ] || mode=$(cgroup_modes='' kernel_modes "$line" | awk '{print $1}')
+    line=${line%%/*}
     kdir=$(fetch_kernel "$line")
     kver=$(basename "$kdir" | sed 's/^linux-image-//')
     initrd="$cache/initrd-$kver.gz"
     [ -s "$initrd" ] && [ "$initrd" -nt "$0" ] || make_initramfs "$kdir" "$initrd"
-    mode=$(kernel_modes "$line" | awk '{print $1}')
     runs+=("$line|$mode|$kdir|$initrd|$hooks|$vsuites")
 done
 

@@ -48,10 +48,14 @@ if [ "${ECSGUARD_KERNEL_MATRIX:-1}" != 0 ]; then
     echo "== kernel matrix"
     # Two guests at a time: the suites spend much of their time waiting (agent ticks, report
     # intervals), so two emulated guests on two cores finish well before one after the other.
-    # The kprobe variant is the capability fallback no kernel here chooses by itself.
-    ./scripts/kernel-matrix.sh --build build --jobs 2 \
-        --kernels "${ECSGUARD_MATRIX_KERNELS:-6.1,6.12}" \
-        --suites "${ECSGUARD_MATRIX_SUITES:-capabilities,rootfs,hostns,cli_and_flood,identity}" \
+    # Every kernel-facing suite on 6.1 and 6.12 with cgroup v2 (AL2023, Bottlerocket); the
+    # suites whose paths depend on the cgroup layout on 6.1 hybrid (ECS-optimized AL2023 AMIs
+    # that keep v1); 5.10 (AL2, older Bottlerocket: the legacy task-access programs); and
+    # the kprobe capability fallback, which no kernel here chooses by itself.
+    ./scripts/kernel-matrix.sh --build build --jobs 2 --kernels 6.1,6.12 --cgroup v2 \
+        --suites capabilities,rootfs,hostns,cli_and_flood,identity \
+        --variant 6.1/hybrid::capabilities,rootfs,hostns \
+        --variant 5.10/hybrid::capabilities,rootfs,hostns \
         --variant 6.12:capability=kprobe:capabilities || status=1
 fi
 exit $status

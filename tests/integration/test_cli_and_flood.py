@@ -131,8 +131,10 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         rootfs = json.loads(r.stdout)["hooks"]["rootfsWrites"]
         self.assertIn("probe-read", rootfs["chosen"])
-        self.assertEqual(rootfs["attempts"][0]["attach"], "kfunc/bpf_rdonly_cast")
-        self.assertIn("not used", rootfs["attempts"][0]["result"])
+        # Whatever else the kernel made it try first (legacy task access on 5.10), the cast
+        # was not used and the report says why.
+        [cast] = [a for a in rootfs["attempts"] if a["attach"] == "kfunc/bpf_rdonly_cast"]
+        self.assertIn("not used", cast["result"])
         self.assertEqual(run("probe", "--bpf-file-reads", "fast").returncode, 2)
 
 
