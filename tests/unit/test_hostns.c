@@ -394,17 +394,24 @@ static void container_namespaces_probe_checks_start_time(void **state)
     long hz = sysconf(_SC_CLK_TCK);
     snprintf(path, sizeof(path), "%s/4242/stat", root);
     write_file(path, "4242 (sh) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 50 0 0\n");
-    const char *kinds[] = {"net", "ipc", "uts"};
+    const char *kinds[] = {"mnt", "net", "ipc", "uts"};
     struct eg_host_ns host = fx->host;
-    for (int i = 0; i < 3; i++) {
+    uint32_t mnt_inum = 0;
+    for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof(path), "%s/4242/ns/%s", root, kinds[i]);
         write_file(path, "");
         struct stat st;
         assert_int_equal(stat(path, &st), 0);
         /* the fixture's net file plays the host's network namespace */
-        if (i == 0)
+        if (i == 1)
             host.inum[EG_HOST_NS_NET] = (uint32_t)st.st_ino;
+        if (i == 0)
+            mnt_inum = (uint32_t)st.st_ino;
     }
+    /* While /proc says the process is in the host's mount namespace (the runtime before it
+     * unshares), nothing is read from it. */
+    uint32_t host_mnt = host.inum[EG_HOST_NS_MNT];
+    host.inum[EG_HOST_NS_MNT] = mnt_inum;
     struct eg_detector_env env = {
         .findings = fx->findings, .procs = fx->procs, .containers = fx->containers};
     struct eg_hostns_detector *d = eg_hostns_detector_new(&env, root, &host, NULL);
@@ -423,11 +430,25 @@ static void container_namespaces_probe_checks_start_time(void **state)
     /* the right process (its start time within a tick): known, host network only */
     e.hdr.start_time_ns = 50ULL * (1000000000ULL / (uint64_t)hz) + 3000000ULL;
     eg_hostns_on_lifecycle(d, &e.hdr, &e, e.hdr.size);
+    assert_int_equal(a1->host_ns, 0);
+    struct eg_hostns_detector_stats runtime_st;
+    eg_hostns_detector_get_stats(d, &runtime_st);
+    assert_int_equal(runtime_st.ns_probe_runtime, 1);
+    assert_int_equal(runtime_st.ns_probed, 0);
+    eg_hostns_detector_free(d);
+    host.inum[EG_HOST_NS_MNT] = host_mnt;
+    d = eg_hostns_detector_new(&env, root, &host, NULL);
+    e.hdr.start_time_ns = 3000000000ULL;
+    eg_hostns_on_lifecycle(d, &e.hdr, &e, e.hdr.size);
+    assert_int_equal(a1->host_ns, 0);
+    e.hdr.start_time_ns = 50ULL * (1000000000ULL / (uint64_t)hz) + 3000000ULL;
+    eg_hostns_on_lifecycle(d, &e.hdr, &e, e.hdr.size);
     assert_int_equal(a1->host_ns, EG_CONTAINER_NS_KNOWN | EG_CONTAINER_NS_NET);
     struct eg_hostns_detector_stats st;
     eg_hostns_detector_get_stats(d, &st);
     assert_int_equal(st.ns_probe_failed, 1);
     assert_int_equal(st.ns_probed, 1);
+    assert_int_equal(st.ns_probe_runtime, 0);
     eg_hostns_detector_free(d);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
