@@ -1,0 +1,145 @@
+/*
+ * The one hash table of the agent: an open-addressing index from a 64-bit hash (collectors/hash.h)
+ * to an entry number in the caller's own array. The index never sees a key: a lookup walks the
+ * slots whose stored hash equals the one asked for (first/next) and the caller compares its own
+ * key at each, so one table serves cgroup ids, processes, container ids, finding keys and the
+ * detectors' kernel dedup keys without callbacks or key copies. A set of hashes (no entries, the
+ * hash is the whole key) is the same index without the entry array.
+ *
+ * Linear probing from `hash & (slots - 1)`, at most `max_probe` slots from there (0: no bound).
+ * Removal shifts the rest of the probe run back instead of leaving a tombstone: tombstones only
+ * ever accumulated in the tables this replaces, until every miss probed the whole table. A
+ * shifted entry only moves towards its home slot, so the probe bound keeps holding.
+ *
+ * Everything is allocated by eg_hash_index_init; nothing after it allocates. Hash 0 marks a free
+ * slot, so a key whose hash is 0 is stored as 1 (one more collision, never a wrong answer: the
+ * caller compares its key).
+ */
+#ifndef ECSGUARD_COLLECTORS_HASH_INDEX_H
+#define ECSGUARD_COLLECTORS_HASH_INDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EG_HASH_NONE UINT32_MAX /* no (further) entry */
+
+struct eg_hash_index_stats {
+    uint64_t lookups; /* eg_hash_index_first calls */
+    uint64_t probes;  /* slots visited to find a hash (lookups, their next steps, removals) */
+    uint64_t inserts, removes;
+    uint64_t full; /* inserts refused: no free slot within the probe bound */
+};
+
+struct eg_hash_index {
+    uint64_t *hashes;  /* per slot, 0 free; probes touch only this array */
+    uint32_t *entries; /* per slot, read on a hash match only; NULL for a set of hashes */
+    uint32_t mask;     /* slots - 1 */
+    uint32_t max_probe;
+    uint32_t count;
+    struct eg_hash_index_stats stats;
+};
+
+/* Where a lookup stands: the slot it last returned and how many more the bound allows. */
+struct eg_hash_iter {
+    uint64_t hash;
+    uint32_t pos;
+    uint32_t left;
+};
+
+/*
+ * `slots`: a power of two, at least 2 (an entry table is expected to hold at most that many
+ * entries). `max_probe`: the longest probe run, 0 for none. `with_entries`: false for a set of
+ * hashes. 0, or -1 (bad size, out of memory; the index is then empty and safe to destroy).
+ */
+int eg_hash_index_init(struct eg_hash_index *ix, uint32_t slots, uint32_t max_probe,
+                       bool with_entries);
+/* Frees the arrays; also fine on a zeroed, never initialised index. */
+void eg_hash_index_destroy(struct eg_hash_index *ix);
+
+static inline uint64_t eg_hash_index_stored(uint64_t hash)
+{
+    return hash ? hash : 1;
+}
+
+/* The entry in the slot `it` points at (0 in a set of hashes). */
+static inline uint32_t eg_hash_index_at(const struct eg_hash_index *ix,
+                                        const struct eg_hash_iter *it)
+{
+    return ix->entries ? ix->entries[it->pos] : 0;
+}
+
+/* From it->pos (included) on: the next slot holding it->hash, within the bound. */
+static inline uint32_t eg_hash_index_scan(struct eg_hash_index *ix, struct eg_hash_iter *it)
+{
+    uint32_t pos = it->pos, left = it->left;
+    uint64_t probes = 0;
+    uint32_t found = EG_HASH_NONE;
+    while (left > 0) {
+        uint64_t stored = ix->hashes[pos];
+        probes++;
+        left--;
+        if (stored == it->hash) {
+            it->pos = pos;
+            it->left = left;
+            found = eg_hash_index_at(ix, it);
+            break;
+        }
+        if (stored == 0)
+            break;
+        pos = (pos + 1) & ix->mask;
+    }
+    ix->stats.probes += probes;
+    if (found == EG_HASH_NONE)
+        it->left = 0;
+    return found;
+}
+
+/*
+ * The first entry stored under `hash`, or EG_HASH_NONE. Entries under one hash come in insertion
+ * order unless a removal moved them; the caller compares its key and asks for the next.
+ */
+static inline uint32_t eg_hash_index_first(struct eg_hash_index *ix, uint64_t hash,
+                                           struct eg_hash_iter *it)
+{
+    ix->stats.lookups++;
+    it->hash = eg_hash_index_stored(hash);
+    it->pos = (uint32_t)it->hash & ix->mask;
+    it->left = ix->max_probe;
+    return eg_hash_index_scan(ix, it);
+}
+
+/* The next entry stored under the same hash as the last one `it` returned, or EG_HASH_NONE. */
+static inline uint32_t eg_hash_index_next(struct eg_hash_index *ix, struct eg_hash_iter *it)
+{
+    if (it->left == 0)
+        return EG_HASH_NONE;
+    it->pos = (it->pos + 1) & ix->mask;
+    return eg_hash_index_scan(ix, it);
+}
+
+/*
+ * Add `entry` under `hash` (entries are not checked for duplicates: look up first). False when
+ * no slot within the probe bound is free (counted in stats.full).
+ */
+bool eg_hash_index_insert(struct eg_hash_index *ix, uint64_t hash, uint32_t entry);
+
+/* Remove the slot `it` last returned (first/next/window); `it` is spent. */
+void eg_hash_index_remove_at(struct eg_hash_index *ix, const struct eg_hash_iter *it);
+
+/* Remove `entry` stored under `hash` (in a set: the hash). False when it is not there. */
+bool eg_hash_index_remove(struct eg_hash_index *ix, uint64_t hash, uint32_t entry);
+
+/*
+ * Bounded eviction: when an insert was refused, every slot of `hash`'s probe window is taken.
+ * window_first/next return the entries in those slots (whatever their hash), nearest first, up
+ * to the bound or a free slot; eg_hash_index_replace_at puts `entry` under that hash into the
+ * slot `it` stands at, in place of the victim the caller chose there. Every slot before it in
+ * the window is taken, so the new entry is found by lookups like any other.
+ */
+uint32_t eg_hash_index_window_first(struct eg_hash_index *ix, uint64_t hash,
+                                    struct eg_hash_iter *it);
+uint32_t eg_hash_index_window_next(struct eg_hash_index *ix, struct eg_hash_iter *it);
+void eg_hash_index_replace_at(struct eg_hash_index *ix, const struct eg_hash_iter *it,
+                              uint32_t entry);
+
+#endif
