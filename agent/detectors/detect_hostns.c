@@ -14,6 +14,7 @@
 #include "agent/common/json_text.h"
 #include "agent/kernel/bpf_hostns.h"
 #include "collectors/hash.h"
+#include "collectors/hash_index.h"
 
 #define CLONE_NEWNS_ 0x00020000u
 #define CLONE_NEWCGROUP_ 0x02000000u
@@ -30,7 +31,6 @@
  * where it happened (captured at that record) and the kernel repeat count already folded in.
  */
 struct access_track {
-    bool used;
     enum eg_target_relation rel;
     uint64_t last;
     struct eg_hostns_dedup_key key;
@@ -48,10 +48,10 @@ struct eg_hostns_detector {
     /* Per container slot: the generation already reported / probed (0: none). */
     uint64_t reported_gen[EG_MAX_CONTAINERS];
     uint64_t probed_gen[EG_MAX_CONTAINERS];
-    int dedup_fd; /* the kernel's eg_hostns_dedup, -1 without one */
-    uint32_t n_used;
-    uint32_t used_slots[EG_HOSTNS_TRACK_SLOTS]; /* the tick walks these, not the table */
-    struct access_track *track;                 /* EG_HOSTNS_TRACK_SLOTS, touched as used */
+    int dedup_fd;               /* the kernel's eg_hostns_dedup, -1 without one */
+    struct eg_hash_index index; /* hash of the key -> track[] */
+    uint32_t n_used;            /* track[] in the order keys came; the tick walks these */
+    struct access_track *track; /* EG_HOSTNS_TRACK_SLOTS, touched as used */
 };
 
 /* ---- decisions (pure) ------------------------------------------------------------------- */
@@ -508,19 +508,22 @@ static void dedup_key_of(const struct eg_hostns_event *e, struct eg_hostns_dedup
 }
 
 static struct access_track *track_find(struct eg_hostns_detector *d,
-                                       const struct eg_hostns_dedup_key *k, bool insert)
+                                       const struct eg_hostns_dedup_key *k, uint64_t hash)
 {
-    if (!d->track)
-        return NULL;
-    uint64_t h = eg_hash_bytes(k, sizeof(*k));
-    for (uint32_t i = 0; i < TRACK_PROBES; i++) {
-        struct access_track *t = &d->track[(h + i) & (EG_HOSTNS_TRACK_SLOTS - 1)];
-        if (!t->used)
-            return insert ? t : NULL;
-        if (memcmp(&t->key, k, sizeof(*k)) == 0)
-            return t;
-    }
+    struct eg_hash_iter it;
+    for (uint32_t i = eg_hash_index_first(&d->index, hash, &it); i != EG_HASH_NONE;
+         i = eg_hash_index_next(&d->index, &it))
+        if (memcmp(&d->track[i].key, k, sizeof(*k)) == 0)
+            return &d->track[i];
     return NULL;
+}
+
+/* A new key's record, or NULL when none is free within the probe bound. */
+static struct access_track *track_add(struct eg_hostns_detector *d, uint64_t hash)
+{
+    if (d->n_used == EG_HOSTNS_TRACK_SLOTS || !eg_hash_index_insert(&d->index, hash, d->n_used))
+        return NULL;
+    return &d->track[d->n_used++];
 }
 
 static void on_access(struct eg_hostns_detector *d, const struct eg_hostns_event *e,
@@ -546,8 +549,9 @@ static void on_access(struct eg_hostns_detector *d, const struct eg_hostns_event
     uint64_t ms = eg_event_epoch_ms(e->hdr.ts_ns);
     struct eg_hostns_dedup_key k;
     dedup_key_of(e, &k);
-    struct access_track *t = track_find(d, &k, true);
-    if (t && t->used) {
+    uint64_t hash = eg_hash_bytes(&k, sizeof(k));
+    struct access_track *t = track_find(d, &k, hash);
+    if (t) {
         /*
          * Sent again after the dedup window: the repeats it absorbed since the last fold belong
          * to the finding the key was first seen for. The count only moves forward here: a
@@ -564,13 +568,12 @@ static void on_access(struct eg_hostns_detector *d, const struct eg_hostns_event
     }
     struct eg_where w;
     eg_where_capture(&w, c, e->hdr.cgroup_id);
-    if (t) {
+    t = track_add(d, hash);
+    if (t)
         *t = (struct access_track){
-            .used = true, .rel = rel, .last = e->dedup_repeats, .key = k, .first = *e, .where = w};
-        d->used_slots[d->n_used++] = (uint32_t)(t - d->track);
-    } else if (d->track) {
+            .rel = rel, .last = e->dedup_repeats, .key = k, .first = *e, .where = w};
+    else
         d->stats.untracked_full++;
-    }
     record_access(d, e, &w, rel, tc, 1, ms);
 }
 
@@ -584,7 +587,7 @@ void eg_hostns_detector_tick(struct eg_hostns_detector *d, uint64_t now_ms)
     if (d->dedup_fd < 0)
         return;
     for (uint32_t i = 0; i < d->n_used; i++) {
-        struct access_track *t = &d->track[d->used_slots[i]];
+        struct access_track *t = &d->track[i];
         struct eg_hostns_dedup_val v;
         if (bpf_map_lookup_elem(d->dedup_fd, &t->key, &v) != 0 || v.repeats <= t->last)
             continue;
@@ -686,7 +689,9 @@ struct eg_hostns_detector *eg_hostns_detector_new(const struct eg_detector_env *
     d->host = *host;
     d->dedup_fd = env->kernel.hostns_dedup_fd > 0 ? env->kernel.hostns_dedup_fd : -1;
     d->track = calloc(EG_HOSTNS_TRACK_SLOTS, sizeof(*d->track));
-    if (!d->track) {
+    if (!d->track ||
+        eg_hash_index_init(&d->index, EG_HOSTNS_TRACK_SLOTS, TRACK_PROBES, true) != 0) {
+        free(d->track);
         free(d);
         return NULL;
     }
@@ -697,8 +702,10 @@ struct eg_hostns_detector *eg_hostns_detector_new(const struct eg_detector_env *
 
 void eg_hostns_detector_free(struct eg_hostns_detector *d)
 {
-    if (d)
+    if (d) {
+        eg_hash_index_destroy(&d->index);
         free(d->track);
+    }
     free(d);
 }
 

@@ -12,10 +12,11 @@
 #include "agent/common/log.h"
 #include "agent/common/json_text.h"
 #include "collectors/hash.h"
+#include "collectors/hash_index.h"
 #include "collectors/mount_table.h"
 #include "policy/policy.h"
 
-#define CSTATE_SLOTS 4096 /* power of two, >= EG_MAX_CONTAINERS */
+#define CSTATE_MAX 4096 /* containers with write totals, >= EG_MAX_CONTAINERS */
 /* Path-only operations decided to be on the rootfs whose kernel repeat counts are folded in:
  * as many as the kernel's eg_rootfs_pathops_seen holds, found within a bounded probe. */
 #define PATHOP_TRACK_SLOTS 16384
@@ -28,7 +29,7 @@
 
 /* Per container (its own cgroup id): totals since the agent first saw it write. */
 struct cstate {
-    uint64_t cg; /* 0: free */
+    uint64_t cg;
     uint64_t writes, distinct;
     bool fp_scratch;     /* the open finding's filePath is a scratch path (see record_rootfs) */
     char finding_id[33]; /* the open finding those flags describe */
@@ -49,9 +50,8 @@ _Static_assert(EG_MAX_CONTAINERS <= EG_MAX_CONTAINER_SLOTS,
  */
 struct written_key {
     uint64_t cg, ino;
-    uint64_t seq; /* insertion order: the oldest of a full probe run is replaced */
+    uint64_t seq; /* insertion order: the oldest of a full probe window is replaced */
     uint32_t dev;
-    bool used;
 };
 
 /* A file written in a container's rootfs, for exec and mmap checks; its key is in written_keys. */
@@ -64,8 +64,6 @@ struct written {
     char path[EG_PATH_LEN];
 };
 
-enum pathop_slot_state { PATHOP_SLOT_EMPTY, PATHOP_SLOT_USED, PATHOP_SLOT_FREED };
-
 /* A key of the kernel's eg_rootfs_pathops_seen whose first event was on the rootfs. */
 struct pathop_track {
     uint64_t cgroup_id; /* raw, as in the kernel key */
@@ -73,7 +71,7 @@ struct pathop_track {
     uint64_t last; /* kernel count already folded in (the first event counts 1) */
     uint32_t op;
     uint32_t seen_pass; /* the last fold that found the key in the kernel's map */
-    uint8_t state;      /* enum pathop_slot_state; freed slots keep probe chains intact */
+    bool used;          /* false: free (never used, or forgotten with the kernel's key) */
 };
 
 struct eg_rootfs_detector {
@@ -81,7 +79,10 @@ struct eg_rootfs_detector {
     struct eg_detector_config cfg; /* from the policy in force */
     int repeats_fd;
     int pathops_fd;                          /* eg_rootfs_pathops_seen, -1 without one */
-    struct pathop_track *pathops;            /* PATHOP_TRACK_SLOTS */
+    struct eg_hash_index pathop_index;       /* hash of the kernel key -> pathops[] */
+    struct pathop_track *pathops;            /* PATHOP_TRACK_SLOTS, touched as used */
+    uint32_t *pathops_free;                  /* pathops[] forgotten, to reuse first */
+    uint32_t pathops_n_free, pathops_high;   /* pathops[] from the high mark on never used */
     uint32_t pathop_pass;                    /* folds so far */
     struct eg_rootfs_pathop_key *batch_keys; /* the kernel map read whole, once a second */
     uint64_t *batch_counts;
@@ -89,7 +90,9 @@ struct eg_rootfs_detector {
     uint64_t seq;
     struct eg_rootfs_detector_stats stats;
     struct eg_mount_cache *mounts;
-    struct cstate cstate[CSTATE_SLOTS];
+    struct eg_hash_index cstate_index; /* hash of the cgroup id -> cstate[] */
+    uint32_t n_cstate;
+    struct cstate cstate[CSTATE_MAX];
     uint64_t repeats_last[EG_MAX_CONTAINER_SLOTS]; /* kernel count per slot, as folded in */
     /*
      * The container each slot's kernel repeat count belongs to, captured with the first write
@@ -98,11 +101,16 @@ struct eg_rootfs_detector {
      */
     uint64_t slot_gen[EG_MAX_CONTAINER_SLOTS];
     struct eg_where *slot_where;   /* EG_MAX_CONTAINER_SLOTS, touched only as used */
-    struct eg_where *pathop_where; /* PATHOP_TRACK_SLOTS: where each tracked key was seen */
-    uint64_t *distinct;            /* EG_ROOTFS_DISTINCT_SLOTS hashes, 0 = free */
-    uint64_t distinct_used;
-    struct written_key *written_keys; /* EG_ROOTFS_WRITTEN_SLOTS */
-    struct written *written;          /* the same slots' records, touched only as used */
+    struct eg_where *pathop_where; /* beside pathops[]: where each tracked key was seen */
+    struct eg_hash_index distinct; /* hashes of (container, path) written: a set */
+    /*
+     * Files written, for exec and mmap checks: EG_ROOTFS_WRITTEN_SLOTS records in the order
+     * they were first written, until full; then the oldest of a key's probe window is replaced.
+     */
+    struct eg_hash_index written_index; /* hash of (cg, dev, ino) -> written_keys[], written[] */
+    uint32_t n_written;
+    struct written_key *written_keys;
+    struct written *written; /* the same entries' records, touched only as used */
 };
 
 static const char *op_name(uint32_t op)
@@ -137,72 +145,102 @@ static const char *op_name(uint32_t op)
     }
 }
 
+/* The write totals of container `cg`, added when new; NULL (counted) when the table is full. */
 static struct cstate *cstate_get(struct eg_rootfs_detector *d, uint64_t cg)
 {
-    for (uint32_t i = 0, h = eg_hash_u64(cg) & (CSTATE_SLOTS - 1); i < CSTATE_SLOTS;
-         i++, h = (h + 1) & (CSTATE_SLOTS - 1)) {
-        struct cstate *s = &d->cstate[h];
-        if (s->cg == cg)
-            return s;
-        if (!s->cg) {
-            s->cg = cg;
-            d->stats.container_states++;
-            return s;
-        }
+    uint64_t h = eg_hash_u64(cg);
+    struct eg_hash_iter it;
+    for (uint32_t i = eg_hash_index_first(&d->cstate_index, h, &it); i != EG_HASH_NONE;
+         i = eg_hash_index_next(&d->cstate_index, &it))
+        if (d->cstate[i].cg == cg)
+            return &d->cstate[i];
+    if (d->n_cstate == CSTATE_MAX || !eg_hash_index_insert(&d->cstate_index, h, d->n_cstate)) {
+        d->stats.container_full++;
+        return NULL;
     }
-    d->stats.container_full++;
-    return NULL;
+    struct cstate *s = &d->cstate[d->n_cstate++];
+    s->cg = cg;
+    d->stats.container_states++;
+    return s;
 }
 
 /* True when (cg, path) was not seen before. When the set is full, counted and false. */
 static bool distinct_insert(struct eg_rootfs_detector *d, uint64_t cg, const char *path)
 {
-    uint64_t h = eg_hash_more(eg_hash_u64(cg), path, strlen(path)) | 1;
-    if (d->distinct_used * 4 >= (uint64_t)EG_ROOTFS_DISTINCT_SLOTS * 3) {
+    /* The hash is the whole key: two paths that share one count once (a lower bound). */
+    uint64_t h = eg_hash_more(eg_hash_u64(cg), path, strlen(path));
+    /* Filled to three quarters at most: past that, misses probe long runs. */
+    if (d->distinct.count * 4 >= (uint64_t)EG_ROOTFS_DISTINCT_SLOTS * 3) {
         d->stats.distinct_full++;
         return false;
     }
-    for (uint32_t i = 0; i < DISTINCT_PROBES; i++) {
-        uint64_t *slot = &d->distinct[(h + i) & (EG_ROOTFS_DISTINCT_SLOTS - 1)];
-        if (*slot == h)
-            return false;
-        if (!*slot) {
-            *slot = h;
-            d->distinct_used++;
-            return true;
-        }
+    struct eg_hash_iter it;
+    if (eg_hash_index_first(&d->distinct, h, &it) != EG_HASH_NONE)
+        return false;
+    if (!eg_hash_index_insert(&d->distinct, h, 0)) {
+        d->stats.distinct_full++;
+        return false;
     }
-    d->stats.distinct_full++;
-    return false;
+    return true;
 }
 
-static struct written *written_find(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev,
-                                    uint64_t ino, bool insert)
+static uint64_t written_hash(uint64_t cg, uint32_t dev, uint64_t ino)
 {
-    uint64_t h = eg_hash_more(eg_hash_more(eg_hash_u64(cg), &dev, sizeof(dev)), &ino, sizeof(ino));
-    const struct written_key *oldest = NULL;
-    for (uint32_t i = 0; i < WRITTEN_PROBES; i++) {
-        const struct written_key *k = &d->written_keys[(h + i) & (EG_ROOTFS_WRITTEN_SLOTS - 1)];
-        if (k->used && k->cg == cg && k->dev == dev && k->ino == ino)
-            return &d->written[k - d->written_keys];
-        if (!k->used)
-            return insert ? &d->written[k - d->written_keys] : NULL;
-        if (!oldest || k->seq < oldest->seq)
-            oldest = k;
+    return eg_hash_more(eg_hash_more(eg_hash_u64(cg), &dev, sizeof(dev)), &ino, sizeof(ino));
+}
+
+/* The entry of a file written in container `cg`, or EG_HASH_NONE. */
+static uint32_t written_find(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev, uint64_t ino)
+{
+    struct eg_hash_iter it;
+    for (uint32_t i = eg_hash_index_first(&d->written_index, written_hash(cg, dev, ino), &it);
+         i != EG_HASH_NONE; i = eg_hash_index_next(&d->written_index, &it)) {
+        const struct written_key *k = &d->written_keys[i];
+        if (k->cg == cg && k->dev == dev && k->ino == ino)
+            return i;
     }
-    if (insert)
-        d->stats.written_evicted++;
-    return insert ? &d->written[oldest - d->written_keys] : NULL;
+    return EG_HASH_NONE;
+}
+
+/*
+ * The entry to (re)write for a file: its own, a new one, or, when the file's probe window is
+ * full, the oldest entry in that window (counted). The index has as many slots as there are
+ * entries, so once all are used every window is full and each new file replaces the oldest of
+ * its 16: the same bounded eviction the table has always made, over its keys only.
+ */
+static uint32_t written_entry(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev, uint64_t ino)
+{
+    uint32_t found = written_find(d, cg, dev, ino);
+    if (found != EG_HASH_NONE)
+        return found;
+    uint64_t h = written_hash(cg, dev, ino);
+    if (d->n_written < EG_ROOTFS_WRITTEN_SLOTS &&
+        eg_hash_index_insert(&d->written_index, h, d->n_written))
+        return d->n_written++;
+    struct eg_hash_iter it, victim_it = {0};
+    uint32_t victim = EG_HASH_NONE;
+    for (uint32_t i = eg_hash_index_window_first(&d->written_index, h, &it); i != EG_HASH_NONE;
+         i = eg_hash_index_window_next(&d->written_index, &it)) {
+        if (victim == EG_HASH_NONE || d->written_keys[i].seq < d->written_keys[victim].seq) {
+            victim = i;
+            victim_it = it;
+        }
+    }
+    if (victim == EG_HASH_NONE)
+        return EG_HASH_NONE; /* cannot be: an insert was refused, so the window is full */
+    eg_hash_index_replace_at(&d->written_index, &victim_it, victim);
+    d->stats.written_evicted++;
+    return victim;
 }
 
 static void remember_written(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev, uint64_t ino,
                              const struct eg_event_header *h, const char *path)
 {
-    struct written *w = written_find(d, cg, dev, ino, true);
-    if (!w)
+    uint32_t i = written_entry(d, cg, dev, ino);
+    if (i == EG_HASH_NONE)
         return;
-    d->written_keys[w - d->written] =
-        (struct written_key){.cg = cg, .ino = ino, .seq = ++d->seq, .dev = dev, .used = true};
+    struct written *w = &d->written[i];
+    d->written_keys[i] = (struct written_key){.cg = cg, .ino = ino, .seq = ++d->seq, .dev = dev};
     memset(w, 0, sizeof(*w));
     w->ts_ns = h->ts_ns;
     w->pid = h->tgid;
@@ -432,25 +470,42 @@ static bool pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event
     return true;
 }
 
+/* The tracked key (cgroup_id, hash) of the kernel's map, or NULL; added when `insert`. */
 static struct pathop_track *pathop_track_find(struct eg_rootfs_detector *d, uint64_t cgroup_id,
                                               uint64_t hash, bool insert)
 {
-    uint32_t h = (uint32_t)eg_hash_u64(cgroup_id ^ hash) & (PATHOP_TRACK_SLOTS - 1);
-    struct pathop_track *free_slot = NULL;
-    for (int i = 0; i < PATHOP_TRACK_PROBES; i++, h = (h + 1) & (PATHOP_TRACK_SLOTS - 1)) {
-        struct pathop_track *t = &d->pathops[h];
-        if (t->state == PATHOP_SLOT_USED && t->cgroup_id == cgroup_id && t->hash == hash)
-            return t;
-        if (t->state != PATHOP_SLOT_USED && !free_slot)
-            free_slot = t;
-        if (t->state == PATHOP_SLOT_EMPTY)
-            break;
-    }
-    if (!insert || !free_slot)
+    uint64_t h = eg_hash_u64(cgroup_id ^ hash);
+    struct eg_hash_iter it;
+    for (uint32_t i = eg_hash_index_first(&d->pathop_index, h, &it); i != EG_HASH_NONE;
+         i = eg_hash_index_next(&d->pathop_index, &it))
+        if (d->pathops[i].cgroup_id == cgroup_id && d->pathops[i].hash == hash)
+            return &d->pathops[i];
+    if (!insert)
         return NULL;
-    *free_slot =
-        (struct pathop_track){.cgroup_id = cgroup_id, .hash = hash, .state = PATHOP_SLOT_USED};
-    return free_slot;
+    uint32_t i;
+    if (d->pathops_n_free > 0)
+        i = d->pathops_free[d->pathops_n_free - 1];
+    else if (d->pathops_high < PATHOP_TRACK_SLOTS)
+        i = d->pathops_high;
+    else
+        return NULL;
+    if (!eg_hash_index_insert(&d->pathop_index, h, i))
+        return NULL;
+    if (d->pathops_n_free > 0)
+        d->pathops_n_free--;
+    else
+        d->pathops_high++;
+    d->pathops[i] = (struct pathop_track){.cgroup_id = cgroup_id, .hash = hash, .used = true};
+    return &d->pathops[i];
+}
+
+/* The kernel forgot the key (LRU): so do we, and its entry is free again. */
+static void pathop_forget(struct eg_rootfs_detector *d, struct pathop_track *t)
+{
+    uint32_t i = (uint32_t)(t - d->pathops);
+    eg_hash_index_remove(&d->pathop_index, eg_hash_u64(t->cgroup_id ^ t->hash), i);
+    t->used = false;
+    d->pathops_free[d->pathops_n_free++] = i;
 }
 
 /*
@@ -562,9 +617,10 @@ static void on_exec(void *ctx, const struct eg_event_header *h, const void *rec,
     d->stats.execs_checked++;
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
-    const struct written *w = written_find(d, cg, e->exe_dev, e->exe_ino, false);
-    if (!w)
+    uint32_t i = written_find(d, cg, e->exe_dev, e->exe_ino);
+    if (i == EG_HASH_NONE)
         return;
+    const struct written *w = &d->written[i];
     char path[EG_PATH_LEN];
     eg_utf8_copy(e->exe_path[0] ? e->exe_path : e->filename, EG_PATH_LEN, path, sizeof(path));
     record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path, w, 0);
@@ -578,7 +634,8 @@ static void on_exec_map(void *ctx, const struct eg_event_header *h, const void *
     d->stats.exec_map_events++;
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
-    const struct written *w = written_find(d, cg, e->dev, e->ino, false);
+    uint32_t i = written_find(d, cg, e->dev, e->ino);
+    const struct written *w = i == EG_HASH_NONE ? NULL : &d->written[i];
     char path[EG_PATH_LEN];
     eg_utf8_copy(e->path, sizeof(e->path), path, sizeof(path));
     record_new_file_use(d, EG_FT_NEW_LIBRARY, h, e->dev, e->ino, path, w, e->written_ts_ns);
@@ -593,15 +650,19 @@ struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *
     d->env = *env;
     d->repeats_fd = repeats_fd;
     d->pathops_fd = -1;
-    d->distinct = calloc(EG_ROOTFS_DISTINCT_SLOTS, sizeof(*d->distinct));
     d->written_keys = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written_keys));
     d->written = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written));
     d->pathops = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathops));
+    d->pathops_free = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathops_free));
     d->pathop_where = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathop_where));
     d->slot_where = calloc(EG_MAX_CONTAINER_SLOTS, sizeof(*d->slot_where));
     d->mounts = eg_mount_cache_new(proc_root);
-    if (!d->distinct || !d->written_keys || !d->written || !d->pathops || !d->pathop_where ||
-        !d->slot_where || !d->mounts) {
+    if (!d->written_keys || !d->written || !d->pathops || !d->pathops_free || !d->pathop_where ||
+        !d->slot_where || !d->mounts ||
+        eg_hash_index_init(&d->distinct, EG_ROOTFS_DISTINCT_SLOTS, DISTINCT_PROBES, false) ||
+        eg_hash_index_init(&d->written_index, EG_ROOTFS_WRITTEN_SLOTS, WRITTEN_PROBES, true) ||
+        eg_hash_index_init(&d->pathop_index, PATHOP_TRACK_SLOTS, PATHOP_TRACK_PROBES, true) ||
+        eg_hash_index_init(&d->cstate_index, 2 * CSTATE_MAX, 0, true)) {
         eg_rootfs_detector_free(d);
         return NULL;
     }
@@ -613,7 +674,11 @@ void eg_rootfs_detector_free(struct eg_rootfs_detector *d)
     if (!d)
         return;
     eg_mount_cache_free(d->mounts);
-    free(d->distinct);
+    eg_hash_index_destroy(&d->distinct);
+    eg_hash_index_destroy(&d->written_index);
+    eg_hash_index_destroy(&d->pathop_index);
+    eg_hash_index_destroy(&d->cstate_index);
+    free(d->pathops_free);
     free(d->batch_keys);
     free(d->batch_counts);
     free(d->written_keys);
@@ -729,14 +794,14 @@ static void fold_pathop_repeats(struct eg_rootfs_detector *d, uint64_t now_ms)
      * batch read races the programs' inserts and LRU moves, so a key is forgotten only when a
      * lookup of its own says the kernel no longer holds it.
      */
-    for (uint32_t i = 0; i < PATHOP_TRACK_SLOTS; i++) {
+    for (uint32_t i = 0; i < d->pathops_high; i++) {
         struct pathop_track *t = &d->pathops[i];
-        if (t->state != PATHOP_SLOT_USED || t->seen_pass == d->pathop_pass)
+        if (!t->used || t->seen_pass == d->pathop_pass)
             continue;
         struct eg_rootfs_pathop_key key = {.cgroup_id = t->cgroup_id, .hash = t->hash};
         uint64_t count;
         if (bpf_map_lookup_elem(d->pathops_fd, &key, &count) != 0) {
-            t->state = PATHOP_SLOT_FREED; /* the kernel forgot it (LRU): so do we */
+            pathop_forget(d, t);
             continue;
         }
         fold_pathop(d, t, count, now_ms);
