@@ -16,7 +16,7 @@
 /*
  * cgroup id -> container slot: the agent's hash index over an array of (cgroup, slot) entries,
  * one per indexed cgroup (a container's own and the cgroups nested below it). As many entries
- * as index slots, the capacity the table has always had; free entries are kept on a stack.
+ * as index slots, the capacity the table has always had.
  */
 #define EG_CGROUP_SLOTS 16384 /* power of two */
 #define EG_CGROUPS_MAX EG_CGROUP_SLOTS
@@ -40,9 +40,7 @@ struct eg_container_table {
     uint32_t high_water;
     struct eg_container containers[EG_MAX_CONTAINERS];
     struct eg_hash_index index; /* hash of the cgroup id -> cgroups[] */
-    uint32_t cgroups_high;      /* cgroups[] at and above this were never used */
-    uint32_t n_free;
-    uint32_t free_cgroups[EG_CGROUPS_MAX];
+    struct eg_entry_pool pool;  /* cgroups[] in use */
     struct cgroup_entry cgroups[EG_CGROUPS_MAX];
 };
 
@@ -65,18 +63,10 @@ static struct cgroup_entry *cgroup_insert(struct eg_container_table *t, uint64_t
     uint32_t e = cgroup_find(t, cgid, &it);
     if (e != EG_HASH_NONE)
         return &t->cgroups[e];
-    if (t->n_free > 0)
-        e = t->free_cgroups[t->n_free - 1];
-    else if (t->cgroups_high < EG_CGROUPS_MAX)
-        e = t->cgroups_high;
-    else
+    e = eg_entry_pool_peek(&t->pool);
+    if (e == EG_HASH_NONE || !eg_hash_index_insert(&t->index, eg_hash_u64(cgid), e))
         return NULL;
-    if (!eg_hash_index_insert(&t->index, eg_hash_u64(cgid), e))
-        return NULL;
-    if (t->n_free > 0)
-        t->n_free--;
-    else
-        t->cgroups_high++;
+    eg_entry_pool_take(&t->pool);
     t->cgroups[e].cgid = cgid;
     t->stats.cgroups++;
     return &t->cgroups[e];
@@ -85,7 +75,7 @@ static struct cgroup_entry *cgroup_insert(struct eg_container_table *t, uint64_t
 static void cgroup_free(struct eg_container_table *t, uint32_t e)
 {
     t->cgroups[e].cgid = 0;
-    t->free_cgroups[t->n_free++] = e;
+    eg_entry_pool_give(&t->pool, e);
     t->stats.cgroups--;
 }
 
@@ -94,8 +84,9 @@ struct eg_container_table *eg_container_table_new(int bpf_map_fd)
     struct eg_container_table *t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
-    if (eg_hash_index_init(&t->index, EG_CGROUP_SLOTS, 0, true) != 0) {
-        free(t);
+    if (eg_hash_index_init(&t->index, EG_CGROUP_SLOTS, 0, true) != 0 ||
+        eg_entry_pool_init(&t->pool, EG_CGROUPS_MAX) != 0) {
+        eg_container_table_free(t);
         return NULL;
     }
     t->map_fd = bpf_map_fd;
@@ -124,8 +115,10 @@ static void bump_map_generation(struct eg_container_table *t)
 
 void eg_container_table_free(struct eg_container_table *t)
 {
-    if (t)
+    if (t) {
         eg_hash_index_destroy(&t->index);
+        eg_entry_pool_destroy(&t->pool);
+    }
     free(t);
 }
 
@@ -254,7 +247,7 @@ int eg_container_table_expire(struct eg_container_table *t, uint64_t now_ms, uin
         if (!c->used || !c->gone || now_ms - c->gone_at_ms < grace_ms)
             continue;
         /* Drop every cgroup still pointing at this slot (nested cgroups). */
-        for (uint32_t e = 0; e < t->cgroups_high; e++) {
+        for (uint32_t e = 0; e < t->pool.high; e++) {
             struct cgroup_entry *g = &t->cgroups[e];
             if (g->cgid != 0 && g->slot == i) {
                 map_del(t, g->cgid);

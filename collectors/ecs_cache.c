@@ -36,8 +36,7 @@ int eg_ecs_cache_init(struct eg_ecs_cache *cache, const struct eg_ecs_client_con
     while (slots < 2 * cache->max_entries)
         slots *= 2;
     cache->entries = calloc(cache->max_entries, sizeof(*cache->entries));
-    cache->free_entries = calloc(cache->max_entries, sizeof(*cache->free_entries));
-    if (!cache->entries || !cache->free_entries ||
+    if (!cache->entries || eg_entry_pool_init(&cache->pool, cache->max_entries) != 0 ||
         eg_hash_index_init(&cache->index, slots, 0, true) != 0) {
         eg_ecs_cache_destroy(cache);
         return -1;
@@ -101,7 +100,7 @@ static void entry_remove(struct eg_ecs_cache *cache, struct eg_ecs_cache_entry *
     cache->n_entries--;
     free(e->task);
     memset(e, 0, sizeof(*e));
-    cache->free_entries[cache->n_free++] = n;
+    eg_entry_pool_give(&cache->pool, n);
 }
 
 void eg_ecs_cache_destroy(struct eg_ecs_cache *cache)
@@ -109,12 +108,11 @@ void eg_ecs_cache_destroy(struct eg_ecs_cache *cache)
     for (struct eg_ecs_cache_entry *e = cache->lru_head; e; e = e->lru_next)
         free(e->task);
     free(cache->entries);
-    free(cache->free_entries);
+    eg_entry_pool_destroy(&cache->pool);
     eg_hash_index_destroy(&cache->index);
     cache->entries = NULL;
-    cache->free_entries = NULL;
     cache->lru_head = cache->lru_tail = NULL;
-    cache->n_entries = cache->entries_high = cache->n_free = 0;
+    cache->n_entries = 0;
 }
 
 struct eg_ecs_cache_entry *eg_ecs_cache_insert(struct eg_ecs_cache *cache, const char *id,
@@ -127,7 +125,7 @@ struct eg_ecs_cache_entry *eg_ecs_cache_insert(struct eg_ecs_cache *cache, const
         *evicted = true;
     }
     /* n_entries < max_entries here, so an entry is free and the index has room. */
-    uint32_t n = cache->n_free > 0 ? cache->free_entries[--cache->n_free] : cache->entries_high++;
+    uint32_t n = eg_entry_pool_take(&cache->pool);
     struct eg_ecs_cache_entry *e = &cache->entries[n];
     eg_hash_index_insert(&cache->index, id_hash(id), n);
     memcpy(e->id, id, EG_ECS_ID_BUF);

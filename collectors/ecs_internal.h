@@ -69,12 +69,10 @@ struct eg_ecs_cache {
     unsigned retry_initial_ms, retry_max_ms;
     unsigned max_entries;
     struct eg_ecs_cache_entry *entries; /* max_entries, touched as used */
-    uint32_t *free_entries;             /* entries[] given back, to reuse first */
+    struct eg_entry_pool pool;          /* entries[] in use */
     struct eg_hash_index index;         /* hash of the id -> entries[] */
 
     unsigned n_entries;
-    unsigned entries_high; /* entries[] at and above this were never used */
-    unsigned n_free;
     struct eg_ecs_cache_entry *lru_head, *lru_tail;
 };
 

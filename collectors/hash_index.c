@@ -120,3 +120,31 @@ void eg_hash_index_replace_at(struct eg_hash_index *ix, const struct eg_hash_ite
     ix->stats.removes++;
     ix->stats.inserts++;
 }
+
+int eg_entry_pool_init(struct eg_entry_pool *p, uint32_t capacity)
+{
+    memset(p, 0, sizeof(*p));
+    p->free = capacity ? calloc(capacity, sizeof(*p->free)) : NULL;
+    if (!p->free)
+        return -1;
+    p->capacity = capacity;
+    return 0;
+}
+
+void eg_entry_pool_destroy(struct eg_entry_pool *p)
+{
+    free(p->free);
+    memset(p, 0, sizeof(*p));
+}
+
+uint32_t eg_entry_pool_take(struct eg_entry_pool *p)
+{
+    if (p->n_free > 0)
+        return p->free[--p->n_free];
+    return p->high < p->capacity ? p->high++ : EG_HASH_NONE;
+}
+
+void eg_entry_pool_give(struct eg_entry_pool *p, uint32_t entry)
+{
+    p->free[p->n_free++] = entry;
+}

@@ -142,4 +142,34 @@ uint32_t eg_hash_index_window_next(struct eg_hash_index *ix, struct eg_hash_iter
 void eg_hash_index_replace_at(struct eg_hash_index *ix, const struct eg_hash_iter *it,
                               uint32_t entry);
 
+/*
+ * The entry numbers of a table whose entries come and go: a number given back is reused first
+ * (the most recent first), else the lowest never used, so the used part of the caller's array
+ * stays at the front and walks over it stop at `high`. Allocated by init; nothing after.
+ */
+struct eg_entry_pool {
+    uint32_t *free; /* numbers given back */
+    uint32_t n_free;
+    uint32_t high; /* numbers at and above this were never taken */
+    uint32_t capacity;
+};
+
+/* 0, or -1 (capacity 0, out of memory; the pool is then empty and safe to destroy). */
+int eg_entry_pool_init(struct eg_entry_pool *p, uint32_t capacity);
+/* Also fine on a zeroed, never initialised pool. */
+void eg_entry_pool_destroy(struct eg_entry_pool *p);
+
+/* The number eg_entry_pool_take would return, or EG_HASH_NONE when every one is taken. */
+static inline uint32_t eg_entry_pool_peek(const struct eg_entry_pool *p)
+{
+    if (p->n_free > 0)
+        return p->free[p->n_free - 1];
+    return p->high < p->capacity ? p->high : EG_HASH_NONE;
+}
+
+/* A free number, now taken, or EG_HASH_NONE. */
+uint32_t eg_entry_pool_take(struct eg_entry_pool *p);
+/* Give back a taken number. */
+void eg_entry_pool_give(struct eg_entry_pool *p, uint32_t entry);
+
 #endif

@@ -120,15 +120,15 @@ struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *
     d->written_keys = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written_keys));
     d->written = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written));
     d->pathops = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathops));
-    d->pathops_free = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathops_free));
     d->pathop_where = calloc(PATHOP_TRACK_SLOTS, sizeof(*d->pathop_where));
     d->slot_where = calloc(EG_MAX_CONTAINER_SLOTS, sizeof(*d->slot_where));
     d->mounts = eg_mount_cache_new(proc_root);
-    if (!d->written_keys || !d->written || !d->pathops || !d->pathops_free || !d->pathop_where ||
-        !d->slot_where || !d->mounts ||
+    if (!d->written_keys || !d->written || !d->pathops || !d->pathop_where || !d->slot_where ||
+        !d->mounts ||
         eg_hash_index_init(&d->distinct, EG_ROOTFS_DISTINCT_SLOTS, DISTINCT_PROBES, false) ||
         eg_hash_index_init(&d->written_index, EG_ROOTFS_WRITTEN_SLOTS, WRITTEN_PROBES, true) ||
         eg_hash_index_init(&d->pathop_index, PATHOP_TRACK_SLOTS, PATHOP_TRACK_PROBES, true) ||
+        eg_entry_pool_init(&d->pathop_pool, PATHOP_TRACK_SLOTS) ||
         eg_hash_index_init(&d->cstate_index, 2 * CSTATE_MAX, 0, true)) {
         eg_rootfs_detector_free(d);
         return NULL;
@@ -145,7 +145,7 @@ void eg_rootfs_detector_free(struct eg_rootfs_detector *d)
     eg_hash_index_destroy(&d->written_index);
     eg_hash_index_destroy(&d->pathop_index);
     eg_hash_index_destroy(&d->cstate_index);
-    free(d->pathops_free);
+    eg_entry_pool_destroy(&d->pathop_pool);
     free(d->batch_keys);
     free(d->batch_counts);
     free(d->written_keys);

@@ -100,7 +100,7 @@ static void fold_pathop_repeats(struct eg_rootfs_detector *d, uint64_t now_ms)
      * batch read races the programs' inserts and LRU moves, so a key is forgotten only when a
      * lookup of its own says the kernel no longer holds it.
      */
-    for (uint32_t i = 0; i < d->pathops_high; i++) {
+    for (uint32_t i = 0; i < d->pathop_pool.high; i++) {
         struct pathop_track *t = &d->pathops[i];
         if (!t->used || t->seen_pass == d->pathop_pass)
             continue;

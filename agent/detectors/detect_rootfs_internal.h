@@ -84,8 +84,7 @@ struct eg_rootfs_detector {
     int pathops_fd;                          /* eg_rootfs_pathops_seen, -1 without one */
     struct eg_hash_index pathop_index;       /* hash of the kernel key -> pathops[] */
     struct pathop_track *pathops;            /* PATHOP_TRACK_SLOTS, touched as used */
-    uint32_t *pathops_free;                  /* pathops[] forgotten, to reuse first */
-    uint32_t pathops_n_free, pathops_high;   /* pathops[] from the high mark on never used */
+    struct eg_entry_pool pathop_pool;        /* pathops[] in use */
     uint32_t pathop_pass;                    /* folds so far */
     struct eg_rootfs_pathop_key *batch_keys; /* the kernel map read whole, once a second */
     uint64_t *batch_counts;

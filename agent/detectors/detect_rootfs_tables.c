@@ -133,19 +133,10 @@ struct pathop_track *eg_rootfs_pathop_find(struct eg_rootfs_detector *d, uint64_
             return &d->pathops[i];
     if (!insert)
         return NULL;
-    uint32_t i;
-    if (d->pathops_n_free > 0)
-        i = d->pathops_free[d->pathops_n_free - 1];
-    else if (d->pathops_high < PATHOP_TRACK_SLOTS)
-        i = d->pathops_high;
-    else
+    uint32_t i = eg_entry_pool_peek(&d->pathop_pool);
+    if (i == EG_HASH_NONE || !eg_hash_index_insert(&d->pathop_index, h, i))
         return NULL;
-    if (!eg_hash_index_insert(&d->pathop_index, h, i))
-        return NULL;
-    if (d->pathops_n_free > 0)
-        d->pathops_n_free--;
-    else
-        d->pathops_high++;
+    eg_entry_pool_take(&d->pathop_pool);
     d->pathops[i] = (struct pathop_track){.cgroup_id = cgroup_id, .hash = hash, .used = true};
     return &d->pathops[i];
 }
@@ -156,7 +147,7 @@ void eg_rootfs_pathop_forget(struct eg_rootfs_detector *d, struct pathop_track *
     uint32_t i = (uint32_t)(t - d->pathops);
     eg_hash_index_remove(&d->pathop_index, eg_hash_u64(t->cgroup_id ^ t->hash), i);
     t->used = false;
-    d->pathops_free[d->pathops_n_free++] = i;
+    eg_entry_pool_give(&d->pathop_pool, i);
 }
 
 /*

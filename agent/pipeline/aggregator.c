@@ -26,10 +26,7 @@ struct eg_aggregator {
     uint64_t next_due_ms;
     struct eg_hash_index index; /* hash of the key -> findings[] */
     struct eg_finding **findings;
-    uint32_t *free_places; /* findings[] given back, to reuse first */
-    uint32_t n_free;
-    uint32_t high; /* findings[] at and above this were never used: walks stop here */
-    uint32_t capacity;
+    struct eg_entry_pool places; /* findings[] in use; walks stop at places.high */
 };
 
 struct eg_aggregator *eg_aggregator_new(const struct eg_aggregator_config *cfg)
@@ -38,13 +35,13 @@ struct eg_aggregator *eg_aggregator_new(const struct eg_aggregator_config *cfg)
     if (!a)
         return NULL;
     a->cfg = *cfg;
-    a->capacity = cfg->max_findings ? cfg->max_findings : 1;
+    uint32_t capacity = cfg->max_findings ? cfg->max_findings : 1;
     uint32_t slots = 16; /* twice the places keeps probe runs short */
-    while (slots < 2 * a->capacity)
+    while (slots < 2 * capacity)
         slots *= 2;
-    a->findings = calloc(a->capacity, sizeof(*a->findings));
-    a->free_places = calloc(a->capacity, sizeof(*a->free_places));
-    if (!a->findings || !a->free_places || eg_hash_index_init(&a->index, slots, 0, true) != 0) {
+    a->findings = calloc(capacity, sizeof(*a->findings));
+    if (!a->findings || eg_entry_pool_init(&a->places, capacity) != 0 ||
+        eg_hash_index_init(&a->index, slots, 0, true) != 0) {
         eg_aggregator_free(a);
         return NULL;
     }
@@ -62,12 +59,12 @@ void eg_aggregator_free(struct eg_aggregator *a)
 {
     if (!a)
         return;
-    for (uint32_t i = 0; i < a->high; i++)
+    for (uint32_t i = 0; a->findings && i < a->places.high; i++)
         if (a->findings[i])
             finding_free(a->findings[i]);
     eg_hash_index_destroy(&a->index);
+    eg_entry_pool_destroy(&a->places);
     free(a->findings);
-    free(a->free_places);
     free(a);
 }
 
@@ -77,7 +74,7 @@ static void retire_at(struct eg_aggregator *a, uint32_t i)
     struct eg_finding *f = a->findings[i];
     eg_hash_index_remove(&a->index, f->key_hash, i);
     a->findings[i] = NULL;
-    a->free_places[a->n_free++] = i;
+    eg_entry_pool_give(&a->places, i);
     finding_free(f);
     a->stats.open--;
     a->stats.retired++;
@@ -98,7 +95,7 @@ static bool pending_change(const struct eg_finding *f)
 static bool retire_one(struct eg_aggregator *a)
 {
     uint32_t victim = EG_HASH_NONE;
-    for (uint32_t i = 0; i < a->high; i++) {
+    for (uint32_t i = 0; i < a->places.high; i++) {
         const struct eg_finding *f = a->findings[i];
         if (f && !pending_change(f) &&
             (victim == EG_HASH_NONE || f->updated_ms < a->findings[victim]->updated_ms))
@@ -161,7 +158,7 @@ struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key
         a->stats.dropped += count;
         return NULL;
     }
-    uint32_t place = a->n_free > 0 ? a->free_places[--a->n_free] : a->high++;
+    uint32_t place = eg_entry_pool_take(&a->places);
     snprintf(f->key, sizeof(f->key), "%s", key);
     f->key_hash = eg_hash_str(key);
     f->type = type;
@@ -224,7 +221,7 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
     if (!final && !a->dirty && now_ms < a->next_due_ms)
         return;
     uint64_t soonest = UINT64_MAX;
-    for (uint32_t i = 0; i < a->high; i++) {
+    for (uint32_t i = 0; i < a->places.high; i++) {
         struct eg_finding *f = a->findings[i];
         if (!f)
             continue;
@@ -251,7 +248,7 @@ void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct
                            void *ctx)
 {
     a->dirty = true; /* fn may change what is due */
-    for (uint32_t i = 0; i < a->high; i++)
+    for (uint32_t i = 0; i < a->places.high; i++)
         if (a->findings[i])
             fn(ctx, a->findings[i]);
 }

@@ -327,6 +327,31 @@ static void churn_keeps_lookups_short(void **state)
     eg_hash_index_destroy(&ix);
 }
 
+/* Numbers given back are reused first, newest first; then the lowest never taken. */
+static void entry_pool_reuses_before_growing(void **state)
+{
+    (void)state;
+    struct eg_entry_pool p;
+    assert_int_equal(eg_entry_pool_init(&p, 0), -1);
+    eg_entry_pool_destroy(&p);
+    assert_int_equal(eg_entry_pool_init(&p, 3), 0);
+    assert_int_equal(eg_entry_pool_peek(&p), 0);
+    assert_int_equal(eg_entry_pool_take(&p), 0);
+    assert_int_equal(eg_entry_pool_take(&p), 1);
+    eg_entry_pool_give(&p, 0);
+    eg_entry_pool_give(&p, 1);
+    assert_int_equal(eg_entry_pool_peek(&p), 1);
+    assert_int_equal(eg_entry_pool_take(&p), 1);
+    assert_int_equal(eg_entry_pool_take(&p), 0);
+    assert_int_equal(eg_entry_pool_take(&p), 2);
+    assert_int_equal(p.high, 3);
+    assert_int_equal(eg_entry_pool_peek(&p), EG_HASH_NONE);
+    assert_int_equal(eg_entry_pool_take(&p), EG_HASH_NONE);
+    eg_entry_pool_give(&p, 2);
+    assert_int_equal(eg_entry_pool_take(&p), 2);
+    eg_entry_pool_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +362,7 @@ int main(void)
         cmocka_unit_test(set_of_hashes),
         cmocka_unit_test(random_against_a_list),
         cmocka_unit_test(churn_keeps_lookups_short),
+        cmocka_unit_test(entry_pool_reuses_before_growing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
