@@ -108,6 +108,29 @@ static int fetch(const struct eg_cred_provider *p, const char *method, const cha
 }
 
 /* FULL_URI must be https or point at a loopback or container-credentials address. */
+/*
+ * GET the credentials document at `url` (with retries) into *out, from `source`. An error names
+ * the document as "<what> <whose>: <reason>", never a secret.
+ */
+static int fetch_credentials(const struct eg_cred_provider *p, const char *url,
+                             const char *const *headers, size_t n_headers, const char *source,
+                             const char *what, const char *whose, struct eg_aws_credentials *out,
+                             char *err, size_t errlen)
+{
+    struct eg_http_response resp;
+    int rc = fetch(p, "GET", url, headers, n_headers, &resp, err, errlen);
+    if (rc != 0)
+        return rc;
+    char perr[200];
+    rc = eg_aws_credentials_parse(resp.body, resp.body_len, out, perr, sizeof(perr));
+    if (rc != 0)
+        snprintf(err, errlen, "%s %s: %s", what, whose, perr);
+    else
+        out->source = source;
+    eg_http_response_free(&resp);
+    return rc;
+}
+
 static bool full_uri_allowed(const char *uri)
 {
     if (strncasecmp(uri, "https://", 8) == 0)
@@ -211,18 +234,9 @@ static int from_container(const struct eg_cred_provider *p, struct eg_aws_creden
         return -1;
     }
     const char *headers[] = {"Accept: application/json", auth};
-    struct eg_http_response resp;
-    int rc = fetch(p, "GET", u, headers, auth ? 2 : 1, &resp, err, errlen);
+    int rc = fetch_credentials(p, u, headers, auth ? 2 : 1, "ecs", "ECS credentials from", u, out,
+                               err, errlen);
     eg_aws_secret_free(auth);
-    if (rc == 0) {
-        char perr[200];
-        rc = eg_aws_credentials_parse(resp.body, resp.body_len, out, perr, sizeof(perr));
-        if (rc != 0)
-            snprintf(err, errlen, "ECS credentials from %s: %s", u, perr);
-        else
-            out->source = "ecs";
-        eg_http_response_free(&resp);
-    }
     free(u);
     return rc;
 }
@@ -274,16 +288,8 @@ static int from_imds(const struct eg_cred_provider *p, struct eg_aws_credentials
     if (rc == 0) {
         snprintf(url, sizeof(url), "%.*s/latest/meta-data/iam/security-credentials/%s", (int)blen,
                  base, role);
-        rc = fetch(p, "GET", url, hdr, 1, &resp, err, errlen);
-        if (rc == 0) {
-            char perr[200];
-            rc = eg_aws_credentials_parse(resp.body, resp.body_len, out, perr, sizeof(perr));
-            if (rc != 0)
-                snprintf(err, errlen, "IMDS credentials for role %s: %s", role, perr);
-            else
-                out->source = "imds";
-            eg_http_response_free(&resp);
-        }
+        rc = fetch_credentials(p, url, hdr, 1, "imds", "IMDS credentials for role", role, out, err,
+                               errlen);
     }
     eg_aws_secret_free(token_header);
     return rc;
