@@ -360,13 +360,14 @@ static uint64_t boot_id_hash(void)
     static uint64_t cached;
     if (cached)
         return cached;
-    uint64_t h = EG_HASH_SEED;
+    /* FNV-1a, not a table hash: the UUIDs built on it leave the agent and must not change. */
+    uint64_t h = EG_FNV1A_SEED;
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
     if (f) {
         int c;
         while ((c = fgetc(f)) != EOF) {
             unsigned char b = (unsigned char)c;
-            h = eg_hash_more(h, &b, 1);
+            h = eg_fnv1a_more(h, &b, 1);
         }
         fclose(f);
     }

@@ -52,7 +52,8 @@ bool eg_rootfs_distinct_insert(struct eg_rootfs_detector *d, uint64_t cg, const 
 
 static uint64_t written_hash(uint64_t cg, uint32_t dev, uint64_t ino)
 {
-    return eg_hash_more(eg_hash_more(eg_hash_u64(cg), &dev, sizeof(dev)), &ino, sizeof(ino));
+    const uint64_t key[3] = {cg, ino, dev};
+    return eg_hash_bytes(key, sizeof(key));
 }
 
 /* The entry of a file written in container `cg`, or EG_HASH_NONE. */

@@ -1,12 +1,15 @@
 /*
  * The agent's one hash table (collectors/hash_index.h): lookups by hash with the caller's key
  * compare, equal hashes, the probe bound and bounded eviction, backward-shift removal, and a
- * randomized run against a plain list of (key, entry) pairs with heavy churn.
+ * randomized run against a plain list of (key, entry) pairs with heavy churn; and its hash
+ * functions (collectors/hash.h): every byte and the length count, and keys spread over the low
+ * bits the table indexes by.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -352,6 +355,54 @@ static void entry_pool_reuses_before_growing(void **state)
     eg_entry_pool_destroy(&p);
 }
 
+/* Every byte of a key, and its length, moves the hash; unaligned input reads the same. */
+static void byte_hash_sees_every_byte_and_the_length(void **state)
+{
+    (void)state;
+    unsigned char buf[40] = {0}, shifted[41] = {0};
+    uint64_t zeros[25];
+    for (size_t n = 0; n <= 24; n++) {
+        zeros[n] = eg_hash_bytes(buf, n);
+        for (size_t m = 0; m < n; m++)
+            assert_int_not_equal(zeros[n], zeros[m]);
+    }
+    for (size_t n = 1; n <= 33; n++) {
+        for (size_t i = 0; i < n; i++) {
+            memset(buf, 'a', n);
+            uint64_t before = eg_hash_bytes(buf, n);
+            buf[i] ^= 1;
+            assert_int_not_equal(eg_hash_bytes(buf, n), before);
+            memcpy(shifted + 1, buf, n);
+            assert_int_equal(eg_hash_bytes(shifted + 1, n), eg_hash_bytes(buf, n));
+        }
+    }
+    assert_int_equal(eg_hash_str("ecs/task"), eg_hash_bytes("ecs/task", 8));
+}
+
+/*
+ * Keys that differ little (consecutive numbers in text, one path component) fill the low bits
+ * evenly: over 1,024 buckets, no bucket holds more than three times its share.
+ */
+static void hashes_spread_over_the_low_bits(void **state)
+{
+    (void)state;
+    enum { BUCKETS = 1024, KEYS = BUCKETS * 16 };
+    static uint32_t count[3][BUCKETS];
+    memset(count, 0, sizeof(count));
+    char key[128];
+    for (uint32_t i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof(key), "%u|%064u|/ecs/task/%u", 21, i, i % 7);
+        count[0][eg_hash_str(key) & (BUCKETS - 1)]++;
+        snprintf(key, sizeof(key), "/usr/lib/libfile-%u.so", i);
+        count[1][eg_hash_str(key) & (BUCKETS - 1)]++;
+        uint64_t words[4] = {100000 + i / 64, i % 64, 21, 0};
+        count[2][eg_hash_bytes(words, sizeof(words)) & (BUCKETS - 1)]++;
+    }
+    for (int k = 0; k < 3; k++)
+        for (uint32_t b = 0; b < BUCKETS; b++)
+            assert_true(count[k][b] <= 3 * KEYS / BUCKETS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +414,8 @@ int main(void)
         cmocka_unit_test(random_against_a_list),
         cmocka_unit_test(churn_keeps_lookups_short),
         cmocka_unit_test(entry_pool_reuses_before_growing),
+        cmocka_unit_test(byte_hash_sees_every_byte_and_the_length),
+        cmocka_unit_test(hashes_spread_over_the_low_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
