@@ -9,13 +9,12 @@ int eg_hash_index_init(struct eg_hash_index *ix, uint32_t slots, uint32_t max_pr
     memset(ix, 0, sizeof(*ix));
     if (slots < 2 || (slots & (slots - 1)) != 0)
         return -1;
-    /* calloc: the pages of a large table become resident only as slots are used. */
-    ix->hashes = calloc(slots, sizeof(*ix->hashes));
-    ix->entries = with_entries ? calloc(slots, sizeof(*ix->entries)) : NULL;
-    if (!ix->hashes || (with_entries && !ix->entries)) {
-        eg_hash_index_destroy(ix);
+    /* calloc: the pages of a large index become resident only as slots are used. */
+    ix->slots = calloc(slots, sizeof(*ix->slots));
+    if (!ix->slots)
         return -1;
-    }
+    ix->match = with_entries ? UINT32_MAX : UINT64_MAX;
+    ix->entry_mask = with_entries ? UINT32_MAX : 0;
     ix->mask = slots - 1;
     ix->max_probe = max_probe == 0 || max_probe > slots ? slots : max_probe;
     return 0;
@@ -23,21 +22,33 @@ int eg_hash_index_init(struct eg_hash_index *ix, uint32_t slots, uint32_t max_pr
 
 void eg_hash_index_destroy(struct eg_hash_index *ix)
 {
-    free(ix->hashes);
-    free(ix->entries);
+    free(ix->slots);
     memset(ix, 0, sizeof(*ix));
+}
+
+void eg_hash_index_prefault(struct eg_hash_index *ix)
+{
+    /* One write every 4 KiB (the smallest page) of what is there: contents unchanged. */
+    volatile uint64_t *s = ix->slots;
+    size_t n = (size_t)ix->mask + 1, step = 4096 / sizeof(*ix->slots);
+    for (size_t i = 0; s && i < n; i += step)
+        s[i] = s[i];
+}
+
+/* The word a slot holds for `want` and `entry`. */
+static uint64_t slot_word(const struct eg_hash_index *ix, uint64_t want, uint32_t entry)
+{
+    return ix->match == UINT64_MAX ? want : (uint64_t)entry << 32 | want;
 }
 
 bool eg_hash_index_insert(struct eg_hash_index *ix, uint64_t hash, uint32_t entry)
 {
-    uint64_t h = eg_hash_index_stored(hash);
-    uint32_t pos = (uint32_t)h & ix->mask;
+    uint64_t want = eg_hash_index_want(ix, hash);
+    uint32_t pos = (uint32_t)want & ix->mask;
     for (uint32_t i = 0; i < ix->max_probe; i++, pos = (pos + 1) & ix->mask) {
-        if (ix->hashes[pos] != 0)
+        if (ix->slots[pos] != 0)
             continue;
-        ix->hashes[pos] = h;
-        if (ix->entries)
-            ix->entries[pos] = entry;
+        ix->slots[pos] = slot_word(ix, want, entry);
         ix->count++;
         ix->stats.inserts++;
         return true;
@@ -48,22 +59,21 @@ bool eg_hash_index_insert(struct eg_hash_index *ix, uint64_t hash, uint32_t entr
 
 void eg_hash_index_remove_at(struct eg_hash_index *ix, const struct eg_hash_iter *it)
 {
+    uint64_t *slots = ix->slots;
     uint32_t hole = it->pos;
-    ix->hashes[hole] = 0;
+    slots[hole] = 0;
     /*
      * Move later members of the run into the hole unless that would put one before its home:
      * an entry at j whose home lies cyclically in (hole, j] stays. There is always a free slot
-     * (the hole), so the walk ends.
+     * (the hole), so the walk ends. A slot's low bits are its hash's, so its home is known.
      */
-    for (uint32_t j = (hole + 1) & ix->mask; ix->hashes[j] != 0; j = (j + 1) & ix->mask) {
-        uint32_t home = (uint32_t)ix->hashes[j] & ix->mask;
+    for (uint32_t j = (hole + 1) & ix->mask; slots[j] != 0; j = (j + 1) & ix->mask) {
+        uint32_t home = (uint32_t)slots[j] & ix->mask;
         bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
         if (stays)
             continue;
-        ix->hashes[hole] = ix->hashes[j];
-        if (ix->entries)
-            ix->entries[hole] = ix->entries[j];
-        ix->hashes[j] = 0;
+        slots[hole] = slots[j];
+        slots[j] = 0;
         hole = j;
     }
     ix->count--;
@@ -75,7 +85,7 @@ bool eg_hash_index_remove(struct eg_hash_index *ix, uint64_t hash, uint32_t entr
     struct eg_hash_iter it;
     for (uint32_t e = eg_hash_index_first(ix, hash, &it); e != EG_HASH_NONE;
          e = eg_hash_index_next(ix, &it)) {
-        if (!ix->entries || e == entry) {
+        if (ix->match == UINT64_MAX || e == entry) {
             eg_hash_index_remove_at(ix, &it);
             return true;
         }
@@ -86,7 +96,7 @@ bool eg_hash_index_remove(struct eg_hash_index *ix, uint64_t hash, uint32_t entr
 /* The slot at it->pos when taken and still within the bound, else EG_HASH_NONE. */
 static uint32_t window_here(struct eg_hash_index *ix, struct eg_hash_iter *it)
 {
-    if (it->left == 0 || ix->hashes[it->pos] == 0) {
+    if (it->left == 0 || ix->slots[it->pos] == 0) {
         it->left = 0;
         return EG_HASH_NONE;
     }
@@ -97,8 +107,8 @@ static uint32_t window_here(struct eg_hash_index *ix, struct eg_hash_iter *it)
 uint32_t eg_hash_index_window_first(struct eg_hash_index *ix, uint64_t hash,
                                     struct eg_hash_iter *it)
 {
-    it->hash = eg_hash_index_stored(hash);
-    it->pos = (uint32_t)it->hash & ix->mask;
+    it->want = eg_hash_index_want(ix, hash);
+    it->pos = (uint32_t)it->want & ix->mask;
     it->left = ix->max_probe;
     return window_here(ix, it);
 }
@@ -114,9 +124,7 @@ uint32_t eg_hash_index_window_next(struct eg_hash_index *ix, struct eg_hash_iter
 void eg_hash_index_replace_at(struct eg_hash_index *ix, const struct eg_hash_iter *it,
                               uint32_t entry)
 {
-    ix->hashes[it->pos] = it->hash;
-    if (ix->entries)
-        ix->entries[it->pos] = entry;
+    ix->slots[it->pos] = slot_word(ix, it->want, entry);
     ix->stats.removes++;
     ix->stats.inserts++;
 }

@@ -1,19 +1,24 @@
 /*
  * The one hash table of the agent: an open-addressing index from a 64-bit hash (collectors/hash.h)
  * to an entry number in the caller's own array. The index never sees a key: a lookup walks the
- * slots whose stored hash equals the one asked for (first/next) and the caller compares its own
+ * slots whose stored hash matches the one asked for (first/next) and the caller compares its own
  * key at each, so one table serves cgroup ids, processes, container ids, finding keys and the
  * detectors' kernel dedup keys without callbacks or key copies. A set of hashes (no entries, the
- * hash is the whole key) is the same index without the entry array.
+ * hash is the whole key) is the same index without entries.
+ *
+ * One 8-byte word a slot: for a map, the entry number above the hash's low 32 bits (the caller
+ * compares its key, so 32 bits only need to make a wrong candidate rare); for a set, the whole
+ * hash. A probe reads one word, and only the caller's entry array holds anything larger: the
+ * process table's index is 512 KiB, where a hash array beside an entry array took 768 KiB.
  *
  * Linear probing from `hash & (slots - 1)`, at most `max_probe` slots from there (0: no bound).
  * Removal shifts the rest of the probe run back instead of leaving a tombstone: tombstones only
  * ever accumulated in the tables this replaces, until every miss probed the whole table. A
  * shifted entry only moves towards its home slot, so the probe bound keeps holding.
  *
- * Everything is allocated by eg_hash_index_init; nothing after it allocates. Hash 0 marks a free
- * slot, so a key whose hash is 0 is stored as 1 (one more collision, never a wrong answer: the
- * caller compares its key).
+ * Everything is allocated by eg_hash_index_init; nothing after it allocates. A zero word marks a
+ * free slot, so a hash whose compared bits are 0 is stored as 1 (one more collision, never a
+ * wrong answer: the caller compares its key).
  */
 #ifndef ECSGUARD_COLLECTORS_HASH_INDEX_H
 #define ECSGUARD_COLLECTORS_HASH_INDEX_H
@@ -31,9 +36,10 @@ struct eg_hash_index_stats {
 };
 
 struct eg_hash_index {
-    uint64_t *hashes;  /* per slot, 0 free; probes touch only this array */
-    uint32_t *entries; /* per slot, read on a hash match only; NULL for a set of hashes */
-    uint32_t mask;     /* slots - 1 */
+    uint64_t *slots;     /* 0 free; a map: entry << 32 | hash low 32 bits; a set: the hash */
+    uint64_t match;      /* the bits of a slot a lookup compares: the low 32, or all for a set */
+    uint32_t entry_mask; /* the entry bits above them: all for a map, none for a set */
+    uint32_t mask;       /* slots - 1 */
     uint32_t max_probe;
     uint32_t count;
     struct eg_hash_index_stats stats;
@@ -41,7 +47,7 @@ struct eg_hash_index {
 
 /* Where a lookup stands: the slot it last returned and how many more the bound allows. */
 struct eg_hash_iter {
-    uint64_t hash;
+    uint64_t want; /* the compared bits of a matching slot */
     uint32_t pos;
     uint32_t left;
 };
@@ -53,44 +59,50 @@ struct eg_hash_iter {
  */
 int eg_hash_index_init(struct eg_hash_index *ix, uint32_t slots, uint32_t max_probe,
                        bool with_entries);
-/* Frees the arrays; also fine on a zeroed, never initialised index. */
+/* Frees the slots; also fine on a zeroed, never initialised index. */
 void eg_hash_index_destroy(struct eg_hash_index *ix);
+/*
+ * Fault every page of the slots in now. For an index whose every page any host soon writes
+ * (the process table's: tgids spread over all of it), so the first events of new processes do
+ * not each take a page fault in the agent; other indexes stay resident only as far as used.
+ */
+void eg_hash_index_prefault(struct eg_hash_index *ix);
 
-static inline uint64_t eg_hash_index_stored(uint64_t hash)
+/* What a slot holding `hash` compares equal to (never 0). */
+static inline uint64_t eg_hash_index_want(const struct eg_hash_index *ix, uint64_t hash)
 {
-    return hash ? hash : 1;
+    uint64_t want = hash & ix->match;
+    return want ? want : 1;
 }
 
 /* The entry in the slot `it` points at (0 in a set of hashes). */
 static inline uint32_t eg_hash_index_at(const struct eg_hash_index *ix,
                                         const struct eg_hash_iter *it)
 {
-    return ix->entries ? ix->entries[it->pos] : 0;
+    return (uint32_t)(ix->slots[it->pos] >> 32) & ix->entry_mask;
 }
 
-/* From it->pos (included) on: the next slot holding it->hash, within the bound. */
+/* From it->pos (included) on: the next slot holding it->want, within the bound. */
 static inline uint32_t eg_hash_index_scan(struct eg_hash_index *ix, struct eg_hash_iter *it)
 {
-    uint32_t pos = it->pos, left = it->left;
-    uint64_t probes = 0;
+    const uint64_t *slots = ix->slots;
+    uint64_t match = ix->match, want = it->want;
+    uint32_t mask = ix->mask, pos = it->pos, left = it->left, probes = 0;
     uint32_t found = EG_HASH_NONE;
-    while (left > 0) {
-        uint64_t stored = ix->hashes[pos];
+    while (probes < left) {
+        uint64_t slot = slots[pos];
         probes++;
-        left--;
-        if (stored == it->hash) {
-            it->pos = pos;
-            it->left = left;
-            found = eg_hash_index_at(ix, it);
+        if ((slot & match) == want) {
+            found = (uint32_t)(slot >> 32) & ix->entry_mask;
             break;
         }
-        if (stored == 0)
+        if (slot == 0)
             break;
-        pos = (pos + 1) & ix->mask;
+        pos = (pos + 1) & mask;
     }
     ix->stats.probes += probes;
-    if (found == EG_HASH_NONE)
-        it->left = 0;
+    it->pos = pos;
+    it->left = found == EG_HASH_NONE ? 0 : left - probes;
     return found;
 }
 
@@ -102,8 +114,8 @@ static inline uint32_t eg_hash_index_first(struct eg_hash_index *ix, uint64_t ha
                                            struct eg_hash_iter *it)
 {
     ix->stats.lookups++;
-    it->hash = eg_hash_index_stored(hash);
-    it->pos = (uint32_t)it->hash & ix->mask;
+    it->want = eg_hash_index_want(ix, hash);
+    it->pos = (uint32_t)it->want & ix->mask;
     it->left = ix->max_probe;
     return eg_hash_index_scan(ix, it);
 }

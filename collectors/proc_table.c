@@ -49,6 +49,13 @@ struct eg_proc_table *eg_proc_table_new(void)
         free(t);
         return NULL;
     }
+    /*
+     * tgids land all over the index, so the first thousand processes of any host write every
+     * page of it anyway: fault its 512 KiB in here rather than one page per new process, on
+     * the path of its first event (the fill of the old index with -1 did the same).
+     */
+    if (t)
+        eg_hash_index_prefault(&t->index);
     return t;
 }
 
