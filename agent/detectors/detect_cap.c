@@ -51,7 +51,7 @@ struct eg_cap_detector {
     struct eg_hash_index index; /* hash of the key -> track[] */
     /*
      * Keys in the order they came (never forgotten): the once-a-second tick walks the first
-     * n_used, and only those pages of the array (~3.4 MiB in all) are ever touched.
+     * n_used, and only the pages of that used part of the array are ever touched.
      */
     uint32_t n_used;
     struct tracked track[TRACK_SLOTS];

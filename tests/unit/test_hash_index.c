@@ -208,7 +208,8 @@ struct model {
 
 static uint64_t weak_hash(uint64_t key, unsigned bits)
 {
-    return eg_hash_u64(key) & ((1ULL << bits) - 1);
+    uint64_t h = eg_hash_u64(key);
+    return bits >= 64 ? h : h & ((1ULL << bits) - 1);
 }
 
 static uint32_t index_find(struct eg_hash_index *ix, const struct model *m, uint64_t key,
