@@ -1,5 +1,6 @@
 #include "collectors/container_table.h"
 #include "collectors/hash.h"
+#include "collectors/hash_index.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -12,13 +13,16 @@
 
 #include "bpf/events.h"
 
-/* cgroup id -> container slot; open addressing with tombstones. */
-#define EG_CGROUP_SLOTS 16384 /* power of two, > 2x the cgroups we index */
-#define EG_EMPTY 0
-#define EG_TOMBSTONE UINT64_MAX
+/*
+ * cgroup id -> container slot: the agent's hash index over an array of (cgroup, slot) entries,
+ * one per indexed cgroup (a container's own and the cgroups nested below it). As many entries
+ * as index slots, the capacity the table has always had.
+ */
+#define EG_CGROUP_SLOTS 16384 /* power of two */
+#define EG_CGROUPS_MAX EG_CGROUP_SLOTS
 
 struct cgroup_entry {
-    uint64_t cgid;
+    uint64_t cgid; /* 0: free */
     uint32_t slot;
 };
 
@@ -35,46 +39,58 @@ struct eg_container_table {
      */
     uint32_t high_water;
     struct eg_container containers[EG_MAX_CONTAINERS];
-    struct cgroup_entry index[EG_CGROUP_SLOTS];
+    struct eg_hash_index index; /* hash of the cgroup id -> cgroups[] */
+    struct eg_entry_pool pool;  /* cgroups[] in use */
+    struct cgroup_entry cgroups[EG_CGROUPS_MAX];
 };
 
-static struct cgroup_entry *index_find(struct eg_container_table *t, uint64_t cgid)
+/* The entry of `cgid` (its index slot in *it), or EG_HASH_NONE. */
+static uint32_t cgroup_find(struct eg_container_table *t, uint64_t cgid, struct eg_hash_iter *it)
 {
-    if (cgid == EG_EMPTY || cgid == EG_TOMBSTONE)
-        return NULL;
-    for (uint32_t i = 0, h = eg_hash_u64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
-         i++, h = (h + 1) & (EG_CGROUP_SLOTS - 1)) {
-        if (t->index[h].cgid == cgid)
-            return &t->index[h];
-        if (t->index[h].cgid == EG_EMPTY)
-            return NULL;
-    }
-    return NULL;
+    if (cgid == 0)
+        return EG_HASH_NONE;
+    for (uint32_t e = eg_hash_index_first(&t->index, eg_hash_u64(cgid), it); e != EG_HASH_NONE;
+         e = eg_hash_index_next(&t->index, it))
+        if (t->cgroups[e].cgid == cgid)
+            return e;
+    return EG_HASH_NONE;
 }
 
-static struct cgroup_entry *index_insert(struct eg_container_table *t, uint64_t cgid)
+/* The entry of `cgid`, added when new; NULL when the table is full. */
+static struct cgroup_entry *cgroup_insert(struct eg_container_table *t, uint64_t cgid)
 {
-    struct cgroup_entry *found = index_find(t, cgid);
-    if (found)
-        return found;
-    for (uint32_t i = 0, h = eg_hash_u64(cgid) & (EG_CGROUP_SLOTS - 1); i < EG_CGROUP_SLOTS;
-         i++, h = (h + 1) & (EG_CGROUP_SLOTS - 1)) {
-        if (t->index[h].cgid == EG_EMPTY || t->index[h].cgid == EG_TOMBSTONE) {
-            t->index[h].cgid = cgid;
-            t->stats.cgroups++;
-            return &t->index[h];
-        }
-    }
-    return NULL;
+    struct eg_hash_iter it;
+    uint32_t e = cgroup_find(t, cgid, &it);
+    if (e != EG_HASH_NONE)
+        return &t->cgroups[e];
+    e = eg_entry_pool_peek(&t->pool);
+    if (e == EG_HASH_NONE || !eg_hash_index_insert(&t->index, eg_hash_u64(cgid), e))
+        return NULL;
+    eg_entry_pool_take(&t->pool);
+    t->cgroups[e].cgid = cgid;
+    t->stats.cgroups++;
+    return &t->cgroups[e];
+}
+
+static void cgroup_free(struct eg_container_table *t, uint32_t e)
+{
+    t->cgroups[e].cgid = 0;
+    eg_entry_pool_give(&t->pool, e);
+    t->stats.cgroups--;
 }
 
 struct eg_container_table *eg_container_table_new(int bpf_map_fd)
 {
     struct eg_container_table *t = calloc(1, sizeof(*t));
-    if (t) {
-        t->map_fd = bpf_map_fd;
-        t->gen_map_fd = -1;
+    if (!t)
+        return NULL;
+    if (eg_hash_index_init(&t->index, EG_CGROUP_SLOTS, 0, true) != 0 ||
+        eg_entry_pool_init(&t->pool, EG_CGROUPS_MAX) != 0) {
+        eg_container_table_free(t);
+        return NULL;
     }
+    t->map_fd = bpf_map_fd;
+    t->gen_map_fd = -1;
     return t;
 }
 
@@ -99,6 +115,10 @@ static void bump_map_generation(struct eg_container_table *t)
 
 void eg_container_table_free(struct eg_container_table *t)
 {
+    if (t) {
+        eg_hash_index_destroy(&t->index);
+        eg_entry_pool_destroy(&t->pool);
+    }
     free(t);
 }
 
@@ -134,11 +154,13 @@ struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t,
                                                    const char *path, uint64_t now_ms)
 {
     struct eg_cgroup_identity id;
-    if (!eg_cgroup_path_parse(path, &id) || id.task_only)
+    /* kernfs ids start at 1: 0 is no cgroup (and marks a free entry below). */
+    if (cgid == 0 || !eg_cgroup_path_parse(path, &id) || id.task_only)
         return NULL;
-    struct cgroup_entry *e = index_find(t, cgid);
-    if (e) {
-        struct eg_container *c = &t->containers[e->slot];
+    struct eg_hash_iter it;
+    uint32_t known = cgroup_find(t, cgid, &it);
+    if (known != EG_HASH_NONE) {
+        struct eg_container *c = &t->containers[t->cgroups[known].slot];
         if (c->used && strcmp(c->id.container_id, id.container_id) == 0) {
             c->gone = false;
             return c;
@@ -173,7 +195,7 @@ struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t,
         c->gone = false;
         snprintf(c->path, sizeof(c->path), "%s", path);
     }
-    e = index_insert(t, cgid);
+    struct cgroup_entry *e = cgroup_insert(t, cgid);
     if (!e) {
         t->stats.full++;
         return c;
@@ -185,13 +207,14 @@ struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t,
 
 void eg_container_table_remove_cgroup(struct eg_container_table *t, uint64_t cgid, uint64_t now_ms)
 {
-    struct cgroup_entry *e = index_find(t, cgid);
-    if (!e)
+    struct eg_hash_iter it;
+    uint32_t e = cgroup_find(t, cgid, &it);
+    if (e == EG_HASH_NONE)
         return;
-    struct eg_container *c = &t->containers[e->slot];
+    struct eg_container *c = &t->containers[t->cgroups[e].slot];
     map_del(t, cgid);
-    e->cgid = EG_TOMBSTONE;
-    t->stats.cgroups--;
+    eg_hash_index_remove_at(&t->index, &it);
+    cgroup_free(t, e);
     if (c->used && c->cgroup_id == cgid && !c->gone) {
         c->gone = true;
         c->gone_at_ms = now_ms;
@@ -201,10 +224,11 @@ void eg_container_table_remove_cgroup(struct eg_container_table *t, uint64_t cgi
 
 struct eg_container *eg_container_table_lookup(struct eg_container_table *t, uint64_t cgid)
 {
-    struct cgroup_entry *e = index_find(t, cgid);
-    if (!e)
+    struct eg_hash_iter it;
+    uint32_t e = cgroup_find(t, cgid, &it);
+    if (e == EG_HASH_NONE)
         return NULL;
-    struct eg_container *c = &t->containers[e->slot];
+    struct eg_container *c = &t->containers[t->cgroups[e].slot];
     return c->used ? c : NULL;
 }
 
@@ -222,13 +246,13 @@ int eg_container_table_expire(struct eg_container_table *t, uint64_t now_ms, uin
         struct eg_container *c = &t->containers[i];
         if (!c->used || !c->gone || now_ms - c->gone_at_ms < grace_ms)
             continue;
-        /* Drop every index entry still pointing at this slot (nested cgroups). */
-        for (uint32_t h = 0; h < EG_CGROUP_SLOTS; h++) {
-            struct cgroup_entry *e = &t->index[h];
-            if (e->cgid != EG_EMPTY && e->cgid != EG_TOMBSTONE && e->slot == i) {
-                map_del(t, e->cgid);
-                e->cgid = EG_TOMBSTONE;
-                t->stats.cgroups--;
+        /* Drop every cgroup still pointing at this slot (nested cgroups). */
+        for (uint32_t e = 0; e < t->pool.high; e++) {
+            struct cgroup_entry *g = &t->cgroups[e];
+            if (g->cgid != 0 && g->slot == i) {
+                map_del(t, g->cgid);
+                eg_hash_index_remove(&t->index, eg_hash_u64(g->cgid), e);
+                cgroup_free(t, e);
             }
         }
         c->used = false;

@@ -4,7 +4,8 @@
  * the next request per entry: re-validation after the positive TTL, retries
  * with doubling backoff after a 404 (negative caching) or an error.
  *
- * Owns the entries, the hash table, the LRU list and the state transitions on
+ * Owns the entries (one array, allocated at init), their hash index, the LRU
+ * list and the state transitions on
  * an answer from the ECS agent; not the lock (ecs_client.c holds its mutex
  * around every call), not the network, not the Docker fallback's transitions
  * (ecs_fallback.c). docs/ecs-identity.md §4 describes states and schedule.
@@ -30,26 +31,32 @@ int eg_ecs_cache_init(struct eg_ecs_cache *cache, const struct eg_ecs_client_con
     cache->max_entries = cfg->max_entries ? cfg->max_entries : 4096;
     if (cache->max_entries > EG_ECS_MAX_ENTRIES_LIMIT)
         cache->max_entries = EG_ECS_MAX_ENTRIES_LIMIT;
-    size_t nbuckets = 16;
-    while (nbuckets < cache->max_entries)
-        nbuckets *= 2;
-    cache->bucket_mask = nbuckets - 1;
-    cache->buckets = calloc(nbuckets, sizeof(*cache->buckets));
-    return cache->buckets ? 0 : -1;
+    /* Twice as many index slots as entries keeps probe runs short. */
+    uint32_t slots = 16;
+    while (slots < 2 * cache->max_entries)
+        slots *= 2;
+    cache->entries = calloc(cache->max_entries, sizeof(*cache->entries));
+    if (!cache->entries || eg_entry_pool_init(&cache->pool, cache->max_entries) != 0 ||
+        eg_hash_index_init(&cache->index, slots, 0, true) != 0) {
+        eg_ecs_cache_destroy(cache);
+        return -1;
+    }
+    return 0;
 }
 
 /* Ids are attacker-neutral hex: the agent's one hash spreads them well enough. */
-static size_t id_hash(const char *id)
+static uint64_t id_hash(const char *id)
 {
-    return (size_t)eg_hash_str(id);
+    return eg_hash_str(id);
 }
 
 struct eg_ecs_cache_entry *eg_ecs_cache_find(struct eg_ecs_cache *cache, const char *id)
 {
-    for (struct eg_ecs_cache_entry *e = cache->buckets[id_hash(id) & cache->bucket_mask]; e;
-         e = e->hash_next)
-        if (strcmp(e->id, id) == 0)
-            return e;
+    struct eg_hash_iter it;
+    for (uint32_t e = eg_hash_index_first(&cache->index, id_hash(id), &it); e != EG_HASH_NONE;
+         e = eg_hash_index_next(&cache->index, &it))
+        if (strcmp(cache->entries[e].id, id) == 0)
+            return &cache->entries[e];
     return NULL;
 }
 
@@ -87,22 +94,25 @@ static void lru_touch(struct eg_ecs_cache *cache, struct eg_ecs_cache_entry *e)
 
 static void entry_remove(struct eg_ecs_cache *cache, struct eg_ecs_cache_entry *e)
 {
-    struct eg_ecs_cache_entry **pp = &cache->buckets[id_hash(e->id) & cache->bucket_mask];
-    while (*pp != e)
-        pp = &(*pp)->hash_next;
-    *pp = e->hash_next;
+    uint32_t n = (uint32_t)(e - cache->entries);
+    eg_hash_index_remove(&cache->index, id_hash(e->id), n);
     lru_unlink(cache, e);
     cache->n_entries--;
     free(e->task);
-    free(e);
+    memset(e, 0, sizeof(*e));
+    eg_entry_pool_give(&cache->pool, n);
 }
 
 void eg_ecs_cache_destroy(struct eg_ecs_cache *cache)
 {
-    while (cache->lru_head)
-        entry_remove(cache, cache->lru_head);
-    free(cache->buckets);
-    cache->buckets = NULL;
+    for (struct eg_ecs_cache_entry *e = cache->lru_head; e; e = e->lru_next)
+        free(e->task);
+    free(cache->entries);
+    eg_entry_pool_destroy(&cache->pool);
+    eg_hash_index_destroy(&cache->index);
+    cache->entries = NULL;
+    cache->lru_head = cache->lru_tail = NULL;
+    cache->n_entries = 0;
 }
 
 struct eg_ecs_cache_entry *eg_ecs_cache_insert(struct eg_ecs_cache *cache, const char *id,
@@ -114,17 +124,15 @@ struct eg_ecs_cache_entry *eg_ecs_cache_insert(struct eg_ecs_cache *cache, const
         entry_remove(cache, cache->lru_tail);
         *evicted = true;
     }
-    struct eg_ecs_cache_entry *e = calloc(1, sizeof(*e));
-    if (!e)
-        return NULL;
+    /* n_entries < max_entries here, so an entry is free and the index has room. */
+    uint32_t n = eg_entry_pool_take(&cache->pool);
+    struct eg_ecs_cache_entry *e = &cache->entries[n];
+    eg_hash_index_insert(&cache->index, id_hash(id), n);
     memcpy(e->id, id, EG_ECS_ID_BUF);
     e->state = EG_ECS_PENDING;
     e->scheduled = true;
     e->due_ns = eg_ecs_now_ns();
     e->backoff_ms = cache->retry_initial_ms;
-    size_t b = id_hash(id) & cache->bucket_mask;
-    e->hash_next = cache->buckets[b];
-    cache->buckets[b] = e;
     lru_push_front(cache, e);
     cache->n_entries++;
     return e;

@@ -14,6 +14,7 @@
 
 #include "collectors/cgroup_path.h"
 #include "collectors/ecs_introspection.h"
+#include "collectors/hash_index.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
@@ -60,7 +61,6 @@ struct eg_ecs_cache_entry {
     bool runtime_asked; /* the Docker API fallback was asked once */
     unsigned backoff_ms; /* delay before the next retry after a 404 or an error */
     struct eg_ecs_cache_entry *lru_prev, *lru_next; /* most recently used first */
-    struct eg_ecs_cache_entry *hash_next;
 };
 
 struct eg_ecs_cache {
@@ -68,8 +68,9 @@ struct eg_ecs_cache {
     uint64_t positive_ttl_ns;
     unsigned retry_initial_ms, retry_max_ms;
     unsigned max_entries;
-    struct eg_ecs_cache_entry **buckets;
-    size_t bucket_mask;
+    struct eg_ecs_cache_entry *entries; /* max_entries, touched as used */
+    struct eg_entry_pool pool;          /* entries[] in use */
+    struct eg_hash_index index;         /* hash of the id -> entries[] */
 
     unsigned n_entries;
     struct eg_ecs_cache_entry *lru_head, *lru_tail;
@@ -82,7 +83,7 @@ void eg_ecs_cache_destroy(struct eg_ecs_cache *cache);
 struct eg_ecs_cache_entry *eg_ecs_cache_find(struct eg_ecs_cache *cache, const char *id);
 /*
  * New PENDING entry, due now. Evicts the least recently used entry when full
- * (*evicted says so, even when the new entry then cannot be allocated).
+ * (*evicted says so). Never NULL: the entries are allocated by eg_ecs_cache_init.
  */
 struct eg_ecs_cache_entry *eg_ecs_cache_insert(struct eg_ecs_cache *cache, const char *id,
                                                bool *evicted);

@@ -1,5 +1,6 @@
 #include "collectors/proc_table.h"
 #include "collectors/hash.h"
+#include "collectors/hash_index.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +9,11 @@
 #include <unistd.h>
 
 /*
- * tgid-keyed open addressing with linear probing; a tgid has at most one live entry (the
- * newest start). Removal shifts the following run back instead of leaving a tombstone:
- * tombstones only ever accumulated (a claim may take one, a release always made one), so on a
- * busy host the empty slots ran out after some hundred thousand processes and every miss probed
- * all 65,536 slots.
+ * tgid -> entry of procs[]: the agent's hash index, twice as many slots as entries; a tgid has
+ * at most one live entry (the newest start). Removal shifts the following run back instead of
+ * leaving a tombstone: tombstones only ever accumulated (a claim may take one, a release always
+ * made one), so on a busy host the empty slots ran out after some hundred thousand processes and
+ * every miss probed all 65,536 slots.
  */
 #define EG_PROC_SLOTS (EG_PROC_CAPACITY * 2)
 /* Exited entries in exit order, with the seq of the incarnation that exited (stale ones skip). */
@@ -26,7 +27,7 @@ struct exited_ref {
 struct eg_proc_table {
     uint64_t seq;
     struct eg_proc_table_stats stats;
-    int32_t slot_of[EG_PROC_SLOTS]; /* index into procs, -1 empty */
+    struct eg_hash_index index; /* hash of the tgid -> procs[] */
     struct eg_proc procs[EG_PROC_CAPACITY];
     uint32_t next_free; /* procs[] below this were handed out at least once */
     /*
@@ -41,18 +42,20 @@ struct eg_proc_table {
     uint32_t exited_head, exited_len;
 };
 
-static uint32_t home_slot(uint32_t tgid)
-{
-    return (uint32_t)(eg_hash_u64(tgid) % EG_PROC_SLOTS);
-}
-
 struct eg_proc_table *eg_proc_table_new(void)
 {
     struct eg_proc_table *t = calloc(1, sizeof(*t));
-    if (!t)
+    if (t && eg_hash_index_init(&t->index, EG_PROC_SLOTS, 0, true) != 0) {
+        free(t);
         return NULL;
-    for (uint32_t i = 0; i < EG_PROC_SLOTS; i++)
-        t->slot_of[i] = -1;
+    }
+    /*
+     * tgids land all over the index, so the first thousand processes of any host write every
+     * page of it anyway: fault its 512 KiB in here rather than one page per new process, on
+     * the path of its first event (the fill of the old index with -1 did the same).
+     */
+    if (t)
+        eg_hash_index_prefault(&t->index);
     return t;
 }
 
@@ -87,51 +90,23 @@ void eg_proc_table_free(struct eg_proc_table *t)
         str_free(t->procs[i].exe);
         str_free(t->procs[i].args);
     }
+    eg_hash_index_destroy(&t->index);
     free(t);
 }
 
-/* The slot holding `tgid`, or NULL. */
-static int32_t *slot_find(struct eg_proc_table *t, uint32_t tgid)
+/* The entry of `tgid` (its index slot in *it), or EG_HASH_NONE. */
+static uint32_t entry_find(struct eg_proc_table *t, uint32_t tgid, struct eg_hash_iter *it)
 {
-    for (uint32_t i = 0, h = home_slot(tgid); i < EG_PROC_SLOTS; i++, h = (h + 1) % EG_PROC_SLOTS) {
-        t->stats.probes++;
-        int32_t s = t->slot_of[h];
-        if (s < 0)
-            return NULL;
-        if (t->procs[s].tgid == tgid)
-            return &t->slot_of[h];
-    }
-    return NULL;
-}
-
-static int32_t *slot_claim(struct eg_proc_table *t, uint32_t tgid)
-{
-    for (uint32_t i = 0, h = home_slot(tgid); i < EG_PROC_SLOTS; i++, h = (h + 1) % EG_PROC_SLOTS)
-        if (t->slot_of[h] < 0)
-            return &t->slot_of[h];
-    return NULL; /* cannot happen: twice as many slots as entries */
-}
-
-/* Empty slot `hole` and move later members of its run back so no probe chain breaks. */
-static void slot_remove(struct eg_proc_table *t, uint32_t hole)
-{
-    for (uint32_t j = (hole + 1) % EG_PROC_SLOTS; t->slot_of[j] >= 0; j = (j + 1) % EG_PROC_SLOTS) {
-        uint32_t home = home_slot(t->procs[t->slot_of[j]].tgid);
-        /* j may move into the hole unless its home lies cyclically in (hole, j]. */
-        bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-        if (stays)
-            continue;
-        t->slot_of[hole] = t->slot_of[j];
-        hole = j;
-    }
-    t->slot_of[hole] = -1;
+    for (uint32_t e = eg_hash_index_first(&t->index, eg_hash_u64(tgid), it); e != EG_HASH_NONE;
+         e = eg_hash_index_next(&t->index, it))
+        if (t->procs[e].tgid == tgid)
+            return e;
+    return EG_HASH_NONE;
 }
 
 static void entry_release(struct eg_proc_table *t, struct eg_proc *p)
 {
-    int32_t *s = slot_find(t, p->tgid);
-    if (s && &t->procs[*s] == p)
-        slot_remove(t, (uint32_t)(s - t->slot_of));
+    eg_hash_index_remove(&t->index, eg_hash_u64(p->tgid), (uint32_t)(p - t->procs));
     p->used = false;
     t->stats.entries--;
 }
@@ -203,22 +178,27 @@ static bool start_matches(const struct eg_proc *p, uint64_t start_ns)
 struct eg_proc *eg_proc_table_find(struct eg_proc_table *t, uint32_t tgid, uint64_t start_ns)
 {
     t->stats.lookups++;
-    int32_t *s = slot_find(t, tgid);
-    if (s && start_matches(&t->procs[*s], start_ns))
-        return &t->procs[*s];
+    struct eg_hash_iter it;
+    uint32_t e = entry_find(t, tgid, &it);
+    if (e != EG_HASH_NONE && start_matches(&t->procs[e], start_ns))
+        return &t->procs[e];
     t->stats.misses++;
     return NULL;
 }
 
 static struct eg_proc *insert(struct eg_proc_table *t, uint32_t tgid, uint64_t start_ns)
 {
-    int32_t *s = slot_find(t, tgid);
-    if (s) {
-        struct eg_proc *p = &t->procs[*s];
+    struct eg_hash_iter it;
+    uint32_t e = entry_find(t, tgid, &it);
+    if (e != EG_HASH_NONE) {
+        struct eg_proc *p = &t->procs[e];
         if (start_matches(p, start_ns))
             return p;
-        entry_release(t, p); /* pid reused: the old process is gone */
-        t->free_list[t->n_free++] = (uint32_t)(p - t->procs);
+        /* pid reused: the old process is gone */
+        eg_hash_index_remove_at(&t->index, &it);
+        p->used = false;
+        t->stats.entries--;
+        t->free_list[t->n_free++] = e;
     }
     struct eg_proc *p = entry_alloc(t);
     str_free(p->exe);
@@ -229,8 +209,8 @@ static struct eg_proc *insert(struct eg_proc_table *t, uint32_t tgid, uint64_t s
     p->tgid = tgid;
     p->start_ns = start_ns;
     p->seq = ++t->seq;
-    int32_t *slot = slot_claim(t, tgid);
-    *slot = (int32_t)(p - t->procs);
+    /* Cannot be refused: twice as many slots as entries, no probe bound. */
+    eg_hash_index_insert(&t->index, eg_hash_u64(tgid), (uint32_t)(p - t->procs));
     t->stats.entries++;
     t->stats.inserted++;
     return p;
@@ -379,6 +359,7 @@ int eg_proc_table_lineage(struct eg_proc_table *t, const struct eg_proc *p,
 void eg_proc_table_get_stats(struct eg_proc_table *t, struct eg_proc_table_stats *out)
 {
     *out = t->stats;
+    out->probes = t->index.stats.probes;
 }
 
 static uint64_t boot_id_hash(void)
@@ -386,13 +367,14 @@ static uint64_t boot_id_hash(void)
     static uint64_t cached;
     if (cached)
         return cached;
-    uint64_t h = EG_HASH_SEED;
+    /* FNV-1a, not a table hash: the UUIDs built on it leave the agent and must not change. */
+    uint64_t h = EG_FNV1A_SEED;
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
     if (f) {
         int c;
         while ((c = fgetc(f)) != EOF) {
             unsigned char b = (unsigned char)c;
-            h = eg_hash_more(h, &b, 1);
+            h = eg_fnv1a_more(h, &b, 1);
         }
         fclose(f);
     }

@@ -47,8 +47,7 @@ struct eg_where {
 void eg_where_capture(struct eg_where *w, const struct eg_container *c, uint64_t event_cgroup_id);
 
 struct eg_finding {
-    struct eg_finding *next_in_bucket;
-    uint64_t key_hash;
+    uint64_t key_hash; /* of `key`, as the aggregator's index holds it */
     char key[EG_FINDING_KEY_MAX];
     enum eg_finding_type type;
     double severity; /* default severity when it differs from the type's (0: the type's) */

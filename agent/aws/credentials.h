@@ -19,6 +19,13 @@ struct eg_aws_credentials {
     const char *source;  /* "env", "ecs", "imds" (static) */
 };
 
+/* Longest credential field accepted: session tokens are a few KiB, anything far larger is
+ * garbage. */
+#define EG_AWS_CRED_FIELD_MAX 16384
+
+/* Wipe a string that held a secret, then free it (NULL is fine). */
+void eg_aws_secret_free(char *s);
+
 /* Wipe secrets and free. Safe on a zeroed struct. */
 void eg_aws_credentials_clear(struct eg_aws_credentials *c);
 int eg_aws_credentials_copy(struct eg_aws_credentials *dst, const struct eg_aws_credentials *src);

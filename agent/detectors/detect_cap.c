@@ -11,6 +11,7 @@
 #include "agent/common/log.h"
 #include "agent/detectors/syscall_names.h"
 #include "collectors/hash.h"
+#include "collectors/hash_index.h"
 #include "policy/capabilities.h"
 
 #define CAP_NET_ADMIN_NR 12
@@ -31,12 +32,13 @@
 #define TRACK_MAX_PROBES 64
 
 /*
- * A dedup key the kernel reported: its first event, the count already folded in, and where the
- * behaviour happened as known at that first event. Repeats are folded into the finding of that
- * identity, even once the container's cgroup is gone (a short task exits before the fold).
+ * A dedup key the kernel reported: the key, its first event, the count already folded in, and
+ * where the behaviour happened as known at that first event. Repeats are folded into the finding
+ * of that identity, even once the container's cgroup is gone (a short task exits before the
+ * fold).
  */
 struct tracked {
-    bool used;
+    struct eg_cap_dedup_key key;
     uint64_t last_count;
     struct eg_cap_event first;
     struct eg_where where;
@@ -46,12 +48,12 @@ struct eg_cap_detector {
     struct eg_detector_env env;
     int dedup_fd;
     struct eg_cap_detector_stats stats;
+    struct eg_hash_index index; /* hash of the key -> track[] */
     /*
-     * The used slots in insertion order (slots are never freed): the once-a-second tick walks
-     * these instead of the whole table, which would make all of it (~3.4 MiB) resident.
+     * Keys in the order they came (never forgotten): the once-a-second tick walks the first
+     * n_used, and only the pages of that used part of the array are ever touched.
      */
     uint32_t n_used;
-    uint32_t used_slots[TRACK_SLOTS];
     struct tracked track[TRACK_SLOTS];
 };
 
@@ -88,19 +90,22 @@ static uint64_t key_hash(const struct eg_cap_dedup_key *k)
 }
 
 static struct tracked *track_find(struct eg_cap_detector *d, const struct eg_cap_dedup_key *k,
-                                  bool insert)
+                                  uint64_t hash)
 {
-    for (uint32_t i = 0, h = key_hash(k) & (TRACK_SLOTS - 1); i < TRACK_MAX_PROBES;
-         i++, h = (h + 1) & (TRACK_SLOTS - 1)) {
-        struct tracked *t = &d->track[h];
-        if (!t->used)
-            return insert ? t : NULL;
-        struct eg_cap_dedup_key tk;
-        key_of(&t->first, &tk);
-        if (memcmp(&tk, k, sizeof(tk)) == 0)
-            return t;
-    }
+    struct eg_hash_iter it;
+    for (uint32_t i = eg_hash_index_first(&d->index, hash, &it); i != EG_HASH_NONE;
+         i = eg_hash_index_next(&d->index, &it))
+        if (memcmp(&d->track[i].key, k, sizeof(*k)) == 0)
+            return &d->track[i];
     return NULL;
+}
+
+/* A new key's record, or NULL when none is free within the probe bound. */
+static struct tracked *track_add(struct eg_cap_detector *d, uint64_t hash)
+{
+    if (d->n_used == TRACK_SLOTS || !eg_hash_index_insert(&d->index, hash, d->n_used))
+        return NULL;
+    return &d->track[d->n_used++];
 }
 
 struct eg_cap_detector *eg_cap_detector_new(const struct eg_detector_env *env, int dedup_map_fd)
@@ -108,6 +113,10 @@ struct eg_cap_detector *eg_cap_detector_new(const struct eg_detector_env *env, i
     struct eg_cap_detector *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
+    if (eg_hash_index_init(&d->index, TRACK_SLOTS, TRACK_MAX_PROBES, true) != 0) {
+        free(d);
+        return NULL;
+    }
     d->env = *env;
     d->dedup_fd = dedup_map_fd;
     return d;
@@ -115,6 +124,8 @@ struct eg_cap_detector *eg_cap_detector_new(const struct eg_detector_env *env, i
 
 void eg_cap_detector_free(struct eg_cap_detector *d)
 {
+    if (d)
+        eg_hash_index_destroy(&d->index);
     free(d);
 }
 
@@ -204,8 +215,9 @@ void eg_cap_detector_on_event(void *ctx, const struct eg_event_header *h, const 
     key_of(e, &k);
     struct eg_where here;
     const struct eg_where *w = &here;
-    struct tracked *t = track_find(d, &k, true);
-    if (t && t->used) {
+    uint64_t hash = key_hash(&k);
+    struct tracked *t = track_find(d, &k, hash);
+    if (t) {
         /* The kernel forgot the key (LRU) and sent it again: its count restarted. */
         t->last_count = 1;
         w = &t->where;
@@ -214,9 +226,9 @@ void eg_cap_detector_on_event(void *ctx, const struct eg_event_header *h, const 
         if (!c) /* the kernel only reports container cgroups: a race with rmdir+expiry */
             d->stats.orphan_events++;
         eg_where_capture(&here, c, e->hdr.cgroup_id);
+        t = track_add(d, hash);
         if (t) {
-            t->used = true;
-            d->used_slots[d->n_used++] = (uint32_t)(t - d->track);
+            t->key = k;
             t->first = *e;
             t->last_count = 1;
             t->where = here;
@@ -249,11 +261,9 @@ void eg_cap_detector_tick(struct eg_cap_detector *d, uint64_t now_ms)
         d->stats.flush_failures += failed_cpus;
     }
     for (uint32_t i = 0; i < d->n_used; i++) {
-        struct tracked *t = &d->track[d->used_slots[i]];
-        struct eg_cap_dedup_key k;
-        key_of(&t->first, &k);
+        struct tracked *t = &d->track[i];
         struct eg_cap_dedup_val v;
-        if (bpf_map_lookup_elem(d->dedup_fd, &k, &v) != 0)
+        if (bpf_map_lookup_elem(d->dedup_fd, &t->key, &v) != 0)
             continue;
         if (v.count > t->last_count) {
             uint64_t delta = v.count - t->last_count;

@@ -7,27 +7,44 @@
 #include <sys/random.h>
 
 #include "collectors/hash.h"
+#include "collectors/hash_index.h"
 
-#define EG_AGG_BUCKETS 4096 /* power of two */
-
+/*
+ * Open findings sit in `findings` (max_findings places, NULL free) behind the agent's hash
+ * index over their keys. A finding is allocated when it is created (it is large, ~7 KiB, and
+ * most places stay empty); recording into an open one allocates nothing.
+ */
 struct eg_aggregator {
     struct eg_aggregator_config cfg;
     struct eg_aggregator_stats stats;
     /*
-     * The agent flushes after every drain (100 times a second while records flow). Walking the
-     * 32 KiB of buckets each time was 2-9 % of the agent's CPU; a flush with nothing recorded
-     * since the last walk and nothing due before next_due_ms returns at once.
+     * The agent flushes after every drain (100 times a second while records flow). Walking
+     * every place each time was 2-9 % of the agent's CPU; a flush with nothing recorded since
+     * the last walk and nothing due before next_due_ms returns at once.
      */
     bool dirty;
     uint64_t next_due_ms;
-    struct eg_finding *buckets[EG_AGG_BUCKETS];
+    struct eg_hash_index index; /* hash of the key -> findings[] */
+    struct eg_finding **findings;
+    struct eg_entry_pool places; /* findings[] in use; walks stop at places.high */
 };
 
 struct eg_aggregator *eg_aggregator_new(const struct eg_aggregator_config *cfg)
 {
     struct eg_aggregator *a = calloc(1, sizeof(*a));
-    if (a)
-        a->cfg = *cfg;
+    if (!a)
+        return NULL;
+    a->cfg = *cfg;
+    uint32_t capacity = cfg->max_findings ? cfg->max_findings : 1;
+    uint32_t slots = 16; /* twice the places keeps probe runs short */
+    while (slots < 2 * capacity)
+        slots *= 2;
+    a->findings = calloc(capacity, sizeof(*a->findings));
+    if (!a->findings || eg_entry_pool_init(&a->places, capacity) != 0 ||
+        eg_hash_index_init(&a->index, slots, 0, true) != 0) {
+        eg_aggregator_free(a);
+        return NULL;
+    }
     return a;
 }
 
@@ -42,24 +59,23 @@ void eg_aggregator_free(struct eg_aggregator *a)
 {
     if (!a)
         return;
-    for (int b = 0; b < EG_AGG_BUCKETS; b++) {
-        struct eg_finding *f = a->buckets[b];
-        while (f) {
-            struct eg_finding *next = f->next_in_bucket;
-            finding_free(f);
-            f = next;
-        }
-    }
+    for (uint32_t i = 0; a->findings && i < a->places.high; i++)
+        if (a->findings[i])
+            finding_free(a->findings[i]);
+    eg_hash_index_destroy(&a->index);
+    eg_entry_pool_destroy(&a->places);
+    free(a->findings);
     free(a);
 }
 
-static void unlink_finding(struct eg_aggregator *a, struct eg_finding *f)
+/* Retire the finding in place `i`. */
+static void retire_at(struct eg_aggregator *a, uint32_t i)
 {
-    struct eg_finding **pp = &a->buckets[f->key_hash & (EG_AGG_BUCKETS - 1)];
-    while (*pp && *pp != f)
-        pp = &(*pp)->next_in_bucket;
-    if (*pp)
-        *pp = f->next_in_bucket;
+    struct eg_finding *f = a->findings[i];
+    eg_hash_index_remove(&a->index, f->key_hash, i);
+    a->findings[i] = NULL;
+    eg_entry_pool_give(&a->places, i);
+    finding_free(f);
     a->stats.open--;
     a->stats.retired++;
 }
@@ -78,15 +94,16 @@ static bool pending_change(const struct eg_finding *f)
 /* Make room: retire the oldest finding that has nothing left to emit. */
 static bool retire_one(struct eg_aggregator *a)
 {
-    struct eg_finding *victim = NULL;
-    for (int b = 0; b < EG_AGG_BUCKETS; b++)
-        for (struct eg_finding *f = a->buckets[b]; f; f = f->next_in_bucket)
-            if (!pending_change(f) && (!victim || f->updated_ms < victim->updated_ms))
-                victim = f;
-    if (!victim)
+    uint32_t victim = EG_HASH_NONE;
+    for (uint32_t i = 0; i < a->places.high; i++) {
+        const struct eg_finding *f = a->findings[i];
+        if (f && !pending_change(f) &&
+            (victim == EG_HASH_NONE || f->updated_ms < a->findings[victim]->updated_ms))
+            victim = i;
+    }
+    if (victim == EG_HASH_NONE)
         return false;
-    unlink_finding(a, victim);
-    finding_free(victim);
+    retire_at(a, victim);
     return true;
 }
 
@@ -106,11 +123,13 @@ static void new_finding_id(char out[33])
 
 struct eg_finding *eg_aggregator_find(struct eg_aggregator *a, const char *key, uint64_t now_ms)
 {
-    uint64_t h = eg_hash_str(key);
-    for (struct eg_finding *f = a->buckets[h & (EG_AGG_BUCKETS - 1)]; f; f = f->next_in_bucket)
-        if (f->key_hash == h && strcmp(f->key, key) == 0 &&
-            age_ms(now_ms, f->created_ms) < a->cfg.window_ms)
+    struct eg_hash_iter it;
+    for (uint32_t i = eg_hash_index_first(&a->index, eg_hash_str(key), &it); i != EG_HASH_NONE;
+         i = eg_hash_index_next(&a->index, &it)) {
+        struct eg_finding *f = a->findings[i];
+        if (strcmp(f->key, key) == 0 && age_ms(now_ms, f->created_ms) < a->cfg.window_ms)
             return f;
+    }
     return NULL;
 }
 
@@ -133,11 +152,13 @@ struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key
         a->stats.dropped += count;
         return NULL;
     }
+    /* open < capacity: a place is free, and the index (twice as many slots) has room. */
     f = calloc(1, sizeof(*f));
     if (!f) {
         a->stats.dropped += count;
         return NULL;
     }
+    uint32_t place = eg_entry_pool_take(&a->places);
     snprintf(f->key, sizeof(f->key), "%s", key);
     f->key_hash = eg_hash_str(key);
     f->type = type;
@@ -145,9 +166,8 @@ struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key
     f->created_ms = f->updated_ms = now_ms;
     f->first_seen_ms = f->last_seen_ms = event_ms;
     f->count = count;
-    struct eg_finding **bucket = &a->buckets[f->key_hash & (EG_AGG_BUCKETS - 1)];
-    f->next_in_bucket = *bucket;
-    *bucket = f;
+    a->findings[place] = f;
+    eg_hash_index_insert(&a->index, f->key_hash, place);
     a->stats.open++;
     a->stats.created++;
     *created = true;
@@ -201,29 +221,24 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
     if (!final && !a->dirty && now_ms < a->next_due_ms)
         return;
     uint64_t soonest = UINT64_MAX;
-    for (int b = 0; b < EG_AGG_BUCKETS; b++) {
-        struct eg_finding **pp = &a->buckets[b];
-        while (*pp) {
-            struct eg_finding *f = *pp;
-            bool due = !f->emitted ||
-                       (f->count != f->emitted_count &&
-                        (final || age_ms(now_ms, f->last_emit_ms) >= a->cfg.interval_ms)) ||
-                       (f->refresh && age_ms(now_ms, f->last_emit_ms) >= 1000);
-            if (due)
-                settle(a, f, emit(ctx, f, now_ms, final), now_ms);
-            /* Past its window with nothing pending, a finding is done. */
-            if (age_ms(now_ms, f->created_ms) >= a->cfg.window_ms && !pending_change(f)) {
-                *pp = f->next_in_bucket;
-                a->stats.open--;
-                a->stats.retired++;
-                finding_free(f);
-                continue;
-            }
-            uint64_t due_at = next_due(a, f, now_ms);
-            if (due_at < soonest)
-                soonest = due_at;
-            pp = &f->next_in_bucket;
+    for (uint32_t i = 0; i < a->places.high; i++) {
+        struct eg_finding *f = a->findings[i];
+        if (!f)
+            continue;
+        bool due = !f->emitted ||
+                   (f->count != f->emitted_count &&
+                    (final || age_ms(now_ms, f->last_emit_ms) >= a->cfg.interval_ms)) ||
+                   (f->refresh && age_ms(now_ms, f->last_emit_ms) >= 1000);
+        if (due)
+            settle(a, f, emit(ctx, f, now_ms, final), now_ms);
+        /* Past its window with nothing pending, a finding is done. */
+        if (age_ms(now_ms, f->created_ms) >= a->cfg.window_ms && !pending_change(f)) {
+            retire_at(a, i);
+            continue;
         }
+        uint64_t due_at = next_due(a, f, now_ms);
+        if (due_at < soonest)
+            soonest = due_at;
     }
     a->dirty = false;
     a->next_due_ms = soonest;
@@ -233,9 +248,9 @@ void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct
                            void *ctx)
 {
     a->dirty = true; /* fn may change what is due */
-    for (int b = 0; b < EG_AGG_BUCKETS; b++)
-        for (struct eg_finding *f = a->buckets[b]; f; f = f->next_in_bucket)
-            fn(ctx, f);
+    for (uint32_t i = 0; i < a->places.high; i++)
+        if (a->findings[i])
+            fn(ctx, a->findings[i]);
 }
 
 void eg_aggregator_get_stats(struct eg_aggregator *a, struct eg_aggregator_stats *out)

@@ -1,6 +1,8 @@
 /*
  * ECS introspection: parsing of the agent's real responses (fixtures) and of
  * hostile ones, then the caching client against an in-process HTTP server.
+ * (Long: one program for the whole client, so every case shares the server
+ * fixture and its request log; each test is a behaviour of docs/ecs-identity.md.)
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,0 +1,208 @@
+/*
+ * The host-namespace detector's findings: a container sharing the host pid namespace, a setns
+ * into host namespaces, and an access to a process outside the caller's task (ptrace, memory
+ * writes, signals), each with the target process in its JSON context.
+ */
+#include "agent/detectors/detect_hostns_internal.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/common/json_text.h"
+
+/*
+ * Record `count` occurrences of the behaviour `key` in container `w`; the finding when it was
+ * created by this call (the caller fills in the rest), else NULL.
+ */
+static struct eg_finding *record(struct eg_hostns_detector *d, const char *key,
+                                 enum eg_finding_type type, const struct eg_event_header *h,
+                                 const struct eg_where *w, uint64_t event_ms, uint64_t count)
+{
+    bool created = false;
+    struct eg_finding *f =
+        eg_aggregator_record(d->env.findings, key, type, event_ms, count, eg_now_ms(), &created);
+    if (!f) {
+        d->stats.findings_dropped++;
+        return NULL;
+    }
+    if (!created)
+        return NULL;
+    eg_finding_begin(f, w, h, event_ms);
+    return f;
+}
+
+void eg_hostns_report_host_pidns(struct eg_hostns_detector *d, struct eg_container *c,
+                                 const struct eg_event_header *h, const char *exe, const char *how,
+                                 uint64_t event_ms)
+{
+    if (c->slot >= EG_MAX_CONTAINERS || d->reported_gen[c->slot] == c->generation)
+        return;
+    d->reported_gen[c->slot] = c->generation;
+    struct eg_where w;
+    eg_where_capture(&w, c, h->cgroup_id);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_HOST_PID_NS, &w);
+    struct eg_finding *f = record(d, key.text, EG_FT_HOST_PID_NS, h, &w, event_ms, 1);
+    if (!f)
+        return;
+    d->stats.host_pidns_found++;
+    eg_finding_set_process(f, d->env.procs, h, exe);
+    struct json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "namespaceKind", json_object_new_string("pid"));
+    json_object_object_add(ctx, "hostPidNamespace", json_object_new_boolean(1));
+    json_object_object_add(ctx, "pidNamespaceInode",
+                           json_object_new_int64((int64_t)h->pid_ns_inum));
+    json_object_object_add(ctx, "detectedBy", json_object_new_string(how));
+    f->context = ctx;
+    snprintf(f->namespace_kind, sizeof(f->namespace_kind), "pid");
+}
+
+static struct json_object *target_json(struct eg_hostns_detector *d,
+                                       const struct eg_hostns_event *e, enum eg_target_relation rel,
+                                       const struct eg_container *tc)
+{
+    struct json_object *o = json_object_new_object();
+    if (e->target_flags & EG_TGT_ALL) {
+        json_object_object_add(o, "allProcesses", json_object_new_boolean(1));
+        json_object_object_add(o, "hostProcess", json_object_new_boolean(1));
+        return o;
+    }
+    (void)d;
+    json_object_object_add(o, "pid", json_object_new_int64(e->target_tgid));
+    if (e->target_vpid > 0)
+        json_object_object_add(o, "namespacePid", json_object_new_int64(e->target_vpid));
+    json_object_object_add(o, "name", eg_json_string_n(e->target_comm, EG_COMM_LEN, EG_COMM_LEN));
+    if (e->target_exe[0])
+        json_object_object_add(o, "executablePath",
+                               eg_json_string_n(e->target_exe, EG_PATH_LEN, EG_PATH_LEN));
+    if (e->target_start_time_ns) {
+        char buf[32];
+        double t = eg_boot_ns_to_epoch(e->target_start_time_ns);
+        snprintf(buf, sizeof(buf), "%.3f", t);
+        json_object_object_add(o, "startTime", json_object_new_double_s(t, buf));
+        char uuid[37];
+        eg_proc_uuid(e->target_tgid, e->target_start_time_ns, uuid);
+        json_object_object_add(o, "uuid", json_object_new_string(uuid));
+    }
+    json_object_object_add(o, "hostProcess", json_object_new_boolean(rel == EG_REL_HOST));
+    if (tc) {
+        json_object_object_add(o, "containerId", json_object_new_string(tc->id.container_id));
+        if (tc->id.task_id[0])
+            json_object_object_add(o, "taskId", json_object_new_string(tc->id.task_id));
+    }
+    return o;
+}
+
+static void set_target_subject(struct eg_finding *f, const struct eg_hostns_event *e)
+{
+    if (e->target_flags & EG_TGT_ALL)
+        snprintf(f->target_process, sizeof(f->target_process), "*");
+    else if (e->target_exe[0])
+        eg_utf8_copy(e->target_exe, EG_PATH_LEN, f->target_process, sizeof(f->target_process));
+    else
+        eg_utf8_copy(e->target_comm, EG_COMM_LEN, f->target_process, sizeof(f->target_process));
+}
+
+void eg_hostns_on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_event *e,
+                           struct eg_container *c)
+{
+    d->stats.ns_entries++;
+    struct eg_where w;
+    eg_where_capture(&w, c, e->hdr.cgroup_id);
+    char kinds[64];
+    eg_hostns_ns_kinds(e->ns_entered, kinds, sizeof(kinds));
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_HOST_NS_ENTERED, &w);
+    eg_finding_key_add_str(&key, kinds);
+    eg_finding_key_add_u64(&key, e->target_tgid);
+    eg_finding_key_add_u64(&key, e->target_start_time_ns);
+    struct eg_finding *f =
+        record(d, key.text, EG_FT_HOST_NS_ENTERED, &e->hdr, &w, eg_event_epoch_ms(e->hdr.ts_ns), 1);
+    if (!f)
+        return;
+    eg_finding_set_process(f, d->env.procs, &e->hdr, NULL);
+    struct json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "namespaceKinds", eg_hostns_ns_kind_array(e->ns_entered));
+    json_object_object_add(ctx, "namespaceKindsAlreadyShared",
+                           eg_hostns_ns_kind_array(e->ns_was_host));
+    json_object_object_add(ctx, "syscall", json_object_new_string("setns"));
+    if (e->target_flags & EG_TGT_NSFS) {
+        struct json_object *ns = json_object_new_object();
+        char one[16];
+        eg_hostns_ns_kinds(e->ns_type, one, sizeof(one));
+        json_object_object_add(ns, "kind", json_object_new_string(one));
+        json_object_object_add(ns, "inode", json_object_new_int64(e->ns_inum));
+        json_object_object_add(ns, "hostNamespace", json_object_new_boolean(1));
+        json_object_object_add(ctx, "targetNamespace", ns);
+        /* A namespace file names no process; the namespace is the host's, so is its owner. */
+        struct json_object *t = json_object_new_object();
+        json_object_object_add(t, "hostProcess", json_object_new_boolean(1));
+        json_object_object_add(ctx, "targetProcess", t);
+        snprintf(f->target_process, sizeof(f->target_process), "host");
+    } else if (e->target_flags & EG_TGT_RESOLVED) {
+        struct eg_container *tc = eg_container_table_lookup(d->env.containers, e->target_cgroup_id);
+        enum eg_target_relation rel =
+            eg_hostns_relation(e->hdr.cgroup_id, c, e->hdr.pid_ns_inum, e->target_cgroup_id, tc,
+                               e->target_pid_ns_inum, d->host.inum[EG_HOST_NS_PID]);
+        json_object_object_add(ctx, "targetProcess", target_json(d, e, rel, tc));
+        set_target_subject(f, e);
+    }
+    f->context = ctx;
+    /* Policy matches one kind: the first in mnt, pid, net, uts, ipc, cgroup order. */
+    size_t first = strcspn(kinds, ",");
+    if (first >= sizeof(f->namespace_kind))
+        first = sizeof(f->namespace_kind) - 1;
+    memcpy(f->namespace_kind, kinds, first);
+    f->namespace_kind[first] = '\0';
+}
+
+/*
+ * `count` occurrences of the process access `e` by container `w` (the target's container `tc`
+ * when known, for the finding's context).
+ */
+void eg_hostns_record_access(struct eg_hostns_detector *d, const struct eg_hostns_event *e,
+                             const struct eg_where *w, enum eg_target_relation rel,
+                             const struct eg_container *tc, uint64_t count, uint64_t event_ms)
+{
+    enum eg_finding_type type = eg_hostns_access_type(e->action);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, type, w);
+    eg_finding_key_add_u64(&key, e->target_tgid);
+    eg_finding_key_add_u64(&key, e->target_start_time_ns);
+    eg_finding_key_add_u64(&key, e->target_flags & EG_TGT_ALL);
+    struct eg_finding *f = record(d, key.text, type, &e->hdr, w, event_ms, count);
+    if (!f)
+        return;
+    eg_finding_set_process(f, d->env.procs, &e->hdr, NULL);
+    struct json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "targetProcess", target_json(d, e, rel, tc));
+    json_object_object_add(ctx, "syscall", json_object_new_string(eg_hostns_action_syscall(e)));
+    switch (e->action) {
+    case EG_ACT_PTRACE: {
+        const char *req = eg_hostns_ptrace_request_name(e->arg);
+        if (req)
+            json_object_object_add(ctx, "ptraceRequest", json_object_new_string(req));
+        break;
+    }
+    case EG_ACT_PROC_MEM: {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%u/mem", e->target_tgid);
+        json_object_object_add(ctx, "filePath", json_object_new_string(path));
+        json_object_object_add(ctx, "fileOperation", json_object_new_string("openForWrite"));
+        snprintf(f->file_path, sizeof(f->file_path), "%s", path);
+        break;
+    }
+    case EG_ACT_KILL:
+    case EG_ACT_TKILL:
+    case EG_ACT_PIDFD_SIGNAL:
+        json_object_object_add(ctx, "signal", json_object_new_int64(e->arg));
+        if (e->target_flags & EG_TGT_GROUP)
+            json_object_object_add(ctx, "processGroup", json_object_new_boolean(1));
+        break;
+    default:
+        break;
+    }
+    f->context = ctx;
+    set_target_subject(f, e);
+}
