@@ -41,11 +41,18 @@ struct eg_container_table {
     struct eg_container containers[EG_MAX_CONTAINERS];
     struct eg_hash_index index; /* hash of the cgroup id -> cgroups[] */
     struct eg_entry_pool pool;  /* cgroups[] in use */
+    /*
+     * The last cgroup looked up and its container slot: the core handlers and then each
+     * detector look an event's cgroup up again. Any change to the cgroups forgets it.
+     */
+    uint64_t last_cgid;
+    uint32_t last_slot;
     struct cgroup_entry cgroups[EG_CGROUPS_MAX];
 };
 
 /* The entry of `cgid` (its index slot in *it), or EG_HASH_NONE. */
-static uint32_t cgroup_find(struct eg_container_table *t, uint64_t cgid, struct eg_hash_iter *it)
+static inline uint32_t cgroup_find(struct eg_container_table *t, uint64_t cgid,
+                                   struct eg_hash_iter *it)
 {
     if (cgid == 0)
         return EG_HASH_NONE;
@@ -74,6 +81,7 @@ static struct cgroup_entry *cgroup_insert(struct eg_container_table *t, uint64_t
 
 static void cgroup_free(struct eg_container_table *t, uint32_t e)
 {
+    t->last_cgid = 0;
     t->cgroups[e].cgid = 0;
     eg_entry_pool_give(&t->pool, e);
     t->stats.cgroups--;
@@ -157,6 +165,7 @@ struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t,
     /* kernfs ids start at 1: 0 is no cgroup (and marks a free entry below). */
     if (cgid == 0 || !eg_cgroup_path_parse(path, &id) || id.task_only)
         return NULL;
+    t->last_cgid = 0; /* the cgroup may move to another container below */
     struct eg_hash_iter it;
     uint32_t known = cgroup_find(t, cgid, &it);
     if (known != EG_HASH_NONE) {
@@ -224,11 +233,19 @@ void eg_container_table_remove_cgroup(struct eg_container_table *t, uint64_t cgi
 
 struct eg_container *eg_container_table_lookup(struct eg_container_table *t, uint64_t cgid)
 {
-    struct eg_hash_iter it;
-    uint32_t e = cgroup_find(t, cgid, &it);
-    if (e == EG_HASH_NONE)
-        return NULL;
-    struct eg_container *c = &t->containers[t->cgroups[e].slot];
+    uint32_t slot;
+    if (cgid != 0 && cgid == t->last_cgid) {
+        slot = t->last_slot;
+    } else {
+        struct eg_hash_iter it;
+        uint32_t e = cgroup_find(t, cgid, &it);
+        if (e == EG_HASH_NONE)
+            return NULL;
+        slot = t->cgroups[e].slot;
+        t->last_cgid = cgid;
+        t->last_slot = slot;
+    }
+    struct eg_container *c = &t->containers[slot];
     return c->used ? c : NULL;
 }
 

@@ -29,8 +29,7 @@
 #define EG_HASH_NONE UINT32_MAX /* no (further) entry */
 
 struct eg_hash_index_stats {
-    uint64_t lookups; /* eg_hash_index_first calls */
-    uint64_t probes;  /* slots visited to find a hash (lookups, their next steps, removals) */
+    uint64_t probes; /* slots visited to find a hash (lookups, their next steps, removals) */
     uint64_t inserts, removes;
     uint64_t full; /* inserts refused: no free slot within the probe bound */
 };
@@ -87,23 +86,22 @@ static inline uint32_t eg_hash_index_scan(struct eg_hash_index *ix, struct eg_ha
 {
     const uint64_t *slots = ix->slots;
     uint64_t match = ix->match, want = it->want;
-    uint32_t mask = ix->mask, pos = it->pos, left = it->left, probes = 0;
-    uint32_t found = EG_HASH_NONE;
-    while (probes < left) {
+    uint32_t mask = ix->mask, pos = it->pos, left = it->left;
+    for (; left > 0; left--, pos = (pos + 1) & mask) {
         uint64_t slot = slots[pos];
-        probes++;
         if ((slot & match) == want) {
-            found = (uint32_t)(slot >> 32) & ix->entry_mask;
-            break;
+            ix->stats.probes += it->left - left + 1;
+            it->pos = pos;
+            it->left = left - 1;
+            return (uint32_t)(slot >> 32) & ix->entry_mask;
         }
         if (slot == 0)
             break;
-        pos = (pos + 1) & mask;
     }
-    ix->stats.probes += probes;
-    it->pos = pos;
-    it->left = found == EG_HASH_NONE ? 0 : left - probes;
-    return found;
+    /* Slots read: up to the bound, or up to and including the free one. */
+    ix->stats.probes += it->left - left + (left > 0);
+    it->left = 0;
+    return EG_HASH_NONE;
 }
 
 /*
@@ -113,7 +111,6 @@ static inline uint32_t eg_hash_index_scan(struct eg_hash_index *ix, struct eg_ha
 static inline uint32_t eg_hash_index_first(struct eg_hash_index *ix, uint64_t hash,
                                            struct eg_hash_iter *it)
 {
-    ix->stats.lookups++;
     it->want = eg_hash_index_want(ix, hash);
     it->pos = (uint32_t)it->want & ix->mask;
     it->left = ix->max_probe;

@@ -95,7 +95,7 @@ void eg_proc_table_free(struct eg_proc_table *t)
 }
 
 /* The entry of `tgid` (its index slot in *it), or EG_HASH_NONE. */
-static uint32_t entry_find(struct eg_proc_table *t, uint32_t tgid, struct eg_hash_iter *it)
+static inline uint32_t entry_find(struct eg_proc_table *t, uint32_t tgid, struct eg_hash_iter *it)
 {
     for (uint32_t e = eg_hash_index_first(&t->index, eg_hash_u64(tgid), it); e != EG_HASH_NONE;
          e = eg_hash_index_next(&t->index, it))

@@ -15,6 +15,8 @@
 #include "collectors/proc_table.h"
 
 #define CID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define CID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define CID_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 #define TASK "0123456789abcdef0123456789abcdef"
 
 static void containers_by_cgroup_nested_and_expiry(void **state)
@@ -40,6 +42,30 @@ static void containers_by_cgroup_nested_and_expiry(void **state)
     assert_int_equal(eg_container_table_expire(t, 200, 100), 1);
     assert_null(eg_container_table_lookup(t, 13));
     assert_null(eg_container_table_lookup(t, 12));
+    eg_container_table_free(t);
+}
+
+/* A cgroup id the kernel reuses for another container's cgroup is that container's at once. */
+static void reused_cgroup_id_is_looked_up_afresh(void **state)
+{
+    (void)state;
+    struct eg_container_table *t = eg_container_table_new(-1);
+    struct eg_container *a = eg_container_table_add_cgroup(t, 20, "/ecs/" TASK "/" CID_A, 0);
+    assert_ptr_equal(eg_container_table_lookup(t, 20), a);
+    eg_container_table_remove_cgroup(t, 20, 1);
+    assert_null(eg_container_table_lookup(t, 20));
+    struct eg_container *b = eg_container_table_add_cgroup(t, 20, "/ecs/" TASK "/" CID_B, 2);
+    assert_non_null(b);
+    assert_ptr_not_equal(a, b);
+    assert_ptr_equal(eg_container_table_lookup(t, 20), b);
+    assert_ptr_equal(eg_container_table_lookup(t, 20), b);
+    assert_int_equal(eg_container_table_expire(t, 1000, 100), 1); /* a: gone since 1 */
+    assert_ptr_equal(eg_container_table_lookup(t, 20), b);
+    /* Its removal was never seen: the new container takes the id over all the same. */
+    struct eg_container *c = eg_container_table_add_cgroup(t, 20, "/ecs/" TASK "/" CID_C, 3);
+    assert_non_null(c);
+    assert_ptr_not_equal(c, b);
+    assert_ptr_equal(eg_container_table_lookup(t, 20), c);
     eg_container_table_free(t);
 }
 
@@ -264,6 +290,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(containers_by_cgroup_nested_and_expiry),
+        cmocka_unit_test(reused_cgroup_id_is_looked_up_afresh),
         cmocka_unit_test(container_table_bounds),
         cmocka_unit_test(kernel_map_changes_bump_the_generation),
         cmocka_unit_test(processes_lineage_and_pid_reuse),
