@@ -81,8 +81,7 @@ void eg_hostns_probe_container_ns(struct eg_hostns_detector *d, struct eg_contai
     uint32_t net = ns_inode(d->proc_root, tgid, "net");
     uint32_t ipc = ns_inode(d->proc_root, tgid, "ipc");
     uint32_t uts = ns_inode(d->proc_root, tgid, "uts");
-    if (!mnt || !net || !ipc || !uts ||
-        !same_start(proc_start_ns(d->proc_root, tgid), start_ns)) {
+    if (!mnt || !net || !ipc || !uts || !same_start(proc_start_ns(d->proc_root, tgid), start_ns)) {
         d->stats.ns_probe_failed++;
         return;
     }
