@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """ecsguard benchmark driver (issue 7). Run through bench/run.sh.
 
+(Long: one driver so that a whole run, its interleaving and its report, is one process with
+one results file; workloads, peers and the report are its sections.)
+
 Workloads run inside runc containers in an ECS v1 cgroup layout (tests/integration/harness.py)
 and once as host processes, under each configuration: no agent, ecsguard (default policy),
 bpftrace with equivalent tracepoint scripts, auditd with equivalent rules. Configurations are

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Writes to a task container's root filesystem, and executable mappings of
- * the files written there.
+ * the files written there. (Just over 500 lines: one .bpf.c per concern is the
+ * house rule, and the programs here are one concern; the helpers they share
+ * with other objects already live in the bpf/*.bpf.h headers.)
  *
  * Opens (sys_exit_{openat,openat2,open,creat}): the returned fd's struct file
  * says it all. Its mount is the task's root mount (task->fs->root.mnt) or it

@@ -1,5 +1,8 @@
 """Real-container harness for ecsguard integration tests (Python 3 stdlib only, root required).
 
+(Long: one module every suite imports, so the suites need no path set-up; its parts are
+containers, the agent wrapper, kernel probes and fixtures, in that order.)
+
 Runs runc containers shaped like the ones the ECS agent starts through Docker: cgroup paths in
 the ECS v1 / v2 / plain Docker layouts, Docker's default capability set, optional shared or host
 PID namespace, bind volumes and tmpfs mounts, a busybox rootfs (plain copy or overlayfs like

@@ -1,4 +1,5 @@
 /*
+ * (Just over 500 lines: one test program for one detector, sharing one fixture.)
  * Host-namespace detector decisions: same task vs other task vs host (by
  * cgroup and task id, never pid), which accesses become findings, host pid ns
  * sharing once per container, runtime set-up execs ignored, and the
