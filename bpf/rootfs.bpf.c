@@ -3,7 +3,7 @@
  * Writes to a task container's root filesystem, and executable mappings of
  * the files written there. (Just over 500 lines: one .bpf.c per concern is the
  * house rule, and the programs here are one concern; the helpers they share
- * with other objects already live in the bpf/*.bpf.h headers.)
+ * with other objects already live in the headers under bpf/.)
  *
  * Opens (sys_exit_{openat,openat2,open,creat}): the returned fd's struct file
  * says it all. Its mount is the task's root mount (task->fs->root.mnt) or it
