@@ -114,6 +114,11 @@ static bool scan_container(struct eg_hostns_detector *d, struct eg_container *c)
         if (!start)
             continue;
         eg_hostns_probe_container_ns(d, c, tgid, start);
+        /* A process whose children get another pid namespace (runc's init between its
+         * unshare and its fork) is the runtime, not a host-pid container. */
+        uint32_t children = ns_inode(d->proc_root, tgid, "pid_for_children");
+        if (children && children != d->host.inum[EG_HOST_NS_PID])
+            continue;
         if (ns_inode(d->proc_root, tgid, "pid") != d->host.inum[EG_HOST_NS_PID] ||
             ns_inode(d->proc_root, tgid, "mnt") == d->host.inum[EG_HOST_NS_MNT])
             continue;
