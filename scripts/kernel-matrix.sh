@@ -8,12 +8,17 @@
 #   scripts/kernel-matrix.sh [--kernels 6.1,6.12,5.10] [--cgroup hybrid|v2|both]
 #                            [--suites capabilities,rootfs,...|all] [--build DIR]
 #                            [--variant LINE[/MODE]:HOOKS:SUITES]... [--results DIR]
-#                            [--jobs N] [--timeout SECONDS]
+#                            [--jobs N] [--timeout SECONDS] [--forced-twins]
 #
 # --variant runs SUITES once more on kernel LINE (in cgroup MODE, default the line's first)
 # with every agent forced to HOOKS (`--hook` options, e.g. capability=kprobe,rootfsWrites=
 # probe-read; empty for none): the fallbacks that kernel would not choose by itself, run
 # where they load, or a kernel or cgroup mode that needs only some suites.
+#
+# The test classes that force every concern through its legacy task-access twins (the
+# LegacyTaskAccess mixin) are not run in the guests unless --forced-twins is given: the matrix
+# runs the twins where a kernel chooses them by itself (5.10), the native suite forces them on
+# the development kernel, and forcing them on 6.1/6.12 as well doubled each guest's time.
 #
 # Each kernel is the newest Debian package of its line, fetched with apt-get download through a
 # private apt state (the host's apt configuration is not touched, nothing is installed), unpacked
@@ -38,6 +43,7 @@ results=""
 jobs=1
 timeout_s=3600
 variants=()
+forced_twins=0
 cache=${ECSGUARD_KERNEL_CACHE:-/var/cache/ecsguard-kernels}
 
 usage() {
@@ -55,6 +61,7 @@ while [ $# -gt 0 ]; do
     --results) results=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
+    --forced-twins) forced_twins=1; shift ;;
     -h | --help) usage ;;
     *) echo "kernel-matrix: unknown argument $1" >&2; usage ;;
     esac
@@ -257,6 +264,7 @@ ECSGUARD_MATRIX_CGROUP=$mode
 ECSGUARD_MATRIX_BUILD=$build_dir
 ECSGUARD_MATRIX_SUITES=$run_suites
 ECSGUARD_TEST_HOOKS=$hooks
+ECSGUARD_TEST_FORCED_TWINS=$forced_twins
 EOF
     local start=$SECONDS
     # thread=single: all vCPUs on one host thread. With a thread per vCPU (MTTCG) a 6.12 guest

@@ -51,7 +51,8 @@ if [ "${ECSGUARD_KERNEL_MATRIX:-1}" != 0 ]; then
     # Every kernel-facing suite on 6.1 and 6.12 with cgroup v2 (AL2023, Bottlerocket); the
     # suites whose paths depend on the cgroup layout on 6.1 hybrid (ECS-optimized AL2023 AMIs
     # that keep v1); 5.10 (AL2, older Bottlerocket: the legacy task-access programs); and
-    # the kprobe capability fallback, which no kernel here chooses by itself.
+    # the kprobe capability fallback, which no kernel here chooses by itself. The classes that
+    # force the legacy twins run natively and in the 5.10 guest only (docs/kernel-matrix.md).
     ./scripts/kernel-matrix.sh --build build --jobs 2 --kernels 6.1,6.12 --cgroup v2 \
         --suites capabilities,rootfs,hostns,cli_and_flood,identity \
         --variant 6.1/hybrid::capabilities,rootfs,hostns \
