@@ -8,10 +8,21 @@
  *   ptrace           attach, seize, poke (text/data/user), set registers
  *   process_vm_writev
  *   kill/tkill/tgkill/pidfd_send_signal (signal != 0)
- *   openat/openat2   exit: /proc/<pid>/mem opened for writing
+ *   openat/openat2   exit: /proc/<pid>/mem opened for writing (fentry: mem_open)
  *
- * Only syscall-specific tracepoints (the generic sys_enter/sys_exit would run
- * for every syscall of every process). The target is resolved here, at the
+ * Two attachments of the same bodies (the agent loads one, agent/kernel/bpf_hostns.c):
+ *
+ *   fentry   fentry/fexit on the syscalls' own functions (__x64_sys_setns, ...) and fexit on
+ *            mem_open, the open of /proc/<pid>/mem only. No syscall tracepoint: once any
+ *            syscalls/sys_* program is attached, the kernel sends every syscall of every task
+ *            on the host through the tracing slow path (getppid 1.13x, docs/performance.md).
+ *            A trampoline runs only for the hooked call itself.
+ *   syscalls the syscall-specific tracepoints (never the generic sys_enter/sys_exit), for
+ *            kernels that refuse fentry.
+ *
+ * Both see the same arguments at the same moments (the syscall function is what the
+ * tracepoint's syscall calls); 32-bit compat syscalls reach neither (x86 syscall tracepoints
+ * ignore them, and the __ia32_sys_ functions are not hooked). The target is resolved here, at the
  * call, in the caller's own pid namespace (bpf/pid.bpf.h, the same code on
  * every kernel): host pid, start time and cgroup, so userspace never guesses
  * from a pid that may have been reused. A target in the caller's own cgroup is filtered here
@@ -20,6 +31,9 @@
  *
  * Every program has a twin "<program>_lg" for the legacy task-access flavour
  * (bpf/task.bpf.h; kernels before 5.11/5.15/5.17, e.g. 5.10).
+ *
+ * (Over 500 lines: one concern, whose bodies are each attached two ways with a legacy twin
+ * of each; the helpers it shares with other objects already live in the headers.)
  */
 #include "common.bpf.h"
 #include "namespaces.bpf.h"
@@ -96,7 +110,7 @@ struct {
     __type(value, struct eg_setns_inflight);
 } eg_setns_scratch SEC(".maps");
 
-static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
+static __always_inline int setns_enter(long fd, long nstype, long unused, const bool legacy)
 {
     struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
@@ -113,9 +127,9 @@ static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, co
     if (!in)
         return 0;
     __builtin_memset(in, 0, sizeof(*in));
-    in->nstype = (__u32)ctx->args[1];
+    in->nstype = (__u32)nstype;
     in->was_host = host_ns_mask(task);
-    struct file *f = eg_fd_file(task, (long)ctx->args[0]);
+    struct file *f = eg_fd_file(task, fd);
     struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : NULL;
     if (ino && BPF_CORE_READ(ino, i_sb, s_magic) == EG_NSFS_MAGIC) {
         struct ns_common *ns = BPF_CORE_READ(ino, i_private);
@@ -143,7 +157,7 @@ static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, co
     return 0;
 }
 
-static __always_inline int setns_exit(struct trace_event_raw_sys_exit *ctx, const bool legacy)
+static __always_inline int setns_exit(long ret, const bool legacy)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct eg_setns_inflight *in = bpf_map_lookup_elem(&eg_setns_inflight, &tid);
@@ -153,7 +167,7 @@ static __always_inline int setns_exit(struct trace_event_raw_sys_exit *ctx, cons
     /* nstype 0 with a namespace file means "whatever kind it is". */
     __u32 requested = in->nstype ? in->nstype : in->ns_type;
     struct task_struct *task = eg_current_task(legacy);
-    __u32 entered = ctx->ret == 0 ? host_ns_mask(task) & requested & EG_NS_WATCHED : 0;
+    __u32 entered = ret == 0 ? host_ns_mask(task) & requested & EG_NS_WATCHED : 0;
     if (!entered) {
         eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_NO_EFFECT);
         bpf_map_delete_elem(&eg_setns_inflight, &tid);
@@ -189,21 +203,78 @@ static __always_inline int setns_exit(struct trace_event_raw_sys_exit *ctx, cons
     return 0;
 }
 
-/* Each program and its legacy twin: `body` is called with the flavour. */
-#define HOSTNS_PROG(tp, name, ctx_type, body)                                                      \
-    SEC("tracepoint/syscalls/" tp)                                                                 \
-    int name(ctx_type *ctx)                                                                        \
+/*
+ * Each body under both attachments, each with its legacy twin; the body is called with the
+ * syscall's first three arguments (or its return value) and the flavour.
+ *
+ * The syscall functions take the task's saved user registers (`const struct pt_regs *`, a BTF
+ * pointer: the arguments are direct loads in both flavours; EG_SYSCALL_FN, task.bpf.h).
+ */
+/*
+ * The legacy fentry twins (5.10) do not read the registers from the argument: 5.10's verifier
+ * refuses any read of an argument whose BTF type is a pointer to a forward declaration, which
+ * `struct pt_regs` is in some syscalls' compilation units (process_vm_writev on Debian's
+ * 5.10: "arg0 type FWD is not a struct"). They find the registers where task_pt_regs() does
+ * (eg_syscall_regs_legacy, task.bpf.h), checked against the syscall's number `nr`.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define EG_NR(x86, arm64) (x86)
+#elif defined(__TARGET_ARCH_arm64)
+#define EG_NR(x86, arm64) (arm64)
+#else
+#define EG_NR(x86, arm64) (-1)
+#endif
+
+#define HOSTNS_ENTER(sys, nr, name, body)                                                          \
+    SEC("tracepoint/syscalls/sys_enter_" sys)                                                      \
+    int name(struct trace_event_raw_sys_enter *ctx)                                                \
     {                                                                                              \
-        return body(ctx, false);                                                                   \
+        return body(ctx->args[0], ctx->args[1], ctx->args[2], false);                              \
     }                                                                                              \
-    SEC("tracepoint/syscalls/" tp)                                                                 \
-    int name##_lg(ctx_type *ctx)                                                                   \
+    SEC("tracepoint/syscalls/sys_enter_" sys)                                                      \
+    int name##_lg(struct trace_event_raw_sys_enter *ctx)                                           \
     {                                                                                              \
-        return body(ctx, true);                                                                    \
+        return body(ctx->args[0], ctx->args[1], ctx->args[2], true);                               \
+    }                                                                                              \
+    SEC("fentry/" EG_SYSCALL_FN(sys))                                                              \
+    int BPF_PROG(name##_fn, const struct pt_regs *regs)                                            \
+    {                                                                                              \
+        return body(PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),                      \
+                    PT_REGS_PARM3_SYSCALL(regs), false);                                           \
+    }                                                                                              \
+    SEC("fentry/" EG_SYSCALL_FN(sys))                                                              \
+    int name##_fn_lg(void *ctx)                                                                    \
+    {                                                                                              \
+        struct pt_regs *regs = eg_syscall_regs(nr, true);                                          \
+        if (!regs)                                                                                 \
+            return 0;                                                                              \
+        return body(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),            \
+                    PT_REGS_PARM3_CORE_SYSCALL(regs), true);                                       \
     }
 
-HOSTNS_PROG("sys_enter_setns", eg_setns_enter, struct trace_event_raw_sys_enter, setns_enter)
-HOSTNS_PROG("sys_exit_setns", eg_setns_exit, struct trace_event_raw_sys_exit, setns_exit)
+HOSTNS_ENTER("setns", EG_NR(308, 268), eg_setns_enter, setns_enter)
+
+SEC("tracepoint/syscalls/sys_exit_setns")
+int eg_setns_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    return setns_exit(ctx->ret, false);
+}
+SEC("tracepoint/syscalls/sys_exit_setns")
+int eg_setns_exit_lg(struct trace_event_raw_sys_exit *ctx)
+{
+    return setns_exit(ctx->ret, true);
+}
+SEC("fexit/" EG_SYSCALL_FN("setns"))
+int BPF_PROG(eg_setns_exit_fn, const struct pt_regs *regs, long ret)
+{
+    return setns_exit(ret, false);
+}
+/* The return value only: the argument is not read (see EG_NR above). */
+SEC("fexit/" EG_SYSCALL_FN("setns"))
+int eg_setns_exit_fn_lg(unsigned long long *ctx)
+{
+    return setns_exit((long)ctx[1], true);
+}
 
 /* ---- process access --------------------------------------------------------------------- */
 
@@ -328,28 +399,26 @@ static __always_inline bool ptrace_request_watched(long req)
     }
 }
 
-static __always_inline int ptrace_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
+static __always_inline int ptrace_enter(long req, long pid, long unused, const bool legacy)
 {
-    long req = (long)ctx->args[0];
     if (!ptrace_request_watched(req))
         return 0;
-    return access_vpid(EG_ACT_PTRACE, (__u32)req, (__s32)ctx->args[1], 0, legacy);
+    return access_vpid(EG_ACT_PTRACE, (__u32)req, (__s32)pid, 0, legacy);
 }
-HOSTNS_PROG("sys_enter_ptrace", eg_ptrace_enter, struct trace_event_raw_sys_enter, ptrace_enter)
+HOSTNS_ENTER("ptrace", EG_NR(101, 117), eg_ptrace_enter, ptrace_enter)
 
-static __always_inline int vm_writev_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
+static __always_inline int vm_writev_enter(long pid, long unused1, long unused2, const bool legacy)
 {
-    return access_vpid(EG_ACT_VM_WRITE, 0, (__s32)ctx->args[0], 0, legacy);
+    return access_vpid(EG_ACT_VM_WRITE, 0, (__s32)pid, 0, legacy);
 }
-HOSTNS_PROG("sys_enter_process_vm_writev", eg_vm_writev_enter, struct trace_event_raw_sys_enter,
-            vm_writev_enter)
+HOSTNS_ENTER("process_vm_writev", EG_NR(311, 271), eg_vm_writev_enter, vm_writev_enter)
 
-static __always_inline int kill_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
+static __always_inline int kill_enter(long pid_arg, long sig_arg, long unused, const bool legacy)
 {
-    int sig = (int)ctx->args[1];
+    int sig = (int)sig_arg;
     if (sig == 0)
         return 0; /* existence probe, nothing is delivered */
-    __s32 pid = (__s32)ctx->args[0];
+    __s32 pid = (__s32)pid_arg;
     if (pid == -1) {
         /* Every process the caller may signal: the host's when it shares the host pid ns. */
         struct task_struct *task = eg_current_task(legacy);
@@ -375,38 +444,36 @@ static __always_inline int kill_enter(struct trace_event_raw_sys_enter *ctx, con
         return access_vpid(EG_ACT_KILL, (__u32)sig, -pid, EG_TGT_GROUP, legacy);
     return access_vpid(EG_ACT_KILL, (__u32)sig, pid, 0, legacy);
 }
-HOSTNS_PROG("sys_enter_kill", eg_kill_enter, struct trace_event_raw_sys_enter, kill_enter)
+HOSTNS_ENTER("kill", EG_NR(62, 129), eg_kill_enter, kill_enter)
 
-static __always_inline int tkill_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
+static __always_inline int tkill_enter(long tid, long sig, long unused, const bool legacy)
 {
-    int sig = (int)ctx->args[1];
-    if (sig == 0)
+    if ((int)sig == 0)
         return 0;
-    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[0], 0, legacy);
+    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)tid, 0, legacy);
 }
-HOSTNS_PROG("sys_enter_tkill", eg_tkill_enter, struct trace_event_raw_sys_enter, tkill_enter)
+HOSTNS_ENTER("tkill", EG_NR(200, 130), eg_tkill_enter, tkill_enter)
 
 /* tgkill(tgid, tid, sig): the thread is what is signalled. */
-static __always_inline int tgkill_enter(struct trace_event_raw_sys_enter *ctx, const bool legacy)
+static __always_inline int tgkill_enter(long tgid, long tid, long sig, const bool legacy)
 {
-    int sig = (int)ctx->args[2];
-    if (sig == 0)
+    if ((int)sig == 0)
         return 0;
-    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)ctx->args[1], 0, legacy);
+    return access_vpid(EG_ACT_TKILL, (__u32)sig, (__s32)tid, 0, legacy);
 }
-HOSTNS_PROG("sys_enter_tgkill", eg_tgkill_enter, struct trace_event_raw_sys_enter, tgkill_enter)
+HOSTNS_ENTER("tgkill", EG_NR(234, 131), eg_tgkill_enter, tgkill_enter)
 
-static __always_inline int pidfd_signal_enter(struct trace_event_raw_sys_enter *ctx,
+static __always_inline int pidfd_signal_enter(long pidfd, long sig_arg, long unused,
                                               const bool legacy)
 {
-    int sig = (int)ctx->args[1];
+    int sig = (int)sig_arg;
     if (sig == 0)
         return 0;
     struct task_struct *task = eg_current_task(legacy);
     __u64 cgid = caller_in_container(task, EG_EVENT_PROC_ACCESS, legacy);
     if (!cgid)
         return 0;
-    struct file *f = eg_fd_file(task, (long)ctx->args[0]);
+    struct file *f = eg_fd_file(task, pidfd);
     struct task_struct *target = task_of_pid(pidfd_struct_pid(f));
     if (!target) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_NO_EFFECT);
@@ -415,34 +482,17 @@ static __always_inline int pidfd_signal_enter(struct trace_event_raw_sys_enter *
     return report_access(task, cgid, EG_ACT_PIDFD_SIGNAL, (__u32)sig, 0, target, EG_TGT_PIDFD,
                          legacy);
 }
-HOSTNS_PROG("sys_enter_pidfd_send_signal", eg_pidfd_signal_enter, struct trace_event_raw_sys_enter,
-            pidfd_signal_enter)
+HOSTNS_ENTER("pidfd_send_signal", EG_NR(424, 424), eg_pidfd_signal_enter, pidfd_signal_enter)
 
 /*
- * /proc/<pid>/mem opened for writing. sys_exit_openat runs for every open on
- * the host: failed opens and callers outside task containers leave first,
- * then read-only opens; only then the file's super block and name.
+ * /proc/<pid>/mem file `fp`, opened by the current task (in a task container, cgroup `cgid`):
+ * reported when it is open for writing.
  */
-static __always_inline int proc_mem_open(long ret, const bool legacy)
+static __always_inline int proc_mem_file(struct task_struct *task, __u64 cgid, struct file *fp,
+                                         const bool legacy)
 {
-    if (ret < 0)
-        return 0;
-    struct task_struct *task = eg_current_task(legacy);
-    __u64 cgid;
-    if (!eg_current_container(task, &cgid, legacy))
-        return 0;
-    struct file *fp = eg_current_fd_file(task, ret, legacy);
-    if (!fp)
-        return 0;
-    /* CO-RE reads (not bpf_rdonly_cast, 6.2+): one code path on every kernel. Only write
-     * opens in containers get this far. */
+    /* CO-RE reads (not bpf_rdonly_cast, 6.2+): one code path on every kernel. */
     if (!(BPF_CORE_READ(fp, f_mode) & EG_FMODE_WRITE))
-        return 0;
-    if (BPF_CORE_READ(fp, f_inode, i_sb, s_magic) != EG_PROC_SUPER_MAGIC)
-        return 0;
-    char name[4] = {};
-    bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(fp, f_path.dentry, d_name.name));
-    if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
         return 0;
     eg_count_seen(EG_EVENT_PROC_ACCESS);
     if (eg_in_setup(eg_current_tgid())) {
@@ -457,6 +507,34 @@ static __always_inline int proc_mem_open(long ret, const bool legacy)
     }
     __u32 flags = BPF_CORE_READ(fp, f_flags);
     return report_access(task, cgid, EG_ACT_PROC_MEM, flags, 0, target, 0, legacy);
+}
+
+/*
+ * At the exit of openat/openat2 (syscall tracepoints), which run for every open on the host:
+ * failed opens and callers outside task containers leave first, then read-only opens; only
+ * then the file's super block and name.
+ */
+static __always_inline int proc_mem_open(long ret, const bool legacy)
+{
+    if (ret < 0)
+        return 0;
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid, legacy))
+        return 0;
+    struct file *fp = eg_current_fd_file(task, ret, legacy);
+    if (!fp)
+        return 0;
+    /* Only write opens in containers get this far. */
+    if (!(BPF_CORE_READ(fp, f_mode) & EG_FMODE_WRITE))
+        return 0;
+    if (BPF_CORE_READ(fp, f_inode, i_sb, s_magic) != EG_PROC_SUPER_MAGIC)
+        return 0;
+    char name[4] = {};
+    bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(fp, f_path.dentry, d_name.name));
+    if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
+        return 0;
+    return proc_mem_file(task, cgid, fp, legacy);
 }
 
 static __always_inline int openat_exit(struct trace_event_raw_sys_exit *ctx, const bool legacy)
@@ -475,10 +553,54 @@ static __always_inline int openat_exit(struct trace_event_raw_sys_exit *ctx, con
         return 0;
     return proc_mem_open(ctx->ret, legacy);
 }
-HOSTNS_PROG("sys_exit_openat", eg_openat_exit, struct trace_event_raw_sys_exit, openat_exit)
 
 static __always_inline int openat2_exit(struct trace_event_raw_sys_exit *ctx, const bool legacy)
 {
     return proc_mem_open(ctx->ret, legacy);
 }
-HOSTNS_PROG("sys_exit_openat2", eg_openat2_exit, struct trace_event_raw_sys_exit, openat2_exit)
+
+/* The tracepoint programs and their legacy twins: `body` is called with the flavour. */
+#define HOSTNS_EXIT_TP(tp, name, body)                                                             \
+    SEC("tracepoint/syscalls/" tp)                                                                 \
+    int name(struct trace_event_raw_sys_exit *ctx)                                                 \
+    {                                                                                              \
+        return body(ctx, false);                                                                   \
+    }                                                                                              \
+    SEC("tracepoint/syscalls/" tp)                                                                 \
+    int name##_lg(struct trace_event_raw_sys_exit *ctx)                                            \
+    {                                                                                              \
+        return body(ctx, true);                                                                    \
+    }
+
+HOSTNS_EXIT_TP("sys_exit_openat", eg_openat_exit, openat_exit)
+HOSTNS_EXIT_TP("sys_exit_openat2", eg_openat2_exit, openat2_exit)
+
+/*
+ * The fentry attachment: mem_open (fs/proc/base.c) is the open method of /proc/<pid>/mem and
+ * /proc/<pid>/task/<tid>/mem and of nothing else, so no other open on the host runs this, and
+ * open(2), openat(2), openat2(2) and their compat forms all reach it (the tracepoints watch
+ * openat and openat2 only). f_mode is set before the open method runs. mem_open returning 0 is
+ * the open succeeding; a later failure in the same open (an IMA appraisal refusing, no free
+ * fd) is reported too: the attempt to write another process's memory was made and allowed.
+ */
+static __always_inline int mem_open_exit(struct file *fp, int ret, const bool legacy)
+{
+    if (ret != 0 || !fp)
+        return 0;
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid;
+    if (!eg_current_container(task, &cgid, legacy))
+        return 0;
+    return proc_mem_file(task, cgid, fp, legacy);
+}
+
+SEC("fexit/mem_open")
+int BPF_PROG(eg_mem_open_fn, struct inode *inode, struct file *file, int ret)
+{
+    return mem_open_exit(file, ret, false);
+}
+SEC("fexit/mem_open")
+int BPF_PROG(eg_mem_open_fn_lg, struct inode *inode, struct file *file, int ret)
+{
+    return mem_open_exit(file, ret, true);
+}

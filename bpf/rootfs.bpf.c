@@ -23,6 +23,13 @@
  * mmap(PROT_EXEC) of a file that this cgroup wrote (a key of
  * eg_rootfs_written) is sent as EG_EVENT_ROOTFS_EXEC_MAP (a new library).
  *
+ * Two attachments of the same bodies (agent/kernel/bpf_rootfs.c loads one): the syscall
+ * tracepoints above, or, where the kernel allows fentry/fexit, the same syscalls' own functions
+ * (fexit/__x64_sys_openat, ..., fentry/__x64_sys_mmap; programs "eg_rootfs_fn_*"). Those see
+ * the same saved user registers and return value at the same moments, and attach no syscall
+ * tracepoint: once one is attached, every syscall of every task on the host takes the tracing
+ * slow path (docs/performance.md). 32-bit compat syscalls reach neither.
+ *
  * The open exits and the mmap program come in two flavours (file fields by
  * bpf_rdonly_cast, or by bpf_probe_read_kernel in the "_pr" twins); the agent
  * loads one set (agent/bpf_rootfs.c). Every program also has a twin for the
@@ -276,10 +283,23 @@ static __always_inline __u32 openat2_flags(struct pt_regs *regs)
             return 0;                                                                              \
         return handle_open_exit(ctx->ret, (flags), EG_ROOTFS_OP_OPEN, cast, legacy);               \
     }
+/* The same at the exit of the syscall's function: `regs` is its argument. */
+#define OPEN_FEXIT_FLAVOUR(name, suffix, flags, cast, lg)                                          \
+    SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
+    int BPF_PROG(eg_rootfs_fn_exit_##name##suffix, struct pt_regs *regs, long ret)                 \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        if (ret < 0)                                                                               \
+            return 0;                                                                              \
+        return handle_open_exit(ret, (flags), EG_ROOTFS_OP_OPEN, cast, legacy);                    \
+    }
 #define OPEN_EXIT(name, flags)                                                                     \
     OPEN_EXIT_FLAVOUR(name, , flags, true, false)                                                  \
     OPEN_EXIT_FLAVOUR(name, _pr, flags, false, false)                                              \
-    OPEN_EXIT_FLAVOUR(name, _pr_lg, flags, false, true)
+    OPEN_EXIT_FLAVOUR(name, _pr_lg, flags, false, true)                                            \
+    OPEN_FEXIT_FLAVOUR(name, , flags, true, false)                                                 \
+    OPEN_FEXIT_FLAVOUR(name, _pr, flags, false, false)                                             \
+    OPEN_FEXIT_FLAVOUR(name, _pr_lg, flags, false, true)
 
 OPEN_EXIT(openat, (__u32)EG_SYSCALL_ARG(legacy, regs, 3))
 OPEN_EXIT(open, (__u32)EG_SYSCALL_ARG(legacy, regs, 2))
@@ -415,9 +435,24 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
                                 .path2 = (const char *)(p2)};                                      \
         return handle_pathop(ctx->ret, op, &a, legacy);                                            \
     }
+#define PATHOP_FEXIT_FLAVOUR(name, suffix, lg, op, dfd, p, dfd2, p2)                               \
+    SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
+    int BPF_PROG(eg_rootfs_fn_exit_##name##suffix, struct pt_regs *regs, long ret)                 \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        if (ret < 0)                                                                               \
+            return 0;                                                                              \
+        struct pathop_args a = {.dirfd = (dfd),                                                    \
+                                .path = (const char *)(p),                                         \
+                                .dirfd2 = (dfd2),                                                  \
+                                .path2 = (const char *)(p2)};                                      \
+        return handle_pathop(ret, op, &a, legacy);                                                 \
+    }
 #define PATHOP(name, op, dfd, p, dfd2, p2)                                                         \
     PATHOP_FLAVOUR(name, , false, op, dfd, p, dfd2, p2)                                            \
-    PATHOP_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2)
+    PATHOP_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2)                                          \
+    PATHOP_FEXIT_FLAVOUR(name, , false, op, dfd, p, dfd2, p2)                                      \
+    PATHOP_FEXIT_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2)
 
 PATHOP(unlinkat, EG_ROOTFS_OP_UNLINK, ARG(regs, 1), ARG(regs, 2), 0, 0)
 PATHOP(renameat, EG_ROOTFS_OP_RENAME, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
@@ -448,16 +483,16 @@ PATHOP(lchown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 
 /* ---- executable mappings of written files ----------------------------------------------- */
 
-static __always_inline int handle_mmap(struct trace_event_raw_sys_enter *ctx, const bool cast,
+static __always_inline int handle_mmap(unsigned long prot, long fd, const bool cast,
                                        const bool legacy)
 {
-    if (!(ctx->args[2] & EG_PROT_EXEC) || (long)ctx->args[4] < 0)
+    if (!(prot & EG_PROT_EXEC) || fd < 0)
         return 0;
     struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
     if (!eg_current_container(task, &cgid, legacy))
         return 0;
-    struct file *fp = eg_current_fd_file(task, (long)ctx->args[4], legacy);
+    struct file *fp = eg_current_fd_file(task, fd, legacy);
     if (!fp)
         return 0;
     struct file *f = file_fields(fp, cast);
@@ -478,27 +513,26 @@ static __always_inline int handle_mmap(struct trace_event_raw_sys_enter *ctx, co
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e));
     e->ino = key.ino;
     e->dev = key.dev;
-    e->prot = (__u32)ctx->args[2];
+    e->prot = (__u32)prot;
     e->written_ts_ns = *written;
     eg_file_path(task, fp, e->path, legacy);
     eg_submit(e, EG_EVENT_ROOTFS_EXEC_MAP, false);
     return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int eg_rootfs_enter_mmap(struct trace_event_raw_sys_enter *ctx)
-{
-    return handle_mmap(ctx, true, false);
-}
+#define MMAP_FLAVOUR(suffix, cast, lg)                                                             \
+    SEC("tracepoint/syscalls/sys_enter_mmap")                                                      \
+    int eg_rootfs_enter_mmap##suffix(struct trace_event_raw_sys_enter *ctx)                        \
+    {                                                                                              \
+        return handle_mmap(ctx->args[2], (long)ctx->args[4], cast, lg);                            \
+    }                                                                                              \
+    SEC("fentry/" EG_SYSCALL_FN("mmap"))                                                           \
+    int BPF_PROG(eg_rootfs_fn_enter_mmap##suffix, struct pt_regs *regs)                            \
+    {                                                                                              \
+        return handle_mmap(PT_REGS_PARM3_SYSCALL(regs), (long)PT_REGS_PARM5_SYSCALL(regs), cast,   \
+                           lg);                                                                    \
+    }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int eg_rootfs_enter_mmap_pr(struct trace_event_raw_sys_enter *ctx)
-{
-    return handle_mmap(ctx, false, false);
-}
-
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int eg_rootfs_enter_mmap_pr_lg(struct trace_event_raw_sys_enter *ctx)
-{
-    return handle_mmap(ctx, false, true);
-}
+MMAP_FLAVOUR(, true, false)
+MMAP_FLAVOUR(_pr, false, false)
+MMAP_FLAVOUR(_pr_lg, false, true)

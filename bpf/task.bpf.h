@@ -140,6 +140,18 @@ static __always_inline struct pt_regs *eg_syscall_regs(long nr, const bool legac
     return legacy ? eg_syscall_regs_legacy(task, nr) : (struct pt_regs *)bpf_task_pt_regs(task);
 }
 
+/*
+ * The kernel function of syscall `name` (a string literal), for fentry/fexit sections: it takes
+ * the task's saved user registers, so a program there reads the same arguments a syscall
+ * tracepoint does, without the tracepoint (whose attachment sends every syscall of every task
+ * through the tracing slow path).
+ */
+#if defined(__TARGET_ARCH_x86)
+#define EG_SYSCALL_FN(name) "__x64_sys_" name
+#elif defined(__TARGET_ARCH_arm64)
+#define EG_SYSCALL_FN(name) "__arm64_sys_" name
+#endif
+
 /* Syscall argument n from eg_syscall_regs(): a direct load, or a CO-RE read (legacy). */
 #define EG_SYSCALL_ARG(legacy, regs, n)                                                            \
     ((legacy) ? PT_REGS_PARM##n##_CORE_SYSCALL(regs) : PT_REGS_PARM##n##_SYSCALL(regs))

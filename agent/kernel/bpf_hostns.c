@@ -1,9 +1,12 @@
 /*
- * Host namespace entry and process access (bpf/hostns.bpf.c): syscall
- * tracepoints for setns, ptrace, process_vm_writev, the kill family and the
- * exit of openat/openat2. Not essential: without it the agent still reports
- * everything else, and the probe report says why it is missing. The legacy
- * task-access twins (bpf/task.bpf.h) load where the others cannot (5.10).
+ * Host namespace entry and process access (bpf/hostns.bpf.c): setns, ptrace,
+ * process_vm_writev, the kill family and opens of /proc/<pid>/mem. Preferred:
+ * fentry/fexit on the syscalls' functions and on mem_open, which leaves every
+ * other syscall of the host alone; else the syscall tracepoints (whose mere
+ * attachment puts every syscall of every task through the tracing slow path).
+ * Not essential: without it the agent still reports everything else, and the
+ * probe report says why it is missing. The legacy task-access twins
+ * (bpf/task.bpf.h) load where the fast programs cannot (5.10).
  */
 #include "agent/kernel/bpf_hostns.h"
 
@@ -16,10 +19,12 @@
 #include <bpf/libbpf.h>
 
 #include "agent/common/log.h"
+#include "agent/kernel/link_teardown.h"
 #include "hostns.skel.h"
 
 #define HOSTNS_HOOK "hostNamespaces"
 #define HOSTNS_ATTACH "tracepoint/syscalls"
+#define HOSTNS_ATTACH_FENTRY "fentry+fexit/syscall functions, mem_open"
 #define TRACEFS_SYSCALLS "/sys/kernel/tracing/events/syscalls"
 
 int eg_hostns_read_host_ns(const char *proc_self_ns, struct eg_host_ns *out)
@@ -40,23 +45,47 @@ int eg_hostns_read_host_ns(const char *proc_self_ns, struct eg_host_ns *out)
     return found;
 }
 
-/* One program per tracepoint; a kernel without one of them loads the rest. */
+/*
+ * One program per tracepoint; a kernel without one of them loads the rest. The fentry programs
+ * (named "<tracepoint program>_fn" where there is one) by the kernel function they hook, whose
+ * name the skeleton's section holds: a kernel whose BTF lacks one loads the rest.
+ */
+#define PROG(name) offsetof(struct hostns_bpf, progs.name)
 static const struct {
     const char *event; /* under events/syscalls */
     size_t prog_offset;
 } hostns_progs[] = {
-    {"sys_enter_setns", offsetof(struct hostns_bpf, progs.eg_setns_enter)},
-    {"sys_exit_setns", offsetof(struct hostns_bpf, progs.eg_setns_exit)},
-    {"sys_enter_ptrace", offsetof(struct hostns_bpf, progs.eg_ptrace_enter)},
-    {"sys_enter_process_vm_writev", offsetof(struct hostns_bpf, progs.eg_vm_writev_enter)},
-    {"sys_enter_kill", offsetof(struct hostns_bpf, progs.eg_kill_enter)},
-    {"sys_enter_tkill", offsetof(struct hostns_bpf, progs.eg_tkill_enter)},
-    {"sys_enter_tgkill", offsetof(struct hostns_bpf, progs.eg_tgkill_enter)},
-    {"sys_enter_pidfd_send_signal", offsetof(struct hostns_bpf, progs.eg_pidfd_signal_enter)},
-    {"sys_exit_openat", offsetof(struct hostns_bpf, progs.eg_openat_exit)},
-    {"sys_exit_openat2", offsetof(struct hostns_bpf, progs.eg_openat2_exit)},
+    {"sys_enter_setns", PROG(eg_setns_enter)},
+    {"sys_exit_setns", PROG(eg_setns_exit)},
+    {"sys_enter_ptrace", PROG(eg_ptrace_enter)},
+    {"sys_enter_process_vm_writev", PROG(eg_vm_writev_enter)},
+    {"sys_enter_kill", PROG(eg_kill_enter)},
+    {"sys_enter_tkill", PROG(eg_tkill_enter)},
+    {"sys_enter_tgkill", PROG(eg_tgkill_enter)},
+    {"sys_enter_pidfd_send_signal", PROG(eg_pidfd_signal_enter)},
+    {"sys_exit_openat", PROG(eg_openat_exit)},
+    {"sys_exit_openat2", PROG(eg_openat2_exit)},
 };
 #define HOSTNS_PROGS (sizeof(hostns_progs) / sizeof(hostns_progs[0]))
+static const size_t hostns_fentry_progs[] = {
+    PROG(eg_setns_enter_fn),     PROG(eg_setns_exit_fn),         PROG(eg_ptrace_enter_fn),
+    PROG(eg_vm_writev_enter_fn), PROG(eg_kill_enter_fn),         PROG(eg_tkill_enter_fn),
+    PROG(eg_tgkill_enter_fn),    PROG(eg_pidfd_signal_enter_fn), PROG(eg_mem_open_fn),
+};
+#define HOSTNS_FENTRY_PROGS (sizeof(hostns_fentry_progs) / sizeof(hostns_fentry_progs[0]))
+
+static struct bpf_program *prog_at(struct hostns_bpf *s, size_t offset)
+{
+    return *(struct bpf_program **)((char *)s + offset);
+}
+
+/* "fentry/__x64_sys_setns" -> "__x64_sys_setns" */
+static const char *fentry_target(struct bpf_program *p)
+{
+    const char *sec = bpf_program__section_name(p);
+    const char *slash = strchr(sec, '/');
+    return slash ? slash + 1 : sec;
+}
 
 static bool tracepoint_exists(const char *event)
 {
@@ -66,36 +95,65 @@ static bool tracepoint_exists(const char *event)
     return stat(path, &st) == 0;
 }
 
-/* --hook hostNamespaces=NAME, in order of preference. */
-static const char *const hostns_variants[] = {"syscalls", "legacy", NULL};
+/*
+ * --hook hostNamespaces=NAME, in order of preference: the fast programs before their legacy
+ * twins, fentry before the syscall tracepoints within each. On 5.10 (no fast helpers) that is
+ * fentry-legacy; where fentry is refused (this project's 6.18 development host), syscalls.
+ */
+enum hostns_variant { HOSTNS_FENTRY, HOSTNS_SYSCALLS, HOSTNS_FENTRY_LG, HOSTNS_SYSCALLS_LG };
+static const char *const hostns_variants[] = {"fentry", "syscalls", "fentry-legacy", "legacy",
+                                              NULL};
+
+static void note_missing(char *missing, size_t missing_len, size_t *used, const char *what)
+{
+    if (*used >= missing_len)
+        return;
+    int w = snprintf(missing + *used, missing_len - *used, "%s%s", *used ? "," : "", what);
+    *used += w > 0 ? (size_t)w : 0;
+}
+
+/* Autoload the programs of one attachment whose hook this kernel has; how many. */
+static int choose_programs(struct hostns_bpf *s, const struct btf *vmlinux, bool fentry,
+                           char *missing, size_t missing_len)
+{
+    size_t used = 0;
+    int n_loaded = 0;
+    missing[0] = '\0';
+    for (size_t i = 0; i < HOSTNS_PROGS; i++) {
+        struct bpf_program *p = prog_at(s, hostns_progs[i].prog_offset);
+        bool present = !fentry && tracepoint_exists(hostns_progs[i].event);
+        bpf_program__set_autoload(p, present);
+        n_loaded += present;
+        if (!fentry && !present)
+            note_missing(missing, missing_len, &used, hostns_progs[i].event);
+    }
+    for (size_t i = 0; i < HOSTNS_FENTRY_PROGS; i++) {
+        struct bpf_program *p = prog_at(s, hostns_fentry_progs[i]);
+        const char *fn = fentry_target(p);
+        bool present = fentry && eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC);
+        bpf_program__set_autoload(p, present);
+        n_loaded += present;
+        if (fentry && !present)
+            note_missing(missing, missing_len, &used, fn);
+    }
+    return n_loaded;
+}
 
 /* Open, load and attach one flavour; NULL with the reason in `why`. */
 static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                                      const struct eg_host_ns *host, bool legacy, char *missing,
-                                      size_t missing_len, char *why, size_t whylen)
+                                      const struct btf *vmlinux, const struct eg_host_ns *host,
+                                      bool fentry, bool legacy, char *missing, size_t missing_len,
+                                      char *why, size_t whylen)
 {
     struct hostns_bpf *s = hostns_bpf__open();
     if (!s) {
         eg_bpf_errno_text(errno, why, whylen);
         return NULL;
     }
-    size_t used = 0;
-    int n_loaded = 0;
-    missing[0] = '\0';
-    for (size_t i = 0; i < HOSTNS_PROGS; i++) {
-        struct bpf_program *p = *(struct bpf_program **)((char *)s + hostns_progs[i].prog_offset);
-        bool present = tracepoint_exists(hostns_progs[i].event);
-        bpf_program__set_autoload(p, present);
-        if (present) {
-            n_loaded++;
-        } else if (used < missing_len) {
-            int w = snprintf(missing + used, missing_len - used, "%s%s", used ? "," : "",
-                             hostns_progs[i].event);
-            used += w > 0 ? (size_t)w : 0;
-        }
-    }
-    if (n_loaded == 0) {
-        snprintf(why, whylen, "no syscall tracepoints in tracefs");
+    if (choose_programs(s, vmlinux, fentry, missing, missing_len) == 0) {
+        snprintf(why, whylen,
+                 fentry ? "none of the hooked functions in kernel BTF"
+                        : "no syscall tracepoints in tracefs");
         hostns_bpf__destroy(s);
         return NULL;
     }
@@ -122,22 +180,28 @@ static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_opti
 static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
 {
-    (void)vmlinux;
     struct eg_host_ns host;
     if (eg_hostns_read_host_ns("/proc/self/ns", &host) < EG_HOST_NS_KINDS)
         eg_log_warn("cannot read every namespace in /proc/self/ns: entering those host "
                     "namespaces is not detected");
     const char *forced = eg_bpf_forced(opt, HOSTNS_HOOK);
+    static const char *const attaches[] = {
+        [HOSTNS_FENTRY] = HOSTNS_ATTACH_FENTRY,
+        [HOSTNS_SYSCALLS] = HOSTNS_ATTACH,
+        [HOSTNS_FENTRY_LG] = HOSTNS_ATTACH_FENTRY EG_BPF_LEGACY_SUFFIX,
+        [HOSTNS_SYSCALLS_LG] = HOSTNS_ATTACH EG_BPF_LEGACY_SUFFIX,
+    };
     for (int v = 0; hostns_variants[v]; v++) {
-        bool legacy = v == 1;
-        const char *attach = legacy ? HOSTNS_ATTACH EG_BPF_LEGACY_SUFFIX : HOSTNS_ATTACH;
+        bool legacy = v == HOSTNS_FENTRY_LG || v == HOSTNS_SYSCALLS_LG;
+        bool fentry = v == HOSTNS_FENTRY || v == HOSTNS_FENTRY_LG;
+        const char *attach = attaches[v];
         if (forced && strcmp(forced, hostns_variants[v]) != 0)
             continue;
         if (!legacy && !eg_bpf_fast_flavour_usable(b, EG_HELPERS_ALL, forced, attach, r))
             continue;
         char why[160], missing[160];
-        struct hostns_bpf *s =
-            try_flavour(b, opt, &host, legacy, missing, sizeof(missing), why, sizeof(why));
+        struct hostns_bpf *s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, missing,
+                                           sizeof(missing), why, sizeof(why));
         if (!s) {
             eg_bpf_hook_attempt(r, attach, why);
             continue;
@@ -153,7 +217,19 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
 
 static void unload_hostns(void *skel)
 {
-    hostns_bpf__destroy(skel);
+    /* The fentry links detach concurrently (link_teardown.h), then the rest as usual. */
+    struct hostns_bpf *s = skel;
+    struct bpf_link *links[32];
+    int n = 0;
+    for (int i = 0; i < s->skeleton->prog_cnt && n < 32; i++) {
+        struct bpf_link **l = s->skeleton->progs[i].link;
+        if (l && *l) {
+            links[n++] = *l;
+            *l = NULL;
+        }
+    }
+    eg_bpf_links_destroy(links, n);
+    hostns_bpf__destroy(s);
 }
 
 const struct eg_bpf_concern eg_bpf_hostns_concern = {

@@ -20,7 +20,7 @@ struct json_object;
 struct bpf_object;
 struct btf;
 
-#define EG_HOOK_ATTEMPTS 6
+#define EG_HOOK_ATTEMPTS 10
 #define EG_HOOK_MAX 8
 
 struct eg_hook_attempt {

@@ -1,9 +1,13 @@
 /*
- * Root filesystem writes (bpf/rootfs.bpf.c). Every program is a syscall
- * tracepoint; some syscalls do not exist on every architecture (open,
- * creat, rename... are x86_64 only) or kernel (fchmodat2 is 6.6+), so each
- * program is attached on its own and the missing ones are reported. The
- * open exits (openat at least) are required; the rest are best effort.
+ * Root filesystem writes (bpf/rootfs.bpf.c). Every program watches one
+ * syscall, attached either to the syscall's own function (fexit, fentry for
+ * mmap: preferred, it leaves the host's other syscalls alone) or to its
+ * tracepoint (kernels that refuse fentry; any attached syscall tracepoint
+ * puts every syscall of every task through the tracing slow path). Some
+ * syscalls do not exist on every architecture (open, creat, rename... are
+ * x86_64 only) or kernel (fchmodat2 is 6.6+), so each program is attached on
+ * its own and the missing ones are reported. The open exits (openat at
+ * least) are required; the rest are best effort.
  *
  * The programs that read file fields come in two flavours (see rootfs.bpf.c):
  * through bpf_rdonly_cast where the kernel has that kfunc, else through
@@ -22,6 +26,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/kernel/link_teardown.h"
 #include "rootfs.skel.h"
 
 #define ROOTFS_MAX_LINKS 48
@@ -33,19 +38,61 @@ struct rootfs_loaded {
 };
 
 enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUPS };
-static const char *const group_attach[GROUPS] = {
-    "tracepoint/syscalls/sys_exit_open*,creat",
-    "tracepoint/syscalls/sys_exit_<path ops>",
-    "tracepoint/syscalls/sys_enter_mmap",
+static const char *const group_attach[2][GROUPS] = {
+    {
+        "tracepoint/syscalls/sys_exit_open*,creat",
+        "tracepoint/syscalls/sys_exit_<path ops>",
+        "tracepoint/syscalls/sys_enter_mmap",
+    },
+    {
+        "fexit/<arch>_sys_open*,creat",
+        "fexit/<arch>_sys_<path ops>",
+        "fentry/<arch>_sys_mmap",
+    },
 };
+
+/* A program on a syscall's function rather than on its tracepoint. */
+static bool is_fentry_section(const char *sec)
+{
+    return strncmp(sec, "fentry/", 7) == 0 || strncmp(sec, "fexit/", 6) == 0;
+}
+
+/*
+ * The syscall a program watches: "tracepoint/syscalls/sys_exit_rename" or
+ * "fexit/__x64_sys_rename" -> "rename".
+ */
+static const char *syscall_of(const char *sec)
+{
+    const char *p = strstr(sec, "sys_exit_");
+    if (p)
+        return p + 9;
+    if ((p = strstr(sec, "sys_enter_")))
+        return p + 10;
+    p = strstr(sec, "_sys_");
+    return p ? p + 5 : sec;
+}
 
 static enum prog_group group_of(const char *sec)
 {
-    if (strstr(sec, "sys_enter_mmap"))
+    const char *sys = syscall_of(sec);
+    if (strcmp(sys, "mmap") == 0)
         return GROUP_MMAP;
-    if (strstr(sec, "sys_exit_open") || strstr(sec, "sys_exit_creat"))
+    if (strncmp(sys, "open", 4) == 0 || strcmp(sys, "creat") == 0)
         return GROUP_OPEN;
     return GROUP_PATHOP;
+}
+
+/* What one load left out: the syscalls whose function this kernel's BTF lacks (fentry). */
+struct rootfs_absent {
+    int n[GROUPS];
+    char names[GROUPS][120];
+};
+
+static void note_absent(struct rootfs_absent *a, enum prog_group g, const char *sys)
+{
+    size_t used = strlen(a->names[g]);
+    a->n[g]++;
+    snprintf(a->names[g] + used, sizeof(a->names[g]) - used, "%s%s", used ? "," : "", sys);
 }
 
 static void unload_rootfs(void *p)
@@ -53,8 +100,7 @@ static void unload_rootfs(void *p)
     struct rootfs_loaded *l = p;
     if (!l)
         return;
-    for (int i = 0; i < l->n_links; i++)
-        bpf_link__destroy(l->links[i]);
+    eg_bpf_links_destroy(l->links, l->n_links);
     rootfs_bpf__destroy(l->skel);
     free(l);
 }
@@ -74,9 +120,18 @@ static bool is_cast_flavour(const struct bpf_object *obj, const struct bpf_progr
     return bpf_object__find_program_by_name(obj, twin) != NULL;
 }
 
-/* Open and load the object with one flavour's programs; NULL and *why on failure. */
+/* The error of the last failed open_and_load (a negative errno). */
+static int last_load_error;
+
+/*
+ * Open and load the object with one attachment's and one flavour's programs; NULL and *why on
+ * failure (the error in last_load_error). A fentry program whose function the kernel's BTF lacks is
+ * not loaded (it would fail the whole object): it is noted in *absent.
+ */
 static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                                        bool cast, bool legacy, char *why, size_t whylen)
+                                        const struct btf *vmlinux, bool fentry, bool cast,
+                                        bool legacy, struct rootfs_absent *absent, char *why,
+                                        size_t whylen)
 {
     struct rootfs_bpf *skel = rootfs_bpf__open();
     if (!skel) {
@@ -92,14 +147,73 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
             bpf_program__set_autoload(prog, cast);
         /* Path operations read no file fields: one flavour, always loaded. */
     }
+    memset(absent, 0, sizeof(*absent));
+    bpf_object__for_each_program(prog, skel->obj)
+    {
+        const char *sec = bpf_program__section_name(prog);
+        if (is_fentry_section(sec) != fentry) {
+            bpf_program__set_autoload(prog, false);
+            continue;
+        }
+        if (!fentry || !bpf_program__autoload(prog))
+            continue;
+        const char *fn = strchr(sec, '/') + 1;
+        if (eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC))
+            continue;
+        bpf_program__set_autoload(prog, false);
+        /* One note per syscall: the twins ("_lg") follow their fast program. */
+        const char *name = bpf_program__name(prog);
+        size_t n = strlen(name);
+        if (n <= 3 || strcmp(name + n - 3, "_lg") != 0)
+            note_absent(absent, group_of(sec), syscall_of(sec));
+    }
     eg_bpf_select_legacy(skel->obj, legacy);
     EG_BPF_SET_COMMON_RODATA(skel, b, opt);
     eg_bpf_share_maps(b, skel->obj);
     int err = rootfs_bpf__load(skel);
     if (err) {
+        last_load_error = err;
         eg_bpf_errno_text(err, why, whylen);
         rootfs_bpf__destroy(skel);
         return NULL;
+    }
+    return skel;
+}
+
+/*
+ * Load one attachment (fentry or the tracepoints) in the flavour chosen for this kernel, with
+ * the flavour fallbacks: a cast set the kernel refuses -> probe-read; fast programs refused for
+ * another helper -> legacy twins (tracepoints only: fentry refused that way goes to the
+ * tracepoints). NULL with the last reason in `why`.
+ */
+static struct rootfs_bpf *load_attachment(struct eg_bpf *b, const struct eg_bpf_options *opt,
+                                          const struct btf *vmlinux, bool fentry,
+                                          const char *forced, bool *cast, bool *legacy,
+                                          struct rootfs_absent *absent, struct eg_hook_report *r,
+                                          char *why, size_t whylen)
+{
+    const char *attach = group_attach[fentry][GROUP_OPEN];
+    struct rootfs_bpf *skel =
+        open_and_load(b, opt, vmlinux, fentry, *cast, *legacy, absent, why, whylen);
+    /* EPERM on fentry: the kernel refuses the attachment itself, whatever the flavour. */
+    bool attach_refused = fentry && (last_load_error == -EPERM || last_load_error == EPERM);
+    if (!skel && *cast && !forced && !attach_refused) {
+        /* A kernel can list the kfunc yet refuse it to tracing programs. */
+        char attempt[200];
+        snprintf(attempt, sizeof(attempt), "%s: bpf_rdonly_cast refused (%s): probe-read", attach,
+                 why);
+        eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast", attempt);
+        *cast = false;
+        skel = open_and_load(b, opt, vmlinux, fentry, *cast, *legacy, absent, why, whylen);
+    }
+    if (!skel && !fentry && !*legacy && !forced) {
+        /* Refused for another helper of the fast programs: the legacy twins. */
+        char attempt[200];
+        snprintf(attempt, sizeof(attempt), "refused (%s): legacy task access instead", why);
+        eg_bpf_hook_attempt(r, "task access", attempt);
+        *cast = false;
+        *legacy = true;
+        skel = open_and_load(b, opt, vmlinux, fentry, *cast, *legacy, absent, why, whylen);
     }
     return skel;
 }
@@ -110,15 +224,19 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     char why[160];
     struct rootfs_loaded *l = calloc(1, sizeof(*l));
     if (!l) {
-        eg_bpf_hook_attempt(r, group_attach[GROUP_OPEN], "out of memory");
+        eg_bpf_hook_attempt(r, group_attach[0][GROUP_OPEN], "out of memory");
         return -1;
     }
     const char *forced = eg_bpf_forced(opt, EG_ROOTFS_HOOK);
+    /* --hook rootfsWrites=fentry|syscalls forces the attachment, the others the flavour. */
+    bool attach_forced =
+        forced && (strcmp(forced, "fentry") == 0 || strcmp(forced, "syscalls") == 0);
+    const char *flavour_forced = attach_forced ? NULL : forced;
     /* Legacy task access reads file fields by probe-read too (no bpf_rdonly_cast before 6.2). */
-    bool legacy = (forced && strcmp(forced, "legacy") == 0) ||
-                  !eg_bpf_fast_flavour_usable(b, EG_HELPERS_ALL, forced, "task access", r);
-    bool probe_read =
-        opt->probe_read_file_fields || legacy || (forced && strcmp(forced, "probe-read") == 0);
+    bool legacy = (flavour_forced && strcmp(flavour_forced, "legacy") == 0) ||
+                  !eg_bpf_fast_flavour_usable(b, EG_HELPERS_ALL, flavour_forced, "task access", r);
+    bool probe_read = opt->probe_read_file_fields || legacy ||
+                      (flavour_forced && strcmp(flavour_forced, "probe-read") == 0);
     bool has_cast = eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
     bool cast = !probe_read && has_cast;
     if (legacy)
@@ -127,45 +245,47 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     else if (probe_read)
         eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast",
                             "not used (--bpf-file-reads probe-read): file fields by probe-read");
-    else if (!cast && forced) {
+    else if (!cast && flavour_forced) {
         eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast", "not in this kernel");
         free(l);
         return -1;
     } else if (!cast)
         eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast",
                             "not in this kernel: file fields by probe-read");
-    l->skel = open_and_load(b, opt, cast, legacy, why, sizeof(why));
-    if (!l->skel && cast && !forced) {
-        /* A kernel can list the kfunc yet refuse it to tracepoint programs. */
+
+    struct rootfs_absent absent;
+    bool fentry = !(forced && strcmp(forced, "syscalls") == 0);
+    bool cast0 = cast, legacy0 = legacy;
+    l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent, r,
+                              why, sizeof(why));
+    if (!l->skel && fentry && !attach_forced) {
         char attempt[200];
-        snprintf(attempt, sizeof(attempt), "refused (%s): file fields by probe-read", why);
-        eg_bpf_hook_attempt(r, "kfunc/bpf_rdonly_cast", attempt);
-        cast = false;
-        l->skel = open_and_load(b, opt, cast, legacy, why, sizeof(why));
-    }
-    if (!l->skel && !legacy && !forced) {
-        /* Refused for another helper of the fast programs: the legacy twins. */
-        char attempt[200];
-        snprintf(attempt, sizeof(attempt), "refused (%s): legacy task access instead", why);
-        eg_bpf_hook_attempt(r, "task access", attempt);
-        cast = false;
-        legacy = true;
-        l->skel = open_and_load(b, opt, cast, legacy, why, sizeof(why));
+        snprintf(attempt, sizeof(attempt), "%s: syscall tracepoints instead", why);
+        eg_bpf_hook_attempt(r, group_attach[1][GROUP_OPEN], attempt);
+        fentry = false;
+        cast = cast0;
+        legacy = legacy0;
+        l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent,
+                                  r, why, sizeof(why));
     }
     if (!l->skel) {
-        eg_bpf_hook_attempt(r, group_attach[GROUP_OPEN], why);
+        eg_bpf_hook_attempt(r, group_attach[fentry][GROUP_OPEN], why);
         free(l);
         return -1;
     }
 
     int attached[GROUPS] = {0}, total[GROUPS] = {0};
     char missing[GROUPS][120] = {{0}};
+    for (int g = 0; g < GROUPS; g++) {
+        total[g] = absent.n[g];
+        snprintf(missing[g], sizeof(missing[g]), "%s", absent.names[g]);
+    }
     bool openat_ok = false;
     struct bpf_program *prog;
     bpf_object__for_each_program(prog, l->skel->obj)
     {
         if (!bpf_program__autoload(prog))
-            continue; /* the other flavour */
+            continue; /* the other flavour or attachment */
         const char *sec = bpf_program__section_name(prog);
         enum prog_group g = group_of(sec);
         total[g]++;
@@ -173,15 +293,13 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         if (link) {
             l->links[l->n_links++] = link;
             attached[g]++;
-            if (strcmp(sec, "tracepoint/syscalls/sys_exit_openat") == 0)
+            if (strcmp(syscall_of(sec), "openat") == 0)
                 openat_ok = true;
             continue;
         }
-        /* "tracepoint/syscalls/sys_exit_rename" -> "rename" in the report. */
-        const char *name = strrchr(sec, '_');
         size_t used = strlen(missing[g]);
         snprintf(missing[g] + used, sizeof(missing[g]) - used, "%s%s", used ? "," : "",
-                 name ? name + 1 : sec);
+                 syscall_of(sec));
     }
     for (int g = 0; g < GROUPS; g++) {
         if (attached[g] == total[g])
@@ -190,20 +308,25 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
             /* The report line is short: name as many missing syscalls as fit. */
             snprintf(why, sizeof(why), "%s%d of %d attached; missing: %.100s",
                      attached[g] ? "ok: " : "", attached[g], total[g], missing[g]);
-        eg_bpf_hook_attempt(r, group_attach[g], why);
+        eg_bpf_hook_attempt(r, group_attach[fentry][g], why);
     }
     if (!openat_ok) {
         unload_rootfs(l);
         return -1;
     }
-    snprintf(r->chosen, sizeof(r->chosen), "tracepoint/syscalls (%d programs%s%s)", l->n_links,
+    snprintf(r->chosen, sizeof(r->chosen), "%s (%d programs%s%s)",
+             fentry ? "fentry+fexit/syscall functions" : "tracepoint/syscalls", l->n_links,
              cast ? ", bpf_rdonly_cast" : ", probe-read", legacy ? ", legacy task access" : "");
     *skel = l;
     return 0;
 }
 
-/* --hook rootfsWrites=NAME: how the programs read file fields (legacy: and the task). */
-static const char *const rootfs_variants[] = {"cast", "probe-read", "legacy", NULL};
+/*
+ * --hook rootfsWrites=NAME: how the programs read file fields (legacy: and the task), the
+ * attachment by probing; or the attachment (fentry, syscalls), the flavour by probing.
+ */
+static const char *const rootfs_variants[] = {"cast",   "probe-read", "legacy",
+                                              "fentry", "syscalls",   NULL};
 
 const struct eg_bpf_concern eg_bpf_rootfs_concern = {
     .hook = EG_ROOTFS_HOOK,

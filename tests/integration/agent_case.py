@@ -111,7 +111,9 @@ class AgentCase(unittest.TestCase):
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
                                    health_file=health)
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        # Generous: under QEMU TCG with other guests on the machine, attaching ~40 fentry/fexit
+        # trampolines (text patching, a TLB flush per image) took 19-37 s (docs/kernel-matrix.md).
+        self.agent.wait_ready(timeout=120)
         return self.agent
 
     def stop_agent(self):

@@ -1152,7 +1152,7 @@ LEGACY_VARIANTS = {
     "processLifecycle": ("legacy",),
     "capability": ("tp_btf-legacy", "fexit-legacy", "kprobe-legacy"),
     "rootfsWrites": ("legacy",),
-    "hostNamespaces": ("legacy",),
+    "hostNamespaces": ("fentry-legacy", "legacy"),
 }
 _legacy_hooks = None
 
@@ -1324,8 +1324,10 @@ class Agent:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return self.returncode
 
-    def stop(self, timeout=15):
-        """SIGTERM, then waits; returns the exit code. Kills it and raises if it hangs."""
+    def stop(self, timeout=60):
+        """SIGTERM, then waits; returns the exit code. Kills it and raises if it hangs. Detaching
+        fentry/fexit programs waits for RCU-tasks grace periods: under QEMU TCG with other
+        guests running, an agent's stop took up to 10 s (docs/kernel-matrix.md)."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:

@@ -138,6 +138,70 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(run("probe", "--bpf-file-reads", "fast").returncode, 2)
 
 
+SYSCALL_CONCERNS = ("hostNamespaces", "rootfsWrites")
+# rootfsWrites=fentry takes the task-access flavour the kernel supports; hostNamespaces names it.
+FENTRY_VARIANTS = {"hostNamespaces": ("fentry", "fentry-legacy"), "rootfsWrites": ("fentry",)}
+
+
+class SyscallHookAttachment(AgentCase):
+    """The concerns that watch syscalls hook the syscalls' own functions (fentry/fexit) where
+    the kernel allows it, so that no syscalls/ tracepoint is attached: one attached syscall
+    tracepoint program puts every syscall of every task on the host through the tracing slow
+    path (docs/performance.md). Where fentry is refused, the tracepoints are the fallback."""
+
+    def agent_syscall_tracepoints(self):
+        """The syscalls/ tracepoints the running agent has programs on, by the kernel's own
+        list of perf-event attachments (bpftool perf)."""
+        r = subprocess.run(["bpftool", "perf", "list", "-j"], capture_output=True, text=True,
+                           timeout=60, check=True)
+        pid = self.agent.proc.pid
+        return sorted({a["tracepoint"] for a in json.loads(r.stdout or "[]")
+                       if a.get("pid") == pid and a.get("fd_type") == "tracepoint"
+                       and a.get("tracepoint", "").startswith(("sys_enter_", "sys_exit_"))})
+
+    def test_fentry_replaces_every_syscall_tracepoint_where_it_loads(self):
+        if any(c in os.environ.get("ECSGUARD_TEST_HOOKS", "") for c in SYSCALL_CONCERNS):
+            self.skipTest("ECSGUARD_TEST_HOOKS forces the syscall concerns' hooks in this run")
+        # Whether this kernel takes a function-hook variant of each concern: forced, nothing
+        # else tried (the fast programs, or their legacy task-access twins: 5.10).
+        fentry_loads = {}
+        for concern, variants in FENTRY_VARIANTS.items():
+            fentry_loads[concern] = False
+            for variant in variants:
+                r = run("probe", "--hook", "%s=%s" % (concern, variant))
+                self.assertIn(r.returncode, (0, 1), r.stderr)
+                hook = json.loads(r.stdout)["hooks"][concern]
+                self.assertEqual(hook["forced"], variant)
+                if r.returncode == 0:
+                    self.assertTrue(hook["chosen"].startswith("fentry+fexit/syscall functions"),
+                                    hook)
+                    fentry_loads[concern] = True
+        # Chosen by probing: fentry where it loads, else the tracepoints with the reason.
+        report = json.loads(run("probe").stdout)
+        for concern in SYSCALL_CONCERNS:
+            hook = report["hooks"][concern]
+            if fentry_loads[concern]:
+                self.assertTrue(hook["chosen"].startswith("fentry+fexit/syscall functions"),
+                                hook)
+            else:
+                self.assertTrue(hook["chosen"].startswith("tracepoint/syscalls"), hook)
+                self.assertTrue(any(a["attach"].startswith(("fentry", "fexit")) and
+                                    a["result"] != "ok" for a in hook["attempts"]), hook)
+        self.start_agent()
+        attached = self.agent_syscall_tracepoints()
+        if all(fentry_loads.values()):
+            self.assertEqual(attached, [])
+        # Each concern on its tracepoints exactly where its function hooks do not load.
+        own = {"hostNamespaces": ("sys_enter_setns", "sys_exit_setns", "sys_enter_kill"),
+               "rootfsWrites": ("sys_exit_unlinkat", "sys_exit_creat", "sys_enter_mmap")}
+        for concern, tracepoints in own.items():
+            for tp in tracepoints:
+                if fentry_loads[concern]:
+                    self.assertNotIn(tp, attached, concern)
+                else:
+                    self.assertIn(tp, attached, concern)
+
+
 class Flood(AgentCase):
 
     def test_flood_past_the_ring_buffer_is_counted_and_survived(self):
