@@ -87,6 +87,14 @@ src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 for s in $suites; do
     start=$(date +%s)
     case "$s" in
+    hook_tax)
+        # Not a test suite: the syscall-tracepoint tax, tracepoints against fentry, in this guest.
+        (cd "$src" && ECSGUARD_BIN=$agent ECSGUARD_EGPROBE=$build/tests/helpers/egprobe \
+            ECSGUARD_BUILD_DIR=$build PYTHONDONTWRITEBYTECODE=1 \
+            python3 bench/hook_tax.py --rounds "${ECSGUARD_HOOK_TAX_ROUNDS:-7}" \
+            --json "$out/hook_tax.json") >"$out/$s.log" 2>&1
+        echo $? >"$out/$s.rc"
+        ;;
     *.*)
         # One test (test_hostns.HostNamespaces.test_x), with the environment ctest gives.
         (cd "$src/tests/integration" && ECSGUARD_BIN=$agent \

@@ -134,6 +134,12 @@ def main():
             if s["status"] == "not run":
                 notes.append("- %s %s: %s did not run (guest log: %s/console.log)"
                              % (r["kernel"], r["cgroup"], s["suite"], r["run"]))
+    # The hook_tax "suite" (bench/hook_tax.py) prints a table of its own: shown as it is.
+    for r in rows:
+        log = read(os.path.join(results, r["run"], "hook_tax.log"))
+        if "| workload" in log:
+            notes.append("\nhook_tax, %s %s:\n%s" % (r["kernel"], r["cgroup"],
+                                                   log[log.index("| workload"):].rstrip()))
     text = "\n".join(lines + ([""] + notes if notes else [])) + "\n"
     # Where a suite failed, its failure reports, so a CI log alone says what broke.
     details = []

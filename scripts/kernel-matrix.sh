@@ -15,6 +15,11 @@
 # probe-read; empty for none): the fallbacks that kernel would not choose by itself, run
 # where they load, or a kernel or cgroup mode that needs only some suites.
 #
+# The suite name hook_tax is not a test suite: it runs bench/hook_tax.py in the guest (getppid
+# and open-write loops with no agent, with the syscall concerns on syscall tracepoints, and on
+# fentry/fexit; the ratios between them are the syscall-tracepoint tax on that kernel), e.g.
+#   scripts/kernel-matrix.sh --kernels 6.1,6.12 --cgroup v2 --suites hook_tax
+#
 # The test classes that force every concern through its legacy task-access twins (the
 # LegacyTaskAccess mixin) are not run in the guests unless --forced-twins is given: the matrix
 # runs the twins where a kernel chooses them by itself (5.10), the native suite forces them on
@@ -47,7 +52,7 @@ forced_twins=0
 cache=${ECSGUARD_KERNEL_CACHE:-/var/cache/ecsguard-kernels}
 
 usage() {
-    sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
