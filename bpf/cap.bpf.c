@@ -92,9 +92,9 @@ struct {
      (1ULL << CAP_BPF_NR) | (1ULL << CAP_CHECKPOINT_RESTORE_NR))
 
 /*
- * "The same syscall" is its user registers: number, the first five arguments (no syscall that
- * checks one of those capabilities takes a sixth), the user instruction and stack pointers. Two
- * calls of one syscall from one call site with the same arguments look the same; a CAP_SYS_ADMIN
+ * "The same syscall" is its user registers: number, the first five arguments (the libbpf in use
+ * has no accessor for a sixth), the user instruction and stack pointers. Two calls of one
+ * syscall from one call site with the same arguments look the same; a CAP_SYS_ADMIN
  * check consumes the refusal it matched, so it stands for one fallback.
  */
 #define EG_CALL_WORDS 8

@@ -7,7 +7,7 @@
  *   2  usage error            (message on stderr)
  *
  * The integration tests and the demo use it to make a container do something the agent must
- * (or must not) report. Raw syscalls are used where libc has no wrapper. (A little over 500
+ * (or must not) report. Raw syscalls are used where libc has no wrapper. (About 600
  * lines: one static binary is copied into the images, so every action lives in this file.)
  */
 #include <errno.h>
