@@ -356,13 +356,22 @@ static __always_inline void cap_slot_install(struct eg_verdict_cache *vc,
 }
 
 /*
- * One capability check. target_ns: the user namespace checked against; target_level: its
- * level, read by the caller (a direct load where target_ns is a BTF pointer).
+ * The level of the namespace a check was against: a direct load where it is a BTF pointer (a
+ * tp_btf or fexit argument), else a CO-RE read. Read after the cheap filters, never for a
+ * capability the program then drops.
+ */
+static __always_inline unsigned int ns_level(const struct user_namespace *ns, const bool btf_ns)
+{
+    return btf_ns ? ns->level : BPF_CORE_READ(ns, level);
+}
+
+/*
+ * One capability check. target_ns: the user namespace checked against; btf_ns: whether it may
+ * be read with direct loads.
  */
 static __always_inline int handle_cap(void *ctx, const struct cred *cred,
-                                      const struct user_namespace *target_ns,
-                                      unsigned int target_level, int cap, int ret,
-                                      const bool legacy)
+                                      const struct user_namespace *target_ns, const bool btf_ns,
+                                      int cap, int ret, const bool legacy)
 {
     if (cap < 0 || cap >= 64)
         return 0;
@@ -397,6 +406,7 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_CAP_FALLBACK);
         return 0;
     }
+    unsigned int target_level = ns_level(target_ns, btf_ns);
     __u32 scope = target_level == 0 ? EG_CAP_SCOPE_HOST : namespaced_scope(task, target_ns);
     struct eg_cap_dedup_key key = {};
     key.cgroup_id = cgid;
@@ -509,13 +519,13 @@ int eg_cap_flush(void *ctx)
  * the credentials' own namespace (cred->user_ns), where the capability was found when the
  * check succeeded: a process that has just created a user namespace is checked against the new
  * one while its credentials still live in the old, so capable_ns would call such a check
- * host-level. target_ns is what cap_capable's first argument was on every earlier kernel.
+ * host-level. target_ns is cap_capable's own namespace argument, the one every kernel has.
  */
 SEC("tp_btf/cap_capable")
 int BPF_PROG(eg_cap_capable_tp, const struct cred *cred, struct user_namespace *target_ns,
              const struct user_namespace *capable_ns, int cap, int ret)
 {
-    return handle_cap(ctx, cred, target_ns, target_ns->level, cap, ret, false);
+    return handle_cap(ctx, cred, target_ns, true, cap, ret, false);
 }
 
 /* Kernels with this tracepoint have every helper; the twin lets tests run the legacy flavour. */
@@ -523,7 +533,7 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(eg_cap_capable_tp_lg, const struct cred *cred, struct user_namespace *target_ns,
              const struct user_namespace *capable_ns, int cap, int ret)
 {
-    return handle_cap(ctx, cred, target_ns, BPF_CORE_READ(target_ns, level), cap, ret, true);
+    return handle_cap(ctx, cred, target_ns, false, cap, ret, true);
 }
 
 /*
@@ -534,14 +544,14 @@ SEC("fexit/cap_capable")
 int BPF_PROG(eg_cap_capable_fexit, const struct cred *cred, struct user_namespace *targ_ns, int cap,
              unsigned int opts, int ret)
 {
-    return handle_cap(ctx, cred, targ_ns, targ_ns->level, cap, ret, false);
+    return handle_cap(ctx, cred, targ_ns, true, cap, ret, false);
 }
 
 SEC("fexit/cap_capable")
 int BPF_PROG(eg_cap_capable_fexit_lg, const struct cred *cred, struct user_namespace *targ_ns,
              int cap, unsigned int opts, int ret)
 {
-    return handle_cap(ctx, cred, targ_ns, BPF_CORE_READ(targ_ns, level), cap, ret, true);
+    return handle_cap(ctx, cred, targ_ns, false, cap, ret, true);
 }
 
 SEC("kprobe/cap_capable")
@@ -565,8 +575,7 @@ static __always_inline int cap_return(struct pt_regs *ctx, int ret, const bool l
         return 0;
     struct eg_cap_args args = *a;
     bpf_map_delete_elem(&eg_cap_inflight, &tid);
-    return handle_cap(ctx, args.cred, args.target_ns, BPF_CORE_READ(args.target_ns, level),
-                      args.cap, ret, legacy);
+    return handle_cap(ctx, args.cred, args.target_ns, false, args.cap, ret, legacy);
 }
 
 SEC("kretprobe/cap_capable")
