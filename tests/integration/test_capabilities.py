@@ -54,6 +54,14 @@ def overcommit_checks_visible():
     return seen
 
 
+def bpf_charges_memlock():
+    """Before 5.11 BPF maps and programs are charged to their user's locked memory, and root in a
+    container shares uid 0's account with the agent's own maps: its loads then fail with EPERM
+    after the capability checks (the checks, which the tests are about, still happen)."""
+    major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    return (major, minor) < (5, 11)
+
+
 class CapabilityUse(AgentCase):
 
     def test_sys_admin_mount_is_reported_with_task_identity_and_sibling_not_blamed(self):
@@ -212,8 +220,8 @@ class CapabilityUse(AgentCase):
         self.start_agent("--health-interval", "1", health=True)
         c.start()
         for cmd in ("bpf-map-create", "bpf-prog-load"):
-            r = c.exec(["/bin/egprobe", cmd])
-            self.assertTrue(r.ok, r)
+            r = c.exec(["/bin/egprobe", cmd], check=False)
+            self.assertTrue(r.ok or bpf_charges_memlock(), r)
         [f] = self.agent.wait_for(harness.match(BPF_USED, c), timeout=20)
         self.assertIs(context(f)["capabilityGranted"], True)
         time.sleep(2.5)  # a fold and a health record
@@ -247,8 +255,8 @@ class CapabilityUse(AgentCase):
         self.register(c)
         self.start_agent()
         c.start()
-        r = c.exec(["/bin/egprobe", "bpf-map-create"])
-        self.assertTrue(r.ok, r)
+        r = c.exec(["/bin/egprobe", "bpf-map-create"], check=False)
+        self.assertTrue(r.ok or bpf_charges_memlock(), r)
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         self.assertEqual(context(f)["syscall"], "bpf")
         self.assertEqual(context(f)["capabilityScope"], "host")
