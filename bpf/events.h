@@ -79,15 +79,15 @@ enum eg_cap_scope {
 
 struct eg_cap_event {
     struct eg_event_header hdr;
-    __u64 exe_ino;      /* inode of the executable (mm->exe_file) */
-    __u32 exe_dev;      /* s_dev of that inode's super block */
-    __u32 cap;          /* CAP_* number */
-    __s32 ret;          /* 0 granted, -EPERM denied */
-    __s32 syscall_nr;   /* syscall in flight, -1 when none (fault, kernel thread) */
-    __u32 cap_flags;    /* EG_CAP_* */
-    __u32 scope;        /* enum eg_cap_scope */
-    __u32 userns_level; /* nesting level of the namespace checked against (0: the host's) */
-    __u32 userns_inum;  /* its inode number (/proc/<pid>/ns/user) */
+    __u64 exe_ino;              /* inode of the executable (mm->exe_file) */
+    __u32 exe_dev;              /* s_dev of that inode's super block */
+    __u32 cap;                  /* CAP_* number */
+    __s32 ret;                  /* 0 granted, -EPERM denied */
+    __s32 syscall_nr;           /* syscall in flight, -1 when none (fault, kernel thread) */
+    __u32 cap_flags;            /* EG_CAP_* */
+    __u32 scope;                /* enum eg_cap_scope */
+    __u32 userns_level;         /* nesting level of the namespace checked against (0: the host's) */
+    __u32 userns_inum;          /* its inode number (/proc/<pid>/ns/user) */
     char exe_name[EG_NAME_LEN]; /* basename of the executable's dentry */
 };
 

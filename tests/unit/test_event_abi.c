@@ -78,10 +78,10 @@ static void header_and_capability_event(void **state)
     check_struct(btf, "eg_event_header", sizeof(struct eg_event_header), hdr,
                  sizeof(hdr) / sizeof(hdr[0]));
     const struct field cap[] = {
-        F(struct eg_cap_event, hdr),       F(struct eg_cap_event, exe_ino),
-        F(struct eg_cap_event, exe_dev),   F(struct eg_cap_event, cap),
-        F(struct eg_cap_event, ret),       F(struct eg_cap_event, syscall_nr),
-        F(struct eg_cap_event, cap_flags), F(struct eg_cap_event, scope),
+        F(struct eg_cap_event, hdr),          F(struct eg_cap_event, exe_ino),
+        F(struct eg_cap_event, exe_dev),      F(struct eg_cap_event, cap),
+        F(struct eg_cap_event, ret),          F(struct eg_cap_event, syscall_nr),
+        F(struct eg_cap_event, cap_flags),    F(struct eg_cap_event, scope),
         F(struct eg_cap_event, userns_level), F(struct eg_cap_event, userns_inum),
         F(struct eg_cap_event, exe_name),
     };
