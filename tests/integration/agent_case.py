@@ -15,8 +15,9 @@ SYS_ADMIN_USED = "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"
 NET_ADMIN_USED = "PrivilegeEscalation:Runtime/NetAdminCapabilityUsed"
 BPF_USED = "PrivilegeEscalation:Runtime/BpfCapabilityUsed"
 CAP_DENIED = "Discovery:Runtime/CapabilityDenied"
+NAMESPACED_CAP_USED = "PrivilegeEscalation:Runtime/NamespacedCapabilityUsed"
 CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED,
-                    "PrivilegeEscalation:Runtime/CapabilityUsed")
+                    "PrivilegeEscalation:Runtime/CapabilityUsed", NAMESPACED_CAP_USED)
 
 
 def context(finding):
