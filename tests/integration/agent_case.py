@@ -5,6 +5,7 @@ starts the ecsguard agent itself when it is ready to, so a test can also start
 containers before the agent (the start-up scan case).
 """
 
+import json
 import os
 import unittest
 
@@ -15,8 +16,8 @@ SYS_ADMIN_USED = "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"
 NET_ADMIN_USED = "PrivilegeEscalation:Runtime/NetAdminCapabilityUsed"
 BPF_USED = "PrivilegeEscalation:Runtime/BpfCapabilityUsed"
 CAP_DENIED = "Discovery:Runtime/CapabilityDenied"
-CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED,
-                    "PrivilegeEscalation:Runtime/CapabilityUsed")
+CAP_USED = "PrivilegeEscalation:Runtime/CapabilityUsed"
+CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED, CAP_USED)
 
 
 def context(finding):
@@ -29,6 +30,12 @@ def process(finding):
 
 def task_details(finding):
     return finding["resource"]["ecsClusterDetails"].get("taskDetails", {})
+
+
+def additional_info(finding):
+    """ecsguard's facts in service.additionalInfo.value (a JSON string): the task id from the
+    cgroup path, family, revision and status, the Docker name, the context extensions..."""
+    return json.loads(finding["service"]["additionalInfo"]["value"])
 
 
 def last_by_id(findings):
@@ -130,8 +137,12 @@ class AgentCase(unittest.TestCase):
         """The finding names this container, its task ARN, family and container name."""
         td = task_details(finding)
         self.assertEqual(td.get("arn"), harness.task_arn(container.task_id), finding)
-        self.assertEqual(td.get("family"), container.family)
-        self.assertEqual(td.get("version"), container.version)
+        self.assertEqual(td.get("definitionArn", "").rsplit("/", 1)[-1],
+                         "%s:%s" % (container.family, container.version))
+        extra = additional_info(finding)
+        self.assertEqual(extra.get("taskFamily"), container.family)
+        self.assertEqual(extra.get("taskRevision"), container.version)
+        self.assertEqual(extra.get("taskId"), container.task_id)
         names = [c.get("name") for c in td.get("containers", [])]
         ids = [c.get("id") for c in td.get("containers", [])]
         self.assertEqual(ids, [container.id])
