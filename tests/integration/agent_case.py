@@ -7,6 +7,7 @@ containers before the agent (the start-up scan case).
 
 import json
 import os
+import time
 import unittest
 
 import harness
@@ -70,9 +71,17 @@ class LegacyTaskAccess:
 
     def start_agent(self, *extra, health=False):
         agent = super().start_agent(*(tuple(self.legacy_args) + extra), health=health)
-        self.assertTrue(any("hook %s:" % self.legacy_concern in line and
-                            "legacy task access" in line for line in agent.logs()),
-                        agent.logs()[:8])
+
+        def legacy_hook_logged():
+            return any("hook %s:" % self.legacy_concern in line and "legacy task access" in line
+                       for line in agent.logs())
+        # The agent logs its hooks before it writes the ready file, but the harness reads its
+        # stderr in a thread of its own: on a loaded machine the line can arrive after the
+        # ready file is seen (the log was still [] at this point in runs with load ~12).
+        deadline = time.monotonic() + 10
+        while not legacy_hook_logged() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(legacy_hook_logged(), agent.logs()[:8])
         return agent
 
 
