@@ -14,9 +14,9 @@ import time
 import unittest
 
 import harness
-from agent_case import (AgentCase, BPF_USED, CAP_DENIED, LegacyTaskAccess, NAMESPACED_CAP_USED,
-                        NET_ADMIN_USED, SYS_ADMIN_USED, context, egprobe_host, last_by_id,
-                        process, task_details)
+from agent_case import (AgentCase, BPF_USED, CAP_DENIED, CAP_USED, LegacyTaskAccess,
+                        NAMESPACED_CAP_USED, NET_ADMIN_USED, SYS_ADMIN_USED, additional_info,
+                        context, egprobe_host, last_by_id, process, task_details)
 
 # Ordinary work: forks, execs, pipes, allocation (brk/mmap) and page faults, no privileged call.
 BUSY_SHELL = ("i=0; while [ $i -lt 40 ]; do "
@@ -122,6 +122,31 @@ class CapabilityUse(AgentCase):
         self.assertEqual(context(f)["capabilityName"], "CAP_BPF")
         self.assertEqual(context(f)["syscall"], "bpf")
         self.assertIs(context(f)["capabilityGranted"], True, r)
+
+    def test_other_watched_capability_reaches_typed_consumers(self):
+        """A watched capability without a type of its own (CAP_CHOWN here) is CapabilityUsed.
+        Its evidence is all ecsguard extensions, which typed consumers (the AWS SDKs) drop: the
+        line also carries the command line as the model's commandLineExample and copies the
+        extensions into additionalInfo.value.context."""
+        c = self.container(name="app", family="files")  # Docker's default caps include CHOWN
+        self.register(c)
+        self.start_agent("--watch-caps", "CAP_SYS_ADMIN,CAP_NET_ADMIN,CAP_BPF,CAP_CHOWN")
+        c.start()
+        c.exec(["/bin/touch", "/tmp/owned"])
+        r = c.exec(["/bin/chown", "1:1", "/tmp/owned"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(CAP_USED, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["capabilityName"], "CAP_CHOWN")
+        self.assertIs(ctx["capabilityGranted"], True)
+        self.assertEqual(ctx["commandLineExample"], "/bin/chown 1:1 /tmp/owned")
+        self.assertEqual(ctx["commandLineExample"], process(f)["commandLine"])
+        extra = additional_info(f)["context"]
+        for k in ("capabilityName", "capabilityGranted", "syscall", "syscalls",
+                  "capabilityScope", "hostLevel"):
+            self.assertEqual(extra[k], ctx[k], k)
+        self.assertNotIn("commandLineExample", extra)  # a model member, typed consumers see it
 
     def test_denied_attempt_is_low(self):
         c = self.container(name="app", family="web")  # Docker's default caps: no SYS_ADMIN
@@ -501,7 +526,7 @@ class CapabilityUse(AgentCase):
         c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         self.assertAttributed(f, c)
-        self.assertEqual(task_details(f)["taskId"], c.task_id)
+        self.assertEqual(additional_info(f)["taskId"], c.task_id)
 
 
 class CapabilityUseLegacyTaskAccess(LegacyTaskAccess, CapabilityUse):
@@ -521,7 +546,9 @@ class IntrospectionFailures(AgentCase):
         c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         td = task_details(f)
-        self.assertEqual(td.get("taskId"), c.task_id)  # from the cgroup path
+        # Typed consumers see no task ARN; the task id from the cgroup path is in additionalInfo.
+        self.assertEqual(additional_info(f).get("taskId"), c.task_id)
+        self.assertEqual(additional_info(f).get("taskResolution"), "cgroupPath")
         self.assertNotIn("arn", td)
         return f
 
