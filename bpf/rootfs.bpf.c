@@ -301,7 +301,9 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
         e->rootfs_flags |= EG_ROOTFS_CREATED;
     if (open_flags & EG_O_TMPFILE)
         e->rootfs_flags |= EG_ROOTFS_TMPFILE;
-    if (container_path(root, task, BPF_CORE_READ(fp, f_path.dentry), BPF_CORE_READ(fp, f_path.mnt),
+    struct eg_root_view rv;
+    root_view_of(root, task, &rv);
+    if (container_path(&rv, BPF_CORE_READ(fp, f_path.dentry), BPF_CORE_READ(fp, f_path.mnt),
                        e->path, legacy) != 0)
         e->rootfs_flags |= EG_ROOTFS_PATH_UNRESOLVED;
     eg_submit(e, EG_EVENT_ROOTFS_WRITE, false);
@@ -354,7 +356,7 @@ OPEN_EXIT(openat2, openat2_flags(regs))
  * path of a task whose root is not the container's (after a chroot) is relative to its root:
  * that root's path is the base (EG_PATHOP_IN_CHROOT). Sets the EG_PATHOP_* `flags`.
  */
-static __always_inline void read_path_arg(struct task_struct *task, struct eg_rootfs_root *root,
+static __always_inline void read_path_arg(struct task_struct *task, const struct eg_root_view *rv,
                                           long dirfd, const char *upath, char *base, char *path,
                                           __u32 *flags, const bool legacy)
 {
@@ -376,9 +378,10 @@ static __always_inline void read_path_arg(struct task_struct *task, struct eg_ro
     struct dentry *d;
     struct vfsmount *mnt;
     if (path[0] == '/') {
+        /* Without a captured root `rv` is the task's root: never chrooted. */
         d = BPF_CORE_READ(task, fs, root.dentry);
         mnt = BPF_CORE_READ(task, fs, root.mnt);
-        if (!root || (d == root->dentry && mnt == root->mnt))
+        if (d == rv->dentry && mnt == rv->mnt)
             return;
         *flags |= EG_PATHOP_IN_CHROOT;
     } else if (dirfd == EG_AT_FDCWD) {
@@ -393,9 +396,9 @@ static __always_inline void read_path_arg(struct task_struct *task, struct eg_ro
         d = BPF_CORE_READ(f, f_path.dentry);
         mnt = BPF_CORE_READ(f, f_path.mnt);
     }
-    if (mnt == root_mnt_of(root, task, legacy))
+    if (mnt == rv->mnt)
         *flags |= EG_PATHOP_BASE_ON_ROOT;
-    if (container_path(root, task, d, mnt, base, legacy))
+    if (container_path(rv, d, mnt, base, legacy))
         *flags |= EG_PATHOP_UNRESOLVED;
 }
 
@@ -479,14 +482,15 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
     struct eg_rootfs_pathop_event *e = pathop_begin(task, cgid, op, a->mode);
     if (!e)
         return 0;
-    struct eg_rootfs_root *root = captured_root(vc, cgid);
-    read_path_arg(task, root, a->dirfd, a->path, e->base, e->path, &e->pathop_flags, legacy);
+    struct eg_root_view rv;
+    root_view_of(captured_root(vc, cgid), task, &rv);
+    read_path_arg(task, &rv, a->dirfd, a->path, e->base, e->path, &e->pathop_flags, legacy);
     if (a->path2)
-        read_path_arg(task, root, a->dirfd2, a->path2, e->base2, e->path2, &e->pathop_flags2,
+        read_path_arg(task, &rv, a->dirfd2, a->path2, e->base2, e->path2, &e->pathop_flags2,
                       legacy);
     /* The caller's own view (its mountinfo, its /proc/<pid>/root) is its chroot's. */
-    if (root && (BPF_CORE_READ(task, fs, root.mnt) != root->mnt ||
-                 BPF_CORE_READ(task, fs, root.dentry) != root->dentry))
+    if (BPF_CORE_READ(task, fs, root.mnt) != rv.mnt ||
+        BPF_CORE_READ(task, fs, root.dentry) != rv.dentry)
         e->pathop_flags |= EG_PATHOP_CALLER_CHROOTED;
     return pathop_send(e, cgid);
 }
@@ -519,8 +523,9 @@ static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, 
         dentry = BPF_CORE_READ(f, f_path.dentry);
         mnt = BPF_CORE_READ(f, f_path.mnt);
     }
-    struct eg_rootfs_root *root = captured_root(vc, cgid);
-    if (mnt != root_mnt_of(root, task, legacy))
+    struct eg_root_view rv;
+    root_view_of(captured_root(vc, cgid), task, &rv);
+    if (mnt != rv.mnt)
         return 0; /* a volume, tmpfs...: not a candidate, as for opens */
     eg_count_seen(EG_EVENT_ROOTFS_PATHOP);
     if (eg_in_setup(eg_current_tgid())) {
@@ -528,10 +533,12 @@ static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, 
         return 0;
     }
     /*
-     * New timestamps on a file this container wrote (an archive being extracted: futimens
-     * after each file) say nothing its write did not: counted as a repeat of it.
+     * New timestamps, owner or plain mode of a file this container wrote (an archive being
+     * extracted: fchown, fchmod and futimens after each file) say nothing its write did not:
+     * counted as a repeat of it. A setuid/setgid chmod is always sent.
      */
-    if (op == EG_ROOTFS_OP_SETTIMES) {
+    if (op == EG_ROOTFS_OP_SETTIMES || op == EG_ROOTFS_OP_CHOWN ||
+        (op == EG_ROOTFS_OP_CHMOD && !(mode & 06000))) {
         struct inode *inode = BPF_CORE_READ(dentry, d_inode);
         struct eg_rootfs_file_key key = {};
         key.cgroup_id = cgid;
@@ -547,7 +554,7 @@ static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, 
     if (!e)
         return 0;
     e->pathop_flags = EG_PATHOP_FILE_ON_ROOT;
-    if (container_path(root, task, dentry, mnt, e->path, legacy) != 0)
+    if (container_path(&rv, dentry, mnt, e->path, legacy) != 0)
         e->pathop_flags |= EG_PATHOP_UNRESOLVED;
     return pathop_send(e, cgid);
 }
@@ -697,8 +704,10 @@ static __always_inline int handle_mmap(struct trace_event_raw_sys_enter *ctx, co
     e->dev = key.dev;
     e->prot = (__u32)ctx->args[2];
     e->written_ts_ns = *written;
-    container_path(captured_root(vc, cgid), task, BPF_CORE_READ(fp, f_path.dentry),
-                   BPF_CORE_READ(fp, f_path.mnt), e->path, legacy);
+    struct eg_root_view rv;
+    root_view_of(captured_root(vc, cgid), task, &rv);
+    container_path(&rv, BPF_CORE_READ(fp, f_path.dentry), BPF_CORE_READ(fp, f_path.mnt), e->path,
+                   legacy);
     eg_submit(e, EG_EVENT_ROOTFS_EXEC_MAP, false);
     return 0;
 }

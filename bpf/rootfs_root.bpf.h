@@ -76,19 +76,32 @@ static __always_inline struct vfsmount *root_mnt_of(struct eg_rootfs_root *r,
     return mnt;
 }
 
-/* Path of (dentry, mnt) from the container's root (captured, else the task's). */
-static __always_inline int container_path(struct eg_rootfs_root *r, struct task_struct *task,
-                                          struct dentry *dentry, struct vfsmount *mnt, char *out,
-                                          const bool legacy)
+/*
+ * The container's root as plain values (captured, else the task's), read once per event: the
+ * walks and comparisons below take these, never the map pointer, so the verifier's states at
+ * each walk do not differ by whether a root was captured and prune against each other.
+ */
+struct eg_root_view {
+    struct dentry *dentry;
+    struct vfsmount *mnt;
+};
+
+static __always_inline void root_view_of(struct eg_rootfs_root *r, struct task_struct *task,
+                                         struct eg_root_view *v)
 {
-    /* One inlined walk, whichever root: two would double the verifier's work per program. */
-    struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-    struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    v->dentry = BPF_CORE_READ(task, fs, root.dentry);
+    v->mnt = BPF_CORE_READ(task, fs, root.mnt);
     if (r) {
-        root_dentry = r->dentry;
-        root_mnt = r->mnt;
+        v->dentry = r->dentry;
+        v->mnt = r->mnt;
     }
-    return eg_dentry_path_from(root_dentry, root_mnt, dentry, mnt, out, legacy);
+}
+
+/* Path of (dentry, mnt) from the container's root `v`. */
+static __always_inline int container_path(const struct eg_root_view *v, struct dentry *dentry,
+                                          struct vfsmount *mnt, char *out, const bool legacy)
+{
+    return eg_dentry_path_from(v->dentry, v->mnt, dentry, mnt, out, legacy);
 }
 
 #endif /* ECSGUARD_ROOTFS_ROOT_BPF_H */

@@ -158,9 +158,6 @@ bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_ev
                                 const struct eg_where *w, uint32_t op, uint32_t flags,
                                 bool caller_chrooted, const char *base_raw, const char *path_raw,
                                 struct eg_rootfs_names *out);
-/* `literal` with its symlinks resolved inside the root directory `rootfd`; 0 or -1. */
-int eg_rootfs_resolve_links(int rootfd, const char *literal, bool follow_last, char *out,
-                            size_t outlen);
 
 /* ---- detect_rootfs_findings.c ----------------------------------------------------------- */
 

@@ -15,8 +15,7 @@
 
 #include "agent/common/json_text.h"
 
-#define CGROUP_PIDS 8   /* live processes tried for a mount table */
-#define MAX_SYMLINKS 40 /* as the kernel's path walk (MAXSYMLINKS) */
+#define CGROUP_PIDS 8 /* live processes tried for a mount table */
 
 /* Up to `max` pids of the processes in container `w` (cgroup.procs of the tracked hierarchy). */
 static int container_pids(struct eg_rootfs_detector *d, const struct eg_where *w, uint32_t *out,
@@ -64,68 +63,6 @@ static int open_container_root(const char *proc_root, uint32_t mnt_ns, const uin
         close(fd);
     }
     return -1;
-}
-
-/*
- * `literal` (absolute, normalized) with its symlinks resolved as the kernel's walk did, inside
- * the container's root `rootfd`: every directory component, and the last one when
- * `follow_last` (chmod, truncate, utimensat follow it; unlink, rename, link name it). "." and
- * ".." are applied here, so the lookups below never leave the container's root; a component
- * that is not a symlink (or no longer exists) is kept as named. Returns 0, or -1 (too many
- * links, too long).
- */
-int eg_rootfs_resolve_links(int rootfd, const char *literal, bool follow_last, char *out,
-                            size_t outlen)
-{
-    char todo[2 * EG_PATH_LEN + 2], cur[EG_PATH_LEN] = "";
-    if (snprintf(todo, sizeof(todo), "%s", literal) >= (int)sizeof(todo))
-        return -1;
-    const char *p = todo;
-    int links = 0;
-    for (;;) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        size_t n = strcspn(p, "/");
-        bool last = p[n + strspn(p + n, "/")] == '\0';
-        if (n == 1 && p[0] == '.') {
-            p += n;
-            continue;
-        }
-        if (n == 2 && p[0] == '.' && p[1] == '.') {
-            char *slash = strrchr(cur, '/');
-            if (slash)
-                *slash = '\0';
-            p += n;
-            continue;
-        }
-        char next[EG_PATH_LEN];
-        if (snprintf(next, sizeof(next), "%s/%.*s", cur, (int)n, p) >= (int)sizeof(next))
-            return -1;
-        p += n;
-        char target[EG_PATH_LEN];
-        ssize_t tl = -1;
-        if (!last || follow_last)
-            tl = readlinkat(rootfd, next + 1, target, sizeof(target) - 1);
-        if (tl <= 0) {
-            memcpy(cur, next, sizeof(cur));
-            continue;
-        }
-        if (++links > MAX_SYMLINKS)
-            return -1;
-        target[tl] = '\0';
-        char rest[sizeof(todo)];
-        if (snprintf(rest, sizeof(rest), "%s/%s", target, p) >= (int)sizeof(rest))
-            return -1;
-        if (target[0] == '/')
-            cur[0] = '\0';
-        memcpy(todo, rest, sizeof(todo));
-        p = todo;
-    }
-    if (snprintf(out, outlen, "%s", cur[0] ? cur : "/") >= (int)outlen)
-        return -1;
-    return 0;
 }
 
 /* The op's last component is followed by the kernel (chmod, truncate, utimes). */
@@ -185,8 +122,8 @@ bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_ev
             t = eg_mount_cache_get_any(d->mounts, h->mnt_ns_inum, pids + 2, n - 2);
     }
     /* Without a live process the literal path stands (counted): the links cannot be read. */
-    if (rootfd < 0 || eg_rootfs_resolve_links(rootfd, out->literal, follows_last(op), out->resolved,
-                                              sizeof(out->resolved)) != 0) {
+    if (rootfd < 0 || eg_path_resolve_links(rootfd, out->literal, follows_last(op), out->resolved,
+                                            sizeof(out->resolved)) != 0) {
         d->stats.links_unresolved++;
         memcpy(out->resolved, out->literal, sizeof(out->resolved));
     }

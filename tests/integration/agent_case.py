@@ -6,6 +6,7 @@ containers before the agent (the start-up scan case).
 """
 
 import os
+import time
 import unittest
 
 import harness
@@ -63,6 +64,12 @@ class LegacyTaskAccess:
 
     def start_agent(self, *extra, health=False):
         agent = super().start_agent(*(tuple(self.legacy_args) + extra), health=health)
+        # The log lines are collected by a thread: on a loaded machine the ready file can be
+        # seen before it has read them.
+        deadline = time.monotonic() + 10
+        while not any("hook %s:" % self.legacy_concern in line and "legacy task access" in line
+                      for line in agent.logs()) and time.monotonic() < deadline:
+            time.sleep(0.1)
         self.assertTrue(any("hook %s:" % self.legacy_concern in line and
                             "legacy task access" in line for line in agent.logs()),
                         agent.logs()[:8])
