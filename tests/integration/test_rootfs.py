@@ -43,6 +43,13 @@ class RootfsWrites(AgentCase):
         return [f for f in self.agent.findings()
                 if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
 
+    def assertModifiedAt(self, ctx):
+        """modifiedAt is a model timestamp: epoch seconds (a number), when the file was written:
+        within the last minute, not in the future."""
+        t = ctx["modifiedAt"]
+        self.assertIsInstance(t, (int, float), ctx)
+        self.assertLess(abs(time.time() - 30 - t), 30, ctx)
+
     def wait_context(self, type_, c, pred, timeout=20):
         """The newest line of the container's `type_` finding once pred(context) holds."""
         deadline = time.time() + timeout
@@ -125,7 +132,7 @@ class RootfsWrites(AgentCase):
         ctx = context(f)
         self.assertEqual(ctx["filePath"], "/bin/dropped")
         self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
-        self.assertIn("T", ctx["modifiedAt"])
+        self.assertModifiedAt(ctx)
         self.assertEqual(process(f)["executablePath"], "/bin/dropped")
         # Executing the image's own binaries is not "new".
         self.stop_agent()
@@ -151,7 +158,8 @@ class RootfsWrites(AgentCase):
         ctx = context(f)
         self.assertEqual(ctx["filePath"], "/opt/plugins/libdropped.so")
         self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
-        self.assertIn("T", ctx["modifiedAt"])
+        self.assertModifiedAt(ctx)
+        self.assertEqual(ctx["libraryPath"], "/opt/plugins/libdropped.so")
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         time.sleep(1.5)
         self.stop_agent()
@@ -208,8 +216,8 @@ class RootfsWrites(AgentCase):
         self.assertEqual(set(ctx["relatedFilePaths"]), want, ctx)  # nothing from /data, /scratch
         self.assertEqual(ctx["fileOperations"], {"chmod": 2, "chown": 2, "setTimes": 2,
                                                  "create": 2, "repeatedWrite": 3}, ctx)
-        self.assertEqual(ctx["setuidOrSetgidFiles"], [{"path": "/etc/passwd", "mode": "4644"},
-                                                      {"path": "/suid", "mode": "4755"}], ctx)
+        self.assertEqual(ctx["setuidOrSetgidFiles"], {"/etc/passwd": "4644", "/suid": "4755"},
+                         ctx)
         by_path = {context(s)["filePath"]: s for s in self.findings_of(SENSITIVE, c)}
         self.assertEqual(set(by_path), {"/etc/passwd", "/etc/group"}, found)
         passwd = context(by_path["/etc/passwd"])
@@ -229,8 +237,7 @@ class RootfsWrites(AgentCase):
         f = self.wait_context(ROOTFS_MODIFIED, c,
                               lambda ctx: "setuidOrSetgidFiles" in ctx)
         self.stop_agent()
-        self.assertEqual(context(f)["setuidOrSetgidFiles"], [{"path": "/bin/helper",
-                                                              "mode": "6755"}])
+        self.assertEqual(context(f)["setuidOrSetgidFiles"], {"/bin/helper": "6755"})
 
     def test_tmpfile_linked_into_rootfs_is_reported_by_its_final_name(self):
         # Issue 17 item 7: an O_TMPFILE file given a rootfs name by linkat from
