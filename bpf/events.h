@@ -206,7 +206,8 @@ enum eg_rootfs_op {
     EG_ROOTFS_OP_CHMOD = 9,
     EG_ROOTFS_OP_CHOWN = 10,
     EG_ROOTFS_OP_TRUNCATE = 11,
-    EG_ROOTFS_OP_SETXATTR = 12, /* also removexattr */
+    EG_ROOTFS_OP_SETXATTR = 12, /* also removexattr, fsetxattr, fremovexattr */
+    EG_ROOTFS_OP_SETTIMES = 13, /* utimensat, futimens, utime(s), futimesat */
 };
 
 /* eg_rootfs_write_event.rootfs_flags */
@@ -215,6 +216,7 @@ enum eg_rootfs_op {
 #define EG_ROOTFS_UPPER (1u << 2)           /* overlay: the file has an upper-layer copy */
 #define EG_ROOTFS_LOWER (1u << 3)           /* overlay: the file comes from an image layer */
 #define EG_ROOTFS_PATH_UNRESOLVED (1u << 4) /* path deeper/longer than kept */
+#define EG_ROOTFS_TMPFILE (1u << 5)         /* O_TMPFILE: no name until linkat gives it one */
 
 struct eg_rootfs_write_event {
     struct eg_event_header hdr;
@@ -230,13 +232,26 @@ struct eg_rootfs_write_event {
 #define EG_PATHOP_BASE_ON_ROOT (1u << 0) /* the base (dirfd/cwd) is on the task's root mount */
 #define EG_PATHOP_UNRESOLVED (1u << 1)   /* base or path could not be read */
 #define EG_PATHOP_TRUNCATED (1u << 2)    /* user path longer than EG_PATH_LEN */
+/*
+ * The kernel had the file itself (fchmod, fchown, futimens, fsetxattr, or an AT_EMPTY_PATH /
+ * NULL-path call on an fd): `path` is its absolute path from the task's root by the dentry walk
+ * (symlinks already resolved, base ""), and the file is on the container's root mount.
+ */
+#define EG_PATHOP_FILE_ON_ROOT (1u << 3)
+/*
+ * The caller's root is not its container's (a chroot): its absolute `path` is relative to
+ * that root, whose path from the container's root is in `base`.
+ */
+#define EG_PATHOP_IN_CHROOT (1u << 4)
+/* pathop_flags only: the caller's root is not its container's, whatever its paths. */
+#define EG_PATHOP_CALLER_CHROOTED (1u << 5)
 
 struct eg_rootfs_pathop_event {
     struct eg_event_header hdr;
     __u32 op; /* enum eg_rootfs_op */
     __u32 pathop_flags;
     __u32 pathop_flags2;
-    __u32 _pad0;
+    __u32 mode;       /* EG_ROOTFS_OP_CHMOD: the mode argument (setuid/setgid bits); else 0 */
     __u64 dedup_hash; /* with hdr.cgroup_id, the eg_rootfs_pathops_seen key counting repeats */
     char base[EG_PATH_LEN];  /* "" when path is absolute; else dirfd's/cwd's path */
     char path[EG_PATH_LEN];  /* as the caller gave it */

@@ -42,6 +42,8 @@ const char *eg_rootfs_op_name(uint32_t op)
         return "truncate";
     case EG_ROOTFS_OP_SETXATTR:
         return "setxattr";
+    case EG_ROOTFS_OP_SETTIMES:
+        return "setTimes";
     default:
         return "unknown";
     }
@@ -153,9 +155,17 @@ void eg_rootfs_record_write(struct eg_rootfs_detector *d, const struct eg_where 
 }
 
 void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_where *w,
-                                const struct eg_event_header *h, const char *path, const char *op)
+                                const struct eg_event_header *h, const char *path,
+                                const char *literal, const char *op, int64_t mode)
 {
-    if (!eg_path_patterns_match(&d->cfg.sensitive_files, path))
+    /*
+     * The list is matched on the file the kernel reached (a symlinked directory such as
+     * /opt/e -> /etc does not hide /etc/passwd) and on the name the caller gave.
+     */
+    if (literal && strcmp(literal, path) == 0)
+        literal = NULL;
+    if (!eg_path_patterns_match(&d->cfg.sensitive_files, path) &&
+        !(literal && eg_path_patterns_match(&d->cfg.sensitive_files, literal)))
         return;
     struct eg_finding_key key;
     eg_finding_key_init(&key, EG_FT_SENSITIVE_FILE, w);
@@ -168,12 +178,43 @@ void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_wh
         return;
     fill_where_who(d, f, w, h);
     /* Code injected into every process started afterwards. */
-    if (strcmp(path, LD_SO_PRELOAD) == 0)
+    if (strcmp(path, LD_SO_PRELOAD) == 0 || (literal && strcmp(literal, LD_SO_PRELOAD) == 0))
         f->severity = SEVERITY_HIGH;
     f->context = json_object_new_object();
     json_object_object_add(f->context, "filePath", eg_json_string(path, EG_PATH_LEN));
+    if (literal)
+        json_object_object_add(f->context, "literalFilePath", eg_json_string(literal, EG_PATH_LEN));
     json_object_object_add(f->context, "fileOperation", json_object_new_string(op));
+    if (mode >= 0) {
+        char octal[8];
+        snprintf(octal, sizeof(octal), "%o", (unsigned)(mode & 07777));
+        json_object_object_add(f->context, "fileMode", json_object_new_string(octal));
+        json_object_object_add(f->context, "setuidOrSetgid",
+                               json_object_new_boolean((mode & 06000) != 0));
+    }
     snprintf(f->file_path, sizeof(f->file_path), "%s", path);
+}
+
+void eg_rootfs_record_setid(struct eg_rootfs_detector *d, const struct eg_where *w,
+                            const char *path, uint32_t mode)
+{
+    /* Called right after eg_rootfs_record_write for the same change: its finding is open. */
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_ROOTFS_MODIFIED, w);
+    struct eg_finding *f = eg_aggregator_find(d->env.findings, key.text, eg_now_ms());
+    if (!f || !f->context)
+        return;
+    /* path -> mode (octal), an object: the finding schema's types have no list of objects. */
+    struct json_object *files;
+    if (!json_object_object_get_ex(f->context, "setuidOrSetgidFiles", &files)) {
+        files = json_object_new_object();
+        json_object_object_add(f->context, "setuidOrSetgidFiles", files);
+    }
+    if (json_object_object_length(files) >= EG_ROOTFS_SETID_FILES)
+        return;
+    char octal[8];
+    snprintf(octal, sizeof(octal), "%o", mode & 07777);
+    json_object_object_add(files, path, json_object_new_string(octal));
 }
 
 static struct json_object *modifying_process(const struct written *w)

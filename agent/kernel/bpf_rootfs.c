@@ -32,17 +32,21 @@ struct rootfs_loaded {
     struct bpf_link *links[ROOTFS_MAX_LINKS];
 };
 
-enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUPS };
+enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_ROOT, GROUPS };
 static const char *const group_attach[GROUPS] = {
     "tracepoint/syscalls/sys_exit_open*,creat",
-    "tracepoint/syscalls/sys_exit_<path ops>",
+    "tracepoint/syscalls/sys_exit_<path and fd ops>",
     "tracepoint/syscalls/sys_enter_mmap",
+    /* the container's root, captured at its entrypoint's exec (rootfs.bpf.c) */
+    "tracepoint/syscalls/sys_enter_execve*",
 };
 
 static enum prog_group group_of(const char *sec)
 {
     if (strstr(sec, "sys_enter_mmap"))
         return GROUP_MMAP;
+    if (strstr(sec, "sys_enter_execve"))
+        return GROUP_ROOT;
     if (strstr(sec, "sys_exit_open") || strstr(sec, "sys_exit_creat"))
         return GROUP_OPEN;
     return GROUP_PATHOP;

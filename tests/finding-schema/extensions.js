@@ -52,6 +52,10 @@ module.exports = {
     'service.runtimeDetails.context.distinctFileCount': 'integer',
     'service.runtimeDetails.context.distinctFileCountIsLowerBound': 'boolean',
     'service.runtimeDetails.context.modifiedPath': 'string',
+    'service.runtimeDetails.context.literalFilePath': 'string',
+    'service.runtimeDetails.context.fileMode': 'string',
+    'service.runtimeDetails.context.setuidOrSetgid': 'boolean',
+    'service.runtimeDetails.context.setuidOrSetgidFiles': 'object',
 
     // the JSON object in service.additionalInfo.value
     'service.additionalInfo.value.agentVersion': 'string',

@@ -183,6 +183,7 @@ static void rootfs_events(void **state)
         F(struct eg_rootfs_pathop_event, op),
         F(struct eg_rootfs_pathop_event, pathop_flags),
         F(struct eg_rootfs_pathop_event, pathop_flags2),
+        F(struct eg_rootfs_pathop_event, mode),
         F(struct eg_rootfs_pathop_event, dedup_hash),
         F(struct eg_rootfs_pathop_event, base),
         F(struct eg_rootfs_pathop_event, path),
