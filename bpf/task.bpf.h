@@ -3,7 +3,8 @@
  * Who the task is, uncached: its cgroup id in the tracked hierarchy (v1 controller or v2), for
  * any task or, by direct loads, for the current one; its tgid; whether a cgroup is a task
  * container's (eg_containers); whether a process is still the runtime's set-up
- * (eg_setup_procs). The cached verdict of the current task built on these is verdict.bpf.h.
+ * (eg_setup_procs); the task container a process belongs to wherever it is now (eg_homes). The
+ * cached verdict of the current task built on these is verdict.bpf.h.
  */
 #ifndef ECSGUARD_TASK_BPF_H
 #define ECSGUARD_TASK_BPF_H
@@ -157,6 +158,28 @@ static __always_inline bool eg_is_container_cgroup(__u64 cgid)
 static __always_inline bool eg_in_setup(__u32 tgid)
 {
     return bpf_map_lookup_elem(&eg_setup_procs, &tgid) != NULL;
+}
+
+/*
+ * The home of process `tgid` whose thread-group leader started at `leader_start`
+ * (start_boottime), or NULL. An entry left by an earlier process with the same tgid never
+ * matches; one the agent's start-up scan wrote matches within the /proc tick it was read at.
+ */
+static __always_inline struct eg_home *eg_home_of(__u32 tgid, __u64 leader_start)
+{
+    struct eg_home *h = bpf_map_lookup_elem(&eg_homes, &tgid);
+    if (!h)
+        return NULL;
+    __u64 s = h->start_time_ns;
+    if (leader_start == s || (leader_start > s && leader_start - s < h->start_slack_ns))
+        return h;
+    return NULL;
+}
+
+/* The home of any task's process (CO-RE reads). */
+static __always_inline struct eg_home *eg_task_home(struct task_struct *task)
+{
+    return eg_home_of(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime));
 }
 
 #endif /* ECSGUARD_TASK_BPF_H */

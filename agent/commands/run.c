@@ -314,6 +314,8 @@ static int setup(struct eg_agent *a)
         .ecs = a->ecs,
         .cgroup_mount = a->bpf.cgroups.mount_point,
         .hierarchy_id = a->bpf.cgroups.hierarchy_id,
+        .homes_fd = a->bpf.homes_fd,
+        .setup_fd = a->bpf.setup_fd,
     };
     struct eg_startup_found found;
     eg_startup_scan(&scan, a->start_ms, &found);
@@ -509,7 +511,8 @@ struct eg_agent *eg_agent_pipeline_new(const struct eg_run_options *opt, struct 
     a->epfd = a->sigfd = a->timerfd = -1;
     a->pacer.idle_mark_fd = -1; /* no kernel programs: never idle */
     a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd =
-        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = a->bpf.reader_idle_fd = -1;
+        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = a->bpf.reader_idle_fd =
+            a->bpf.homes_fd = -1;
     if (sink)
         eg_outputs_add(&a->outputs, sink);
     if (setup_basics(a) != 0 || setup_pipeline(a) != 0) {

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "agent/common/log.h"
 #include "agent/pipeline/emit.h"
@@ -44,8 +47,44 @@ static void pid_cgroup(unsigned long pid, unsigned hierarchy_id, char *out, size
     fclose(f);
 }
 
+/* The inode of /proc/<pid>/ns/<kind> (`pid` "self" or a number), 0 when unreadable. */
+static uint64_t ns_inode(const char *pid, const char *kind)
+{
+    char path[320];
+    snprintf(path, sizeof(path), "/proc/%s/ns/%s", pid, kind);
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/*
+ * Give process `p`, found in container cgroup `cgid`, its home in the kernel (struct eg_home,
+ * bpf/lifecycle.bpf.c), so that a container already running when the agent started cannot
+ * blind itself by moving its processes either. Not a process still in the runtime's set-up:
+ * one the kernel has marked (it gets its home at its entrypoint's exec), or one still in the
+ * host's mount namespace (runc's init before it unshares). A home the kernel has given since
+ * the programs were attached is kept (BPF_NOEXIST). The start time is /proc's, a clock tick
+ * coarse: the kernel matches the process within that tick.
+ */
+static bool give_home(const struct eg_startup_scan *s, const struct eg_proc *p, const char *pid,
+                      uint64_t cgid, uint64_t host_mnt_ns)
+{
+    if (s->homes_fd < 0)
+        return false;
+    uint32_t tgid = p->tgid, mark;
+    if (s->setup_fd >= 0 && bpf_map_lookup_elem(s->setup_fd, &tgid, &mark) == 0)
+        return false;
+    uint64_t mnt = ns_inode(pid, "mnt");
+    if (!mnt || mnt == host_mnt_ns)
+        return false;
+    long hz = sysconf(_SC_CLK_TCK);
+    struct eg_home h = {.cgroup_id = cgid,
+                        .start_time_ns = p->start_ns,
+                        .start_slack_ns = 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100)};
+    return bpf_map_update_elem(s->homes_fd, &tgid, &h, BPF_NOEXIST) == 0;
+}
+
 /* Processes already inside containers when the agent started. */
-static uint64_t scan_processes(const struct eg_startup_scan *s)
+static uint64_t scan_processes(const struct eg_startup_scan *s, uint64_t *homes)
 {
     DIR *d = opendir("/proc");
     if (!d) {
@@ -53,6 +92,8 @@ static uint64_t scan_processes(const struct eg_startup_scan *s)
         return 0;
     }
     uint64_t found = 0;
+    /* The agent runs in the host's mount namespace (as the host-namespace detector assumes). */
+    uint64_t host_mnt_ns = ns_inode("self", "mnt");
     struct dirent *de;
     while ((de = readdir(d))) {
         char *end;
@@ -70,8 +111,12 @@ static uint64_t scan_processes(const struct eg_startup_scan *s)
             continue;
         if (!eg_container_table_lookup(s->containers, st.st_ino))
             continue;
-        if (eg_proc_table_scan_pid(s->procs, "/proc", (uint32_t)pid, st.st_ino))
-            found++;
+        struct eg_proc *p = eg_proc_table_scan_pid(s->procs, "/proc", (uint32_t)pid, st.st_ino);
+        if (!p)
+            continue;
+        found++;
+        if (give_home(s, p, de->d_name, st.st_ino, host_mnt_ns))
+            (*homes)++;
     }
     closedir(d);
     return found;
@@ -93,8 +138,10 @@ void eg_startup_scan(const struct eg_startup_scan *s, uint64_t now_ms,
     if (n < 0)
         eg_log_warn("cannot scan %s: %s", s->cgroup_mount, strerror(errno));
     found->containers = n > 0 ? (uint64_t)n : 0;
-    found->processes = scan_processes(s);
+    found->homes = 0;
+    found->processes = scan_processes(s, &found->homes);
     request_all_containers(s);
-    eg_log_info("start-up scan: %llu containers, %llu processes in them",
-                (unsigned long long)found->containers, (unsigned long long)found->processes);
+    eg_log_info("start-up scan: %llu containers, %llu processes in them, %llu given their home",
+                (unsigned long long)found->containers, (unsigned long long)found->processes,
+                (unsigned long long)found->homes);
 }

@@ -67,6 +67,7 @@ struct eg_bpf {
     int containers_gen_fd; /* bumped after every change to containers_fd's map */
     int verdict_cache_fd;  /* per-CPU container verdicts (bpf/verdict.bpf.h), shared */
     int reader_idle_fd; /* set while the agent sleeps: the next record wakes it (drain_pacer.c) */
+    int homes_fd;       /* the home of every contained process (struct eg_home), by tgid */
     /*
      * The helpers of the fast programs that this kernel lacks (EG_HELPER_*): a concern whose
      * fast programs need one loads its legacy task-access twins instead (bpf/task.bpf.h).
