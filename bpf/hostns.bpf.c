@@ -79,7 +79,7 @@ static __always_inline __u64 caller_in_container(struct task_struct *task, __u32
     if (!eg_current_container(task, &cgid, legacy))
         return 0;
     eg_count_seen(kind);
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(kind, EG_FILTER_SETUP);
         return 0;
     }
@@ -103,7 +103,7 @@ static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, co
     if (!eg_current_container(task, &cgid, legacy))
         return 0;
     /* seen/filtered are counted at exit, once the outcome is known; set-up is decided here. */
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_seen(EG_EVENT_NS_ENTER);
         eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_SETUP);
         return 0;
@@ -445,7 +445,7 @@ static __always_inline int proc_mem_open(long ret, const bool legacy)
     if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
         return 0;
     eg_count_seen(EG_EVENT_PROC_ACCESS);
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SETUP);
         return 0;
     }

@@ -28,6 +28,8 @@ const volatile __u32 eg_tracked_hierarchy = 0;     /* hierarchy id of the tracke
 const volatile __u64 eg_wakeup_bytes = 256 * 1024; /* force a reader wakeup past this fill */
 /* Where the syscall's user registers end above task->stack (legacy flavour, task.bpf.h). */
 const volatile __u64 eg_task_stack_top = 0;
+/* The host's mount namespace inode (the agent's; 0: unknown), see eg_in_setup (task.bpf.h). */
+const volatile __u32 eg_host_mnt_ns = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);

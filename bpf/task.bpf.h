@@ -155,11 +155,6 @@ static __always_inline bool eg_is_container_cgroup(__u64 cgid)
     return cgid && bpf_map_lookup_elem(&eg_containers, &cgid) != NULL;
 }
 
-static __always_inline bool eg_in_setup(__u32 tgid)
-{
-    return bpf_map_lookup_elem(&eg_setup_procs, &tgid) != NULL;
-}
-
 /*
  * The home of process `tgid` whose thread-group leader started at `leader_start`
  * (start_boottime), or NULL. An entry left by an earlier process with the same tgid never
@@ -180,6 +175,28 @@ static __always_inline struct eg_home *eg_home_of(__u32 tgid, __u64 leader_start
 static __always_inline struct eg_home *eg_task_home(struct task_struct *task)
 {
     return eg_home_of(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime));
+}
+
+/*
+ * Whether the current process (`task`, eg_current_task(legacy)) is the runtime setting its
+ * container up rather than the container: the mark a runtime outside task containers gave it
+ * when it moved it into the cgroup (eg_setup_procs, bpf/lifecycle.bpf.c), or, without one, no
+ * home yet while still in the host's mount namespace. The second is runc's init at its start:
+ * `runc run` moves it while it already runs, and the mark is made by a tracepoint that fires
+ * only once the move is done, so the init's first privileged step (runc 1.1 bind-mounts its own
+ * binary read-only before re-executing it) can come in between. A container's process always
+ * has its own mount namespace; one that entered the host's has a home. A mark, once made, is
+ * read first: the other test costs nothing to a container process (its mount namespace differs)
+ * and one hash lookup to a home-less process in the host's.
+ */
+static __always_inline bool eg_in_setup(struct task_struct *task, const bool legacy)
+{
+    __u32 tgid = eg_current_tgid();
+    if (bpf_map_lookup_elem(&eg_setup_procs, &tgid))
+        return true;
+    if (!eg_host_mnt_ns || EG_LOAD(legacy, task, nsproxy, mnt_ns, ns.inum) != eg_host_mnt_ns)
+        return false;
+    return !eg_home_of(tgid, EG_LOAD(legacy, task, group_leader, start_boottime));
 }
 
 #endif /* ECSGUARD_TASK_BPF_H */

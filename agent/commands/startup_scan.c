@@ -13,11 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <bpf/bpf.h>
-
 #include "agent/common/log.h"
+#include "agent/kernel/homes.h"
 #include "agent/pipeline/emit.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"
@@ -47,42 +44,6 @@ static void pid_cgroup(unsigned long pid, unsigned hierarchy_id, char *out, size
     fclose(f);
 }
 
-/* The inode of /proc/<pid>/ns/<kind> (`pid` "self" or a number), 0 when unreadable. */
-static uint64_t ns_inode(const char *pid, const char *kind)
-{
-    char path[320];
-    snprintf(path, sizeof(path), "/proc/%s/ns/%s", pid, kind);
-    struct stat st;
-    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
-/*
- * Give process `p`, found in container cgroup `cgid`, its home in the kernel (struct eg_home,
- * bpf/lifecycle.bpf.c), so that a container already running when the agent started cannot
- * blind itself by moving its processes either. Not a process still in the runtime's set-up:
- * one the kernel has marked (it gets its home at its entrypoint's exec), or one still in the
- * host's mount namespace (runc's init before it unshares). A home the kernel has given since
- * the programs were attached is kept (BPF_NOEXIST). The start time is /proc's, a clock tick
- * coarse: the kernel matches the process within that tick.
- */
-static bool give_home(const struct eg_startup_scan *s, const struct eg_proc *p, const char *pid,
-                      uint64_t cgid, uint64_t host_mnt_ns)
-{
-    if (s->homes_fd < 0)
-        return false;
-    uint32_t tgid = p->tgid, mark;
-    if (s->setup_fd >= 0 && bpf_map_lookup_elem(s->setup_fd, &tgid, &mark) == 0)
-        return false;
-    uint64_t mnt = ns_inode(pid, "mnt");
-    if (!mnt || mnt == host_mnt_ns)
-        return false;
-    long hz = sysconf(_SC_CLK_TCK);
-    struct eg_home h = {.cgroup_id = cgid,
-                        .start_time_ns = p->start_ns,
-                        .start_slack_ns = 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100)};
-    return bpf_map_update_elem(s->homes_fd, &tgid, &h, BPF_NOEXIST) == 0;
-}
-
 /* Processes already inside containers when the agent started. */
 static uint64_t scan_processes(const struct eg_startup_scan *s, uint64_t *homes)
 {
@@ -92,8 +53,6 @@ static uint64_t scan_processes(const struct eg_startup_scan *s, uint64_t *homes)
         return 0;
     }
     uint64_t found = 0;
-    /* The agent runs in the host's mount namespace (as the host-namespace detector assumes). */
-    uint64_t host_mnt_ns = ns_inode("self", "mnt");
     struct dirent *de;
     while ((de = readdir(d))) {
         char *end;
@@ -115,7 +74,8 @@ static uint64_t scan_processes(const struct eg_startup_scan *s, uint64_t *homes)
         if (!p)
             continue;
         found++;
-        if (give_home(s, p, de->d_name, st.st_ino, host_mnt_ns))
+        /* So that a container running before the agent cannot blind itself either. */
+        if (eg_homes_give(s->homes, p->tgid, p->start_ns, st.st_ino))
             (*homes)++;
     }
     closedir(d);

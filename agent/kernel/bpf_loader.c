@@ -192,6 +192,10 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
     }
     b->task_helpers_missing = probe_task_helpers(vmlinux);
     b->task_stack_top = task_stack_top(vmlinux);
+    /* The agent runs in the host's mount namespace (as the host-namespace detector assumes). */
+    struct stat mnt_ns;
+    if (stat("/proc/self/ns/mnt", &mnt_ns) == 0)
+        b->host_mnt_ns = (uint32_t)mnt_ns.st_ino;
     int rc = 0;
     for (int i = 0; eg_bpf_concerns[i] && b->n_hooks < EG_HOOK_MAX; i++) {
         const struct eg_bpf_concern *c = eg_bpf_concerns[i];

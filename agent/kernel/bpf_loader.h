@@ -74,6 +74,7 @@ struct eg_bpf {
      */
     unsigned task_helpers_missing;
     uint64_t task_stack_top; /* where the syscall registers end above task->stack (legacy) */
+    uint32_t host_mnt_ns;    /* the agent's mount namespace inode: the host's (0: unknown) */
 };
 
 struct eg_bpf_concern {
@@ -147,6 +148,7 @@ bool eg_bpf_fast_flavour_usable(const struct eg_bpf *b, unsigned needed, const c
         (skel)->rodata->eg_tracked_hierarchy = (b)->cgroups.hierarchy_id;                          \
         (skel)->rodata->eg_wakeup_bytes = (opt)->wakeup_bytes;                                     \
         (skel)->rodata->eg_task_stack_top = (b)->task_stack_top;                                   \
+        (skel)->rodata->eg_host_mnt_ns = (b)->host_mnt_ns;                                         \
     } while (0)
 
 #endif
