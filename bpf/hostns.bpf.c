@@ -128,7 +128,7 @@ static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, co
             in->target_flags |= EG_TGT_PIDFD | EG_TGT_RESOLVED;
             in->target_tgid = BPF_CORE_READ(t, tgid);
             in->target_start_time_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-            in->target_cgroup_id = eg_task_cgroup_id(t);
+            in->target_cgroup_id = eg_task_container_cgroup_id(t);
             BPF_CORE_READ_STR_INTO(&in->target_comm, t, group_leader, comm);
             if (active_pidns_is_host(t))
                 in->target_flags |= EG_TGT_HOST_PIDNS;
@@ -164,8 +164,9 @@ static __always_inline int setns_exit(struct trace_event_raw_sys_exit *ctx, cons
         bpf_map_delete_elem(&eg_setns_inflight, &tid);
         return 0;
     }
-    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task, legacy), EG_EVENT_NS_ENTER,
-                   sizeof(*e));
+    /* The caller's container, as every verdict names it: its home when it was moved away. */
+    eg_fill_header(&e->hdr, task, eg_home_or(task, eg_current_cgroup_id(task, legacy), legacy),
+                   EG_EVENT_NS_ENTER, sizeof(*e));
     e->target_start_time_ns = in->target_start_time_ns;
     e->target_cgroup_id = in->target_cgroup_id;
     e->action = EG_ACT_SETNS;
@@ -222,7 +223,7 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     key.arg = arg;
     __u64 tcg = 0;
     if (target) {
-        tcg = eg_task_cgroup_id(target);
+        tcg = eg_task_container_cgroup_id(target);
         if (tcg == cgid) {
             eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
             return 0;

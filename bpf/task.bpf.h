@@ -177,6 +177,13 @@ static __always_inline struct eg_home *eg_task_home(struct task_struct *task)
     return eg_home_of(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime));
 }
 
+/* The cgroup any task is attributed to: its process's home if it has one, else its cgroup. */
+static __always_inline __u64 eg_task_container_cgroup_id(struct task_struct *task)
+{
+    struct eg_home *home = eg_task_home(task);
+    return home ? home->cgroup_id : eg_task_cgroup_id(task);
+}
+
 /*
  * Whether the current process (`task`, eg_current_task(legacy)) is the runtime setting its
  * container up rather than the container: the mark a runtime outside task containers gave it

@@ -22,7 +22,7 @@ ESCAPED = "DefenseEvasion:Runtime/ContainerCgroupEscaped"
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 
 # Writes the shell's own pid into every cgroup.procs the container sees: in a privileged
-# container those are bind mounts of its own cgroups. At least one must succeed.
+# container with its own cgroup namespace those are its own cgroups. At least one must succeed.
 REATTACH = ("n=0; for f in /sys/fs/cgroup/*/cgroup.procs /sys/fs/cgroup/cgroup.procs; do "
             "[ -e \"$f\" ] && echo $$ > \"$f\" 2>/dev/null && n=$((n+1)); done; "
             "[ $n -gt 0 ] || { echo no cgroup.procs written >&2; exit 9; }; ")
@@ -79,7 +79,9 @@ class CgroupEscape(AgentCase):
     def test_reattaching_itself_to_its_own_cgroup_does_not_blind_the_agent(self):
         sleeper = HostSleeper()
         self.addCleanup(sleeper.stop)
-        c = self.container(privileged=True, pid_mode="host", name="reattach", family="evasion")
+        # Its own cgroup namespace: /sys/fs/cgroup is its own cgroup on v1 and v2 alike.
+        c = self.container(privileged=True, pid_mode="host", cgroupns="private", name="reattach",
+                           family="evasion")
         self.register(c)
         self.start_agent()
         c.start()
@@ -160,7 +162,7 @@ class CgroupEscape(AgentCase):
     def test_runtime_work_and_own_sub_cgroups_are_silent(self):
         """runc exec health checks, container starts and stops, and a container nesting its
         processes in a sub-cgroup of its own: no move out of a home, no set-up leak."""
-        c = self.container(privileged=True, name="nested", family="quiet")
+        c = self.container(privileged=True, cgroupns="private", name="nested", family="quiet")
         other = self.container(["/bin/sh", "-c", "echo short-lived"], name="short",
                                family="quiet")
         self.register(c)
