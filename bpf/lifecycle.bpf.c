@@ -43,6 +43,16 @@ static __always_inline bool set_home(__u32 tgid, __u64 cgid, __u64 start, bool a
     return true;
 }
 
+/*
+ * Whether `task` is in a mount namespace of its own, not the host's: a container's process,
+ * never runc's init before it unshares (which a home must not be given to: it is set-up, and
+ * its mark may not exist yet, see eg_in_setup). False when the host's is unknown.
+ */
+static __always_inline bool own_mount_ns(struct task_struct *task)
+{
+    return eg_host_mnt_ns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != eg_host_mnt_ns;
+}
+
 /* Whether cgroup `cg` is `home` or below it (within EG_HOME_DEPTH levels). */
 static __always_inline bool within_home(struct cgroup *cg, __u64 home)
 {
@@ -163,8 +173,9 @@ int BPF_PROG(eg_cgroup_attach_task_lg, struct cgroup *dst_cgrp, const char *path
  * A new process. A homed parent's child inherits the home (wherever either of them is) and is
  * never set-up. A home-less parent's child inherits its set-up mark; a child cloned into
  * another cgroup (clone3 CLONE_INTO_CGROUP) by a runtime outside task containers is set-up;
- * any other child born in a task container gets that container as its home (a container the
- * agent found already running, whose processes the start-up scan may have missed).
+ * any other child born in a task container, of a parent in a mount namespace of its own, gets
+ * that container as its home (a container the agent found already running, whose processes
+ * the start-up scan may have missed; not runc's init before its mark exists).
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_struct *child)
@@ -195,7 +206,7 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
         }
         if (setup)
             bpf_map_update_elem(&eg_setup_procs, &child_tgid, &mnt_ns, BPF_ANY);
-        else if (eg_is_container_cgroup(child_cg))
+        else if (eg_is_container_cgroup(child_cg) && own_mount_ns(parent))
             set_home(child_tgid, child_cg, child_start, false);
     }
     if (!eg_is_container_cgroup(child_cg))
@@ -230,14 +241,14 @@ static __always_inline int process_exec(struct task_struct *p, struct linux_binp
          * re-executes itself (its memfd-cloned binary) after joining the cgroup but before
          * unsharing the mount namespace, and that exec is still set-up. From here on the
          * process has its task container as home. An exec in a task container by a process
-         * that was never set-up (a container already running when the agent started) gives
-         * it that home too.
+         * that was never set-up and has a mount namespace of its own (a container already
+         * running when the agent started) gives it that home too.
          */
         __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
         bool ended = joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
         if (ended)
             bpf_map_delete_elem(&eg_setup_procs, &tgid);
-        if ((ended || !joined_in) && eg_is_container_cgroup(cgid))
+        if ((ended || (!joined_in && own_mount_ns(p))) && eg_is_container_cgroup(cgid))
             set_home(tgid, cgid, start, false);
     }
 
