@@ -165,7 +165,8 @@ static __always_inline int setns_exit(struct trace_event_raw_sys_exit *ctx, cons
         return 0;
     }
     /* The caller's container, as every verdict names it: its home when it was moved away. */
-    eg_fill_header(&e->hdr, task, eg_home_or(task, eg_current_cgroup_id(task, legacy), legacy),
+    eg_fill_header(&e->hdr, task,
+                   eg_home_or(task, eg_current_cgroup_id(task, legacy), false, legacy),
                    EG_EVENT_NS_ENTER, sizeof(*e));
     e->target_start_time_ns = in->target_start_time_ns;
     e->target_cgroup_id = in->target_cgroup_id;

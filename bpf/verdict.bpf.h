@@ -80,12 +80,17 @@ static __always_inline __u64 eg_exe_check(__u64 start_time, __u64 exec_id, __u64
  * processes pay nothing for it until a container has left its cgroup. The counter is raised
  * in tp_btf/cgroup_attach_task before that program bumps the migration generation, and a
  * miss reads it after the generation: a verdict cached under the new generation has seen it.
+ * That tracepoint fires only once the move is done, though: a process moved by another runs
+ * under its new css_set before the counter says so. `migrated` (this CPU's entry was this
+ * task's, under another css_set: it was just moved) looks the home up regardless, so a
+ * process moved while it runs is never attributed to where it was moved, even for a moment.
  */
-static __always_inline __u64 eg_home_or(struct task_struct *task, __u64 cgid, const bool legacy)
+static __always_inline __u64 eg_home_or(struct task_struct *task, __u64 cgid, bool migrated,
+                                        const bool legacy)
 {
     __u32 key = EG_GEN_MOVED;
     __u64 *moved = bpf_map_lookup_elem(&eg_containers_gen, &key);
-    if (!moved || !*(volatile __u64 *)moved)
+    if (!migrated && (!moved || !*(volatile __u64 *)moved))
         return cgid;
     struct eg_home *home =
         eg_home_of(eg_current_tgid(), EG_LOAD(legacy, task, group_leader, start_boottime));
@@ -119,7 +124,7 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
     struct eg_verdict_cache *vc = bpf_map_lookup_elem(&eg_verdict_cache, &zero);
     *entry = NULL;
     if (!genp || !migp || !vc) {
-        *cgid = eg_home_or(task, eg_current_cgroup_id(task, legacy), legacy);
+        *cgid = eg_home_or(task, eg_current_cgroup_id(task, legacy), false, legacy);
         return eg_is_container_cgroup(*cgid);
     }
     *entry = vc;
@@ -148,7 +153,8 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
         return false;
     }
     *cgid = eg_css_set_cgroup_id(cs, legacy);
-    *cgid = eg_home_or(task, *cgid, legacy);
+    bool migrated = vc->task == t && vc->start_time == start && vc->css_set != (__u64)cs;
+    *cgid = eg_home_or(task, *cgid, migrated, legacy);
     struct eg_container_val *cv = *cgid ? bpf_map_lookup_elem(&eg_containers, cgid) : NULL;
     __u64 yes = cv ? (__u64)cv->slot + 1 : 0;
     vc->check = 0; /* invalid while the fields change */
