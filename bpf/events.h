@@ -202,6 +202,9 @@ struct eg_home {
 #define EG_LEFT_BY_ITSELF (1u << 0)      /* the writer of cgroup.procs was the moved process */
 #define EG_LEFT_BY_CONTAINED (1u << 1)   /* the writer has a home (a contained process) */
 #define EG_LEFT_INTO_CONTAINER (1u << 2) /* the destination is another task container's cgroup */
+/* Born there: cloned into the cgroup (clone3 CLONE_INTO_CGROUP) by its homed parent, the
+ * writer; dst_path is then the cgroup's own name only (the fork tracepoint has no path). */
+#define EG_LEFT_AT_CLONE (1u << 3)
 
 /*
  * A process with a home was moved to a cgroup outside its home (not a descendant of it). The

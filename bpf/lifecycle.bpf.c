@@ -70,9 +70,12 @@ static __always_inline bool within_home(struct cgroup *cg, __u64 home)
     return false;
 }
 
-/* A homed process was moved out of its home: the record of that, urgent (docs/findings.md). */
+/*
+ * A homed process was moved out of its home (or born outside it, EG_LEFT_AT_CLONE): the record
+ * of that, urgent (docs/findings.md). `path`: the destination's path; NULL: only its name known.
+ */
 static __always_inline void emit_left(struct task_struct *task, __u64 home, struct cgroup *dst,
-                                      const char *path, bool writer_homed)
+                                      const char *path, bool writer_homed, __u32 flags)
 {
     eg_count_seen(EG_EVENT_CGROUP_LEFT);
     struct eg_cgroup_left_event *e = eg_reserve(EG_EVENT_CGROUP_LEFT, sizeof(*e));
@@ -82,7 +85,7 @@ static __always_inline void emit_left(struct task_struct *task, __u64 home, stru
     e->dst_cgroup_id = BPF_CORE_READ(dst, kn, id);
     e->dst_level = BPF_CORE_READ(dst, level);
     e->writer_tgid = eg_current_tgid();
-    e->left_flags = 0;
+    e->left_flags = flags;
     if (e->writer_tgid == e->hdr.tgid)
         e->left_flags |= EG_LEFT_BY_ITSELF;
     if (writer_homed)
@@ -91,7 +94,10 @@ static __always_inline void emit_left(struct task_struct *task, __u64 home, stru
         e->left_flags |= EG_LEFT_INTO_CONTAINER;
     e->_pad0 = 0;
     bpf_get_current_comm(e->writer_comm, sizeof(e->writer_comm));
-    bpf_probe_read_kernel_str(e->dst_path, sizeof(e->dst_path), path);
+    if (path)
+        bpf_probe_read_kernel_str(e->dst_path, sizeof(e->dst_path), path);
+    else
+        bpf_probe_read_kernel_str(e->dst_path, sizeof(e->dst_path), BPF_CORE_READ(dst, kn, name));
     eg_submit(e, EG_EVENT_CGROUP_LEFT, true);
 }
 
@@ -145,7 +151,7 @@ static __always_inline int cgroup_attach(struct cgroup *dst_cgrp, const char *pa
                                    EG_LOAD(legacy, writer, group_leader, start_boottime)) != NULL;
     if (home) {
         if (left)
-            emit_left(task, home_cgid, dst_cgrp, path, writer_homed);
+            emit_left(task, home_cgid, dst_cgrp, path, writer_homed, 0);
         return 0;
     }
     if (writer_homed || eg_is_container_cgroup(eg_current_cgroup_id(writer, legacy)))
@@ -171,11 +177,12 @@ int BPF_PROG(eg_cgroup_attach_task_lg, struct cgroup *dst_cgrp, const char *path
 
 /*
  * A new process. A homed parent's child inherits the home (wherever either of them is) and is
- * never set-up. A home-less parent's child inherits its set-up mark; a child cloned into
- * another cgroup (clone3 CLONE_INTO_CGROUP) by a runtime outside task containers is set-up;
- * any other child born in a task container, of a parent in a mount namespace of its own, gets
- * that container as its home (a container the agent found already running, whose processes
- * the start-up scan may have missed; not runc's init before its mark exists).
+ * never set-up; one it clones straight into a cgroup outside the home is reported as a move. A
+ * home-less parent's child inherits its set-up mark; a child cloned into another cgroup (clone3
+ * CLONE_INTO_CGROUP) by a runtime outside task containers is set-up; any other child born in a task
+ * container, of a parent in a mount namespace of its own, gets that container as its home (a
+ * container the agent found already running, whose processes the start-up scan may have missed; not
+ * runc's init before its mark exists).
  */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_struct *child)
@@ -192,6 +199,10 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
     if (parent_home) {
         __u64 home = parent_home->cgroup_id;
         set_home(child_tgid, home, child_start, child_cg != home);
+        /* clone3(CLONE_INTO_CGROUP) by a contained process: born out of its home. */
+        struct cgroup *born_in = child_cg != home ? eg_task_cgroup(child) : NULL;
+        if (born_in && !within_home(born_in, home))
+            emit_left(child, home, born_in, NULL, true, EG_LEFT_AT_CLONE);
         child_cg = home;
     } else {
         __u32 parent_tgid = BPF_CORE_READ(parent, tgid);

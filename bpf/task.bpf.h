@@ -30,6 +30,19 @@ static __always_inline __u64 eg_task_cgroup_id(struct task_struct *task)
     return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 }
 
+/* The cgroup of any task in the tracked hierarchy (NULL when none). */
+static __always_inline struct cgroup *eg_task_cgroup(struct task_struct *task)
+{
+    if (eg_cgroup_use_v1) {
+        __u32 idx = eg_cgroup_v1_subsys;
+        if (idx >= 64)
+            return NULL;
+        struct cgroup_subsys_state *css = BPF_CORE_READ(task, cgroups, subsys[idx]);
+        return css ? BPF_CORE_READ(css, cgroup) : NULL;
+    }
+    return BPF_CORE_READ(task, cgroups, dfl_cgrp);
+}
+
 /*
  * The hot paths (every capability check, every open of a container task) read
  * the *current* task through direct loads: `current` from

@@ -51,7 +51,8 @@ static struct json_object *context_of(const struct eg_cgroup_left_event *e,
 {
     struct json_object *ctx = json_object_new_object();
     struct json_object *to = json_object_new_object();
-    json_object_object_add(to, "cgroupPath",
+    /* Born there (clone3): the fork tracepoint names the cgroup, not its path. */
+    json_object_object_add(to, (e->left_flags & EG_LEFT_AT_CLONE) ? "cgroupName" : "cgroupPath",
                            eg_json_string_n(e->dst_path, EG_PATH_LEN, EG_PATH_LEN));
     json_object_object_add(to, "cgroupId", json_object_new_int64((int64_t)e->dst_cgroup_id));
     json_object_object_add(to, "level", json_object_new_int64(e->dst_level));
@@ -68,6 +69,10 @@ static struct json_object *context_of(const struct eg_cgroup_left_event *e,
     json_object_object_add(by, "pid", json_object_new_int64(e->writer_tgid));
     json_object_object_add(by, "name", eg_json_string_n(e->writer_comm, EG_COMM_LEN, EG_COMM_LEN));
     json_object_object_add(ctx, "movedBy", by);
+    json_object_object_add(ctx, "how",
+                           json_object_new_string((e->left_flags & EG_LEFT_AT_CLONE)
+                                                      ? "clone3IntoCgroup"
+                                                      : "cgroupProcsWrite"));
     json_object_object_add(ctx, "stillAttributed", json_object_new_boolean(1));
     return ctx;
 }

@@ -128,6 +128,7 @@ class CgroupEscape(AgentCase):
         self.assertEqual(ctx["destinationCgroup"]["level"], 0)
         self.assertIs(ctx["destinationCgroup"]["taskContainer"], False)
         self.assertEqual(ctx["movedBy"]["kind"], "self")
+        self.assertEqual(ctx["how"], "cgroupProcsWrite")
         self.assertEqual(process(esc)["name"], "sh")
 
     def test_moving_into_another_tasks_cgroup_stays_its_own(self):
@@ -158,6 +159,28 @@ class CgroupEscape(AgentCase):
         self.assertEqual(self.capability_findings(b), [])
         self.assertEqual(self.findings_of(ROOTFS_MODIFIED, b), [])
         self.assertEqual(self.findings_of(ESCAPED, b), [])
+
+    def test_cloning_a_child_into_the_root_cgroup_is_high_and_stays_attributed(self):
+        cg = harness.probe_report()["cgroup"]
+        if cg.get("trackedHierarchy") == "v1":
+            self.skipTest("clone3(CLONE_INTO_CGROUP) places a child in the cgroup v2 hierarchy "
+                          "only; the agent tracks the v1 %s controller here" % cg["v1Controller"])
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="cloner", family="evasion")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        script = ("mkdir -p /mnt/cg && " + tracked_hierarchy_mount() + " && "
+                  "/bin/egprobe clone-into-cgroup /mnt/cg /bin/egprobe sethostname cloned")
+        r = c.exec(["/bin/sh", "-c", script])
+        self.assertTrue(r.ok, r)
+        cap = self.wait_any(SYS_ADMIN_USED, c, lambda x: "sethostname" in x.get("syscalls", []))
+        self.assertAttributed(cap, c)
+        [esc] = self.agent.wait_for(harness.match(ESCAPED, c), timeout=20)
+        self.assertAttributed(esc, c)
+        ctx = context(esc)
+        self.assertEqual(ctx["how"], "clone3IntoCgroup")
+        self.assertEqual(ctx["destinationCgroup"]["level"], 0)
+        self.assertEqual(ctx["movedBy"]["kind"], "containerProcess")
 
     def test_runtime_work_and_own_sub_cgroups_are_silent(self):
         """runc exec health checks, container starts and stops, and a container nesting its

@@ -100,6 +100,8 @@ static void moves_out_of_the_home_are_findings_of_the_home(void **state)
             assert_string_equal(ctx_str(f->context, "destinationCgroup", "cgroupPath"), "/");
             assert_false(json_object_get_boolean(x));
             assert_string_equal(ctx_str(f->context, "movedBy", "kind"), "self");
+            assert_string_equal(json_object_get_string(json_object_object_get(f->context, "how")),
+                                "cgroupProcsWrite");
             assert_false(json_object_object_get_ex(to, "containerId", &x));
         } else {
             assert_int_equal(f->count, 1);
