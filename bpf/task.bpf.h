@@ -178,10 +178,20 @@ static __always_inline struct eg_home *eg_home_of(__u32 tgid, __u64 leader_start
     struct eg_home *h = bpf_map_lookup_elem(&eg_homes, &tgid);
     if (!h)
         return NULL;
-    __u64 s = h->start_time_ns;
-    if (leader_start == s || (leader_start > s && leader_start - s < h->start_slack_ns))
-        return h;
-    return NULL;
+    /* An earlier start wraps to a huge difference: never within the slack. */
+    __u64 d = leader_start - h->start_time_ns;
+    return d == 0 || d < h->start_slack_ns ? h : NULL;
+}
+
+/*
+ * The home cgroup of process `tgid` (as eg_home_of), 0 when it has none. A global function:
+ * the verifier checks it once, not again inside every program that inlines a verdict (the
+ * rootfs object alone has some thirty), which kept the agent's load time where it was.
+ */
+__noinline __u64 eg_home_cgroup_of(__u32 tgid, __u64 leader_start)
+{
+    struct eg_home *h = eg_home_of(tgid, leader_start);
+    return h ? h->cgroup_id : 0;
 }
 
 /* The home of any task's process (CO-RE reads). */
@@ -193,8 +203,9 @@ static __always_inline struct eg_home *eg_task_home(struct task_struct *task)
 /* The cgroup any task is attributed to: its process's home if it has one, else its cgroup. */
 static __always_inline __u64 eg_task_container_cgroup_id(struct task_struct *task)
 {
-    struct eg_home *home = eg_task_home(task);
-    return home ? home->cgroup_id : eg_task_cgroup_id(task);
+    __u64 home = eg_home_cgroup_of(BPF_CORE_READ(task, tgid),
+                                   BPF_CORE_READ(task, group_leader, start_boottime));
+    return home ? home : eg_task_cgroup_id(task);
 }
 
 /*
@@ -216,7 +227,7 @@ static __always_inline bool eg_in_setup(struct task_struct *task, const bool leg
         return true;
     if (!eg_host_mnt_ns || EG_LOAD(legacy, task, nsproxy, mnt_ns, ns.inum) != eg_host_mnt_ns)
         return false;
-    return !eg_home_of(tgid, EG_LOAD(legacy, task, group_leader, start_boottime));
+    return !eg_home_cgroup_of(tgid, EG_LOAD(legacy, task, group_leader, start_boottime));
 }
 
 #endif /* ECSGUARD_TASK_BPF_H */

@@ -82,8 +82,9 @@ static __always_inline __u64 eg_exe_check(__u64 start_time, __u64 exec_id, __u64
  * miss reads it after the generation: a verdict cached under the new generation has seen it.
  * That tracepoint fires only once the move is done, though: a process moved by another runs
  * under its new css_set before the counter says so. `migrated` (this CPU's entry was this
- * task's, under another css_set: it was just moved) looks the home up regardless, so a
- * process moved while it runs is never attributed to where it was moved, even for a moment.
+ * task's, under another css_set: it was just moved) looks the home up regardless: a process
+ * moved while it runs, whose CPU's entry is its own, is not attributed to where it was moved
+ * even for that moment.
  */
 static __always_inline __u64 eg_home_or(struct task_struct *task, __u64 cgid, bool migrated,
                                         const bool legacy)
@@ -92,9 +93,9 @@ static __always_inline __u64 eg_home_or(struct task_struct *task, __u64 cgid, bo
     __u64 *moved = bpf_map_lookup_elem(&eg_containers_gen, &key);
     if (!migrated && (!moved || !*(volatile __u64 *)moved))
         return cgid;
-    struct eg_home *home =
-        eg_home_of(eg_current_tgid(), EG_LOAD(legacy, task, group_leader, start_boottime));
-    return home ? home->cgroup_id : cgid;
+    __u64 home =
+        eg_home_cgroup_of(eg_current_tgid(), EG_LOAD(legacy, task, group_leader, start_boottime));
+    return home ? home : cgid;
 }
 
 /* cgroup id in the tracked hierarchy of the tasks using css_set `cs` (v1 controller or v2). */
