@@ -199,8 +199,14 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
     if (parent_home) {
         __u64 home = parent_home->cgroup_id;
         set_home(child_tgid, home, child_start, child_cg != home);
-        /* clone3(CLONE_INTO_CGROUP) by a contained process: born out of its home. */
-        struct cgroup *born_in = child_cg != home ? eg_task_cgroup(child) : NULL;
+        /*
+         * clone3(CLONE_INTO_CGROUP) by a contained process: born in another cgroup than its
+         * parent's, out of its home. (A child born where its moved parent is was reported
+         * with the parent's move.)
+         */
+        struct cgroup *born_in = child_cg != home && child_cg != eg_task_cgroup_id(parent)
+                                     ? eg_task_cgroup(child)
+                                     : NULL;
         if (born_in && !within_home(born_in, home))
             emit_left(child, home, born_in, NULL, true, EG_LEFT_AT_CLONE);
         child_cg = home;

@@ -15,7 +15,7 @@ import time
 
 import harness
 from agent_case import (AgentCase, LegacyTaskAccess, SYS_ADMIN_USED, NET_ADMIN_USED, context,
-                        process)
+                        last_by_id, process)
 from test_hostns import HostSleeper, NS_ENTERED
 
 ESCAPED = "DefenseEvasion:Runtime/ContainerCgroupEscaped"
@@ -89,12 +89,12 @@ class CgroupEscape(AgentCase):
                   "/bin/egprobe setns %d mnt" % sleeper.pid)
         r = c.exec(["/bin/sh", "-c", script])
         self.assertTrue(r.ok, r)
-        [cap] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        cap = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)[0]
         self.assertAttributed(cap, c)
         self.assertEqual(process(cap)["executablePath"], "/bin/egprobe")
         self.wait_context(ROOTFS_MODIFIED, c,
                           lambda ctx: "/etc/reattached" in ctx.get("relatedFilePaths", []))
-        [ns] = self.agent.wait_for(harness.match(NS_ENTERED, c), timeout=20)
+        ns = self.agent.wait_for(harness.match(NS_ENTERED, c), timeout=20)[0]
         self.assertAttributed(ns, c)
         # Its own cgroup is its home: no move out of it.
         self.assertEqual(self.findings_of(ESCAPED, c), [])
@@ -114,13 +114,13 @@ class CgroupEscape(AgentCase):
         # After the move: its capability use, its rootfs writes and its child's, all its own.
         cap = self.wait_any(SYS_ADMIN_USED, c, lambda x: "sethostname" in x.get("syscalls", []))
         self.assertAttributed(cap, c)
-        [net] = self.agent.wait_for(harness.match(NET_ADMIN_USED, c), timeout=20)
+        net = self.agent.wait_for(harness.match(NET_ADMIN_USED, c), timeout=20)[0]
         self.assertAttributed(net, c)
         self.assertEqual(process(net)["executablePath"], "/bin/egprobe")
         want = {"/etc/escaped", "/etc/escaped-child"}
         self.wait_context(ROOTFS_MODIFIED, c,
                           lambda x: want <= set(x.get("relatedFilePaths", [])))
-        [esc] = self.agent.wait_for(harness.match(ESCAPED, c), timeout=20)
+        esc = self.agent.wait_for(harness.match(ESCAPED, c), timeout=20)[0]
         self.assertAttributed(esc, c)
         self.assertEqual(esc["severity"], 8.0)
         ctx = context(esc)
@@ -130,6 +130,8 @@ class CgroupEscape(AgentCase):
         self.assertEqual(ctx["movedBy"]["kind"], "self")
         self.assertEqual(ctx["how"], "cgroupProcsWrite")
         self.assertEqual(process(esc)["name"], "sh")
+        # One move: the children born where their moved parent is are not moves of their own.
+        self.assertEqual(len(last_by_id(self.findings_of(ESCAPED, c))), 1)
 
     def test_moving_into_another_tasks_cgroup_stays_its_own(self):
         a = self.container(caps_add=["CAP_SYS_ADMIN"], name="intruder", family="from")
@@ -148,7 +150,7 @@ class CgroupEscape(AgentCase):
         self.assertAttributed(cap, a)
         self.wait_context(ROOTFS_MODIFIED, a,
                           lambda x: "/etc/moved" in x.get("relatedFilePaths", []))
-        [esc] = self.agent.wait_for(harness.match(ESCAPED, a), timeout=20)
+        esc = self.agent.wait_for(harness.match(ESCAPED, a), timeout=20)[0]
         self.assertAttributed(esc, a)
         to = context(esc)["destinationCgroup"]
         self.assertEqual(to["cgroupPath"], b.cgroup_path)
@@ -175,7 +177,7 @@ class CgroupEscape(AgentCase):
         self.assertTrue(r.ok, r)
         cap = self.wait_any(SYS_ADMIN_USED, c, lambda x: "sethostname" in x.get("syscalls", []))
         self.assertAttributed(cap, c)
-        [esc] = self.agent.wait_for(harness.match(ESCAPED, c), timeout=20)
+        esc = self.agent.wait_for(harness.match(ESCAPED, c), timeout=20)[0]
         self.assertAttributed(esc, c)
         ctx = context(esc)
         self.assertEqual(ctx["how"], "clone3IntoCgroup")
