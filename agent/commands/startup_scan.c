@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
 #include "agent/common/log.h"
 #include "agent/kernel/homes.h"
 #include "agent/pipeline/emit.h"

@@ -133,6 +133,26 @@ class CgroupEscape(AgentCase):
         # One move: the children born where their moved parent is are not moves of their own.
         self.assertEqual(len(last_by_id(self.findings_of(ESCAPED, c))), 1)
 
+    def test_a_container_running_before_the_agent_cannot_leave_unseen(self):
+        """Its processes get their home from the agent's start-up scan (agent/kernel/homes.c)."""
+        c = self.container(["/bin/sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; " +
+                            "mkdir -p /mnt/cg && " + tracked_hierarchy_mount() + " && "
+                            "echo $$ > /mnt/cg/cgroup.procs && /bin/egprobe sethostname early && "
+                            "exec /bin/egprobe sleep 3600"],
+                           caps_add=["CAP_SYS_ADMIN"], name="early", family="evasion")
+        self.register(c)
+        c.start()
+        self.start_agent()
+        self.assertTrue(any("start-up scan" in l and "0 given their home" not in l
+                            for l in self.agent.logs()), self.agent.logs()[-8:])
+        with open(os.path.join(c.rootfs_path, "tmp", "go"), "w"):
+            pass
+        cap = self.wait_any(SYS_ADMIN_USED, c, lambda x: "sethostname" in x.get("syscalls", []))
+        self.assertAttributed(cap, c)
+        esc = self.agent.wait_for(harness.match(ESCAPED, c), timeout=20)[0]
+        self.assertAttributed(esc, c)
+        self.assertEqual(context(esc)["destinationCgroup"]["level"], 0)
+
     def test_moving_into_another_tasks_cgroup_stays_its_own(self):
         a = self.container(caps_add=["CAP_SYS_ADMIN"], name="intruder", family="from")
         b = self.container(caps_add=["CAP_SYS_ADMIN"], name="victim", family="to")
