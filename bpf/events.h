@@ -69,15 +69,27 @@ struct eg_event_header {
 #define EG_CAP_HOST_LEVEL (1u << 0)      /* checked against the initial user namespace */
 #define EG_CAP_NOISE_UNCHECKED (1u << 1) /* overcommit filter unavailable for this check */
 
+/*
+ * The user namespace a capability was checked against (the check's target namespace): what
+ * the capability gives power over. Part of the dedup key: each scope is its own behaviour.
+ */
+enum eg_cap_scope {
+    EG_CAP_SCOPE_HOST = 0,      /* the initial user namespace: power over the host */
+    EG_CAP_SCOPE_CONTAINER = 1, /* the container's own (the owner of the task's pid namespace) */
+    EG_CAP_SCOPE_CREATED = 2,   /* any other: one created inside the container */
+};
+
 struct eg_cap_event {
     struct eg_event_header hdr;
-    __u64 exe_ino;    /* inode of the executable (mm->exe_file) */
-    __u32 exe_dev;    /* s_dev of that inode's super block */
-    __u32 cap;        /* CAP_* number */
-    __s32 ret;        /* 0 granted, -EPERM denied */
-    __s32 syscall_nr; /* syscall in flight, -1 when none (fault, kernel thread) */
-    __u32 cap_flags;  /* EG_CAP_* */
-    __u32 _pad0;
+    __u64 exe_ino;              /* inode of the executable (mm->exe_file) */
+    __u32 exe_dev;              /* s_dev of that inode's super block */
+    __u32 cap;                  /* CAP_* number */
+    __s32 ret;                  /* 0 granted, -EPERM denied */
+    __s32 syscall_nr;           /* syscall in flight, -1 when none (fault, kernel thread) */
+    __u32 cap_flags;            /* EG_CAP_* */
+    __u32 scope;                /* enum eg_cap_scope */
+    __u32 userns_level;         /* nesting level of the namespace checked against (0: the host's) */
+    __u32 userns_inum;          /* its inode number (/proc/<pid>/ns/user) */
     char exe_name[EG_NAME_LEN]; /* basename of the executable's dentry */
 };
 
@@ -116,7 +128,8 @@ struct eg_cap_dedup_key {
     __u32 exe_dev;
     __u32 cap;
     __s32 syscall_nr;
-    __u32 granted;
+    __u16 granted;
+    __u16 scope; /* enum eg_cap_scope */
 };
 
 /*
@@ -159,11 +172,16 @@ enum eg_filter_reason {
      */
     EG_FILTER_SYSCALL_REGS = 7,
     /*
-     * Not a filter either: a contained process whose home could not be recorded (eg_homes
+     * A refused CAP_SYS_ADMIN check that is the kernel's fallback for another capability just
+     * refused in the same call ("CAP_BPF or CAP_SYS_ADMIN", bpf/cap.bpf.c), not an attempt.
+     */
+    EG_FILTER_CAP_FALLBACK = 8,
+    /*
+     * Not a filter: a contained process whose home could not be recorded (eg_homes
      * full, struct eg_home below). It is then attributed by its current cgroup only.
      */
-    EG_FILTER_HOMES_FULL = 8,
-    EG_FILTER_REASONS = 9,
+    EG_FILTER_HOMES_FULL = 9,
+    EG_FILTER_REASONS = 10,
 };
 
 struct eg_counters {

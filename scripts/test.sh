@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-#   1. install what is missing (Debian packages, the fake CloudWatch's npm lockfile)
+#   1. install what is missing (Debian packages, the npm lockfiles of the fake CloudWatch and
+#      of the finding schema check)
 #   2. check formatting of the C sources (.clang-format)
 #   3. build twice: release (build/) and AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   4. run every unit test (cmocka) and every real-kernel integration test (runc containers) in
@@ -20,6 +21,8 @@ fi
 if [ -f tests/cloudwatch-fake/package-lock.json ]; then
     (cd tests/cloudwatch-fake && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The finding schema check's AWS SDK packages (GuardDuty's model); no install scripts needed.
+(cd tests/finding-schema && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 
 echo "== formatting"
 mapfile -t sources < <(git ls-files '*.c' '*.h' | grep -v '^bpf/vmlinux/')

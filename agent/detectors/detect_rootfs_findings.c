@@ -179,12 +179,16 @@ void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_wh
 static struct json_object *modifying_process(const struct written *w)
 {
     struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "name", eg_json_string(w->comm, EG_COMM_LEN));
+    if (w->comm[0])
+        json_object_object_add(o, "name", eg_json_string(w->comm, EG_COMM_LEN));
     if (w->exe[0])
         json_object_object_add(o, "executablePath", eg_json_string(w->exe, EG_PATH_LEN));
     eg_rootfs_set_int(o, "pid", w->pid);
     eg_rootfs_set_int(o, "namespacePid", w->ns_pid);
-    eg_rootfs_set_int(o, "uid", w->uid);
+    eg_rootfs_set_int(o, "userId", w->uid);
+    if (w->start_ns)
+        json_object_object_add(o, "startTime",
+                               eg_json_epoch_seconds(eg_boot_ns_to_epoch(w->start_ns)));
     char uuid[37];
     eg_proc_uuid(w->pid, w->start_ns, uuid);
     json_object_object_add(o, "uuid", json_object_new_string(uuid));
@@ -217,12 +221,13 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
     json_object_object_add(f->context, "filePath", eg_json_string(path, EG_PATH_LEN));
     if (w)
         json_object_object_add(f->context, "modifyingProcess", modifying_process(w));
+    /* GuardDuty's own member for the library a NewLibraryLoaded finding is about. */
+    if (type == EG_FT_NEW_LIBRARY)
+        json_object_object_add(f->context, "libraryPath", eg_json_string(path, EG_PATH_LEN));
     uint64_t ts = w ? w->ts_ns : written_ts;
-    if (ts) {
-        char iso[32];
-        eg_format_iso_ms(eg_event_epoch_ms(ts), iso);
-        json_object_object_add(f->context, "modifiedAt", json_object_new_string(iso));
-    }
+    if (ts)
+        json_object_object_add(f->context, "modifiedAt",
+                               eg_json_epoch_seconds((double)eg_event_epoch_ms(ts) / 1000.0));
     if (w && strcmp(w->path, path) != 0)
         json_object_object_add(f->context, "modifiedPath", eg_json_string(w->path, EG_PATH_LEN));
     snprintf(f->file_path, sizeof(f->file_path), "%s", path);

@@ -7,7 +7,7 @@
  *   2  usage error            (message on stderr)
  *
  * The integration tests and the demo use it to make a container do something the agent must
- * (or must not) report. Raw syscalls are used where libc has no wrapper. (A little over 500
+ * (or must not) report. Raw syscalls are used where libc has no wrapper. (About 600
  * lines: one static binary is copied into the images, so every action lives in this file.)
  */
 #include <errno.h>
@@ -139,6 +139,50 @@ static int cmd_mount_tmpfs(int argc, char **argv)
     if (mount("egprobe", argv[0], "tmpfs", 0, "size=1m") != 0)
         return fail(errno, NULL);
     return ok("dir=%s", argv[0]);
+}
+
+/*
+ * unshare(CLONE_NEWUSER | CLONE_NEWNS), then mount a tmpfs on DIR: the mount is checked against
+ * the user namespace the process just created, not the host's (an unprivileged container can do
+ * this wherever user namespaces are allowed; the unshare itself is checked against the new
+ * namespace too).
+ */
+static int cmd_userns_mount_tmpfs(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: userns-mount-tmpfs DIR");
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        return fail(errno, "step=unshare");
+    if (mount("egprobe", argv[0], "tmpfs", 0, "size=1m") != 0)
+        return fail(errno, "step=mount");
+    return ok("dir=%s", argv[0]);
+}
+
+/*
+ * bpf(BPF_PROG_LOAD) of a socket filter that returns 0 ("r0 = 0; exit"): with CAP_BPF it loads
+ * whatever unprivileged_bpf_disabled says; the verifier then asks for CAP_PERFMON (pointer
+ * leaks, Spectre bypasses), each with the kernel's CAP_SYS_ADMIN fallback.
+ */
+static int cmd_bpf_prog_load(int argc, char **argv)
+{
+    if (argc != 0)
+        return usage("takes no arguments");
+    struct bpf_insn insns[2];
+    memset(insns, 0, sizeof(insns));
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r0 = 0 */
+    insns[0].dst_reg = BPF_REG_0;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    attr.insns = (uint64_t)(uintptr_t)insns;
+    attr.insn_cnt = 2;
+    attr.license = (uint64_t)(uintptr_t) "GPL";
+    long fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    if (fd < 0)
+        return fail(errno, NULL);
+    close((int)fd);
+    return ok("fd=%ld", fd);
 }
 
 static int cmd_sethostname(int argc, char **argv)
@@ -560,6 +604,8 @@ static const struct {
 } commands[] = {
     {"bpf-map-create", cmd_bpf_map_create, ""},
     {"mount-tmpfs", cmd_mount_tmpfs, "DIR"},
+    {"userns-mount-tmpfs", cmd_userns_mount_tmpfs, "DIR"},
+    {"bpf-prog-load", cmd_bpf_prog_load, ""},
     {"sethostname", cmd_sethostname, "NAME [COUNT]"},
     {"sethostname-until-exec", cmd_sethostname_until_exec, "NAME PATH PROG [ARGS...]"},
     {"link-mtu", cmd_link_mtu, "IFNAME MTU [COUNT]"},

@@ -5,7 +5,9 @@ starts the ecsguard agent itself when it is ready to, so a test can also start
 containers before the agent (the start-up scan case).
 """
 
+import json
 import os
+import time
 import unittest
 
 import harness
@@ -15,8 +17,10 @@ SYS_ADMIN_USED = "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"
 NET_ADMIN_USED = "PrivilegeEscalation:Runtime/NetAdminCapabilityUsed"
 BPF_USED = "PrivilegeEscalation:Runtime/BpfCapabilityUsed"
 CAP_DENIED = "Discovery:Runtime/CapabilityDenied"
-CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED,
-                    "PrivilegeEscalation:Runtime/CapabilityUsed")
+CAP_USED = "PrivilegeEscalation:Runtime/CapabilityUsed"
+NAMESPACED_CAP_USED = "PrivilegeEscalation:Runtime/NamespacedCapabilityUsed"
+CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED, CAP_USED,
+                    NAMESPACED_CAP_USED)
 
 
 def context(finding):
@@ -29,6 +33,12 @@ def process(finding):
 
 def task_details(finding):
     return finding["resource"]["ecsClusterDetails"].get("taskDetails", {})
+
+
+def additional_info(finding):
+    """ecsguard's facts in service.additionalInfo.value (a JSON string): the task id from the
+    cgroup path, family, revision and status, the Docker name, the context extensions..."""
+    return json.loads(finding["service"]["additionalInfo"]["value"])
 
 
 def last_by_id(findings):
@@ -63,9 +73,17 @@ class LegacyTaskAccess:
 
     def start_agent(self, *extra, health=False):
         agent = super().start_agent(*(tuple(self.legacy_args) + extra), health=health)
-        self.assertTrue(any("hook %s:" % self.legacy_concern in line and
-                            "legacy task access" in line for line in agent.logs()),
-                        agent.logs()[:8])
+
+        def legacy_hook_logged():
+            return any("hook %s:" % self.legacy_concern in line and "legacy task access" in line
+                       for line in agent.logs())
+        # The agent logs its hooks before it writes the ready file, but the harness reads its
+        # stderr in a thread of its own: on a loaded machine the line can arrive after the
+        # ready file is seen (the log was still [] at this point in runs with load ~12).
+        deadline = time.monotonic() + 10
+        while not legacy_hook_logged() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(legacy_hook_logged(), agent.logs()[:8])
         return agent
 
 
@@ -130,8 +148,12 @@ class AgentCase(unittest.TestCase):
         """The finding names this container, its task ARN, family and container name."""
         td = task_details(finding)
         self.assertEqual(td.get("arn"), harness.task_arn(container.task_id), finding)
-        self.assertEqual(td.get("family"), container.family)
-        self.assertEqual(td.get("version"), container.version)
+        self.assertEqual(td.get("definitionArn", "").rsplit("/", 1)[-1],
+                         "%s:%s" % (container.family, container.version))
+        extra = additional_info(finding)
+        self.assertEqual(extra.get("taskFamily"), container.family)
+        self.assertEqual(extra.get("taskRevision"), container.version)
+        self.assertEqual(extra.get("taskId"), container.task_id)
         names = [c.get("name") for c in td.get("containers", [])]
         ids = [c.get("id") for c in td.get("containers", [])]
         self.assertEqual(ids, [container.id])

@@ -1193,6 +1193,31 @@ def forced_hook_args():
     return [a for h in spec.split(",") if h.strip() for a in ("--hook", h.strip())]
 
 
+def findings_log_path():
+    """Where every finding line a real agent prints in this run is appended, for the schema
+    check that runs after the integration tests (tests/finding-schema): ECSGUARD_FINDINGS_LOG,
+    else findings.jsonl in the harness's work dir ("" or "-" turns it off)."""
+    path = os.environ.get("ECSGUARD_FINDINGS_LOG")
+    if path is None:
+        return os.path.join(_work_dir(), "findings.jsonl")
+    return None if path in ("", "-") else path
+
+
+def _append_finding_line(path, line):
+    # One write of the whole line to an O_APPEND file, under an advisory lock: lines from the
+    # agents of concurrent tests (or harness processes) never interleave.
+    data = (line + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (9p in a kernel-matrix guest)
+            pass
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 class Agent:
     """Runs `ecsguard run --introspection-url URL --ready-file F [extra args]` and collects its
     stdout findings (one JSON object per line) and stderr log lines in background threads."""
@@ -1202,6 +1227,8 @@ class Agent:
         self.binary = binary or os.environ.get("ECSGUARD_BIN")
         if not self.binary:
             raise HarnessError("ECSGUARD_BIN is not set")
+        # Only the real agent's lines go to the findings log (a stand-in's are not findings).
+        self._findings_log = findings_log_path() if binary is None else None
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="agent-", dir=_work_dir())
         self.ready_file = os.path.join(self.workdir, "ready")
@@ -1254,6 +1281,13 @@ class Agent:
             value = json.loads(line)
         except ValueError:
             value = None
+        if isinstance(value, dict) and self._findings_log:
+            try:
+                _append_finding_line(self._findings_log, line)
+            except OSError as e:  # e.g. a read-only build dir: the test itself goes on
+                print("harness: findings log %s: %s (no longer written)" % (self._findings_log, e),
+                      file=sys.stderr)
+                self._findings_log = None
         with self._cond:
             if isinstance(value, dict):
                 self._findings.append(value)

@@ -97,10 +97,10 @@ class HostNamespaces(AgentCase):
     def assertHostTarget(self, finding, sleeper):
         t = context(finding)["targetProcess"]
         self.assertEqual(t["pid"], sleeper.pid, finding)
-        self.assertIs(t["hostProcess"], True)
+        self.assertIs(context(finding)["targetHostProcess"], True)
         self.assertEqual(t["name"], "egprobe")
         self.assertEqual(t["executablePath"], os.path.realpath(egprobe_host()))
-        self.assertNotIn("containerId", t)
+        self.assertNotIn("targetContainerId", context(finding))
         # Identity by pid + start time: the start time is the sleeper's (tick precision).
         hz = os.sysconf("SC_CLK_TCK")
         with open("/proc/stat") as f:
@@ -205,7 +205,8 @@ class HostNamespaces(AgentCase):
         self.assertEqual(ctx["namespaceKinds"], ["mnt"])
         self.assertEqual(ctx["namespaceKindsAlreadyShared"], [])
         self.assertEqual(ctx["targetNamespace"]["kind"], "mnt")
-        self.assertIs(ctx["targetProcess"]["hostProcess"], True)
+        self.assertNotIn("targetProcess", ctx)  # a namespace file names no process
+        self.assertIs(ctx["targetHostProcess"], True)
         self.assertEqual(ctx["targetNamespace"]["inode"],
                          os.stat("/proc/%d/ns/mnt" % sleeper.pid).st_ino)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
@@ -289,9 +290,9 @@ class HostNamespaces(AgentCase):
         self.assertTrue(r.ok, r)
         [f] = self.agent.wait_for(harness.match(SIGNALED, c), timeout=20)
         t = context(f)["targetProcess"]
-        self.assertIs(t["hostProcess"], False)
-        self.assertEqual(t["containerId"], victim.id)
-        self.assertEqual(t["taskId"], victim.task_id)
+        self.assertIs(context(f)["targetHostProcess"], False)
+        self.assertEqual(context(f)["targetContainerId"], victim.id)
+        self.assertEqual(context(f)["targetTaskId"], victim.task_id)
         self.assertEqual(t["pid"], victim.pid())
 
     def test_same_actions_on_its_own_processes_give_nothing(self):

@@ -43,6 +43,13 @@ class RootfsWrites(AgentCase):
         return [f for f in self.agent.findings()
                 if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
 
+    def assertModifiedAt(self, ctx):
+        """modifiedAt is a model timestamp: epoch seconds (a number), when the file was written:
+        within the last minute, not in the future."""
+        t = ctx["modifiedAt"]
+        self.assertIsInstance(t, (int, float), ctx)
+        self.assertLess(abs(time.time() - 30 - t), 30, ctx)
+
     def wait_context(self, type_, c, pred, timeout=20):
         """The newest line of the container's `type_` finding once pred(context) holds."""
         deadline = time.time() + timeout
@@ -125,7 +132,7 @@ class RootfsWrites(AgentCase):
         ctx = context(f)
         self.assertEqual(ctx["filePath"], "/bin/dropped")
         self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
-        self.assertIn("T", ctx["modifiedAt"])
+        self.assertModifiedAt(ctx)
         self.assertEqual(process(f)["executablePath"], "/bin/dropped")
         # Executing the image's own binaries is not "new".
         self.stop_agent()
@@ -151,7 +158,8 @@ class RootfsWrites(AgentCase):
         ctx = context(f)
         self.assertEqual(ctx["filePath"], "/opt/plugins/libdropped.so")
         self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
-        self.assertIn("T", ctx["modifiedAt"])
+        self.assertModifiedAt(ctx)
+        self.assertEqual(ctx["libraryPath"], "/opt/plugins/libdropped.so")
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         time.sleep(1.5)
         self.stop_agent()

@@ -78,10 +78,12 @@ static void header_and_capability_event(void **state)
     check_struct(btf, "eg_event_header", sizeof(struct eg_event_header), hdr,
                  sizeof(hdr) / sizeof(hdr[0]));
     const struct field cap[] = {
-        F(struct eg_cap_event, hdr),       F(struct eg_cap_event, exe_ino),
-        F(struct eg_cap_event, exe_dev),   F(struct eg_cap_event, cap),
-        F(struct eg_cap_event, ret),       F(struct eg_cap_event, syscall_nr),
-        F(struct eg_cap_event, cap_flags), F(struct eg_cap_event, exe_name),
+        F(struct eg_cap_event, hdr),          F(struct eg_cap_event, exe_ino),
+        F(struct eg_cap_event, exe_dev),      F(struct eg_cap_event, cap),
+        F(struct eg_cap_event, ret),          F(struct eg_cap_event, syscall_nr),
+        F(struct eg_cap_event, cap_flags),    F(struct eg_cap_event, scope),
+        F(struct eg_cap_event, userns_level), F(struct eg_cap_event, userns_inum),
+        F(struct eg_cap_event, exe_name),
     };
     check_struct(btf, "eg_cap_event", sizeof(struct eg_cap_event), cap,
                  sizeof(cap) / sizeof(cap[0]));
@@ -89,6 +91,7 @@ static void header_and_capability_event(void **state)
         F(struct eg_cap_dedup_key, cgroup_id),  F(struct eg_cap_dedup_key, exe_ino),
         F(struct eg_cap_dedup_key, exe_dev),    F(struct eg_cap_dedup_key, cap),
         F(struct eg_cap_dedup_key, syscall_nr), F(struct eg_cap_dedup_key, granted),
+        F(struct eg_cap_dedup_key, scope),
     };
     check_struct(btf, "eg_cap_dedup_key", sizeof(struct eg_cap_dedup_key), key,
                  sizeof(key) / sizeof(key[0]));
