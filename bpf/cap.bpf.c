@@ -443,7 +443,7 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
             cap_slot_install(cached, &key);
         return 0;
     }
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
         return 0;
     }

@@ -35,7 +35,9 @@ enum eg_event_kind {
     EG_EVENT_ROOTFS_EXEC_MAP = 9, /* mmap(PROT_EXEC) of a file the container wrote */
     EG_EVENT_NS_ENTER = 10,       /* successful setns into a namespace that is the host's */
     EG_EVENT_PROC_ACCESS = 11,    /* ptrace/vm write/proc mem/signal aimed at another container */
-    EG_EVENT_KIND_COUNT = 12,
+    EG_EVENT_CGROUP_LEFT =
+        12, /* a contained process was moved out of its task container's cgroup */
+    EG_EVENT_KIND_COUNT = 13,
 };
 #define EG_KIND_SLOTS 16
 
@@ -174,7 +176,12 @@ enum eg_filter_reason {
      * refused in the same call ("CAP_BPF or CAP_SYS_ADMIN", bpf/cap.bpf.c), not an attempt.
      */
     EG_FILTER_CAP_FALLBACK = 8,
-    EG_FILTER_REASONS = 9,
+    /*
+     * Not a filter: a contained process whose home could not be recorded (eg_homes
+     * full, struct eg_home below). It is then attributed by its current cgroup only.
+     */
+    EG_FILTER_HOMES_FULL = 9,
+    EG_FILTER_REASONS = 10,
 };
 
 struct eg_counters {
@@ -189,6 +196,47 @@ struct eg_counters {
 struct eg_container_val {
     __u32 slot;  /* index of the container in the agent's table */
     __u32 flags; /* reserved for per-container policy bits */
+};
+
+/*
+ * The home of a contained process (eg_homes, keyed by tgid): the task container's cgroup it
+ * started in, captured in the kernel when the runtime's set-up of it ended (its entrypoint's
+ * exec), inherited by every process it forks, and written by the agent's start-up scan for
+ * processes already in containers. A process keeps its home wherever it is moved: it stays
+ * attributed to that container (bpf/verdict.bpf.h) and is never runtime set-up again
+ * (bpf/lifecycle.bpf.c, docs/architecture.md).
+ */
+#define EG_HOME_MOVED (1u << 0) /* the process is in another cgroup than its home */
+
+struct eg_home {
+    __u64 cgroup_id;     /* the task container's cgroup id */
+    __u64 start_time_ns; /* the thread-group leader's start_boottime: a reused tgid never matches */
+    __u64 start_slack_ns; /* 0: exact; the start-up scan's /proc start is this coarse (a tick) */
+    __u32 flags;          /* EG_HOME_* */
+    __u32 _pad0;
+};
+
+/* eg_cgroup_left_event.left_flags */
+#define EG_LEFT_BY_ITSELF (1u << 0)      /* the writer of cgroup.procs was the moved process */
+#define EG_LEFT_BY_CONTAINED (1u << 1)   /* the writer has a home (a contained process) */
+#define EG_LEFT_INTO_CONTAINER (1u << 2) /* the destination is another task container's cgroup */
+/* Born there: cloned into the cgroup (clone3 CLONE_INTO_CGROUP) by its homed parent, the
+ * writer; dst_path is then the cgroup's own name only (the fork tracepoint has no path). */
+#define EG_LEFT_AT_CLONE (1u << 3)
+
+/*
+ * A process with a home was moved to a cgroup outside its home (not a descendant of it). The
+ * header describes the moved process; hdr.cgroup_id is its home, which it keeps.
+ */
+struct eg_cgroup_left_event {
+    struct eg_event_header hdr;
+    __u64 dst_cgroup_id;
+    __u32 writer_tgid; /* who wrote cgroup.procs (host pid ns) */
+    __u32 left_flags;  /* EG_LEFT_* */
+    __u32 dst_level;   /* depth of the destination in the hierarchy (0: the root) */
+    __u32 _pad0;
+    char writer_comm[EG_COMM_LEN];
+    char dst_path[EG_PATH_LEN]; /* the destination's path in the hierarchy */
 };
 
 /* ---- root filesystem writes (bpf/rootfs.bpf.c) ---- */

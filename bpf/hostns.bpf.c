@@ -79,7 +79,7 @@ static __always_inline __u64 caller_in_container(struct task_struct *task, __u32
     if (!eg_current_container(task, &cgid, legacy))
         return 0;
     eg_count_seen(kind);
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(kind, EG_FILTER_SETUP);
         return 0;
     }
@@ -103,7 +103,7 @@ static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, co
     if (!eg_current_container(task, &cgid, legacy))
         return 0;
     /* seen/filtered are counted at exit, once the outcome is known; set-up is decided here. */
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_seen(EG_EVENT_NS_ENTER);
         eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_SETUP);
         return 0;
@@ -128,7 +128,7 @@ static __always_inline int setns_enter(struct trace_event_raw_sys_enter *ctx, co
             in->target_flags |= EG_TGT_PIDFD | EG_TGT_RESOLVED;
             in->target_tgid = BPF_CORE_READ(t, tgid);
             in->target_start_time_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-            in->target_cgroup_id = eg_task_cgroup_id(t);
+            in->target_cgroup_id = eg_task_container_cgroup_id(t);
             BPF_CORE_READ_STR_INTO(&in->target_comm, t, group_leader, comm);
             if (active_pidns_is_host(t))
                 in->target_flags |= EG_TGT_HOST_PIDNS;
@@ -164,8 +164,10 @@ static __always_inline int setns_exit(struct trace_event_raw_sys_exit *ctx, cons
         bpf_map_delete_elem(&eg_setns_inflight, &tid);
         return 0;
     }
-    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task, legacy), EG_EVENT_NS_ENTER,
-                   sizeof(*e));
+    /* The caller's container, as every verdict names it: its home when it was moved away. */
+    eg_fill_header(&e->hdr, task,
+                   eg_home_or(task, eg_current_cgroup_id(task, legacy), false, legacy),
+                   EG_EVENT_NS_ENTER, sizeof(*e));
     e->target_start_time_ns = in->target_start_time_ns;
     e->target_cgroup_id = in->target_cgroup_id;
     e->action = EG_ACT_SETNS;
@@ -222,7 +224,7 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     key.arg = arg;
     __u64 tcg = 0;
     if (target) {
-        tcg = eg_task_cgroup_id(target);
+        tcg = eg_task_container_cgroup_id(target);
         if (tcg == cgid) {
             eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
             return 0;
@@ -445,7 +447,7 @@ static __always_inline int proc_mem_open(long ret, const bool legacy)
     if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != '\0')
         return 0;
     eg_count_seen(EG_EVENT_PROC_ACCESS);
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SETUP);
         return 0;
     }

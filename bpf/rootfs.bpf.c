@@ -156,7 +156,7 @@ static __always_inline bool container_task(struct task_struct *task, __u32 kind,
     if (!eg_current_verdict(task, cgid, vc, legacy))
         return false;
     eg_count_seen(kind);
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(kind, EG_FILTER_SETUP);
         return false;
     }
@@ -280,7 +280,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
      * only past set-up, so a repeat is always the task's (a set-up process writing a file
      * the task wrote before counts as one more repeat of it).
      */
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_ROOTFS_WRITE, EG_FILTER_SETUP);
         return 0;
     }
@@ -528,7 +528,7 @@ static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, 
     if (mnt != rv.mnt)
         return 0; /* a volume, tmpfs...: not a candidate, as for opens */
     eg_count_seen(EG_EVENT_ROOTFS_PATHOP);
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_ROOTFS_PATHOP, EG_FILTER_SETUP);
         return 0;
     }

@@ -62,6 +62,11 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "A container modified a sensitive file.",
      "A process in an ECS task container modified an account, privilege or persistence file "
      "in its root filesystem."},
+    {EG_FT_CGROUP_ESCAPED, "DefenseEvasion:Runtime/ContainerCgroupEscaped", 8.0,
+     "A container process left its task container's cgroup.",
+     "A process that started in an ECS task container was moved out of the container's "
+     "control group, into the host's or another task's, which hides it from cgroup-based "
+     "monitoring and resource limits. It stays attributed to its container."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

@@ -25,6 +25,7 @@ enum eg_finding_type {
     EG_FT_NEW_BINARY,
     EG_FT_NEW_LIBRARY,
     EG_FT_SENSITIVE_FILE,
+    EG_FT_CGROUP_ESCAPED,
     EG_FT_COUNT
 };
 

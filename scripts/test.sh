@@ -57,9 +57,9 @@ if [ "${ECSGUARD_KERNEL_MATRIX:-1}" != 0 ]; then
     # the kprobe capability fallback, which no kernel here chooses by itself. The classes that
     # force the legacy twins run natively and in the 5.10 guest only (docs/kernel-matrix.md).
     ./scripts/kernel-matrix.sh --build build --jobs 2 --kernels 6.1,6.12 --cgroup v2 \
-        --suites capabilities,rootfs,hostns,cli_and_flood,identity \
+        --suites capabilities,rootfs,hostns,cli_and_flood,identity,cgroup_escape \
         --variant 6.1/hybrid::capabilities,rootfs,hostns \
-        --variant 5.10/hybrid::capabilities,rootfs,hostns \
+        --variant 5.10/hybrid::capabilities,rootfs,hostns,cgroup_escape \
         --variant 6.12:capability=kprobe:capabilities || status=1
 fi
 exit $status

@@ -31,6 +31,7 @@
 #include "agent/kernel/bpf_rootfs.h"
 #include "agent/kernel/bpf_loader.h"
 #include "agent/kernel/drain_pacer.h"
+#include "agent/kernel/homes.h"
 #include "agent/outputs/outputs_setup.h"
 #include "agent/pipeline/aggregator.h"
 #include "agent/pipeline/core_handlers.h"
@@ -57,6 +58,7 @@ struct eg_agent {
     struct eg_ecs_client *ecs;
     struct eg_aggregator *findings;
     struct eg_core_tables core; /* the core handlers' context */
+    struct eg_homes homes;      /* homes the agent writes (agent/kernel/homes.h) */
     void *detectors[EG_MAX_DETECTORS];
     int n_detectors;
     struct eg_policy_state policy;
@@ -167,8 +169,11 @@ static int setup_pipeline(struct eg_agent *a)
     if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)
         return -1;
     /* Core tables first: detectors see a process after the table has recorded its exec. */
-    a->core =
-        (struct eg_core_tables){.containers = a->containers, .procs = a->procs, .ecs = a->ecs};
+    a->core = (struct eg_core_tables){.containers = a->containers,
+                                      .procs = a->procs,
+                                      .ecs = a->ecs,
+                                      .homes = &a->homes,
+                                      .cgroup_mount = a->bpf.cgroups.mount_point};
     int kind = eg_core_subscribe(&a->core, a->reader);
     if (kind)
         return subscription_failed("core tables", "", kind);
@@ -261,6 +266,7 @@ static int load_kernel_programs(struct eg_agent *a)
         eg_log_error("%s", err);
         return -1;
     }
+    eg_homes_init(&a->homes, a->bpf.homes_fd, a->bpf.setup_fd, "/proc");
     for (int i = 0; i < a->bpf.n_hooks; i++)
         eg_log_info("hook %s: %s", a->bpf.hooks[i].hook,
                     a->bpf.hooks[i].chosen[0] ? a->bpf.hooks[i].chosen : "none");
@@ -314,6 +320,7 @@ static int setup(struct eg_agent *a)
         .ecs = a->ecs,
         .cgroup_mount = a->bpf.cgroups.mount_point,
         .hierarchy_id = a->bpf.cgroups.hierarchy_id,
+        .homes = &a->homes,
     };
     struct eg_startup_found found;
     eg_startup_scan(&scan, a->start_ms, &found);
@@ -470,6 +477,7 @@ int eg_run_main(int argc, char **argv)
         return 1;
     }
     a->epfd = a->sigfd = a->timerfd = -1;
+    a->homes.homes_fd = a->homes.setup_fd = -1;
     int rc = eg_run_options_parse(argc, argv, &a->opt);
     if (rc != 0) {
         free(a);
@@ -509,7 +517,9 @@ struct eg_agent *eg_agent_pipeline_new(const struct eg_run_options *opt, struct 
     a->epfd = a->sigfd = a->timerfd = -1;
     a->pacer.idle_mark_fd = -1; /* no kernel programs: never idle */
     a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd =
-        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = a->bpf.reader_idle_fd = -1;
+        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = a->bpf.reader_idle_fd =
+            a->bpf.homes_fd = -1;
+    a->homes.homes_fd = a->homes.setup_fd = -1; /* no kernel programs: no homes */
     if (sink)
         eg_outputs_add(&a->outputs, sink);
     if (setup_basics(a) != 0 || setup_pipeline(a) != 0) {

@@ -68,6 +68,7 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
         b->verdict_cache_fd = bpf_map__fd(s->maps.eg_verdict_cache);
         b->reader_idle_fd = bpf_map__fd(s->maps.eg_reader_idle);
         b->setup_fd = bpf_map__fd(s->maps.eg_setup_procs);
+        b->homes_fd = bpf_map__fd(s->maps.eg_homes);
         b->counters_fd = bpf_map__fd(s->maps.eg_counters);
         *skel = s;
         return 0;

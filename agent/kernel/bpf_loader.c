@@ -140,11 +140,11 @@ void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj)
     /* The verdict cache too: one per-CPU entry serves every concern's program (a capability
      * check and an open by the same task hit the same entry, one page instead of one per
      * object). */
-    static const char *const shared[] = {"eg_events",     "eg_containers",     "eg_setup_procs",
-                                         "eg_counters",   "eg_containers_gen", "eg_verdict_cache",
-                                         "eg_reader_idle"};
-    const int fds[] = {b->events_fd,         b->containers_fd,    b->setup_fd,      b->counters_fd,
-                       b->containers_gen_fd, b->verdict_cache_fd, b->reader_idle_fd};
+    static const char *const shared[] = {"eg_events",      "eg_containers",     "eg_setup_procs",
+                                         "eg_counters",    "eg_containers_gen", "eg_verdict_cache",
+                                         "eg_reader_idle", "eg_homes"};
+    const int fds[] = {b->events_fd,         b->containers_fd,    b->setup_fd,       b->counters_fd,
+                       b->containers_gen_fd, b->verdict_cache_fd, b->reader_idle_fd, b->homes_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         struct bpf_map *m = bpf_object__find_map_by_name(obj, shared[i]);
         if (m && fds[i] >= 0)
@@ -175,7 +175,7 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
 {
     memset(b, 0, sizeof(*b));
     b->events_fd = b->containers_fd = b->setup_fd = b->counters_fd = b->containers_gen_fd = -1;
-    b->verdict_cache_fd = b->reader_idle_fd = -1;
+    b->verdict_cache_fd = b->reader_idle_fd = b->homes_fd = -1;
     libbpf_set_print(libbpf_quiet);
     ensure_tracefs();
 
@@ -192,6 +192,10 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
     }
     b->task_helpers_missing = probe_task_helpers(vmlinux);
     b->task_stack_top = task_stack_top(vmlinux);
+    /* The agent runs in the host's mount namespace (as the host-namespace detector assumes). */
+    struct stat mnt_ns;
+    if (stat("/proc/self/ns/mnt", &mnt_ns) == 0)
+        b->host_mnt_ns = (uint32_t)mnt_ns.st_ino;
     int rc = 0;
     for (int i = 0; eg_bpf_concerns[i] && b->n_hooks < EG_HOOK_MAX; i++) {
         const struct eg_bpf_concern *c = eg_bpf_concerns[i];

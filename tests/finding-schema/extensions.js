@@ -57,6 +57,12 @@ module.exports = {
     'service.runtimeDetails.context.setuidOrSetgid': 'boolean',
     'service.runtimeDetails.context.setuidOrSetgidFiles': 'object',
 
+    // context: a process moved out of its container's cgroup
+    'service.runtimeDetails.context.destinationCgroup': 'object',
+    'service.runtimeDetails.context.movedBy': 'object',
+    'service.runtimeDetails.context.how': 'string',
+    'service.runtimeDetails.context.stillAttributed': 'boolean',
+
     // the JSON object in service.additionalInfo.value
     'service.additionalInfo.value.agentVersion': 'string',
     'service.additionalInfo.value.hostname': 'string',

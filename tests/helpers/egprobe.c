@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/sched.h>
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -662,6 +663,37 @@ static int cmd_sethostname_until_exec(int argc, char **argv)
     return fail(errno, "exec");
 }
 
+/*
+ * clone3(CLONE_INTO_CGROUP) into cgroup (v2) directory DIR, the child exec'ing PROG ARGS; waits
+ * for it and exits with its status: a process born straight into another cgroup.
+ */
+static int cmd_clone_into_cgroup(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("usage: clone-into-cgroup DIR PROG [ARGS...]");
+    int cg = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cg < 0)
+        return fail(errno, "step=open");
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cg;
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0)
+        return fail(errno, "step=clone3");
+    if (pid == 0) {
+        execv(argv[1], argv + 1);
+        _exit(127);
+    }
+    int status;
+    if (waitpid((pid_t)pid, &status, 0) < 0)
+        return fail(errno, "step=wait");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return fail(ECHILD, "step=child");
+    return ok("pid=%ld", pid);
+}
+
 /* Benchmark loop: open(O_CREAT|O_WRONLY) + write one byte + close, N times, on one file. */
 static int cmd_loop_open_write(int argc, char **argv)
 {
@@ -747,6 +779,7 @@ static const struct {
     {"utimensat", cmd_utimensat, "PATH"},
     {"tmpfile-link", cmd_tmpfile_link, "DIR NEWPATH proc|fd"},
     {"chroot-write", cmd_chroot_write, "NEWROOT OLDREL NEWPATH"},
+    {"clone-into-cgroup", cmd_clone_into_cgroup, "DIR PROG [ARGS...]"},
 };
 
 int main(int argc, char **argv)

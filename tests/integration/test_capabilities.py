@@ -484,10 +484,11 @@ class CapabilityUse(AgentCase):
             self.assertEqual(context(f)["syscall"], syscall)
             self.assertEqual(f["service"]["count"], 200, (ftype, f["service"]))
 
-    def test_process_moved_into_another_task_is_attributed_to_it(self):
+    def test_process_moved_into_another_task_stays_attributed_to_its_own(self):
         # The kernel programs cache each CPU's last task verdict (bpf/verdict.bpf.h). One
         # process checks a capability over and over in task A, is moved into task B's cgroups
-        # meanwhile, execs and checks again: that check is B's, not one more repeat of A's.
+        # from the host meanwhile, execs and checks again: the process started in A and stays
+        # A's (its home, bpf/lifecycle.bpf.c), whoever moves it; the move is its own finding.
         a = self.container(caps_add=["CAP_SYS_ADMIN"], name="before", family="from")
         b = self.container(caps_add=["CAP_SYS_ADMIN"], name="after", family="to")
         self.register(a)
@@ -497,7 +498,7 @@ class CapabilityUse(AgentCase):
         b.start()
         go = os.path.join(a.rootfs_path, "tmp", "go-%d" % os.getpid())
         pid = a.spawn(["/bin/egprobe", "sethostname-until-exec", "before",
-                       "/tmp/" + os.path.basename(go), "/bin/egprobe", "sethostname", "after"])
+                       "/tmp/" + os.path.basename(go), "/bin/egprobe", "mount-tmpfs", "/mnt"])
         [fa] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, a), timeout=20)
         self.assertEqual(process(fa)["pid"], pid)
         moved = 0
@@ -512,10 +513,17 @@ class CapabilityUse(AgentCase):
         self.assertGreater(moved, 0, "no cgroup of %s to move into" % b)
         with open(go, "w"):
             pass
-        [fb] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, b), timeout=20)
-        self.assertAttributed(fb, b)
-        self.assertEqual(process(fb)["pid"], pid)
-        self.assertEqual(context(fb)["syscall"], "sethostname")
+        is_a = harness.match(SYS_ADMIN_USED, a)
+        [after] = self.agent.wait_for(
+            lambda f: is_a(f) and "mount" in context(f).get("syscalls", []), timeout=20)
+        self.assertAttributed(after, a)
+        self.assertEqual(process(after)["pid"], pid)
+        [moved_f] = self.agent.wait_for(
+            harness.match("DefenseEvasion:Runtime/ContainerCgroupEscaped", a), timeout=20)
+        self.assertEqual(context(moved_f)["movedBy"]["kind"], "host")
+        self.assertEqual(context(moved_f)["destinationCgroup"]["containerId"], b.id)
+        self.stop_agent()
+        self.assertEqual(self.capability_findings(b), [])
 
     def test_ecs_v2_layout_and_uuid_task_id(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], layout="ecs-v2",

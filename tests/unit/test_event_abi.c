@@ -121,6 +121,22 @@ static void lifecycle_events(void **state)
     const struct field ex[] = {F(struct eg_exit_event, hdr), F(struct eg_exit_event, exit_code)};
     check_struct(btf, "eg_exit_event", sizeof(struct eg_exit_event), ex, 2);
     check_struct(btf, "eg_fork_event", sizeof(struct eg_fork_event), ex, 1);
+    const struct field left[] = {
+        F(struct eg_cgroup_left_event, hdr),         F(struct eg_cgroup_left_event, dst_cgroup_id),
+        F(struct eg_cgroup_left_event, writer_tgid), F(struct eg_cgroup_left_event, left_flags),
+        F(struct eg_cgroup_left_event, dst_level),   F(struct eg_cgroup_left_event, writer_comm),
+        F(struct eg_cgroup_left_event, dst_path),
+    };
+    check_struct(btf, "eg_cgroup_left_event", sizeof(struct eg_cgroup_left_event), left,
+                 sizeof(left) / sizeof(left[0]));
+    /* Written by the agent's start-up scan, read by every program. */
+    const struct field home[] = {
+        F(struct eg_home, cgroup_id),
+        F(struct eg_home, start_time_ns),
+        F(struct eg_home, start_slack_ns),
+        F(struct eg_home, flags),
+    };
+    check_struct(btf, "eg_home", sizeof(struct eg_home), home, sizeof(home) / sizeof(home[0]));
     btf__free(btf);
 }
 
