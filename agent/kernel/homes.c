@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "bpf/events.h"
+#include "collectors/proc_table.h"
 
 static uint64_t ns_inode(const char *proc_root, const char *pid, const char *kind)
 {
@@ -18,33 +19,6 @@ static uint64_t ns_inode(const char *proc_root, const char *pid, const char *kin
     snprintf(path, sizeof(path), "%s/%s/ns/%s", proc_root, pid, kind);
     struct stat st;
     return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
-
-static uint64_t tick_ns(void)
-{
-    long hz = sysconf(_SC_CLK_TCK);
-    return 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100);
-}
-
-/* Start time of /proc/<tgid> in boot ns (tick precision), 0 when gone. */
-static uint64_t proc_start_ns(const char *proc_root, uint32_t tgid)
-{
-    char path[320], buf[1024];
-    snprintf(path, sizeof(path), "%s/%u/stat", proc_root, tgid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    unsigned long long ticks;
-    if (!rp || sscanf(rp + 2,
-                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                      "%*d %*d %llu",
-                      &ticks) != 1)
-        return 0;
-    return (uint64_t)ticks * tick_ns();
 }
 
 void eg_homes_init(struct eg_homes *h, int homes_fd, int setup_fd, const char *proc_root)
@@ -69,8 +43,8 @@ bool eg_homes_give(const struct eg_homes *h, uint32_t tgid, uint64_t start_ns, u
         return false;
     /* /proc truncates the start to whole ticks: the kernel matches within one tick above it. */
     struct eg_home home = {.cgroup_id = cgid,
-                           .start_time_ns = start_ns - start_ns % tick_ns(),
-                           .start_slack_ns = tick_ns()};
+                           .start_time_ns = start_ns - start_ns % eg_proc_tick_ns(),
+                           .start_slack_ns = eg_proc_tick_ns()};
     return bpf_map_update_elem(h->homes_fd, &tgid, &home, BPF_NOEXIST) == 0;
 }
 
@@ -85,7 +59,7 @@ unsigned eg_homes_give_cgroup(const struct eg_homes *h, const char *dir, uint64_
         return 0;
     unsigned n = 0, tgid;
     while (fscanf(f, "%u", &tgid) == 1)
-        if (eg_homes_give(h, tgid, proc_start_ns(h->proc_root, tgid), cgid))
+        if (eg_homes_give(h, tgid, eg_proc_start_ns(h->proc_root, tgid), cgid))
             n++;
     fclose(f);
     return n;

@@ -144,6 +144,25 @@ class AgentCase(unittest.TestCase):
             found = [f for f in found if container.id in harness.finding_container_ids(f)]
         return found
 
+    def findings_of(self, type_, c):
+        """Every line of the container's findings of `type_`, oldest first."""
+        return [f for f in self.agent.findings()
+                if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
+
+    def wait_context(self, type_, c, pred, timeout=20):
+        """The newest line of the container's `type_` finding once pred(context) holds."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            found = self.findings_of(type_, c)
+            if found:
+                last = found[-1]
+                if pred(context(last)):
+                    return last
+            time.sleep(0.3)
+        raise AssertionError("condition not met; last %s finding: %s; logs: %s"
+                             % (type_, json.dumps(last, indent=1), self.agent.logs()[-10:]))
+
     def assertAttributed(self, finding, container):
         """The finding names this container, its task ARN, family and container name."""
         td = task_details(finding)

@@ -53,24 +53,6 @@ def tracked_cgroup_of(pid):
 
 class CgroupEscape(AgentCase):
 
-    def findings_of(self, type_, c):
-        return [f for f in self.agent.findings()
-                if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
-
-    def wait_context(self, type_, c, pred, timeout=20):
-        """The newest line of the container's `type_` finding once pred(context) holds."""
-        deadline = time.time() + timeout
-        last = None
-        while time.time() < deadline:
-            found = self.findings_of(type_, c)
-            if found:
-                last = found[-1]
-                if pred(context(last)):
-                    return last
-            time.sleep(0.3)
-        raise AssertionError("condition not met; last %s finding: %s; logs: %s"
-                             % (type_, json.dumps(last, indent=1), self.agent.logs()[-10:]))
-
     def wait_any(self, type_, c, pred, timeout=20):
         """A line of one of the container's `type_` findings whose context satisfies pred."""
         is_it = harness.match(type_, c)

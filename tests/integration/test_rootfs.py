@@ -39,30 +39,12 @@ class RootfsWrites(AgentCase):
         self.register(c)
         return c
 
-    def findings_of(self, type_, c):
-        return [f for f in self.agent.findings()
-                if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
-
     def assertModifiedAt(self, ctx):
         """modifiedAt is a model timestamp: epoch seconds (a number), when the file was written:
         within the last minute, not in the future."""
         t = ctx["modifiedAt"]
         self.assertIsInstance(t, (int, float), ctx)
         self.assertLess(abs(time.time() - 30 - t), 30, ctx)
-
-    def wait_context(self, type_, c, pred, timeout=20):
-        """The newest line of the container's `type_` finding once pred(context) holds."""
-        deadline = time.time() + timeout
-        last = None
-        while time.time() < deadline:
-            found = self.findings_of(type_, c)
-            if found:
-                last = found[-1]
-                if pred(context(last)):
-                    return last
-            time.sleep(0.3)
-        raise AssertionError("condition not met; last %s finding: %s"
-                             % (type_, json.dumps(last, indent=1)))
 
     def test_rootfs_writes_are_reported_once_per_container_and_volume_tmpfs_are_not(self):
         c = self.task_container(name="web", family="shop", version="3")
