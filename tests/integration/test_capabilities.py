@@ -167,10 +167,9 @@ class CapabilityUse(AgentCase):
         return [f for f in self.capability_findings(c)
                 if context(f)["capabilityName"] == "CAP_SYS_ADMIN"]
 
-    def test_mount_in_a_user_namespace_it_created_is_namespaced_not_host(self):
-        """unshare(CLONE_NEWUSER|CLONE_NEWNS) then mount: both checks are against the new user
-        namespace (the unshare's too: CLONE_NEWNS is checked against the namespace it comes
-        with). The finding says so and is its own lower-severity type, never host-level."""
+    def mount_in_created_user_namespace(self):
+        """A CAP_SYS_ADMIN container that unshares a user and mount namespace and mounts a tmpfs
+        there; returns the container once its first CAP_SYS_ADMIN finding is out."""
         c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
         self.register(c)
         self.start_agent()
@@ -181,6 +180,13 @@ class CapabilityUse(AgentCase):
         while not self.sys_admin_findings(c):
             self.assertLess(time.time(), deadline, "no CAP_SYS_ADMIN finding")
             time.sleep(0.2)
+        return c
+
+    def test_mount_in_a_user_namespace_it_created_is_namespaced_not_host(self):
+        """unshare(CLONE_NEWUSER|CLONE_NEWNS) then mount: both checks are against the new user
+        namespace (the unshare's too: CLONE_NEWNS is checked against the namespace it comes
+        with). The finding says so and is its own lower-severity type, never host-level."""
+        c = self.mount_in_created_user_namespace()
         time.sleep(2)  # both checks (unshare, mount) folded in
         found = last_by_id(self.sys_admin_findings(c))
         self.assertEqual(len(found), 1, found)
@@ -200,16 +206,7 @@ class CapabilityUse(AgentCase):
         """The scope is part of the behaviour's key, in the kernel's dedup and in the agent's
         finding key: the same binary's host-level mount after its namespaced one is not folded
         into the namespaced finding as a repeat."""
-        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
-        self.register(c)
-        self.start_agent()
-        c.start()
-        r = c.exec(["/bin/egprobe", "userns-mount-tmpfs", "/tmp"])
-        self.assertTrue(r.ok, r)
-        deadline = time.time() + 20
-        while not self.sys_admin_findings(c):
-            self.assertLess(time.time(), deadline, "no CAP_SYS_ADMIN finding")
-            time.sleep(0.2)
+        c = self.mount_in_created_user_namespace()
         time.sleep(2)
         first = set(last_by_id(self.sys_admin_findings(c)))
         r = c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
