@@ -34,6 +34,8 @@ void eg_run_usage(FILE *out)
             "  --report-interval SEC     least time between updates of one finding (default 5)\n"
             "  --aggregation-window SEC  repeats within this window update one finding\n"
             "                            (default 3600)\n"
+            "  --host-ns-pid PID         a host process whose namespaces are the host's (default\n"
+            "                            1, the host's init; the agent's own where unreadable)\n"
             "  --resolve-grace-ms MS     wait this long for the ECS task of a new finding\n"
             "                            before emitting it with cgroup identity (default 2000)\n"
             "  --ring-buffer-kib N       kernel ring buffer size in KiB, a power of two\n"
@@ -110,6 +112,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
     o->report_interval_s = 5;
     o->window_s = 3600;
     o->resolve_grace_ms = 2000;
+    o->host_ns_pid = 1;
     o->drain_interval_ms = 10;
     o->ring_buffer_kib = 8192;
     o->log_level = EG_LOG_INFO;
@@ -122,6 +125,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_REPORT_INT,
         OPT_WINDOW,
         OPT_GRACE,
+        OPT_HOST_NS_PID,
         OPT_CAPS,
         OPT_POLICY,
         OPT_OUTPUT,
@@ -141,6 +145,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"report-interval", required_argument, NULL, OPT_REPORT_INT},
         {"aggregation-window", required_argument, NULL, OPT_WINDOW},
         {"resolve-grace-ms", required_argument, NULL, OPT_GRACE},
+        {"host-ns-pid", required_argument, NULL, OPT_HOST_NS_PID},
         {"watch-caps", required_argument, NULL, OPT_CAPS},
         {"policy", required_argument, NULL, OPT_POLICY},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -181,6 +186,9 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             break;
         case OPT_GRACE:
             rc = parse_uint("--resolve-grace-ms", optarg, 0, 600000, &o->resolve_grace_ms);
+            break;
+        case OPT_HOST_NS_PID:
+            rc = parse_uint("--host-ns-pid", optarg, 1, 4194304, &o->host_ns_pid);
             break;
         case OPT_CAPS:
             rc = parse_caps(optarg, &o->watched_caps);

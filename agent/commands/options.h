@@ -23,6 +23,7 @@ struct eg_run_options {
     unsigned health_interval_s;  /* health record period */
     unsigned report_interval_s;  /* min gap between updates of one finding */
     unsigned window_s;           /* aggregation window */
+    unsigned host_ns_pid;        /* the host's namespaces are /proc/<pid>/ns (default 1) */
     unsigned resolve_grace_ms;   /* wait this long for the ECS task before emitting anyway */
     unsigned drain_interval_ms;  /* ring buffer reader timer */
     unsigned ring_buffer_kib;    /* kernel ring buffer size (power of two, >= 16 KiB) */

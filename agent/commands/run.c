@@ -191,6 +191,7 @@ static int setup_pipeline(struct eg_agent *a)
                 .cap_flush_ctx = &a->bpf,
                 .cgroup_mount = a->bpf.cgroups.mount_point,
                 .proc_root = "/proc",
+                .host_ns_pid = a->opt.host_ns_pid,
             },
     };
     for (int i = 0; eg_detectors[i] && a->n_detectors < EG_MAX_DETECTORS; i++) {
@@ -255,6 +256,7 @@ static int load_kernel_programs(struct eg_agent *a)
         .watched_caps = eg_policy_state_watched_caps(&a->policy),
         .ring_buffer_bytes = a->opt.ring_buffer_kib * 1024u,
         .probe_read_file_fields = a->opt.probe_read_file_fields,
+        .host_ns_pid = a->opt.host_ns_pid,
         .n_force = a->opt.hooks.n_force,
         /* Wake the reader early enough that a burst cannot fill the buffer between drains. */
         .wakeup_bytes = a->opt.ring_buffer_kib * 1024u / 32 < 256 * 1024
@@ -266,7 +268,7 @@ static int load_kernel_programs(struct eg_agent *a)
         eg_log_error("%s", err);
         return -1;
     }
-    eg_homes_init(&a->homes, a->bpf.homes_fd, a->bpf.setup_fd, "/proc");
+    eg_homes_init(&a->homes, a->bpf.homes_fd, a->bpf.setup_fd, "/proc", a->opt.host_ns_pid);
     for (int i = 0; i < a->bpf.n_hooks; i++)
         eg_log_info("hook %s: %s", a->bpf.hooks[i].hook,
                     a->bpf.hooks[i].chosen[0] ? a->bpf.hooks[i].chosen : "none");

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/common/log.h"
+#include "agent/kernel/bpf_hostns.h"
 
 void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result)
 {
@@ -192,10 +193,10 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
     }
     b->task_helpers_missing = probe_task_helpers(vmlinux);
     b->task_stack_top = task_stack_top(vmlinux);
-    /* The agent runs in the host's mount namespace (as the host-namespace detector assumes). */
-    struct stat mnt_ns;
-    if (stat("/proc/self/ns/mnt", &mnt_ns) == 0)
-        b->host_mnt_ns = (uint32_t)mnt_ns.st_ino;
+    /* The host's mount namespace: PID 1's, not the agent container's (bpf_hostns.h). */
+    struct eg_host_ns host_ns;
+    eg_hostns_read_host_ns("/proc", opt->host_ns_pid, &host_ns);
+    b->host_mnt_ns = host_ns.inum[EG_HOST_NS_MNT];
     int rc = 0;
     for (int i = 0; eg_bpf_concerns[i] && b->n_hooks < EG_HOOK_MAX; i++) {
         const struct eg_bpf_concern *c = eg_bpf_concerns[i];

@@ -53,6 +53,7 @@ struct eg_bpf_options {
     const char *kallsyms_path;   /* default /proc/kallsyms */
     uint32_t ring_buffer_bytes;  /* 0: the programs' default (8 MiB) */
     bool probe_read_file_fields; /* never bpf_rdonly_cast (the path kernels before 6.2 take) */
+    uint32_t host_ns_pid;        /* the host's namespaces are /proc/<pid>/ns (0: 1) */
     struct eg_hook_force force[EG_HOOK_FORCE_MAX];
     int n_force;
 };

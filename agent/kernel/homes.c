@@ -21,12 +21,18 @@ static uint64_t ns_inode(const char *proc_root, const char *pid, const char *kin
     return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-void eg_homes_init(struct eg_homes *h, int homes_fd, int setup_fd, const char *proc_root)
+void eg_homes_init(struct eg_homes *h, int homes_fd, int setup_fd, const char *proc_root,
+                   uint32_t host_ns_pid)
 {
     h->homes_fd = homes_fd;
     h->setup_fd = setup_fd;
     h->proc_root = proc_root ? proc_root : "/proc";
-    h->host_mnt_ns = ns_inode(h->proc_root, "self", "mnt");
+    /* A host process's (PID 1's): an ECS daemon's own mount namespace is not the host's. */
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%u", host_ns_pid ? host_ns_pid : 1);
+    h->host_mnt_ns = ns_inode(h->proc_root, pid, "mnt");
+    if (!h->host_mnt_ns)
+        h->host_mnt_ns = ns_inode(h->proc_root, "self", "mnt");
 }
 
 bool eg_homes_give(const struct eg_homes *h, uint32_t tgid, uint64_t start_ns, uint64_t cgid)

@@ -17,8 +17,9 @@ struct eg_homes {
     const char *proc_root; /* "/proc" */
 };
 
-/* host_mnt_ns from the agent's own /proc/self/ns/mnt, the fds given. */
-void eg_homes_init(struct eg_homes *h, int homes_fd, int setup_fd, const char *proc_root);
+/* host_mnt_ns from <proc_root>/<host_ns_pid>/ns/mnt (0: 1; else self), the fds given. */
+void eg_homes_init(struct eg_homes *h, int homes_fd, int setup_fd, const char *proc_root,
+                   uint32_t host_ns_pid);
 
 /*
  * Give process `tgid` (leader start `start_ns`, /proc's: a clock tick coarse) the home `cgid`,

@@ -389,5 +389,50 @@ class HostNamespacesLegacyTaskAccess(LegacyTaskAccess, HostNamespaces):
     legacy_concern = "hostNamespaces"
 
 
+class AgentInAMountNamespaceOfItsOwn(AgentCase):
+    """Deployed as an ECS daemon the agent shares the host's pid namespace and network, but
+    runs in its own container's mount namespace (and UTS, IPC): the host's namespaces are
+    PID 1's, not its own. Here the agent runs under `unshare --mount` to be in that position;
+    this VM's PID 1 has namespaces even root cannot open, so the test names itself, a process in
+    the host's namespaces, as the host process (`--host-ns-pid`), where a real host uses PID 1."""
+
+    @classmethod
+    def setUpClass(cls):
+        why = harness.concern_unavailable("hostNamespaces")
+        if why:
+            raise unittest.SkipTest(why)
+
+    def start_agent(self, *extra, health=False):
+        class DaemonLikeAgent(harness.Agent):
+            def command(self):
+                return ["unshare", "--mount", "--propagation", "private"] + super().command()
+
+        args = list(self.agent_args) + [str(a) for a in extra]
+        self.agent = DaemonLikeAgent(introspection_url=self.fake.base_url, extra_args=args,
+                                     health_file=health)
+        self.agent.start()
+        self.agent.wait_ready(timeout=30)
+        return self.agent
+
+    def test_setns_into_the_host_mount_namespace_is_seen_from_a_mount_namespace_of_its_own(self):
+        sleeper = HostSleeper()
+        self.addCleanup(sleeper.stop)
+        c = self.container(privileged=True, pid_mode="host", name="nsenter", family="tools")
+        self.register(c)
+        self.start_agent("--host-ns-pid", os.getpid())
+        agent_mnt = os.stat("/proc/%d/ns/mnt" % self.agent.proc.pid).st_ino
+        host_mnt = os.stat("/proc/self/ns/mnt").st_ino
+        self.assertNotEqual(agent_mnt, host_mnt,
+                            "the agent should run in a mount namespace of its own")
+        c.start()
+        r = c.exec(["/bin/egprobe", "setns", str(sleeper.pid), "mnt"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NS_ENTERED, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["namespaceKinds"], ["mnt"])
+        self.assertEqual(ctx["targetNamespace"]["inode"], host_mnt)
+
+
 if __name__ == "__main__":
     unittest.main()
