@@ -5,6 +5,7 @@
  * everything else, and the probe report says why it is missing. The legacy
  * task-access twins (bpf/task.bpf.h) load where the others cannot (5.10).
  */
+#include "agent/kernel/link_detach.h"
 #include "agent/kernel/bpf_hostns.h"
 
 #include <errno.h>
@@ -166,7 +167,10 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
 
 static void unload_hostns(void *skel)
 {
-    hostns_bpf__destroy(skel);
+    struct hostns_bpf *s = skel;
+    if (s)
+        eg_skeleton_detach_parallel(s->skeleton);
+    hostns_bpf__destroy(s);
 }
 
 const struct eg_bpf_concern eg_bpf_hostns_concern = {

@@ -9,6 +9,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "agent/kernel/link_detach.h"
 #include "agent/kernel/bpf_loader.h"
 #include "lifecycle.skel.h"
 
@@ -78,7 +79,10 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
 
 static void unload_lifecycle(void *skel)
 {
-    lifecycle_bpf__destroy(skel);
+    struct lifecycle_bpf *s = skel;
+    if (s)
+        eg_skeleton_detach_parallel(s->skeleton);
+    lifecycle_bpf__destroy(s);
 }
 
 const struct eg_bpf_concern eg_bpf_lifecycle_concern = {

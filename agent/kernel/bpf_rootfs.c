@@ -12,6 +12,7 @@
  * also has a legacy task-access twin ("_lg", bpf/task.bpf.h), loaded instead on
  * kernels without the helpers the others call (5.10) or that refuse them.
  */
+#include "agent/kernel/link_detach.h"
 #include "agent/kernel/bpf_rootfs.h"
 
 #include <errno.h>
@@ -57,8 +58,12 @@ static void unload_rootfs(void *p)
     struct rootfs_loaded *l = p;
     if (!l)
         return;
+    struct bpf_link **slots[ROOTFS_MAX_LINKS];
     for (int i = 0; i < l->n_links; i++)
-        bpf_link__destroy(l->links[i]);
+        slots[i] = &l->links[i];
+    eg_links_destroy_parallel(slots, l->n_links);
+    if (l->skel)
+        eg_skeleton_detach_parallel(l->skel->skeleton);
     rootfs_bpf__destroy(l->skel);
     free(l);
 }

@@ -54,8 +54,9 @@ class LegacyTaskAccess:
     (bpf/task.bpf.h), forced with --hook: the programs kernels without bpf_get_current_task_btf,
     bpf_task_pt_regs and bpf_loop (5.10: Amazon Linux 2, older Bottlerocket) load. Skipped where
     the agent picks them by itself (the class's own run is then that run) and where
-    ECSGUARD_TEST_HOOKS already forces hooks, and in the kernel matrix's guests unless it runs
-    with --forced-twins (ECSGUARD_TEST_FORCED_TWINS=0). `legacy_concern`: the concern under test, whose
+    ECSGUARD_TEST_HOOKS already forces hooks, and with ECSGUARD_TEST_FORCED_TWINS=0 (the kernel
+    matrix's guests unless it runs with --forced-twins, and the native run of scripts/test.sh
+    when the matrix follows it). `legacy_concern`: the concern under test, whose
     hook line must say it runs legacy."""
 
     legacy_concern = None
@@ -66,8 +67,8 @@ class LegacyTaskAccess:
         if harness.chosen_legacy_already(self.legacy_concern):
             self.skipTest("%s loads its legacy twins by itself here" % self.legacy_concern)
         if os.environ.get("ECSGUARD_TEST_FORCED_TWINS") == "0":
-            self.skipTest("forced legacy twins not selected in this kernel-matrix run: they run "
-                          "where a kernel chooses them (5.10) and forced on the native kernel")
+            self.skipTest("forced legacy twins not selected (ECSGUARD_TEST_FORCED_TWINS=0): "
+                          "they run where a kernel chooses them, the kernel matrix's 5.10 guest")
         self.legacy_args = harness.legacy_hook_args()
         super().setUp()
 
