@@ -48,6 +48,11 @@ void eg_run_usage(FILE *out)
             "                            fallback (for tests and diagnosis; `ecsguard probe`\n"
             "                            lists what loads): capability=tp_btf|fexit|kprobe,\n"
             "                            rootfsWrites=cast|probe-read, ...; repeatable\n"
+            "  --seccomp MODE            once running, system calls outside the agent's list:\n"
+            "                            enforce (kill the agent; default), trap (fail with\n"
+            "                            ENOSYS, logged and counted: to find a missing entry)\n"
+            "                            or off\n"
+            "  --no-seccomp              the same as --seccomp off: diagnosis only\n"
             "  --log-level LEVEL         error, warn, info, debug (default info)\n"
             "  --help                    this text\n");
 }
@@ -135,6 +140,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_DOCKER,
         OPT_FILE_READS,
         OPT_HOOK,
+        OPT_SECCOMP,
+        OPT_NO_SECCOMP,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -155,6 +162,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"docker-socket", required_argument, NULL, OPT_DOCKER},
         {"bpf-file-reads", required_argument, NULL, OPT_FILE_READS},
         {"hook", required_argument, NULL, OPT_HOOK},
+        {"seccomp", required_argument, NULL, OPT_SECCOMP},
+        {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -231,6 +240,13 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
                 return bad("--hook", optarg, why);
             break;
         }
+        case OPT_SECCOMP:
+            if (eg_seccomp_mode_parse(optarg, &o->seccomp) != 0)
+                return bad("--seccomp", optarg, "expected enforce, trap or off");
+            break;
+        case OPT_NO_SECCOMP:
+            o->seccomp = EG_SECCOMP_OFF;
+            break;
         case OPT_HELP:
             eg_run_usage(stdout);
             return 1;

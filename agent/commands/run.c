@@ -26,6 +26,8 @@
 #include "agent/commands/startup_scan.h"
 #include "agent/common/log.h"
 #include "agent/detectors/detector.h"
+#include "agent/hardening/self_confine.h"
+#include "agent/hardening/syscall_allowlist.h"
 #include "agent/kernel/bpf_cap.h"
 #include "agent/kernel/bpf_hostns.h"
 #include "agent/kernel/bpf_rootfs.h"
@@ -65,6 +67,7 @@ struct eg_agent {
     struct eg_outputs outputs;
     struct eg_emitter emitter;
     struct eg_health_reporter health;
+    struct eg_confinement confinement; /* what the agent gave up once running */
     int epfd, sigfd, timerfd;
     struct eg_drain_pacer pacer;
     bool stop;
@@ -279,6 +282,31 @@ static int load_kernel_programs(struct eg_agent *a)
     return 0;
 }
 
+/*
+ * Everything that needs privilege is done: keep only the capabilities still used, set
+ * no_new_privs, and install the system-call filter on every thread (agent/hardening). The ready
+ * file comes after, so whoever waits for it sees a confined agent.
+ */
+static int confine(struct eg_agent *a)
+{
+    if (eg_confine_self(a->opt.seccomp, &a->confinement) != 0) {
+        eg_log_error("cannot confine the agent (%s); --no-seccomp runs it without the "
+                     "system-call filter",
+                     a->confinement.error);
+        return -1;
+    }
+    a->health.src.confinement = &a->confinement;
+    if (a->opt.seccomp == EG_SECCOMP_OFF)
+        eg_log_warn("SECCOMP OFF (--no-seccomp): the agent runs without its system-call "
+                    "filter; for diagnosis only (health: confinement.seccomp \"off\")");
+    else
+        eg_log_info("confined: seccomp %s over %d+ system calls, no_new_privs, capabilities "
+                    "kept: %#llx",
+                    eg_seccomp_mode_name(a->opt.seccomp), eg_syscall_allowlist_size(),
+                    (unsigned long long)a->confinement.capabilities);
+    return 0;
+}
+
 /* The signalfd, the drain timer and the epoll set over them, the ring and the ECS client. */
 static int setup_event_loop(struct eg_agent *a)
 {
@@ -332,6 +360,8 @@ static int setup(struct eg_agent *a)
         return -1;
     /* Start-up's garbage (BTF, kallsyms and /proc reads, ELF copies) back to the kernel. */
     malloc_trim(0);
+    if (confine(a) != 0)
+        return -1;
     if (a->opt.ready_file && write_ready_file(a->opt.ready_file) != 0) {
         eg_log_error("cannot write ready file %s: %s", a->opt.ready_file, strerror(errno));
         return -1;

@@ -22,6 +22,7 @@
 #include "agent/pipeline/emit.h"
 #include "agent/pipeline/finding_json.h"
 #include "agent/pipeline/health.h"
+#include "agent/hardening/self_confine.h"
 #include "agent/pipeline/policy_load.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"
@@ -152,6 +153,8 @@ static struct json_object *health_json(const struct eg_health_sources *s, uint64
         json_object_object_add(hooks, s->bpf->hooks[i].hook ? s->bpf->hooks[i].hook : "?",
                                json_object_new_string(s->bpf->hooks[i].chosen));
     json_object_object_add(h, "hooks", hooks);
+    if (s->confinement)
+        eg_confinement_report(s->confinement, h); /* adds "confinement" */
     return h;
 }
 

@@ -1193,6 +1193,29 @@ def forced_hook_args():
     return [a for h in spec.split(",") if h.strip() for a in ("--hook", h.strip())]
 
 
+def seccomp_args(extra_args=()):
+    """`--seccomp MODE` from ECSGUARD_TEST_SECCOMP (e.g. "trap": refused system calls fail
+    with ENOSYS and are logged instead of killing the agent, so a whole suite lists every
+    call missing from the allowlist). Unset: the agent's default, enforce."""
+    mode = os.environ.get("ECSGUARD_TEST_SECCOMP", "")
+    if not mode or any(a in ("--seccomp", "--no-seccomp") for a in extra_args):
+        return []
+    return ["--seccomp", mode]
+
+
+def seccomp_kill_report():
+    """The kernel's audit records of seccomp kills (type=1326), newest last: which system call
+    killed an agent. Empty when the kernel log cannot be read."""
+    try:
+        out = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [l for l in out.splitlines() if "type=1326" in l and "ecsguard" in l][-5:]
+
+
+REFUSED_SYSCALL = "ecsguard seccomp: refused system call"
+
+
 def findings_log_path():
     """Where every finding line a real agent prints in this run is appended, for the schema
     check that runs after the integration tests (tests/finding-schema): ECSGUARD_FINDINGS_LOG,
@@ -1252,7 +1275,7 @@ class Agent:
         cmd += ["--ready-file", self.ready_file]
         if self.health_file:
             cmd += ["--health-file", self.health_file]
-        return cmd + forced_hook_args() + self.extra_args
+        return cmd + forced_hook_args() + seccomp_args(self.extra_args) + self.extra_args
 
     def start(self):
         host_prep()
@@ -1356,6 +1379,17 @@ class Agent:
             _live_agents.discard(self)
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        # A system call missing from the agent's allowlist fails the test that made the agent
+        # call it: killed by its filter (enforce), or logged and refused (trap).
+        if self.returncode == -signal.SIGSYS:
+            raise HarnessError("agent killed by its seccomp filter (a system call missing from "
+                               "agent/hardening/syscall_allowlist.c); kernel audit records:\n  "
+                               + "\n  ".join(seccomp_kill_report() or ["(none readable)"])
+                               + "\n" + self._describe())
+        refused = [l for l in self.logs() if REFUSED_SYSCALL in l]
+        if refused:
+            raise HarnessError("agent refused system calls outside its allowlist:\n  "
+                               + "\n  ".join(sorted(set(refused))[:20]))
         return self.returncode
 
     def stop(self, timeout=15):

@@ -328,12 +328,17 @@ class RootfsWrites(AgentCase):
         self.assertEqual(ctx["distinctFileCount"], 1)
         self.assertEqual(ctx["fileOperations"].get("repeatedWrite"), 98, ctx["fileOperations"])
         self.assertEqual(f["service"]["count"], 100)
+        # The kernel counters are the whole host's: another container's path operation in the
+        # same seconds adds to them (it did, with other tests running at the same time). The
+        # exact count of this container's repeats is the finding's repeatedWrite above; here,
+        # that its 200 operations were sent 4 times and the rest absorbed in the kernel.
         k = health["kernelEvents"]["rootfsPathOp"]
-        self.assertEqual(k["sent"], 4, k)  # mkdir and rmdir, on the rootfs and on the volume
-        self.assertEqual(k["deduplicated"], 196, k)
+        self.assertGreaterEqual(k["sent"], 4, k)  # mkdir and rmdir, on the rootfs and the volume
+        self.assertLess(k["sent"], 4 + 20, k)  # not sent one by one (that is 200)
+        self.assertGreaterEqual(k["deduplicated"], 196, k)
         self.assertEqual(k["dropped"], 0, k)
         rd = health["detectors"]["rootfs"]
-        self.assertEqual(rd["pathOpRepeatsFromKernel"], 98, rd)
+        self.assertGreaterEqual(rd["pathOpRepeatsFromKernel"], 98, rd)
         self.assertEqual(rd["pathOpKeysUntracked"], 0, rd)
 
     def test_rewrites_of_one_file_and_of_two_in_turn_are_counted_exactly(self):
@@ -347,9 +352,10 @@ class RootfsWrites(AgentCase):
         self.assertEqual(ctx["writeCount"], 540, ctx)  # nothing from the volume
         self.assertEqual(set(ctx["relatedFilePaths"]), {"/tmp/egprobe-loop", "/x", "/y"}, ctx)
         self.assertEqual(ctx["distinctFileCount"], 3)
-        k = health["kernelEvents"]["rootfsWrite"]
-        self.assertEqual(k["sent"], 3, k)
-        self.assertEqual(k["deduplicated"], 537, k)
+        k = health["kernelEvents"]["rootfsWrite"]  # the whole host's, as above
+        self.assertGreaterEqual(k["sent"], 3, k)
+        self.assertLess(k["sent"], 3 + 20, k)  # not sent one by one (that is 540)
+        self.assertGreaterEqual(k["deduplicated"], 537, k)
         self.assertEqual(k["dropped"], 0, k)
 
     def test_ten_thousand_files_one_finding_exact_counts_no_drops(self):
