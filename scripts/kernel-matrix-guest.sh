@@ -82,6 +82,15 @@ agent=$build/ecsguard
 hook_args=()
 for h in ${ECSGUARD_TEST_HOOKS//,/ }; do hook_args+=(--hook "$h"); done
 "$agent" probe ${hook_args[@]+"${hook_args[@]}"} >"$out/probe.json" 2>"$out/probe.err" || true
+if [ ! -x "$agent" ] || [ ! -s "$out/probe.json" ]; then
+    # Nothing can run: every suite fails, saying why (never an empty pass).
+    for s in $suites; do
+        echo "kernel-matrix guest: no usable agent at $agent (probe: $(head -c 300 "$out/probe.err"))" >"$out/$s.log"
+        echo 1 >"$out/$s.rc"
+        echo 0 >"$out/$s.seconds"
+    done
+    exit 0
+fi
 
 src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 for s in $suites; do
@@ -97,7 +106,7 @@ for s in $suites; do
         echo $? >"$out/$s.rc"
         ;;
     *)
-        (cd "$build" && ctest -V -R "^integration\.test_$s\$" --timeout 1500) >"$out/$s.log" 2>&1
+        (cd "$build" && ctest -V -R "^integration\.test_$s\$" --timeout 1500 --no-tests=error) >"$out/$s.log" 2>&1
         echo $? >"$out/$s.rc"
         ;;
     esac

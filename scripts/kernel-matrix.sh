@@ -75,6 +75,23 @@ if [ ! -x "$build_dir/agent/ecsguard" ] && [ ! -x "$build_dir/ecsguard" ]; then
     echo "kernel-matrix: no built agent in $build_dir (build the tree first)" >&2
     exit 2
 fi
+# The guest sees the host's root file system only: its own tmpfs covers /tmp, /run and /dev/shm,
+# and other mounts are not shared. A build there would not exist inside, and every suite would
+# find nothing to run.
+for hidden in /tmp /run /dev/shm; do
+    case "$build_dir/" in
+    "$hidden"/*)
+        echo "kernel-matrix: the build dir $build_dir is under $hidden, which the guests cover" \
+            "with a tmpfs of their own: build somewhere else" >&2
+        exit 2
+        ;;
+    esac
+done
+if [ "$(stat -c %d "$build_dir")" != "$(stat -c %d /)" ]; then
+    echo "kernel-matrix: the build dir $build_dir is on another file system than /, which the" \
+        "guests do not see (they share the host's root only)" >&2
+    exit 2
+fi
 results=${results:-$build_dir/kernel-matrix}
 rm -rf "$results"
 mkdir -p "$results" "$cache"
