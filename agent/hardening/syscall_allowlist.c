@@ -156,8 +156,8 @@ static const int prctl_options[] = {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, P
  * LeakSanitizer clones a helper that is not a thread, which stops the agent's threads with
  * ptrace to scan their stacks. The shipped build has none of these.
  */
-static const char *const sanitizer_runtime[] = {"ptrace", "wait4", "waitid",         "clone",
-                                                "prctl",  "kill",  "sched_getparam", "getpgid"};
+static const char *const sanitizer_runtime[] = {
+    "ptrace", "wait4", "waitid", "clone", "prctl", "kill", "sched_getparam", "getpgid", "getdents"};
 #endif
 
 int eg_syscall_allowlist_size(void)
