@@ -21,6 +21,23 @@ from agent_case import AgentCase, SYS_ADMIN_USED
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_DIR = os.path.join(HERE, "..", "cloudwatch-fake")
 GROUP = "/ecsguard/findings"
+# The health metrics deploy/cloudformation/ecsguard.yaml alarms on, graphs and queries.
+DEPLOY_HEALTH_METRICS = (
+    "kernel_events_dropped", "findings_dropped", "sink_write_failures", "cloudwatch_failed",
+    "cloudwatch_rejected", "cloudwatch_dropped_queue_full", "cloudwatch_dropped_spool_full",
+    "cloudwatch_spool_errors", "cloudwatch_backlog", "ring_buffer_used_bytes")
+
+
+def keep_emf_records(records):
+    """Appends the EMF health records CloudWatch received to emf.jsonl beside the findings log,
+    where tests/deploy-check runs the agent-health query over them (unit.deploy_queries uses the
+    committed tests/fixtures/cloudwatch/emf-health.jsonl when no integration test ran)."""
+    log = harness.findings_log_path()
+    if not log:
+        return
+    with open(os.path.join(os.path.dirname(log), "emf.jsonl"), "a") as f:
+        for r in records:
+            f.write(json.dumps(r, separators=(",", ":")) + "\n")
 
 
 class CloudWatchFake:
@@ -116,11 +133,28 @@ class CloudWatchDelivery(AgentCase):
         while not any("_aws" in json.loads(e["message"]) for e in self.cw.events()):
             self.assertLess(time.monotonic(), deadline, "no EMF record arrived")
             time.sleep(0.3)
+        records = [json.loads(e["message"]) for e in self.cw.events()]
+        emf = [r for r in records if "_aws" in r]
+        self.assertEmfHealth(emf[-1])
+        keep_emf_records(emf)
         stats = self.cw.control("/__control/stats")
         self.assertEqual(stats["bad_signatures"], 0, stats)
         self.assertEqual(stats["limit_violations"], 0, stats)
         self.assertEqual({e["group"] for e in self.cw.events()}, {GROUP})
         self.stop_agent()
+
+    def assertEmfHealth(self, record):
+        """The metrics deploy/'s alarms, dashboard and queries read (deploy/README.md): the
+        kernel's drops and every way a line can fail to reach CloudWatch, declared as metrics in
+        namespace ecsguard with the Host dimension and carried as numbers."""
+        [directive] = record["_aws"]["CloudWatchMetrics"]
+        self.assertEqual(directive["Namespace"], "ecsguard")
+        self.assertEqual(directive["Dimensions"], [["Host"]])
+        self.assertTrue(record["Host"])
+        declared = {m["Name"] for m in directive["Metrics"]}
+        for name in DEPLOY_HEALTH_METRICS:
+            self.assertIn(name, declared)
+            self.assertIsInstance(record[name], int, name)
 
     def test_outage_then_kill9_loses_nothing(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
