@@ -176,6 +176,8 @@ test('the evaluator refuses what it does not implement and keeps its stated sema
     assert.deepStrictEqual(insights.run('stats count(*) as n by b | sort n desc', ev).rows, [{ b: 'x', n: 1 }, { b: null, n: 1 }]);
     assert.deepStrictEqual(insights.run('fields @timestamp, a | sort @timestamp desc | limit 1', ev).rows, [{ '@timestamp': Date.parse('2026-01-01T00:00:01.000Z'), a: 2 }]);
     assert.deepStrictEqual(insights.run('parse b /(?<c>x)/ | filter ispresent(c) | fields a, c', ev).rows, [{ a: 1, c: 'x' }]);
+    assert.deepStrictEqual(insights.run('fields coalesce(b, a) as c', ev).rows, [{ c: 'x' }, { c: 2 }]);
+    assert.throws(() => insights.run('fields toupper(b) as c', ev), /only field paths and coalesce/);
 });
 
 /* ---- metric filters, alarms, dashboard ------------------------------------------------- */

@@ -3,7 +3,8 @@
  * A CloudWatch Logs Insights evaluator for the subset of the query language the saved queries of
  * deploy/cloudformation/ecsguard.yaml use, so that they run here over real finding lines:
  *
- *   fields EXPR [as NAME], ...      columns to show (later commands still see every field)
+ *   fields EXPR [as NAME], ...      columns to show (later commands still see every field);
+ *                                   EXPR is a field or coalesce(FIELD, ...) (the first present)
  *   filter COND                     =, !=, <, <=, >, >=, and, or, not, ( ), ispresent(F),
  *                                   "strings", numbers
  *   parse FIELD /REGEX/             named groups (?<name>...) become fields; no match: unset
@@ -193,6 +194,25 @@ function splitList(text) {
     });
 }
 
+/* A `fields` expression: a field path, or coalesce() of field paths. */
+function fieldExpression(expr) {
+    const path = /^[@A-Za-z_][\w.@]*$/;
+    if (path.test(expr))
+        return (r) => getPath(r, expr);
+    const m = /^coalesce\((.*)\)$/.exec(expr);
+    const args = m ? m[1].split(',').map((a) => a.trim()) : [];
+    if (!m || !args.length || !args.every((a) => path.test(a)))
+        throw new QueryError(`fields: only field paths and coalesce(FIELD, ...) are supported, not "${expr}"`);
+    return (r) => {
+        for (const a of args) {
+            const v = getPath(r, a);
+            if (v !== undefined && v !== null)
+                return v;
+        }
+        return undefined;
+    };
+}
+
 const AGGREGATES = {
     count: (vals, star) => star ? vals.length : vals.filter((v) => v !== undefined && v !== null).length,
     count_distinct: (vals) => new Set(vals.filter((v) => v !== undefined && v !== null).map((v) => JSON.stringify(v))).size,
@@ -223,14 +243,11 @@ function run(query, events) {
             throw new QueryError(`cannot read command "${cmd}"`);
         const [, verb, rest] = m;
         if (verb === 'fields') {
-            const list = splitList(rest);
-            for (const f of list)
-                if (!/^[@A-Za-z_][\w.@]*$/.test(f.expr))
-                    throw new QueryError(`fields: only field paths are supported, not "${f.expr}"`);
+            const list = splitList(rest).map((f) => Object.assign(f, { value: fieldExpression(f.expr) }));
             records = records.map((r) => {
                 const o = Object.assign({}, r);
                 for (const f of list)
-                    o[f.name] = getPath(r, f.expr);
+                    o[f.name] = f.value(r);
                 return o;
             });
             columns = (columns || []).concat(list.map((f) => f.name).filter((n) => !(columns || []).includes(n)));

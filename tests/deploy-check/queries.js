@@ -128,7 +128,9 @@ const SPECS = {
         subject: (l) => l.type === 'Persistence:Runtime/ContainerRootFilesystemModified',
         required: ['container', 'findings', 'maxFiles'],
         oracle: (lines) => groupRows(lines.filter(SPECS['ecsguard/rootfs-writers'].subject),
-                                     (l) => ({ family: family(l), container: get(l, 'resource.containerDetails.name') ?? null }),
+                                     (l) => ({ family: family(l),
+                                                container: get(l, 'resource.containerDetails.name') ??
+                                                    get(l, 'resource.containerDetails.id') ?? null }),
                                      (ls) => ({ findings: distinctIds(ls),
                                                 maxFiles: maxOf(ls, 'service.runtimeDetails.context.distinctFileCount') })),
     },
