@@ -109,8 +109,8 @@ const PINNED = {
         {"family":"obs","type":"PrivilegeEscalation:Runtime/BpfCapabilityUsed","findings":1,"maxSeverity":7},
     ],
     'ecsguard/task-activity': [
-        {"@timestamp":1796448125920,"type":"Persistence:Runtime/ContainerRootFilesystemModified","severity":2,"container":"worker","executable":null,"count":1,"id":"b5bbe05abbd941d2d814db27043c3b4a"},
-        {"@timestamp":1796448125920,"type":"Execution:Runtime/NewBinaryExecuted","severity":5,"container":"worker","executable":"/bin/dropped","count":1,"id":"fa8db8184544d920ceb1027bae977304"},
+        {"@timestamp":1796448125920,"type":"Persistence:Runtime/ContainerRootFilesystemModified","severity":2,"container":"worker","executable":null,"repeats":1,"id":"b5bbe05abbd941d2d814db27043c3b4a"},
+        {"@timestamp":1796448125920,"type":"Execution:Runtime/NewBinaryExecuted","severity":5,"container":"worker","executable":"/bin/dropped","repeats":1,"id":"fa8db8184544d920ceb1027bae977304"},
     ],
     'ecsguard/cap-sys-admin-executables': [
         {"executable":"/bin/busybox","findings":2,"maxCount":1},

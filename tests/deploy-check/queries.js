@@ -100,7 +100,7 @@ const SPECS = {
     },
     'ecsguard/task-activity': {
         subject: (l) => isFinding(l) && !!get(l, 'resource.ecsClusterDetails.taskDetails.arn'),
-        required: ['@timestamp', 'type', 'severity', 'container', 'count', 'id'],
+        required: ['@timestamp', 'type', 'severity', 'container', 'repeats', 'id'],
         bind: (q, lines) => q.replace('TASK_ARN', someTaskArn(lines) || 'none'),
         oracle: (lines) => {
             const arn = someTaskArn(lines);
@@ -109,7 +109,7 @@ const SPECS = {
                     '@timestamp': Date.parse(l.updatedAt), type: l.type, severity: l.severity,
                     container: get(l, 'resource.containerDetails.name') ?? null,
                     executable: get(l, 'service.runtimeDetails.process.executablePath') ?? null,
-                    count: get(l, 'service.count') ?? null, id: l.id,
+                    repeats: get(l, 'service.count') ?? null, id: l.id,
                 }));
         },
     },
