@@ -2,16 +2,19 @@
 /*
  * CloudWatch Logs metric filter patterns for JSON events, the subset the metric filters of
  * deploy/cloudformation/ecsguard.yaml use: `{ $.a.b OP VALUE && ... || ... }` with OP one of
- * = != > >= < <=, VALUE a "string" or a number, && binding tighter than ||, parentheses.
+ * = != > >= < <=, VALUE a "string", a number or * (present), && binding tighter than ||,
+ * parentheses.
  * A missing selector or a type mismatch (a number compared with a string) does not match, and a
  * non-JSON event matches no JSON pattern. Anything outside the subset is an error.
  */
+
+const ANY = Symbol('*'); /* `$.a = *`: the selector is present (with any non-null value) */
 
 function compile(pattern) {
     const body = /^\s*\{([\s\S]*)\}\s*$/.exec(pattern);
     if (!body)
         throw new Error(`not a JSON filter pattern: ${pattern}`);
-    const re = /\s*(?:(\$(?:\.[A-Za-z_][\w]*)+)|("(?:[^"\\]|\\.)*")|(-?\d+(?:\.\d+)?)|(&&|\|\||<=|>=|!=|=|<|>|\(|\)))/y;
+    const re = /\s*(?:(\$(?:\.[A-Za-z_][\w]*)+)|("(?:[^"\\]|\\.)*")|(-?\d+(?:\.\d+)?)|(&&|\|\||<=|>=|!=|=|<|>|\(|\))|(\*))/y;
     const toks = [];
     re.lastIndex = 0;
     const s = body[1];
@@ -26,8 +29,10 @@ function compile(pattern) {
             toks.push({ k: 'val', v: JSON.parse(m[2]) });
         else if (m[3])
             toks.push({ k: 'val', v: Number(m[3]) });
-        else
+        else if (m[4])
             toks.push({ k: 'op', v: m[4] });
+        else
+            toks.push({ k: 'val', v: ANY });
     }
     let i = 0;
     const expect = (v) => {
@@ -63,7 +68,7 @@ function compile(pattern) {
         const sel = toks[i++], op = toks[i++], val = toks[i++];
         if (!sel || sel.k !== 'sel' || !op || op.k !== 'op' || !val || val.k !== 'val')
             throw new Error(`expected "$.field OP value" in ${pattern}`);
-        if (typeof val.v === 'string' && !['=', '!='].includes(op.v))
+        if ((typeof val.v === 'string' || val.v === ANY) && !['=', '!='].includes(op.v))
             throw new Error(`strings compare with = or != only, in ${pattern}`);
         return (e) => {
             let v = e;
@@ -72,6 +77,8 @@ function compile(pattern) {
                     return false;
                 v = v[p];
             }
+            if (val.v === ANY)
+                return op.v === '=' ? v !== null : v === null;
             if (typeof v !== typeof val.v)
                 return false;
             switch (op.v) {
