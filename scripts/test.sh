@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-#   1. install what is missing (Debian packages, the npm lockfiles of the fake CloudWatch and
-#      of the finding schema check)
+#   1. install what is missing (Debian packages, the npm lockfiles of the fake CloudWatch, of
+#      the finding schema check and of the deploy/ check)
 #   2. check formatting of the C sources (.clang-format)
 #   3. build twice: release (build/) and AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   4. the sanitizer build runs every unit test (cmocka) and every real-kernel integration test
@@ -25,6 +25,14 @@ if [ -f tests/cloudwatch-fake/package-lock.json ]; then
 fi
 # The finding schema check's AWS SDK packages (GuardDuty's model); no install scripts needed.
 (cd tests/finding-schema && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+# The deploy/ check's ECS API model (@aws-sdk/client-ecs) and YAML reader.
+(cd tests/deploy-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+# cfn-lint comes with the machine image or not at all (no Debian or npm package): say which.
+if command -v cfn-lint >/dev/null; then
+    echo "== cfn-lint $(cfn-lint --version 2>/dev/null | awk '{print $2}'): unit.deploy_cfn_lint lints deploy/cloudformation"
+else
+    echo "== cfn-lint not installed: the template is checked by unit.deploy_check only (ECS API model, queries, filters), not against CloudFormation's schemas"
+fi
 
 echo "== formatting"
 mapfile -t sources < <(git ls-files '*.c' '*.h' | grep -v '^bpf/vmlinux/')
