@@ -10,6 +10,8 @@ out=/run/kernel-matrix
 . "$out/job"
 # Every agent the suites start is forced to these hook variants (harness.forced_hook_args).
 export ECSGUARD_TEST_HOOKS=${ECSGUARD_TEST_HOOKS:-}
+# Every agent starts with only these capabilities (harness.agent_caps_prefix; "" for all).
+export ECSGUARD_TEST_AGENT_CAPS=${ECSGUARD_TEST_AGENT_CAPS:-}
 # 0: the LegacyTaskAccess classes skip themselves (kernel-matrix.sh --forced-twins turns them on).
 export ECSGUARD_TEST_FORCED_TWINS=${ECSGUARD_TEST_FORCED_TWINS:-0}
 

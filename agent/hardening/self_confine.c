@@ -46,10 +46,21 @@ uint64_t eg_confine_kept_capabilities(void)
      *   agent's (a privileged container) or that are not dumpable;
      * - CAP_DAC_READ_SEARCH: the container paths it resolves through /proc/<pid>/root, whose
      *   directories belong to the container's users;
-     * - CAP_BPF: kernels before 6.6 check it on every bpf() call when unprivileged BPF is off
-     *   (the default), including the map reads of a running agent.
+     * - CAP_BPF: kernels before 6.5 (6.1, 5.10) check bpf_capable() on every bpf() call when
+     *   unprivileged BPF is off (the default), including the map reads of a running agent.
+     *   Where the agent was not given CAP_BPF (ECS task definitions cannot add it: the
+     *   unprivileged daemon variant adds SYS_ADMIN, which bpf_capable() accepts instead), it
+     *   keeps CAP_SYS_ADMIN for that check (eg_confine_kept_for).
      */
     return 1ull << CAP_SYS_PTRACE | 1ull << CAP_DAC_READ_SEARCH | 1ull << CAP_BPF;
+}
+
+uint64_t eg_confine_kept_for(uint64_t permitted)
+{
+    uint64_t keep = eg_confine_kept_capabilities();
+    if (!(permitted >> CAP_BPF & 1))
+        keep |= 1ull << CAP_SYS_ADMIN;
+    return keep & permitted;
 }
 
 static int capabilities_get(struct __user_cap_data_struct data[2])
@@ -58,13 +69,14 @@ static int capabilities_get(struct __user_cap_data_struct data[2])
     return (int)syscall(SYS_capget, &hdr, data);
 }
 
-static int capabilities_keep(uint64_t keep, uint64_t *effective)
+static int capabilities_keep(uint64_t *effective)
 {
     struct __user_cap_data_struct data[2];
     if (capabilities_get(data) != 0)
         return -1;
     uint64_t permitted = (uint64_t)data[1].permitted << 32 | data[0].permitted;
-    uint64_t now = keep & permitted; /* a kernel or runtime that never granted one: not kept */
+    /* A capability the runtime never granted is not kept; SYS_ADMIN stands in for BPF. */
+    uint64_t now = eg_confine_kept_for(permitted);
     for (int i = 0; i < 2; i++) {
         data[i].effective = data[i].permitted = (uint32_t)(now >> (32 * i));
         data[i].inheritable = 0;
@@ -140,7 +152,7 @@ int eg_confine_self(enum eg_seccomp_mode mode, struct eg_confinement *out)
 {
     memset(out, 0, sizeof(*out));
     out->mode = mode;
-    if (capabilities_keep(eg_confine_kept_capabilities(), &out->capabilities) != 0) {
+    if (capabilities_keep(&out->capabilities) != 0) {
         snprintf(out->error, sizeof(out->error), "dropping capabilities: %s", strerror(errno));
         return -1;
     }
@@ -179,6 +191,7 @@ static const char *const cap_names[] = {
     [CAP_SYS_PTRACE] = "CAP_SYS_PTRACE",
     [CAP_DAC_READ_SEARCH] = "CAP_DAC_READ_SEARCH",
     [CAP_BPF] = "CAP_BPF",
+    [CAP_SYS_ADMIN] = "CAP_SYS_ADMIN",
 };
 
 void eg_confinement_report(const struct eg_confinement *c, struct json_object *health)

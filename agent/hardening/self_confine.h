@@ -29,6 +29,12 @@ const char *eg_seccomp_mode_name(enum eg_seccomp_mode mode);
  */
 uint64_t eg_confine_kept_capabilities(void);
 
+/*
+ * What a thread permitted `permitted` keeps: the three above where granted, and CAP_SYS_ADMIN
+ * in place of a CAP_BPF it was not given (bpf_capable() accepts either).
+ */
+uint64_t eg_confine_kept_for(uint64_t permitted);
+
 struct eg_confinement {
     enum eg_seccomp_mode mode;
     bool filter_loaded;

@@ -19,6 +19,7 @@ const ROOT = tpl.ROOT;
 const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
 const EC2_TD = path.join(ROOT, 'deploy', 'ecs', 'task-definition-ec2-daemon.json');
 const MI_TD = path.join(ROOT, 'deploy', 'ecs', 'task-definition-managed-daemon.json');
+const EC2_UNPRIVILEGED_TD = path.join(ROOT, 'deploy', 'ecs', 'task-definition-ec2-daemon-unprivileged.json');
 const readJson = (f) => JSON.parse(fs.readFileSync(f, 'utf8'));
 const template = tpl.load();
 const corpus = q.readJsonl(path.join(FIXTURES, 'findings', 'corpus.jsonl'));
@@ -27,6 +28,7 @@ const resourcesOf = (type) => Object.entries(template.Resources).filter(([, r]) 
 
 test(`task definition JSON files are valid ECS API input (@aws-sdk/client-ecs ${model.sdkVersion()})`, () => {
     assert.deepStrictEqual(model.validateInput('RegisterTaskDefinition', readJson(EC2_TD)), []);
+    assert.deepStrictEqual(model.validateInput('RegisterTaskDefinition', readJson(EC2_UNPRIVILEGED_TD)), []);
     assert.deepStrictEqual(model.validateInput('RegisterDaemonTaskDefinition', readJson(MI_TD)), []);
 });
 
@@ -231,4 +233,26 @@ test('alarms and the dashboard read metrics that exist', () => {
     assert.ok(named.size >= 8);
     for (const n of named)
         assert.ok(declared.has(n) || filterMetrics.has(n), `the dashboard graphs ${n}, which nothing emits`);
+});
+
+test('the unprivileged variant adds exactly the capabilities the agent is tested with', () => {
+    /* tests/integration/harness.py ECS_UNPRIVILEGED_CAPS is what test_confinement and the
+     * kernel matrix start the agent with; the task definition must add the same set and no
+     * more, drop everything else, and differ from the privileged one in nothing else. */
+    const harness = fs.readFileSync(path.join(ROOT, 'tests', 'integration', 'harness.py'), 'utf8');
+    const tested = /ECS_UNPRIVILEGED_CAPS = "([a-z_,]+)"/.exec(harness)[1].split(',').map((c) => c.toUpperCase());
+    const unpriv = readJson(EC2_UNPRIVILEGED_TD);
+    const c = unpriv.containerDefinitions[0];
+    assert.strictEqual(c.privileged, false);
+    assert.deepStrictEqual([...c.linuxParameters.capabilities.add].sort(), [...tested].sort());
+    assert.deepStrictEqual(c.linuxParameters.capabilities.drop, ['ALL']);
+    const priv = readJson(EC2_TD);
+    const strip = (td) => {
+        const t = JSON.parse(JSON.stringify(td));
+        delete t.family;
+        delete t.containerDefinitions[0].privileged;
+        delete t.containerDefinitions[0].linuxParameters.capabilities;
+        return t;
+    };
+    assert.deepStrictEqual(strip(unpriv), strip(priv));
 });

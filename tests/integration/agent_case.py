@@ -92,6 +92,7 @@ class AgentCase(unittest.TestCase):
     """Fake ECS agent + containers + the agent, all torn down after each test."""
 
     agent_args = ("--report-interval", "1", "--resolve-grace-ms", "3000")
+    agent_env = None  # extra environment for the agents this class starts
 
     def setUp(self):
         self.fake = EcsFake(cluster="default",
@@ -128,7 +129,7 @@ class AgentCase(unittest.TestCase):
     def start_agent(self, *extra, health=False):
         args = list(self.agent_args) + [str(a) for a in extra]
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
-                                   health_file=health)
+                                   health_file=health, env=self.agent_env)
         self.agent.start()
         self.agent.wait_ready(timeout=30)
         return self.agent

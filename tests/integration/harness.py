@@ -1215,6 +1215,23 @@ def seccomp_kill_report():
 
 REFUSED_SYSCALL = "ecsguard seccomp: refused system call"
 
+# The capabilities the unprivileged daemon task definition adds (deploy/ecs/*-unprivileged.json):
+# ECS accepts no BPF or PERFMON in linuxParameters.capabilities, so SYS_ADMIN stands in for them.
+ECS_UNPRIVILEGED_CAPS = "sys_admin,syslog,sys_ptrace,dac_read_search,sys_resource"
+
+
+def agent_caps_prefix(env=None):
+    """ECSGUARD_TEST_AGENT_CAPS ("bpf,perfmon,..." or "ecs-unprivileged"): every agent starts
+    with exactly these capabilities (setpriv empties the bounding set but for them; root's exec
+    then gets no more), as the unprivileged daemon variant does under ECS."""
+    caps = (env if env is not None else os.environ).get("ECSGUARD_TEST_AGENT_CAPS", "")
+    if not caps:
+        return []
+    if caps == "ecs-unprivileged":
+        caps = ECS_UNPRIVILEGED_CAPS
+    keep = ",".join("+" + c.strip().lower() for c in caps.split(",") if c.strip())
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-all," + keep]
+
 
 def findings_log_path():
     """Where every finding line a real agent prints in this run is appended, for the schema
@@ -1269,7 +1286,7 @@ class Agent:
         self._threads = []
 
     def command(self):
-        cmd = [self.binary, "run"]
+        cmd = agent_caps_prefix(self.env) + [self.binary, "run"]
         if self.introspection_url:
             cmd += ["--introspection-url", self.introspection_url]
         cmd += ["--ready-file", self.ready_file]

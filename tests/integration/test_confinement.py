@@ -104,3 +104,43 @@ class Confinement(AgentCase):
         self.assertEqual(conf["seccomp"], "off")
         self.assertFalse(conf["filterLoaded"])
         self.stop_agent()
+
+
+class UnprivilegedDaemonVariant(AgentCase):
+    """The daemon task definition without `privileged` (deploy/ecs/*-unprivileged.json) adds
+    exactly SYS_ADMIN, SYSLOG, SYS_PTRACE, DAC_READ_SEARCH and SYS_RESOURCE: the agent started
+    with only those loads, confines itself keeping SYS_ADMIN in place of the BPF it was not
+    given, and reports capability use and root-filesystem writes."""
+
+    agent_env = {"ECSGUARD_TEST_AGENT_CAPS": "ecs-unprivileged"}
+
+    def test_loads_confines_and_reports_with_the_ecs_capability_set(self):
+        app = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
+        self.register(app)
+        self.start_agent("--health-interval", "1", health=True)
+        main = proc_status("/proc/%d/status" % self.agent.proc.pid)
+        self.assertEqual(main["Seccomp"], "2", main)
+        bnd = int(main["CapBnd"], 16)
+        ecs_set = 1 << 21 | 1 << 34 | 1 << CAP_SYS_PTRACE | 1 << CAP_DAC_READ_SEARCH | 1 << 24
+        # (what this test runs with bounds it too: this VM's root has no CAP_SYS_RESOURCE)
+        own = int(proc_status("/proc/self/status")["CapBnd"], 16)
+        self.assertEqual(bnd, ecs_set & own, "started with the ECS set only: %#x" % bnd)
+        self.assertEqual(int(main["CapEff"], 16),
+                         1 << 21 | 1 << CAP_SYS_PTRACE | 1 << CAP_DAC_READ_SEARCH, main["CapEff"])
+        app.start()
+        r = app.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, app), timeout=20)
+        self.assertAttributed(f, app)
+        r = app.exec(["/bin/sh", "-c", "echo x > /written-unprivileged"])
+        self.assertTrue(r.ok, r)
+        self.wait_context(ROOTFS_MODIFIED, app,
+                          lambda ctx: ctx.get("filePath") == "/written-unprivileged")
+        time.sleep(1.5)
+        self.assertEqual(sorted(self.health()["confinement"]["capabilities"]),
+                         ["CAP_DAC_READ_SEARCH", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"])
+        self.stop_agent()
+
+    def health(self):
+        with open(self.agent.health_file) as f:
+            return json.load(f)
