@@ -166,7 +166,10 @@ static inline bool life_step(struct life *l, const struct bench_container *cs, s
         e->cap = checks[k].cap;
         e->ret = rnd() % 4 == 0 ? -1 : 0;
         e->syscall_nr = checks[k].syscall_nr;
-        e->cap_flags = rnd() % 2 ? EG_CAP_HOST_LEVEL : 0;
+        bool host = rnd() % 2;
+        e->cap_flags = host ? EG_CAP_HOST_LEVEL : 0;
+        e->scope = host ? EG_CAP_SCOPE_HOST : EG_CAP_SCOPE_CREATED;
+        e->userns_level = host ? 0 : 1;
         snprintf(e->exe_name, sizeof(e->exe_name), "app%u", l->exe);
         return true;
     }

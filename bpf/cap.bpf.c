@@ -12,13 +12,25 @@
  * helpers the others use.
  *
  * Filters, cheapest first: watched capability, task-container cgroup,
- * borrowed credentials, runtime set-up phase, memory-overcommit noise, then
- * in-kernel dedup. Only the first occurrence of a (cgroup, cap, result,
+ * borrowed credentials, memory-overcommit noise, the kernel's CAP_SYS_ADMIN
+ * fallback after another capability was refused, then in-kernel dedup, runtime
+ * set-up phase. Only the first occurrence of a (cgroup, cap, result, scope,
  * syscall, executable) is sent; repeats are counted in eg_cap_dedup.
+ *
+ * Scope is the user namespace the capability was checked against (the check's
+ * target namespace, which is what the capability gives power over), never the
+ * credentials' own namespace: a process that creates a user namespace holds
+ * every capability in it, while its credentials stay in the namespace it came
+ * from until it enters the new one.
  */
 #include "common.bpf.h"
 
+#define CAP_NET_ADMIN_NR 12
 #define CAP_SYS_ADMIN_NR 21
+#define CAP_SYSLOG_NR 34
+#define CAP_PERFMON_NR 38
+#define CAP_BPF_NR 39
+#define CAP_CHECKPOINT_RESTORE_NR 40
 #define EG_STACK_FRAMES 8
 #define EG_MAX_CAP_DEDUP 16384
 
@@ -44,7 +56,7 @@ struct {
 /* kprobe fallback: arguments stashed at entry, read at return. */
 struct eg_cap_args {
     const struct cred *cred;
-    const struct user_namespace *capable_ns;
+    const struct user_namespace *target_ns;
     int cap;
 };
 struct {
@@ -63,6 +75,42 @@ struct {
     __type(key, __u32);
     __type(value, struct eg_stack);
 } eg_stack_scratch SEC(".maps");
+
+/*
+ * The kernel asks for these capabilities with CAP_SYS_ADMIN as a fallback, right after, in the
+ * same expression: bpf_token_capable() (6.9+: any BPF capability, `ns_capable(ns, cap) ||
+ * ns_capable(ns, CAP_SYS_ADMIN)`), bpf_capable() and perfmon_capable() before it,
+ * bpf_net_capable(), checkpoint_restore_ns_capable(), the syslog permission check. Both checks
+ * are audited ones (no CAP_OPT_NOAUDIT on either, on 5.10 through 6.18), and the tracepoint
+ * does not carry the options anyway, so the options cannot tell the fallback apart; the order
+ * can: a refused CAP_SYS_ADMIN check that follows a refusal of one of these, by the same thread,
+ * against the same namespace, in the same syscall, is the kernel's fallback, not an attempt of
+ * its own. The first refusal is reported under its own capability when it is watched.
+ */
+#define EG_CAP_FALLBACK_FIRST                                                                      \
+    ((1ULL << CAP_NET_ADMIN_NR) | (1ULL << CAP_SYSLOG_NR) | (1ULL << CAP_PERFMON_NR) |             \
+     (1ULL << CAP_BPF_NR) | (1ULL << CAP_CHECKPOINT_RESTORE_NR))
+
+/*
+ * "The same syscall" is its user registers: number, the first five arguments (the libbpf in use
+ * has no accessor for a sixth), the user instruction and stack pointers. Two calls of one
+ * syscall from one call site with the same arguments look the same; a CAP_SYS_ADMIN
+ * check consumes the refusal it matched, so it stands for one fallback.
+ */
+#define EG_CALL_WORDS 8
+
+/* The last refusal of an EG_CAP_FALLBACK_FIRST capability on this CPU. */
+struct eg_cap_refusal {
+    __u64 task; /* task_struct address; 0: none (consumed) */
+    __u64 ns;   /* user namespace checked against */
+    __u64 call[EG_CALL_WORDS];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct eg_cap_refusal);
+} eg_cap_refused SEC(".maps");
 
 static __always_inline bool in_range(__u64 ip, __u64 start, __u64 end)
 {
@@ -146,11 +194,15 @@ static __always_inline bool is_exec_syscall(int nr)
 #endif
 }
 
-/* The syscall number the task is in (-1 outside one); legacy: no bpf_task_pt_regs. */
-static __always_inline int current_syscall_nr(struct task_struct *task, const bool legacy)
+/* The task's user registers at syscall entry; legacy: no bpf_task_pt_regs. */
+static __always_inline struct pt_regs *task_user_regs(struct task_struct *task, const bool legacy)
 {
-    struct pt_regs *regs =
-        legacy ? eg_syscall_regs_legacy(task, -1) : (struct pt_regs *)bpf_task_pt_regs(task);
+    return legacy ? eg_syscall_regs_legacy(task, -1) : (struct pt_regs *)bpf_task_pt_regs(task);
+}
+
+/* The syscall number the task is in (-1 outside one). */
+static __always_inline int syscall_nr_of(struct pt_regs *regs, const bool legacy)
+{
     if (!regs)
         return -1;
 #if defined(__TARGET_ARCH_x86)
@@ -160,6 +212,84 @@ static __always_inline int current_syscall_nr(struct task_struct *task, const bo
 #else
     return -1;
 #endif
+}
+
+/* What tells one syscall from another (EG_CALL_WORDS): see eg_cap_refusal. */
+static __always_inline void syscall_call_words(struct pt_regs *regs, int nr, __u64 *w,
+                                               const bool legacy)
+{
+    w[0] = (__u64)(__s64)nr;
+    w[1] = EG_SYSCALL_ARG(legacy, regs, 1);
+    w[2] = EG_SYSCALL_ARG(legacy, regs, 2);
+    w[3] = EG_SYSCALL_ARG(legacy, regs, 3);
+    w[4] = EG_SYSCALL_ARG(legacy, regs, 4);
+    w[5] = EG_SYSCALL_ARG(legacy, regs, 5);
+    w[6] = legacy ? PT_REGS_IP_CORE(regs) : PT_REGS_IP(regs);
+    w[7] = legacy ? PT_REGS_SP_CORE(regs) : PT_REGS_SP(regs);
+}
+
+/* A refusal of a capability the kernel may fall back from: remember it (rare: refusals only). */
+static __always_inline void note_fallback_refusal(const struct user_namespace *target_ns,
+                                                  const bool legacy)
+{
+    __u32 zero = 0;
+    struct eg_cap_refusal *r = bpf_map_lookup_elem(&eg_cap_refused, &zero);
+    if (!r)
+        return;
+    struct task_struct *task = eg_current_task(legacy);
+    struct pt_regs *regs = task_user_regs(task, legacy);
+    if (!regs) {
+        r->task = 0; /* outside a syscall: nothing to match against */
+        return;
+    }
+    r->task = 0;
+    syscall_call_words(regs, syscall_nr_of(regs, legacy), r->call, legacy);
+    r->ns = (__u64)target_ns;
+    r->task = (__u64)task;
+}
+
+/*
+ * A refused CAP_SYS_ADMIN check: is it the fallback of the refusal this CPU saw last, by this
+ * task, against this namespace, in this syscall? A match is consumed.
+ */
+static __always_inline bool is_fallback_after_refusal(struct task_struct *task,
+                                                      const struct user_namespace *target_ns,
+                                                      struct pt_regs *regs, int nr,
+                                                      const bool legacy)
+{
+    __u32 zero = 0;
+    struct eg_cap_refusal *r = bpf_map_lookup_elem(&eg_cap_refused, &zero);
+    if (!r || r->task != (__u64)task || !regs)
+        return false;
+    r->task = 0;
+    if (r->ns != (__u64)target_ns)
+        return false;
+    __u64 w[EG_CALL_WORDS];
+    syscall_call_words(regs, nr, w, legacy);
+#pragma unroll
+    for (int i = 0; i < EG_CALL_WORDS; i++)
+        if (w[i] != r->call[i])
+            return false;
+    return true;
+}
+
+/*
+ * The scope of a check against a namespace other than the host's (level > 0): the container's
+ * own user namespace is the one that owns the task's active pid namespace (runtimes create the
+ * container's pid namespace in or after its user namespace, and a task's active pid namespace
+ * never changes; unshare(CLONE_NEWUSER) does not move it); any other was created inside.
+ * Read only for such checks: ECS containers have no user namespace of their own, so nearly
+ * every check is level 0 and costs one load.
+ */
+static __always_inline __u32 namespaced_scope(struct task_struct *task,
+                                              const struct user_namespace *target_ns)
+{
+    struct pid *p = BPF_CORE_READ(task, thread_pid);
+    unsigned int level = BPF_CORE_READ(p, level);
+    struct upid up = {};
+    bpf_core_read(&up, sizeof(up), &p->numbers[level & 31]);
+    const struct user_namespace *own = BPF_CORE_READ(up.ns, user_ns);
+    return own == target_ns ? EG_CAP_SCOPE_CONTAINER : EG_CAP_SCOPE_CREATED;
 }
 
 /*
@@ -225,11 +355,29 @@ static __always_inline void cap_slot_install(struct eg_verdict_cache *vc,
     vc->cap_valid = 1;
 }
 
-static __always_inline int handle_cap(void *ctx, const struct cred *cred,
-                                      const struct user_namespace *capable_ns, int cap, int ret,
-                                      const bool legacy)
+/*
+ * The level of the namespace a check was against: a direct load where it is a BTF pointer (a
+ * tp_btf or fexit argument), else a CO-RE read. Read after the cheap filters, never for a
+ * capability the program then drops.
+ */
+static __always_inline unsigned int ns_level(const struct user_namespace *ns, const bool btf_ns)
 {
-    if (cap < 0 || cap >= 64 || !(eg_watched_caps & (1ULL << cap)))
+    return btf_ns ? ns->level : BPF_CORE_READ(ns, level);
+}
+
+/*
+ * One capability check. target_ns: the user namespace checked against; btf_ns: whether it may
+ * be read with direct loads.
+ */
+static __always_inline int handle_cap(void *ctx, const struct cred *cred,
+                                      const struct user_namespace *target_ns, const bool btf_ns,
+                                      int cap, int ret, const bool legacy)
+{
+    if (cap < 0 || cap >= 64)
+        return 0;
+    if (ret != 0 && (EG_CAP_FALLBACK_FIRST & (1ULL << cap)))
+        note_fallback_refusal(target_ns, legacy);
+    if (!(eg_watched_caps & (1ULL << cap)))
         return 0;
 
     struct task_struct *task = eg_current_task(legacy);
@@ -246,12 +394,20 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
         return 0;
     }
     /* Before the dedup lookup: noise told apart this cheaply never counts as a repeat. */
-    int syscall_nr = current_syscall_nr(task, legacy);
+    struct pt_regs *regs = task_user_regs(task, legacy);
+    int syscall_nr = syscall_nr_of(regs, legacy);
     if (cap == CAP_SYS_ADMIN_NR &&
         (holds_own_mmap_write_lock(task, legacy) || is_exec_syscall(syscall_nr))) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_OVERCOMMIT_FAST);
         return 0;
     }
+    if (cap == CAP_SYS_ADMIN_NR && ret != 0 &&
+        is_fallback_after_refusal(task, target_ns, regs, syscall_nr, legacy)) {
+        eg_count_filtered(EG_EVENT_CAP, EG_FILTER_CAP_FALLBACK);
+        return 0;
+    }
+    unsigned int target_level = ns_level(target_ns, btf_ns);
+    __u32 scope = target_level == 0 ? EG_CAP_SCOPE_HOST : namespaced_scope(task, target_ns);
     struct eg_cap_dedup_key key = {};
     key.cgroup_id = cgid;
     __u64 exe_ino, exe_dev;
@@ -261,6 +417,7 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
     key.cap = cap;
     key.syscall_nr = syscall_nr;
     key.granted = ret == 0;
+    key.scope = (__u16)scope;
 
     /*
      * Repeats first: a key in the table was a real check (noise never enters it), so a
@@ -286,7 +443,7 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
             cap_slot_install(cached, &key);
         return 0;
     }
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_CAP, EG_FILTER_SETUP);
         return 0;
     }
@@ -329,9 +486,11 @@ static __always_inline int handle_cap(void *ctx, const struct cred *cred,
     e->ret = ret;
     e->syscall_nr = key.syscall_nr;
     e->cap_flags = cap_flags;
-    e->_pad0 = 0;
+    e->scope = scope;
+    e->userns_level = target_level;
+    e->userns_inum = BPF_CORE_READ(target_ns, ns.inum);
     /* Checked against the initial user namespace: power over the whole host. */
-    if (BPF_CORE_READ(capable_ns, level) == 0)
+    if (scope == EG_CAP_SCOPE_HOST)
         e->cap_flags |= EG_CAP_HOST_LEVEL;
     /* First occurrences only: the name is read from the live mm, not cached. */
     struct file *exe = EG_LOAD(legacy, task, mm, exe_file);
@@ -355,11 +514,18 @@ int eg_cap_flush(void *ctx)
     return 0;
 }
 
+/*
+ * The tracepoint (6.14+) passes the namespace checked against as target_ns; its capable_ns is
+ * the credentials' own namespace (cred->user_ns), where the capability was found when the
+ * check succeeded: a process that has just created a user namespace is checked against the new
+ * one while its credentials still live in the old, so capable_ns would call such a check
+ * host-level. target_ns is cap_capable's own namespace argument, the one every kernel has.
+ */
 SEC("tp_btf/cap_capable")
 int BPF_PROG(eg_cap_capable_tp, const struct cred *cred, struct user_namespace *target_ns,
              const struct user_namespace *capable_ns, int cap, int ret)
 {
-    return handle_cap(ctx, cred, capable_ns, cap, ret, false);
+    return handle_cap(ctx, cred, target_ns, true, cap, ret, false);
 }
 
 /* Kernels with this tracepoint have every helper; the twin lets tests run the legacy flavour. */
@@ -367,32 +533,36 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(eg_cap_capable_tp_lg, const struct cred *cred, struct user_namespace *target_ns,
              const struct user_namespace *capable_ns, int cap, int ret)
 {
-    return handle_cap(ctx, cred, capable_ns, cap, ret, true);
+    return handle_cap(ctx, cred, target_ns, false, cap, ret, true);
 }
 
+/*
+ * Before 6.14 cap_capable(cred, targ_ns, cap, opts) (5.10, 6.1, 6.12); the 6.14 rework kept
+ * that signature and moved the walk into a helper, so fexit sees the same arguments there.
+ */
 SEC("fexit/cap_capable")
 int BPF_PROG(eg_cap_capable_fexit, const struct cred *cred, struct user_namespace *targ_ns, int cap,
              unsigned int opts, int ret)
 {
-    /* Before the 6.14 rework cap_capable had no capable_ns; targ_ns is the namespace checked. */
-    return handle_cap(ctx, cred, targ_ns, cap, ret, false);
+    return handle_cap(ctx, cred, targ_ns, true, cap, ret, false);
 }
 
 SEC("fexit/cap_capable")
 int BPF_PROG(eg_cap_capable_fexit_lg, const struct cred *cred, struct user_namespace *targ_ns,
              int cap, unsigned int opts, int ret)
 {
-    return handle_cap(ctx, cred, targ_ns, cap, ret, true);
+    return handle_cap(ctx, cred, targ_ns, false, cap, ret, true);
 }
 
 SEC("kprobe/cap_capable")
 int BPF_KPROBE(eg_cap_capable_kprobe, const struct cred *cred, struct user_namespace *targ_ns,
                int cap)
 {
-    if (cap < 0 || cap >= 64 || !(eg_watched_caps & (1ULL << cap)))
+    /* Refusals the kernel may fall back from are needed at return even when not watched. */
+    if (cap < 0 || cap >= 64 || !((eg_watched_caps | EG_CAP_FALLBACK_FIRST) & (1ULL << cap)))
         return 0;
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    struct eg_cap_args a = {.cred = cred, .capable_ns = targ_ns, .cap = cap};
+    struct eg_cap_args a = {.cred = cred, .target_ns = targ_ns, .cap = cap};
     bpf_map_update_elem(&eg_cap_inflight, &tid, &a, BPF_ANY);
     return 0;
 }
@@ -405,7 +575,7 @@ static __always_inline int cap_return(struct pt_regs *ctx, int ret, const bool l
         return 0;
     struct eg_cap_args args = *a;
     bpf_map_delete_elem(&eg_cap_inflight, &tid);
-    return handle_cap(ctx, args.cred, args.capable_ns, args.cap, ret, legacy);
+    return handle_cap(ctx, args.cred, args.target_ns, false, args.cap, ret, legacy);
 }
 
 SEC("kretprobe/cap_capable")

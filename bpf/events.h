@@ -35,7 +35,9 @@ enum eg_event_kind {
     EG_EVENT_ROOTFS_EXEC_MAP = 9, /* mmap(PROT_EXEC) of a file the container wrote */
     EG_EVENT_NS_ENTER = 10,       /* successful setns into a namespace that is the host's */
     EG_EVENT_PROC_ACCESS = 11,    /* ptrace/vm write/proc mem/signal aimed at another container */
-    EG_EVENT_KIND_COUNT = 12,
+    EG_EVENT_CGROUP_LEFT =
+        12, /* a contained process was moved out of its task container's cgroup */
+    EG_EVENT_KIND_COUNT = 13,
 };
 #define EG_KIND_SLOTS 16
 
@@ -67,15 +69,27 @@ struct eg_event_header {
 #define EG_CAP_HOST_LEVEL (1u << 0)      /* checked against the initial user namespace */
 #define EG_CAP_NOISE_UNCHECKED (1u << 1) /* overcommit filter unavailable for this check */
 
+/*
+ * The user namespace a capability was checked against (the check's target namespace): what
+ * the capability gives power over. Part of the dedup key: each scope is its own behaviour.
+ */
+enum eg_cap_scope {
+    EG_CAP_SCOPE_HOST = 0,      /* the initial user namespace: power over the host */
+    EG_CAP_SCOPE_CONTAINER = 1, /* the container's own (the owner of the task's pid namespace) */
+    EG_CAP_SCOPE_CREATED = 2,   /* any other: one created inside the container */
+};
+
 struct eg_cap_event {
     struct eg_event_header hdr;
-    __u64 exe_ino;    /* inode of the executable (mm->exe_file) */
-    __u32 exe_dev;    /* s_dev of that inode's super block */
-    __u32 cap;        /* CAP_* number */
-    __s32 ret;        /* 0 granted, -EPERM denied */
-    __s32 syscall_nr; /* syscall in flight, -1 when none (fault, kernel thread) */
-    __u32 cap_flags;  /* EG_CAP_* */
-    __u32 _pad0;
+    __u64 exe_ino;              /* inode of the executable (mm->exe_file) */
+    __u32 exe_dev;              /* s_dev of that inode's super block */
+    __u32 cap;                  /* CAP_* number */
+    __s32 ret;                  /* 0 granted, -EPERM denied */
+    __s32 syscall_nr;           /* syscall in flight, -1 when none (fault, kernel thread) */
+    __u32 cap_flags;            /* EG_CAP_* */
+    __u32 scope;                /* enum eg_cap_scope */
+    __u32 userns_level;         /* nesting level of the namespace checked against (0: the host's) */
+    __u32 userns_inum;          /* its inode number (/proc/<pid>/ns/user) */
     char exe_name[EG_NAME_LEN]; /* basename of the executable's dentry */
 };
 
@@ -114,7 +128,8 @@ struct eg_cap_dedup_key {
     __u32 exe_dev;
     __u32 cap;
     __s32 syscall_nr;
-    __u32 granted;
+    __u16 granted;
+    __u16 scope; /* enum eg_cap_scope */
 };
 
 /*
@@ -156,7 +171,17 @@ enum eg_filter_reason {
      * were not read and the call was not looked at.
      */
     EG_FILTER_SYSCALL_REGS = 7,
-    EG_FILTER_REASONS = 8,
+    /*
+     * A refused CAP_SYS_ADMIN check that is the kernel's fallback for another capability just
+     * refused in the same call ("CAP_BPF or CAP_SYS_ADMIN", bpf/cap.bpf.c), not an attempt.
+     */
+    EG_FILTER_CAP_FALLBACK = 8,
+    /*
+     * Not a filter: a contained process whose home could not be recorded (eg_homes
+     * full, struct eg_home below). It is then attributed by its current cgroup only.
+     */
+    EG_FILTER_HOMES_FULL = 9,
+    EG_FILTER_REASONS = 10,
 };
 
 struct eg_counters {
@@ -171,6 +196,47 @@ struct eg_counters {
 struct eg_container_val {
     __u32 slot;  /* index of the container in the agent's table */
     __u32 flags; /* reserved for per-container policy bits */
+};
+
+/*
+ * The home of a contained process (eg_homes, keyed by tgid): the task container's cgroup it
+ * started in, captured in the kernel when the runtime's set-up of it ended (its entrypoint's
+ * exec), inherited by every process it forks, and written by the agent's start-up scan for
+ * processes already in containers. A process keeps its home wherever it is moved: it stays
+ * attributed to that container (bpf/verdict.bpf.h) and is never runtime set-up again
+ * (bpf/lifecycle.bpf.c, docs/architecture.md).
+ */
+#define EG_HOME_MOVED (1u << 0) /* the process is in another cgroup than its home */
+
+struct eg_home {
+    __u64 cgroup_id;     /* the task container's cgroup id */
+    __u64 start_time_ns; /* the thread-group leader's start_boottime: a reused tgid never matches */
+    __u64 start_slack_ns; /* 0: exact; the start-up scan's /proc start is this coarse (a tick) */
+    __u32 flags;          /* EG_HOME_* */
+    __u32 _pad0;
+};
+
+/* eg_cgroup_left_event.left_flags */
+#define EG_LEFT_BY_ITSELF (1u << 0)      /* the writer of cgroup.procs was the moved process */
+#define EG_LEFT_BY_CONTAINED (1u << 1)   /* the writer has a home (a contained process) */
+#define EG_LEFT_INTO_CONTAINER (1u << 2) /* the destination is another task container's cgroup */
+/* Born there: cloned into the cgroup (clone3 CLONE_INTO_CGROUP) by its homed parent, the
+ * writer; dst_path is then the cgroup's own name only (the fork tracepoint has no path). */
+#define EG_LEFT_AT_CLONE (1u << 3)
+
+/*
+ * A process with a home was moved to a cgroup outside its home (not a descendant of it). The
+ * header describes the moved process; hdr.cgroup_id is its home, which it keeps.
+ */
+struct eg_cgroup_left_event {
+    struct eg_event_header hdr;
+    __u64 dst_cgroup_id;
+    __u32 writer_tgid; /* who wrote cgroup.procs (host pid ns) */
+    __u32 left_flags;  /* EG_LEFT_* */
+    __u32 dst_level;   /* depth of the destination in the hierarchy (0: the root) */
+    __u32 _pad0;
+    char writer_comm[EG_COMM_LEN];
+    char dst_path[EG_PATH_LEN]; /* the destination's path in the hierarchy */
 };
 
 /* ---- root filesystem writes (bpf/rootfs.bpf.c) ---- */
@@ -188,7 +254,8 @@ enum eg_rootfs_op {
     EG_ROOTFS_OP_CHMOD = 9,
     EG_ROOTFS_OP_CHOWN = 10,
     EG_ROOTFS_OP_TRUNCATE = 11,
-    EG_ROOTFS_OP_SETXATTR = 12, /* also removexattr */
+    EG_ROOTFS_OP_SETXATTR = 12, /* also removexattr, fsetxattr, fremovexattr */
+    EG_ROOTFS_OP_SETTIMES = 13, /* utimensat, futimens, utime(s), futimesat */
 };
 
 /* eg_rootfs_write_event.rootfs_flags */
@@ -197,6 +264,7 @@ enum eg_rootfs_op {
 #define EG_ROOTFS_UPPER (1u << 2)           /* overlay: the file has an upper-layer copy */
 #define EG_ROOTFS_LOWER (1u << 3)           /* overlay: the file comes from an image layer */
 #define EG_ROOTFS_PATH_UNRESOLVED (1u << 4) /* path deeper/longer than kept */
+#define EG_ROOTFS_TMPFILE (1u << 5)         /* O_TMPFILE: no name until linkat gives it one */
 
 struct eg_rootfs_write_event {
     struct eg_event_header hdr;
@@ -212,13 +280,26 @@ struct eg_rootfs_write_event {
 #define EG_PATHOP_BASE_ON_ROOT (1u << 0) /* the base (dirfd/cwd) is on the task's root mount */
 #define EG_PATHOP_UNRESOLVED (1u << 1)   /* base or path could not be read */
 #define EG_PATHOP_TRUNCATED (1u << 2)    /* user path longer than EG_PATH_LEN */
+/*
+ * The kernel had the file itself (fchmod, fchown, futimens, fsetxattr, or an AT_EMPTY_PATH /
+ * NULL-path call on an fd): `path` is its absolute path from the task's root by the dentry walk
+ * (symlinks already resolved, base ""), and the file is on the container's root mount.
+ */
+#define EG_PATHOP_FILE_ON_ROOT (1u << 3)
+/*
+ * The caller's root is not its container's (a chroot): its absolute `path` is relative to
+ * that root, whose path from the container's root is in `base`.
+ */
+#define EG_PATHOP_IN_CHROOT (1u << 4)
+/* pathop_flags only: the caller's root is not its container's, whatever its paths. */
+#define EG_PATHOP_CALLER_CHROOTED (1u << 5)
 
 struct eg_rootfs_pathop_event {
     struct eg_event_header hdr;
     __u32 op; /* enum eg_rootfs_op */
     __u32 pathop_flags;
     __u32 pathop_flags2;
-    __u32 _pad0;
+    __u32 mode;       /* EG_ROOTFS_OP_CHMOD: the mode argument (setuid/setgid bits); else 0 */
     __u64 dedup_hash; /* with hdr.cgroup_id, the eg_rootfs_pathops_seen key counting repeats */
     char base[EG_PATH_LEN];  /* "" when path is absolute; else dirfd's/cwd's path */
     char path[EG_PATH_LEN];  /* as the caller gave it */

@@ -93,7 +93,7 @@ static __always_inline __u64 caller_in_container(struct task_struct *task, __u32
     if (!eg_current_container(task, &cgid, legacy))
         return 0;
     eg_count_seen(kind);
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(kind, EG_FILTER_SETUP);
         return 0;
     }
@@ -117,7 +117,7 @@ static __always_inline int setns_enter(long fd, long nstype, long unused, const 
     if (!eg_current_container(task, &cgid, legacy))
         return 0;
     /* seen/filtered are counted at exit, once the outcome is known; set-up is decided here. */
-    if (eg_in_setup(BPF_CORE_READ(task, tgid))) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_seen(EG_EVENT_NS_ENTER);
         eg_count_filtered(EG_EVENT_NS_ENTER, EG_FILTER_SETUP);
         return 0;
@@ -142,7 +142,7 @@ static __always_inline int setns_enter(long fd, long nstype, long unused, const 
             in->target_flags |= EG_TGT_PIDFD | EG_TGT_RESOLVED;
             in->target_tgid = BPF_CORE_READ(t, tgid);
             in->target_start_time_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-            in->target_cgroup_id = eg_task_cgroup_id(t);
+            in->target_cgroup_id = eg_task_container_cgroup_id(t);
             BPF_CORE_READ_STR_INTO(&in->target_comm, t, group_leader, comm);
             if (active_pidns_is_host(t))
                 in->target_flags |= EG_TGT_HOST_PIDNS;
@@ -178,8 +178,10 @@ static __always_inline int setns_exit(long ret, const bool legacy)
         bpf_map_delete_elem(&eg_setns_inflight, &tid);
         return 0;
     }
-    eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task, legacy), EG_EVENT_NS_ENTER,
-                   sizeof(*e));
+    /* The caller's container, as every verdict names it: its home when it was moved away. */
+    eg_fill_header(&e->hdr, task,
+                   eg_home_or(task, eg_current_cgroup_id(task, legacy), false, legacy),
+                   EG_EVENT_NS_ENTER, sizeof(*e));
     e->target_start_time_ns = in->target_start_time_ns;
     e->target_cgroup_id = in->target_cgroup_id;
     e->action = EG_ACT_SETNS;
@@ -293,7 +295,7 @@ static __always_inline int report_access(struct task_struct *task, __u64 cgid, _
     key.arg = arg;
     __u64 tcg = 0;
     if (target) {
-        tcg = eg_task_cgroup_id(target);
+        tcg = eg_task_container_cgroup_id(target);
         if (tcg == cgid) {
             eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SAME_CONTAINER);
             return 0;
@@ -495,7 +497,7 @@ static __always_inline int proc_mem_file(struct task_struct *task, __u64 cgid, s
     if (!(BPF_CORE_READ(fp, f_mode) & EG_FMODE_WRITE))
         return 0;
     eg_count_seen(EG_EVENT_PROC_ACCESS);
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_PROC_ACCESS, EG_FILTER_SETUP);
         return 0;
     }

@@ -3,33 +3,163 @@
  * Process and container lifecycle: exec/fork/exit of processes in task
  * containers (for the agent's process table and lineage), cgroup birth and
  * death in the tracked hierarchy (so a new container is known before its
- * first process runs), and the runtime set-up marks used by every detector.
+ * first process runs), the runtime set-up marks used by every detector, and
+ * the home of every contained process (the task container it belongs to
+ * wherever it is moved, and the record of a move out of it). The exec that
+ * ends a container process's set-up also records the container's root for the
+ * rootfs programs (eg_rootfs_roots, rootfs_root.bpf.h).
  *
  * The programs that read the current task or walk a path have "_lg" twins for
  * the legacy task-access flavour (bpf/task.bpf.h; kernels before 5.11/5.17).
  */
 #include "common.bpf.h"
+#include "rootfs_root.bpf.h"
+
+/* ---- homes (struct eg_home, events.h) ----------------------------------------------------- */
+
+/* Cgroups a home's descendants may be nested below it (a container's own sub-cgroups). */
+#define EG_HOME_DEPTH 8
+
+/* Count a process more (+1) or less (-1) away from its home (eg_containers_gen[EG_GEN_MOVED]). */
+static __always_inline void moved_add(__u64 delta)
+{
+    __u32 key = EG_GEN_MOVED;
+    __u64 *moved = bpf_map_lookup_elem(&eg_containers_gen, &key);
+    if (moved)
+        __sync_fetch_and_add(moved, delta);
+}
+
+/* Give process `tgid` (leader started at `start`) the home `cgid`; false when the map is full. */
+static __always_inline bool set_home(__u32 tgid, __u64 cgid, __u64 start, bool away)
+{
+    struct eg_home h = {.cgroup_id = cgid, .start_time_ns = start};
+    if (away)
+        h.flags = EG_HOME_MOVED;
+    if (bpf_map_update_elem(&eg_homes, &tgid, &h, BPF_ANY) != 0) {
+        struct eg_counters *c = eg_counters_get();
+        if (c)
+            c->filter_reason[EG_FILTER_HOMES_FULL]++;
+        return false;
+    }
+    if (away)
+        moved_add(1);
+    return true;
+}
 
 /*
- * A task that joins a cgroup has not exec'd there yet: runtime set-up. We
- * remember the mount namespace of the runtime that moved it (the writer of
- * cgroup.procs, i.e. current), because set-up ends at the first exec outside
- * the runtime's namespace: `runc run`'s init joins in the host namespace and
- * unshares later; `runc exec`'s init has already entered the container's.
+ * Whether `task` is in a mount namespace of its own, not the host's: a container's process,
+ * never runc's init before it unshares (which a home must not be given to: it is set-up, and
+ * its mark may not exist yet, see eg_in_setup). False when the host's is unknown.
  */
-static __always_inline int cgroup_attach(struct cgroup *dst_cgrp, struct task_struct *task,
-                                         const bool legacy)
+static __always_inline bool own_mount_ns(struct task_struct *task)
+{
+    return eg_host_mnt_ns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != eg_host_mnt_ns;
+}
+
+/* Whether cgroup `cg` is `home` or below it (within EG_HOME_DEPTH levels). */
+static __always_inline bool within_home(struct cgroup *cg, __u64 home)
+{
+#pragma unroll
+    for (int i = 0; i < EG_HOME_DEPTH; i++) {
+        if (!cg)
+            return false;
+        if (BPF_CORE_READ(cg, kn, id) == home)
+            return true;
+        struct cgroup_subsys_state *parent = BPF_CORE_READ(cg, self.parent);
+        if (!parent)
+            return false;
+        cg = BPF_CORE_READ(parent, cgroup);
+    }
+    return false;
+}
+
+/*
+ * A homed process was moved out of its home (or born outside it, EG_LEFT_AT_CLONE): the record
+ * of that, urgent (docs/findings.md). `path`: the destination's path; NULL: only its name known.
+ */
+static __always_inline void emit_left(struct task_struct *task, __u64 home, struct cgroup *dst,
+                                      const char *path, bool writer_homed, __u32 flags)
+{
+    eg_count_seen(EG_EVENT_CGROUP_LEFT);
+    struct eg_cgroup_left_event *e = eg_reserve(EG_EVENT_CGROUP_LEFT, sizeof(*e));
+    if (!e)
+        return;
+    eg_fill_header(&e->hdr, task, home, EG_EVENT_CGROUP_LEFT, sizeof(*e));
+    e->dst_cgroup_id = BPF_CORE_READ(dst, kn, id);
+    e->dst_level = BPF_CORE_READ(dst, level);
+    e->writer_tgid = eg_current_tgid();
+    e->left_flags = flags;
+    if (e->writer_tgid == e->hdr.tgid)
+        e->left_flags |= EG_LEFT_BY_ITSELF;
+    if (writer_homed)
+        e->left_flags |= EG_LEFT_BY_CONTAINED;
+    if (eg_is_container_cgroup(e->dst_cgroup_id))
+        e->left_flags |= EG_LEFT_INTO_CONTAINER;
+    e->_pad0 = 0;
+    bpf_get_current_comm(e->writer_comm, sizeof(e->writer_comm));
+    if (path)
+        bpf_probe_read_kernel_str(e->dst_path, sizeof(e->dst_path), path);
+    else
+        bpf_probe_read_kernel_str(e->dst_path, sizeof(e->dst_path), BPF_CORE_READ(dst, kn, name));
+    eg_submit(e, EG_EVENT_CGROUP_LEFT, true);
+}
+
+/*
+ * A task joined a cgroup of the tracked hierarchy (the tracepoint fires once the move is done).
+ *
+ * A task with a home (a contained process) is never runtime set-up, whoever moved it: it keeps
+ * its home, and a move out of it is reported (EG_EVENT_CGROUP_LEFT) and counted in
+ * EG_GEN_MOVED, so every verdict keeps attributing it, and the children it forks, to its home.
+ *
+ * A home-less task has not exec'd its entrypoint yet: runtime set-up, marked with the mount
+ * namespace of the runtime that moved it (the writer of cgroup.procs, i.e. current), because
+ * set-up ends at the first exec outside the runtime's namespace: `runc run`'s init joins in
+ * the host namespace and unshares later; `runc exec`'s init has already entered the
+ * container's. Only a runtime can create the mark: a writer with a home, or one in a task
+ * container's cgroup, is a container moving a process, and creates none.
+ */
+static __always_inline int cgroup_attach(struct cgroup *dst_cgrp, const char *path,
+                                         struct task_struct *task, const bool legacy)
 {
     if (BPF_CORE_READ(dst_cgrp, root, hierarchy_id) != (int)eg_tracked_hierarchy)
         return 0;
-    /* Cached container verdicts from before this migration are no longer trusted. */
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    struct eg_home *home = eg_task_home(task);
+    bool left = false;
+    __u64 home_cgid = 0;
+    if (home) {
+        home_cgid = home->cgroup_id;
+        bool away = BPF_CORE_READ(dst_cgrp, kn, id) != home_cgid;
+        /* Moves of one process are serialised by the kernel (cgroup_threadgroup_rwsem). */
+        if (away && !(home->flags & EG_HOME_MOVED)) {
+            home->flags |= EG_HOME_MOVED;
+            moved_add(1);
+        } else if (!away && (home->flags & EG_HOME_MOVED)) {
+            home->flags &= ~EG_HOME_MOVED;
+            moved_add((__u64)-1);
+        }
+        left = away && !within_home(dst_cgrp, home_cgid);
+    }
+    /*
+     * Cached container verdicts from before this migration are no longer trusted. After
+     * EG_GEN_MOVED above: a verdict computed under the new generation has seen the count.
+     */
     __u32 key = EG_GEN_MIGRATIONS;
     __u64 *migrations = bpf_map_lookup_elem(&eg_containers_gen, &key);
     if (migrations)
         __sync_fetch_and_add(migrations, 1);
-    __u32 tgid = BPF_CORE_READ(task, tgid);
-    struct task_struct *runtime = eg_current_task(legacy);
-    __u32 mnt_ns = BPF_CORE_READ(runtime, nsproxy, mnt_ns, ns.inum);
+
+    struct task_struct *writer = eg_current_task(legacy);
+    bool writer_homed = eg_home_of(eg_current_tgid(),
+                                   EG_LOAD(legacy, writer, group_leader, start_boottime)) != NULL;
+    if (home) {
+        if (left)
+            emit_left(task, home_cgid, dst_cgrp, path, writer_homed, 0);
+        return 0;
+    }
+    if (writer_homed || eg_is_container_cgroup(eg_current_cgroup_id(writer, legacy)))
+        return 0;
+    __u32 mnt_ns = EG_LOAD(legacy, writer, nsproxy, mnt_ns, ns.inum);
     bpf_map_update_elem(&eg_setup_procs, &tgid, &mnt_ns, BPF_ANY);
     return 0;
 }
@@ -38,16 +168,25 @@ SEC("tp_btf/cgroup_attach_task")
 int BPF_PROG(eg_cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
              struct task_struct *task, bool threadgroup)
 {
-    return cgroup_attach(dst_cgrp, task, false);
+    return cgroup_attach(dst_cgrp, path, task, false);
 }
 
 SEC("tp_btf/cgroup_attach_task")
 int BPF_PROG(eg_cgroup_attach_task_lg, struct cgroup *dst_cgrp, const char *path,
              struct task_struct *task, bool threadgroup)
 {
-    return cgroup_attach(dst_cgrp, task, true);
+    return cgroup_attach(dst_cgrp, path, task, true);
 }
 
+/*
+ * A new process. A homed parent's child inherits the home (wherever either of them is) and is
+ * never set-up; one it clones straight into a cgroup outside the home is reported as a move. A
+ * home-less parent's child inherits its set-up mark; a child cloned into another cgroup (clone3
+ * CLONE_INTO_CGROUP) by a runtime outside task containers is set-up; any other child born in a task
+ * container, of a parent in a mount namespace of its own, gets that container as its home (a
+ * container the agent found already running, whose processes the start-up scan may have missed; not
+ * runc's init before its mark exists).
+ */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -56,18 +195,40 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
     if (child_pid != child_tgid)
         return 0; /* a new thread, not a new process */
 
-    __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
     __u64 child_cg = eg_task_cgroup_id(child);
-    __u32 *parent_setup = bpf_map_lookup_elem(&eg_setup_procs, &parent_tgid);
-    bool setup = parent_setup != NULL;
-    __u32 mnt_ns = parent_setup ? *parent_setup : 0;
-    /* clone3(CLONE_INTO_CGROUP) puts the child straight into another cgroup. */
-    if (!setup && child_cg != eg_task_cgroup_id(parent)) {
-        setup = true;
-        mnt_ns = BPF_CORE_READ(parent, nsproxy, mnt_ns, ns.inum);
+    __u64 child_start = BPF_CORE_READ(child, start_boottime);
+    struct eg_home *parent_home = eg_task_home(parent);
+    bool setup = false;
+    if (parent_home) {
+        __u64 home = parent_home->cgroup_id;
+        set_home(child_tgid, home, child_start, child_cg != home);
+        /*
+         * clone3(CLONE_INTO_CGROUP) by a contained process: born in another cgroup than its
+         * parent's, out of its home. (A child born where its moved parent is was reported
+         * with the parent's move.)
+         */
+        struct cgroup *born_in = child_cg != home && child_cg != eg_task_cgroup_id(parent)
+                                     ? eg_task_cgroup(child)
+                                     : NULL;
+        if (born_in && !within_home(born_in, home))
+            emit_left(child, home, born_in, NULL, true, EG_LEFT_AT_CLONE);
+        child_cg = home;
+    } else {
+        __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+        __u32 *parent_setup = bpf_map_lookup_elem(&eg_setup_procs, &parent_tgid);
+        setup = parent_setup != NULL;
+        __u32 mnt_ns = parent_setup ? *parent_setup : 0;
+        /* clone3(CLONE_INTO_CGROUP) puts the child straight into another cgroup. */
+        __u64 parent_cg = eg_task_cgroup_id(parent);
+        if (!setup && child_cg != parent_cg && !eg_is_container_cgroup(parent_cg)) {
+            setup = true;
+            mnt_ns = BPF_CORE_READ(parent, nsproxy, mnt_ns, ns.inum);
+        }
+        if (setup)
+            bpf_map_update_elem(&eg_setup_procs, &child_tgid, &mnt_ns, BPF_ANY);
+        else if (eg_is_container_cgroup(child_cg) && own_mount_ns(parent))
+            set_home(child_tgid, child_cg, child_start, false);
     }
-    if (setup)
-        bpf_map_update_elem(&eg_setup_procs, &child_tgid, &mnt_ns, BPF_ANY);
     if (!eg_is_container_cgroup(child_cg))
         return 0;
     eg_count_seen(EG_EVENT_FORK);
@@ -87,19 +248,33 @@ static __always_inline int process_exec(struct task_struct *p, struct linux_binp
                                         const bool legacy)
 {
     __u32 tgid = BPF_CORE_READ(p, tgid);
-    /*
-     * The entrypoint's exec ends the runtime's set-up of this process: it is
-     * the first exec outside the mount namespace of the runtime that put it
-     * in the cgroup. runc re-executes itself (its memfd-cloned binary) after
-     * joining the cgroup but before unsharing the mount namespace, and that
-     * exec is still set-up.
-     */
-    __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
-    if (joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum))
-        bpf_map_delete_elem(&eg_setup_procs, &tgid);
-
+    __u64 start = BPF_CORE_READ(p, group_leader, start_boottime);
     /* p is current, and a tracepoint argument: a BTF pointer on every kernel. */
     __u64 cgid = eg_current_cgroup_id(p, false);
+    struct eg_home *home = eg_home_of(tgid, start);
+    if (home) {
+        cgid = home->cgroup_id;
+    } else {
+        /*
+         * The entrypoint's exec ends the runtime's set-up of this process: it is the first
+         * exec outside the mount namespace of the runtime that put it in the cgroup. runc
+         * re-executes itself (its memfd-cloned binary) after joining the cgroup but before
+         * unsharing the mount namespace, and that exec is still set-up. From here on the
+         * process has its task container as home. An exec in a task container by a process
+         * that was never set-up and has a mount namespace of its own (a container already
+         * running when the agent started) gives it that home too.
+         */
+        __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
+        bool ended = joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+        if (ended)
+            bpf_map_delete_elem(&eg_setup_procs, &tgid);
+        if ((ended || (!joined_in && own_mount_ns(p))) && eg_is_container_cgroup(cgid))
+            set_home(tgid, cgid, start, false);
+        /* The root the runtime gave the container, before the entrypoint's first instruction. */
+        if (ended)
+            eg_capture_container_root(p, cgid);
+    }
+
     if (!eg_is_container_cgroup(cgid))
         return 0;
     eg_count_seen(EG_EVENT_EXEC);
@@ -151,6 +326,13 @@ int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
     bpf_map_delete_elem(&eg_setup_procs, &tgid);
 
     __u64 cgid = eg_task_cgroup_id(p);
+    struct eg_home *home = eg_task_home(p);
+    if (home) {
+        cgid = home->cgroup_id;
+        if (home->flags & EG_HOME_MOVED)
+            moved_add((__u64)-1);
+        bpf_map_delete_elem(&eg_homes, &tgid);
+    }
     if (!eg_is_container_cgroup(cgid))
         return 0;
     eg_count_seen(EG_EVENT_EXIT);

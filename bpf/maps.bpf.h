@@ -18,6 +18,8 @@
 
 #define EG_MAX_CONTAINER_CGROUPS 16384
 #define EG_MAX_SETUP_PROCS 8192
+/* Contained processes the kernel can give a home (eg_homes); the agent may size it. */
+#define EG_MAX_HOMES 32768
 
 /* Set by the agent before load (see agent/kernel/bpf_loader.c). */
 const volatile __u32 eg_cgroup_v1_subsys = 0;      /* subsys index of the tracked v1 controller */
@@ -26,6 +28,8 @@ const volatile __u32 eg_tracked_hierarchy = 0;     /* hierarchy id of the tracke
 const volatile __u64 eg_wakeup_bytes = 256 * 1024; /* force a reader wakeup past this fill */
 /* Where the syscall's user registers end above task->stack (legacy flavour, task.bpf.h). */
 const volatile __u64 eg_task_stack_top = 0;
+/* The host's mount namespace inode (the agent's; 0: unknown), see eg_in_setup (task.bpf.h). */
+const volatile __u32 eg_host_mnt_ns = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -43,6 +47,12 @@ struct {
 /* The slots of eg_containers_gen. */
 #define EG_GEN_CONTAINERS 0
 #define EG_GEN_MIGRATIONS 1
+/*
+ * Not a generation: how many processes with a home are now outside it (EG_HOME_MOVED, kept by
+ * bpf/lifecycle.bpf.c). While it is 0 a verdict never needs a home; the cache-miss path reads
+ * it, the hit path never does (verdict.bpf.h).
+ */
+#define EG_GEN_MOVED 2
 
 /*
  * Bumped by the agent after every change to eg_containers: a container verdict
@@ -50,7 +60,7 @@ struct {
  */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 2); /* EG_GEN_CONTAINERS (agent), EG_GEN_MIGRATIONS (kernel) */
+    __uint(max_entries, 3); /* EG_GEN_CONTAINERS (agent), EG_GEN_MIGRATIONS, EG_GEN_MOVED */
     __type(key, __u32);
     __type(value, __u64);
 } eg_containers_gen SEC(".maps");
@@ -106,6 +116,8 @@ struct eg_rootfs_file_key *eg_abi_rootfs_file_key __attribute__((unused));
 struct eg_rootfs_pathop_key *eg_abi_rootfs_pathop_key __attribute__((unused));
 struct eg_hostns_event *eg_abi_hostns __attribute__((unused));
 struct eg_hostns_dedup_key *eg_abi_hostns_dedup_key __attribute__((unused));
+struct eg_home *eg_abi_home __attribute__((unused));
+struct eg_cgroup_left_event *eg_abi_cgroup_left __attribute__((unused));
 
 /*
  * The per-CPU cache of the current task's facts (container verdict, executable, last rootfs
@@ -147,5 +159,21 @@ struct {
     __type(key, __u32);
     __type(value, struct eg_verdict_cache);
 } eg_verdict_cache SEC(".maps");
+
+/*
+ * The home of every contained process (struct eg_home, events.h), keyed by tgid: written at
+ * the end of the runtime's set-up (the entrypoint's exec), at fork (a homed parent's child) and
+ * by the agent's start-up scan; deleted at the process's exit. A plain hash, not an LRU: a
+ * process forking without end must not evict another's home. When it is full the process is
+ * counted (EG_FILTER_HOMES_FULL) and left home-less. A hash rather than task local storage:
+ * one code path for every program type that reads it (syscall tracepoints, kprobe, tp_btf)
+ * on every kernel from 5.10, and the agent writes it by tgid (docs/architecture.md).
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, EG_MAX_HOMES);
+    __type(key, __u32);
+    __type(value, struct eg_home);
+} eg_homes SEC(".maps");
 
 #endif /* ECSGUARD_MAPS_BPF_H */

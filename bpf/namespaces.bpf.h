@@ -26,8 +26,10 @@
 #define EG_PIDFS_MAGIC 0x50494446
 #define EG_ANON_INODE_FS_MAGIC 0x09041934 /* pidfds before pidfs (< 6.9) */
 
-/* The host's namespace inode numbers, from the agent's /proc/self/ns (0 = unknown). */
-const volatile __u32 eg_host_mnt_ns = 0;
+/*
+ * The host's namespace inode numbers, from the agent's /proc/self/ns (0 = unknown). The mount
+ * namespace's, eg_host_mnt_ns, is in maps.bpf.h: every object's set-up test reads it.
+ */
 const volatile __u32 eg_host_pid_ns = 0;
 const volatile __u32 eg_host_net_ns = 0;
 const volatile __u32 eg_host_uts_ns = 0;

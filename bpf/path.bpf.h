@@ -166,9 +166,13 @@ static __noinline int eg_dentry_path_unrolled(struct eg_path_scratch *sc, __u64 
  * every bounded offset plus a bounded name length stays inside it. Returns 0,
  * or -1 when the path was deeper or longer than we keep (out is then "").
  * `legacy`: the unrolled walk, where bpf_loop is missing (task.bpf.h).
+ * eg_dentry_path_from walks up to a given root (rootfs.bpf.c: the container's root as
+ * captured at its start, which a later chroot does not move).
  */
-static __always_inline int eg_dentry_path(struct task_struct *task, struct dentry *dentry,
-                                          struct vfsmount *vfsmnt, char *out, const bool legacy)
+static __always_inline int eg_dentry_path_from(struct dentry *root_dentry,
+                                               struct vfsmount *root_mnt, struct dentry *dentry,
+                                               struct vfsmount *vfsmnt, char *out,
+                                               const bool legacy)
 {
     __u32 zero = 0;
     out[0] = '\0';
@@ -182,8 +186,7 @@ static __always_inline int eg_dentry_path(struct task_struct *task, struct dentr
         sc->lw.off = EG_PATH_LEN - 1;
         sc->lw.state = 0;
         sc->buf[EG_PATH_LEN - 1] = '\0';
-        int at = eg_dentry_path_unrolled(sc, (__u64)BPF_CORE_READ(task, fs, root.dentry),
-                                         (__u64)BPF_CORE_READ(task, fs, root.mnt));
+        int at = eg_dentry_path_unrolled(sc, (__u64)root_dentry, (__u64)root_mnt);
         if (at < 0)
             return -1;
         if (at >= EG_PATH_LEN - 1) {
@@ -198,8 +201,8 @@ static __always_inline int eg_dentry_path(struct task_struct *task, struct dentr
     w.sc = bpf_map_lookup_elem(&eg_path_scratch, &zero);
     if (!w.sc || !dentry)
         return -1;
-    w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-    w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    w.root_dentry = root_dentry;
+    w.root_mnt = root_mnt;
     w.dentry = dentry;
     w.vfsmnt = vfsmnt;
     w.mnt = container_of(vfsmnt, struct mount, mnt);
@@ -215,6 +218,13 @@ static __always_inline int eg_dentry_path(struct task_struct *task, struct dentr
     }
     bpf_probe_read_kernel_str(out, EG_PATH_LEN, &w.sc->buf[w.off & (EG_PATH_LEN - 1)]);
     return 0;
+}
+
+static __always_inline int eg_dentry_path(struct task_struct *task, struct dentry *dentry,
+                                          struct vfsmount *vfsmnt, char *out, const bool legacy)
+{
+    return eg_dentry_path_from(BPF_CORE_READ(task, fs, root.dentry),
+                               BPF_CORE_READ(task, fs, root.mnt), dentry, vfsmnt, out, legacy);
 }
 
 /* Path of an open file, as eg_dentry_path. */

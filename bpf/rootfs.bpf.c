@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Writes to a task container's root filesystem, and executable mappings of
- * the files written there. (Just over 500 lines: one .bpf.c per concern is the
+ * the files written there. (About 700 lines: one .bpf.c per concern is the
  * house rule, and the programs here are one concern; the helpers they share
  * with other objects already live in the headers under bpf/.)
  *
  * Opens (sys_exit_{openat,openat2,open,creat}): the returned fd's struct file
- * says it all. Its mount is the task's root mount (task->fs->root.mnt) or it
+ * says it all. Its mount is the container's root mount (captured at the
+ * entrypoint's exec in eg_rootfs_roots by the lifecycle object's
+ * sched_process_exec program; the task's root before that) or it
  * is not a rootfs write: volumes, bind mounts, EFS and tmpfs are other
  * mounts. Filters, cheapest first: failed call, no write intent in the flags
  * (re-read from the syscall's saved user registers, so no enter program and
@@ -18,7 +20,9 @@
  * chown, truncate, setxattr) have no file: the kernel resolves the base
  * (dirfd, cwd) to a path from the task's root and sends it with the user's
  * path string; the agent decides the final mount against the container's
- * mount table (a relative path may cross into a volume).
+ * mount table (a relative path may cross into a volume). Changes made through
+ * an fd (fchmod, fchown, futimens, fsetxattr, AT_EMPTY_PATH) have the file:
+ * decided here like opens and sent as path ops with the file's path.
  *
  * mmap(PROT_EXEC) of a file that this cgroup wrote (a key of
  * eg_rootfs_written) is sent as EG_EVENT_ROOTFS_EXEC_MAP (a new library).
@@ -37,11 +41,13 @@
  * "_pr" program where there is one (no bpf_rdonly_cast before 6.2 either).
  */
 #include "common.bpf.h"
+#include "rootfs_root.bpf.h"
 
 #define EG_AT_FDCWD -100
 #define EG_O_CREAT 0100
 #define EG_O_TRUNC 01000
 #define EG_WRITE_INTENT (EG_O_WRONLY | EG_O_RDWR | EG_O_CREAT | EG_O_TRUNC)
+#define EG_O_TMPFILE 020000000 /* __O_TMPFILE (x86_64 and arm64) */
 #define EG_FMODE_CREATED (1u << 20)
 #define EG_PROT_EXEC 0x4
 #define EG_OVERLAYFS_MAGIC 0x794c7630
@@ -102,12 +108,12 @@ static __always_inline __u32 overlay_layer(struct file *fp)
 }
 
 static __always_inline bool container_task(struct task_struct *task, __u32 kind, __u64 *cgid,
-                                           const bool legacy)
+                                           struct eg_verdict_cache **vc, const bool legacy)
 {
-    if (!eg_current_container(task, cgid, legacy))
+    if (!eg_current_verdict(task, cgid, vc, legacy))
         return false;
     eg_count_seen(kind);
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(kind, EG_FILTER_SETUP);
         return false;
     }
@@ -172,22 +178,22 @@ static __always_inline void remember_last_write(struct eg_verdict_cache *vc,
         last_write_check(EG_LOAD(legacy, task, start_time), key->cgroup_id, key->ino, key->dev);
 }
 
+/* One more repeat of a file this container wrote, in its slot's counter (read each second). */
+static __always_inline void add_repeat(struct eg_verdict_cache *vc, __u64 cgid)
+{
+    __u32 slot;
+    if (!container_slot(vc, cgid, &slot))
+        return; /* removed in between: the container's finding is final */
+    __u64 *rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &slot);
+    if (rep)
+        __sync_fetch_and_add(rep, 1);
+}
+
 /* A write open of a file this container wrote before: counted per container, nothing sent. */
 static __always_inline void count_repeat_write(struct eg_verdict_cache *vc, __u64 cgid)
 {
     eg_count_deduplicated(EG_EVENT_ROOTFS_WRITE);
-    __u32 slot;
-    if (vc && vc->container) {
-        slot = (__u32)(vc->container - 1);
-    } else {
-        struct eg_container_val *cv = bpf_map_lookup_elem(&eg_containers, &cgid);
-        if (!cv)
-            return; /* removed in between: the container's finding is final */
-        slot = cv->slot;
-    }
-    __u64 *rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &slot);
-    if (rep)
-        __sync_fetch_and_add(rep, 1);
+    add_repeat(vc, cgid);
 }
 
 static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op, const bool cast,
@@ -206,7 +212,8 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
         return 0;
     struct file *f = file_fields(fp, cast);
     /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
-    if (!f || F_MNT(cast, f) != EG_LOAD(legacy, task, fs, root.mnt))
+    struct eg_rootfs_root *root = captured_root(cached, cgid);
+    if (!f || F_MNT(cast, f) != root_mnt_of(root, task, legacy))
         return 0;
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
     struct inode *inode = F_INODE(cast, f);
@@ -230,7 +237,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
      * only past set-up, so a repeat is always the task's (a set-up process writing a file
      * the task wrote before counts as one more repeat of it).
      */
-    if (eg_in_setup(eg_current_tgid())) {
+    if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_ROOTFS_WRITE, EG_FILTER_SETUP);
         return 0;
     }
@@ -249,7 +256,12 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     e->rootfs_flags = overlay_layer(fp);
     if (F_MODE(cast, f) & EG_FMODE_CREATED)
         e->rootfs_flags |= EG_ROOTFS_CREATED;
-    if (eg_file_path(task, fp, e->path, legacy) != 0)
+    if (open_flags & EG_O_TMPFILE)
+        e->rootfs_flags |= EG_ROOTFS_TMPFILE;
+    struct eg_root_view rv;
+    root_view_of(root, task, &rv);
+    if (container_path(&rv, BPF_CORE_READ(fp, f_path.dentry), BPF_CORE_READ(fp, f_path.mnt),
+                       e->path, legacy) != 0)
         e->rootfs_flags |= EG_ROOTFS_PATH_UNRESOLVED;
     eg_submit(e, EG_EVENT_ROOTFS_WRITE, false);
     return 0;
@@ -309,51 +321,67 @@ OPEN_EXIT(openat2, openat2_flags(regs))
 /* ---- path-only operations --------------------------------------------------------------- */
 
 /*
- * Read the user's path into `path` and, when it is relative, resolve its
- * base (dirfd or cwd) into `base`. Returns EG_PATHOP_* flags.
+ * Read the user's path into `path` and, when it is relative, resolve its base (dirfd or cwd)
+ * into `base`, from the container's root (`root`: captured, NULL for the task's). An absolute
+ * path of a task whose root is not the container's (after a chroot) is relative to its root:
+ * that root's path is the base (EG_PATHOP_IN_CHROOT). Sets the EG_PATHOP_* `flags`.
  */
-static __always_inline __u32 read_path_arg(struct task_struct *task, long dirfd, const char *upath,
-                                           char *base, char *path, const bool legacy)
+static __always_inline void read_path_arg(struct task_struct *task, const struct eg_root_view *rv,
+                                          long dirfd, const char *upath, char *base, char *path,
+                                          __u32 *flags, const bool legacy)
 {
-    __u32 flags = 0;
+    /*
+     * The flags are written into the event as they are found, not kept in a register: the
+     * verifier does not track ring-buffer memory, so the branches below (absolute, chrooted,
+     * cwd, dirfd) prune against each other at the walk instead of each walking on its own.
+     */
+    *flags = 0;
     base[0] = '\0';
     long n = bpf_probe_read_user_str(path, EG_PATH_LEN, upath);
     if (n < 0) {
         path[0] = '\0';
-        return EG_PATHOP_UNRESOLVED;
+        *flags = EG_PATHOP_UNRESOLVED;
+        return;
     }
     if (n >= EG_PATH_LEN)
-        flags |= EG_PATHOP_TRUNCATED;
-    if (path[0] == '/')
-        return flags;
-    struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+        *flags |= EG_PATHOP_TRUNCATED;
+    struct dentry *d;
     struct vfsmount *mnt;
-    int err;
-    if (dirfd == EG_AT_FDCWD) {
-        struct dentry *d = BPF_CORE_READ(task, fs, pwd.dentry);
+    if (path[0] == '/') {
+        /* Without a captured root `rv` is the task's root: never chrooted. */
+        d = BPF_CORE_READ(task, fs, root.dentry);
+        mnt = BPF_CORE_READ(task, fs, root.mnt);
+        if (d == rv->dentry && mnt == rv->mnt)
+            return;
+        *flags |= EG_PATHOP_IN_CHROOT;
+    } else if (dirfd == EG_AT_FDCWD) {
+        d = BPF_CORE_READ(task, fs, pwd.dentry);
         mnt = BPF_CORE_READ(task, fs, pwd.mnt);
-        err = eg_dentry_path(task, d, mnt, base, legacy);
     } else {
         struct file *f = eg_fd_file(task, dirfd);
+        if (!f) {
+            *flags |= EG_PATHOP_UNRESOLVED;
+            return;
+        }
+        d = BPF_CORE_READ(f, f_path.dentry);
         mnt = BPF_CORE_READ(f, f_path.mnt);
-        err = f ? eg_file_path(task, f, base, legacy) : -1;
     }
-    if (err)
-        flags |= EG_PATHOP_UNRESOLVED;
-    if (mnt == root_mnt)
-        flags |= EG_PATHOP_BASE_ON_ROOT;
-    return flags;
+    if (mnt == rv->mnt)
+        *flags |= EG_PATHOP_BASE_ON_ROOT;
+    if (container_path(rv, d, mnt, base, legacy))
+        *flags |= EG_PATHOP_UNRESOLVED;
 }
 
 /*
- * 64-bit hash of a path-only operation: op, flags and the four (zero-padded) path buffers,
+ * 64-bit hash of a path-only operation: op, flags, chmod's mode (a setuid chmod after a plain
+ * one is a new event) and the four (zero-padded) path buffers,
  * word by word. A collision would count one operation as a repeat of another in the same
  * cgroup; at 64 bits over at most EG_MAX_ROOTFS_PATHOPS keys per table that is ~2^-37.
  */
 static __always_inline __u64 pathop_hash(const struct eg_rootfs_pathop_event *e)
 {
     __u64 h = 0x9e3779b97f4a7c15ULL ^ e->op ^ ((__u64)e->pathop_flags << 24) ^
-              ((__u64)e->pathop_flags2 << 48);
+              ((__u64)e->pathop_flags2 << 48) ^ ((__u64)e->mode << 32);
     const __u64 *w = (const __u64 *)e->base;
     for (int i = 0; i < 4 * EG_PATH_LEN / 8; i++) {
         h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
@@ -365,35 +393,33 @@ static __always_inline __u64 pathop_hash(const struct eg_rootfs_pathop_event *e)
 struct pathop_args {
     long dirfd, dirfd2;
     const char *path, *path2;
+    __u32 mode; /* chmod's mode argument, else 0 */
 };
 
-static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args *a,
-                                         const bool legacy)
+/* A path-op event for `op` by `task` with its path buffers cleared, or NULL (ring full). */
+static __always_inline struct eg_rootfs_pathop_event *pathop_begin(struct task_struct *task,
+                                                                   __u64 cgid, __u32 op, __u32 mode)
 {
-    if (ret < 0)
-        return 0;
-    struct task_struct *task = eg_current_task(legacy);
-    __u64 cgid;
-    if (!container_task(task, EG_EVENT_ROOTFS_PATHOP, &cgid, legacy))
-        return 0;
     struct eg_rootfs_pathop_event *e = eg_reserve(EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
     if (!e)
-        return 0;
+        return NULL;
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
     e->op = op;
-    e->_pad0 = 0;
+    e->mode = mode;
+    e->pathop_flags = 0;
+    e->pathop_flags2 = 0;
     /* The hash covers the whole buffers: clear them, so the bytes past each string's end are
      * the same every time (ring-buffer memory is not zeroed). */
     __builtin_memset(e->base, 0, sizeof(e->base));
     __builtin_memset(e->path, 0, sizeof(e->path));
     __builtin_memset(e->base2, 0, sizeof(e->base2));
     __builtin_memset(e->path2, 0, sizeof(e->path2));
-    e->pathop_flags = read_path_arg(task, a->dirfd, a->path, e->base, e->path, legacy);
-    e->pathop_flags2 = 0;
-    if (a->path2)
-        e->pathop_flags2 = read_path_arg(task, a->dirfd2, a->path2, e->base2, e->path2, legacy);
+    return e;
+}
 
-    /* The same operation on the same paths again: counted, not sent. */
+/* Send `e` unless the same operation on the same paths was sent before: then counted. */
+static __always_inline int pathop_send(struct eg_rootfs_pathop_event *e, __u64 cgid)
+{
     struct eg_rootfs_pathop_key key = {.cgroup_id = cgid, .hash = pathop_hash(e)};
     __u64 *seen = bpf_map_lookup_elem(&eg_rootfs_pathops_seen, &key);
     if (!seen) {
@@ -413,13 +439,119 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
     return 0;
 }
 
+static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args *a,
+                                         const bool legacy)
+{
+    if (ret < 0)
+        return 0;
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid;
+    struct eg_verdict_cache *vc;
+    if (!container_task(task, EG_EVENT_ROOTFS_PATHOP, &cgid, &vc, legacy))
+        return 0;
+    struct eg_rootfs_pathop_event *e = pathop_begin(task, cgid, op, a->mode);
+    if (!e)
+        return 0;
+    struct eg_root_view rv;
+    root_view_of(captured_root(vc, cgid), task, &rv);
+    read_path_arg(task, &rv, a->dirfd, a->path, e->base, e->path, &e->pathop_flags, legacy);
+    if (a->path2)
+        read_path_arg(task, &rv, a->dirfd2, a->path2, e->base2, e->path2, &e->pathop_flags2,
+                      legacy);
+    /* The caller's own view (its mountinfo, its /proc/<pid>/root) is its chroot's. */
+    if (BPF_CORE_READ(task, fs, root.mnt) != rv.mnt ||
+        BPF_CORE_READ(task, fs, root.dentry) != rv.dentry)
+        e->pathop_flags |= EG_PATHOP_CALLER_CHROOTED;
+    return pathop_send(e, cgid);
+}
+
+/*
+ * A change made through an fd (fchmod, fchown, futimens, fsetxattr; an AT_EMPTY_PATH or NULL
+ * path on a dirfd): the kernel has the file, so it decides here, as for opens, that it is on
+ * the root mount (nothing is sent for volumes and tmpfs) and sends the dentry walk's path
+ * (symlinks resolved) flagged EG_PATHOP_FILE_ON_ROOT; the agent needs no mount table for it.
+ * AT_FDCWD (with an empty path) is the working directory.
+ */
+static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, const bool legacy)
+{
+    if (ret < 0)
+        return 0;
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid;
+    struct eg_verdict_cache *vc;
+    if (!eg_current_verdict(task, &cgid, &vc, legacy))
+        return 0;
+    struct dentry *dentry;
+    struct vfsmount *mnt;
+    if (fd == EG_AT_FDCWD) {
+        dentry = BPF_CORE_READ(task, fs, pwd.dentry);
+        mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+    } else {
+        struct file *f = eg_fd_file(task, fd);
+        if (!f)
+            return 0;
+        dentry = BPF_CORE_READ(f, f_path.dentry);
+        mnt = BPF_CORE_READ(f, f_path.mnt);
+    }
+    struct eg_root_view rv;
+    root_view_of(captured_root(vc, cgid), task, &rv);
+    if (mnt != rv.mnt)
+        return 0; /* a volume, tmpfs...: not a candidate, as for opens */
+    eg_count_seen(EG_EVENT_ROOTFS_PATHOP);
+    if (eg_in_setup(task, legacy)) {
+        eg_count_filtered(EG_EVENT_ROOTFS_PATHOP, EG_FILTER_SETUP);
+        return 0;
+    }
+    /*
+     * New timestamps, owner or plain mode of a file this container wrote (an archive being
+     * extracted: fchown, fchmod and futimens after each file) say nothing its write did not:
+     * counted as a repeat of it. A setuid/setgid chmod is always sent.
+     */
+    if (op == EG_ROOTFS_OP_SETTIMES || op == EG_ROOTFS_OP_CHOWN ||
+        (op == EG_ROOTFS_OP_CHMOD && !(mode & 06000))) {
+        struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+        struct eg_rootfs_file_key key = {};
+        key.cgroup_id = cgid;
+        key.ino = BPF_CORE_READ(inode, i_ino);
+        key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+        if (bpf_map_lookup_elem(&eg_rootfs_written, &key)) {
+            eg_count_deduplicated(EG_EVENT_ROOTFS_PATHOP);
+            add_repeat(vc, cgid);
+            return 0;
+        }
+    }
+    struct eg_rootfs_pathop_event *e = pathop_begin(task, cgid, op, mode);
+    if (!e)
+        return 0;
+    e->pathop_flags = EG_PATHOP_FILE_ON_ROOT;
+    if (container_path(&rv, dentry, mnt, e->path, legacy) != 0)
+        e->pathop_flags |= EG_PATHOP_UNRESOLVED;
+    return pathop_send(e, cgid);
+}
+
+/* An empty path with AT_EMPTY_PATH, or no path at all (utimensat, futimesat): the fd itself. */
+#define EG_AT_EMPTY_PATH 0x1000
+static __always_inline bool names_the_fd(const char *upath, long at_flags)
+{
+    if (!upath)
+        return true;
+    if (!(at_flags & EG_AT_EMPTY_PATH))
+        return false;
+    char c = 1;
+    return bpf_probe_read_user(&c, 1, upath) == 0 && c == '\0';
+}
+
 #define ARG(regs, n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
 
 /*
- * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and
- * `path` (and the second pair) from its arguments.
+ * The common head of every path-op and fd-op program: the flavour, the syscall's registers and
+ * return value. Two programs share the body that follows the macro: the syscall tracepoint's
+ * `eg_rootfs_exit_<name><suffix>`, which finds the registers on the task, and the syscall
+ * function's `eg_rootfs_fn_exit_<name><suffix>` (fexit), which is given them.
  */
-#define PATHOP_FLAVOUR(name, suffix, lg, op, dfd, p, dfd2, p2)                                     \
+#define SYSCALL_EXIT_PROG(name, suffix, lg)                                                        \
+    static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
+                                                             const bool legacy);                   \
     SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
     int eg_rootfs_exit_##name##suffix(struct trace_event_raw_sys_exit *ctx)                        \
     {                                                                                              \
@@ -429,30 +561,60 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
         struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
         if (legacy && !regs)                                                                       \
             return 0;                                                                              \
-        struct pathop_args a = {.dirfd = (dfd),                                                    \
-                                .path = (const char *)(p),                                         \
-                                .dirfd2 = (dfd2),                                                  \
-                                .path2 = (const char *)(p2)};                                      \
-        return handle_pathop(ctx->ret, op, &a, legacy);                                            \
-    }
-#define PATHOP_FEXIT_FLAVOUR(name, suffix, lg, op, dfd, p, dfd2, p2)                               \
+        return eg_rootfs_body_##name##suffix(ctx->ret, regs, legacy);                              \
+    }                                                                                              \
     SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
     int BPF_PROG(eg_rootfs_fn_exit_##name##suffix, struct pt_regs *regs, long ret)                 \
     {                                                                                              \
-        const bool legacy = lg;                                                                    \
         if (ret < 0)                                                                               \
             return 0;                                                                              \
+        return eg_rootfs_body_##name##suffix(ret, regs, lg);                                       \
+    }                                                                                              \
+    static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
+                                                             const bool legacy)
+
+/*
+ * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and
+ * `path` (and the second pair) from its arguments; `mode` for chmod.
+ */
+#define PATHOP_FLAVOUR(name, suffix, lg, op, dfd, p, dfd2, p2, md)                                 \
+    SYSCALL_EXIT_PROG(name, suffix, lg)                                                            \
+    {                                                                                              \
         struct pathop_args a = {.dirfd = (dfd),                                                    \
                                 .path = (const char *)(p),                                         \
                                 .dirfd2 = (dfd2),                                                  \
-                                .path2 = (const char *)(p2)};                                      \
+                                .path2 = (const char *)(p2),                                       \
+                                .mode = (__u32)(md)};                                              \
         return handle_pathop(ret, op, &a, legacy);                                                 \
     }
-#define PATHOP(name, op, dfd, p, dfd2, p2)                                                         \
-    PATHOP_FLAVOUR(name, , false, op, dfd, p, dfd2, p2)                                            \
-    PATHOP_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2)                                          \
-    PATHOP_FEXIT_FLAVOUR(name, , false, op, dfd, p, dfd2, p2)                                      \
-    PATHOP_FEXIT_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2)
+#define PATHOP_MODE(name, op, dfd, p, dfd2, p2, md)                                                \
+    PATHOP_FLAVOUR(name, , false, op, dfd, p, dfd2, p2, md)                                        \
+    PATHOP_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2, md)
+#define PATHOP(name, op, dfd, p, dfd2, p2) PATHOP_MODE(name, op, dfd, p, dfd2, p2, 0)
+
+/* A syscall on an fd only (fchmod, fchown, fsetxattr...). */
+#define FDOP_FLAVOUR(name, suffix, lg, op, fd, md)                                                 \
+    SYSCALL_EXIT_PROG(name, suffix, lg)                                                            \
+    {                                                                                              \
+        return handle_fdop(ret, op, (fd), (__u32)(md), legacy);                                    \
+    }
+#define FDOP(name, op, fd, md)                                                                     \
+    FDOP_FLAVOUR(name, , false, op, fd, md)                                                        \
+    FDOP_FLAVOUR(name, _lg, true, op, fd, md)
+
+/* A dirfd + path syscall that acts on the dirfd itself for a NULL or AT_EMPTY_PATH "" path. */
+#define PATH_OR_FD_FLAVOUR(name, suffix, lg, op, dfd, p, at_flags, md)                             \
+    SYSCALL_EXIT_PROG(name, suffix, lg)                                                            \
+    {                                                                                              \
+        const char *upath = (const char *)(p);                                                     \
+        if (names_the_fd(upath, (long)(at_flags)))                                                 \
+            return handle_fdop(ret, op, (dfd), (__u32)(md), legacy);                               \
+        struct pathop_args a = {.dirfd = (dfd), .path = upath, .mode = (__u32)(md)};               \
+        return handle_pathop(ret, op, &a, legacy);                                                 \
+    }
+#define PATH_OR_FD(name, op, dfd, p, at_flags, md)                                                 \
+    PATH_OR_FD_FLAVOUR(name, , false, op, dfd, p, at_flags, md)                                    \
+    PATH_OR_FD_FLAVOUR(name, _lg, true, op, dfd, p, at_flags, md)
 
 PATHOP(unlinkat, EG_ROOTFS_OP_UNLINK, ARG(regs, 1), ARG(regs, 2), 0, 0)
 PATHOP(renameat, EG_ROOTFS_OP_RENAME, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
@@ -461,14 +623,19 @@ PATHOP(mkdirat, EG_ROOTFS_OP_MKDIR, ARG(regs, 1), ARG(regs, 2), 0, 0)
 PATHOP(linkat, EG_ROOTFS_OP_LINK, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
 PATHOP(symlinkat, EG_ROOTFS_OP_SYMLINK, ARG(regs, 2), ARG(regs, 3), 0, 0)
 PATHOP(mknodat, EG_ROOTFS_OP_MKNOD, ARG(regs, 1), ARG(regs, 2), 0, 0)
-PATHOP(fchmodat, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), 0, 0)
-PATHOP(fchmodat2, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), 0, 0)
-PATHOP(fchownat, EG_ROOTFS_OP_CHOWN, ARG(regs, 1), ARG(regs, 2), 0, 0)
+PATHOP_MODE(fchmodat, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), 0, 0, ARG(regs, 3))
+PATH_OR_FD(fchmodat2, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), ARG(regs, 4), ARG(regs, 3))
+PATH_OR_FD(fchownat, EG_ROOTFS_OP_CHOWN, ARG(regs, 1), ARG(regs, 2), ARG(regs, 5), 0)
+PATH_OR_FD(utimensat, EG_ROOTFS_OP_SETTIMES, ARG(regs, 1), ARG(regs, 2), ARG(regs, 4), 0)
 PATHOP(setxattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 PATHOP(lsetxattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 PATHOP(removexattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 PATHOP(lremovexattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 PATHOP(truncate, EG_ROOTFS_OP_TRUNCATE, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+FDOP(fchmod, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2))
+FDOP(fchown, EG_ROOTFS_OP_CHOWN, ARG(regs, 1), 0)
+FDOP(fsetxattr, EG_ROOTFS_OP_SETXATTR, ARG(regs, 1), 0)
+FDOP(fremovexattr, EG_ROOTFS_OP_SETXATTR, ARG(regs, 1), 0)
 /* Legacy syscalls (x86_64; absent on arm64, where the loader skips them). */
 PATHOP(unlink, EG_ROOTFS_OP_UNLINK, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 PATHOP(rmdir, EG_ROOTFS_OP_RMDIR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
@@ -477,9 +644,12 @@ PATHOP(mkdir, EG_ROOTFS_OP_MKDIR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 PATHOP(link, EG_ROOTFS_OP_LINK, EG_AT_FDCWD, ARG(regs, 1), EG_AT_FDCWD, ARG(regs, 2))
 PATHOP(symlink, EG_ROOTFS_OP_SYMLINK, EG_AT_FDCWD, ARG(regs, 2), 0, 0)
 PATHOP(mknod, EG_ROOTFS_OP_MKNOD, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(chmod, EG_ROOTFS_OP_CHMOD, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP_MODE(chmod, EG_ROOTFS_OP_CHMOD, EG_AT_FDCWD, ARG(regs, 1), 0, 0, ARG(regs, 2))
 PATHOP(chown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
 PATHOP(lchown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(utime, EG_ROOTFS_OP_SETTIMES, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATHOP(utimes, EG_ROOTFS_OP_SETTIMES, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
+PATH_OR_FD(futimesat, EG_ROOTFS_OP_SETTIMES, ARG(regs, 1), ARG(regs, 2), 0, 0)
 
 /* ---- executable mappings of written files ----------------------------------------------- */
 
@@ -490,7 +660,8 @@ static __always_inline int handle_mmap(unsigned long prot, long fd, const bool c
         return 0;
     struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
-    if (!eg_current_container(task, &cgid, legacy))
+    struct eg_verdict_cache *vc;
+    if (!eg_current_verdict(task, &cgid, &vc, legacy))
         return 0;
     struct file *fp = eg_current_fd_file(task, fd, legacy);
     if (!fp)
@@ -515,7 +686,10 @@ static __always_inline int handle_mmap(unsigned long prot, long fd, const bool c
     e->dev = key.dev;
     e->prot = (__u32)prot;
     e->written_ts_ns = *written;
-    eg_file_path(task, fp, e->path, legacy);
+    struct eg_root_view rv;
+    root_view_of(captured_root(vc, cgid), task, &rv);
+    container_path(&rv, BPF_CORE_READ(fp, f_path.dentry), BPF_CORE_READ(fp, f_path.mnt), e->path,
+                   legacy);
     eg_submit(e, EG_EVENT_ROOTFS_EXEC_MAP, false);
     return 0;
 }

@@ -3,7 +3,8 @@
  * Who the task is, uncached: its cgroup id in the tracked hierarchy (v1 controller or v2), for
  * any task or, by direct loads, for the current one; its tgid; whether a cgroup is a task
  * container's (eg_containers); whether a process is still the runtime's set-up
- * (eg_setup_procs). The cached verdict of the current task built on these is verdict.bpf.h.
+ * (eg_setup_procs); the task container a process belongs to wherever it is now (eg_homes). The
+ * cached verdict of the current task built on these is verdict.bpf.h.
  */
 #ifndef ECSGUARD_TASK_BPF_H
 #define ECSGUARD_TASK_BPF_H
@@ -27,6 +28,19 @@ static __always_inline __u64 eg_task_cgroup_id(struct task_struct *task)
         return BPF_CORE_READ(css, cgroup, kn, id);
     }
     return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+}
+
+/* The cgroup of any task in the tracked hierarchy (NULL when none). */
+static __always_inline struct cgroup *eg_task_cgroup(struct task_struct *task)
+{
+    if (eg_cgroup_use_v1) {
+        __u32 idx = eg_cgroup_v1_subsys;
+        if (idx >= 64)
+            return NULL;
+        struct cgroup_subsys_state *css = BPF_CORE_READ(task, cgroups, subsys[idx]);
+        return css ? BPF_CORE_READ(css, cgroup) : NULL;
+    }
+    return BPF_CORE_READ(task, cgroups, dfl_cgrp);
 }
 
 /*
@@ -166,9 +180,66 @@ static __always_inline bool eg_is_container_cgroup(__u64 cgid)
     return cgid && bpf_map_lookup_elem(&eg_containers, &cgid) != NULL;
 }
 
-static __always_inline bool eg_in_setup(__u32 tgid)
+/*
+ * The home of process `tgid` whose thread-group leader started at `leader_start`
+ * (start_boottime), or NULL. An entry left by an earlier process with the same tgid never
+ * matches; one the agent's start-up scan wrote matches within the /proc tick it was read at.
+ */
+static __always_inline struct eg_home *eg_home_of(__u32 tgid, __u64 leader_start)
 {
-    return bpf_map_lookup_elem(&eg_setup_procs, &tgid) != NULL;
+    struct eg_home *h = bpf_map_lookup_elem(&eg_homes, &tgid);
+    if (!h)
+        return NULL;
+    /* An earlier start wraps to a huge difference: never within the slack. */
+    __u64 d = leader_start - h->start_time_ns;
+    return d == 0 || d < h->start_slack_ns ? h : NULL;
+}
+
+/*
+ * The home cgroup of process `tgid` (as eg_home_of), 0 when it has none. A global function:
+ * the verifier checks it once, not again inside every program that inlines a verdict (the
+ * rootfs object alone has some thirty), which kept the agent's load time where it was.
+ */
+__noinline __u64 eg_home_cgroup_of(__u32 tgid, __u64 leader_start)
+{
+    struct eg_home *h = eg_home_of(tgid, leader_start);
+    return h ? h->cgroup_id : 0;
+}
+
+/* The home of any task's process (CO-RE reads). */
+static __always_inline struct eg_home *eg_task_home(struct task_struct *task)
+{
+    return eg_home_of(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime));
+}
+
+/* The cgroup any task is attributed to: its process's home if it has one, else its cgroup. */
+static __always_inline __u64 eg_task_container_cgroup_id(struct task_struct *task)
+{
+    __u64 home = eg_home_cgroup_of(BPF_CORE_READ(task, tgid),
+                                   BPF_CORE_READ(task, group_leader, start_boottime));
+    return home ? home : eg_task_cgroup_id(task);
+}
+
+/*
+ * Whether the current process (`task`, eg_current_task(legacy)) is the runtime setting its
+ * container up rather than the container: the mark a runtime outside task containers gave it
+ * when it moved it into the cgroup (eg_setup_procs, bpf/lifecycle.bpf.c), or, without one, no
+ * home yet while still in the host's mount namespace. The second is runc's init at its start:
+ * `runc run` moves it while it already runs, and the mark is made by a tracepoint that fires
+ * only once the move is done, so the init's first privileged step (runc 1.1 bind-mounts its own
+ * binary read-only before re-executing it) can come in between. A container's process always
+ * has its own mount namespace; one that entered the host's has a home. A mark, once made, is
+ * read first: the other test costs nothing to a container process (its mount namespace differs)
+ * and one hash lookup to a home-less process in the host's.
+ */
+static __always_inline bool eg_in_setup(struct task_struct *task, const bool legacy)
+{
+    __u32 tgid = eg_current_tgid();
+    if (bpf_map_lookup_elem(&eg_setup_procs, &tgid))
+        return true;
+    if (!eg_host_mnt_ns || EG_LOAD(legacy, task, nsproxy, mnt_ns, ns.inum) != eg_host_mnt_ns)
+        return false;
+    return !eg_home_cgroup_of(tgid, EG_LOAD(legacy, task, group_leader, start_boottime));
 }
 
 #endif /* ECSGUARD_TASK_BPF_H */

@@ -73,6 +73,31 @@ static __always_inline __u64 eg_exe_check(__u64 start_time, __u64 exec_id, __u64
     return eg_mix(h, dev);
 }
 
+/*
+ * The cgroup a verdict is about: the current process's home (eg_homes) when it has one and has
+ * been moved away from it, else `cgid`, its current cgroup. Only on a cache miss, and only
+ * while some homed process is away (eg_containers_gen[EG_GEN_MOVED] non-zero), so host
+ * processes pay nothing for it until a container has left its cgroup. The counter is raised
+ * in tp_btf/cgroup_attach_task before that program bumps the migration generation, and a
+ * miss reads it after the generation: a verdict cached under the new generation has seen it.
+ * That tracepoint fires only once the move is done, though: a process moved by another runs
+ * under its new css_set before the counter says so. `migrated` (this CPU's entry was this
+ * task's, under another css_set: it was just moved) looks the home up regardless: a process
+ * moved while it runs, whose CPU's entry is its own, is not attributed to where it was moved
+ * even for that moment.
+ */
+static __always_inline __u64 eg_home_or(struct task_struct *task, __u64 cgid, bool migrated,
+                                        const bool legacy)
+{
+    __u32 key = EG_GEN_MOVED;
+    __u64 *moved = bpf_map_lookup_elem(&eg_containers_gen, &key);
+    if (!migrated && (!moved || !*(volatile __u64 *)moved))
+        return cgid;
+    __u64 home =
+        eg_home_cgroup_of(eg_current_tgid(), EG_LOAD(legacy, task, group_leader, start_boottime));
+    return home ? home : cgid;
+}
+
 /* cgroup id in the tracked hierarchy of the tasks using css_set `cs` (v1 controller or v2). */
 static __always_inline __u64 eg_css_set_cgroup_id(struct css_set *cs, const bool legacy)
 {
@@ -100,7 +125,7 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
     struct eg_verdict_cache *vc = bpf_map_lookup_elem(&eg_verdict_cache, &zero);
     *entry = NULL;
     if (!genp || !migp || !vc) {
-        *cgid = eg_current_cgroup_id(task, legacy);
+        *cgid = eg_home_or(task, eg_current_cgroup_id(task, legacy), false, legacy);
         return eg_is_container_cgroup(*cgid);
     }
     *entry = vc;
@@ -129,6 +154,8 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
         return false;
     }
     *cgid = eg_css_set_cgroup_id(cs, legacy);
+    bool migrated = vc->task == t && vc->start_time == start && vc->css_set != (__u64)cs;
+    *cgid = eg_home_or(task, *cgid, migrated, legacy);
     struct eg_container_val *cv = *cgid ? bpf_map_lookup_elem(&eg_containers, cgid) : NULL;
     __u64 yes = cv ? (__u64)cv->slot + 1 : 0;
     vc->check = 0; /* invalid while the fields change */

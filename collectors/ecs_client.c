@@ -15,6 +15,7 @@
  * ecs_transfer.c (one request), ecs_fallback.c (Docker Engine API fallback),
  * ecs_parse.c (response bodies); ecs_internal.h joins them.
  */
+#include "collectors/worker_privileges.h"
 #include "collectors/ecs_introspection.h"
 #include "collectors/docker_api.h"
 #include "collectors/ecs_internal.h"
@@ -259,6 +260,8 @@ static void pick_due_locked(struct eg_ecs_client *c, uint64_t now, struct start_
 static void *worker_main(void *arg)
 {
     struct eg_ecs_client *c = arg;
+    /* It reads only the network: no capability (dropping cannot fail but for a bad pointer). */
+    (void)eg_worker_drop_capabilities();
     for (;;) {
         struct start_list todo = {0};
         uint64_t now = eg_ecs_now_ns();

@@ -361,3 +361,66 @@ void eg_mount_cache_get_stats(struct eg_mount_cache *c, struct eg_mount_cache_st
 {
     *out = c->stats;
 }
+
+#define MAX_SYMLINKS 40 /* as the kernel's path walk (MAXSYMLINKS) */
+#define PATH_BUF 4096
+
+/*
+ * See mount_table.h. The path still to walk is kept in `todo` (a symlink's target spliced in
+ * front of the rest), the symlink-free part walked so far in `cur` ("" for "/"); each lookup
+ * is `cur` plus one component relative to `rootfd`, whose components are all real
+ * directories, so only the last one can be a link and readlinkat does not follow it.
+ */
+int eg_path_resolve_links(int rootfd, const char *literal, bool follow_last, char *out,
+                          size_t outlen)
+{
+    char todo[2 * PATH_BUF + 2], cur[PATH_BUF] = "";
+    if (snprintf(todo, sizeof(todo), "%s", literal) >= (int)sizeof(todo))
+        return -1;
+    const char *p = todo;
+    int links = 0;
+    for (;;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strcspn(p, "/");
+        bool last = p[n + strspn(p + n, "/")] == '\0';
+        if (n == 1 && p[0] == '.') {
+            p += n;
+            continue;
+        }
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            char *slash = strrchr(cur, '/');
+            if (slash)
+                *slash = '\0';
+            p += n;
+            continue;
+        }
+        char next[PATH_BUF];
+        if (snprintf(next, sizeof(next), "%s/%.*s", cur, (int)n, p) >= (int)sizeof(next))
+            return -1;
+        p += n;
+        char target[PATH_BUF];
+        ssize_t tl = -1;
+        if (!last || follow_last)
+            tl = readlinkat(rootfd, next + 1, target, sizeof(target) - 1);
+        if (tl <= 0) {
+            memcpy(cur, next, sizeof(cur));
+            continue;
+        }
+        if (++links > MAX_SYMLINKS)
+            return -1;
+        target[tl] = '\0';
+        char rest[sizeof(todo)];
+        if (snprintf(rest, sizeof(rest), "%s/%s", target, p) >= (int)sizeof(rest))
+            return -1;
+        if (target[0] == '/')
+            cur[0] = '\0';
+        memcpy(todo, rest, sizeof(todo));
+        p = todo;
+    }
+    if (snprintf(out, outlen, "%s", cur[0] ? cur : "/") >= (int)outlen)
+        return -1;
+    return 0;
+}

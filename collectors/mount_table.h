@@ -52,6 +52,17 @@ bool eg_mount_is_root(const struct eg_mount *m);
  */
 int eg_path_resolve(const char *base, const char *path, char *out, size_t outlen);
 
+/*
+ * `literal` (absolute, normalized) with its symlinks resolved as the kernel's walk resolves
+ * them, inside the directory `rootfd` taken as "/" (e.g. an O_PATH fd of /proc/<pid>/root):
+ * every directory component, and the last one when `follow_last`. "." and ".." are applied
+ * here, never handed to the kernel, so no lookup leaves that root; a component that is not a
+ * symlink (or does not exist) is kept as named. Returns 0, or -1 (more than 40 links, too
+ * long for `out`).
+ */
+int eg_path_resolve_links(int rootfd, const char *literal, bool follow_last, char *out,
+                          size_t outlen);
+
 struct eg_mount_cache;
 
 struct eg_mount_cache_stats {

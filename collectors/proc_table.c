@@ -265,12 +265,36 @@ void eg_proc_table_exit(struct eg_proc_table *t, uint32_t tgid, uint64_t start_n
     }
 }
 
-static uint64_t ticks_to_ns(unsigned long long ticks)
+uint64_t eg_proc_tick_ns(void)
 {
     long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        hz = 100;
-    return (uint64_t)ticks * (1000000000ULL / (uint64_t)hz);
+    return 1000000000ULL / (uint64_t)(hz > 0 ? hz : 100);
+}
+
+static uint64_t ticks_to_ns(unsigned long long ticks)
+{
+    return (uint64_t)ticks * eg_proc_tick_ns();
+}
+
+uint64_t eg_proc_start_ns(const char *proc_root, uint32_t tgid)
+{
+    char path[320], buf[1024];
+    snprintf(path, sizeof(path), "%s/%u/stat", proc_root, tgid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* comm may hold spaces and parentheses: fields resume after the last ')'. */
+    char *rp = strrchr(buf, ')');
+    unsigned long long ticks;
+    if (!rp || sscanf(rp + 2,
+                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                      "%*d %*d %llu",
+                      &ticks) != 1)
+        return 0;
+    return ticks_to_ns(ticks);
 }
 
 struct eg_proc *eg_proc_table_scan_pid(struct eg_proc_table *t, const char *proc_root,

@@ -61,6 +61,13 @@ void eg_proc_table_get_stats(struct eg_proc_table *t, struct eg_proc_table_stats
  * has the same uuid in every finding and its children name it as parent.
  */
 void eg_proc_uuid(uint32_t tgid, uint64_t start_ns, char out[37]);
+/*
+ * Start time of /proc/<tgid> (under proc_root) in boot ns, at the clock tick's precision; 0
+ * when the process is gone or its stat unreadable. The one parser of that field.
+ */
+uint64_t eg_proc_start_ns(const char *proc_root, uint32_t tgid);
+/* Length of one /proc clock tick in ns (the precision of eg_proc_start_ns). */
+uint64_t eg_proc_tick_ns(void);
 /* Boot-time ns to Unix epoch seconds (with fraction). */
 double eg_boot_ns_to_epoch(uint64_t boot_ns);
 

@@ -18,6 +18,11 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
     {EG_FT_OTHER_CAP_USED, "PrivilegeEscalation:Runtime/CapabilityUsed", 4.0,
      "A container used a watched capability.",
      "A process in an ECS task container used a capability that the policy watches."},
+    {EG_FT_NAMESPACED_CAP_USED, "PrivilegeEscalation:Runtime/NamespacedCapabilityUsed", 3.0,
+     "A container used a capability inside a user namespace.",
+     "A process in an ECS task container used a watched capability that was checked against a "
+     "user namespace other than the host's (one created inside the container, or the "
+     "container's own): it gives power over that namespace's resources only, not the host's."},
     {EG_FT_CAP_DENIED, "Discovery:Runtime/CapabilityDenied", 2.0,
      "A container was denied a watched capability.",
      "A process in an ECS task container attempted an operation that needs a watched "
@@ -57,6 +62,11 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "A container modified a sensitive file.",
      "A process in an ECS task container modified an account, privilege or persistence file "
      "in its root filesystem."},
+    {EG_FT_CGROUP_ESCAPED, "DefenseEvasion:Runtime/ContainerCgroupEscaped", 8.0,
+     "A container process left its task container's cgroup.",
+     "A process that started in an ECS task container was moved out of the container's "
+     "control group, into the host's or another task's, which hides it from cgroup-based "
+     "monitoring and resource limits. It stays attributed to its container."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

@@ -13,6 +13,7 @@ enum eg_finding_type {
     EG_FT_NET_ADMIN_CAP_USED,
     EG_FT_BPF_CAP_USED,
     EG_FT_OTHER_CAP_USED,
+    EG_FT_NAMESPACED_CAP_USED,
     EG_FT_CAP_DENIED,
     EG_FT_HOST_PID_NS,
     EG_FT_HOST_NS_ENTERED,
@@ -24,6 +25,7 @@ enum eg_finding_type {
     EG_FT_NEW_BINARY,
     EG_FT_NEW_LIBRARY,
     EG_FT_SENSITIVE_FILE,
+    EG_FT_CGROUP_ESCAPED,
     EG_FT_COUNT
 };
 

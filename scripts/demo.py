@@ -22,9 +22,10 @@ def summary(f):
     c = (td.get("containers") or [{}])[0]
     ctx = f["service"]["runtimeDetails"]["context"]
     p = f["service"]["runtimeDetails"]["process"]
+    extra = json.loads(f["service"]["additionalInfo"]["value"])  # family, revision, task id...
     return "%-52s sev %-4s x%-3d %s:%s  container=%-10s %s (%s) %s" % (
-        f["type"], f["severity"], f["service"]["count"], td.get("family", "?"),
-        td.get("version", "?"), c.get("name", "?"), ctx.get("capabilityName", ""),
+        f["type"], f["severity"], f["service"]["count"], extra.get("taskFamily", "?"),
+        extra.get("taskRevision", "?"), c.get("name", "?"), ctx.get("capabilityName", ""),
         "granted" if ctx.get("capabilityGranted") else "denied",
         "%s via %s" % (p.get("executablePath"),
                        ", ".join("%s()" % n for n in ctx.get("syscalls") or [ctx.get("syscall")])))

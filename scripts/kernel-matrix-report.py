@@ -86,7 +86,10 @@ def main():
         chosen, why = hooks_of(run_dir)
         row = {"run": name, "kernel": info.get("kernel", "did not boot"),
                "cgroup": info.get("cgroup", job.get("ECSGUARD_MATRIX_CGROUP", "?")),
-               "forced": job.get("ECSGUARD_TEST_HOOKS", ""),
+               "forced": " ".join(x for x in (job.get("ECSGUARD_TEST_HOOKS", ""),
+                                              "caps=" + job["ECSGUARD_TEST_AGENT_CAPS"]
+                                              if job.get("ECSGUARD_TEST_AGENT_CAPS") else "")
+                                  if x),
                "seconds": read(os.path.join(run_dir, "seconds")).strip(),
                "hooks": chosen, "unavailable": why,
                "suites": [suite_result(run_dir, s) for s in wanted]}

@@ -7,13 +7,18 @@
 #
 #   scripts/kernel-matrix.sh [--kernels 6.1,6.12,5.10] [--cgroup hybrid|v2|both]
 #                            [--suites capabilities,rootfs,...|all] [--build DIR]
-#                            [--variant LINE[/MODE]:HOOKS:SUITES]... [--results DIR]
+#                            [--variant LINE[/MODE]:HOOKS:SUITES[:CAPS]]... [--results DIR]
 #                            [--jobs N] [--timeout SECONDS] [--forced-twins]
+#
+# ECSGUARD_TEST_SECCOMP (e.g. trap) in this script's environment is passed to the guests' suites
+# (tests/integration/harness.py: every agent runs with `--seccomp` set to it).
 #
 # --variant runs SUITES once more on kernel LINE (in cgroup MODE, default the line's first)
 # with every agent forced to HOOKS (`--hook` options, e.g. capability=kprobe,rootfsWrites=
 # probe-read; empty for none): the fallbacks that kernel would not choose by itself, run
-# where they load, or a kernel or cgroup mode that needs only some suites.
+# where they load, or a kernel or cgroup mode that needs only some suites. CAPS, when given,
+# starts every agent with only those capabilities (e.g. bpf,perfmon,syslog, or ecs-unprivileged:
+# the set the unprivileged daemon task definition adds; tests/integration/harness.py).
 #
 # The suite name hook_tax is not a test suite: it runs bench/hook_tax.py in the guest (getppid
 # and open-write loops with no agent, with the syscall concerns on syscall tracepoints, and on
@@ -78,6 +83,23 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 if [ ! -x "$build_dir/agent/ecsguard" ] && [ ! -x "$build_dir/ecsguard" ]; then
     echo "kernel-matrix: no built agent in $build_dir (build the tree first)" >&2
+    exit 2
+fi
+# The guest sees the host's root file system only: its own tmpfs covers /tmp, /run and /dev/shm,
+# and other mounts are not shared. A build there would not exist inside, and every suite would
+# find nothing to run.
+for hidden in /tmp /run /dev/shm; do
+    case "$build_dir/" in
+    "$hidden"/*)
+        echo "kernel-matrix: the build dir $build_dir is under $hidden, which the guests cover" \
+            "with a tmpfs of their own: build somewhere else" >&2
+        exit 2
+        ;;
+    esac
+done
+if [ "$(stat -c %d "$build_dir")" != "$(stat -c %d /)" ]; then
+    echo "kernel-matrix: the build dir $build_dir is on another file system than /, which the" \
+        "guests do not see (they share the host's root only)" >&2
     exit 2
 fi
 results=${results:-$build_dir/kernel-matrix}
@@ -242,9 +264,9 @@ for line in "${kernel_list[@]}"; do
     done
 done
 for v in ${variants[@]+"${variants[@]}"}; do
-    IFS=: read -r line hooks vsuites <<<"$v"
+    IFS=: read -r line hooks vsuites vcaps <<<"$v"
     if [ -z "$line" ] || [ -z "$vsuites" ]; then
-        echo "kernel-matrix: --variant expects LINE[/MODE]:HOOKS:SUITES, got '$v'" >&2
+        echo "kernel-matrix: --variant expects LINE[/MODE]:HOOKS:SUITES[:CAPS], got '$v'" >&2
         exit 2
     fi
     mode=${line#*/}
@@ -254,12 +276,12 @@ for v in ${variants[@]+"${variants[@]}"}; do
     kver=$(basename "$kdir" | sed 's/^linux-image-//')
     initrd="$cache/initrd-$kver.gz"
     [ -s "$initrd" ] && [ "$initrd" -nt "$0" ] || make_initramfs "$kdir" "$initrd"
-    runs+=("$line|$mode|$kdir|$initrd|$hooks|$vsuites")
+    runs+=("$line|$mode|$kdir|$initrd|$hooks|$vsuites|${vcaps:-}")
 done
 
 # One guest: boot it, wait for it to power off (or the timeout), leave its results in $out.
 run_guest() {
-    local line=$1 mode=$2 kdir=$3 initrd=$4 out=$5 hooks=$6 run_suites=$7 vmlinuz
+    local line=$1 mode=$2 kdir=$3 initrd=$4 out=$5 hooks=$6 run_suites=$7 agent_caps=$8 vmlinuz
     vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
     mkdir -p "$out"
     cp "$repo/scripts/kernel-matrix-guest.sh" "$out/guest-init"
@@ -269,7 +291,9 @@ ECSGUARD_MATRIX_CGROUP=$mode
 ECSGUARD_MATRIX_BUILD=$build_dir
 ECSGUARD_MATRIX_SUITES=$run_suites
 ECSGUARD_TEST_HOOKS=$hooks
+ECSGUARD_TEST_AGENT_CAPS=$agent_caps
 ECSGUARD_TEST_FORCED_TWINS=$forced_twins
+ECSGUARD_TEST_SECCOMP=${ECSGUARD_TEST_SECCOMP:-}
 EOF
     local start=$SECONDS
     # thread=single: all vCPUs on one host thread. With a thread per vCPU (MTTCG) a 6.12 guest
@@ -288,11 +312,12 @@ EOF
 
 running=0
 for r in "${runs[@]}"; do
-    IFS='|' read -r line mode kdir initrd hooks run_suites <<<"$r"
+    IFS='|' read -r line mode kdir initrd hooks run_suites agent_caps <<<"$r"
     out="$results/$line-$mode"
     [ -z "$hooks" ] || out="$out-$(echo "$hooks" | sed 's/[a-zA-Z]*=//g; s/,/+/g')"
-    echo "kernel-matrix: booting $(basename "$kdir") ($mode cgroups${hooks:+, --hook $hooks}) -> $out"
-    run_guest "$line" "$mode" "$kdir" "$initrd" "$out" "$hooks" "$run_suites" &
+    [ -z "$agent_caps" ] || out="$out-caps-$(echo "$agent_caps" | sed 's/,/+/g')"
+    echo "kernel-matrix: booting $(basename "$kdir") ($mode cgroups${hooks:+, --hook $hooks}${agent_caps:+, agent capabilities $agent_caps}) -> $out"
+    run_guest "$line" "$mode" "$kdir" "$initrd" "$out" "$hooks" "$run_suites" "$agent_caps" &
     running=$((running + 1))
     if [ "$running" -ge "$jobs" ]; then
         wait -n || true

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-#   1. install what is missing (Debian packages, the fake CloudWatch's npm lockfile)
+#   1. install what is missing (Debian packages, the npm lockfiles of the fake CloudWatch, of
+#      the finding schema check and of the deploy/ check)
 #   2. check formatting of the C sources (.clang-format)
 #   3. build twice: release (build/) and AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
-#   4. run every unit test (cmocka) and every real-kernel integration test (runc containers) in
-#      both builds. Integration tests need root and load BPF programs; they do not skip here.
-#   5. the kernel matrix (scripts/kernel-matrix.sh): the kernel-facing suites again under the
-#      kernels ECS hosts run (Debian's 6.1 and 6.12 under QEMU), against the release build.
+#   4. the sanitizer build runs every unit test (cmocka) and every real-kernel integration test
+#      (runc containers; they need root, load BPF programs and do not skip here); the release
+#      build runs the unit tests, and its integration runs are the kernel matrix's
+#   5. the kernel matrix (scripts/kernel-matrix.sh): the kernel-facing suites again, against the
+#      release build, under the kernels ECS hosts run (Debian's 6.1, 6.12 and 5.10 under QEMU).
 #      ECSGUARD_KERNEL_MATRIX=0 leaves it out of a local run; CI always runs it.
+# Time: CI's target is about 60 minutes on two cores (docs/kernel-matrix.md, "Budget").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,16 @@ fi
 ./scripts/install-deps.sh
 if [ -f tests/cloudwatch-fake/package-lock.json ]; then
     (cd tests/cloudwatch-fake && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The finding schema check's AWS SDK packages (GuardDuty's model); no install scripts needed.
+(cd tests/finding-schema && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+# The deploy/ check's ECS API model (@aws-sdk/client-ecs) and YAML reader.
+(cd tests/deploy-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+# cfn-lint comes with the machine image or not at all (no Debian or npm package): say which.
+if command -v cfn-lint >/dev/null; then
+    echo "== cfn-lint $(cfn-lint --version 2>/dev/null | awk '{print $2}'): unit.deploy_cfn_lint lints deploy/cloudformation"
+else
+    echo "== cfn-lint not installed: the template is checked by unit.deploy_check only (ECS API model, queries, filters), not against CloudFormation's schemas"
 fi
 
 echo "== formatting"
@@ -39,24 +52,35 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 status=0
-for variant in build-asan build; do
-    echo "== $variant: tests"
-    (cd "$variant" && ctest --output-on-failure --timeout 900) || status=1
-done
+matrix=${ECSGUARD_KERNEL_MATRIX:-1}
+# The classes that force every concern through its legacy task-access twins: with the matrix,
+# the 5.10 guest runs the twins where a kernel chooses them, so the native run leaves them out;
+# without it (a local run), the native kernel forces them as the only place they run.
+[ "$matrix" = 0 ] || export ECSGUARD_TEST_FORCED_TWINS=0
 
-if [ "${ECSGUARD_KERNEL_MATRIX:-1}" != 0 ]; then
+echo "== build-asan: unit and integration tests"
+(cd build-asan && ctest --output-on-failure --timeout 900) || status=1
+echo "== build: unit tests (its integration runs are the kernel matrix's)"
+(cd build && ctest --output-on-failure --timeout 900 -L unit) || status=1
+
+if [ "$matrix" != 0 ]; then
     echo "== kernel matrix"
-    # Two guests at a time: the suites spend much of their time waiting (agent ticks, report
-    # intervals), so two emulated guests on two cores finish well before one after the other.
-    # Every kernel-facing suite on 6.1 and 6.12 with cgroup v2 (AL2023, Bottlerocket); the
-    # suites whose paths depend on the cgroup layout on 6.1 hybrid (ECS-optimized AL2023 AMIs
-    # that keep v1); 5.10 (AL2, older Bottlerocket: the legacy task-access programs); and
-    # the kprobe capability fallback, which no kernel here chooses by itself. The classes that
-    # force the legacy twins run natively and in the 5.10 guest only (docs/kernel-matrix.md).
-    ./scripts/kernel-matrix.sh --build build --jobs 2 --kernels 6.1,6.12 --cgroup v2 \
-        --suites capabilities,rootfs,hostns,cli_and_flood,identity \
-        --variant 6.1/hybrid::capabilities,rootfs,hostns \
-        --variant 5.10/hybrid::capabilities,rootfs,hostns \
+    # Two guests at a time on two cores, longest first. What each guest runs is chosen by the
+    # code paths its kernel takes (docs/kernel-matrix.md): every kernel-facing suite on 6.1
+    # with cgroup v2 (Amazon Linux 2023 and Bottlerocket, the kernel most ECS hosts run); on
+    # 5.10 (Amazon Linux 2, older Bottlerocket) every suite whose concerns fall back to the
+    # legacy task-access programs there; on 6.12 the suites whose programs differ from 6.1's
+    # (rootfs file fields through bpf_rdonly_cast, host-namespace checks with the task kfuncs);
+    # capabilities on 6.1 with hybrid cgroups (ECS-optimised AMIs that keep v1 controllers),
+    # the agent started with only the unprivileged daemon variant's capabilities (on 6.1 the
+    # running agent's map reads still need bpf_capable(): SYS_ADMIN stands in for BPF);
+    # and the kprobe capability fallback, which no kernel here picks by itself.
+    ./scripts/kernel-matrix.sh --build build --jobs 2 --timeout 1800 \
+        --kernels 6.1 --cgroup v2 \
+        --suites capabilities,rootfs,hostns,cli_and_flood,identity,cgroup_escape \
+        --variant 5.10/hybrid::capabilities,rootfs,hostns,cgroup_escape \
+        --variant 6.12/v2::rootfs,hostns \
+        --variant 6.1/hybrid::capabilities:ecs-unprivileged \
         --variant 6.12:capability=kprobe:capabilities || status=1
 fi
 exit $status

@@ -34,6 +34,8 @@ void eg_run_usage(FILE *out)
             "  --report-interval SEC     least time between updates of one finding (default 5)\n"
             "  --aggregation-window SEC  repeats within this window update one finding\n"
             "                            (default 3600)\n"
+            "  --host-ns-pid PID         a host process whose namespaces are the host's (default\n"
+            "                            1, the host's init; the agent's own where unreadable)\n"
             "  --resolve-grace-ms MS     wait this long for the ECS task of a new finding\n"
             "                            before emitting it with cgroup identity (default 2000)\n"
             "  --ring-buffer-kib N       kernel ring buffer size in KiB, a power of two\n"
@@ -46,6 +48,11 @@ void eg_run_usage(FILE *out)
             "                            fallback (for tests and diagnosis; `ecsguard probe`\n"
             "                            lists what loads): capability=tp_btf|fexit|kprobe,\n"
             "                            rootfsWrites=cast|probe-read, ...; repeatable\n"
+            "  --seccomp MODE            once running, system calls outside the agent's list:\n"
+            "                            enforce (kill the agent; default), trap (fail with\n"
+            "                            ENOSYS, logged and counted: to find a missing entry)\n"
+            "                            or off\n"
+            "  --no-seccomp              the same as --seccomp off: diagnosis only\n"
             "  --log-level LEVEL         error, warn, info, debug (default info)\n"
             "  --help                    this text\n");
 }
@@ -110,6 +117,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
     o->report_interval_s = 5;
     o->window_s = 3600;
     o->resolve_grace_ms = 2000;
+    o->host_ns_pid = 1;
     o->drain_interval_ms = 10;
     o->ring_buffer_kib = 8192;
     o->log_level = EG_LOG_INFO;
@@ -122,6 +130,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_REPORT_INT,
         OPT_WINDOW,
         OPT_GRACE,
+        OPT_HOST_NS_PID,
         OPT_CAPS,
         OPT_POLICY,
         OPT_OUTPUT,
@@ -131,6 +140,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_DOCKER,
         OPT_FILE_READS,
         OPT_HOOK,
+        OPT_SECCOMP,
+        OPT_NO_SECCOMP,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -141,6 +152,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"report-interval", required_argument, NULL, OPT_REPORT_INT},
         {"aggregation-window", required_argument, NULL, OPT_WINDOW},
         {"resolve-grace-ms", required_argument, NULL, OPT_GRACE},
+        {"host-ns-pid", required_argument, NULL, OPT_HOST_NS_PID},
         {"watch-caps", required_argument, NULL, OPT_CAPS},
         {"policy", required_argument, NULL, OPT_POLICY},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -150,6 +162,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"docker-socket", required_argument, NULL, OPT_DOCKER},
         {"bpf-file-reads", required_argument, NULL, OPT_FILE_READS},
         {"hook", required_argument, NULL, OPT_HOOK},
+        {"seccomp", required_argument, NULL, OPT_SECCOMP},
+        {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -181,6 +195,9 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             break;
         case OPT_GRACE:
             rc = parse_uint("--resolve-grace-ms", optarg, 0, 600000, &o->resolve_grace_ms);
+            break;
+        case OPT_HOST_NS_PID:
+            rc = parse_uint("--host-ns-pid", optarg, 1, 4194304, &o->host_ns_pid);
             break;
         case OPT_CAPS:
             rc = parse_caps(optarg, &o->watched_caps);
@@ -223,6 +240,13 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
                 return bad("--hook", optarg, why);
             break;
         }
+        case OPT_SECCOMP:
+            if (eg_seccomp_mode_parse(optarg, &o->seccomp) != 0)
+                return bad("--seccomp", optarg, "expected enforce, trap or off");
+            break;
+        case OPT_NO_SECCOMP:
+            o->seccomp = EG_SECCOMP_OFF;
+            break;
         case OPT_HELP:
             eg_run_usage(stdout);
             return 1;

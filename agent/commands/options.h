@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "agent/hardening/self_confine.h"
 #include "agent/kernel/bpf_loader.h"
 
 #define EG_MAX_OUTPUTS 8
@@ -19,15 +20,17 @@ struct eg_run_options {
     const char *docker_socket;           /* NULL: the default socket when present */
     const char *outputs[EG_MAX_OUTPUTS]; /* "stdout", "cloudwatch:GROUP[:STREAM]" */
     int n_outputs;
-    uint64_t watched_caps;       /* 0: from the policy */
-    unsigned health_interval_s;  /* health record period */
-    unsigned report_interval_s;  /* min gap between updates of one finding */
-    unsigned window_s;           /* aggregation window */
-    unsigned resolve_grace_ms;   /* wait this long for the ECS task before emitting anyway */
-    unsigned drain_interval_ms;  /* ring buffer reader timer */
-    unsigned ring_buffer_kib;    /* kernel ring buffer size (power of two, >= 16 KiB) */
-    bool probe_read_file_fields; /* --bpf-file-reads probe-read */
-    struct eg_bpf_options hooks; /* only its --hook list (force, n_force) is set here */
+    uint64_t watched_caps;        /* 0: from the policy */
+    unsigned health_interval_s;   /* health record period */
+    unsigned report_interval_s;   /* min gap between updates of one finding */
+    unsigned window_s;            /* aggregation window */
+    unsigned host_ns_pid;         /* the host's namespaces are /proc/<pid>/ns (default 1) */
+    unsigned resolve_grace_ms;    /* wait this long for the ECS task before emitting anyway */
+    unsigned drain_interval_ms;   /* ring buffer reader timer */
+    unsigned ring_buffer_kib;     /* kernel ring buffer size (power of two, >= 16 KiB) */
+    bool probe_read_file_fields;  /* --bpf-file-reads probe-read */
+    struct eg_bpf_options hooks;  /* only its --hook list (force, n_force) is set here */
+    enum eg_seccomp_mode seccomp; /* --seccomp (default enforce) */
     int log_level;
 };
 

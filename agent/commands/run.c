@@ -26,11 +26,14 @@
 #include "agent/commands/startup_scan.h"
 #include "agent/common/log.h"
 #include "agent/detectors/detector.h"
+#include "agent/hardening/self_confine.h"
+#include "agent/hardening/syscall_allowlist.h"
 #include "agent/kernel/bpf_cap.h"
 #include "agent/kernel/bpf_hostns.h"
 #include "agent/kernel/bpf_rootfs.h"
 #include "agent/kernel/bpf_loader.h"
 #include "agent/kernel/drain_pacer.h"
+#include "agent/kernel/homes.h"
 #include "agent/outputs/outputs_setup.h"
 #include "agent/pipeline/aggregator.h"
 #include "agent/pipeline/core_handlers.h"
@@ -57,12 +60,14 @@ struct eg_agent {
     struct eg_ecs_client *ecs;
     struct eg_aggregator *findings;
     struct eg_core_tables core; /* the core handlers' context */
+    struct eg_homes homes;      /* homes the agent writes (agent/kernel/homes.h) */
     void *detectors[EG_MAX_DETECTORS];
     int n_detectors;
     struct eg_policy_state policy;
     struct eg_outputs outputs;
     struct eg_emitter emitter;
     struct eg_health_reporter health;
+    struct eg_confinement confinement; /* what the agent gave up once running */
     int epfd, sigfd, timerfd;
     struct eg_drain_pacer pacer;
     bool stop;
@@ -167,8 +172,11 @@ static int setup_pipeline(struct eg_agent *a)
     if (!a->containers || !a->procs || !a->findings || !a->ecs || !a->reader)
         return -1;
     /* Core tables first: detectors see a process after the table has recorded its exec. */
-    a->core =
-        (struct eg_core_tables){.containers = a->containers, .procs = a->procs, .ecs = a->ecs};
+    a->core = (struct eg_core_tables){.containers = a->containers,
+                                      .procs = a->procs,
+                                      .ecs = a->ecs,
+                                      .homes = &a->homes,
+                                      .cgroup_mount = a->bpf.cgroups.mount_point};
     int kind = eg_core_subscribe(&a->core, a->reader);
     if (kind)
         return subscription_failed("core tables", "", kind);
@@ -186,6 +194,7 @@ static int setup_pipeline(struct eg_agent *a)
                 .cap_flush_ctx = &a->bpf,
                 .cgroup_mount = a->bpf.cgroups.mount_point,
                 .proc_root = "/proc",
+                .host_ns_pid = a->opt.host_ns_pid,
             },
     };
     for (int i = 0; eg_detectors[i] && a->n_detectors < EG_MAX_DETECTORS; i++) {
@@ -250,6 +259,7 @@ static int load_kernel_programs(struct eg_agent *a)
         .watched_caps = eg_policy_state_watched_caps(&a->policy),
         .ring_buffer_bytes = a->opt.ring_buffer_kib * 1024u,
         .probe_read_file_fields = a->opt.probe_read_file_fields,
+        .host_ns_pid = a->opt.host_ns_pid,
         .n_force = a->opt.hooks.n_force,
         /* Wake the reader early enough that a burst cannot fill the buffer between drains. */
         .wakeup_bytes = a->opt.ring_buffer_kib * 1024u / 32 < 256 * 1024
@@ -261,6 +271,7 @@ static int load_kernel_programs(struct eg_agent *a)
         eg_log_error("%s", err);
         return -1;
     }
+    eg_homes_init(&a->homes, a->bpf.homes_fd, a->bpf.setup_fd, "/proc", a->opt.host_ns_pid);
     for (int i = 0; i < a->bpf.n_hooks; i++)
         eg_log_info("hook %s: %s", a->bpf.hooks[i].hook,
                     a->bpf.hooks[i].chosen[0] ? a->bpf.hooks[i].chosen : "none");
@@ -268,6 +279,31 @@ static int load_kernel_programs(struct eg_agent *a)
                 eg_cgroup_mode_name(a->bpf.cgroups.mode),
                 a->bpf.cgroups.use_v1 ? a->bpf.cgroups.controller : "unified",
                 a->bpf.cgroups.hierarchy_id, a->bpf.cgroups.mount_point);
+    return 0;
+}
+
+/*
+ * Everything that needs privilege is done: keep only the capabilities still used, set
+ * no_new_privs, and install the system-call filter on every thread (agent/hardening). The ready
+ * file comes after, so whoever waits for it sees a confined agent.
+ */
+static int confine(struct eg_agent *a)
+{
+    if (eg_confine_self(a->opt.seccomp, &a->confinement) != 0) {
+        eg_log_error("cannot confine the agent (%s); --no-seccomp runs it without the "
+                     "system-call filter",
+                     a->confinement.error);
+        return -1;
+    }
+    a->health.src.confinement = &a->confinement;
+    if (a->opt.seccomp == EG_SECCOMP_OFF)
+        eg_log_warn("SECCOMP OFF (--no-seccomp): the agent runs without its system-call "
+                    "filter; for diagnosis only (health: confinement.seccomp \"off\")");
+    else
+        eg_log_info("confined: seccomp %s over %d+ system calls, no_new_privs, capabilities "
+                    "kept: %#llx",
+                    eg_seccomp_mode_name(a->opt.seccomp), eg_syscall_allowlist_size(),
+                    (unsigned long long)a->confinement.capabilities);
     return 0;
 }
 
@@ -314,6 +350,7 @@ static int setup(struct eg_agent *a)
         .ecs = a->ecs,
         .cgroup_mount = a->bpf.cgroups.mount_point,
         .hierarchy_id = a->bpf.cgroups.hierarchy_id,
+        .homes = &a->homes,
     };
     struct eg_startup_found found;
     eg_startup_scan(&scan, a->start_ms, &found);
@@ -323,6 +360,8 @@ static int setup(struct eg_agent *a)
         return -1;
     /* Start-up's garbage (BTF, kallsyms and /proc reads, ELF copies) back to the kernel. */
     malloc_trim(0);
+    if (confine(a) != 0)
+        return -1;
     if (a->opt.ready_file && write_ready_file(a->opt.ready_file) != 0) {
         eg_log_error("cannot write ready file %s: %s", a->opt.ready_file, strerror(errno));
         return -1;
@@ -470,6 +509,7 @@ int eg_run_main(int argc, char **argv)
         return 1;
     }
     a->epfd = a->sigfd = a->timerfd = -1;
+    a->homes.homes_fd = a->homes.setup_fd = -1;
     int rc = eg_run_options_parse(argc, argv, &a->opt);
     if (rc != 0) {
         free(a);
@@ -509,7 +549,9 @@ struct eg_agent *eg_agent_pipeline_new(const struct eg_run_options *opt, struct 
     a->epfd = a->sigfd = a->timerfd = -1;
     a->pacer.idle_mark_fd = -1; /* no kernel programs: never idle */
     a->bpf.events_fd = a->bpf.containers_fd = a->bpf.setup_fd = a->bpf.counters_fd =
-        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = a->bpf.reader_idle_fd = -1;
+        a->bpf.containers_gen_fd = a->bpf.verdict_cache_fd = a->bpf.reader_idle_fd =
+            a->bpf.homes_fd = -1;
+    a->homes.homes_fd = a->homes.setup_fd = -1; /* no kernel programs: no homes */
     if (sink)
         eg_outputs_add(&a->outputs, sink);
     if (setup_basics(a) != 0 || setup_pipeline(a) != 0) {

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "agent/common/log.h"
+#include "agent/kernel/homes.h"
 #include "agent/pipeline/emit.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"
@@ -45,7 +46,7 @@ static void pid_cgroup(unsigned long pid, unsigned hierarchy_id, char *out, size
 }
 
 /* Processes already inside containers when the agent started. */
-static uint64_t scan_processes(const struct eg_startup_scan *s)
+static uint64_t scan_processes(const struct eg_startup_scan *s, uint64_t *homes)
 {
     DIR *d = opendir("/proc");
     if (!d) {
@@ -70,8 +71,13 @@ static uint64_t scan_processes(const struct eg_startup_scan *s)
             continue;
         if (!eg_container_table_lookup(s->containers, st.st_ino))
             continue;
-        if (eg_proc_table_scan_pid(s->procs, "/proc", (uint32_t)pid, st.st_ino))
-            found++;
+        struct eg_proc *p = eg_proc_table_scan_pid(s->procs, "/proc", (uint32_t)pid, st.st_ino);
+        if (!p)
+            continue;
+        found++;
+        /* So that a container running before the agent cannot blind itself either. */
+        if (eg_homes_give(s->homes, p->tgid, p->start_ns, st.st_ino))
+            (*homes)++;
     }
     closedir(d);
     return found;
@@ -93,8 +99,10 @@ void eg_startup_scan(const struct eg_startup_scan *s, uint64_t now_ms,
     if (n < 0)
         eg_log_warn("cannot scan %s: %s", s->cgroup_mount, strerror(errno));
     found->containers = n > 0 ? (uint64_t)n : 0;
-    found->processes = scan_processes(s);
+    found->homes = 0;
+    found->processes = scan_processes(s, &found->homes);
     request_all_containers(s);
-    eg_log_info("start-up scan: %llu containers, %llu processes in them",
-                (unsigned long long)found->containers, (unsigned long long)found->processes);
+    eg_log_info("start-up scan: %llu containers, %llu processes in them, %llu given their home",
+                (unsigned long long)found->containers, (unsigned long long)found->processes,
+                (unsigned long long)found->homes);
 }

@@ -93,11 +93,17 @@ struct json_object *eg_json_string_n(const char *s, size_t n, size_t max_bytes)
      * every string of every finding line. */
     char stackbuf[1024];
     stackbuf[0] = '\0';
-    char *buf = max_bytes + 1 <= sizeof(stackbuf) ? stackbuf : malloc(max_bytes + 1);
+    size_t inlen = strnlen(s, n), consumed;
+    /* Sanitizing at most triples a string (U+FFFD for an invalid byte): a short one fits the
+     * stack buffer whatever max_bytes allows, and is never cut. A malloc of max_bytes for
+     * every string was a seventh of a finding line's instructions. */
+    size_t cap = max_bytes + 1;
+    if (cap > sizeof(stackbuf) && inlen < sizeof(stackbuf) / 3)
+        cap = sizeof(stackbuf);
+    char *buf = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
     if (!buf)
         return NULL;
-    size_t inlen = strnlen(s, n), consumed;
-    size_t w = sanitize(s, inlen, buf, max_bytes + 1, &consumed);
+    size_t w = sanitize(s, inlen, buf, cap, &consumed);
     if (consumed < inlen) {
         /* Cut: make room for the marker, still on a character boundary. */
         size_t mlen = sizeof(EG_TRUNCATION_MARKER) - 1;

@@ -57,10 +57,16 @@ struct eg_cap_detector {
     struct tracked track[TRACK_SLOTS];
 };
 
-static enum eg_finding_type type_for(uint32_t cap, int ret)
+/*
+ * A granted check against a user namespace other than the host's is its own behaviour, whatever
+ * the capability: it gives power over that namespace only (the scope is in the key as well).
+ */
+static enum eg_finding_type type_for(uint32_t cap, int ret, uint32_t scope)
 {
     if (ret != 0)
         return EG_FT_CAP_DENIED;
+    if (scope != EG_CAP_SCOPE_HOST)
+        return EG_FT_NAMESPACED_CAP_USED;
     switch (cap) {
     case CAP_SYS_ADMIN_NR:
         return EG_FT_SYS_ADMIN_CAP_USED;
@@ -82,6 +88,7 @@ static void key_of(const struct eg_cap_event *e, struct eg_cap_dedup_key *k)
     k->cap = e->cap;
     k->syscall_nr = e->syscall_nr;
     k->granted = e->ret == 0;
+    k->scope = (uint16_t)e->scope;
 }
 
 static uint64_t key_hash(const struct eg_cap_dedup_key *k)
@@ -146,6 +153,18 @@ static void add_syscall(struct json_object *ctx, int nr)
         json_object_array_add(list, json_object_new_string(name));
 }
 
+static const char *scope_name(uint32_t scope)
+{
+    switch (scope) {
+    case EG_CAP_SCOPE_HOST:
+        return "host";
+    case EG_CAP_SCOPE_CONTAINER:
+        return "container";
+    default:
+        return "created";
+    }
+}
+
 static struct json_object *cap_context(const struct eg_cap_event *e)
 {
     struct json_object *ctx = json_object_new_object();
@@ -160,10 +179,11 @@ static struct json_object *cap_context(const struct eg_cap_event *e)
     json_object_object_add(ctx, "syscall", json_object_new_string(eg_syscall_name(e->syscall_nr)));
     json_object_object_add(ctx, "syscalls", json_object_new_array());
     add_syscall(ctx, e->syscall_nr);
-    bool host = (e->cap_flags & EG_CAP_HOST_LEVEL) != 0;
-    json_object_object_add(ctx, "capabilityScope",
-                           json_object_new_string(host ? "host" : "namespaced"));
+    bool host = e->scope == EG_CAP_SCOPE_HOST;
+    json_object_object_add(ctx, "capabilityScope", json_object_new_string(scope_name(e->scope)));
     json_object_object_add(ctx, "hostLevel", json_object_new_boolean(host));
+    json_object_object_add(ctx, "userNamespaceLevel", json_object_new_int64(e->userns_level));
+    json_object_object_add(ctx, "userNamespaceInode", json_object_new_int64(e->userns_inum));
     if (e->cap_flags & EG_CAP_NOISE_UNCHECKED)
         json_object_object_add(ctx, "overcommitFilter", json_object_new_string("unavailable"));
     return ctx;
@@ -176,10 +196,11 @@ static struct json_object *cap_context(const struct eg_cap_event *e)
 static void record(struct eg_cap_detector *d, const struct eg_cap_event *e,
                    const struct eg_where *w, uint64_t count, uint64_t last_seen_ms)
 {
-    enum eg_finding_type type = type_for(e->cap, e->ret);
+    enum eg_finding_type type = type_for(e->cap, e->ret, e->scope);
     struct eg_finding_key key;
     eg_finding_key_init(&key, type, w);
     eg_finding_key_add_u64(&key, e->cap);
+    eg_finding_key_add_u64(&key, e->scope); /* a host-level use is never a namespaced repeat */
     eg_finding_key_add_u64(&key, e->exe_dev);
     eg_finding_key_add_u64(&key, e->exe_ino);
     uint64_t now = eg_now_ms();

@@ -216,7 +216,7 @@ void eg_hostns_detector_get_stats(struct eg_hostns_detector *d,
 static void *hostns_create(const struct eg_detector_env *env)
 {
     struct eg_host_ns host;
-    eg_hostns_read_host_ns("/proc/self/ns", &host);
+    eg_hostns_read_host_ns("/proc", env->kernel.host_ns_pid, &host);
     return eg_hostns_detector_new(env, env->kernel.proc_root ? env->kernel.proc_root : "/proc",
                                   &host, env->kernel.cgroup_mount);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent/common/json_text.h"
+#include "agent/pipeline/finding_json.h"
 
 /*
  * Record `count` occurrences of the behaviour `key` in container `w`; the finding when it was
@@ -58,40 +59,44 @@ void eg_hostns_report_host_pidns(struct eg_hostns_detector *d, struct eg_contain
     snprintf(f->namespace_kind, sizeof(f->namespace_kind), "pid");
 }
 
-static struct json_object *target_json(struct eg_hostns_detector *d,
-                                       const struct eg_hostns_event *e, enum eg_target_relation rel,
-                                       const struct eg_container *tc)
+/*
+ * The target of a process access: context.targetProcess holds the model's ProcessDetails
+ * members only; whose process it is (the host's, another task's container) and a signal to
+ * every process are context members of their own (docs/hostns.md).
+ */
+static void add_target(struct json_object *ctx, const struct eg_hostns_event *e,
+                       enum eg_target_relation rel, const struct eg_container *tc)
 {
-    struct json_object *o = json_object_new_object();
     if (e->target_flags & EG_TGT_ALL) {
-        json_object_object_add(o, "allProcesses", json_object_new_boolean(1));
-        json_object_object_add(o, "hostProcess", json_object_new_boolean(1));
-        return o;
+        json_object_object_add(ctx, "targetAllProcesses", json_object_new_boolean(1));
+        json_object_object_add(ctx, "targetHostProcess", json_object_new_boolean(1));
+        return;
     }
-    (void)d;
+    struct json_object *o = json_object_new_object();
     json_object_object_add(o, "pid", json_object_new_int64(e->target_tgid));
     if (e->target_vpid > 0)
         json_object_object_add(o, "namespacePid", json_object_new_int64(e->target_vpid));
-    json_object_object_add(o, "name", eg_json_string_n(e->target_comm, EG_COMM_LEN, EG_COMM_LEN));
+    if (e->target_comm[0])
+        json_object_object_add(o, "name",
+                               eg_json_string_n(e->target_comm, EG_COMM_LEN, EG_COMM_LEN));
     if (e->target_exe[0])
         json_object_object_add(o, "executablePath",
                                eg_json_string_n(e->target_exe, EG_PATH_LEN, EG_PATH_LEN));
     if (e->target_start_time_ns) {
-        char buf[32];
-        double t = eg_boot_ns_to_epoch(e->target_start_time_ns);
-        snprintf(buf, sizeof(buf), "%.3f", t);
-        json_object_object_add(o, "startTime", json_object_new_double_s(t, buf));
+        json_object_object_add(o, "startTime",
+                               eg_json_epoch_seconds(eg_boot_ns_to_epoch(e->target_start_time_ns)));
         char uuid[37];
         eg_proc_uuid(e->target_tgid, e->target_start_time_ns, uuid);
         json_object_object_add(o, "uuid", json_object_new_string(uuid));
     }
-    json_object_object_add(o, "hostProcess", json_object_new_boolean(rel == EG_REL_HOST));
+    json_object_object_add(ctx, "targetProcess", o);
+    json_object_object_add(ctx, "targetHostProcess", json_object_new_boolean(rel == EG_REL_HOST));
     if (tc) {
-        json_object_object_add(o, "containerId", json_object_new_string(tc->id.container_id));
+        json_object_object_add(ctx, "targetContainerId",
+                               json_object_new_string(tc->id.container_id));
         if (tc->id.task_id[0])
-            json_object_object_add(o, "taskId", json_object_new_string(tc->id.task_id));
+            json_object_object_add(ctx, "targetTaskId", json_object_new_string(tc->id.task_id));
     }
-    return o;
 }
 
 static void set_target_subject(struct eg_finding *f, const struct eg_hostns_event *e)
@@ -136,16 +141,14 @@ void eg_hostns_on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_
         json_object_object_add(ns, "hostNamespace", json_object_new_boolean(1));
         json_object_object_add(ctx, "targetNamespace", ns);
         /* A namespace file names no process; the namespace is the host's, so is its owner. */
-        struct json_object *t = json_object_new_object();
-        json_object_object_add(t, "hostProcess", json_object_new_boolean(1));
-        json_object_object_add(ctx, "targetProcess", t);
+        json_object_object_add(ctx, "targetHostProcess", json_object_new_boolean(1));
         snprintf(f->target_process, sizeof(f->target_process), "host");
     } else if (e->target_flags & EG_TGT_RESOLVED) {
         struct eg_container *tc = eg_container_table_lookup(d->env.containers, e->target_cgroup_id);
         enum eg_target_relation rel =
             eg_hostns_relation(e->hdr.cgroup_id, c, e->hdr.pid_ns_inum, e->target_cgroup_id, tc,
                                e->target_pid_ns_inum, d->host.inum[EG_HOST_NS_PID]);
-        json_object_object_add(ctx, "targetProcess", target_json(d, e, rel, tc));
+        add_target(ctx, e, rel, tc);
         set_target_subject(f, e);
     }
     f->context = ctx;
@@ -176,7 +179,7 @@ void eg_hostns_record_access(struct eg_hostns_detector *d, const struct eg_hostn
         return;
     eg_finding_set_process(f, d->env.procs, &e->hdr, NULL);
     struct json_object *ctx = json_object_new_object();
-    json_object_object_add(ctx, "targetProcess", target_json(d, e, rel, tc));
+    add_target(ctx, e, rel, tc);
     json_object_object_add(ctx, "syscall", json_object_new_string(eg_hostns_action_syscall(e)));
     switch (e->action) {
     case EG_ACT_PTRACE: {

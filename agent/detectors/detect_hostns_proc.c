@@ -4,6 +4,7 @@
  * scan that finds containers already sharing the host pid namespace when the agent starts.
  */
 #include "agent/detectors/detect_hostns_internal.h"
+#include "collectors/proc_table.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,35 +12,6 @@
 #include <unistd.h>
 
 #define PROC_START_SLACK_NS 20000000ULL /* /proc start times are in clock ticks (10 ms) */
-
-static uint64_t ticks_to_ns(unsigned long long ticks)
-{
-    long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        hz = 100;
-    return (uint64_t)ticks * (1000000000ULL / (uint64_t)hz);
-}
-
-/* Start time (boot ns, tick precision) of /proc/<tgid>, or 0 when gone/unreadable. */
-static uint64_t proc_start_ns(const char *proc_root, uint32_t tgid)
-{
-    char path[320], buf[1024];
-    snprintf(path, sizeof(path), "%s/%u/stat", proc_root, tgid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    unsigned long long ticks;
-    if (!rp || sscanf(rp + 2,
-                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                      "%*d %*d %llu",
-                      &ticks) != 1)
-        return 0;
-    return ticks_to_ns(ticks);
-}
 
 static bool same_start(uint64_t proc_ns, uint64_t exact_ns)
 {
@@ -69,7 +41,7 @@ void eg_hostns_probe_container_ns(struct eg_hostns_detector *d, struct eg_contai
 {
     if (!c || c->slot >= EG_MAX_CONTAINERS || d->probed_gen[c->slot] == c->generation)
         return;
-    if (!same_start(proc_start_ns(d->proc_root, tgid), start_ns)) {
+    if (!same_start(eg_proc_start_ns(d->proc_root, tgid), start_ns)) {
         d->stats.ns_probe_failed++;
         return;
     }
@@ -81,7 +53,8 @@ void eg_hostns_probe_container_ns(struct eg_hostns_detector *d, struct eg_contai
     uint32_t net = ns_inode(d->proc_root, tgid, "net");
     uint32_t ipc = ns_inode(d->proc_root, tgid, "ipc");
     uint32_t uts = ns_inode(d->proc_root, tgid, "uts");
-    if (!mnt || !net || !ipc || !uts || !same_start(proc_start_ns(d->proc_root, tgid), start_ns)) {
+    if (!mnt || !net || !ipc || !uts ||
+        !same_start(eg_proc_start_ns(d->proc_root, tgid), start_ns)) {
         d->stats.ns_probe_failed++;
         return;
     }
@@ -110,7 +83,7 @@ static bool scan_container(struct eg_hostns_detector *d, struct eg_container *c)
     bool found = false;
     unsigned tgid;
     while (!found && fscanf(f, "%u", &tgid) == 1) {
-        uint64_t start = proc_start_ns(d->proc_root, tgid);
+        uint64_t start = eg_proc_start_ns(d->proc_root, tgid);
         if (!start)
             continue;
         eg_hostns_probe_container_ns(d, c, tgid, start);
@@ -125,7 +98,7 @@ static bool scan_container(struct eg_hostns_detector *d, struct eg_container *c)
         struct eg_proc *p = eg_proc_table_find(d->env.procs, tgid, start);
         if (!p)
             p = eg_proc_table_scan_pid(d->env.procs, d->proc_root, tgid, c->cgroup_id);
-        if (!p || !same_start(proc_start_ns(d->proc_root, tgid), p->start_ns))
+        if (!p || !same_start(eg_proc_start_ns(d->proc_root, tgid), p->start_ns))
             continue;
         struct eg_event_header h = {0};
         h.cgroup_id = c->cgroup_id;

@@ -35,13 +35,37 @@ static void on_write(void *ctx, const struct eg_event_header *h, const void *rec
         snprintf(path, sizeof(path), "<unresolved inode %u:%llu>", e->dev,
                  (unsigned long long)e->ino);
     }
+    /*
+     * An O_TMPFILE file has no name ("/dir/#<inode>" is the kernel's placeholder) and is gone
+     * at its last close unless linkat names it: that link is reported with the name; the file
+     * is remembered for the exec and mmap checks.
+     */
+    if (e->rootfs_flags & EG_ROOTFS_TMPFILE) {
+        d->stats.tmpfile_writes++;
+        eg_rootfs_remember_written(d, cg, e->dev, e->ino, h, path);
+        return;
+    }
     const char *op = (e->rootfs_flags & EG_ROOTFS_CREATED) ? "create" : eg_rootfs_op_name(e->op);
     const char *layer = NULL;
     if (e->rootfs_flags & EG_ROOTFS_OVERLAY)
         layer = (e->rootfs_flags & EG_ROOTFS_LOWER) ? "lower" : "upper";
     eg_rootfs_remember_written(d, cg, e->dev, e->ino, h, path);
     eg_rootfs_record_write(d, &w, h, path, op, layer, 1, eg_event_epoch_ms(h->ts_ns));
-    eg_rootfs_record_sensitive(d, &w, h, path, op);
+    eg_rootfs_record_sensitive(d, &w, h, path, NULL, op, -1);
+}
+
+/* One name of a path operation on the rootfs: counted (count 0: a related path only),
+ * matched against the sensitive files. */
+static void record_name(struct eg_rootfs_detector *d, const struct eg_where *w,
+                        const struct eg_event_header *h, const struct eg_rootfs_pathop_event *e,
+                        const struct eg_rootfs_names *n, uint64_t count)
+{
+    const char *op = eg_rootfs_op_name(e->op);
+    bool chmod = e->op == EG_ROOTFS_OP_CHMOD;
+    eg_rootfs_record_write(d, w, h, n->resolved, op, NULL, count, eg_event_epoch_ms(h->ts_ns));
+    eg_rootfs_record_sensitive(d, w, h, n->resolved, n->literal, op, chmod ? (int64_t)e->mode : -1);
+    if (chmod && (e->mode & 06000))
+        eg_rootfs_record_setid(d, w, n->resolved, e->mode);
 }
 
 static void on_pathop(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
@@ -53,25 +77,26 @@ static void on_pathop(void *ctx, const struct eg_event_header *h, const void *re
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where w;
     eg_where_capture(&w, c, h->cgroup_id);
-    char path[EG_PATH_LEN], path2[EG_PATH_LEN];
-    if (!eg_rootfs_pathop_on_rootfs(d, h, &w, e->pathop_flags, e->base, e->path, path,
-                                    sizeof(path)))
-        return;
+    /*
+     * Each name is judged on its own: a link's source may be on another mount and still name
+     * a rootfs file (linkat from /proc/self/fd/N), and only the new name changes the file
+     * system (a link leaves its source as it was). rename/link report the name the file ends
+     * up with first; a rename's old name is a related path.
+     */
+    struct eg_rootfs_names first, second;
     bool two = e->path2[0] != '\0';
-    if (two && !eg_rootfs_pathop_on_rootfs(d, h, &w, e->pathop_flags2, e->base2, e->path2, path2,
-                                           sizeof(path2)))
-        two = false;
-    const char *op = eg_rootfs_op_name(e->op);
-    uint64_t ms = eg_event_epoch_ms(h->ts_ns);
-    /* rename/link: the new name is what now exists; the old one is a related path. */
-    if (two) {
-        eg_rootfs_record_write(d, &w, h, path2, op, NULL, 1, ms);
-        eg_rootfs_record_write(d, &w, h, path, op, NULL, 0, ms);
-        eg_rootfs_record_sensitive(d, &w, h, path2, op);
-    } else {
-        eg_rootfs_record_write(d, &w, h, path, op, NULL, 1, ms);
-    }
-    eg_rootfs_record_sensitive(d, &w, h, path, op);
+    bool link = e->op == EG_ROOTFS_OP_LINK;
+    bool chrooted = e->pathop_flags & EG_PATHOP_CALLER_CHROOTED;
+    bool on_first = !link && eg_rootfs_pathop_on_rootfs(d, h, &w, e->op, e->pathop_flags, chrooted,
+                                                        e->base, e->path, &first);
+    bool on_second = two && eg_rootfs_pathop_on_rootfs(d, h, &w, e->op, e->pathop_flags2, chrooted,
+                                                       e->base2, e->path2, &second);
+    if (!on_first && !on_second)
+        return;
+    if (on_second)
+        record_name(d, &w, h, e, &second, 1);
+    if (on_first)
+        record_name(d, &w, h, e, &first, on_second ? 0 : 1);
     eg_rootfs_pathop_track(d, h, e, &w);
 }
 
@@ -115,6 +140,7 @@ struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *
     if (!d)
         return NULL;
     d->env = *env;
+    snprintf(d->proc_root, sizeof(d->proc_root), "%s", proc_root);
     d->repeats_fd = repeats_fd;
     d->pathops_fd = -1;
     d->written_keys = calloc(EG_ROOTFS_WRITTEN_SLOTS, sizeof(*d->written_keys));
@@ -224,6 +250,8 @@ static void rootfs_stats(void *p, struct json_object *obj)
     eg_rootfs_set_int(o, "pathOpBatchReadFailures", st->pathop_batch_failures);
     eg_rootfs_set_int(o, "pathOpsOnOtherMounts", st->not_rootfs);
     eg_rootfs_set_int(o, "unresolved", st->unresolved);
+    eg_rootfs_set_int(o, "pathOpsOnLiteralPath", st->links_unresolved);
+    eg_rootfs_set_int(o, "tmpfileWrites", st->tmpfile_writes);
     eg_rootfs_set_int(o, "distinctSetFull", st->distinct_full);
     eg_rootfs_set_int(o, "writtenFilesEvicted", st->written_evicted);
     eg_rootfs_set_int(o, "containers", st->container_states);

@@ -25,6 +25,8 @@ struct eg_rootfs_detector_stats {
     uint64_t pathop_batch_failures;      /* batch reads of the repeat counts that failed */
     uint64_t not_rootfs;                 /* path ops that landed on another mount */
     uint64_t unresolved;                 /* path ops whose path or mount could not be decided */
+    uint64_t links_unresolved;           /* path ops decided on the literal path: no live process */
+    uint64_t tmpfile_writes;             /* O_TMPFILE files (reported when linkat names them) */
     uint64_t distinct_full;    /* distinct-path set full: distinct counts are lower bounds */
     uint64_t written_evicted;  /* written-file records replaced to make room */
     uint64_t container_states; /* containers with rootfs writes */

@@ -42,6 +42,8 @@ const char *eg_rootfs_op_name(uint32_t op)
         return "truncate";
     case EG_ROOTFS_OP_SETXATTR:
         return "setxattr";
+    case EG_ROOTFS_OP_SETTIMES:
+        return "setTimes";
     default:
         return "unknown";
     }
@@ -153,9 +155,17 @@ void eg_rootfs_record_write(struct eg_rootfs_detector *d, const struct eg_where 
 }
 
 void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_where *w,
-                                const struct eg_event_header *h, const char *path, const char *op)
+                                const struct eg_event_header *h, const char *path,
+                                const char *literal, const char *op, int64_t mode)
 {
-    if (!eg_path_patterns_match(&d->cfg.sensitive_files, path))
+    /*
+     * The list is matched on the file the kernel reached (a symlinked directory such as
+     * /opt/e -> /etc does not hide /etc/passwd) and on the name the caller gave.
+     */
+    if (literal && strcmp(literal, path) == 0)
+        literal = NULL;
+    if (!eg_path_patterns_match(&d->cfg.sensitive_files, path) &&
+        !(literal && eg_path_patterns_match(&d->cfg.sensitive_files, literal)))
         return;
     struct eg_finding_key key;
     eg_finding_key_init(&key, EG_FT_SENSITIVE_FILE, w);
@@ -168,23 +178,58 @@ void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_wh
         return;
     fill_where_who(d, f, w, h);
     /* Code injected into every process started afterwards. */
-    if (strcmp(path, LD_SO_PRELOAD) == 0)
+    if (strcmp(path, LD_SO_PRELOAD) == 0 || (literal && strcmp(literal, LD_SO_PRELOAD) == 0))
         f->severity = SEVERITY_HIGH;
     f->context = json_object_new_object();
     json_object_object_add(f->context, "filePath", eg_json_string(path, EG_PATH_LEN));
+    if (literal)
+        json_object_object_add(f->context, "literalFilePath", eg_json_string(literal, EG_PATH_LEN));
     json_object_object_add(f->context, "fileOperation", json_object_new_string(op));
+    if (mode >= 0) {
+        char octal[8];
+        snprintf(octal, sizeof(octal), "%o", (unsigned)(mode & 07777));
+        json_object_object_add(f->context, "fileMode", json_object_new_string(octal));
+        json_object_object_add(f->context, "setuidOrSetgid",
+                               json_object_new_boolean((mode & 06000) != 0));
+    }
     snprintf(f->file_path, sizeof(f->file_path), "%s", path);
+}
+
+void eg_rootfs_record_setid(struct eg_rootfs_detector *d, const struct eg_where *w,
+                            const char *path, uint32_t mode)
+{
+    /* Called right after eg_rootfs_record_write for the same change: its finding is open. */
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, EG_FT_ROOTFS_MODIFIED, w);
+    struct eg_finding *f = eg_aggregator_find(d->env.findings, key.text, eg_now_ms());
+    if (!f || !f->context)
+        return;
+    /* path -> mode (octal), an object: the finding schema's types have no list of objects. */
+    struct json_object *files;
+    if (!json_object_object_get_ex(f->context, "setuidOrSetgidFiles", &files)) {
+        files = json_object_new_object();
+        json_object_object_add(f->context, "setuidOrSetgidFiles", files);
+    }
+    if (json_object_object_length(files) >= EG_ROOTFS_SETID_FILES)
+        return;
+    char octal[8];
+    snprintf(octal, sizeof(octal), "%o", mode & 07777);
+    json_object_object_add(files, path, json_object_new_string(octal));
 }
 
 static struct json_object *modifying_process(const struct written *w)
 {
     struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "name", eg_json_string(w->comm, EG_COMM_LEN));
+    if (w->comm[0])
+        json_object_object_add(o, "name", eg_json_string(w->comm, EG_COMM_LEN));
     if (w->exe[0])
         json_object_object_add(o, "executablePath", eg_json_string(w->exe, EG_PATH_LEN));
     eg_rootfs_set_int(o, "pid", w->pid);
     eg_rootfs_set_int(o, "namespacePid", w->ns_pid);
-    eg_rootfs_set_int(o, "uid", w->uid);
+    eg_rootfs_set_int(o, "userId", w->uid);
+    if (w->start_ns)
+        json_object_object_add(o, "startTime",
+                               eg_json_epoch_seconds(eg_boot_ns_to_epoch(w->start_ns)));
     char uuid[37];
     eg_proc_uuid(w->pid, w->start_ns, uuid);
     json_object_object_add(o, "uuid", json_object_new_string(uuid));
@@ -217,12 +262,13 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
     json_object_object_add(f->context, "filePath", eg_json_string(path, EG_PATH_LEN));
     if (w)
         json_object_object_add(f->context, "modifyingProcess", modifying_process(w));
+    /* GuardDuty's own member for the library a NewLibraryLoaded finding is about. */
+    if (type == EG_FT_NEW_LIBRARY)
+        json_object_object_add(f->context, "libraryPath", eg_json_string(path, EG_PATH_LEN));
     uint64_t ts = w ? w->ts_ns : written_ts;
-    if (ts) {
-        char iso[32];
-        eg_format_iso_ms(eg_event_epoch_ms(ts), iso);
-        json_object_object_add(f->context, "modifiedAt", json_object_new_string(iso));
-    }
+    if (ts)
+        json_object_object_add(f->context, "modifiedAt",
+                               eg_json_epoch_seconds((double)eg_event_epoch_ms(ts) / 1000.0));
     if (w && strcmp(w->path, path) != 0)
         json_object_object_add(f->context, "modifiedPath", eg_json_string(w->path, EG_PATH_LEN));
     snprintf(f->file_path, sizeof(f->file_path), "%s", path);

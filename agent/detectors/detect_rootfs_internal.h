@@ -77,8 +77,18 @@ struct pathop_track {
     bool used;          /* false: free (never used, or forgotten with the kernel's key) */
 };
 
+/* One path of a path operation: as the caller named it (joined, normalized) and as resolved. */
+struct eg_rootfs_names {
+    char literal[EG_PATH_LEN];
+    char resolved[EG_PATH_LEN]; /* symlinks followed inside the container's root */
+};
+
+/* A setuid/setgid chmod on the rootfs, kept for the container finding (first ones only). */
+#define EG_ROOTFS_SETID_FILES 20
+
 struct eg_rootfs_detector {
     struct eg_detector_env env;
+    char proc_root[64];
     struct eg_detector_config cfg; /* from the policy in force */
     int repeats_fd;
     int pathops_fd;                          /* eg_rootfs_pathops_seen, -1 without one */
@@ -140,12 +150,14 @@ void eg_rootfs_pathop_track(struct eg_rootfs_detector *d, const struct eg_event_
 /* ---- detect_rootfs_paths.c -------------------------------------------------------------- */
 
 /*
- * Resolve one path of a path operation to an absolute path `out` and tell whether it lies on
- * the container's root mount (counted as unresolved or on another mount when not).
+ * Resolve one path of path operation `op` to absolute paths (literal and with its symlinks
+ * resolved, `out`) and tell whether the resolved one lies on the container's root mount
+ * (counted as unresolved or on another mount when not).
  */
 bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event_header *h,
-                                const struct eg_where *w, uint32_t flags, const char *base_raw,
-                                const char *path_raw, char *out, size_t outlen);
+                                const struct eg_where *w, uint32_t op, uint32_t flags,
+                                bool caller_chrooted, const char *base_raw, const char *path_raw,
+                                struct eg_rootfs_names *out);
 
 /* ---- detect_rootfs_findings.c ----------------------------------------------------------- */
 
@@ -157,9 +169,17 @@ void eg_rootfs_set_int(struct json_object *o, const char *k, uint64_t v);
 void eg_rootfs_record_write(struct eg_rootfs_detector *d, const struct eg_where *w,
                             const struct eg_event_header *h, const char *path, const char *op,
                             const char *layer, uint64_t count, uint64_t event_ms);
-/* A write to `path` when the policy names it a sensitive file. */
+/*
+ * A change to `path` (resolved by the kernel or the agent) when the policy names it a sensitive
+ * file; `literal` (NULL: the same) is the path as the caller named it, matched too. `mode`: the
+ * chmod mode, or -1.
+ */
 void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_where *w,
-                                const struct eg_event_header *h, const char *path, const char *op);
+                                const struct eg_event_header *h, const char *path,
+                                const char *literal, const char *op, int64_t mode);
+/* A chmod that sets the setuid or setgid bit on `path`: listed in the container's finding. */
+void eg_rootfs_record_setid(struct eg_rootfs_detector *d, const struct eg_where *w,
+                            const char *path, uint32_t mode);
 /* NewBinaryExecuted / NewLibraryLoaded for the written file `w` (NULL: evicted). */
 void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_type type,
                                    const struct eg_event_header *h, uint32_t dev, uint64_t ino,

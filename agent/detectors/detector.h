@@ -31,6 +31,7 @@ struct eg_detector_kernel {
     const void *cap_flush_ctx;
     const char *cgroup_mount; /* mount point of the tracked cgroup hierarchy ("" unknown) */
     const char *proc_root;    /* "/proc" */
+    uint32_t host_ns_pid;     /* the host's namespaces are /proc/<pid>/ns (0: 1) */
 };
 
 struct eg_detector_env {

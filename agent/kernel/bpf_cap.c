@@ -10,6 +10,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/kernel/link_detach.h"
 #include "agent/kernel/bpf_cap.h"
 #include "agent/kernel/kallsyms.h"
 #include "agent/common/log.h"
@@ -126,7 +127,10 @@ static int load_cap(struct eg_bpf *b, const struct eg_bpf_options *opt, const st
 
 static void unload_cap(void *skel)
 {
-    cap_bpf__destroy(skel);
+    struct cap_bpf *s = skel;
+    if (s)
+        eg_skeleton_detach_parallel(s->skeleton);
+    cap_bpf__destroy(s);
 }
 
 const struct eg_bpf_concern eg_bpf_cap_concern = {

@@ -8,6 +8,7 @@
  * probe report says why it is missing. The legacy task-access twins
  * (bpf/task.bpf.h) load where the fast programs cannot (5.10).
  */
+#include "agent/kernel/link_detach.h"
 #include "agent/kernel/bpf_hostns.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <bpf/libbpf.h>
 
 #include "agent/common/log.h"
-#include "agent/kernel/link_teardown.h"
 #include "hostns.skel.h"
 
 #define HOSTNS_HOOK "hostNamespaces"
@@ -27,19 +27,32 @@
 #define HOSTNS_ATTACH_FENTRY "fentry+fexit/syscall functions, mem_open"
 #define TRACEFS_SYSCALLS "/sys/kernel/tracing/events/syscalls"
 
-int eg_hostns_read_host_ns(const char *proc_self_ns, struct eg_host_ns *out)
+int eg_hostns_read_host_ns(const char *proc_root, uint32_t host_pid, struct eg_host_ns *out)
 {
     static const char *const names[EG_HOST_NS_KINDS] = {"mnt", "pid", "net",
                                                         "uts", "ipc", "cgroup"};
+    /*
+     * The host process's first (PID 1 unless --host-ns-pid says otherwise): deployed as an ECS
+     * daemon (host pid namespace, host network), the agent runs in a mount, UTS, IPC and cgroup
+     * namespace of its own container, and only the host's init holds the host's. Its own where PID
+     * 1's cannot be read (a sandbox without CAP_SYS_PTRACE) or where PID 1 is its own container's
+     * init (no host pid namespace): then the two are the same or nothing better is known.
+     */
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%u", host_pid ? host_pid : 1);
+    const char *const owners[] = {pid, "self"};
     memset(out, 0, sizeof(*out));
     int found = 0;
     for (int i = 0; i < EG_HOST_NS_KINDS; i++) {
-        char path[512];
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", proc_self_ns, names[i]);
-        if (stat(path, &st) == 0) {
-            out->inum[i] = (uint32_t)st.st_ino;
-            found++;
+        for (size_t o = 0; o < sizeof(owners) / sizeof(owners[0]); o++) {
+            char path[512];
+            struct stat st;
+            snprintf(path, sizeof(path), "%s/%s/ns/%s", proc_root, owners[o], names[i]);
+            if (stat(path, &st) == 0) {
+                out->inum[i] = (uint32_t)st.st_ino;
+                found++;
+                break;
+            }
         }
     }
     return found;
@@ -181,9 +194,9 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
 {
     struct eg_host_ns host;
-    if (eg_hostns_read_host_ns("/proc/self/ns", &host) < EG_HOST_NS_KINDS)
-        eg_log_warn("cannot read every namespace in /proc/self/ns: entering those host "
-                    "namespaces is not detected");
+    if (eg_hostns_read_host_ns("/proc", opt->host_ns_pid, &host) < EG_HOST_NS_KINDS)
+        eg_log_warn("cannot read every namespace in /proc/1/ns or /proc/self/ns: entering "
+                    "those host namespaces is not detected");
     const char *forced = eg_bpf_forced(opt, HOSTNS_HOOK);
     static const char *const attaches[] = {
         [HOSTNS_FENTRY] = HOSTNS_ATTACH_FENTRY,
@@ -217,18 +230,9 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
 
 static void unload_hostns(void *skel)
 {
-    /* The fentry links detach concurrently (link_teardown.h), then the rest as usual. */
     struct hostns_bpf *s = skel;
-    struct bpf_link *links[32];
-    int n = 0;
-    for (int i = 0; i < s->skeleton->prog_cnt && n < 32; i++) {
-        struct bpf_link **l = s->skeleton->progs[i].link;
-        if (l && *l) {
-            links[n++] = *l;
-            *l = NULL;
-        }
-    }
-    eg_bpf_links_destroy(links, n);
+    if (s)
+        eg_skeleton_detach_parallel(s->skeleton);
     hostns_bpf__destroy(s);
 }
 

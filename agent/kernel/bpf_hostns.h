@@ -22,11 +22,12 @@ struct eg_host_ns {
 };
 
 /*
- * Read the namespaces the agent runs in (it runs in the host's) from
- * `proc_self_ns` ("/proc/self/ns"; /proc/1/ns may be unreadable in a
- * sandbox). Returns how many kinds were read.
+ * Read the host's namespaces under `proc_root` ("/proc"): those of host process `host_pid`
+ * (0 or 1: the host's init; the agent shares the host's pid namespace but, as an ECS daemon
+ * container, not its mount namespace), else the agent's own (`self/ns/<kind>`) where that
+ * process's are unreadable. Returns how many kinds were read.
  */
-int eg_hostns_read_host_ns(const char *proc_self_ns, struct eg_host_ns *out);
+int eg_hostns_read_host_ns(const char *proc_root, uint32_t host_pid, struct eg_host_ns *out);
 
 struct eg_bpf;
 /* The process-access dedup map (repeat counts the detector folds in); -1 when not loaded. */

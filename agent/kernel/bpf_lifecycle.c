@@ -9,6 +9,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "agent/kernel/link_detach.h"
 #include "agent/kernel/bpf_loader.h"
 #include "lifecycle.skel.h"
 
@@ -68,6 +69,8 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
         b->verdict_cache_fd = bpf_map__fd(s->maps.eg_verdict_cache);
         b->reader_idle_fd = bpf_map__fd(s->maps.eg_reader_idle);
         b->setup_fd = bpf_map__fd(s->maps.eg_setup_procs);
+        b->homes_fd = bpf_map__fd(s->maps.eg_homes);
+        b->rootfs_roots_fd = bpf_map__fd(s->maps.eg_rootfs_roots);
         b->counters_fd = bpf_map__fd(s->maps.eg_counters);
         *skel = s;
         return 0;
@@ -77,7 +80,10 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
 
 static void unload_lifecycle(void *skel)
 {
-    lifecycle_bpf__destroy(skel);
+    struct lifecycle_bpf *s = skel;
+    if (s)
+        eg_skeleton_detach_parallel(s->skeleton);
+    lifecycle_bpf__destroy(s);
 }
 
 const struct eg_bpf_concern eg_bpf_lifecycle_concern = {

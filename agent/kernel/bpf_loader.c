@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/common/log.h"
+#include "agent/kernel/bpf_hostns.h"
 
 void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result)
 {
@@ -140,11 +141,12 @@ void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj)
     /* The verdict cache too: one per-CPU entry serves every concern's program (a capability
      * check and an open by the same task hit the same entry, one page instead of one per
      * object). */
-    static const char *const shared[] = {"eg_events",     "eg_containers",     "eg_setup_procs",
-                                         "eg_counters",   "eg_containers_gen", "eg_verdict_cache",
-                                         "eg_reader_idle"};
-    const int fds[] = {b->events_fd,         b->containers_fd,    b->setup_fd,      b->counters_fd,
-                       b->containers_gen_fd, b->verdict_cache_fd, b->reader_idle_fd};
+    static const char *const shared[] = {"eg_events",      "eg_containers",     "eg_setup_procs",
+                                         "eg_counters",    "eg_containers_gen", "eg_verdict_cache",
+                                         "eg_reader_idle", "eg_homes",          "eg_rootfs_roots"};
+    const int fds[] = {b->events_fd,      b->containers_fd,     b->setup_fd,
+                       b->counters_fd,    b->containers_gen_fd, b->verdict_cache_fd,
+                       b->reader_idle_fd, b->homes_fd,          b->rootfs_roots_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         struct bpf_map *m = bpf_object__find_map_by_name(obj, shared[i]);
         if (m && fds[i] >= 0)
@@ -175,7 +177,7 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
 {
     memset(b, 0, sizeof(*b));
     b->events_fd = b->containers_fd = b->setup_fd = b->counters_fd = b->containers_gen_fd = -1;
-    b->verdict_cache_fd = b->reader_idle_fd = -1;
+    b->verdict_cache_fd = b->reader_idle_fd = b->homes_fd = b->rootfs_roots_fd = -1;
     libbpf_set_print(libbpf_quiet);
     ensure_tracefs();
 
@@ -192,6 +194,10 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
     }
     b->task_helpers_missing = probe_task_helpers(vmlinux);
     b->task_stack_top = task_stack_top(vmlinux);
+    /* The host's mount namespace: PID 1's, not the agent container's (bpf_hostns.h). */
+    struct eg_host_ns host_ns;
+    eg_hostns_read_host_ns("/proc", opt->host_ns_pid, &host_ns);
+    b->host_mnt_ns = host_ns.inum[EG_HOST_NS_MNT];
     int rc = 0;
     for (int i = 0; eg_bpf_concerns[i] && b->n_hooks < EG_HOOK_MAX; i++) {
         const struct eg_bpf_concern *c = eg_bpf_concerns[i];

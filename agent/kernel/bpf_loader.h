@@ -53,6 +53,7 @@ struct eg_bpf_options {
     const char *kallsyms_path;   /* default /proc/kallsyms */
     uint32_t ring_buffer_bytes;  /* 0: the programs' default (8 MiB) */
     bool probe_read_file_fields; /* never bpf_rdonly_cast (the path kernels before 6.2 take) */
+    uint32_t host_ns_pid;        /* the host's namespaces are /proc/<pid>/ns (0: 1) */
     struct eg_hook_force force[EG_HOOK_FORCE_MAX];
     int n_force;
 };
@@ -66,13 +67,16 @@ struct eg_bpf {
     int events_fd, containers_fd, setup_fd, counters_fd;
     int containers_gen_fd; /* bumped after every change to containers_fd's map */
     int verdict_cache_fd;  /* per-CPU container verdicts (bpf/verdict.bpf.h), shared */
-    int reader_idle_fd; /* set while the agent sleeps: the next record wakes it (drain_pacer.c) */
+    int reader_idle_fd;  /* set while the agent sleeps: the next record wakes it (drain_pacer.c) */
+    int homes_fd;        /* the home of every contained process (struct eg_home), by tgid */
+    int rootfs_roots_fd; /* each container's root, captured by the lifecycle's exec program */
     /*
      * The helpers of the fast programs that this kernel lacks (EG_HELPER_*): a concern whose
      * fast programs need one loads its legacy task-access twins instead (bpf/task.bpf.h).
      */
     unsigned task_helpers_missing;
     uint64_t task_stack_top; /* where the syscall registers end above task->stack (legacy) */
+    uint32_t host_mnt_ns;    /* the agent's mount namespace inode: the host's (0: unknown) */
 };
 
 struct eg_bpf_concern {
@@ -146,6 +150,7 @@ bool eg_bpf_fast_flavour_usable(const struct eg_bpf *b, unsigned needed, const c
         (skel)->rodata->eg_tracked_hierarchy = (b)->cgroups.hierarchy_id;                          \
         (skel)->rodata->eg_wakeup_bytes = (opt)->wakeup_bytes;                                     \
         (skel)->rodata->eg_task_stack_top = (b)->task_stack_top;                                   \
+        (skel)->rodata->eg_host_mnt_ns = (b)->host_mnt_ns;                                         \
     } while (0)
 
 #endif

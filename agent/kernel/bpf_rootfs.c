@@ -16,6 +16,7 @@
  * also has a legacy task-access twin ("_lg", bpf/task.bpf.h), loaded instead on
  * kernels without the helpers the others call (5.10) or that refuse them.
  */
+#include "agent/kernel/link_detach.h"
 #include "agent/kernel/bpf_rootfs.h"
 
 #include <errno.h>
@@ -26,7 +27,6 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "agent/kernel/link_teardown.h"
 #include "rootfs.skel.h"
 
 #define ROOTFS_MAX_LINKS 48
@@ -41,12 +41,12 @@ enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUPS };
 static const char *const group_attach[2][GROUPS] = {
     {
         "tracepoint/syscalls/sys_exit_open*,creat",
-        "tracepoint/syscalls/sys_exit_<path ops>",
+        "tracepoint/syscalls/sys_exit_<path and fd ops>",
         "tracepoint/syscalls/sys_enter_mmap",
     },
     {
         "fexit/<arch>_sys_open*,creat",
-        "fexit/<arch>_sys_<path ops>",
+        "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap",
     },
 };
@@ -100,7 +100,12 @@ static void unload_rootfs(void *p)
     struct rootfs_loaded *l = p;
     if (!l)
         return;
-    eg_bpf_links_destroy(l->links, l->n_links);
+    struct bpf_link **slots[ROOTFS_MAX_LINKS];
+    for (int i = 0; i < l->n_links; i++)
+        slots[i] = &l->links[i];
+    eg_links_destroy_parallel(slots, l->n_links);
+    if (l->skel)
+        eg_skeleton_detach_parallel(l->skel->skeleton);
     rootfs_bpf__destroy(l->skel);
     free(l);
 }

@@ -4,10 +4,12 @@
  */
 #include "agent/pipeline/core_handlers.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "agent/common/log.h"
 #include "agent/detectors/detector.h"
+#include "agent/kernel/homes.h"
 #include "agent/pipeline/emit.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"
@@ -31,6 +33,15 @@ static void on_cgroup_mkdir(void *ctx, const struct eg_event_header *h, const vo
                      c->id.task_id[0] ? c->id.task_id : "-", path);
         if (eg_is_docker_id(c->id.container_id))
             eg_ecs_client_request(t->ecs, c->id.container_id);
+        /*
+         * Now a task container's in the kernel too. A process that exec'd its entrypoint
+         * before that (the agent learnt of the cgroup late) got no home then: give it one.
+         */
+        if (t->homes && t->cgroup_mount && t->cgroup_mount[0]) {
+            char dir[EG_PATH_LEN + 512];
+            snprintf(dir, sizeof(dir), "%s%s", t->cgroup_mount, path);
+            eg_homes_give_cgroup(t->homes, dir, e->cgroup_id);
+        }
     }
 }
 

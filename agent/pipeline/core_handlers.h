@@ -8,6 +8,7 @@
 
 struct eg_container_table;
 struct eg_ecs_client;
+struct eg_homes;
 struct eg_proc_table;
 struct eg_ringbuf_reader;
 
@@ -15,6 +16,8 @@ struct eg_core_tables {
     struct eg_container_table *containers;
     struct eg_proc_table *procs;
     struct eg_ecs_client *ecs;
+    const struct eg_homes *homes; /* homes for a new container's processes (NULL: none) */
+    const char *cgroup_mount;     /* where the tracked hierarchy is mounted */
 };
 
 /* Register the handlers (ctx `t`, which must outlive the reader). 0, or the event kind

@@ -19,7 +19,7 @@ struct eg_finding_view {
     const struct eg_ecs_task *task;      /* NULL when not (yet) resolved */
     const struct eg_ecs_metadata *agent; /* NULL when /v1/metadata is unknown */
     const char *hostname;
-    const char *task_resolution; /* "introspection", "cgroupPath", "notEcs" */
+    const char *task_resolution; /* "introspection", "containerRuntime", "cgroupPath", "notEcs" */
 };
 
 /*
@@ -29,7 +29,14 @@ struct eg_finding_view {
 int eg_finding_to_json(const struct eg_finding *f, const struct eg_finding_view *v, char *out,
                        size_t outlen);
 
-/* ISO-8601 UTC with milliseconds, as GuardDuty writes createdAt. */
+/*
+ * A member the model types "timestamp" (process.startTime, context.modifiedAt...): REST-JSON
+ * carries it as epoch seconds, a number (here with milliseconds); an ISO string there makes the
+ * AWS SDKs reject the whole GetFindings response.
+ */
+struct json_object *eg_json_epoch_seconds(double epoch_seconds);
+
+/* ISO-8601 UTC with milliseconds, as GuardDuty writes createdAt (a string in the model). */
 void eg_format_iso_ms(uint64_t epoch_ms, char out[32]);
 
 #endif

@@ -35,6 +35,8 @@ const char *eg_event_kind_name(uint32_t kind)
         return "hostNamespaceEntry";
     case EG_EVENT_PROC_ACCESS:
         return "processAccess";
+    case EG_EVENT_CGROUP_LEFT:
+        return "cgroupLeft";
     default:
         return NULL;
     }
@@ -104,6 +106,8 @@ void eg_health_add_kernel_counters(struct json_object *obj, const struct eg_coun
     add_u64(reasons, "sameContainer", c->filter_reason[EG_FILTER_SAME_CONTAINER]);
     add_u64(reasons, "noEffect", c->filter_reason[EG_FILTER_NO_EFFECT]);
     add_u64(reasons, "syscallRegistersNotFound", c->filter_reason[EG_FILTER_SYSCALL_REGS]);
+    add_u64(reasons, "capabilityFallback", c->filter_reason[EG_FILTER_CAP_FALLBACK]);
+    add_u64(reasons, "homesFull", c->filter_reason[EG_FILTER_HOMES_FULL]);
     json_object_object_add(obj, "kernelFilterReasons", reasons);
 }
 

@@ -22,6 +22,7 @@
 #include "agent/pipeline/emit.h"
 #include "agent/pipeline/finding_json.h"
 #include "agent/pipeline/health.h"
+#include "agent/hardening/self_confine.h"
 #include "agent/pipeline/policy_load.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"
@@ -152,6 +153,8 @@ static struct json_object *health_json(const struct eg_health_sources *s, uint64
         json_object_object_add(hooks, s->bpf->hooks[i].hook ? s->bpf->hooks[i].hook : "?",
                                json_object_new_string(s->bpf->hooks[i].chosen));
     json_object_object_add(h, "hooks", hooks);
+    if (s->confinement)
+        eg_confinement_report(s->confinement, h); /* adds "confinement" */
     return h;
 }
 
@@ -187,6 +190,18 @@ static void ship_emf(const struct eg_health_sources *s, struct json_object *h, u
     add_metric(m, "introspection_cache_hits", h, "introspection", "cacheHits", NULL);
     add_metric(m, "introspection_errors", h, "introspection", "httpErrors", NULL);
     add_metric(m, "sink_write_failures", h, "sinks", "writeFailures", NULL);
+    /* Lines that will never reach CloudWatch (and the backlog that may not): what deploy/'s
+     * delivery alarm and dashboard read. Absent without a CloudWatch sink. */
+    static const char *const delivery[] = {
+        "cloudwatch_failed",
+        "cloudwatch_rejected",
+        "cloudwatch_dropped_queue_full",
+        "cloudwatch_dropped_spool_full",
+        "cloudwatch_spool_errors",
+        "cloudwatch_backlog",
+    };
+    for (size_t i = 0; i < sizeof(delivery) / sizeof(delivery[0]); i++)
+        add_metric(m, delivery[i], h, "sinks", delivery[i], NULL);
     struct json_object *dims = json_object_new_object();
     json_object_object_add(dims, "Host", json_object_new_string(s->hostname));
     char *line = eg_emf_record(m, dims, now_ms);

@@ -12,6 +12,7 @@
 
 struct eg_aggregator;
 struct eg_bpf;
+struct eg_confinement;
 struct eg_container_table;
 struct eg_drain_pacer;
 struct eg_ecs_client;
@@ -39,6 +40,7 @@ struct eg_health_sources {
     const struct eg_outputs *outputs;
     const struct eg_emitter *emitter; /* sink write failures */
     const struct eg_policy_state *policy;
+    const struct eg_confinement *confinement; /* NULL before the agent confines itself */
 };
 
 struct eg_health_reporter {

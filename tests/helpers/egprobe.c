@@ -7,7 +7,7 @@
  *   2  usage error            (message on stderr)
  *
  * The integration tests and the demo use it to make a container do something the agent must
- * (or must not) report. Raw syscalls are used where libc has no wrapper. (A little over 500
+ * (or must not) report. Raw syscalls are used where libc has no wrapper. (About 770
  * lines: one static binary is copied into the images, so every action lives in this file.)
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,14 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/sched.h>
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -138,6 +141,50 @@ static int cmd_mount_tmpfs(int argc, char **argv)
     if (mount("egprobe", argv[0], "tmpfs", 0, "size=1m") != 0)
         return fail(errno, NULL);
     return ok("dir=%s", argv[0]);
+}
+
+/*
+ * unshare(CLONE_NEWUSER | CLONE_NEWNS), then mount a tmpfs on DIR: the mount is checked against
+ * the user namespace the process just created, not the host's (an unprivileged container can do
+ * this wherever user namespaces are allowed; the unshare itself is checked against the new
+ * namespace too).
+ */
+static int cmd_userns_mount_tmpfs(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: userns-mount-tmpfs DIR");
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        return fail(errno, "step=unshare");
+    if (mount("egprobe", argv[0], "tmpfs", 0, "size=1m") != 0)
+        return fail(errno, "step=mount");
+    return ok("dir=%s", argv[0]);
+}
+
+/*
+ * bpf(BPF_PROG_LOAD) of a socket filter that returns 0 ("r0 = 0; exit"): with CAP_BPF it loads
+ * whatever unprivileged_bpf_disabled says; the verifier then asks for CAP_PERFMON (pointer
+ * leaks, Spectre bypasses), each with the kernel's CAP_SYS_ADMIN fallback.
+ */
+static int cmd_bpf_prog_load(int argc, char **argv)
+{
+    if (argc != 0)
+        return usage("takes no arguments");
+    struct bpf_insn insns[2];
+    memset(insns, 0, sizeof(insns));
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r0 = 0 */
+    insns[0].dst_reg = BPF_REG_0;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    attr.insns = (uint64_t)(uintptr_t)insns;
+    attr.insn_cnt = 2;
+    attr.license = (uint64_t)(uintptr_t) "GPL";
+    long fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    if (fd < 0)
+        return fail(errno, NULL);
+    close((int)fd);
+    return ok("fd=%ld", fd);
 }
 
 static int cmd_sethostname(int argc, char **argv)
@@ -295,6 +342,156 @@ static int cmd_proc_mem_open(int argc, char **argv)
         return fail(errno, NULL);
     close(fd);
     return ok("path=%s", path);
+}
+
+/* Open PATH read-only for an fd-based metadata change (the open itself writes nothing). */
+static int open_target(const char *path, int flags)
+{
+    return open(path, flags | O_CLOEXEC);
+}
+
+static int parse_mode(const char *s, mode_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 8);
+    if (errno != 0 || end == s || *end != '\0' || v > 07777)
+        return -1;
+    *out = (mode_t)v;
+    return 0;
+}
+
+/* fchmod(2) on an fd of PATH (MODE in octal, e.g. 4755 for setuid). */
+static int cmd_fchmod(int argc, char **argv)
+{
+    mode_t mode;
+    if (argc != 2 || parse_mode(argv[1], &mode) != 0)
+        return usage("usage: fchmod PATH MODE");
+    int fd = open_target(argv[0], O_RDONLY);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    int rc = fchmod(fd, mode);
+    int err = errno;
+    close(fd);
+    return rc ? fail(err, "step=fchmod") : ok("path=%s mode=%o", argv[0], (unsigned)mode);
+}
+
+/* fchown(2) on an fd of PATH, or with `at`, fchownat(fd, "", AT_EMPTY_PATH) on an O_PATH fd. */
+static int fd_chown(int argc, char **argv, bool at)
+{
+    long uid, gid;
+    if (argc != 3 || parse_long(argv[1], 0, INT_MAX, &uid) != 0 ||
+        parse_long(argv[2], 0, INT_MAX, &gid) != 0)
+        return usage("usage: %s PATH UID GID", g_cmd);
+    int fd = open_target(argv[0], at ? O_PATH : O_RDONLY);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    int rc = at ? fchownat(fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH)
+                : fchown(fd, (uid_t)uid, (gid_t)gid);
+    int err = errno;
+    close(fd);
+    return rc ? fail(err, "step=chown") : ok("path=%s uid=%ld gid=%ld", argv[0], uid, gid);
+}
+
+static int cmd_fchown(int argc, char **argv)
+{
+    return fd_chown(argc, argv, false);
+}
+
+static int cmd_fchownat_fd(int argc, char **argv)
+{
+    return fd_chown(argc, argv, true);
+}
+
+/* futimens(3): utimensat(fd, NULL, NULL, 0) on an fd of PATH, timestamps set to now. */
+static int cmd_futimens(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: futimens PATH");
+    int fd = open_target(argv[0], O_RDONLY);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    int rc = futimens(fd, NULL);
+    int err = errno;
+    close(fd);
+    return rc ? fail(err, "step=futimens") : ok("path=%s", argv[0]);
+}
+
+/* utimensat(AT_FDCWD, PATH, NULL, 0): timestamps of PATH set to now, by name. */
+static int cmd_utimensat(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: utimensat PATH");
+    if (utimensat(AT_FDCWD, argv[0], NULL, 0) != 0)
+        return fail(errno, NULL);
+    return ok("path=%s", argv[0]);
+}
+
+/*
+ * An unnamed file (O_TMPFILE in DIR, mode 0755, a copy of this egprobe binary, so the name can
+ * be executed) given the name NEWPATH by
+ * linkat: from "/proc/self/fd/N" with AT_SYMLINK_FOLLOW ("proc"), or from the fd itself with
+ * AT_EMPTY_PATH ("fd"; needs CAP_DAC_READ_SEARCH).
+ */
+static int cmd_tmpfile_link(int argc, char **argv)
+{
+    if (argc != 3 || (strcmp(argv[2], "proc") != 0 && strcmp(argv[2], "fd") != 0))
+        return usage("usage: tmpfile-link DIR NEWPATH proc|fd");
+    int fd = open(argv[0], O_TMPFILE | O_WRONLY | O_CLOEXEC, 0755);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return fail(errno, "step=open-self");
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(self, buf, sizeof(buf))) > 0) {
+        if (write(fd, buf, (size_t)n) != n)
+            return fail(errno, "step=write");
+    }
+    close(self);
+    if (n < 0)
+        return fail(errno, "step=read-self");
+    int rc;
+    if (strcmp(argv[2], "proc") == 0) {
+        char src[64];
+        snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+        rc = linkat(AT_FDCWD, src, AT_FDCWD, argv[1], AT_SYMLINK_FOLLOW);
+    } else {
+        rc = linkat(fd, "", AT_FDCWD, argv[1], AT_EMPTY_PATH);
+    }
+    int err = errno;
+    close(fd);
+    return rc ? fail(err, "step=linkat") : ok("path=%s from=%s", argv[1], argv[2]);
+}
+
+/*
+ * chroot(NEWROOT) keeping an fd of the old root, then create OLDREL relative to that fd (a file
+ * of the container's root filesystem, written from outside the new root), NEWPATH and the
+ * directory NEWPATH.d inside the new root. Needs CAP_SYS_CHROOT (in Docker's default set).
+ */
+static int cmd_chroot_write(int argc, char **argv)
+{
+    if (argc != 3)
+        return usage("usage: chroot-write NEWROOT OLDREL NEWPATH");
+    int old_root = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+    if (old_root < 0)
+        return fail(errno, "step=open-root");
+    if (chroot(argv[0]) != 0 || chdir("/") != 0)
+        return fail(errno, "step=chroot");
+    int fd = openat(old_root, argv[1], O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail(errno, "step=open-old");
+    close(fd);
+    fd = open(argv[2], O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail(errno, "step=open-new");
+    close(fd);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s.d", argv[2]);
+    if (mkdir(dir, 0755) != 0)
+        return fail(errno, "step=mkdir-new");
+    return ok("root=%s old=%s new=%s", argv[0], argv[1], argv[2]);
 }
 
 static const struct {
@@ -466,6 +663,37 @@ static int cmd_sethostname_until_exec(int argc, char **argv)
     return fail(errno, "exec");
 }
 
+/*
+ * clone3(CLONE_INTO_CGROUP) into cgroup (v2) directory DIR, the child exec'ing PROG ARGS; waits
+ * for it and exits with its status: a process born straight into another cgroup.
+ */
+static int cmd_clone_into_cgroup(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("usage: clone-into-cgroup DIR PROG [ARGS...]");
+    int cg = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cg < 0)
+        return fail(errno, "step=open");
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cg;
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0)
+        return fail(errno, "step=clone3");
+    if (pid == 0) {
+        execv(argv[1], argv + 1);
+        _exit(127);
+    }
+    int status;
+    if (waitpid((pid_t)pid, &status, 0) < 0)
+        return fail(errno, "step=wait");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return fail(ECHILD, "step=child");
+    return ok("pid=%ld", pid);
+}
+
 /* Benchmark loop: open(O_CREAT|O_WRONLY) + write one byte + close, N times, on one file. */
 static int cmd_loop_open_write(int argc, char **argv)
 {
@@ -528,6 +756,8 @@ static const struct {
 } commands[] = {
     {"bpf-map-create", cmd_bpf_map_create, ""},
     {"mount-tmpfs", cmd_mount_tmpfs, "DIR"},
+    {"userns-mount-tmpfs", cmd_userns_mount_tmpfs, "DIR"},
+    {"bpf-prog-load", cmd_bpf_prog_load, ""},
     {"sethostname", cmd_sethostname, "NAME [COUNT]"},
     {"sethostname-until-exec", cmd_sethostname_until_exec, "NAME PATH PROG [ARGS...]"},
     {"link-mtu", cmd_link_mtu, "IFNAME MTU [COUNT]"},
@@ -542,6 +772,14 @@ static const struct {
     {"loop-open-write", cmd_loop_open_write, "DIR N"},
     {"mmap-exec", cmd_mmap_exec, "PATH"},
     {"null-syscall", cmd_null_syscall, "N"},
+    {"fchmod", cmd_fchmod, "PATH MODE"},
+    {"fchown", cmd_fchown, "PATH UID GID"},
+    {"fchownat-fd", cmd_fchownat_fd, "PATH UID GID"},
+    {"futimens", cmd_futimens, "PATH"},
+    {"utimensat", cmd_utimensat, "PATH"},
+    {"tmpfile-link", cmd_tmpfile_link, "DIR NEWPATH proc|fd"},
+    {"chroot-write", cmd_chroot_write, "NEWROOT OLDREL NEWPATH"},
+    {"clone-into-cgroup", cmd_clone_into_cgroup, "DIR PROG [ARGS...]"},
 };
 
 int main(int argc, char **argv)

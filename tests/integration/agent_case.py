@@ -5,7 +5,9 @@ starts the ecsguard agent itself when it is ready to, so a test can also start
 containers before the agent (the start-up scan case).
 """
 
+import json
 import os
+import time
 import unittest
 
 import harness
@@ -15,8 +17,10 @@ SYS_ADMIN_USED = "PrivilegeEscalation:Runtime/SysAdminCapabilityUsed"
 NET_ADMIN_USED = "PrivilegeEscalation:Runtime/NetAdminCapabilityUsed"
 BPF_USED = "PrivilegeEscalation:Runtime/BpfCapabilityUsed"
 CAP_DENIED = "Discovery:Runtime/CapabilityDenied"
-CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED,
-                    "PrivilegeEscalation:Runtime/CapabilityUsed")
+CAP_USED = "PrivilegeEscalation:Runtime/CapabilityUsed"
+NAMESPACED_CAP_USED = "PrivilegeEscalation:Runtime/NamespacedCapabilityUsed"
+CAPABILITY_TYPES = (SYS_ADMIN_USED, NET_ADMIN_USED, BPF_USED, CAP_DENIED, CAP_USED,
+                    NAMESPACED_CAP_USED)
 
 
 def context(finding):
@@ -29,6 +33,12 @@ def process(finding):
 
 def task_details(finding):
     return finding["resource"]["ecsClusterDetails"].get("taskDetails", {})
+
+
+def additional_info(finding):
+    """ecsguard's facts in service.additionalInfo.value (a JSON string): the task id from the
+    cgroup path, family, revision and status, the Docker name, the context extensions..."""
+    return json.loads(finding["service"]["additionalInfo"]["value"])
 
 
 def last_by_id(findings):
@@ -44,8 +54,9 @@ class LegacyTaskAccess:
     (bpf/task.bpf.h), forced with --hook: the programs kernels without bpf_get_current_task_btf,
     bpf_task_pt_regs and bpf_loop (5.10: Amazon Linux 2, older Bottlerocket) load. Skipped where
     the agent picks them by itself (the class's own run is then that run) and where
-    ECSGUARD_TEST_HOOKS already forces hooks, and in the kernel matrix's guests unless it runs
-    with --forced-twins (ECSGUARD_TEST_FORCED_TWINS=0). `legacy_concern`: the concern under test, whose
+    ECSGUARD_TEST_HOOKS already forces hooks, and with ECSGUARD_TEST_FORCED_TWINS=0 (the kernel
+    matrix's guests unless it runs with --forced-twins, and the native run of scripts/test.sh
+    when the matrix follows it). `legacy_concern`: the concern under test, whose
     hook line must say it runs legacy."""
 
     legacy_concern = None
@@ -56,16 +67,24 @@ class LegacyTaskAccess:
         if harness.chosen_legacy_already(self.legacy_concern):
             self.skipTest("%s loads its legacy twins by itself here" % self.legacy_concern)
         if os.environ.get("ECSGUARD_TEST_FORCED_TWINS") == "0":
-            self.skipTest("forced legacy twins not selected in this kernel-matrix run: they run "
-                          "where a kernel chooses them (5.10) and forced on the native kernel")
+            self.skipTest("forced legacy twins not selected (ECSGUARD_TEST_FORCED_TWINS=0): "
+                          "they run where a kernel chooses them, the kernel matrix's 5.10 guest")
         self.legacy_args = harness.legacy_hook_args()
         super().setUp()
 
     def start_agent(self, *extra, health=False):
         agent = super().start_agent(*(tuple(self.legacy_args) + extra), health=health)
-        self.assertTrue(any("hook %s:" % self.legacy_concern in line and
-                            "legacy task access" in line for line in agent.logs()),
-                        agent.logs()[:8])
+
+        def legacy_hook_logged():
+            return any("hook %s:" % self.legacy_concern in line and "legacy task access" in line
+                       for line in agent.logs())
+        # The agent logs its hooks before it writes the ready file, but the harness reads its
+        # stderr in a thread of its own: on a loaded machine the line can arrive after the
+        # ready file is seen (the log was still [] at this point in runs with load ~12).
+        deadline = time.monotonic() + 10
+        while not legacy_hook_logged() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(legacy_hook_logged(), agent.logs()[:8])
         return agent
 
 
@@ -73,6 +92,7 @@ class AgentCase(unittest.TestCase):
     """Fake ECS agent + containers + the agent, all torn down after each test."""
 
     agent_args = ("--report-interval", "1", "--resolve-grace-ms", "3000")
+    agent_env = None  # extra environment for the agents this class starts
 
     def setUp(self):
         self.fake = EcsFake(cluster="default",
@@ -109,7 +129,7 @@ class AgentCase(unittest.TestCase):
     def start_agent(self, *extra, health=False):
         args = list(self.agent_args) + [str(a) for a in extra]
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
-                                   health_file=health)
+                                   health_file=health, env=self.agent_env)
         self.agent.start()
         # Generous: under QEMU TCG with other guests on the machine, attaching ~40 fentry/fexit
         # trampolines (text patching, a TLB flush per image) took 19-37 s (docs/kernel-matrix.md).
@@ -128,12 +148,35 @@ class AgentCase(unittest.TestCase):
             found = [f for f in found if container.id in harness.finding_container_ids(f)]
         return found
 
+    def findings_of(self, type_, c):
+        """Every line of the container's findings of `type_`, oldest first."""
+        return [f for f in self.agent.findings()
+                if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
+
+    def wait_context(self, type_, c, pred, timeout=20):
+        """The newest line of the container's `type_` finding once pred(context) holds."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            found = self.findings_of(type_, c)
+            if found:
+                last = found[-1]
+                if pred(context(last)):
+                    return last
+            time.sleep(0.3)
+        raise AssertionError("condition not met; last %s finding: %s; logs: %s"
+                             % (type_, json.dumps(last, indent=1), self.agent.logs()[-10:]))
+
     def assertAttributed(self, finding, container):
         """The finding names this container, its task ARN, family and container name."""
         td = task_details(finding)
         self.assertEqual(td.get("arn"), harness.task_arn(container.task_id), finding)
-        self.assertEqual(td.get("family"), container.family)
-        self.assertEqual(td.get("version"), container.version)
+        self.assertEqual(td.get("definitionArn", "").rsplit("/", 1)[-1],
+                         "%s:%s" % (container.family, container.version))
+        extra = additional_info(finding)
+        self.assertEqual(extra.get("taskFamily"), container.family)
+        self.assertEqual(extra.get("taskRevision"), container.version)
+        self.assertEqual(extra.get("taskId"), container.task_id)
         names = [c.get("name") for c in td.get("containers", [])]
         ids = [c.get("id") for c in td.get("containers", [])]
         self.assertEqual(ids, [container.id])

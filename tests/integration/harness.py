@@ -1193,6 +1193,71 @@ def forced_hook_args():
     return [a for h in spec.split(",") if h.strip() for a in ("--hook", h.strip())]
 
 
+def seccomp_args(extra_args=()):
+    """`--seccomp MODE` from ECSGUARD_TEST_SECCOMP (e.g. "trap": refused system calls fail
+    with ENOSYS and are logged instead of killing the agent, so a whole suite lists every
+    call missing from the allowlist). Unset: the agent's default, enforce."""
+    mode = os.environ.get("ECSGUARD_TEST_SECCOMP", "")
+    if not mode or any(a in ("--seccomp", "--no-seccomp") for a in extra_args):
+        return []
+    return ["--seccomp", mode]
+
+
+def seccomp_kill_report():
+    """The kernel's audit records of seccomp kills (type=1326), newest last: which system call
+    killed an agent. Empty when the kernel log cannot be read."""
+    try:
+        out = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [l for l in out.splitlines() if "type=1326" in l and "ecsguard" in l][-5:]
+
+
+REFUSED_SYSCALL = "ecsguard seccomp: refused system call"
+
+# The capabilities the unprivileged daemon task definition adds (deploy/ecs/*-unprivileged.json):
+# ECS accepts no BPF or PERFMON in linuxParameters.capabilities, so SYS_ADMIN stands in for them.
+ECS_UNPRIVILEGED_CAPS = "sys_admin,syslog,sys_ptrace,dac_read_search,sys_resource"
+
+
+def agent_caps_prefix(env=None):
+    """ECSGUARD_TEST_AGENT_CAPS ("bpf,perfmon,..." or "ecs-unprivileged"): every agent starts
+    with exactly these capabilities (setpriv empties the bounding set but for them; root's exec
+    then gets no more), as the unprivileged daemon variant does under ECS."""
+    caps = (env if env is not None else os.environ).get("ECSGUARD_TEST_AGENT_CAPS", "")
+    if not caps:
+        return []
+    if caps == "ecs-unprivileged":
+        caps = ECS_UNPRIVILEGED_CAPS
+    keep = ",".join("+" + c.strip().lower() for c in caps.split(",") if c.strip())
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-all," + keep]
+
+
+def findings_log_path():
+    """Where every finding line a real agent prints in this run is appended, for the schema
+    check that runs after the integration tests (tests/finding-schema): ECSGUARD_FINDINGS_LOG,
+    else findings.jsonl in the harness's work dir ("" or "-" turns it off)."""
+    path = os.environ.get("ECSGUARD_FINDINGS_LOG")
+    if path is None:
+        return os.path.join(_work_dir(), "findings.jsonl")
+    return None if path in ("", "-") else path
+
+
+def _append_finding_line(path, line):
+    # One write of the whole line to an O_APPEND file, under an advisory lock: lines from the
+    # agents of concurrent tests (or harness processes) never interleave.
+    data = (line + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (9p in a kernel-matrix guest)
+            pass
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 class Agent:
     """Runs `ecsguard run --introspection-url URL --ready-file F [extra args]` and collects its
     stdout findings (one JSON object per line) and stderr log lines in background threads."""
@@ -1202,6 +1267,8 @@ class Agent:
         self.binary = binary or os.environ.get("ECSGUARD_BIN")
         if not self.binary:
             raise HarnessError("ECSGUARD_BIN is not set")
+        # Only the real agent's lines go to the findings log (a stand-in's are not findings).
+        self._findings_log = findings_log_path() if binary is None else None
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="agent-", dir=_work_dir())
         self.ready_file = os.path.join(self.workdir, "ready")
@@ -1219,13 +1286,13 @@ class Agent:
         self._threads = []
 
     def command(self):
-        cmd = [self.binary, "run"]
+        cmd = agent_caps_prefix(self.env) + [self.binary, "run"]
         if self.introspection_url:
             cmd += ["--introspection-url", self.introspection_url]
         cmd += ["--ready-file", self.ready_file]
         if self.health_file:
             cmd += ["--health-file", self.health_file]
-        return cmd + forced_hook_args() + self.extra_args
+        return cmd + forced_hook_args() + seccomp_args(self.extra_args) + self.extra_args
 
     def start(self):
         host_prep()
@@ -1254,6 +1321,13 @@ class Agent:
             value = json.loads(line)
         except ValueError:
             value = None
+        if isinstance(value, dict) and self._findings_log:
+            try:
+                _append_finding_line(self._findings_log, line)
+            except OSError as e:  # e.g. a read-only build dir: the test itself goes on
+                print("harness: findings log %s: %s (no longer written)" % (self._findings_log, e),
+                      file=sys.stderr)
+                self._findings_log = None
         with self._cond:
             if isinstance(value, dict):
                 self._findings.append(value)
@@ -1322,6 +1396,17 @@ class Agent:
             _live_agents.discard(self)
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        # A system call missing from the agent's allowlist fails the test that made the agent
+        # call it: killed by its filter (enforce), or logged and refused (trap).
+        if self.returncode == -signal.SIGSYS:
+            raise HarnessError("agent killed by its seccomp filter (a system call missing from "
+                               "agent/hardening/syscall_allowlist.c); kernel audit records:\n  "
+                               + "\n  ".join(seccomp_kill_report() or ["(none readable)"])
+                               + "\n" + self._describe())
+        refused = [l for l in self.logs() if REFUSED_SYSCALL in l]
+        if refused:
+            raise HarnessError("agent refused system calls outside its allowlist:\n  "
+                               + "\n  ".join(sorted(set(refused))[:20]))
         return self.returncode
 
     def stop(self, timeout=60):

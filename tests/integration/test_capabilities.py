@@ -14,8 +14,9 @@ import time
 import unittest
 
 import harness
-from agent_case import (AgentCase, BPF_USED, CAP_DENIED, LegacyTaskAccess, NET_ADMIN_USED,
-                        SYS_ADMIN_USED, context, egprobe_host, last_by_id, process, task_details)
+from agent_case import (AgentCase, BPF_USED, CAP_DENIED, CAP_USED, LegacyTaskAccess,
+                        NAMESPACED_CAP_USED, NET_ADMIN_USED, SYS_ADMIN_USED, additional_info,
+                        context, egprobe_host, last_by_id, process, task_details)
 
 # Ordinary work: forks, execs, pipes, allocation (brk/mmap) and page faults, no privileged call.
 BUSY_SHELL = ("i=0; while [ $i -lt 40 ]; do "
@@ -51,6 +52,14 @@ def overcommit_checks_visible():
                                 "cap_capable is inlined into cap_vm_enough_memory"
                                 % os.uname().release)
     return seen
+
+
+def bpf_charges_memlock():
+    """Before 5.11 BPF maps and programs are charged to their user's locked memory, and root in a
+    container shares uid 0's account with the agent's own maps: its loads then fail with EPERM
+    after the capability checks (the checks, which the tests are about, still happen)."""
+    major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    return (major, minor) < (5, 11)
 
 
 class CapabilityUse(AgentCase):
@@ -114,6 +123,31 @@ class CapabilityUse(AgentCase):
         self.assertEqual(context(f)["syscall"], "bpf")
         self.assertIs(context(f)["capabilityGranted"], True, r)
 
+    def test_other_watched_capability_reaches_typed_consumers(self):
+        """A watched capability without a type of its own (CAP_CHOWN here) is CapabilityUsed.
+        Its evidence is all ecsguard extensions, which typed consumers (the AWS SDKs) drop: the
+        line also carries the command line as the model's commandLineExample and copies the
+        extensions into additionalInfo.value.context."""
+        c = self.container(name="app", family="files")  # Docker's default caps include CHOWN
+        self.register(c)
+        self.start_agent("--watch-caps", "CAP_SYS_ADMIN,CAP_NET_ADMIN,CAP_BPF,CAP_CHOWN")
+        c.start()
+        c.exec(["/bin/touch", "/tmp/owned"])
+        r = c.exec(["/bin/chown", "1:1", "/tmp/owned"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(CAP_USED, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["capabilityName"], "CAP_CHOWN")
+        self.assertIs(ctx["capabilityGranted"], True)
+        self.assertEqual(ctx["commandLineExample"], "/bin/chown 1:1 /tmp/owned")
+        self.assertEqual(ctx["commandLineExample"], process(f)["commandLine"])
+        extra = additional_info(f)["context"]
+        for k in ("capabilityName", "capabilityGranted", "syscall", "syscalls",
+                  "capabilityScope", "hostLevel"):
+            self.assertEqual(extra[k], ctx[k], k)
+        self.assertNotIn("commandLineExample", extra)  # a model member, typed consumers see it
+
     def test_denied_attempt_is_low(self):
         c = self.container(name="app", family="web")  # Docker's default caps: no SYS_ADMIN
         self.register(c)
@@ -128,6 +162,126 @@ class CapabilityUse(AgentCase):
         self.assertEqual(context(f)["syscall"], "mount")
         self.stop_agent()
         self.assertEqual([x for x in self.capability_findings(c) if x["type"] != CAP_DENIED], [])
+
+    def sys_admin_findings(self, c):
+        return [f for f in self.capability_findings(c)
+                if context(f)["capabilityName"] == "CAP_SYS_ADMIN"]
+
+    def mount_in_created_user_namespace(self):
+        """A CAP_SYS_ADMIN container that unshares a user and mount namespace and mounts a tmpfs
+        there; returns the container once its first CAP_SYS_ADMIN finding is out."""
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/egprobe", "userns-mount-tmpfs", "/tmp"])
+        self.assertTrue(r.ok, r)
+        deadline = time.time() + 20
+        while not self.sys_admin_findings(c):
+            self.assertLess(time.time(), deadline, "no CAP_SYS_ADMIN finding")
+            time.sleep(0.2)
+        return c
+
+    def test_mount_in_a_user_namespace_it_created_is_namespaced_not_host(self):
+        """unshare(CLONE_NEWUSER|CLONE_NEWNS) then mount: both checks are against the new user
+        namespace (the unshare's too: CLONE_NEWNS is checked against the namespace it comes
+        with). The finding says so and is its own lower-severity type, never host-level."""
+        c = self.mount_in_created_user_namespace()
+        time.sleep(2)  # both checks (unshare, mount) folded in
+        found = last_by_id(self.sys_admin_findings(c))
+        self.assertEqual(len(found), 1, found)
+        [f] = found.values()
+        ctx = context(f)
+        self.assertEqual(f["type"], NAMESPACED_CAP_USED, f)
+        self.assertEqual(ctx["capabilityScope"], "created", ctx)
+        self.assertIs(ctx["hostLevel"], False, ctx)
+        self.assertIs(ctx["capabilityGranted"], True, ctx)
+        self.assertEqual(ctx["userNamespaceLevel"], 1, ctx)
+        self.assertEqual(set(ctx["syscalls"]), {"unshare", "mount"}, ctx)
+        self.assertEqual(f["severity"], 3.0)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.assertAttributed(f, c)
+
+    def test_host_mount_after_a_namespaced_one_is_a_separate_host_finding(self):
+        """The scope is part of the behaviour's key, in the kernel's dedup and in the agent's
+        finding key: the same binary's host-level mount after its namespaced one is not folded
+        into the namespaced finding as a repeat."""
+        c = self.mount_in_created_user_namespace()
+        time.sleep(2)
+        first = set(last_by_id(self.sys_admin_findings(c)))
+        r = c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
+        self.assertTrue(r.ok, r)
+        deadline = time.time() + 20
+        while True:
+            host = [f for f in self.sys_admin_findings(c) if f["id"] not in first]
+            if host:
+                break
+            self.assertLess(time.time(), deadline,
+                            "the host-level mount made no finding of its own: %r"
+                            % list(last_by_id(self.sys_admin_findings(c)).values()))
+            time.sleep(0.2)
+        f = host[-1]
+        ctx = context(f)
+        self.assertEqual(f["type"], SYS_ADMIN_USED, f)
+        self.assertEqual(f["severity"], 5.0)
+        self.assertEqual(ctx["capabilityScope"], "host", ctx)
+        self.assertIs(ctx["hostLevel"], True, ctx)
+        self.assertEqual(ctx["syscalls"], ["mount"], ctx)
+        self.stop_agent()
+        for f in last_by_id(self.sys_admin_findings(c)).values():
+            host_level = context(f)["capabilityScope"] == "host"
+            self.assertEqual(f["type"] == SYS_ADMIN_USED, host_level, f)
+
+    def test_cap_bpf_alone_loads_without_a_sys_admin_denial(self):
+        """bpf_token_capable() (and bpf_capable()/perfmon_capable() before it) asks for CAP_BPF
+        or CAP_PERFMON first and CAP_SYS_ADMIN as a fallback. A container with CAP_BPF alone
+        is refused CAP_PERFMON and then the fallback: that refusal is the kernel's, not an
+        attempt; it is filtered and counted, and CAP_BPF's use is reported."""
+        c = self.container(caps_add=["CAP_BPF"], name="tracer", family="obs")
+        self.register(c)
+        self.start_agent("--health-interval", "1", health=True)
+        c.start()
+        for cmd in ("bpf-map-create", "bpf-prog-load"):
+            r = c.exec(["/bin/egprobe", cmd], check=False)
+            self.assertTrue(r.ok or bpf_charges_memlock(), r)
+        [f] = self.agent.wait_for(harness.match(BPF_USED, c), timeout=20)
+        self.assertIs(context(f)["capabilityGranted"], True)
+        time.sleep(2.5)  # a fold and a health record
+        with open(self.agent.health_file) as fh:
+            health = json.load(fh)
+        self.stop_agent()
+        denied = [x for x in self.capability_findings(c) if x["type"] == CAP_DENIED]
+        self.assertEqual(denied, [])
+        self.assertGreater(health["kernelFilterReasons"]["capabilityFallback"], 0, health)
+
+    def test_bpf_load_without_cap_bpf_or_sys_admin_is_still_denied(self):
+        c = self.container(name="tracer", family="obs")  # Docker's default set
+        self.register(c)
+        self.start_agent()
+        c.start()
+        for cmd in ("bpf-map-create", "bpf-prog-load"):
+            r = c.exec(["/bin/egprobe", cmd], check=False)
+            self.assertFalse(r.ok, r)
+        [f] = self.agent.wait_for(lambda x: harness.match(CAP_DENIED, c)(x) and
+                                  context(x)["capabilityName"] == "CAP_BPF", timeout=20)
+        self.assertEqual(context(f)["syscall"], "bpf")
+        self.assertIs(context(f)["capabilityGranted"], False)
+        self.stop_agent()
+        names = {context(x)["capabilityName"] for x in self.capability_findings(c)}
+        self.assertEqual(names, {"CAP_BPF"})
+
+    def test_sys_admin_fallback_that_is_granted_is_use(self):
+        """With CAP_SYS_ADMIN and without CAP_BPF, a BPF load succeeds through the fallback:
+        that is CAP_SYS_ADMIN used, not noise."""
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="tracer", family="obs")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/egprobe", "bpf-map-create"], check=False)
+        self.assertTrue(r.ok or bpf_charges_memlock(), r)
+        [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        self.assertEqual(context(f)["syscall"], "bpf")
+        self.assertEqual(context(f)["capabilityScope"], "host")
 
     def test_checks_from_several_syscalls_name_them_all(self):
         """One finding per (container, capability, binary); the kernel dedups per syscall, so
@@ -327,10 +481,11 @@ class CapabilityUse(AgentCase):
             self.assertEqual(context(f)["syscall"], syscall)
             self.assertEqual(f["service"]["count"], 200, (ftype, f["service"]))
 
-    def test_process_moved_into_another_task_is_attributed_to_it(self):
+    def test_process_moved_into_another_task_stays_attributed_to_its_own(self):
         # The kernel programs cache each CPU's last task verdict (bpf/verdict.bpf.h). One
         # process checks a capability over and over in task A, is moved into task B's cgroups
-        # meanwhile, execs and checks again: that check is B's, not one more repeat of A's.
+        # from the host meanwhile, execs and checks again: the process started in A and stays
+        # A's (its home, bpf/lifecycle.bpf.c), whoever moves it; the move is its own finding.
         a = self.container(caps_add=["CAP_SYS_ADMIN"], name="before", family="from")
         b = self.container(caps_add=["CAP_SYS_ADMIN"], name="after", family="to")
         self.register(a)
@@ -340,7 +495,7 @@ class CapabilityUse(AgentCase):
         b.start()
         go = os.path.join(a.rootfs_path, "tmp", "go-%d" % os.getpid())
         pid = a.spawn(["/bin/egprobe", "sethostname-until-exec", "before",
-                       "/tmp/" + os.path.basename(go), "/bin/egprobe", "sethostname", "after"])
+                       "/tmp/" + os.path.basename(go), "/bin/egprobe", "mount-tmpfs", "/mnt"])
         [fa] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, a), timeout=20)
         self.assertEqual(process(fa)["pid"], pid)
         moved = 0
@@ -355,10 +510,17 @@ class CapabilityUse(AgentCase):
         self.assertGreater(moved, 0, "no cgroup of %s to move into" % b)
         with open(go, "w"):
             pass
-        [fb] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, b), timeout=20)
-        self.assertAttributed(fb, b)
-        self.assertEqual(process(fb)["pid"], pid)
-        self.assertEqual(context(fb)["syscall"], "sethostname")
+        is_a = harness.match(SYS_ADMIN_USED, a)
+        [after] = self.agent.wait_for(
+            lambda f: is_a(f) and "mount" in context(f).get("syscalls", []), timeout=20)
+        self.assertAttributed(after, a)
+        self.assertEqual(process(after)["pid"], pid)
+        [moved_f] = self.agent.wait_for(
+            harness.match("DefenseEvasion:Runtime/ContainerCgroupEscaped", a), timeout=20)
+        self.assertEqual(context(moved_f)["movedBy"]["kind"], "host")
+        self.assertEqual(context(moved_f)["destinationCgroup"]["containerId"], b.id)
+        self.stop_agent()
+        self.assertEqual(self.capability_findings(b), [])
 
     def test_ecs_v2_layout_and_uuid_task_id(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], layout="ecs-v2",
@@ -369,7 +531,7 @@ class CapabilityUse(AgentCase):
         c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         self.assertAttributed(f, c)
-        self.assertEqual(task_details(f)["taskId"], c.task_id)
+        self.assertEqual(additional_info(f)["taskId"], c.task_id)
 
 
 class CapabilityUseLegacyTaskAccess(LegacyTaskAccess, CapabilityUse):
@@ -389,7 +551,9 @@ class IntrospectionFailures(AgentCase):
         c.exec(["/bin/egprobe", "mount-tmpfs", "/tmp"])
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         td = task_details(f)
-        self.assertEqual(td.get("taskId"), c.task_id)  # from the cgroup path
+        # Typed consumers see no task ARN; the task id from the cgroup path is in additionalInfo.
+        self.assertEqual(additional_info(f).get("taskId"), c.task_id)
+        self.assertEqual(additional_info(f).get("taskResolution"), "cgroupPath")
         self.assertNotIn("arn", td)
         return f
 

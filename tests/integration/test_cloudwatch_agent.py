@@ -20,7 +20,25 @@ from agent_case import AgentCase, SYS_ADMIN_USED
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_DIR = os.path.join(HERE, "..", "cloudwatch-fake")
-GROUP = "/ecsguard/findings"
+GROUP = "/ecsguard/findings"  # the group name deploy/ecs/*.json deliver to
+DEPLOY_ECS = os.path.join(HERE, "..", "..", "deploy", "ecs")
+# The health metrics deploy/cloudformation/ecsguard.yaml alarms on, graphs and queries.
+DEPLOY_HEALTH_METRICS = (
+    "kernel_events_dropped", "findings_dropped", "sink_write_failures", "cloudwatch_failed",
+    "cloudwatch_rejected", "cloudwatch_dropped_queue_full", "cloudwatch_dropped_spool_full",
+    "cloudwatch_spool_errors", "cloudwatch_backlog", "ring_buffer_used_bytes")
+
+
+def keep_emf_records(records):
+    """Appends the EMF health records CloudWatch received to emf.jsonl beside the findings log,
+    where tests/deploy-check runs the agent-health query over them (unit.deploy_queries uses the
+    committed tests/fixtures/cloudwatch/emf-health.jsonl when no integration test ran)."""
+    log = harness.findings_log_path()
+    if not log:
+        return
+    with open(os.path.join(os.path.dirname(log), "emf.jsonl"), "a") as f:
+        for r in records:
+            f.write(json.dumps(r, separators=(",", ":")) + "\n")
 
 
 class CloudWatchFake:
@@ -116,11 +134,66 @@ class CloudWatchDelivery(AgentCase):
         while not any("_aws" in json.loads(e["message"]) for e in self.cw.events()):
             self.assertLess(time.monotonic(), deadline, "no EMF record arrived")
             time.sleep(0.3)
+        records = [json.loads(e["message"]) for e in self.cw.events()]
+        emf = [r for r in records if "_aws" in r]
+        self.assertEmfHealth(emf[-1])
+        keep_emf_records(emf)
         stats = self.cw.control("/__control/stats")
         self.assertEqual(stats["bad_signatures"], 0, stats)
         self.assertEqual(stats["limit_violations"], 0, stats)
         self.assertEqual({e["group"] for e in self.cw.events()}, {GROUP})
         self.stop_agent()
+
+    def test_shipped_task_definition_command(self):
+        """The command of deploy/'s task definitions (direct delivery, stdout no output), run as
+        shipped with only its host paths and the endpoint replaced: findings and EMF health
+        reach CloudWatch, nothing goes to stdout."""
+        commands = set()
+        for name in ("task-definition-ec2-daemon.json", "task-definition-managed-daemon.json"):
+            with open(os.path.join(DEPLOY_ECS, name)) as f:
+                [container] = json.load(f)["containerDefinitions"]
+            commands.add(tuple(container["command"]))
+        [shipped] = commands  # both platforms run the same command
+        self.assertIn("cloudwatch:" + GROUP, shipped)
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
+        self.register(c)
+        self.agent = harness.Agent(introspection_url=None, env=self.cw.env())
+        local = {"http://localhost:51678": self.fake.base_url,
+                 "/var/lib/ecsguard/spool": self.spool,
+                 "/tmp/ecsguard-ready": self.agent.ready_file,
+                 "/tmp/ecsguard-health.json": os.path.join(self.spool, "..",
+                                                           os.path.basename(self.spool) + ".health")}
+        self.addCleanup(lambda: os.path.exists(local["/tmp/ecsguard-health.json"]) and
+                        os.unlink(local["/tmp/ecsguard-health.json"]))
+        args = [local.get(a, a) for a in shipped]
+        self.assertEqual(len([a for a in args if a in local.values()]), 4, args)
+        self.agent.extra_args = list(self.agent_args) + ["--health-interval", "1"] + args
+        self.agent.start()
+        self.agent.wait_ready(timeout=30)
+        c.start()
+        self.mount_in(c)
+        [m] = self.cw.wait(lambda m: m.get("type") == SYS_ADMIN_USED, timeout=30)[:1]
+        self.assertAttributed(m, c)
+        deadline = time.monotonic() + 20
+        while not any("_aws" in json.loads(e["message"]) for e in self.cw.events()):
+            self.assertLess(time.monotonic(), deadline, "no EMF record arrived")
+            time.sleep(0.3)
+        self.assertTrue(os.path.exists(local["/tmp/ecsguard-health.json"]))
+        self.stop_agent()
+        self.assertEqual(self.agent.findings(), [], "stdout is no output in the task definitions")
+
+    def assertEmfHealth(self, record):
+        """The metrics deploy/'s alarms, dashboard and queries read (deploy/README.md): the
+        kernel's drops and every way a line can fail to reach CloudWatch, declared as metrics in
+        namespace ecsguard with the Host dimension and carried as numbers."""
+        [directive] = record["_aws"]["CloudWatchMetrics"]
+        self.assertEqual(directive["Namespace"], "ecsguard")
+        self.assertEqual(directive["Dimensions"], [["Host"]])
+        self.assertTrue(record["Host"])
+        declared = {m["Name"] for m in directive["Metrics"]}
+        for name in DEPLOY_HEALTH_METRICS:
+            self.assertIn(name, declared)
+            self.assertIsInstance(record[name], int, name)
 
     def test_outage_then_kill9_loses_nothing(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")

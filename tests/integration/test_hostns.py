@@ -97,10 +97,10 @@ class HostNamespaces(AgentCase):
     def assertHostTarget(self, finding, sleeper):
         t = context(finding)["targetProcess"]
         self.assertEqual(t["pid"], sleeper.pid, finding)
-        self.assertIs(t["hostProcess"], True)
+        self.assertIs(context(finding)["targetHostProcess"], True)
         self.assertEqual(t["name"], "egprobe")
         self.assertEqual(t["executablePath"], os.path.realpath(egprobe_host()))
-        self.assertNotIn("containerId", t)
+        self.assertNotIn("targetContainerId", context(finding))
         # Identity by pid + start time: the start time is the sleeper's (tick precision).
         hz = os.sysconf("SC_CLK_TCK")
         with open("/proc/stat") as f:
@@ -205,7 +205,8 @@ class HostNamespaces(AgentCase):
         self.assertEqual(ctx["namespaceKinds"], ["mnt"])
         self.assertEqual(ctx["namespaceKindsAlreadyShared"], [])
         self.assertEqual(ctx["targetNamespace"]["kind"], "mnt")
-        self.assertIs(ctx["targetProcess"]["hostProcess"], True)
+        self.assertNotIn("targetProcess", ctx)  # a namespace file names no process
+        self.assertIs(ctx["targetHostProcess"], True)
         self.assertEqual(ctx["targetNamespace"]["inode"],
                          os.stat("/proc/%d/ns/mnt" % sleeper.pid).st_ino)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
@@ -289,9 +290,9 @@ class HostNamespaces(AgentCase):
         self.assertTrue(r.ok, r)
         [f] = self.agent.wait_for(harness.match(SIGNALED, c), timeout=20)
         t = context(f)["targetProcess"]
-        self.assertIs(t["hostProcess"], False)
-        self.assertEqual(t["containerId"], victim.id)
-        self.assertEqual(t["taskId"], victim.task_id)
+        self.assertIs(context(f)["targetHostProcess"], False)
+        self.assertEqual(context(f)["targetContainerId"], victim.id)
+        self.assertEqual(context(f)["targetTaskId"], victim.task_id)
         self.assertEqual(t["pid"], victim.pid())
 
     def test_same_actions_on_its_own_processes_give_nothing(self):
@@ -386,6 +387,51 @@ class HostNamespacesLegacyTaskAccess(LegacyTaskAccess, HostNamespaces):
     """Every host-namespace test again through the legacy task-access twins: what 5.10 loads."""
 
     legacy_concern = "hostNamespaces"
+
+
+class AgentInAMountNamespaceOfItsOwn(AgentCase):
+    """Deployed as an ECS daemon the agent shares the host's pid namespace and network, but
+    runs in its own container's mount namespace (and UTS, IPC): the host's namespaces are
+    PID 1's, not its own. Here the agent runs under `unshare --mount` to be in that position;
+    this VM's PID 1 has namespaces even root cannot open, so the test names itself, a process in
+    the host's namespaces, as the host process (`--host-ns-pid`), where a real host uses PID 1."""
+
+    @classmethod
+    def setUpClass(cls):
+        why = harness.concern_unavailable("hostNamespaces")
+        if why:
+            raise unittest.SkipTest(why)
+
+    def start_agent(self, *extra, health=False):
+        class DaemonLikeAgent(harness.Agent):
+            def command(self):
+                return ["unshare", "--mount", "--propagation", "private"] + super().command()
+
+        args = list(self.agent_args) + [str(a) for a in extra]
+        self.agent = DaemonLikeAgent(introspection_url=self.fake.base_url, extra_args=args,
+                                     health_file=health)
+        self.agent.start()
+        self.agent.wait_ready(timeout=30)
+        return self.agent
+
+    def test_setns_into_the_host_mount_namespace_is_seen_from_a_mount_namespace_of_its_own(self):
+        sleeper = HostSleeper()
+        self.addCleanup(sleeper.stop)
+        c = self.container(privileged=True, pid_mode="host", name="nsenter", family="tools")
+        self.register(c)
+        self.start_agent("--host-ns-pid", os.getpid())
+        agent_mnt = os.stat("/proc/%d/ns/mnt" % self.agent.proc.pid).st_ino
+        host_mnt = os.stat("/proc/self/ns/mnt").st_ino
+        self.assertNotEqual(agent_mnt, host_mnt,
+                            "the agent should run in a mount namespace of its own")
+        c.start()
+        r = c.exec(["/bin/egprobe", "setns", str(sleeper.pid), "mnt"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NS_ENTERED, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["namespaceKinds"], ["mnt"])
+        self.assertEqual(ctx["targetNamespace"]["inode"], host_mnt)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ class OneIdentityPerBehaviour(AgentCase):
     def assertTaskIdentity(self, f, c):
         td = task_details(f)
         self.assertEqual(td.get("arn"), harness.task_arn(c.task_id), f)
-        self.assertEqual(td.get("family"), c.family, f)
+        self.assertEqual(json.loads(f["service"]["additionalInfo"]["value"]).get("taskFamily"),
+                         c.family, f)
         self.assertEqual([x.get("name") for x in td.get("containers", [])], [c.name], f)
 
     # -- capability ---------------------------------------------------------------------------

@@ -132,6 +132,32 @@ class PolicyInTheAgent(AgentCase):
         self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         self.stop_agent()
 
+    def test_health_log_lines_are_whole_json_however_large(self):
+        """The health record grows with the policy (a suppression counter per allow rule); a
+        large one is logged whole, as valid JSON, not cut at a fixed line size."""
+        rules = ["allow:"]
+        for i in range(300):
+            rules.append("  - name: rule-%03d-%s\n    reason: Test rule %d.\n"
+                         "    task_family: family-%03d" % (i, "x" * 40, i, i))
+        self.write_policy("version: 1\n" + "\n".join(rules) + "\n")
+        self.start_agent("--policy", self.policy, "--health-interval", "1")
+        deadline = time.monotonic() + 20
+        lines = []
+        while len(lines) < 2:
+            self.assertLess(time.monotonic(), deadline, self.agent.logs()[-5:])
+            time.sleep(0.2)
+            lines = [l for l in self.agent.logs() if " info: health " in l]
+        self.stop_agent()
+        for line in lines:
+            payload = line.split(" info: health ", 1)[1]
+            self.assertGreater(len(payload), 16384)
+            health = json.loads(payload)  # raises on a cut line
+            self.assertEqual(len(health["policy"]["rules"]), 300)
+            self.assertIn("hooks", health)  # the last member: nothing was cut
+        for line in self.agent.logs():  # and every other line that carries JSON is whole
+            if " {" in line:
+                json.loads(line[line.index(" {") + 1:])
+
     def test_invalid_policy_at_start_is_a_clear_error(self):
         self.write_policy("findings:\n  \"Made:Up/Type\":\n    enabled: true\n")
         agent = harness.Agent(introspection_url=self.fake.base_url,

@@ -39,23 +39,12 @@ class RootfsWrites(AgentCase):
         self.register(c)
         return c
 
-    def findings_of(self, type_, c):
-        return [f for f in self.agent.findings()
-                if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
-
-    def wait_context(self, type_, c, pred, timeout=20):
-        """The newest line of the container's `type_` finding once pred(context) holds."""
-        deadline = time.time() + timeout
-        last = None
-        while time.time() < deadline:
-            found = self.findings_of(type_, c)
-            if found:
-                last = found[-1]
-                if pred(context(last)):
-                    return last
-            time.sleep(0.3)
-        raise AssertionError("condition not met; last %s finding: %s"
-                             % (type_, json.dumps(last, indent=1)))
+    def assertModifiedAt(self, ctx):
+        """modifiedAt is a model timestamp: epoch seconds (a number), when the file was written:
+        within the last minute, not in the future."""
+        t = ctx["modifiedAt"]
+        self.assertIsInstance(t, (int, float), ctx)
+        self.assertLess(abs(time.time() - 30 - t), 30, ctx)
 
     def test_rootfs_writes_are_reported_once_per_container_and_volume_tmpfs_are_not(self):
         c = self.task_container(name="web", family="shop", version="3")
@@ -125,7 +114,7 @@ class RootfsWrites(AgentCase):
         ctx = context(f)
         self.assertEqual(ctx["filePath"], "/bin/dropped")
         self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
-        self.assertIn("T", ctx["modifiedAt"])
+        self.assertModifiedAt(ctx)
         self.assertEqual(process(f)["executablePath"], "/bin/dropped")
         # Executing the image's own binaries is not "new".
         self.stop_agent()
@@ -151,7 +140,8 @@ class RootfsWrites(AgentCase):
         ctx = context(f)
         self.assertEqual(ctx["filePath"], "/opt/plugins/libdropped.so")
         self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
-        self.assertIn("T", ctx["modifiedAt"])
+        self.assertModifiedAt(ctx)
+        self.assertEqual(ctx["libraryPath"], "/opt/plugins/libdropped.so")
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         time.sleep(1.5)
         self.stop_agent()
@@ -173,6 +163,142 @@ class RootfsWrites(AgentCase):
         self.assertEqual(by_path["/etc/ld.so.preload"]["severity"], 8.0)
         self.assertEqual(context(by_path["/etc/ld.so.preload"])["fileOperation"], "create")
         self.assertAttributed(by_path["/etc/passwd"], c)
+
+    def test_fd_based_and_timestamp_changes_are_seen_setuid_passwd_is_sensitive(self):
+        # Issue 17 item 5: metadata changed through an fd (fchmod, fchown, fchownat with
+        # AT_EMPTY_PATH, futimens) or the timestamps changed by name (utimensat) are rootfs
+        # modifications; a setuid bit set on /etc/passwd that way is SensitiveFileModified with
+        # the mode in the evidence. The same calls on the volume and the tmpfs stay silent.
+        c = self.task_container(name="meta")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c",
+                    "echo v > /data/vfile && echo t > /scratch/tfile && "
+                    "/bin/egprobe fchmod /data/vfile 4755 && /bin/egprobe futimens /scratch/tfile && "
+                    "/bin/egprobe utimensat /data/vfile && "
+                    "/bin/egprobe fchmod /etc/passwd 4644 && "
+                    "/bin/egprobe fchownat-fd /etc/group 0 0 && "
+                    "/bin/egprobe fchown /bin/busybox 0 0 && "
+                    "/bin/egprobe futimens /bin/egprobe && /bin/egprobe utimensat /mnt && "
+                    "echo n > /new && /bin/egprobe futimens /new && "
+                    "/bin/egprobe fchown /new 0 0 && /bin/egprobe fchmod /new 755 && "
+                    "echo s > /suid && /bin/egprobe fchmod /suid 4755"])
+        self.assertTrue(r.ok, r)
+        want = {"/etc/passwd", "/etc/group", "/bin/busybox", "/bin/egprobe", "/mnt", "/new",
+                "/suid"}
+        # New timestamps, owner or plain mode on a file the container wrote are repeats of
+        # that write; a setuid bit set on it is not.
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: want <= set(ctx.get("relatedFilePaths", [])) and
+                              ctx.get("fileOperations", {}).get("repeatedWrite", 0) >= 3)
+        found = self.agent.wait_for(harness.match(SENSITIVE, c), timeout=20, count=2)
+        time.sleep(1.5)
+        self.stop_agent()
+        ctx = context(f)
+        self.assertEqual(set(ctx["relatedFilePaths"]), want, ctx)  # nothing from /data, /scratch
+        self.assertEqual(ctx["fileOperations"], {"chmod": 2, "chown": 2, "setTimes": 2,
+                                                 "create": 2, "repeatedWrite": 3}, ctx)
+        self.assertEqual(ctx["setuidOrSetgidFiles"], {"/etc/passwd": "4644", "/suid": "4755"},
+                         ctx)
+        by_path = {context(s)["filePath"]: s for s in self.findings_of(SENSITIVE, c)}
+        self.assertEqual(set(by_path), {"/etc/passwd", "/etc/group"}, found)
+        passwd = context(by_path["/etc/passwd"])
+        self.assertEqual(passwd["fileOperation"], "chmod")
+        self.assertEqual(passwd["fileMode"], "4644")
+        self.assertEqual(passwd["setuidOrSetgid"], True)
+        self.assertEqual(context(by_path["/etc/group"])["fileOperation"], "chown")
+        self.assertAttributed(by_path["/etc/passwd"], c)
+
+    def test_setuid_chmod_by_name_carries_the_mode(self):
+        # chmod that adds setuid/setgid to any rootfs file says so in the container's finding.
+        c = self.task_container(name="suid")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "cp /bin/egprobe /bin/helper && chmod 6755 /bin/helper"])
+        self.assertTrue(r.ok, r)
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: "setuidOrSetgidFiles" in ctx)
+        self.stop_agent()
+        self.assertEqual(context(f)["setuidOrSetgidFiles"], {"/bin/helper": "6755"})
+
+    def test_tmpfile_linked_into_rootfs_is_reported_by_its_final_name(self):
+        # Issue 17 item 7: an O_TMPFILE file given a rootfs name by linkat from
+        # /proc/self/fd/N (on /proc, another mount): the link is judged by its new name, the
+        # finding names that name (not "#<inode>") and a sensitive name is SensitiveFileModified.
+        # The same into the volume stays silent.
+        c = self.task_container(name="tmpfile")
+        self.start_agent()
+        c.start()
+        probe = c.exec(["/bin/egprobe", "tmpfile-link", "/tmp", "/probe-linked", "proc"],
+                       check=False)
+        if "errno=EOPNOTSUPP" in probe.stdout and "step=open" in probe.stdout:
+            # overlayfs has O_TMPFILE since 6.6: before, the evasion cannot be made on it.
+            self.skipTest("O_TMPFILE on the overlay rootfs: %s" % probe.stdout.strip())
+        self.assertTrue(probe.ok, probe)
+        r = c.exec(["/bin/sh", "-c",
+                    "/bin/egprobe tmpfile-link /data /data/vol-linked proc && "
+                    "/bin/egprobe tmpfile-link /tmp /etc/sudoers proc && "
+                    "/bin/egprobe tmpfile-link /tmp /bin/linked proc && "
+                    "/bin/linked sleep 0"])
+        self.assertTrue(r.ok, r)
+        f = self.wait_context(ROOTFS_MODIFIED, c, lambda ctx: {"/etc/sudoers", "/bin/linked"}
+                              <= set(ctx.get("relatedFilePaths", [])))
+        [s] = self.agent.wait_for(harness.match(SENSITIVE, c), timeout=20)
+        [b] = self.agent.wait_for(harness.match(NEW_BINARY, c), timeout=20)
+        time.sleep(1.5)
+        self.stop_agent()
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/probe-linked", ctx)
+        self.assertEqual(ctx["fileOperation"], "link", ctx)
+        self.assertEqual(set(ctx["relatedFilePaths"]),
+                         {"/probe-linked", "/etc/sudoers", "/bin/linked"}, ctx)
+        self.assertEqual(ctx["fileOperations"], {"link": 3}, ctx)
+        self.assertEqual(context(s)["filePath"], "/etc/sudoers")
+        self.assertEqual(context(s)["fileOperation"], "link")
+        self.assertEqual(context(b)["filePath"], "/bin/linked")
+
+    def test_sensitive_file_through_a_symlinked_directory_is_matched_on_the_resolved_path(self):
+        # Issue 17 item 8: /opt/e -> /etc; changes made through /opt/e/... are matched on the
+        # path the kernel resolved, and the finding gives both.
+        c = self.task_container(name="symlinked")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c",
+                    "mkdir -p /opt && ln -s /etc /opt/e && ln -s ../etc /opt/rel && "
+                    "chmod 4644 /opt/e/passwd && /bin/egprobe fchmod /opt/rel/group 2644 && "
+                    "echo x > /opt/e/ld.so.preload && echo y > /tmp/s && mv /tmp/s /opt/rel/shadow"])
+        self.assertTrue(r.ok, r)
+        found = self.agent.wait_for(harness.match(SENSITIVE, c), timeout=20, count=4)
+        time.sleep(1.5)
+        self.stop_agent()
+        by_path = {context(s)["filePath"]: context(s) for s in self.findings_of(SENSITIVE, c)}
+        self.assertEqual(set(by_path), {"/etc/passwd", "/etc/group", "/etc/ld.so.preload",
+                                        "/etc/shadow"}, found)
+        self.assertEqual(by_path["/etc/passwd"]["literalFilePath"], "/opt/e/passwd")
+        self.assertEqual(by_path["/etc/passwd"]["fileOperation"], "chmod")
+        self.assertEqual(by_path["/etc/shadow"]["literalFilePath"], "/opt/rel/shadow")
+        self.assertEqual(by_path["/etc/shadow"]["fileOperation"], "rename")
+
+    def test_writes_through_an_fd_from_before_a_chroot_are_counted(self):
+        # Issue 17 item 6: after chroot into the tmpfs, the task's root is the tmpfs; a file of
+        # the container's rootfs created through a directory fd from before is still a rootfs
+        # write, and the file and directory created inside the new root (on the tmpfs: /inside
+        # and /inside.d there, /scratch/inside* in the container) are not.
+        c = self.task_container(name="chrooter")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/egprobe", "chroot-write", "/scratch", "etc/planted", "/inside"])
+        self.assertTrue(r.ok, r)
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: "/etc/planted" in ctx.get("relatedFilePaths", []) or
+                              "etc/planted" in json.dumps(ctx))
+        time.sleep(1.5)
+        self.stop_agent()
+        latest = last_by_id(self.findings_of(ROOTFS_MODIFIED, c))
+        [f] = latest.values()
+        self.assertEqual(context(f)["relatedFilePaths"], ["/etc/planted"], context(f))
+        self.assertEqual(context(f)["fileOperations"], {"create": 1}, context(f))
+        self.assertIn("ok chroot-write", r.stdout)
 
     def run_until_counted(self, name, script, writes):
         """Runs script in a new task container until its finding counts `writes`, lets one more
@@ -202,12 +328,17 @@ class RootfsWrites(AgentCase):
         self.assertEqual(ctx["distinctFileCount"], 1)
         self.assertEqual(ctx["fileOperations"].get("repeatedWrite"), 98, ctx["fileOperations"])
         self.assertEqual(f["service"]["count"], 100)
+        # The kernel counters are the whole host's: another container's path operation in the
+        # same seconds adds to them (it did, with other tests running at the same time). The
+        # exact count of this container's repeats is the finding's repeatedWrite above; here,
+        # that its 200 operations were sent 4 times and the rest absorbed in the kernel.
         k = health["kernelEvents"]["rootfsPathOp"]
-        self.assertEqual(k["sent"], 4, k)  # mkdir and rmdir, on the rootfs and on the volume
-        self.assertEqual(k["deduplicated"], 196, k)
+        self.assertGreaterEqual(k["sent"], 4, k)  # mkdir and rmdir, on the rootfs and the volume
+        self.assertLess(k["sent"], 4 + 20, k)  # not sent one by one (that is 200)
+        self.assertGreaterEqual(k["deduplicated"], 196, k)
         self.assertEqual(k["dropped"], 0, k)
         rd = health["detectors"]["rootfs"]
-        self.assertEqual(rd["pathOpRepeatsFromKernel"], 98, rd)
+        self.assertGreaterEqual(rd["pathOpRepeatsFromKernel"], 98, rd)
         self.assertEqual(rd["pathOpKeysUntracked"], 0, rd)
 
     def test_rewrites_of_one_file_and_of_two_in_turn_are_counted_exactly(self):
@@ -221,9 +352,10 @@ class RootfsWrites(AgentCase):
         self.assertEqual(ctx["writeCount"], 540, ctx)  # nothing from the volume
         self.assertEqual(set(ctx["relatedFilePaths"]), {"/tmp/egprobe-loop", "/x", "/y"}, ctx)
         self.assertEqual(ctx["distinctFileCount"], 3)
-        k = health["kernelEvents"]["rootfsWrite"]
-        self.assertEqual(k["sent"], 3, k)
-        self.assertEqual(k["deduplicated"], 537, k)
+        k = health["kernelEvents"]["rootfsWrite"]  # the whole host's, as above
+        self.assertGreaterEqual(k["sent"], 3, k)
+        self.assertLess(k["sent"], 3 + 20, k)  # not sent one by one (that is 540)
+        self.assertGreaterEqual(k["deduplicated"], 537, k)
         self.assertEqual(k["dropped"], 0, k)
 
     def test_ten_thousand_files_one_finding_exact_counts_no_drops(self):

@@ -78,10 +78,12 @@ static void header_and_capability_event(void **state)
     check_struct(btf, "eg_event_header", sizeof(struct eg_event_header), hdr,
                  sizeof(hdr) / sizeof(hdr[0]));
     const struct field cap[] = {
-        F(struct eg_cap_event, hdr),       F(struct eg_cap_event, exe_ino),
-        F(struct eg_cap_event, exe_dev),   F(struct eg_cap_event, cap),
-        F(struct eg_cap_event, ret),       F(struct eg_cap_event, syscall_nr),
-        F(struct eg_cap_event, cap_flags), F(struct eg_cap_event, exe_name),
+        F(struct eg_cap_event, hdr),          F(struct eg_cap_event, exe_ino),
+        F(struct eg_cap_event, exe_dev),      F(struct eg_cap_event, cap),
+        F(struct eg_cap_event, ret),          F(struct eg_cap_event, syscall_nr),
+        F(struct eg_cap_event, cap_flags),    F(struct eg_cap_event, scope),
+        F(struct eg_cap_event, userns_level), F(struct eg_cap_event, userns_inum),
+        F(struct eg_cap_event, exe_name),
     };
     check_struct(btf, "eg_cap_event", sizeof(struct eg_cap_event), cap,
                  sizeof(cap) / sizeof(cap[0]));
@@ -89,6 +91,7 @@ static void header_and_capability_event(void **state)
         F(struct eg_cap_dedup_key, cgroup_id),  F(struct eg_cap_dedup_key, exe_ino),
         F(struct eg_cap_dedup_key, exe_dev),    F(struct eg_cap_dedup_key, cap),
         F(struct eg_cap_dedup_key, syscall_nr), F(struct eg_cap_dedup_key, granted),
+        F(struct eg_cap_dedup_key, scope),
     };
     check_struct(btf, "eg_cap_dedup_key", sizeof(struct eg_cap_dedup_key), key,
                  sizeof(key) / sizeof(key[0]));
@@ -118,6 +121,22 @@ static void lifecycle_events(void **state)
     const struct field ex[] = {F(struct eg_exit_event, hdr), F(struct eg_exit_event, exit_code)};
     check_struct(btf, "eg_exit_event", sizeof(struct eg_exit_event), ex, 2);
     check_struct(btf, "eg_fork_event", sizeof(struct eg_fork_event), ex, 1);
+    const struct field left[] = {
+        F(struct eg_cgroup_left_event, hdr),         F(struct eg_cgroup_left_event, dst_cgroup_id),
+        F(struct eg_cgroup_left_event, writer_tgid), F(struct eg_cgroup_left_event, left_flags),
+        F(struct eg_cgroup_left_event, dst_level),   F(struct eg_cgroup_left_event, writer_comm),
+        F(struct eg_cgroup_left_event, dst_path),
+    };
+    check_struct(btf, "eg_cgroup_left_event", sizeof(struct eg_cgroup_left_event), left,
+                 sizeof(left) / sizeof(left[0]));
+    /* Written by the agent's start-up scan, read by every program. */
+    const struct field home[] = {
+        F(struct eg_home, cgroup_id),
+        F(struct eg_home, start_time_ns),
+        F(struct eg_home, start_slack_ns),
+        F(struct eg_home, flags),
+    };
+    check_struct(btf, "eg_home", sizeof(struct eg_home), home, sizeof(home) / sizeof(home[0]));
     btf__free(btf);
 }
 
@@ -180,6 +199,7 @@ static void rootfs_events(void **state)
         F(struct eg_rootfs_pathop_event, op),
         F(struct eg_rootfs_pathop_event, pathop_flags),
         F(struct eg_rootfs_pathop_event, pathop_flags2),
+        F(struct eg_rootfs_pathop_event, mode),
         F(struct eg_rootfs_pathop_event, dedup_hash),
         F(struct eg_rootfs_pathop_event, base),
         F(struct eg_rootfs_pathop_event, path),

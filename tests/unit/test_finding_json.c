@@ -49,10 +49,13 @@ static struct eg_ecs_task *sample_task(void)
              "arn:aws:ecs:us-west-2:123456789012:task/prod/5f0c3b3a9c3a4a5f8f1b9f0b1e2d3c4b");
     snprintf(t->family, sizeof(t->family), "web");
     snprintf(t->version, sizeof(t->version), "8");
+    snprintf(t->known_status, sizeof(t->known_status), "RUNNING");
     t->n_containers = 2;
     snprintf(t->containers[0].docker_id, sizeof(t->containers[0].docker_id), CID);
     snprintf(t->containers[0].name, sizeof(t->containers[0].name), "app");
     snprintf(t->containers[0].image, sizeof(t->containers[0].image), "nginx:1.27");
+    snprintf(t->containers[0].docker_name, sizeof(t->containers[0].docker_name),
+             "ecs-web-8-app-a1b2c3d4e5f6a7b8c9d0");
     snprintf(t->containers[1].docker_id, sizeof(t->containers[1].docker_id), "%064d", 0);
     snprintf(t->containers[1].name, sizeof(t->containers[1].name), "sidecar");
     return t;
@@ -81,6 +84,16 @@ static const char *str_at(json_object *o, const char *path)
             return NULL;
     }
     return json_object_get_string(cur);
+}
+
+/* service.additionalInfo.value, parsed (caller puts it). */
+static json_object *additional_info(json_object *o)
+{
+    const char *value = str_at(o, "service.additionalInfo.value");
+    assert_non_null(value);
+    json_object *extra = json_tokener_parse(value);
+    assert_non_null(extra);
+    return extra;
 }
 
 static void guardduty_shape_with_resolved_task(void **state)
@@ -126,8 +139,77 @@ static void guardduty_shape_with_resolved_task(void **state)
     assert_string_equal(str_at(o, "service.runtimeDetails.process.startTime"), "1795461859.500");
     assert_string_equal(str_at(o, "service.runtimeDetails.context.capabilityName"),
                         "CAP_SYS_ADMIN");
+    /* Model structures hold model members only; what they cannot hold is in additionalInfo.
+     * EcsTaskDetails.version is the task's version counter, not the definition's revision. */
+    assert_null(str_at(o, "resource.ecsClusterDetails.taskDetails.family"));
+    assert_null(str_at(o, "resource.ecsClusterDetails.taskDetails.version"));
+    assert_null(str_at(o, "resource.ecsClusterDetails.taskDetails.status"));
+    assert_null(str_at(o, "resource.ecsClusterDetails.taskDetails.taskId"));
+    assert_null(str_at(o, "resource.containerDetails.dockerName"));
+    assert_null(str_at(o, "resource.ecsClusterDetails.taskDetails.containers.0.dockerName"));
+    json_object *extra = additional_info(o);
+    assert_string_equal(str_at(extra, "taskId"), "5f0c3b3a9c3a4a5f8f1b9f0b1e2d3c4b");
+    assert_string_equal(str_at(extra, "taskFamily"), "web");
+    assert_string_equal(str_at(extra, "taskRevision"), "8");
+    assert_string_equal(str_at(extra, "taskStatus"), "RUNNING");
+    assert_string_equal(str_at(extra, "dockerName"), "ecs-web-8-app-a1b2c3d4e5f6a7b8c9d0");
+    assert_string_equal(str_at(extra, "taskResolution"), "introspection");
+    json_object_put(extra);
     json_object_put(o);
     free(t);
+    free_finding(f);
+}
+
+/*
+ * Typed consumers drop members the model lacks: the command line is also the model's
+ * commandLineExample, and every context extension is copied into additionalInfo.value.context;
+ * model members are not.
+ */
+static void evidence_typed_consumers_can_read(void **state)
+{
+    (void)state;
+    struct eg_finding *f = sample_finding();
+    snprintf(f->process.args, sizeof(f->process.args), "/bin/egprobe mount-tmpfs /mnt");
+    json_object_object_add(f->context, "capabilityGranted", json_object_new_boolean(1));
+    json_object_object_add(f->context, "filePath", json_object_new_string("/etc/passwd"));
+    struct eg_finding_view v = {.severity = 5.0, .now_ms = 1795461862003ULL};
+    json_object *o = serialize(f, &v);
+    assert_string_equal(str_at(o, "service.runtimeDetails.context.commandLineExample"),
+                        "/bin/egprobe mount-tmpfs /mnt");
+    assert_string_equal(str_at(o, "service.runtimeDetails.process.commandLine"),
+                        "/bin/egprobe mount-tmpfs /mnt");
+    assert_string_equal(str_at(o, "service.runtimeDetails.context.capabilityName"),
+                        "CAP_SYS_ADMIN");
+    json_object *extra = additional_info(o);
+    assert_string_equal(str_at(extra, "context.capabilityName"), "CAP_SYS_ADMIN");
+    assert_string_equal(str_at(extra, "context.capabilityGranted"), "true");
+    assert_null(str_at(extra, "context.filePath"));           /* a model member */
+    assert_null(str_at(extra, "context.commandLineExample")); /* a model member */
+    json_object_put(extra);
+    /* The finding's own context is the detector's: the line adds to a copy. */
+    assert_false(json_object_object_get_ex(f->context, "commandLineExample", NULL));
+    json_object_put(o);
+    free_finding(f);
+}
+
+/* An optional member whose value is unknown is left out, never written as "". */
+static void unknown_optional_members_are_left_out(void **state)
+{
+    (void)state;
+    struct eg_finding *f = sample_finding();
+    f->process.exe[0] = '\0';
+    json_object_put(f->context);
+    f->context = NULL;
+    struct eg_finding_view v = {.severity = 5.0, .now_ms = 1795461862003ULL};
+    json_object *o = serialize(f, &v);
+    assert_null(str_at(o, "service.runtimeDetails.process.executablePath"));
+    assert_null(str_at(o, "service.runtimeDetails.process.commandLine"));
+    assert_null(str_at(o, "service.runtimeDetails.context.commandLineExample"));
+    assert_string_equal(str_at(o, "service.runtimeDetails.process.name"), "egprobe");
+    json_object *extra = additional_info(o);
+    assert_null(str_at(extra, "context")); /* no extension, no copy */
+    json_object_put(extra);
+    json_object_put(o);
     free_finding(f);
 }
 
@@ -138,11 +220,19 @@ static void unresolved_task_keeps_cgroup_identity(void **state)
     struct eg_finding_view v = {
         .severity = 2.0, .now_ms = 1795461862003ULL, .task_resolution = "cgroupPath"};
     json_object *o = serialize(f, &v);
-    assert_string_equal(str_at(o, "resource.ecsClusterDetails.taskDetails.taskId"),
-                        "5f0c3b3a9c3a4a5f8f1b9f0b1e2d3c4b");
+    /* Typed consumers see no task ARN: the task id from the cgroup path is in additionalInfo. */
+    json_object *extra = additional_info(o);
+    assert_string_equal(str_at(extra, "taskId"), "5f0c3b3a9c3a4a5f8f1b9f0b1e2d3c4b");
+    assert_string_equal(str_at(extra, "taskResolution"), "cgroupPath");
+    json_object_put(extra);
     assert_null(str_at(o, "resource.ecsClusterDetails.taskDetails.arn"));
     assert_string_equal(str_at(o, "resource.containerDetails.id"), CID);
-    assert_string_equal(str_at(o, "accountId"), "unknown");
+    /* Unknown account and region: "" (the model requires them), no partition, no guess. */
+    assert_string_equal(str_at(o, "accountId"), "");
+    assert_string_equal(str_at(o, "region"), "");
+    assert_null(str_at(o, "partition"));
+    assert_string_equal(str_at(o, "arn"),
+                        "arn:aws:ecsguard:::finding/0123456789abcdef0123456789abcdef");
     json_object_put(o);
     free_finding(f);
 }
@@ -211,6 +301,16 @@ static void long_values_are_cut_with_a_marker(void **state)
     s = eg_json_string("short", 100);
     assert_string_equal(json_object_get_string(s), "short");
     json_object_put(s);
+    /* Invalid bytes triple in size: around the stack buffer's limit nothing is lost or cut. */
+    for (size_t n = 339; n <= 344; n++) {
+        char bad[400];
+        memset(bad, 0xff, n);
+        bad[n] = '\0';
+        s = eg_json_string(bad, 4096);
+        assert_int_equal(strlen(json_object_get_string(s)), 3 * n);
+        assert_null(strstr(json_object_get_string(s), EG_TRUNCATION_MARKER));
+        json_object_put(s);
+    }
 }
 
 int main(void)
@@ -218,6 +318,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(guardduty_shape_with_resolved_task),
         cmocka_unit_test(unresolved_task_keeps_cgroup_identity),
+        cmocka_unit_test(evidence_typed_consumers_can_read),
+        cmocka_unit_test(unknown_optional_members_are_left_out),
         cmocka_unit_test(hostile_strings_stay_valid_json),
         cmocka_unit_test(utf8_sanitizer),
         cmocka_unit_test(long_values_are_cut_with_a_marker),

@@ -244,16 +244,21 @@ static void host_and_other_task_targets_are_findings(void **state)
         assert_string_equal(f->where.task_id, TASK_A);
         assert_int_equal(f->process.pid, 500);
         struct json_object *t = target_of(f);
+        /* targetProcess holds the model's ProcessDetails members; whose process it is sits
+         * beside it in the context. */
+        assert_null(get_str(t, "hostProcess"));
+        assert_null(get_str(t, "containerId"));
+        assert_null(get_str(t, "taskId"));
         if (f->type == EG_FT_VM_WRITE) {
-            assert_true(get_bool(t, "hostProcess"));
-            assert_null(get_str(t, "containerId"));
+            assert_true(get_bool(f->context, "targetHostProcess"));
+            assert_null(get_str(f->context, "targetContainerId"));
             assert_string_equal(get_str(t, "executablePath"), "/usr/sbin/victim");
             assert_string_equal(f->target_process, "/usr/sbin/victim");
         } else {
             assert_int_equal(f->type, EG_FT_HOST_PROCESS_SIGNALED);
-            assert_false(get_bool(t, "hostProcess"));
-            assert_string_equal(get_str(t, "containerId"), CID_B1);
-            assert_string_equal(get_str(t, "taskId"), TASK_B);
+            assert_false(get_bool(f->context, "targetHostProcess"));
+            assert_string_equal(get_str(f->context, "targetContainerId"), CID_B1);
+            assert_string_equal(get_str(f->context, "targetTaskId"), TASK_B);
         }
     }
 }
@@ -293,7 +298,9 @@ static void kill_all_and_unresolved_records(void **state)
     feed(fx, &unknown);
     struct collected c = all_findings(fx);
     assert_int_equal(c.n, 1);
-    assert_true(get_bool(target_of(c.f[0]), "allProcesses"));
+    assert_true(get_bool(c.f[0]->context, "targetAllProcesses"));
+    assert_true(get_bool(c.f[0]->context, "targetHostProcess"));
+    assert_false(json_object_object_get_ex(c.f[0]->context, "targetProcess", NULL));
     assert_string_equal(c.f[0]->target_process, "*");
 }
 
@@ -317,7 +324,9 @@ static void ns_entry_names_kinds_and_target(void **state)
     assert_true(json_object_object_get_ex(f->context, "namespaceKinds", &kinds));
     assert_int_equal(json_object_array_length(kinds), 2);
     assert_string_equal(json_object_get_string(json_object_array_get_idx(kinds, 1)), "net");
-    assert_true(get_bool(target_of(f), "hostProcess"));
+    /* A namespace file names no process: no targetProcess, the owner is the host. */
+    assert_false(json_object_object_get_ex(f->context, "targetProcess", NULL));
+    assert_true(get_bool(f->context, "targetHostProcess"));
 }
 
 /* ---- host pid namespace sharing ---------------------------------------------------------- */

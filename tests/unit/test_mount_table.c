@@ -3,6 +3,7 @@
  * (base, path) pair lands on in a container's mount table, and the per-mount-
  * namespace cache re-reading /proc/<pid>/mountinfo.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -188,6 +189,61 @@ static void cache_follows_real_mount_changes(void **state)
     eg_mount_cache_free(c);
 }
 
+/* A tree standing in for a container's root: /etc, /opt/e -> /etc, /opt/rel -> ../etc, a loop,
+ * and a link that tries to leave the root (/opt/up -> ../../..). */
+static void resolves_symlinks_inside_a_root(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/eg-links-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char p[256];
+    snprintf(p, sizeof(p), "%s/etc", root);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof(p), "%s/opt", root);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof(p), "%s/opt/e", root);
+    assert_int_equal(symlink("/etc", p), 0);
+    snprintf(p, sizeof(p), "%s/opt/rel", root);
+    assert_int_equal(symlink("../etc", p), 0);
+    snprintf(p, sizeof(p), "%s/opt/loop", root);
+    assert_int_equal(symlink("/opt/loop", p), 0);
+    snprintf(p, sizeof(p), "%s/opt/up", root);
+    assert_int_equal(symlink("../../..", p), 0);
+    snprintf(p, sizeof(p), "%s/etc/passwd-link", root);
+    assert_int_equal(symlink("passwd", p), 0);
+    int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    char out[256];
+
+    assert_int_equal(eg_path_resolve_links(fd, "/opt/e/passwd", false, out, sizeof(out)), 0);
+    assert_string_equal(out, "/etc/passwd");
+    assert_int_equal(eg_path_resolve_links(fd, "/opt/rel/shadow", false, out, sizeof(out)), 0);
+    assert_string_equal(out, "/etc/shadow");
+    /* The last component: followed only when asked (chmod), named otherwise (unlink). */
+    assert_int_equal(eg_path_resolve_links(fd, "/opt/e", false, out, sizeof(out)), 0);
+    assert_string_equal(out, "/opt/e");
+    assert_int_equal(eg_path_resolve_links(fd, "/opt/e", true, out, sizeof(out)), 0);
+    assert_string_equal(out, "/etc");
+    assert_int_equal(eg_path_resolve_links(fd, "/etc/passwd-link", true, out, sizeof(out)), 0);
+    assert_string_equal(out, "/etc/passwd");
+    /* ".." after a link is taken from where the link led, as the kernel does. */
+    assert_int_equal(eg_path_resolve_links(fd, "/opt/e/../x", false, out, sizeof(out)), 0);
+    assert_string_equal(out, "/x");
+    /* A link climbing above the root stops at the root. */
+    assert_int_equal(eg_path_resolve_links(fd, "/opt/up/etc/passwd", false, out, sizeof(out)), 0);
+    assert_string_equal(out, "/etc/passwd");
+    /* Missing components are kept as named; loops fail. */
+    assert_int_equal(eg_path_resolve_links(fd, "/no/such/file", true, out, sizeof(out)), 0);
+    assert_string_equal(out, "/no/such/file");
+    assert_int_equal(eg_path_resolve_links(fd, "/opt/loop/x", false, out, sizeof(out)), -1);
+    assert_int_equal(eg_path_resolve_links(fd, "/", true, out, sizeof(out)), 0);
+    assert_string_equal(out, "/");
+    close(fd);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +254,7 @@ int main(void)
         cmocka_unit_test(joins_and_normalizes),
         cmocka_unit_test(cache_reads_through_a_process_and_counts_errors),
         cmocka_unit_test(cache_follows_real_mount_changes),
+        cmocka_unit_test(resolves_symlinks_inside_a_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The container's root for the rootfs programs (rootfs.bpf.c): the map that holds it per
+ * container slot, its capture (lifecycle.bpf.c, at the exec that ends the runtime's set-up;
+ * the loader shares the lifecycle object's map with the rootfs object) and the lookups the
+ * write checks and path walks make.
+ */
+#ifndef ECSGUARD_ROOTFS_ROOT_BPF_H
+#define ECSGUARD_ROOTFS_ROOT_BPF_H
+
+#include "common.bpf.h"
+
+/*
+ * The root each container's runtime gave it (issue 17 item 6), per container slot as
+ * eg_rootfs_repeats: "on the rootfs" means on this mount, walked up to this dentry, not on
+ * whatever the task's root is now. A chroot (CAP_SYS_CHROOT is in the default set) moves the
+ * task's root, so comparing with task->fs->root would stop counting writes made through a
+ * directory fd from before it, and count the new root's own (a volume, a tmpfs) instead.
+ *
+ * Filled at the entrypoint's exec (tp_btf/sched_process_exec, in the lifecycle program that
+ * ends the set-up of a process the runtime put in the cgroup, once it execs in a mount
+ * namespace other than the runtime's: runc init after pivot_root, or a `runc exec` process
+ * after setns), after the new image is loaded and before any of its code has run; the first one
+ * per container wins, so nothing the container does later (chroot, exec) moves it. A slot's
+ * entry names its container's cgroup id: a slot reused by a new container is refilled. A
+ * container started before the agent gets its entry from its first `runc exec`; until then the
+ * task's root is used (docs/rootfs.md).
+ */
+struct eg_rootfs_root {
+    __u64 cgroup_id; /* the container whose root this is (slots are reused) */
+    struct vfsmount *mnt;
+    struct dentry *dentry;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, EG_MAX_CONTAINER_SLOTS);
+    __type(key, __u32);
+    __type(value, struct eg_rootfs_root);
+} eg_rootfs_roots SEC(".maps");
+
+/* The container's slot: from the per-CPU task cache when it has one, else eg_containers. */
+static __always_inline bool container_slot(struct eg_verdict_cache *vc, __u64 cgid, __u32 *slot)
+{
+    if (vc && vc->container) {
+        *slot = (__u32)(vc->container - 1);
+        return true;
+    }
+    struct eg_container_val *cv = bpf_map_lookup_elem(&eg_containers, &cgid);
+    if (!cv)
+        return false;
+    *slot = cv->slot;
+    return true;
+}
+
+/*
+ * Record `task`'s root (current, at the exec that ends its set-up) as container `cgid`'s,
+ * unless one was captured for it already: the first one stands. Called by lifecycle.bpf.c
+ * only (one exec per container process start, never on an ordinary exec): the set-up mark it
+ * tests is deleted by that same program, so no other program on the exec can see it reliably.
+ */
+static __always_inline void eg_capture_container_root(struct task_struct *task, __u64 cgid)
+{
+    struct eg_container_val *cv = bpf_map_lookup_elem(&eg_containers, &cgid);
+    if (!cv)
+        return;
+    __u32 slot = cv->slot;
+    struct eg_rootfs_root *r = bpf_map_lookup_elem(&eg_rootfs_roots, &slot);
+    if (!r || r->cgroup_id == cgid)
+        return; /* captured already: the first one stands */
+    r->cgroup_id = 0;
+    r->mnt = BPF_CORE_READ(task, fs, root.mnt);
+    r->dentry = BPF_CORE_READ(task, fs, root.dentry);
+    r->cgroup_id = cgid;
+}
+
+/* The captured root of container `cgid`, or NULL (none captured: the task's root is used). */
+static __always_inline struct eg_rootfs_root *captured_root(struct eg_verdict_cache *vc, __u64 cgid)
+{
+    __u32 slot;
+    if (!container_slot(vc, cgid, &slot))
+        return NULL;
+    struct eg_rootfs_root *r = bpf_map_lookup_elem(&eg_rootfs_roots, &slot);
+    return r && r->cgroup_id == cgid ? r : NULL;
+}
+
+/* The container's root mount (captured, else the task's). */
+static __always_inline struct vfsmount *root_mnt_of(struct eg_rootfs_root *r,
+                                                    struct task_struct *task, const bool legacy)
+{
+    /*
+     * The task's root is loaded first, apart: merged with the map load into one instruction
+     * (a `?:`), the verifier refuses it ("same insn cannot be used with different pointers").
+     */
+    struct vfsmount *mnt = EG_LOAD(legacy, task, fs, root.mnt);
+    barrier_var(mnt);
+    if (r)
+        mnt = r->mnt;
+    return mnt;
+}
+
+/*
+ * The container's root as plain values (captured, else the task's), read once per event: the
+ * walks and comparisons below take these, never the map pointer, so the verifier's states at
+ * each walk do not differ by whether a root was captured and prune against each other.
+ */
+struct eg_root_view {
+    struct dentry *dentry;
+    struct vfsmount *mnt;
+};
+
+static __always_inline void root_view_of(struct eg_rootfs_root *r, struct task_struct *task,
+                                         struct eg_root_view *v)
+{
+    v->dentry = BPF_CORE_READ(task, fs, root.dentry);
+    v->mnt = BPF_CORE_READ(task, fs, root.mnt);
+    if (r) {
+        v->dentry = r->dentry;
+        v->mnt = r->mnt;
+    }
+}
+
+/* Path of (dentry, mnt) from the container's root `v`. */
+static __always_inline int container_path(const struct eg_root_view *v, struct dentry *dentry,
+                                          struct vfsmount *mnt, char *out, const bool legacy)
+{
+    return eg_dentry_path_from(v->dentry, v->mnt, dentry, mnt, out, legacy);
+}
+
+#endif /* ECSGUARD_ROOTFS_ROOT_BPF_H */
