@@ -486,6 +486,19 @@ static void all_unknown(struct eg_lint_ctx *L, const struct eg_td_value *v,
     }
 }
 
+/* File order, so that output reads top to bottom; then the control's order. */
+static int by_position(const void *a, const void *b)
+{
+    const struct eg_lint_result *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    if (x->column != y->column)
+        return x->column < y->column ? -1 : 1;
+    if (x->control != y->control)
+        return x->control < y->control ? -1 : 1;
+    return strcmp(x->subject, y->subject);
+}
+
 int eg_lint_taskdef(const struct eg_taskdef *td, struct eg_lint_report *out)
 {
     eg_lint_report_free(out);
@@ -502,6 +515,8 @@ int eg_lint_taskdef(const struct eg_taskdef *td, struct eg_lint_report *out)
             each_container_check(&L, c, i);
     }
     eg_lint_check_host_paths(&L);
+    if (out->count > 1)
+        qsort(out->results, out->count, sizeof(*out->results), by_position);
     return L.failed_alloc ? -1 : 0;
 }
 
