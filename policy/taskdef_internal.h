@@ -43,4 +43,10 @@ enum eg_td_item {
 enum eg_td_item eg_td_item_kind(struct eg_td_reader *r, const struct eg_ynode *n,
                                 struct eg_td_value *out);
 
+/*
+ * A JSON document with its surrogate-pair escapes (`\ud83d\ude00`) rewritten as YAML's
+ * `\U0001f600`, in a new buffer the caller frees; NULL when there is nothing to rewrite.
+ */
+char *eg_td_rewrite_surrogates(const char *text, size_t len, size_t *out_len);
+
 #endif

@@ -201,7 +201,6 @@ bool eg_td_read_bool(struct eg_td_reader *r, const struct eg_ynode *m, const cha
         return !bad;
     if (n->type == EG_YNODE_SCALAR && (n->plain || r->format == EG_TD_FORMAT_CLOUDFORMATION)) {
         /* CloudFormation takes "true" and "false" strings for its Boolean properties. */
-        bool cfn = r->format == EG_TD_FORMAT_CLOUDFORMATION;
         if (n->plain ? (scalar_is(n, "true") || scalar_is(n, "True") || scalar_is(n, "TRUE"))
                      : (n->len == 4 && strncasecmp(n->value, "true", 4) == 0)) {
             out->state = EG_TD_KNOWN;
@@ -214,7 +213,6 @@ bool eg_td_read_bool(struct eg_td_reader *r, const struct eg_ynode *m, const cha
             out->flag = false;
             return true;
         }
-        (void)cfn;
     }
     char q[72] = "";
     if (n->type == EG_YNODE_SCALAR)
