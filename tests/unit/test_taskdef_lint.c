@@ -604,6 +604,48 @@ static void test_allow_list(void **state)
     }
 }
 
+/* libyaml's marks are right on the repository's own JSON and YAML: the ECS.4 result of each
+ * deploy/ definition sits exactly where the file's privileged key is (found by text search,
+ * so this follows edits to those files). */
+static void expect_key_position(const char *rel, const char *needle)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/../../%s", getenv("ECSGUARD_FIXTURES"), rel);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *hit = strstr(text, needle);
+    if (!hit) {
+        print_message("%s has no '%s': nothing to compare\n", rel, needle);
+        return;
+    }
+    unsigned line = 1, column = 1;
+    for (const char *p = text; p < hit; p++) {
+        if (*p == '\n') {
+            line++;
+            column = 1;
+        } else {
+            column++;
+        }
+    }
+    struct linted *l = lint(text);
+    const struct eg_lint_result *r = first(l, EG_LINT_ECS4);
+    if (r->line != line || r->column != column)
+        fail_msg("%s: ECS.4 at %u:%u, the key is at %u:%u", rel, r->line, r->column, line, column);
+    done(l);
+}
+
+static void test_positions_in_repository_files(void **state)
+{
+    (void)state;
+    expect_key_position("deploy/ecs/task-definition-ec2-daemon.json", "\"privileged\"");
+    expect_key_position("deploy/ecs/task-definition-managed-daemon.json", "\"privileged\"");
+    expect_key_position("deploy/cloudformation/ecsguard.yaml", "Privileged:");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_wrong_input),
         cmocka_unit_test(test_surrogate_pairs),
         cmocka_unit_test(test_allow_list),
+        cmocka_unit_test(test_positions_in_repository_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
