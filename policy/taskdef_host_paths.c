@@ -121,8 +121,10 @@ void eg_lint_check_host_paths(struct eg_lint_ctx *L)
 {
     const struct eg_taskdef *td = L->td;
     eg_lint_verdict(L, EG_LINT_HOST_PATH, EG_LINT_PASS);
-    if (td->volumes_value.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_HOST_PATH, &td->volumes_value, NULL, 0, "volumes");
+    if (td->volumes_value.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_HOST_PATH, &td->volumes_value, NULL, 0, "volumes");
+        return;
+    }
     for (size_t i = 0; i < td->nvolumes; i++) {
         const struct eg_td_volume *v = &td->volumes[i];
         const struct eg_td_value *src = &v->host_source_path;

@@ -132,12 +132,18 @@ static void check_ecs1(struct eg_lint_ctx *L, const struct eg_td_container *c, s
     bool nonroot = c->user.state == EG_TD_KNOWN && !eg_lint_user_is_root(c->user.str, c->user.len);
     if (priv || nonroot)
         return;
-    if (c->privileged.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS1, &c->privileged, c, i, "privileged");
-    if (c->user.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS1, &c->user, c, i, "user");
-    if (net->state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS1, net, NULL, i, "networkMode");
+    if (c->privileged.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS1, &c->privileged, c, i, "privileged");
+        return;
+    }
+    if (c->user.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS1, &c->user, c, i, "user");
+        return;
+    }
+    if (net->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS1, net, NULL, i, "networkMode");
+        return;
+    }
     char w[96], q[72];
     unsigned line, column;
     eg_lint_who(c, i, w, sizeof(w));
@@ -154,8 +160,10 @@ static void check_ecs1(struct eg_lint_ctx *L, const struct eg_td_container *c, s
 static void check_ecs4(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
     eg_lint_verdict(L, EG_LINT_ECS4, EG_LINT_PASS);
-    if (c->privileged.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS4, &c->privileged, c, i, "privileged");
+    if (c->privileged.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS4, &c->privileged, c, i, "privileged");
+        return;
+    }
     if (c->privileged.state == EG_TD_KNOWN && c->privileged.flag) {
         char w[96];
         eg_lint_who(c, i, w, sizeof(w));
@@ -171,8 +179,10 @@ static void check_ecs5(struct eg_lint_ctx *L, const struct eg_td_container *c, s
 {
     const struct eg_td_value *v = &c->readonly_root;
     eg_lint_verdict(L, EG_LINT_ECS5, EG_LINT_PASS);
-    if (v->state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS5, v, c, i, "readonlyRootFilesystem");
+    if (v->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS5, v, c, i, "readonlyRootFilesystem");
+        return;
+    }
     if (v->state == EG_TD_KNOWN && v->flag)
         return;
     char w[96];
@@ -191,8 +201,10 @@ static const char *const secret_keys[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCES
 static void check_ecs8(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
     eg_lint_verdict(L, EG_LINT_ECS8, EG_LINT_PASS);
-    if (c->environment.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS8, &c->environment, c, i, "environment");
+    if (c->environment.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS8, &c->environment, c, i, "environment");
+        return;
+    }
     char w[96];
     eg_lint_who(c, i, w, sizeof(w));
     for (size_t e = 0; e < c->nenv; e++) {
@@ -218,10 +230,14 @@ static void check_ecs9(struct eg_lint_ctx *L, const struct eg_td_container *c, s
 {
     eg_lint_verdict(L, EG_LINT_ECS9, EG_LINT_PASS);
     const struct eg_td_value *lc = &c->log_configuration, *drv = &c->log_driver;
-    if (lc->state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS9, lc, c, i, "logConfiguration");
-    if (lc->state == EG_TD_KNOWN && drv->state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_ECS9, drv, c, i, "logDriver");
+    if (lc->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS9, lc, c, i, "logConfiguration");
+        return;
+    }
+    if (lc->state == EG_TD_KNOWN && drv->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS9, drv, c, i, "logDriver");
+        return;
+    }
     if (lc->state == EG_TD_KNOWN && drv->state == EG_TD_KNOWN && drv->len > 0)
         return;
     char w[96];
@@ -292,8 +308,10 @@ static void check_cap_add(struct eg_lint_ctx *L, const struct eg_td_container *c
         return; /* ECS.4 already says it: privileged is every capability */
     eg_lint_verdict(L, EG_LINT_CAP_ADD, EG_LINT_PASS);
     const struct eg_td_value *u = caps_unknown(c, &c->cap_add_list);
-    if (u)
-        return eg_lint_unknown_at(L, EG_LINT_CAP_ADD, u, c, i, "linuxParameters.capabilities.add");
+    if (u) {
+        eg_lint_unknown_at(L, EG_LINT_CAP_ADD, u, c, i, "linuxParameters.capabilities.add");
+        return;
+    }
     char w[96], q[72];
     eg_lint_who(c, i, w, sizeof(w));
     for (size_t k = 0; k < c->ncap_add; k++) {
@@ -319,9 +337,10 @@ static void check_cap_drop(struct eg_lint_ctx *L, const struct eg_td_container *
         return;
     eg_lint_verdict(L, EG_LINT_CAP_DROP, EG_LINT_PASS);
     const struct eg_td_value *u = caps_unknown(c, &c->cap_drop_list);
-    if (u)
-        return eg_lint_unknown_at(L, EG_LINT_CAP_DROP, u, c, i,
-                                  "linuxParameters.capabilities.drop");
+    if (u) {
+        eg_lint_unknown_at(L, EG_LINT_CAP_DROP, u, c, i, "linuxParameters.capabilities.drop");
+        return;
+    }
     bool some_unknown = false;
     for (size_t k = 0; k < c->ncap_drop; k++) {
         if (c->cap_drop[k].state == EG_TD_KNOWN && cap_is(&c->cap_drop[k], "ALL"))
@@ -329,9 +348,10 @@ static void check_cap_drop(struct eg_lint_ctx *L, const struct eg_td_container *
         some_unknown |= c->cap_drop[k].state == EG_TD_UNKNOWN;
     }
     for (size_t k = 0; some_unknown && k < c->ncap_drop; k++)
-        if (c->cap_drop[k].state == EG_TD_UNKNOWN)
-            return eg_lint_unknown_at(L, EG_LINT_CAP_DROP, &c->cap_drop[k], c, i,
-                                      "a dropped capability");
+        if (c->cap_drop[k].state == EG_TD_UNKNOWN) {
+            eg_lint_unknown_at(L, EG_LINT_CAP_DROP, &c->cap_drop[k], c, i, "a dropped capability");
+            return;
+        }
     char w[96];
     unsigned line, column;
     eg_lint_who(c, i, w, sizeof(w));
@@ -348,8 +368,10 @@ static void check_cap_drop(struct eg_lint_ctx *L, const struct eg_td_container *
 static void check_user(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
     eg_lint_verdict(L, EG_LINT_USER, EG_LINT_PASS);
-    if (c->user.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_USER, &c->user, c, i, "user");
+    if (c->user.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_USER, &c->user, c, i, "user");
+        return;
+    }
     if (!user_known_root(&c->user))
         return;
     char w[96], q[72];
@@ -370,10 +392,14 @@ static void check_user(struct eg_lint_ctx *L, const struct eg_td_container *c, s
 static void check_init(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
     eg_lint_verdict(L, EG_LINT_INIT, EG_LINT_PASS);
-    if (c->linux_parameters.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_INIT, &c->linux_parameters, c, i, "linuxParameters");
-    if (c->init_process.state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, EG_LINT_INIT, &c->init_process, c, i, "initProcessEnabled");
+    if (c->linux_parameters.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_INIT, &c->linux_parameters, c, i, "linuxParameters");
+        return;
+    }
+    if (c->init_process.state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_INIT, &c->init_process, c, i, "initProcessEnabled");
+        return;
+    }
     if (c->init_process.state == EG_TD_KNOWN && c->init_process.flag)
         return;
     char w[96];
@@ -391,8 +417,10 @@ static void check_host_ns(struct eg_lint_ctx *L, enum eg_lint_control ctl,
                           const struct eg_td_value *v, const char *key, const char *what)
 {
     eg_lint_verdict(L, ctl, EG_LINT_PASS);
-    if (v->state == EG_TD_UNKNOWN)
-        return eg_lint_unknown_at(L, ctl, v, NULL, 0, key);
+    if (v->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, ctl, v, NULL, 0, key);
+        return;
+    }
     if (!eg_td_value_is(v, "host") && !eg_td_value_is(v, "shared"))
         return;
     char q[16];
