@@ -27,6 +27,11 @@ static const char *const sensitive_paths[] = {
     "/var/lib/ecs",         /* the ECS agent's state (task credentials endpoints) */
 };
 
+/* A runtime's API socket is root on the host however it is mounted: a read-only bind mount
+ * stops writes to the socket file, not connect() and every API call after it. */
+static const char *const runtime_sockets[] = {"/var/run/docker.sock", "/run/docker.sock",
+                                              "/var/run/containerd", "/run/containerd"};
+
 #define EG_HOST_PATH_MAX 4096
 
 /* Lexically clean an absolute path into `out`; false when it is not absolute or too long. */
@@ -69,6 +74,18 @@ static bool at_or_under(const char *a, const char *b)
     if (strcmp(b, "/") == 0)
         return true;
     return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* Whether the path is, lies under or holds a runtime socket (lexically cleaned first). */
+static bool reaches_runtime_socket(const char *path, size_t len)
+{
+    char clean[EG_HOST_PATH_MAX];
+    if (!clean_path(path, len, clean, sizeof(clean)))
+        return true;
+    for (size_t i = 0; i < sizeof(runtime_sockets) / sizeof(runtime_sockets[0]); i++)
+        if (at_or_under(clean, runtime_sockets[i]) || at_or_under(runtime_sockets[i], clean))
+            return true;
+    return false;
 }
 
 bool eg_lint_host_path_sensitive(const char *path, size_t len)
@@ -138,10 +155,14 @@ void eg_lint_check_host_paths(struct eg_lint_ctx *L)
         eg_td_value_quote(&v->name, name, sizeof(name));
         eg_td_value_quote(src, path, sizeof(path));
         enum mount_use use = volume_use(td, &v->name, mounts, sizeof(mounts));
+        bool socket = reaches_runtime_socket(src->str, src->len);
         eg_lint_add(L, EG_LINT_HOST_PATH, EG_LINT_FAIL,
-                    use == WRITABLE ? EG_LINT_HIGH : EG_LINT_MEDIUM, src->line, src->column, -1,
-                    "volume '%s' is the host's %s (%s)", name, path,
-                    use == NOT_MOUNTED ? "mounted by no container" : mounts);
+                    use == WRITABLE || socket ? EG_LINT_HIGH : EG_LINT_MEDIUM, src->line,
+                    src->column, -1, "volume '%s' is the host's %s (%s)%s", name, path,
+                    use == NOT_MOUNTED ? "mounted by no container" : mounts,
+                    socket ? ": a container runtime's API socket, which read-only does not "
+                             "restrict"
+                           : "");
         eg_lint_set_subject(L, src);
     }
 }

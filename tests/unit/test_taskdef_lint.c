@@ -369,6 +369,23 @@ static void test_host_paths(void **state)
     assert_int_equal(count(l, EG_LINT_HOST_PATH, EG_LINT_FAIL), 2);
     assert_int_equal(first(l, EG_LINT_HOST_PATH)->severity, EG_LINT_HIGH);
     assert_string_equal(first(l, EG_LINT_HOST_PATH)->subject, "/var/run/docker.sock");
+    assert_int_equal(l->report.results[1].severity, EG_LINT_MEDIUM); /* /proc, read-only */
+    done(l);
+    /* A runtime socket is high even mounted read-only: connect() is not a write. So is a
+     * directory that holds one. */
+    l = lint("{\"family\": \"w\", \"volumes\": ["
+             "{\"name\": \"sock\", \"host\": {\"sourcePath\": \"/run/docker.sock\"}},"
+             "{\"name\": \"run\", \"host\": {\"sourcePath\": \"/var/run/\"}},"
+             "{\"name\": \"etc\", \"host\": {\"sourcePath\": \"/etc\"}}],"
+             "\"containerDefinitions\": [{\"name\": \"a\", \"mountPoints\": ["
+             "{\"sourceVolume\": \"sock\", \"containerPath\": \"/s\", \"readOnly\": true},"
+             "{\"sourceVolume\": \"run\", \"containerPath\": \"/r\", \"readOnly\": true},"
+             "{\"sourceVolume\": \"etc\", \"containerPath\": \"/e\", \"readOnly\": true}]}]}");
+    assert_int_equal(count(l, EG_LINT_HOST_PATH, EG_LINT_FAIL), 3);
+    assert_int_equal(l->report.results[0].severity, EG_LINT_HIGH);
+    assert_int_equal(l->report.results[1].severity, EG_LINT_HIGH);
+    assert_int_equal(l->report.results[2].severity, EG_LINT_MEDIUM);
+    assert_non_null(strstr(l->report.results[0].message, "read-only does not restrict"));
     done(l);
 }
 
