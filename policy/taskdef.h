@@ -22,6 +22,14 @@ struct eg_ynode;
 
 enum eg_td_state { EG_TD_ABSENT, EG_TD_KNOWN, EG_TD_UNKNOWN };
 
+/* One branch of an Fn::If (ABSENT or KNOWN). */
+struct eg_td_branch {
+    enum eg_td_state state;
+    const char *str;
+    size_t len;
+    bool flag;
+};
+
 /* One setting. Strings point into the parsed document (valid while it is). */
 struct eg_td_value {
     enum eg_td_state state;
@@ -30,6 +38,11 @@ struct eg_td_value {
     size_t len;
     bool flag;          /* KNOWN booleans */
     char intrinsic[24]; /* UNKNOWN: the function ("Ref", "Fn::If", ...) */
+    /* UNKNOWN from an Fn::If whose two branches are literal scalars or absent (null,
+     * !Ref AWS::NoValue): what each branch makes the setting, so a control both branches
+     * agree on is decided anyway. 0 otherwise. */
+    unsigned nbranches;
+    struct eg_td_branch branches[2];
 };
 
 struct eg_td_env {

@@ -99,6 +99,11 @@ bool eg_lint_host_path_sensitive(const char *path, size_t len)
     return false;
 }
 
+static bool sensitive(const struct eg_td_value *v)
+{
+    return v->state == EG_TD_KNOWN && eg_lint_host_path_sensitive(v->str, v->len);
+}
+
 /* How the containers mount volume `name`: writable anywhere, read-only only, or not at all. */
 enum mount_use { NOT_MOUNTED, READ_ONLY, WRITABLE };
 
@@ -144,7 +149,8 @@ void eg_lint_check_host_paths(struct eg_lint_ctx *L)
     }
     for (size_t i = 0; i < td->nvolumes; i++) {
         const struct eg_td_volume *v = &td->volumes[i];
-        const struct eg_td_value *src = &v->host_source_path;
+        struct eg_td_value tmp;
+        const struct eg_td_value *src = eg_lint_decide(&v->host_source_path, sensitive, &tmp);
         if (src->state == EG_TD_UNKNOWN) {
             eg_lint_unknown_at(L, EG_LINT_HOST_PATH, src, NULL, 0, "a volume's host sourcePath");
             continue;

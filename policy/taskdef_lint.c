@@ -77,7 +77,38 @@ static void at(const struct eg_td_value *v, const struct eg_td_container *c, uns
     *column = v->line ? v->column : c->column;
 }
 
-#define UNKNOWN_FMT "%s: %s is %s; the template alone does not decide this control"
+#define UNKNOWN_FMT "%s: %s is %s%s; the template alone does not decide this control"
+
+static void branch_value(const struct eg_td_value *v, int k, struct eg_td_value *out)
+{
+    *out = *v;
+    out->state = v->branches[k].state;
+    out->str = v->branches[k].str;
+    out->len = v->branches[k].len;
+    out->flag = v->branches[k].flag;
+    out->nbranches = 0;
+}
+
+const struct eg_td_value *eg_lint_decide(const struct eg_td_value *v, eg_lint_fails_fn fails,
+                                         struct eg_td_value *tmp)
+{
+    if (v->state != EG_TD_UNKNOWN || v->nbranches != 2)
+        return v;
+    struct eg_td_value other;
+    branch_value(v, 0, tmp);
+    branch_value(v, 1, &other);
+    return fails(tmp) == fails(&other) ? tmp : v;
+}
+
+static bool is_true(const struct eg_td_value *v)
+{
+    return v->state == EG_TD_KNOWN && v->flag;
+}
+
+static bool not_true(const struct eg_td_value *v)
+{
+    return !is_true(v);
+}
 
 /* A control that cannot be decided at `v` (an intrinsic) for container `i`. */
 void eg_lint_unknown_at(struct eg_lint_ctx *L, enum eg_lint_control ctl,
@@ -96,7 +127,8 @@ void eg_lint_unknown_at(struct eg_lint_ctx *L, enum eg_lint_control ctl,
     }
     eg_lint_add(L, ctl, EG_LINT_UNKNOWN, eg_lint_controls[ctl].severity, line, column,
                 c ? (int)i : -1, UNKNOWN_FMT, w, setting,
-                v->intrinsic[0] ? v->intrinsic : "an intrinsic");
+                v->intrinsic[0] ? v->intrinsic : "an intrinsic",
+                v->nbranches == 2 ? " and one of its branches fails, the other passes" : "");
 }
 
 bool eg_lint_user_is_root(const char *user, size_t len)
@@ -128,16 +160,19 @@ static void check_ecs1(struct eg_lint_ctx *L, const struct eg_td_container *c, s
         (net->state == EG_TD_KNOWN && !eg_td_value_is(net, "host")))
         return;
     eg_lint_verdict(L, EG_LINT_ECS1, EG_LINT_PASS);
-    bool priv = c->privileged.state == EG_TD_KNOWN && c->privileged.flag;
-    bool nonroot = c->user.state == EG_TD_KNOWN && !eg_lint_user_is_root(c->user.str, c->user.len);
+    struct eg_td_value tp, tu;
+    const struct eg_td_value *pv = eg_lint_decide(&c->privileged, not_true, &tp);
+    const struct eg_td_value *uv = eg_lint_decide(&c->user, user_known_root, &tu);
+    bool priv = is_true(pv);
+    bool nonroot = uv->state == EG_TD_KNOWN && !eg_lint_user_is_root(uv->str, uv->len);
     if (priv || nonroot)
         return;
-    if (c->privileged.state == EG_TD_UNKNOWN) {
-        eg_lint_unknown_at(L, EG_LINT_ECS1, &c->privileged, c, i, "privileged");
+    if (pv->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS1, pv, c, i, "privileged");
         return;
     }
-    if (c->user.state == EG_TD_UNKNOWN) {
-        eg_lint_unknown_at(L, EG_LINT_ECS1, &c->user, c, i, "user");
+    if (uv->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS1, uv, c, i, "user");
         return;
     }
     if (net->state == EG_TD_UNKNOWN) {
@@ -147,28 +182,29 @@ static void check_ecs1(struct eg_lint_ctx *L, const struct eg_td_container *c, s
     char w[96], q[72];
     unsigned line, column;
     eg_lint_who(c, i, w, sizeof(w));
-    eg_td_value_quote(&c->user, q, sizeof(q));
-    at(&c->user, c, &line, &column);
+    eg_td_value_quote(uv, q, sizeof(q));
+    at(uv, c, &line, &column);
     eg_lint_add(
         L, EG_LINT_ECS1, EG_LINT_FAIL, EG_LINT_HIGH, line, column, (int)i,
         "%s shares the host's network namespace (networkMode host) as root (%s%s%s) without "
         "privileged: true",
-        w, c->user.state == EG_TD_ABSENT ? "user not set" : "user '", q,
-        c->user.state == EG_TD_ABSENT ? "" : "'");
+        w, uv->state == EG_TD_ABSENT ? "user not set" : "user '", q,
+        uv->state == EG_TD_ABSENT ? "" : "'");
 }
 
 static void check_ecs4(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
     eg_lint_verdict(L, EG_LINT_ECS4, EG_LINT_PASS);
-    if (c->privileged.state == EG_TD_UNKNOWN) {
-        eg_lint_unknown_at(L, EG_LINT_ECS4, &c->privileged, c, i, "privileged");
+    struct eg_td_value tmp;
+    const struct eg_td_value *v = eg_lint_decide(&c->privileged, is_true, &tmp);
+    if (v->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_ECS4, v, c, i, "privileged");
         return;
     }
-    if (c->privileged.state == EG_TD_KNOWN && c->privileged.flag) {
+    if (is_true(v)) {
         char w[96];
         eg_lint_who(c, i, w, sizeof(w));
-        eg_lint_add(L, EG_LINT_ECS4, EG_LINT_FAIL, EG_LINT_HIGH, c->privileged.line,
-                    c->privileged.column, (int)i,
+        eg_lint_add(L, EG_LINT_ECS4, EG_LINT_FAIL, EG_LINT_HIGH, v->line, v->column, (int)i,
                     "%s is privileged (privileged: true): every capability, every device, no "
                     "seccomp or LSM confinement",
                     w);
@@ -177,7 +213,8 @@ static void check_ecs4(struct eg_lint_ctx *L, const struct eg_td_container *c, s
 
 static void check_ecs5(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
-    const struct eg_td_value *v = &c->readonly_root;
+    struct eg_td_value tmp;
+    const struct eg_td_value *v = eg_lint_decide(&c->readonly_root, not_true, &tmp);
     eg_lint_verdict(L, EG_LINT_ECS5, EG_LINT_PASS);
     if (v->state == EG_TD_UNKNOWN) {
         eg_lint_unknown_at(L, EG_LINT_ECS5, v, c, i, "readonlyRootFilesystem");
@@ -226,10 +263,17 @@ static void check_ecs8(struct eg_lint_ctx *L, const struct eg_td_container *c, s
     }
 }
 
+static bool no_driver(const struct eg_td_value *v)
+{
+    return !(v->state == EG_TD_KNOWN && v->len > 0);
+}
+
 static void check_ecs9(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
     eg_lint_verdict(L, EG_LINT_ECS9, EG_LINT_PASS);
-    const struct eg_td_value *lc = &c->log_configuration, *drv = &c->log_driver;
+    struct eg_td_value tmp;
+    const struct eg_td_value *lc = &c->log_configuration,
+                             *drv = eg_lint_decide(&c->log_driver, no_driver, &tmp);
     if (lc->state == EG_TD_UNKNOWN) {
         eg_lint_unknown_at(L, EG_LINT_ECS9, lc, c, i, "logConfiguration");
         return;
@@ -252,7 +296,8 @@ static void check_ecs9(struct eg_lint_ctx *L, const struct eg_td_container *c, s
 
 static bool privileged(const struct eg_td_container *c)
 {
-    return c->privileged.state == EG_TD_KNOWN && c->privileged.flag;
+    struct eg_td_value tmp;
+    return is_true(eg_lint_decide(&c->privileged, is_true, &tmp));
 }
 
 /* The capability's name without "CAP_", compared the way Docker does (any case). */
@@ -368,18 +413,20 @@ static void check_cap_drop(struct eg_lint_ctx *L, const struct eg_td_container *
 static void check_user(struct eg_lint_ctx *L, const struct eg_td_container *c, size_t i)
 {
     eg_lint_verdict(L, EG_LINT_USER, EG_LINT_PASS);
-    if (c->user.state == EG_TD_UNKNOWN) {
-        eg_lint_unknown_at(L, EG_LINT_USER, &c->user, c, i, "user");
+    struct eg_td_value tmp;
+    const struct eg_td_value *u = eg_lint_decide(&c->user, user_known_root, &tmp);
+    if (u->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_USER, u, c, i, "user");
         return;
     }
-    if (!user_known_root(&c->user))
+    if (!user_known_root(u))
         return;
     char w[96], q[72];
     unsigned line, column;
     eg_lint_who(c, i, w, sizeof(w));
-    eg_td_value_quote(&c->user, q, sizeof(q));
-    at(&c->user, c, &line, &column);
-    if (c->user.state == EG_TD_ABSENT)
+    eg_td_value_quote(u, q, sizeof(q));
+    at(u, c, &line, &column);
+    if (u->state == EG_TD_ABSENT)
         eg_lint_add(L, EG_LINT_USER, EG_LINT_FAIL, EG_LINT_MEDIUM, line, column, (int)i,
                     "%s sets no user: it runs as the image's user, root unless the image says "
                     "otherwise",
@@ -396,32 +443,41 @@ static void check_init(struct eg_lint_ctx *L, const struct eg_td_container *c, s
         eg_lint_unknown_at(L, EG_LINT_INIT, &c->linux_parameters, c, i, "linuxParameters");
         return;
     }
-    if (c->init_process.state == EG_TD_UNKNOWN) {
-        eg_lint_unknown_at(L, EG_LINT_INIT, &c->init_process, c, i, "initProcessEnabled");
+    struct eg_td_value tmp;
+    const struct eg_td_value *v = eg_lint_decide(&c->init_process, not_true, &tmp);
+    if (v->state == EG_TD_UNKNOWN) {
+        eg_lint_unknown_at(L, EG_LINT_INIT, v, c, i, "initProcessEnabled");
         return;
     }
-    if (c->init_process.state == EG_TD_KNOWN && c->init_process.flag)
+    if (is_true(v))
         return;
     char w[96];
     unsigned line, column;
     eg_lint_who(c, i, w, sizeof(w));
-    at(c->init_process.line ? &c->init_process : &c->linux_parameters, c, &line, &column);
+    at(v->line ? v : &c->linux_parameters, c, &line, &column);
     eg_lint_add(L, EG_LINT_INIT, EG_LINT_FAIL, EG_LINT_LOW, line, column, (int)i,
                 "%s has no init process (linuxParameters.initProcessEnabled %s): the entrypoint is "
                 "PID 1, so orphans are not reaped and signals not forwarded",
-                w, c->init_process.state == EG_TD_ABSENT ? "not set" : "false");
+                w, v->state == EG_TD_ABSENT ? "not set" : "false");
 }
 
 /* Sharing a host namespace: pidMode or ipcMode "host", or "shared" in a daemon. */
-static void check_host_ns(struct eg_lint_ctx *L, enum eg_lint_control ctl,
-                          const struct eg_td_value *v, const char *key, const char *what)
+static bool shares_host(const struct eg_td_value *v)
 {
+    return eg_td_value_is(v, "host") || eg_td_value_is(v, "shared");
+}
+
+static void check_host_ns(struct eg_lint_ctx *L, enum eg_lint_control ctl,
+                          const struct eg_td_value *setting, const char *key, const char *what)
+{
+    struct eg_td_value tmp;
+    const struct eg_td_value *v = eg_lint_decide(setting, shares_host, &tmp);
     eg_lint_verdict(L, ctl, EG_LINT_PASS);
     if (v->state == EG_TD_UNKNOWN) {
         eg_lint_unknown_at(L, ctl, v, NULL, 0, key);
         return;
     }
-    if (!eg_td_value_is(v, "host") && !eg_td_value_is(v, "shared"))
+    if (!shares_host(v))
         return;
     char q[16];
     eg_td_value_quote(v, q, sizeof(q));

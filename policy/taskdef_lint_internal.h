@@ -27,4 +27,14 @@ void eg_lint_unknown_at(struct eg_lint_ctx *L, enum eg_lint_control ctl,
                         const char *setting);
 void eg_lint_check_host_paths(struct eg_lint_ctx *L);
 
+/* Whether a value fails a control (one control's test of one setting). */
+typedef bool (*eg_lint_fails_fn)(const struct eg_td_value *v);
+/*
+ * `v` itself, or, for an Fn::If whose two branches both fail or both pass the test, the
+ * first branch as a known (or absent) value in `tmp`: what the template does not decide,
+ * the control may not need decided.
+ */
+const struct eg_td_value *eg_lint_decide(const struct eg_td_value *v, eg_lint_fails_fn fails,
+                                         struct eg_td_value *tmp);
+
 #endif

@@ -161,6 +161,73 @@ static bool settle(struct eg_td_reader *r, const struct eg_ynode *key, const str
     return false;
 }
 
+/* 1 true, 0 false, -1 neither: plain YAML 1.2 booleans, and in a template the strings
+ * "true" and "false" in any case (CloudFormation takes them for Boolean properties). */
+static int parse_bool(const struct eg_td_reader *r, const struct eg_ynode *n)
+{
+    if (n->type != EG_YNODE_SCALAR || n->tag)
+        return -1;
+    if (n->plain) {
+        if (scalar_is(n, "true") || scalar_is(n, "True") || scalar_is(n, "TRUE"))
+            return 1;
+        if (scalar_is(n, "false") || scalar_is(n, "False") || scalar_is(n, "FALSE"))
+            return 0;
+        return -1;
+    }
+    if (r->format != EG_TD_FORMAT_CLOUDFORMATION)
+        return -1;
+    if (n->len == 4 && strncasecmp(n->value, "true", 4) == 0)
+        return 1;
+    if (n->len == 5 && strncasecmp(n->value, "false", 5) == 0)
+        return 0;
+    return -1;
+}
+
+/*
+ * An Fn::If (`!If [cond, a, b]` or `{"Fn::If": [cond, a, b]}`) whose branches are both
+ * literal scalars of the setting's type or absent: record them in `out`. Anything else
+ * (a nested intrinsic, a collection, a wrong type) leaves the value plainly unknown; a
+ * wrong type is CloudFormation's to refuse, not the lint's to guess.
+ */
+static void if_branches(const struct eg_td_reader *r, const struct eg_ynode *n, bool boolean,
+                        struct eg_td_value *out)
+{
+    const struct eg_ynode *args = NULL;
+    if (n->tag && strcmp(n->tag, "If") == 0)
+        args = n;
+    else if (!n->tag && n->type == EG_YNODE_MAPPING && n->count == 2 &&
+             scalar_is(n->items[0], "Fn::If"))
+        args = n->items[1];
+    if (!args || args->type != EG_YNODE_SEQUENCE || args->count != 3 || (args != n && args->tag))
+        return;
+    struct eg_td_branch b[2] = {0};
+    for (int k = 0; k < 2; k++) {
+        const struct eg_ynode *v = args->items[k + 1];
+        char name[24];
+        bool no_value;
+        if (eg_td_is_null(v))
+            continue;
+        if (intrinsic_of(r, v, name, sizeof(name), &no_value)) {
+            if (!no_value)
+                return;
+            continue;
+        }
+        if (v->type != EG_YNODE_SCALAR || memchr(v->value, '\0', v->len))
+            return;
+        if (boolean) {
+            int f = parse_bool(r, v);
+            if (f < 0)
+                return;
+            b[k].flag = f == 1;
+        }
+        b[k].state = EG_TD_KNOWN;
+        b[k].str = v->value;
+        b[k].len = v->len;
+    }
+    out->nbranches = 2;
+    memcpy(out->branches, b, sizeof(b));
+}
+
 bool eg_td_read_string(struct eg_td_reader *r, const struct eg_ynode *m, const char *key,
                        struct eg_td_value *out)
 {
@@ -168,8 +235,11 @@ bool eg_td_read_string(struct eg_td_reader *r, const struct eg_ynode *m, const c
     char name[64];
     bool bad;
     eg_td_key_name(r, key, name, sizeof(name));
-    if (settle(r, k, n, name, out, &bad))
+    if (settle(r, k, n, name, out, &bad)) {
+        if (out->state == EG_TD_UNKNOWN)
+            if_branches(r, n, false, out);
         return !bad;
+    }
     if (n->type != EG_YNODE_SCALAR ||
         (r->format != EG_TD_FORMAT_CLOUDFORMATION && plain_non_string(n))) {
         char q[72] = "";
@@ -197,22 +267,16 @@ bool eg_td_read_bool(struct eg_td_reader *r, const struct eg_ynode *m, const cha
     char name[64];
     bool bad;
     eg_td_key_name(r, key, name, sizeof(name));
-    if (settle(r, k, n, name, out, &bad))
+    if (settle(r, k, n, name, out, &bad)) {
+        if (out->state == EG_TD_UNKNOWN)
+            if_branches(r, n, true, out);
         return !bad;
-    if (n->type == EG_YNODE_SCALAR && (n->plain || r->format == EG_TD_FORMAT_CLOUDFORMATION)) {
-        /* CloudFormation takes "true" and "false" strings for its Boolean properties. */
-        if (n->plain ? (scalar_is(n, "true") || scalar_is(n, "True") || scalar_is(n, "TRUE"))
-                     : (n->len == 4 && strncasecmp(n->value, "true", 4) == 0)) {
-            out->state = EG_TD_KNOWN;
-            out->flag = true;
-            return true;
-        }
-        if (n->plain ? (scalar_is(n, "false") || scalar_is(n, "False") || scalar_is(n, "FALSE"))
-                     : (n->len == 5 && strncasecmp(n->value, "false", 5) == 0)) {
-            out->state = EG_TD_KNOWN;
-            out->flag = false;
-            return true;
-        }
+    }
+    int f = parse_bool(r, n);
+    if (f >= 0) {
+        out->state = EG_TD_KNOWN;
+        out->flag = f == 1;
+        return true;
     }
     char q[72] = "";
     if (n->type == EG_YNODE_SCALAR)

@@ -500,6 +500,52 @@ static void test_format_describe_and_daemon(void **state)
     done(l);
 }
 
+/* An Fn::If whose branches are literal decides a control both branches agree on. */
+static void test_if_branches(void **state)
+{
+    (void)state;
+    struct linted *l =
+        lint("Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+             "      Family: web\n"
+             "      NetworkMode: host\n"
+             "      PidMode: !If [Debug, task, !Ref AWS::NoValue]\n" /* both pass */
+             "      IpcMode: {\"Fn::If\": [Debug, host, task]}\n"    /* they differ */
+             "      ContainerDefinitions:\n"
+             "        - Name: a\n"
+             "          Privileged: !If [Debug, false, !Ref AWS::NoValue]\n" /* both pass */
+             "          User: !If [Debug, \"1000\", \"nginx\"]\n"            /* both non-root */
+             "          ReadonlyRootFilesystem: !If [Debug, false, true]\n"  /* they differ */
+             "          LogConfiguration:\n"
+             "            LogDriver: !If [Debug, awslogs, fluentd]\n" /* both pass */
+             "          LinuxParameters:\n"
+             "            InitProcessEnabled: !If [Debug, \"TRUE\", true]\n" /* both pass */
+             "        - Name: b\n"
+             "          Privileged: !If [Debug, true, \"true\"]\n" /* both fail */
+             "          User: !If [Debug, !Ref U, \"1000\"]\n"     /* not literal */
+             "      Volumes:\n"
+             "        - Name: v\n"
+             "          Host:\n"
+             "            SourcePath: !If [Debug, /proc, /etc]\n"); /* both fail */
+    assert_int_equal(verdict(l, EG_LINT_ECS3), EG_LINT_PASS);
+    assert_int_equal(verdict(l, EG_LINT_IPC_HOST), EG_LINT_UNKNOWN);
+    assert_non_null(strstr(first(l, EG_LINT_IPC_HOST)->message, "one of its branches fails"));
+    assert_int_equal(count(l, EG_LINT_ECS4, EG_LINT_FAIL), 1); /* b only */
+    assert_int_equal(first(l, EG_LINT_ECS4)->container, 1);
+    assert_int_equal(count(l, EG_LINT_ECS4, EG_LINT_UNKNOWN), 0);
+    assert_int_equal(count(l, EG_LINT_ECS5, EG_LINT_UNKNOWN), 1); /* a */
+    assert_int_equal(count(l, EG_LINT_ECS5, EG_LINT_FAIL), 1);    /* b: not set */
+    assert_int_equal(count(l, EG_LINT_ECS9, EG_LINT_FAIL), 1);    /* b: no logConfiguration */
+    assert_int_equal(count(l, EG_LINT_ECS9, EG_LINT_UNKNOWN), 0);
+    assert_int_equal(count(l, EG_LINT_USER, EG_LINT_UNKNOWN), 1); /* b: !Ref in a branch */
+    assert_int_equal(count(l, EG_LINT_USER, EG_LINT_FAIL), 0);
+    assert_int_equal(count(l, EG_LINT_INIT, EG_LINT_FAIL), 1); /* b */
+    assert_int_equal(count(l, EG_LINT_ECS1, EG_LINT_FAIL), 0); /* a non-root, b privileged */
+    assert_int_equal(count(l, EG_LINT_ECS1, EG_LINT_UNKNOWN), 0);
+    assert_int_equal(count(l, EG_LINT_HOST_PATH, EG_LINT_FAIL), 1);
+    assert_string_equal(first(l, EG_LINT_HOST_PATH)->subject, "/proc");
+    done(l);
+}
+
 /* Hostile and wrong input: a clear error with a position, never a crash. */
 
 static void expect_error(const char *text, size_t len, const char *needle)
@@ -680,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_format_cloudformation_yaml),
         cmocka_unit_test(test_format_cloudformation_json),
         cmocka_unit_test(test_format_describe_and_daemon),
+        cmocka_unit_test(test_if_branches),
         cmocka_unit_test(test_wrong_input),
         cmocka_unit_test(test_surrogate_pairs),
         cmocka_unit_test(test_allow_list),
