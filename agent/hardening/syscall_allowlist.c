@@ -53,10 +53,6 @@ static const char *const allowed[] = {
     "prlimit64",
     "getrlimit",
     "membarrier",
-    /* a worker thread started after confinement drops the capabilities it inherited
-     * (collectors/worker_privileges.c); without CAP_SETPCAP capset can only lower them */
-    "capget",
-    "capset",
     /* files: /proc, the cgroup fs, the health, ready, spool and inventory files, the policy */
     "read",
     "readv",
