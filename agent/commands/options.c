@@ -22,6 +22,8 @@ void eg_run_usage(FILE *out)
             "  --output SPEC             stdout | cloudwatch:LOG_GROUP[:LOG_STREAM];\n"
             "                            repeatable (default stdout)\n"
             "  --spool-dir DIR           durable spool for CloudWatch delivery\n"
+            "  --state-dir DIR           open findings kept across restarts (default\n"
+            "                            /var/lib/ecsguard/state; \"\" to keep none)\n"
             "  --docker-socket PATH      Docker Engine API socket for containers the ECS agent\n"
             "                            does not know (default /var/run/docker.sock when it\n"
             "                            exists; \"\" to never ask)\n"
@@ -118,6 +120,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
     o->window_s = 3600;
     o->resolve_grace_ms = 2000;
     o->host_ns_pid = 1;
+    o->state_dir = "/var/lib/ecsguard/state";
     o->drain_interval_ms = 10;
     o->ring_buffer_kib = 8192;
     o->log_level = EG_LOG_INFO;
@@ -135,6 +138,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_POLICY,
         OPT_OUTPUT,
         OPT_SPOOL,
+        OPT_STATE,
         OPT_LOG,
         OPT_RING,
         OPT_DOCKER,
@@ -157,6 +161,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"policy", required_argument, NULL, OPT_POLICY},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
+        {"state-dir", required_argument, NULL, OPT_STATE},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"ring-buffer-kib", required_argument, NULL, OPT_RING},
         {"docker-socket", required_argument, NULL, OPT_DOCKER},
@@ -211,6 +216,9 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             if (strcmp(optarg, "stdout") != 0 && strncmp(optarg, "cloudwatch:", 11) != 0)
                 return bad("--output", optarg, "expected stdout or cloudwatch:LOG_GROUP[:STREAM]");
             o->outputs[o->n_outputs++] = optarg;
+            break;
+        case OPT_STATE:
+            o->state_dir = optarg;
             break;
         case OPT_SPOOL:
             o->spool_dir = optarg;

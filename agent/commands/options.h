@@ -17,6 +17,7 @@ struct eg_run_options {
     const char *health_file;
     const char *policy_file;
     const char *spool_dir;
+    const char *state_dir;               /* open findings across restarts; "" none */
     const char *docker_socket;           /* NULL: the default socket when present */
     const char *outputs[EG_MAX_OUTPUTS]; /* "stdout", "cloudwatch:GROUP[:STREAM]" */
     int n_outputs;

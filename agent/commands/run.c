@@ -38,6 +38,7 @@
 #include "agent/pipeline/aggregator.h"
 #include "agent/pipeline/core_handlers.h"
 #include "agent/pipeline/emit.h"
+#include "agent/pipeline/finding_state.h"
 #include "agent/pipeline/health.h"
 #include "agent/pipeline/health_report.h"
 #include "agent/pipeline/policy_load.h"
@@ -59,8 +60,9 @@ struct eg_agent {
     struct eg_proc_table *procs;
     struct eg_ecs_client *ecs;
     struct eg_aggregator *findings;
-    struct eg_core_tables core; /* the core handlers' context */
-    struct eg_homes homes;      /* homes the agent writes (agent/kernel/homes.h) */
+    struct eg_finding_state state; /* open findings across restarts (--state-dir) */
+    struct eg_core_tables core;    /* the core handlers' context */
+    struct eg_homes homes;         /* homes the agent writes (agent/kernel/homes.h) */
     void *detectors[EG_MAX_DETECTORS];
     int n_detectors;
     struct eg_policy_state policy;
@@ -342,6 +344,13 @@ static int setup(struct eg_agent *a)
         return -1;
     if (open_outputs(a, true) != 0)
         return -1;
+    /*
+     * The findings a previous run left open, before the scan and the first drain: what they
+     * find again continues those findings (same id) instead of starting new ones.
+     */
+    eg_finding_state_open(&a->state, a->opt.state_dir);
+    eg_finding_state_load(&a->state, a->findings, eg_now_ms(), (uint64_t)a->opt.window_s * 1000);
+    a->health.src.state = &a->state;
 
     /* Programs are attached before the scan, so nothing born in between is missed. */
     struct eg_startup_scan scan = {
@@ -420,6 +429,7 @@ static void periodic(struct eg_agent *a, bool woken_by_ring)
         for (int i = 0; i < a->outputs.n; i++)
             if (a->outputs.sinks[i]->ops->tick)
                 a->outputs.sinks[i]->ops->tick(a->outputs.sinks[i], now);
+        eg_finding_state_tick(&a->state, a->findings, now, false);
     }
     if (now - a->last_tick_ms >= 1000) {
         a->last_tick_ms = now;
@@ -467,6 +477,7 @@ static void loop(struct eg_agent *a)
     /* Shutdown: take what the kernel still holds, fold repeats, emit everything pending. */
     eg_ringbuf_reader_drain(a->reader);
     uint64_t now = fold_and_flush(a);
+    eg_finding_state_tick(&a->state, a->findings, now, true);
     for (int i = 0; i < a->outputs.n; i++)
         if (a->outputs.sinks[i]->ops->flush)
             a->outputs.sinks[i]->ops->flush(a->outputs.sinks[i]);

@@ -44,6 +44,12 @@ void eg_hostns_report_host_pidns(struct eg_hostns_detector *d, struct eg_contain
     eg_where_capture(&w, c, h->cgroup_id);
     struct eg_finding_key key;
     eg_finding_key_init(&key, EG_FT_HOST_PID_NS, &w);
+    /*
+     * A state, not an act: found again (the start-up scan after a restart that kept its open
+     * findings, docs/reliability.md) it is the same finding, not one more occurrence of it.
+     */
+    if (eg_aggregator_find(d->env.findings, key.text, eg_now_ms()))
+        return;
     struct eg_finding *f = record(d, key.text, EG_FT_HOST_PID_NS, h, &w, event_ms, 1);
     if (!f)
         return;

@@ -17,6 +17,7 @@
 #include "agent/kernel/bpf_loader.h"
 #include "agent/kernel/drain_pacer.h"
 #include "agent/outputs/emf.h"
+#include "agent/pipeline/finding_state.h"
 #include "agent/outputs/outputs_setup.h"
 #include "agent/pipeline/aggregator.h"
 #include "agent/pipeline/emit.h"
@@ -155,6 +156,8 @@ static struct json_object *health_json(const struct eg_health_sources *s, uint64
     json_object_object_add(h, "hooks", hooks);
     if (s->confinement)
         eg_confinement_report(s->confinement, h); /* adds "confinement" */
+    if (s->state)
+        eg_finding_state_report(s->state, h); /* adds "findingsState" */
     return h;
 }
 

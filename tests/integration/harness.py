@@ -1269,6 +1269,7 @@ class Agent:
             raise HarnessError("ECSGUARD_BIN is not set")
         # Only the real agent's lines go to the findings log (a stand-in's are not findings).
         self._findings_log = findings_log_path() if binary is None else None
+        self._real_agent = binary is None  # a stand-in need not know every option
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="agent-", dir=_work_dir())
         self.ready_file = os.path.join(self.workdir, "ready")
@@ -1292,6 +1293,11 @@ class Agent:
         cmd += ["--ready-file", self.ready_file]
         if self.health_file:
             cmd += ["--health-file", self.health_file]
+        # Each agent keeps its open findings in its own work dir unless the test names a state
+        # dir (a restart test gives two agents the same one): never the host's default, which
+        # other agents on this machine would share.
+        if self._real_agent and "--state-dir" not in self.extra_args:
+            cmd += ["--state-dir", os.path.join(self.workdir, "state")]
         return cmd + forced_hook_args() + seccomp_args(self.extra_args) + self.extra_args
 
     def start(self):

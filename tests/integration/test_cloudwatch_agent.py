@@ -160,13 +160,14 @@ class CloudWatchDelivery(AgentCase):
         self.agent = harness.Agent(introspection_url=None, env=self.cw.env())
         local = {"http://localhost:51678": self.fake.base_url,
                  "/var/lib/ecsguard/spool": self.spool,
+                 "/var/lib/ecsguard/state": os.path.join(self.agent.workdir, "state"),
                  "/tmp/ecsguard-ready": self.agent.ready_file,
                  "/tmp/ecsguard-health.json": os.path.join(self.spool, "..",
                                                            os.path.basename(self.spool) + ".health")}
         self.addCleanup(lambda: os.path.exists(local["/tmp/ecsguard-health.json"]) and
                         os.unlink(local["/tmp/ecsguard-health.json"]))
         args = [local.get(a, a) for a in shipped]
-        self.assertEqual(len([a for a in args if a in local.values()]), 4, args)
+        self.assertEqual(len([a for a in args if a in local.values()]), 5, args)
         self.agent.extra_args = list(self.agent_args) + ["--health-interval", "1"] + args
         self.agent.start()
         self.agent.wait_ready(timeout=30)
