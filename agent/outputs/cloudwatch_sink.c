@@ -5,6 +5,7 @@
  * (spool to CloudWatch), sharing cloudwatch_internal.h.
  */
 #include "agent/outputs/cloudwatch_internal.h"
+#include "collectors/worker_privileges.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -297,9 +298,10 @@ struct eg_sink *eg_cloudwatch_sink_new(const struct eg_cloudwatch_config *cfg, c
         return NULL;
     }
     cw->jitter_seed = (unsigned)(cw_wall_ms() ^ (uintptr_t)cw);
-    cw->spooler_started = pthread_create(&cw->spooler, NULL, eg_cw_spooler_main, cw) == 0;
+    /* Both start without capabilities, dropped before the agent's filter can arrive. */
+    cw->spooler_started = eg_worker_start(&cw->spooler, eg_cw_spooler_main, cw) == 0;
     cw->sender_started =
-        cw->spooler_started && pthread_create(&cw->sender, NULL, eg_cw_sender_main, cw) == 0;
+        cw->spooler_started && eg_worker_start(&cw->sender, eg_cw_sender_main, cw) == 0;
     if (!cw->sender_started) {
         snprintf(err, errlen, "cloudwatch: cannot start delivery threads");
         cw_destroy(&cw->base);
