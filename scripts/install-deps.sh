@@ -15,6 +15,8 @@ packages=(
 )
 # Tests and demo (libc6-dev for the static egprobe helper).
 packages+=(runc busybox-static python3 iproute2 util-linux procps libc6-dev)
+# The soak's plot (bench/soak.py, integration.test_soak); e2fsprogs for the EIO spool test's ext2.
+packages+=(python3-matplotlib e2fsprogs)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -75,6 +75,28 @@ static void add_tables(struct json_object *h, const struct eg_health_sources *s)
     put_u64(po, "tracked", ps.entries);
     put_u64(po, "evictedLive", ps.evicted_live);
     json_object_object_add(h, "processes", po);
+
+    /* The kernel tables that follow live things; LRUs (dedup) are full by design. */
+    struct {
+        const char *name;
+        int fd;
+    } maps[] = {
+        {"homes", s->bpf->homes_fd},
+        {"setupMarks", s->bpf->setup_fd},
+        {"containers", s->bpf->containers_fd},
+    };
+    struct json_object *km = json_object_new_object();
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        uint32_t capacity;
+        int64_t n = eg_health_count_map_entries(maps[i].fd, &capacity);
+        if (n < 0)
+            continue;
+        struct json_object *m = json_object_new_object();
+        put_u64(m, "entries", (uint64_t)n);
+        put_u64(m, "capacity", capacity);
+        json_object_object_add(km, maps[i].name, m);
+    }
+    json_object_object_add(h, "kernelMaps", km);
 }
 
 static void add_introspection(struct json_object *h, const struct eg_health_sources *s)
