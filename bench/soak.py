@@ -242,7 +242,7 @@ def verdicts(samples, warmup, window_s):
     return out
 
 
-def plot(samples, path, title):
+def plot(samples, path, title, warmup_s):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -253,7 +253,8 @@ def plot(samples, path, title):
         ("agent open fds", ["fds"]),
         ("agent CPU (% of a core)", ["cpu_pct"]),
         ("kernel tables (entries)", ["homes", "setup_marks", "kernel_containers"]),
-        ("agent tables", ["containers_known", "processes_tracked", "findings_open"]),
+        ("agent tables (entries)", ["containers_known", "findings_open"]),
+        ("processes tracked", ["processes_tracked"]),
         ("ring buffer used (KiB)", ["ring_used_kib"]),
     ]
     for s in samples:
@@ -263,12 +264,13 @@ def plot(samples, path, title):
         for k in keys:
             ax.plot(minutes, [s.get(k) if s.get(k) is not None else float("nan")
                               for s in samples], label=k)
+        ax.axvline(warmup_s / 60, color="grey", linestyle=":", linewidth=1)
         ax.set_ylabel(label, fontsize=8)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         if len(keys) > 1:
             ax.legend(fontsize=7, loc="upper left")
-    axes[-1].set_xlabel("minutes")
+    axes[-1].set_xlabel("minutes (dotted: end of the warm-up)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -350,7 +352,7 @@ def main():
     ok = all(v["ok"] for v in result.values()) and churn.started > 0
     title = ("ecsguard soak: %.0f min, %d containers started (%d failed), %s" %
              (args.minutes, churn.started, churn.errors, "flat" if ok else "NOT FLAT"))
-    plot(samples, os.path.join(args.out, "soak.png"), title)
+    plot(samples, os.path.join(args.out, "soak.png"), title, duration * args.warmup)
     with open(os.path.join(args.out, "soak.json"), "w") as f:
         json.dump({"minutes": args.minutes, "containersStarted": churn.started,
                    "containerErrors": churn.errors, "lastContainerError": churn.last_error,

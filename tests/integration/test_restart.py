@@ -42,6 +42,14 @@ def bpf_objects_of(pid):
     return found
 
 
+def bpffs_entries():
+    """Everything pinned under /sys/fs/bpf (the agent pins nothing: nothing may appear)."""
+    found = set()
+    for root, dirs, files in os.walk("/sys/fs/bpf"):
+        found.update(os.path.join(root, n) for n in dirs + files)
+    return found
+
+
 def bpf_ids_alive(kind):
     """Ids of every BPF object of `kind` (prog, map, link) the kernel has now."""
     out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, text=True,
@@ -72,6 +80,7 @@ class Restart(AgentCase):
         everyone = (admin, hostpid, writer)
         for c in everyone:
             self.register(c)
+        pinned_before = bpffs_entries()
         first = self.start_agent()
         for c in everyone:
             c.start()
@@ -100,6 +109,7 @@ class Restart(AgentCase):
             time.sleep(0.5)
         self.assertEqual(left, {"prog": set(), "map": set(), "link": set()},
                          "BPF objects of the killed agent are still loaded")
+        self.assertEqual(bpffs_entries() - pinned_before, set(), "pinned by the killed agent")
 
         second = self.start_agent(health=True)
         # The capability finding continues: same id, a count that goes on from the last one.
