@@ -11,6 +11,7 @@ struct builder {
     struct eg_ynode *root;
     size_t nodes;
     unsigned documents;
+    unsigned flags;
     struct eg_policy_errors *errs;
 };
 
@@ -38,6 +39,7 @@ void eg_yaml_tree_free(struct eg_ynode *n)
         eg_yaml_tree_free(n->items[i]);
     free(n->items);
     free(n->value);
+    free(n->tag);
     free(n);
 }
 
@@ -127,6 +129,94 @@ static void syntax_error(const yaml_parser_t *parser, const char *text, size_t l
     }
 }
 
+#define EG_YAML_CORE_TAG "tag:yaml.org,2002:"
+
+/*
+ * A node's tag. Without EG_YAML_TAGS every tag is refused. With it, a local tag
+ * (`!Ref`) is kept without its '!' for the caller to interpret, `!!str` and the
+ * non-specific `!` make a scalar a string, and the other core tags are dropped.
+ * Returns false (error recorded) to stop.
+ */
+static bool take_tag(struct builder *b, struct eg_ynode *n, const yaml_char_t *tag)
+{
+    if (!tag)
+        return true;
+    if (!(b->flags & EG_YAML_TAGS)) {
+        eg_policy_error_add(b->errs, n->line, n->column, "tags are not supported");
+        return false;
+    }
+    const char *t = (const char *)tag;
+    if (strncmp(t, EG_YAML_CORE_TAG, strlen(EG_YAML_CORE_TAG)) == 0) {
+        if (strcmp(t + strlen(EG_YAML_CORE_TAG), "str") == 0)
+            n->plain = false;
+        return true;
+    }
+    if (t[0] != '!' || t[1] == '\0') {
+        n->plain = false;
+        return true;
+    }
+    size_t len = strnlen(t + 1, 256);
+    if (len >= 256) {
+        eg_policy_error_add(b->errs, n->line, n->column, "a tag longer than 255 bytes");
+        return false;
+    }
+    n->tag = malloc(len + 1);
+    if (!n->tag) {
+        eg_policy_error_add(b->errs, n->line, n->column, "out of memory");
+        return false;
+    }
+    memcpy(n->tag, t + 1, len + 1);
+    return true;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    const struct eg_ynode *x = *(const struct eg_ynode *const *)a;
+    const struct eg_ynode *y = *(const struct eg_ynode *const *)b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    int c = memcmp(x->value, y->value, x->len);
+    if (c)
+        return c;
+    /* Equal keys in file order, so the later one is reported. */
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->column < y->column ? -1 : (x->column > y->column);
+}
+
+/* Sorting the keys keeps a hostile mapping of 50,000 keys from costing n^2 compares. */
+static bool check_unique_keys(struct builder *b, const struct eg_ynode *m)
+{
+    size_t nkeys = m->count / 2;
+    if (nkeys < 2)
+        return true;
+    const struct eg_ynode **keys = malloc(nkeys * sizeof(*keys));
+    if (!keys) {
+        eg_policy_error_add(b->errs, m->line, m->column, "out of memory");
+        return false;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nkeys; i++)
+        if (m->items[2 * i]->type == EG_YNODE_SCALAR && !m->items[2 * i]->tag)
+            keys[n++] = m->items[2 * i];
+    qsort(keys, n, sizeof(*keys), compare_keys);
+    bool ok = true;
+    for (size_t i = 1; i < n && ok; i++) {
+        if (keys[i]->len == keys[i - 1]->len &&
+            memcmp(keys[i]->value, keys[i - 1]->value, keys[i]->len) == 0) {
+            char q[72];
+            eg_policy_quote(q, sizeof(q), keys[i]->value, keys[i]->len, 64);
+            eg_policy_error_add(b->errs, keys[i]->line, keys[i]->column,
+                                "key '%s' repeats the one at line %u, column %u; a reader may take "
+                                "either, so the file is ambiguous",
+                                q, keys[i - 1]->line, keys[i - 1]->column);
+            ok = false;
+        }
+    }
+    free(keys);
+    return ok;
+}
+
 /* Returns false to stop (an error was recorded). */
 static bool handle_event(struct builder *b, const yaml_event_t *ev)
 {
@@ -152,10 +242,6 @@ static bool handle_event(struct builder *b, const yaml_event_t *ev)
         return false;
     }
     case YAML_SCALAR_EVENT:
-        if (ev->data.scalar.tag) {
-            eg_policy_error_add(b->errs, line, column, "tags are not supported");
-            return false;
-        }
         n = add_node(b, EG_YNODE_SCALAR, mark);
         if (!n)
             return false;
@@ -168,12 +254,12 @@ static bool handle_event(struct builder *b, const yaml_event_t *ev)
         n->value[ev->data.scalar.length] = '\0';
         n->len = ev->data.scalar.length;
         n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        return true;
+        return take_tag(b, n, ev->data.scalar.tag);
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         const yaml_char_t *tag = ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.tag
                                                                        : ev->data.mapping_start.tag;
-        if (tag) {
+        if (tag && !(b->flags & EG_YAML_TAGS)) {
             eg_policy_error_add(b->errs, line, column, "tags are not supported");
             return false;
         }
@@ -184,15 +270,18 @@ static bool handle_event(struct builder *b, const yaml_event_t *ev)
         }
         n = add_node(
             b, ev->type == YAML_SEQUENCE_START_EVENT ? EG_YNODE_SEQUENCE : EG_YNODE_MAPPING, mark);
-        if (!n)
+        if (!n || !take_tag(b, n, tag))
             return false;
         b->stack[b->depth++] = n;
         return true;
     }
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
-        if (b->depth > 0)
-            b->depth--;
+        if (b->depth == 0)
+            return true;
+        n = b->stack[--b->depth];
+        if (ev->type == YAML_MAPPING_END_EVENT && (b->flags & EG_YAML_UNIQUE_KEYS))
+            return check_unique_keys(b, n);
         return true;
     default:
         return true;
@@ -202,8 +291,14 @@ static bool handle_event(struct builder *b, const yaml_event_t *ev)
 struct eg_ynode *eg_yaml_tree_parse(const char *text, size_t len, struct eg_policy_errors *errs,
                                     bool *ok)
 {
+    return eg_yaml_tree_parse_flags(text, len, 0, errs, ok);
+}
+
+struct eg_ynode *eg_yaml_tree_parse_flags(const char *text, size_t len, unsigned flags,
+                                          struct eg_policy_errors *errs, bool *ok)
+{
     yaml_parser_t parser;
-    struct builder b = {.errs = errs};
+    struct builder b = {.errs = errs, .flags = flags};
     bool done = false, failed = false;
 
     *ok = false;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/commands/lint_cmd.h"
 #include "agent/commands/probe_cmd.h"
 #include "agent/commands/run.h"
 #include "policy/policy.h"
@@ -14,6 +15,7 @@ static void usage(FILE *out)
                  "  run             watch ECS task containers and emit findings (JSON lines)\n"
                  "  probe           report kernel features and the hooks this host supports\n"
                  "  policy check F  validate a policy file\n"
+                 "  lint FILE...    check task definitions against the ECS controls\n"
                  "  version         print the version\n"
                  "\n"
                  "'ecsguard <command> --help' describes each command.\n");
@@ -37,6 +39,8 @@ int main(int argc, char **argv)
         }
         return eg_policy_check_main(argc - 2, argv + 2);
     }
+    if (strcmp(cmd, "lint") == 0)
+        return eg_lint_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             printf("usage: ecsguard version\n");

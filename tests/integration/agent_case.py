@@ -131,7 +131,7 @@ class AgentCase(unittest.TestCase):
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
                                    health_file=health, env=self.agent_env)
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        self.agent.wait_ready()
         return self.agent
 
     def stop_agent(self):

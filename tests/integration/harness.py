@@ -1215,6 +1215,11 @@ def seccomp_kill_report():
 
 REFUSED_SYSCALL = "ecsguard seccomp: refused system call"
 
+# How long an agent may take to load and attach everything. About a second natively; under
+# QEMU emulation on a loaded two-core host the 5.10 guest once needed more than 30 s (the
+# verifier runs emulated, ~100 programs). Only a failing start waits this long.
+READY_TIMEOUT = 120
+
 # The capabilities the unprivileged daemon task definition adds (deploy/ecs/*-unprivileged.json):
 # ECS accepts no BPF or PERFMON in linuxParameters.capabilities, so SYS_ADMIN stands in for them.
 ECS_UNPRIVILEGED_CAPS = "sys_admin,syslog,sys_ptrace,dac_read_search,sys_resource"
@@ -1363,8 +1368,9 @@ class Agent:
         return "agent exit=%r; last log lines:\n  %s" % (
             self.proc.poll() if self.proc else None, "\n  ".join(self.logs()[-n:]))
 
-    def wait_ready(self, timeout=30):
+    def wait_ready(self, timeout=None):
         """Waits until the agent writes its ready file; raises if it exits first."""
+        timeout = READY_TIMEOUT if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.ready_file):
             if self.proc.poll() is not None:

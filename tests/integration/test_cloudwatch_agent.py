@@ -113,7 +113,7 @@ class CloudWatchDelivery(AgentCase):
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
                                    env=self.cw.env())
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        self.agent.wait_ready()
         return self.agent
 
     def mount_in(self, c):
@@ -170,7 +170,7 @@ class CloudWatchDelivery(AgentCase):
         self.assertEqual(len([a for a in args if a in local.values()]), 5, args)
         self.agent.extra_args = list(self.agent_args) + ["--health-interval", "1"] + args
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        self.agent.wait_ready()
         c.start()
         self.mount_in(c)
         [m] = self.cw.wait(lambda m: m.get("type") == SYS_ADMIN_USED, timeout=30)[:1]
