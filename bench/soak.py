@@ -311,7 +311,7 @@ def main():
                               extra_args=["--health-interval", "1", "--report-interval", "5",
                                           "--aggregation-window", str(args.aggregation_window)])
         agent.start()
-        agent.wait_ready(timeout=60)
+        agent.wait_ready()
         steady.start()
         churn = Churn(fake, args.parallel)
         churn.start()

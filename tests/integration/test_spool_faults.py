@@ -63,7 +63,7 @@ class SpoolFaults(AgentCase):
                                    extra_args=args + list(extra), env=self.cw.env(),
                                    health_file=True)
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        self.agent.wait_ready()
         return self.agent
 
     def health(self):
