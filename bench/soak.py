@@ -191,6 +191,11 @@ def fit(xs, ys):
     return slope, my - slope * mx
 
 
+def proc_bound():
+    with open("/proc/sys/kernel/pid_max") as f:
+        return min(PROC_CAPACITY, int(f.read()))
+
+
 def slope_verdict(points, absolute, relative):
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     slope, _ = fit(xs, ys)
@@ -217,7 +222,10 @@ def verdicts(samples, warmup, window_s, steady_load=True):
         if len(pts) >= 5:
             out[key] = slope_verdict(pts, absolute, relative)
     # When each retaining table is steady (None: not within this run).
-    full = [s["rel"] for s in samples if s["processes_tracked"] >= 0.99 * PROC_CAPACITY]
+    # Exited processes stay until their entry is needed or their pid is reused: the table
+    # levels off near the smaller of its capacity and the pid space (pid_max, less the host's
+    # own processes), 90 % of which marks it full.
+    full = [s["rel"] for s in samples if s["processes_tracked"] >= 0.9 * proc_bound()]
     steady_from = {
         "containers_known": CONTAINER_RETENTION_S + warmup,
         "findings_open": window_s + warmup,
@@ -235,7 +243,7 @@ def verdicts(samples, warmup, window_s, steady_load=True):
     for key, since in steady_from.items():
         pts = [(s["rel"], s[key]) for s in samples if since is not None and s["rel"] >= since]
         if len(pts) >= 5 and steady_load:
-            v = slope_verdict(pts, 0.05 * PROC_CAPACITY if key == "processes_tracked" else 10,
+            v = slope_verdict(pts, 0.05 * proc_bound() if key == "processes_tracked" else 10,
                               0.25)
             v["ok"] = v["ok"] and bounds[key]
         else:
