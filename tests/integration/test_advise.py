@@ -23,13 +23,23 @@ FAMILY = "advise-it"
 WORKLOAD = ("/bin/egprobe write-files /var/cache/app 3 && /bin/egprobe write-files /tmp 2 && "
             "/bin/egprobe link-mtu lo 1500 && echo workload-done && /bin/egprobe sleep 4")
 BIN = os.environ.get("ECSGUARD_BIN")
+# No allow rules: the default policy's service-scratch-files rule would hide the first run's
+# rootfs writes (/tmp, /var/cache), and the second run's silence would prove nothing.
+NO_RULES = "version: 1\n"
+# Everything the quiet family does is allowed: reported nowhere, inventoried all the same.
+ALLOW_QUIET = """version: 1
+allow:
+  - name: quiet-family
+    reason: the test's family whose every finding the policy suppresses
+    task_family: advise-quiet
+"""
 
 
 def run_cli(*args):
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60)
 
 
-class AdviseLoop(AgentCase):
+class AdviseCase(AgentCase):
 
     def setUp(self):
         super().setUp()
@@ -43,13 +53,16 @@ class AdviseLoop(AgentCase):
         os.makedirs(os.path.join(image, "var", "cache", "app"), exist_ok=True)
         self.image = harness.Rootfs(image)
 
-    def start_inventory_agent(self):
+    def start_inventory_agent(self, policy=NO_RULES):
+        path = os.path.join(self.work, "policy.yaml")
+        with open(path, "w") as f:
+            f.write(policy)
         # Every capability watched: advice can only take away what was watched.
         return self.start_agent("--inventory-file", self.inventory, "--inventory-interval", "1",
-                                "--watch-caps", ",".join(harness.CAP_NAMES))
+                                "--policy", path, "--watch-caps", ",".join(harness.CAP_NAMES))
 
-    def run_workload(self, version, **options):
-        c = self.container(("/bin/sh", "-c", WORKLOAD), family=FAMILY, version=version,
+    def run_workload(self, version, family=FAMILY, **options):
+        c = self.container(("/bin/sh", "-c", WORKLOAD), family=family, version=version,
                            name="app", image_rootfs=self.image, **options)
         self.register(c)
         c.start()
@@ -93,6 +106,10 @@ class AdviseLoop(AgentCase):
         options["volumes"] = volumes
         return options
 
+
+
+class AdviseLoop(AdviseCase):
+
     def test_advice_from_observed_behaviour_runs_the_workload_and_passes_lint(self):
         taskdef = self.write_taskdef()
         lint = run_cli("lint", "--format", "json", taskdef)
@@ -104,6 +121,8 @@ class AdviseLoop(AgentCase):
         self.start_inventory_agent()
         first = self.run_workload("1", privileged=True)
         self.agent.wait_for(harness.match(NET_ADMIN_USED, first), timeout=20)
+        # As defined, the task is reported for its writes (what the advice will take away).
+        self.agent.wait_for(harness.match(ROOTFS_MODIFIED, first), timeout=20)
         self.stop_agent()
         with open(self.inventory) as f:
             inv = json.load(f)
@@ -172,3 +191,28 @@ class AdviseLoop(AgentCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class SuppressedBehaviourIsInventoried(AdviseCase):
+    """The inventory is what the containers did, not what was reported: behaviour the policy
+    allows reaches it all the same."""
+
+    def test_allowed_behaviour_is_in_the_inventory(self):
+        self.start_inventory_agent(ALLOW_QUIET)
+        c = self.run_workload("1", family="advise-quiet", privileged=True)
+        # The health record's suppression counters are the policy's; wait for the inventory.
+        deadline = time.time() + 20
+        entry = None
+        while time.time() < deadline and entry is None:
+            if os.path.exists(self.inventory):
+                with open(self.inventory) as f:
+                    inv = json.load(f)
+                found = [e for e in inv["entries"] if e["family"] == "advise-quiet"
+                         and any(k["name"] == "CAP_NET_ADMIN" for k in e["capabilities"])]
+                entry = found[0] if found else None
+            time.sleep(0.5)
+        findings = self.stop_agent()
+        self.assertEqual([f for f in findings if c.id in harness.finding_container_ids(f)], [])
+        self.assertIsNotNone(entry, "NET_ADMIN use never reached the inventory")
+        dirs = {d["path"] for d in entry["rootFilesystemWrites"]["directories"]}
+        self.assertEqual(dirs, {"/var/cache/app", "/tmp"})
