@@ -248,9 +248,11 @@ static uint64_t get_u64(struct reader *r, struct json_object *o, const char *k)
         return 0;
     errno = 0;
     int64_t n = json_object_get_int64(v);
-    if (n < 0 || errno) {
+    /* json-c clamps what overflows; nothing the agent counts comes near 2^53 (exact in every
+     * JSON reader). */
+    if (n < 0 || errno || n > (1LL << 53)) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "member '%s' is not a non-negative integer", k);
+        snprintf(msg, sizeof(msg), "member '%s' is not a non-negative integer below 2^53", k);
         fail(r, msg);
         return 0;
     }

@@ -287,6 +287,8 @@ static void test_hostile_files(void **state)
            "control characters");
     reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"total\":-1}}]}", "non-negative");
     reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"total\":1.5}}]}", "not an integer");
+    reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"total\":100000000000000000000000}}]}",
+           "below 2^53");
     reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"total\":\"1\"}}]}", "not an integer");
     reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"directories\":[{\"path\":\"tmp\"}]}}]}",
            "not absolute");
