@@ -33,6 +33,24 @@ static void copy_str(char *dst, size_t dstlen, const char *src)
     snprintf(dst, dstlen, "%s", src ? src : "");
 }
 
+static bool plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f;
+}
+
+/*
+ * Text a container or a runtime chose (names, executed paths) as the file keeps it: printable
+ * ASCII, anything else '?'. The reader refuses control characters and invalid UTF-8, so a name
+ * written as it came would make the agent's own file unreadable at the next start.
+ */
+static void copy_plain(char *dst, size_t dstlen, const char *src)
+{
+    copy_str(dst, dstlen, src);
+    for (char *p = dst; *p; p++)
+        if (!plain_byte((unsigned char)*p))
+            *p = '?';
+}
+
 static void use_init(struct eg_inv_cap_use *u)
 {
     memset(u, 0, sizeof(*u));
@@ -44,9 +62,9 @@ void eg_inv_entry_init(struct eg_inv_entry *e, const char *family, const char *r
                        const char *container)
 {
     memset(e, 0, sizeof(*e));
-    copy_str(e->family, sizeof(e->family), family);
-    copy_str(e->revision, sizeof(e->revision), revision);
-    copy_str(e->container, sizeof(e->container), container);
+    copy_plain(e->family, sizeof(e->family), family);
+    copy_plain(e->revision, sizeof(e->revision), revision);
+    copy_plain(e->container, sizeof(e->container), container);
     e->watched_caps = ~0ULL; /* narrowed by every observation */
     for (int c = 0; c < EG_INV_CAPS; c++) {
         use_init(&e->caps[c].used);
@@ -58,10 +76,15 @@ void eg_inv_entry_init(struct eg_inv_entry *e, const char *family, const char *r
 struct eg_inv_entry *eg_inventory_entry(struct eg_inventory *inv, const char *family,
                                         const char *revision, const char *container)
 {
+    /* Compared as the file keeps them, so an entry read back is the same entry. */
+    char f[EG_INV_NAME_MAX + 1], r[EG_INV_REVISION_MAX + 1], c[EG_INV_NAME_MAX + 1];
+    copy_plain(f, sizeof(f), family);
+    copy_plain(r, sizeof(r), revision);
+    copy_plain(c, sizeof(c), container);
     for (unsigned i = 0; i < inv->n_entries; i++) {
         struct eg_inv_entry *e = &inv->entries[i];
-        if (strcmp(e->family, family) == 0 && strcmp(e->revision, revision) == 0 &&
-            strcmp(e->container, container) == 0)
+        if (strcmp(e->family, f) == 0 && strcmp(e->revision, r) == 0 &&
+            strcmp(e->container, c) == 0)
             return e;
     }
     if (inv->n_entries >= EG_INV_MAX_ENTRIES) {
@@ -136,6 +159,19 @@ void eg_inv_dir_of(const char *path, char *out, size_t outlen)
     }
     memcpy(out, path, n);
     out[n] = '\0';
+    /*
+     * A directory whose name is not printable ASCII (a container picks its file names) is
+     * recorded as the parent of the first such component: still a directory above the write, so
+     * a mount there covers it, and a name the file can hold as it is.
+     */
+    for (size_t i = 1; i < n; i++) {
+        if (plain_byte((unsigned char)out[i]))
+            continue;
+        while (i > 0 && out[i] != '/')
+            i--;
+        out[i ? i : 1] = '\0';
+        break;
+    }
 }
 
 void eg_inv_note_write(struct eg_inv_entry *e, const char *path, uint64_t count, uint64_t at_ms)
@@ -202,9 +238,11 @@ void eg_inv_note_hostpid_use(struct eg_inv_entry *e, enum eg_inv_hostpid_use use
 void eg_inv_note_exec_written(struct eg_inv_entry *e, const char *path, bool library,
                               uint64_t count, uint64_t at_ms)
 {
+    char plain[EG_INV_PATH_MAX];
+    copy_plain(plain, sizeof(plain), path);
     for (unsigned i = 0; i < e->n_execs; i++) {
         struct eg_inv_exec *x = &e->execs[i];
-        if (x->library == library && strcmp(x->path, path) == 0) {
+        if (x->library == library && strcmp(x->path, plain) == 0) {
             x->count += count;
             stamp(&x->first_ms, &x->last_ms, at_ms);
             return;
@@ -215,7 +253,7 @@ void eg_inv_note_exec_written(struct eg_inv_entry *e, const char *path, bool lib
         return;
     }
     struct eg_inv_exec *x = &e->execs[e->n_execs++];
-    copy_str(x->path, sizeof(x->path), path);
+    copy_plain(x->path, sizeof(x->path), path);
     x->library = library;
     x->count = count;
     x->first_ms = x->last_ms = at_ms;
@@ -225,13 +263,15 @@ void eg_inv_note_task(struct eg_inv_entry *e, const char *task_id)
 {
     if (!task_id || !task_id[0])
         return;
+    char id[EG_INV_TASK_ID_MAX + 1];
+    copy_plain(id, sizeof(id), task_id);
     for (unsigned i = 0; i < e->n_task_ids; i++)
-        if (strcmp(e->task_ids[i], task_id) == 0)
+        if (strcmp(e->task_ids[i], id) == 0)
             return;
     e->tasks++;
     unsigned slot = e->n_task_ids < EG_INV_MAX_TASK_IDS ? e->n_task_ids++ : e->next_task_id;
     e->next_task_id = (slot + 1) % EG_INV_MAX_TASK_IDS;
-    copy_str(e->task_ids[slot], sizeof(e->task_ids[slot]), task_id);
+    copy_str(e->task_ids[slot], sizeof(e->task_ids[slot]), id);
 }
 
 void eg_inv_note_observed(struct eg_inv_entry *e, uint64_t from_ms, uint64_t to_ms,

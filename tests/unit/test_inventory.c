@@ -43,6 +43,15 @@ static void test_dir_of(void **state)
     assert_string_equal(d, "/");
     eg_inv_dir_of("/tmp/", d, sizeof(d)); /* a directory path: its own name is the last part */
     assert_string_equal(d, "/tmp");
+    /* A name the file could not hold as it is: the parent of the first such component. */
+    eg_inv_dir_of("/var/a\x01"
+                  "b/c/f",
+                  d, sizeof(d));
+    assert_string_equal(d, "/var");
+    eg_inv_dir_of("/caf\xc3\xa9/f", d, sizeof(d));
+    assert_string_equal(d, "/");
+    eg_inv_dir_of("/\n/f", d, sizeof(d));
+    assert_string_equal(d, "/");
     /* Longer than the bound: cut at a '/', still a directory above the file. */
     char longp[600];
     memset(longp, 0, sizeof(longp));
@@ -185,6 +194,21 @@ static void test_round_trip(void **state)
     eg_inv_note_task(e, "0123456789abcdef0123456789abcdef");
     eg_inv_note_observed(e, 500, 61500, 1ull << CAP_NET_ADMIN | 1ull << CAP_SYS_ADMIN);
     inv->unresolved_dropped = 4;
+    /* What a container or a runtime names is kept readable: the file must read back. */
+    struct eg_inv_entry *odd = eg_inventory_entry(inv,
+                                                  "we\x01"
+                                                  "b",
+                                                  "1\n", "c\xff");
+    assert_non_null(odd);
+    assert_string_equal(odd->family, "we?b");
+    assert_ptr_equal(eg_inventory_entry(inv,
+                                        "we\x01"
+                                        "b",
+                                        "1\n", "c\xff"),
+                     odd);
+    eg_inv_note_write(odd, "/data/x\x7f/y\n", 1, 1);
+    eg_inv_note_exec_written(odd, "/tmp/\x1b[31m", false, 1, 1);
+    eg_inv_note_task(odd, "id\x02");
     char *text = eg_inventory_to_json(inv, "host-1", 99999);
     assert_non_null(text);
 
@@ -193,7 +217,9 @@ static void test_round_trip(void **state)
     int rc = eg_inventory_parse(text, strlen(text), back, &errs);
     if (rc != 0)
         fail_msg("%s", errs.items[0].message);
-    assert_int_equal(back->n_entries, 1);
+    assert_int_equal(back->n_entries, 2);
+    assert_string_equal(back->entries[1].dirs[0].path, "/data");
+    assert_string_equal(back->entries[1].execs[0].path, "/tmp/?[31m");
     assert_int_equal(back->unresolved_dropped, 4);
     assert_int_equal(back->written_ms, 99999);
     const struct eg_inv_entry *b = &back->entries[0];
