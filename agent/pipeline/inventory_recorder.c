@@ -28,8 +28,9 @@
 #include "collectors/hash_index.h"
 
 #define MAX_INSTANCES 2048
-#define MAX_BUFFERS 64                  /* containers whose task is not known yet */
-#define GIVE_UP_MS (10 * 60 * 1000)     /* a task still unknown after this is dropped */
+#define MAX_BUFFERS 64              /* containers whose task is not known yet */
+#define GIVE_UP_MS (10 * 60 * 1000) /* a task still unknown after this is dropped */
+#define NOT_FOUND_MS (60 * 1000)    /* the ECS agent said "no such task" this long after: not one */
 #define FORGET_GONE_MS (15 * 60 * 1000) /* an instance of a container gone this long */
 
 enum inst_state { INST_PENDING, INST_RESOLVED, INST_IGNORED };
@@ -229,6 +230,10 @@ static void resolve(struct eg_inventory_recorder *r, struct instance *x, uint64_
         eg_ecs_client_request(r->cfg.ecs, x->container_id);
         return;
     }
+    /* A task just started may not be known to the ECS agent yet: its 404 is final only after
+     * a while (the client retries with backoff meanwhile). */
+    if (st == EG_ECS_NOT_FOUND && now_ms - x->created_ms < NOT_FOUND_MS)
+        return;
     if (st == EG_ECS_PENDING) {
         if (now_ms - x->created_ms > GIVE_UP_MS) {
             r->st.given_up++;
@@ -273,7 +278,8 @@ static void observe(struct eg_inventory_recorder *r, uint64_t now_ms)
 {
     for (uint32_t slot = 0; slot < EG_MAX_CONTAINERS; slot++) {
         struct eg_container *c = eg_container_table_by_slot(r->cfg.containers, slot);
-        if (!c || c->gone || c->id.task_only || !eg_is_docker_id(c->id.container_id))
+        if (!c || c->gone || c->id.task_only || c->id.nested ||
+            !eg_is_docker_id(c->id.container_id))
             continue;
         struct instance *x =
             instance_of(r, c->id.container_id, c->id.task_id, c->cgroup_id, now_ms);
