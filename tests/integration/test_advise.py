@@ -19,8 +19,13 @@ from agent_case import AgentCase, CAPABILITY_TYPES, NET_ADMIN_USED, context
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 FAMILY = "advise-it"
 # Writes in a directory the image has and in /tmp, one NET_ADMIN call, then stays up long
-# enough for the agent to observe the task for a few seconds.
-WORKLOAD = ("/bin/egprobe write-files /var/cache/app 3 && /bin/egprobe write-files /tmp 2 && "
+# enough for the agent to observe the task for a few seconds. It starts after a second: the
+# agent adds a new container's cgroup to the kernel's filter when it reads the cgroup_mkdir
+# event, and what a container does in its first milliseconds can come before that on a loaded
+# machine (1 run in ~6 here lost the first three writes, in the finding and the inventory
+# alike; docs/posture.md, "Limits").
+WORKLOAD = ("/bin/egprobe sleep 1 && "
+            "/bin/egprobe write-files /var/cache/app 3 && /bin/egprobe write-files /tmp 2 && "
             "/bin/egprobe link-mtu lo 1500 && echo workload-done && /bin/egprobe sleep 4")
 BIN = os.environ.get("ECSGUARD_BIN")
 # No allow rules: the default policy's service-scratch-files rule would hide the first run's
