@@ -199,7 +199,7 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e,
 {
     uint64_t now = eg_now_ms();
     /* The inventory first: it keeps what the container needed even when no finding can be. */
-    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, w, now);
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, w);
     if (ie)
         eg_inv_note_cap(ie, (int)e->cap, e->syscall_nr, e->ret == 0,
                         e->scope != EG_CAP_SCOPE_HOST && e->scope != EG_CAP_SCOPE_CONTAINER, count,

@@ -43,7 +43,7 @@ void eg_hostns_report_host_pidns(struct eg_hostns_detector *d, struct eg_contain
     d->reported_gen[c->slot] = c->generation;
     struct eg_where w;
     eg_where_capture(&w, c, h->cgroup_id);
-    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &w, eg_now_ms());
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &w);
     if (ie)
         eg_inv_note_hostpid_shared(ie, event_ms);
     struct eg_finding_key key;
@@ -119,7 +119,7 @@ void eg_hostns_on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_
     d->stats.ns_entries++;
     struct eg_where w;
     eg_where_capture(&w, c, e->hdr.cgroup_id);
-    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &w, eg_now_ms());
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &w);
     if (ie)
         eg_inv_note_hostpid_use(ie, EG_INV_PID_SETNS, 1, eg_event_epoch_ms(e->hdr.ts_ns));
     char kinds[64];
@@ -192,7 +192,7 @@ void eg_hostns_record_access(struct eg_hostns_detector *d, const struct eg_hostn
                              const struct eg_container *tc, uint64_t count, uint64_t event_ms)
 {
     enum eg_finding_type type = eg_hostns_access_type(e->action);
-    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, w, eg_now_ms());
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, w);
     if (ie)
         eg_inv_note_hostpid_use(ie, inventory_use(e->action), count, event_ms);
     struct eg_finding_key key;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent/common/log.h"
+#include "agent/detectors/detector.h"
 #include "agent/detectors/syscall_names.h"
 #include "agent/pipeline/emit.h"
 #include "collectors/hash.h"
@@ -164,6 +165,8 @@ static struct instance *instance_of(struct eg_inventory_recorder *r, const char 
     uint64_t hash = eg_hash_str(container_id);
     struct instance *x = find(r, container_id, hash);
     if (!x) {
+        if (!now_ms) /* from a detector: the clock only when an instance is made */
+            now_ms = eg_now_ms();
         if (r->n_inst == MAX_INSTANCES)
             compact(r, now_ms);
         if (r->n_inst == MAX_INSTANCES) {
@@ -186,11 +189,11 @@ static struct instance *instance_of(struct eg_inventory_recorder *r, const char 
 }
 
 struct eg_inv_entry *eg_inventory_recorder_entry(struct eg_inventory_recorder *r,
-                                                 const struct eg_where *w, uint64_t now_ms)
+                                                 const struct eg_where *w)
 {
     if (!r || !eg_is_docker_id(w->container_id))
         return NULL;
-    struct instance *x = instance_of(r, w->container_id, w->task_id, w->cgroup_id, now_ms);
+    struct instance *x = instance_of(r, w->container_id, w->task_id, w->cgroup_id, 0);
     if (!x)
         return NULL;
     switch (x->state) {

@@ -42,7 +42,7 @@ void eg_inventory_recorder_set_watched(struct eg_inventory_recorder *r, uint64_t
  * container, or nothing can be kept (counted).
  */
 struct eg_inv_entry *eg_inventory_recorder_entry(struct eg_inventory_recorder *r,
-                                                 const struct eg_where *w, uint64_t now_ms);
+                                                 const struct eg_where *w);
 
 /* About once a second: resolve containers, account observation, write when due. */
 void eg_inventory_recorder_tick(struct eg_inventory_recorder *r, uint64_t now_ms);
