@@ -219,3 +219,23 @@ class SuppressedBehaviourIsInventoried(AdviseCase):
         self.assertEqual(dirs, {"/var/cache/app", "/tmp"})
         ran = [(f["path"], f["how"]) for f in entry["writtenFilesExecuted"]["files"]]
         self.assertIn(("/tmp/tool", "executed"), ran)
+
+
+class InventoryFile(AdviseCase):
+    """An inventory that does not read back is moved aside, not trusted and not lost."""
+
+    def test_invalid_inventory_is_moved_aside_and_replaced(self):
+        with open(self.inventory, "w") as f:
+            f.write('{"schema":"ecsguard-inventory/1","entries":[{"family":"web"')
+        self.start_inventory_agent()
+        # Logged before the ready file, but read from stderr by a thread of the harness.
+        deadline = time.monotonic() + 10
+        while not any("is not a valid inventory" in line for line in self.agent.logs()):
+            self.assertLess(time.monotonic(), deadline, self.agent.logs()[-10:])
+            time.sleep(0.1)
+        self.stop_agent()
+        with open(self.inventory + ".invalid") as f:
+            self.assertIn('"family":"web"', f.read())
+        with open(self.inventory) as f:
+            inv = json.load(f)
+        self.assertEqual((inv["schema"], inv["entries"]), ("ecsguard-inventory/1", []))
