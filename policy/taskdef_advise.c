@@ -780,10 +780,11 @@ static struct json_object *observation_json(struct observed *obs, size_t n, uint
     return o;
 }
 
-enum eg_advise_status eg_advise_taskdef(const struct eg_taskdef_file *f, size_t def,
-                                        const struct eg_inventory *inv,
-                                        const struct eg_advise_options *opt,
-                                        struct json_object **out, char *err, size_t errlen)
+enum eg_advise_status eg_advise_taskdef_in(const struct eg_taskdef_file *f, size_t def,
+                                           const struct eg_inventory *inv,
+                                           const struct eg_advise_options *opt,
+                                           struct json_object *doc, struct json_object **out,
+                                           char *err, size_t errlen)
 {
     *out = NULL;
     if (def >= f->ndefs) {
@@ -799,13 +800,12 @@ enum eg_advise_status eg_advise_taskdef(const struct eg_taskdef_file *f, size_t 
                  "rewrite");
         return EG_ADVISE_ERROR;
     }
-    a.doc = eg_taskdef_document_json(f);
+    a.doc = doc;
     a.def = a.doc ? locate(&a, f) : NULL;
     struct json_object *clist = NULL;
     if (!a.def || !json_object_object_get_ex(a.def, K(&a, "containerDefinitions"), &clist) ||
         !json_object_is_type(clist, json_type_array) ||
         json_object_array_length(clist) != td->ncontainers) {
-        json_object_put(a.doc);
         snprintf(err, errlen, "the task definition could not be located in the document");
         return EG_ADVISE_ERROR;
     }
@@ -893,14 +893,26 @@ enum eg_advise_status eg_advise_taskdef(const struct eg_taskdef_file *f, size_t 
     if (status == EG_ADVISE_OK) {
         json_object_object_add(o, "patch", a.patch);
         json_object_object_add(o, "lintOfAdvised", lint_advised(&a, def));
-        json_object_object_add(o, "advisedDocument", a.doc);
     } else {
         json_object_put(a.patch);
-        json_object_put(a.doc);
     }
     for (size_t i = 0; i < n; i++)
         json_object_put(obs[i].revisions);
     free(obs);
     *out = o;
     return status;
+}
+
+enum eg_advise_status eg_advise_taskdef(const struct eg_taskdef_file *f, size_t def,
+                                        const struct eg_inventory *inv,
+                                        const struct eg_advise_options *opt,
+                                        struct json_object **out, char *err, size_t errlen)
+{
+    struct json_object *doc = eg_taskdef_document_json(f);
+    enum eg_advise_status st = eg_advise_taskdef_in(f, def, inv, opt, doc, out, err, errlen);
+    if (st == EG_ADVISE_OK)
+        json_object_object_add(*out, "advisedDocument", doc);
+    else
+        json_object_put(doc);
+    return st;
 }

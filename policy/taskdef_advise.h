@@ -38,6 +38,17 @@ enum eg_advise_status eg_advise_taskdef(const struct eg_taskdef_file *f, size_t 
                                         const struct eg_advise_options *opt,
                                         struct json_object **out, char *err, size_t errlen);
 
+/*
+ * The same against `doc` (eg_taskdef_document_json of `f`; the caller's, rewritten in place and
+ * not put in *out): the definitions of one file advised one after the other into one document.
+ * A definition's lintOfAdvised is of the document as it stands after its own changes.
+ */
+enum eg_advise_status eg_advise_taskdef_in(const struct eg_taskdef_file *f, size_t def,
+                                           const struct eg_inventory *inv,
+                                           const struct eg_advise_options *opt,
+                                           struct json_object *doc, struct json_object **out,
+                                           char *err, size_t errlen);
+
 /* The parsed document as JSON (YAML scalars typed as YAML reads them; CloudFormation tags as
  * their JSON intrinsic forms). NULL out of memory. */
 struct json_object *eg_taskdef_document_json(const struct eg_taskdef_file *f);

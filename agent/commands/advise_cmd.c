@@ -12,6 +12,7 @@
 #include "policy/taskdef_advise.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -158,11 +159,15 @@ int eg_advise_main(int argc, char **argv)
     struct json_object *defs = json_object_new_array();
     json_object_object_add(root, "taskDefinitions", defs);
     int rc = 0;
-    struct json_object *last_doc = NULL;
-    for (size_t i = 0; i < f.ndefs; i++) {
+    /* Every definition of the file is advised into one document: a template's patches apply
+     * one after the other, and --out is the file with all of them. */
+    struct json_object *doc = eg_taskdef_document_json(&f);
+    bool advised = false;
+    for (size_t i = 0; doc && i < f.ndefs; i++) {
         struct json_object *advice = NULL;
         char err[256] = "";
-        enum eg_advise_status st = eg_advise_taskdef(&f, i, &inv, &opt, &advice, err, sizeof(err));
+        enum eg_advise_status st =
+            eg_advise_taskdef_in(&f, i, &inv, &opt, doc, &advice, err, sizeof(err));
         if (st == EG_ADVISE_ERROR) {
             fprintf(stderr, "%s: error: %s\n", td_path, err);
             rc = 2;
@@ -170,26 +175,20 @@ int eg_advise_main(int argc, char **argv)
         }
         if (st == EG_ADVISE_TOO_LITTLE && rc == 0)
             rc = 3;
-        struct json_object *doc;
-        if (json_object_object_get_ex(advice, "advisedDocument", &doc))
-            last_doc = doc; /* every definition of a file rewrites the same document */
+        advised = advised || st == EG_ADVISE_OK;
         json_object_array_add(defs, advice);
     }
     json_object_object_add(root, "exitStatus", json_object_new_int(rc));
-    /* Several definitions in one template: each advice holds the document with its own changes;
-     * --out writes the last, which has only that definition's. Say so rather than merge. */
-    if (out_path && last_doc && f.ndefs > 1)
-        fprintf(stderr,
-                "ecsguard advise: %zu task definitions in %s: --out holds the last "
-                "one's advice only\n",
-                f.ndefs, td_path);
-    if (out_path && last_doc && rc == 0 && write_out(out_path, last_doc) != 0) {
+    if (advised)
+        json_object_object_add(root, "advisedDocument", json_object_get(doc));
+    if (out_path && advised && rc == 0 && write_out(out_path, doc) != 0) {
         fprintf(stderr, "ecsguard advise: cannot write %s\n", out_path);
         rc = 2;
     }
     puts(json_object_to_json_string_ext(root,
                                         JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
+    json_object_put(doc);
     eg_taskdef_file_free(&f);
     eg_inventory_free(&inv);
     return rc;

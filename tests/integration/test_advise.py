@@ -150,10 +150,11 @@ class AdviseLoop(AdviseCase):
         adv = run_cli("advise", "--inventory", self.inventory, "--min-observation", "2s",
                       "--out", advised_path, taskdef)
         self.assertEqual(adv.returncode, 0, adv.stdout + adv.stderr)
-        [advice] = json.loads(adv.stdout)["taskDefinitions"]
+        out = json.loads(adv.stdout)
+        [advice] = out["taskDefinitions"]
         with open(advised_path) as f:
             advised = json.load(f)
-        self.assertEqual(advised, advice["advisedDocument"])
+        self.assertEqual(advised, out["advisedDocument"])
         [cdef] = advised["containerDefinitions"]
         self.assertEqual(cdef["linuxParameters"]["capabilities"],
                          {"drop": ["ALL"], "add": ["NET_ADMIN"]})

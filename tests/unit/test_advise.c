@@ -415,6 +415,62 @@ static void test_cloudformation_yaml(void **state)
     done(r);
 }
 
+/* A template's definitions advised one after the other into one document. */
+static void test_template_definitions_share_one_document(void **state)
+{
+    (void)state;
+    struct run *r = new_run();
+    eg_inv_note_cap(observed(r, "web", "1", "app", 2 * HOUR, 1, ALL_CAPS), CAP_NET_ADMIN, 16, true,
+                    false, 1, T0);
+    observed(r, "api", "1", "app", 2 * HOUR, 1, ALL_CAPS);
+    const char *tpl = "Resources:\n"
+                      "  Web:\n"
+                      "    Type: AWS::ECS::TaskDefinition\n"
+                      "    Properties:\n"
+                      "      Family: web\n"
+                      "      ContainerDefinitions: [{Name: app, Image: w, Privileged: true}]\n"
+                      "  Api:\n"
+                      "    Type: AWS::ECS::TaskDefinition\n"
+                      "    Properties:\n"
+                      "      Family: api\n"
+                      "      ContainerDefinitions: [{Name: app, Image: a, Privileged: true}]\n";
+    struct eg_policy_errors errs;
+    assert_int_equal(eg_taskdef_parse(tpl, strlen(tpl), &r->file, &errs), 0);
+    assert_int_equal(r->file.ndefs, 2);
+    struct json_object *doc = eg_taskdef_document_json(&r->file);
+    struct eg_advise_options opt = {.min_observation_ms = HOUR};
+    char err[256];
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *advice = NULL;
+        assert_int_equal(
+            eg_advise_taskdef_in(&r->file, i, &r->inv, &opt, doc, &advice, err, sizeof(err)),
+            EG_ADVISE_OK);
+        assert_null(json_object_object_get(advice, "advisedDocument"));
+        json_object_put(advice);
+    }
+    struct json_object *v;
+    assert_int_equal(json_pointer_get(doc,
+                                      "/Resources/Web/Properties/ContainerDefinitions/0/"
+                                      "LinuxParameters/Capabilities/Add/0",
+                                      &v),
+                     0);
+    assert_string_equal(json_object_get_string(v), "NET_ADMIN");
+    assert_int_equal(json_pointer_get(doc,
+                                      "/Resources/Api/Properties/ContainerDefinitions/0/"
+                                      "LinuxParameters/Capabilities/Add",
+                                      &v),
+                     0);
+    assert_int_equal(json_object_array_length(v), 0);
+    assert_int_equal(
+        json_pointer_get(doc, "/Resources/Web/Properties/ContainerDefinitions/0/Privileged", &v),
+        -1);
+    assert_int_equal(
+        json_pointer_get(doc, "/Resources/Api/Properties/ContainerDefinitions/0/Privileged", &v),
+        -1);
+    json_object_put(doc);
+    done(r);
+}
+
 static void test_durations(void **state)
 {
     (void)state;
@@ -442,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_observation_guard),
         cmocka_unit_test(test_describe_counts_its_own_revision),
         cmocka_unit_test(test_cloudformation_yaml),
+        cmocka_unit_test(test_template_definitions_share_one_document),
         cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
