@@ -41,6 +41,7 @@ struct eg_health_sources {
     const struct eg_emitter *emitter; /* sink write failures */
     const struct eg_policy_state *policy;
     const struct eg_confinement *confinement; /* NULL before the agent confines itself */
+    struct eg_inventory_recorder *inventory;  /* NULL: no --inventory-file */
 };
 
 struct eg_health_reporter {
