@@ -159,6 +159,21 @@ int eg_spool_frame_read(int fd, uint64_t off, uint64_t limit, struct eg_spool_fr
     return rc;
 }
 
+bool eg_spool_frame_well_formed(const struct eg_spool_frame *f)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < f->nrec; i++) {
+        if (off + REC_HDR > f->raw_len)
+            return false;
+        uint32_t len = get32(f->raw + off + 8);
+        off += REC_HDR;
+        if (len > f->raw_len - off)
+            return false;
+        off += len;
+    }
+    return off == f->raw_len;
+}
+
 /* Split a verified frame into records; -1 if its inner lengths do not add up. */
 int eg_spool_frame_records(const struct eg_spool_frame *f, uint64_t skip_below,
                            struct eg_spool_record **out, size_t *n)

@@ -11,7 +11,8 @@
  *
  * Contracts: open never fails on damaged content (the directory is readable); reading ends;
  * every record handed out is terminated at its length, in strictly increasing order, at or
- * above the ack point; damage is counted; after recovery the spool takes a new line and hands
+ * above the ack point; damage is counted and the damaged segments are moved aside (at most
+ * four kept); after recovery the spool takes a new line and hands
  * it back; and a second open finds nothing damaged and nothing left to deliver once all was
  * acknowledged.
  */
@@ -54,6 +55,18 @@ static void empty_dir(void)
             unlink(path);
         }
     closedir(d);
+}
+
+static int count_files(const char *prefix)
+{
+    DIR *d = opendir(dir);
+    FUZZ_CHECK(d != NULL);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
 }
 
 static void write_file(const char *name, const void *data, size_t len)
@@ -151,6 +164,12 @@ static uint64_t read_all(struct eg_spool *sp, uint64_t floor, uint64_t *last)
     return 0;
 }
 
+static void remove_dir(void)
+{
+    empty_dir();
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -158,6 +177,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(dir, sizeof(dir), "%s/ecsguard-fuzz-spool-%d", base, (int)getpid());
     mkdir(dir, 0700);
+    atexit(remove_dir); /* libFuzzer exits at the end of its time; a crash leaves it to look at */
     eg_log_set_level(EG_LOG_ERROR); /* damage is logged as a warning on every input */
     return 0;
 }
@@ -194,6 +214,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct eg_spool_stats st;
     eg_spool_get_stats(sp, &st);
     FUZZ_CHECK(got <= st.replayable_records);
+    /* Damage is counted and the damaged segments kept aside, a bounded number of them. */
+    FUZZ_CHECK(st.corrupt_frames == 0 || st.damaged_segments > 0);
+    FUZZ_CHECK(st.damaged_segments <= (uint64_t)nsegs);
+    FUZZ_CHECK(count_files("damaged-") <= 4 && count_files("damaged-") <= (int)st.damaged_segments);
 
     /* Still a working spool: a new line goes after everything recovered and comes back. */
     static const char line[] = "{\"after\":\"recovery\"}";
