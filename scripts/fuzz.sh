@@ -59,11 +59,13 @@ run_one() {
     local work="$build/fuzz-corpus/$t" artifacts="$build/fuzz-artifacts/$t/"
     rm -rf "$artifacts" # what a previous run left was reported then
     mkdir -p "$work" "$artifacts"
-    local dict=()
+    local dict=() options=()
     [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+    # <target>.options: libFuzzer flags of its own, one per line (# comments).
+    [ -f "tests/fuzz/$t.options" ] && mapfile -t options < <(grep -v '^#' "tests/fuzz/$t.options")
     # -timeout: an input taking 10 s is a hang; -rss_limit_mb: a runaway allocation is a bug.
     if "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$artifacts" "${dict[@]}" \
+        -print_final_stats=1 -artifact_prefix="$artifacts" "${dict[@]}" "${options[@]}" \
         "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
         echo "ok" >"$build/fuzz-logs/$t.status"
     else
@@ -72,7 +74,9 @@ run_one() {
 }
 
 for t in $targets; do
-    rm -f "$build/fuzz-logs/$t.status"
+    rm -f "$build/fuzz-logs/$t.status" "$build/fuzz-logs/$t.log"
+done
+for t in $targets; do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
         wait -n || true
     done
