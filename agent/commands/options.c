@@ -33,6 +33,10 @@ void eg_run_usage(FILE *out)
             "                            start-up scan is done\n"
             "  --health-file PATH        health record (JSON), rewritten every interval\n"
             "  --health-interval SEC     health record period (default 60)\n"
+            "  --inventory-file PATH     what each task family's containers did (JSON, for\n"
+            "                            `ecsguard advise`), loaded at start, rewritten every\n"
+            "                            interval and at shutdown\n"
+            "  --inventory-interval SEC  inventory write period (default 300)\n"
             "  --report-interval SEC     least time between updates of one finding (default 5)\n"
             "  --aggregation-window SEC  repeats within this window update one finding\n"
             "                            (default 3600)\n"
@@ -116,6 +120,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
     memset(o, 0, sizeof(*o));
     o->introspection_url = "http://localhost:51678";
     o->health_interval_s = 60;
+    o->inventory_interval_s = 300;
     o->report_interval_s = 5;
     o->window_s = 3600;
     o->resolve_grace_ms = 2000;
@@ -146,6 +151,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_HOOK,
         OPT_SECCOMP,
         OPT_NO_SECCOMP,
+        OPT_INVENTORY,
+        OPT_INVENTORY_INT,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -153,6 +160,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"ready-file", required_argument, NULL, OPT_READY},
         {"health-file", required_argument, NULL, OPT_HEALTH},
         {"health-interval", required_argument, NULL, OPT_HEALTH_INT},
+        {"inventory-file", required_argument, NULL, OPT_INVENTORY},
+        {"inventory-interval", required_argument, NULL, OPT_INVENTORY_INT},
         {"report-interval", required_argument, NULL, OPT_REPORT_INT},
         {"aggregation-window", required_argument, NULL, OPT_WINDOW},
         {"resolve-grace-ms", required_argument, NULL, OPT_GRACE},
@@ -188,6 +197,14 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             break;
         case OPT_HEALTH:
             o->health_file = optarg;
+            break;
+        case OPT_INVENTORY:
+            if (!optarg[0])
+                return bad("--inventory-file", optarg, "an empty path");
+            o->inventory_file = optarg;
+            break;
+        case OPT_INVENTORY_INT:
+            rc = parse_uint("--inventory-interval", optarg, 1, 86400, &o->inventory_interval_s);
             break;
         case OPT_HEALTH_INT:
             rc = parse_uint("--health-interval", optarg, 1, 86400, &o->health_interval_s);

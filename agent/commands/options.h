@@ -15,6 +15,8 @@ struct eg_run_options {
     const char *introspection_url;
     const char *ready_file;
     const char *health_file;
+    const char *inventory_file; /* behaviour inventory (NULL: none) */
+    unsigned inventory_interval_s;
     const char *policy_file;
     const char *spool_dir;
     const char *state_dir;               /* open findings across restarts; "" none */

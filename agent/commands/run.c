@@ -41,6 +41,7 @@
 #include "agent/pipeline/finding_state.h"
 #include "agent/pipeline/health.h"
 #include "agent/pipeline/health_report.h"
+#include "agent/pipeline/inventory_recorder.h"
 #include "agent/pipeline/policy_load.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"
@@ -60,9 +61,10 @@ struct eg_agent {
     struct eg_proc_table *procs;
     struct eg_ecs_client *ecs;
     struct eg_aggregator *findings;
-    struct eg_finding_state state; /* open findings across restarts (--state-dir) */
-    struct eg_core_tables core;    /* the core handlers' context */
-    struct eg_homes homes;         /* homes the agent writes (agent/kernel/homes.h) */
+    struct eg_finding_state state;           /* open findings across restarts (--state-dir) */
+    struct eg_inventory_recorder *inventory; /* NULL: no --inventory-file */
+    struct eg_core_tables core;              /* the core handlers' context */
+    struct eg_homes homes;                   /* homes the agent writes (agent/kernel/homes.h) */
     void *detectors[EG_MAX_DETECTORS];
     int n_detectors;
     struct eg_policy_state policy;
@@ -121,6 +123,8 @@ static void configure_detectors(struct eg_agent *a, const struct eg_policy *p)
     for (int i = 0; i < a->n_detectors; i++)
         if (eg_detectors[i]->configure)
             eg_detectors[i]->configure(a->detectors[i], &cfg);
+    /* What the inventory could see used: only the watched capabilities are reported. */
+    eg_inventory_recorder_set_watched(a->inventory, eg_policy_state_watched_caps(&a->policy));
 }
 
 static void configure_detectors_cb(void *ctx, const struct eg_policy *p)
@@ -182,8 +186,19 @@ static int setup_pipeline(struct eg_agent *a)
     int kind = eg_core_subscribe(&a->core, a->reader);
     if (kind)
         return subscription_failed("core tables", "", kind);
+    if (a->opt.inventory_file) {
+        struct eg_inventory_recorder_config ic = {.path = a->opt.inventory_file,
+                                                  .interval_s = a->opt.inventory_interval_s,
+                                                  .hostname = a->hostname,
+                                                  .ecs = a->ecs,
+                                                  .containers = a->containers};
+        a->inventory = eg_inventory_recorder_new(&ic);
+        if (!a->inventory)
+            return -1;
+    }
     struct eg_detector_env env = {
         .findings = a->findings,
+        .inventory = a->inventory,
         .procs = a->procs,
         .containers = a->containers,
         .kernel =
@@ -236,6 +251,7 @@ static int setup_pipeline(struct eg_agent *a)
         .outputs = &a->outputs,
         .emitter = &a->emitter,
         .policy = &a->policy,
+        .inventory = a->inventory,
     };
     return 0;
 }
@@ -415,6 +431,8 @@ static uint64_t fold_and_flush(struct eg_agent *a)
     uint64_t now = eg_now_ms();
     tick_detectors(a, now);
     eg_aggregator_flush(a->findings, now, true, eg_emit_finding, &a->emitter);
+    eg_inventory_recorder_tick(a->inventory, now);
+    eg_inventory_recorder_write(a->inventory, now);
     return now;
 }
 
@@ -434,6 +452,7 @@ static void periodic(struct eg_agent *a, bool woken_by_ring)
     if (now - a->last_tick_ms >= 1000) {
         a->last_tick_ms = now;
         tick_detectors(a, now);
+        eg_inventory_recorder_tick(a->inventory, now);
         eg_container_table_expire(a->containers, now, 10 * 60 * 1000);
         eg_health_check_drops(&a->health);
     }
@@ -497,6 +516,8 @@ static void teardown(struct eg_agent *a)
         eg_ecs_client_free(a->ecs);
     if (a->findings)
         eg_aggregator_free(a->findings);
+    eg_inventory_recorder_free(a->inventory);
+    a->inventory = NULL;
     if (a->procs)
         eg_proc_table_free(a->procs);
     if (a->containers)

@@ -11,6 +11,7 @@
 
 #include "agent/common/json_text.h"
 #include "agent/pipeline/finding_json.h"
+#include "agent/pipeline/inventory_recorder.h"
 
 #define LD_SO_PRELOAD "/etc/ld.so.preload"
 #define SEVERITY_HIGH 8.0
@@ -115,6 +116,9 @@ void eg_rootfs_record_write(struct eg_rootfs_detector *d, const struct eg_where 
                             const char *layer, uint64_t count, uint64_t event_ms)
 {
     uint64_t cg = w->cgroup_id;
+    struct eg_inv_entry *ie = count ? eg_inventory_recorder_entry(d->env.inventory, w) : NULL;
+    if (ie)
+        eg_inv_note_write(ie, path, count, event_ms);
     struct cstate *cs = eg_rootfs_cstate_get(d, cg);
     bool new_path = false;
     if (cs) {
@@ -281,6 +285,10 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where wh;
     eg_where_capture(&wh, c, h->cgroup_id);
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &wh);
+    if (ie)
+        eg_inv_note_exec_written(ie, path, type == EG_FT_NEW_LIBRARY, 1,
+                                 eg_event_epoch_ms(h->ts_ns));
     struct eg_finding_key key;
     eg_finding_key_init(&key, type, &wh);
     eg_finding_key_add_u64(&key, dev);

@@ -136,6 +136,7 @@ void eg_cloudwatch_sink_counters(struct eg_sink *s, struct eg_cloudwatch_counter
     pthread_mutex_unlock(&cw->mu);
     out->dropped_spool_full += st.dropped_records;
     out->spool_corrupt_frames = st.corrupt_frames;
+    out->spool_damaged_segments = st.damaged_segments;
     out->spooled_bytes = st.disk_bytes;
     out->queued = queued;
     out->backlog = queued + st.pending_records;
@@ -160,6 +161,7 @@ static void cw_stats(struct eg_sink *s, struct json_object *obj)
         {"cloudwatch_dropped_spool_full", c.dropped_spool_full},
         {"cloudwatch_spool_errors", c.spool_errors},
         {"cloudwatch_spool_corrupt_frames", c.spool_corrupt_frames},
+        {"cloudwatch_spool_damaged_segments", c.spool_damaged_segments},
         {"cloudwatch_spooled_bytes", c.spooled_bytes},
         {"cloudwatch_backlog", c.backlog},
     };

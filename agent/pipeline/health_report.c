@@ -5,6 +5,7 @@
  * sinks) and the drop / corrupt-ring warnings. Reads the parts; owns nothing but what it
  * already warned about.
  */
+#include "agent/pipeline/inventory_recorder.h"
 #include "agent/pipeline/health_report.h"
 
 #include <errno.h>
@@ -138,6 +139,7 @@ static void add_findings(struct json_object *h, const struct eg_health_sources *
         if (eg_detectors[i]->stats)
             eg_detectors[i]->stats(s->detectors[i], dets);
     json_object_object_add(h, "detectors", dets);
+    eg_inventory_recorder_stats(s->inventory, h);
 }
 
 static struct json_object *health_json(const struct eg_health_sources *s, uint64_t now_ms)

@@ -43,6 +43,7 @@ struct eg_health_sources {
     const struct eg_policy_state *policy;
     const struct eg_confinement *confinement; /* NULL before the agent confines itself */
     const struct eg_finding_state *state;     /* NULL without one (the pipeline benchmark) */
+    struct eg_inventory_recorder *inventory;  /* NULL: no --inventory-file */
 };
 
 struct eg_health_reporter {
