@@ -293,10 +293,14 @@ int main(int argc, char **argv)
     size_t passes = 0;
     int n_containers = 50, cpu = -1;
     size_t n_records = 1 << 16;
-    static const struct option longopts[] = {
-        {"seconds", required_argument, NULL, 's'}, {"containers", required_argument, NULL, 'c'},
-        {"cpu", required_argument, NULL, 'p'},     {"records", required_argument, NULL, 'r'},
-        {"passes", required_argument, NULL, 'n'},  {NULL, 0, NULL, 0}};
+    const char *inventory = NULL; /* --inventory FILE: the behaviour inventory on */
+    static const struct option longopts[] = {{"seconds", required_argument, NULL, 's'},
+                                             {"containers", required_argument, NULL, 'c'},
+                                             {"cpu", required_argument, NULL, 'p'},
+                                             {"records", required_argument, NULL, 'r'},
+                                             {"passes", required_argument, NULL, 'n'},
+                                             {"inventory", required_argument, NULL, 'i'},
+                                             {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -315,10 +319,13 @@ int main(int argc, char **argv)
         case 'n':
             passes = strtoul(optarg, NULL, 10);
             break;
+        case 'i':
+            inventory = optarg;
+            break;
         default:
             fprintf(stderr,
                     "usage: %s [--seconds S | --passes N] [--containers N] [--cpu N] "
-                    "[--records N]\n",
+                    "[--records N] [--inventory FILE]\n",
                     argv[0]);
             return 2;
         }
@@ -352,11 +359,17 @@ int main(int argc, char **argv)
 
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv->port);
-    char *run_argv[] = {"run", "--introspection-url", url,    "--docker-socket",
-                        "",    "--log-level",         "warn", NULL};
+    char *run_argv[] = {
+        "run", "--introspection-url", url, "--docker-socket", "", "--log-level", "warn", NULL, NULL,
+        NULL};
+    int run_argc = 7;
+    if (inventory) {
+        run_argv[run_argc++] = "--inventory-file";
+        run_argv[run_argc++] = (char *)inventory;
+    }
     struct eg_run_options opt;
     optind = 1;
-    if (eg_run_options_parse(7, run_argv, &opt) != 0) {
+    if (eg_run_options_parse(run_argc, run_argv, &opt) != 0) {
         fprintf(stderr, "options\n");
         return 1;
     }

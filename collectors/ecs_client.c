@@ -260,8 +260,7 @@ static void pick_due_locked(struct eg_ecs_client *c, uint64_t now, struct start_
 static void *worker_main(void *arg)
 {
     struct eg_ecs_client *c = arg;
-    /* It reads only the network: no capability (dropping cannot fail but for a bad pointer). */
-    (void)eg_worker_drop_capabilities();
+    /* It reads only the network: started without capabilities (eg_worker_start). */
     for (;;) {
         struct start_list todo = {0};
         uint64_t now = eg_ecs_now_ns();
@@ -380,7 +379,7 @@ struct eg_ecs_client *eg_ecs_client_new(const struct eg_ecs_client_config *cfg)
     if (!c->http.base_url || !cache_ok || c->notify_fd < 0 || !c->multi ||
         pthread_mutex_init(&c->mu, NULL) != 0)
         goto fail;
-    if (pthread_create(&c->worker, NULL, worker_main, c) != 0) {
+    if (eg_worker_start(&c->worker, worker_main, c) != 0) {
         pthread_mutex_destroy(&c->mu);
         goto fail;
     }

@@ -125,11 +125,14 @@ int eg_ringbuf_consume(struct eg_ringbuf_reader *r, uint64_t *consumer_pos,
                 return n; /* not committed yet: the next drain takes it */
             uint32_t len = word & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
             bool discarded = word & BPF_RINGBUF_DISCARD_BIT;
-            if (len > size - BPF_RINGBUF_HDR_SZ) {
+            if (len > size - BPF_RINGBUF_HDR_SZ || len + BPF_RINGBUF_HDR_SZ > prod - cons) {
                 /*
-                 * Cannot happen with a kernel producer. Stopping here would stall the agent
-                 * on this header forever, so skip everything written so far and count it:
-                 * the records in between cannot be parsed, only their bytes counted.
+                 * Cannot happen with a kernel producer: a record is reserved whole before the
+                 * producer position moves past it. Stopping here would stall the agent on this
+                 * header forever, and following a length that ends past the producer would move
+                 * the consumer ahead of it (the kernel then sees a full ring and refuses every
+                 * record: blind for good), so skip everything written so far and count it: the
+                 * records in between cannot be parsed, only their bytes counted.
                  */
                 r->stats.corrupt_headers++;
                 r->stats.corrupt_bytes_skipped += prod - cons;

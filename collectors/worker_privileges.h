@@ -7,7 +7,18 @@
 #ifndef ECSGUARD_WORKER_PRIVILEGES_H
 #define ECSGUARD_WORKER_PRIVILEGES_H
 
+#include <pthread.h>
+
 /* Empties this thread's effective, permitted and inheritable sets. 0, or -1 with errno. */
 int eg_worker_drop_capabilities(void);
+
+/*
+ * pthread_create for such a worker: `fn` runs without capabilities, and the drop has happened
+ * before this returns. The agent installs its system-call filter on every thread once set-up is
+ * done (agent/hardening), and capset is not on the list: a worker that had not yet been
+ * scheduled when the filter arrived was killed by its own first call (seen on a loaded host,
+ * the CloudWatch spooler). 0, or an error number as pthread_create returns it.
+ */
+int eg_worker_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #endif

@@ -13,8 +13,12 @@ packages=(
     cmake make gcc clang llvm libbpf-dev bpftool pkg-config libelf-dev zlib1g-dev libseccomp-dev
     libcmocka-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libyaml-dev clang-format
 )
+# The fuzz targets (tests/fuzz, scripts/fuzz.sh): libFuzzer and the sanitizer runtimes of clang.
+packages+=(libclang-rt-dev)
 # Tests and demo (libc6-dev for the static egprobe helper).
 packages+=(runc busybox-static python3 iproute2 util-linux procps libc6-dev)
+# The soak's plot (bench/soak.py, integration.test_soak); e2fsprogs for the EIO spool test's ext2.
+packages+=(python3-matplotlib e2fsprogs)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -7,7 +7,11 @@
 #   4. the sanitizer build runs every unit test (cmocka) and every real-kernel integration test
 #      (runc containers; they need root, load BPF programs and do not skip here); the release
 #      build runs the unit tests, and its integration runs are the kernel matrix's
-#   5. the kernel matrix (scripts/kernel-matrix.sh): the kernel-facing suites again, against the
+#   5. the fuzzers (scripts/fuzz.sh, tests/fuzz/README.md): a third, clang-built directory
+#      (build-fuzz/) with only the libFuzzer targets, each run for ECSGUARD_FUZZ_SECONDS
+#      (default 15) two at a time; any crash, leak, hang or broken contract fails the run and
+#      leaves its reproducer in build-fuzz/fuzz-artifacts/. 0 leaves it out of a local run.
+#   6. the kernel matrix (scripts/kernel-matrix.sh): the kernel-facing suites again, against the
 #      release build, under the kernels ECS hosts run (Debian's 6.1, 6.12 and 5.10 under QEMU).
 #      ECSGUARD_KERNEL_MATRIX=0 leaves it out of a local run; CI always runs it.
 # Time: CI's target is about 60 minutes on two cores (docs/kernel-matrix.md, "Budget").
@@ -62,6 +66,15 @@ echo "== build-asan: unit and integration tests"
 (cd build-asan && ctest --output-on-failure --timeout 900) || status=1
 echo "== build: unit tests (its integration runs are the kernel matrix's)"
 (cd build && ctest --output-on-failure --timeout 900 -L unit) || status=1
+
+# A directory of its own rather than the sanitizer build compiled by clang with libFuzzer's
+# instrumentation: that would slow every integration test the sanitizer build runs (comparison
+# tracing on every branch of the agent) for the ~40 s of CPU the extra build costs here.
+fuzz_seconds=${ECSGUARD_FUZZ_SECONDS:-15}
+if [ "$fuzz_seconds" != 0 ]; then
+    echo "== fuzz: every target ${fuzz_seconds} s"
+    ./scripts/fuzz.sh --build build-fuzz --time "$fuzz_seconds" --jobs 2 || status=1
+fi
 
 if [ "$matrix" != 0 ]; then
     echo "== kernel matrix"

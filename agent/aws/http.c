@@ -115,6 +115,10 @@ int eg_http_do(const struct eg_http_request *req, struct eg_http_response *resp)
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
+        /* A failed exchange has no response: not the headers that came before the failure
+         * either (the error type of a body that never completed leaked on every retry). */
+        free(resp->error_type);
+        resp->error_type = NULL;
         resp->status = 0;
         return -1;
     }

@@ -30,7 +30,8 @@ struct eg_http_response {
     char error[256];  /* transport error text when eg_http_do() returns -1 */
 };
 
-/* 0 when a response arrived (any status); -1 on a transport failure (error set). */
+/* 0 when a response arrived (any status; free it with eg_http_response_free); -1 on a
+ * transport failure (error set, nothing else: no status, body or error type to free). */
 int eg_http_do(const struct eg_http_request *req, struct eg_http_response *resp);
 void eg_http_response_free(struct eg_http_response *resp);
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/commands/advise_cmd.h"
 #include "agent/commands/lint_cmd.h"
 #include "agent/commands/probe_cmd.h"
 #include "agent/commands/run.h"
@@ -16,6 +17,8 @@ static void usage(FILE *out)
                  "  probe           report kernel features and the hooks this host supports\n"
                  "  policy check F  validate a policy file\n"
                  "  lint FILE...    check task definitions against the ECS controls\n"
+                 "  advise --inventory F TASKDEF   least-privilege task definition from\n"
+                 "                  what its containers were observed doing\n"
                  "  version         print the version\n"
                  "\n"
                  "'ecsguard <command> --help' describes each command.\n");
@@ -41,6 +44,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lint") == 0)
         return eg_lint_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "advise") == 0)
+        return eg_advise_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {
         if (argc > 2 && strcmp(argv[2], "--help") == 0) {
             printf("usage: ecsguard version\n");

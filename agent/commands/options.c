@@ -22,6 +22,8 @@ void eg_run_usage(FILE *out)
             "  --output SPEC             stdout | cloudwatch:LOG_GROUP[:LOG_STREAM];\n"
             "                            repeatable (default stdout)\n"
             "  --spool-dir DIR           durable spool for CloudWatch delivery\n"
+            "  --state-dir DIR           open findings kept across restarts (default\n"
+            "                            /var/lib/ecsguard/state; \"\" to keep none)\n"
             "  --docker-socket PATH      Docker Engine API socket for containers the ECS agent\n"
             "                            does not know (default /var/run/docker.sock when it\n"
             "                            exists; \"\" to never ask)\n"
@@ -31,6 +33,10 @@ void eg_run_usage(FILE *out)
             "                            start-up scan is done\n"
             "  --health-file PATH        health record (JSON), rewritten every interval\n"
             "  --health-interval SEC     health record period (default 60)\n"
+            "  --inventory-file PATH     what each task family's containers did (JSON, for\n"
+            "                            `ecsguard advise`), loaded at start, rewritten every\n"
+            "                            interval and at shutdown\n"
+            "  --inventory-interval SEC  inventory write period (default 300)\n"
             "  --report-interval SEC     least time between updates of one finding (default 5)\n"
             "  --aggregation-window SEC  repeats within this window update one finding\n"
             "                            (default 3600)\n"
@@ -114,10 +120,12 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
     memset(o, 0, sizeof(*o));
     o->introspection_url = "http://localhost:51678";
     o->health_interval_s = 60;
+    o->inventory_interval_s = 300;
     o->report_interval_s = 5;
     o->window_s = 3600;
     o->resolve_grace_ms = 2000;
     o->host_ns_pid = 1;
+    o->state_dir = "/var/lib/ecsguard/state";
     o->drain_interval_ms = 10;
     o->ring_buffer_kib = 8192;
     o->log_level = EG_LOG_INFO;
@@ -135,6 +143,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_POLICY,
         OPT_OUTPUT,
         OPT_SPOOL,
+        OPT_STATE,
         OPT_LOG,
         OPT_RING,
         OPT_DOCKER,
@@ -142,6 +151,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         OPT_HOOK,
         OPT_SECCOMP,
         OPT_NO_SECCOMP,
+        OPT_INVENTORY,
+        OPT_INVENTORY_INT,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -149,6 +160,8 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"ready-file", required_argument, NULL, OPT_READY},
         {"health-file", required_argument, NULL, OPT_HEALTH},
         {"health-interval", required_argument, NULL, OPT_HEALTH_INT},
+        {"inventory-file", required_argument, NULL, OPT_INVENTORY},
+        {"inventory-interval", required_argument, NULL, OPT_INVENTORY_INT},
         {"report-interval", required_argument, NULL, OPT_REPORT_INT},
         {"aggregation-window", required_argument, NULL, OPT_WINDOW},
         {"resolve-grace-ms", required_argument, NULL, OPT_GRACE},
@@ -157,6 +170,7 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
         {"policy", required_argument, NULL, OPT_POLICY},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"spool-dir", required_argument, NULL, OPT_SPOOL},
+        {"state-dir", required_argument, NULL, OPT_STATE},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"ring-buffer-kib", required_argument, NULL, OPT_RING},
         {"docker-socket", required_argument, NULL, OPT_DOCKER},
@@ -183,6 +197,14 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             break;
         case OPT_HEALTH:
             o->health_file = optarg;
+            break;
+        case OPT_INVENTORY:
+            if (!optarg[0])
+                return bad("--inventory-file", optarg, "an empty path");
+            o->inventory_file = optarg;
+            break;
+        case OPT_INVENTORY_INT:
+            rc = parse_uint("--inventory-interval", optarg, 1, 86400, &o->inventory_interval_s);
             break;
         case OPT_HEALTH_INT:
             rc = parse_uint("--health-interval", optarg, 1, 86400, &o->health_interval_s);
@@ -211,6 +233,9 @@ int eg_run_options_parse(int argc, char **argv, struct eg_run_options *o)
             if (strcmp(optarg, "stdout") != 0 && strncmp(optarg, "cloudwatch:", 11) != 0)
                 return bad("--output", optarg, "expected stdout or cloudwatch:LOG_GROUP[:STREAM]");
             o->outputs[o->n_outputs++] = optarg;
+            break;
+        case OPT_STATE:
+            o->state_dir = optarg;
             break;
         case OPT_SPOOL:
             o->spool_dir = optarg;

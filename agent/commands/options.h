@@ -15,8 +15,11 @@ struct eg_run_options {
     const char *introspection_url;
     const char *ready_file;
     const char *health_file;
+    const char *inventory_file; /* behaviour inventory (NULL: none) */
+    unsigned inventory_interval_s;
     const char *policy_file;
     const char *spool_dir;
+    const char *state_dir;               /* open findings across restarts; "" none */
     const char *docker_socket;           /* NULL: the default socket when present */
     const char *outputs[EG_MAX_OUTPUTS]; /* "stdout", "cloudwatch:GROUP[:STREAM]" */
     int n_outputs;

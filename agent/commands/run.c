@@ -38,8 +38,10 @@
 #include "agent/pipeline/aggregator.h"
 #include "agent/pipeline/core_handlers.h"
 #include "agent/pipeline/emit.h"
+#include "agent/pipeline/finding_state.h"
 #include "agent/pipeline/health.h"
 #include "agent/pipeline/health_report.h"
+#include "agent/pipeline/inventory_recorder.h"
 #include "agent/pipeline/policy_load.h"
 #include "collectors/container_table.h"
 #include "collectors/ecs_introspection.h"
@@ -59,8 +61,10 @@ struct eg_agent {
     struct eg_proc_table *procs;
     struct eg_ecs_client *ecs;
     struct eg_aggregator *findings;
-    struct eg_core_tables core; /* the core handlers' context */
-    struct eg_homes homes;      /* homes the agent writes (agent/kernel/homes.h) */
+    struct eg_finding_state state;           /* open findings across restarts (--state-dir) */
+    struct eg_inventory_recorder *inventory; /* NULL: no --inventory-file */
+    struct eg_core_tables core;              /* the core handlers' context */
+    struct eg_homes homes;                   /* homes the agent writes (agent/kernel/homes.h) */
     void *detectors[EG_MAX_DETECTORS];
     int n_detectors;
     struct eg_policy_state policy;
@@ -119,6 +123,8 @@ static void configure_detectors(struct eg_agent *a, const struct eg_policy *p)
     for (int i = 0; i < a->n_detectors; i++)
         if (eg_detectors[i]->configure)
             eg_detectors[i]->configure(a->detectors[i], &cfg);
+    /* What the inventory could see used: only the watched capabilities are reported. */
+    eg_inventory_recorder_set_watched(a->inventory, eg_policy_state_watched_caps(&a->policy));
 }
 
 static void configure_detectors_cb(void *ctx, const struct eg_policy *p)
@@ -180,8 +186,19 @@ static int setup_pipeline(struct eg_agent *a)
     int kind = eg_core_subscribe(&a->core, a->reader);
     if (kind)
         return subscription_failed("core tables", "", kind);
+    if (a->opt.inventory_file) {
+        struct eg_inventory_recorder_config ic = {.path = a->opt.inventory_file,
+                                                  .interval_s = a->opt.inventory_interval_s,
+                                                  .hostname = a->hostname,
+                                                  .ecs = a->ecs,
+                                                  .containers = a->containers};
+        a->inventory = eg_inventory_recorder_new(&ic);
+        if (!a->inventory)
+            return -1;
+    }
     struct eg_detector_env env = {
         .findings = a->findings,
+        .inventory = a->inventory,
         .procs = a->procs,
         .containers = a->containers,
         .kernel =
@@ -234,6 +251,7 @@ static int setup_pipeline(struct eg_agent *a)
         .outputs = &a->outputs,
         .emitter = &a->emitter,
         .policy = &a->policy,
+        .inventory = a->inventory,
     };
     return 0;
 }
@@ -342,6 +360,13 @@ static int setup(struct eg_agent *a)
         return -1;
     if (open_outputs(a, true) != 0)
         return -1;
+    /*
+     * The findings a previous run left open, before the scan and the first drain: what they
+     * find again continues those findings (same id) instead of starting new ones.
+     */
+    eg_finding_state_open(&a->state, a->opt.state_dir);
+    eg_finding_state_load(&a->state, a->findings, eg_now_ms(), (uint64_t)a->opt.window_s * 1000);
+    a->health.src.state = &a->state;
 
     /* Programs are attached before the scan, so nothing born in between is missed. */
     struct eg_startup_scan scan = {
@@ -406,6 +431,8 @@ static uint64_t fold_and_flush(struct eg_agent *a)
     uint64_t now = eg_now_ms();
     tick_detectors(a, now);
     eg_aggregator_flush(a->findings, now, true, eg_emit_finding, &a->emitter);
+    eg_inventory_recorder_tick(a->inventory, now);
+    eg_inventory_recorder_write(a->inventory, now);
     return now;
 }
 
@@ -420,10 +447,12 @@ static void periodic(struct eg_agent *a, bool woken_by_ring)
         for (int i = 0; i < a->outputs.n; i++)
             if (a->outputs.sinks[i]->ops->tick)
                 a->outputs.sinks[i]->ops->tick(a->outputs.sinks[i], now);
+        eg_finding_state_tick(&a->state, a->findings, now, false);
     }
     if (now - a->last_tick_ms >= 1000) {
         a->last_tick_ms = now;
         tick_detectors(a, now);
+        eg_inventory_recorder_tick(a->inventory, now);
         eg_container_table_expire(a->containers, now, 10 * 60 * 1000);
         eg_health_check_drops(&a->health);
     }
@@ -467,6 +496,7 @@ static void loop(struct eg_agent *a)
     /* Shutdown: take what the kernel still holds, fold repeats, emit everything pending. */
     eg_ringbuf_reader_drain(a->reader);
     uint64_t now = fold_and_flush(a);
+    eg_finding_state_tick(&a->state, a->findings, now, true);
     for (int i = 0; i < a->outputs.n; i++)
         if (a->outputs.sinks[i]->ops->flush)
             a->outputs.sinks[i]->ops->flush(a->outputs.sinks[i]);
@@ -486,6 +516,8 @@ static void teardown(struct eg_agent *a)
         eg_ecs_client_free(a->ecs);
     if (a->findings)
         eg_aggregator_free(a->findings);
+    eg_inventory_recorder_free(a->inventory);
+    a->inventory = NULL;
     if (a->procs)
         eg_proc_table_free(a->procs);
     if (a->containers)

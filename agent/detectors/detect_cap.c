@@ -10,6 +10,7 @@
 #include "agent/common/json_text.h"
 #include "agent/common/log.h"
 #include "agent/detectors/syscall_names.h"
+#include "agent/pipeline/inventory_recorder.h"
 #include "collectors/hash.h"
 #include "collectors/hash_index.h"
 #include "policy/capabilities.h"
@@ -196,6 +197,13 @@ static struct json_object *cap_context(const struct eg_cap_event *e)
 static void record(struct eg_cap_detector *d, const struct eg_cap_event *e,
                    const struct eg_where *w, uint64_t count, uint64_t last_seen_ms)
 {
+    uint64_t now = eg_now_ms();
+    /* The inventory first: it keeps what the container needed even when no finding can be. */
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, w);
+    if (ie)
+        eg_inv_note_cap(ie, (int)e->cap, e->syscall_nr, e->ret == 0,
+                        e->scope != EG_CAP_SCOPE_HOST && e->scope != EG_CAP_SCOPE_CONTAINER, count,
+                        last_seen_ms);
     enum eg_finding_type type = type_for(e->cap, e->ret, e->scope);
     struct eg_finding_key key;
     eg_finding_key_init(&key, type, w);
@@ -203,7 +211,6 @@ static void record(struct eg_cap_detector *d, const struct eg_cap_event *e,
     eg_finding_key_add_u64(&key, e->scope); /* a host-level use is never a namespaced repeat */
     eg_finding_key_add_u64(&key, e->exe_dev);
     eg_finding_key_add_u64(&key, e->exe_ino);
-    uint64_t now = eg_now_ms();
     bool created;
     struct eg_finding *f =
         eg_aggregator_record(d->env.findings, key.text, type, last_seen_ms, count, now, &created);

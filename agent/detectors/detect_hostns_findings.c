@@ -11,6 +11,7 @@
 
 #include "agent/common/json_text.h"
 #include "agent/pipeline/finding_json.h"
+#include "agent/pipeline/inventory_recorder.h"
 
 /*
  * Record `count` occurrences of the behaviour `key` in container `w`; the finding when it was
@@ -42,8 +43,17 @@ void eg_hostns_report_host_pidns(struct eg_hostns_detector *d, struct eg_contain
     d->reported_gen[c->slot] = c->generation;
     struct eg_where w;
     eg_where_capture(&w, c, h->cgroup_id);
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &w);
+    if (ie)
+        eg_inv_note_hostpid_shared(ie, event_ms);
     struct eg_finding_key key;
     eg_finding_key_init(&key, EG_FT_HOST_PID_NS, &w);
+    /*
+     * A state, not an act: found again (the start-up scan after a restart that kept its open
+     * findings, docs/reliability.md) it is the same finding, not one more occurrence of it.
+     */
+    if (eg_aggregator_find(d->env.findings, key.text, eg_now_ms()))
+        return;
     struct eg_finding *f = record(d, key.text, EG_FT_HOST_PID_NS, h, &w, event_ms, 1);
     if (!f)
         return;
@@ -115,6 +125,9 @@ void eg_hostns_on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_
     d->stats.ns_entries++;
     struct eg_where w;
     eg_where_capture(&w, c, e->hdr.cgroup_id);
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &w);
+    if (ie)
+        eg_inv_note_hostpid_use(ie, EG_INV_PID_SETNS, 1, eg_event_epoch_ms(e->hdr.ts_ns));
     char kinds[64];
     eg_hostns_ns_kinds(e->ns_entered, kinds, sizeof(kinds));
     struct eg_finding_key key;
@@ -160,6 +173,22 @@ void eg_hostns_on_ns_enter(struct eg_hostns_detector *d, const struct eg_hostns_
     f->namespace_kind[first] = '\0';
 }
 
+static enum eg_inv_hostpid_use inventory_use(uint32_t action)
+{
+    switch (action) {
+    case EG_ACT_PTRACE:
+        return EG_INV_PID_PTRACE;
+    case EG_ACT_VM_WRITE:
+        return EG_INV_PID_VM_WRITE;
+    case EG_ACT_PROC_MEM:
+        return EG_INV_PID_PROC_MEM;
+    case EG_ACT_SETNS:
+        return EG_INV_PID_SETNS;
+    default:
+        return EG_INV_PID_SIGNAL;
+    }
+}
+
 /*
  * `count` occurrences of the process access `e` by container `w` (the target's container `tc`
  * when known, for the finding's context).
@@ -169,6 +198,9 @@ void eg_hostns_record_access(struct eg_hostns_detector *d, const struct eg_hostn
                              const struct eg_container *tc, uint64_t count, uint64_t event_ms)
 {
     enum eg_finding_type type = eg_hostns_access_type(e->action);
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, w);
+    if (ie)
+        eg_inv_note_hostpid_use(ie, inventory_use(e->action), count, event_ms);
     struct eg_finding_key key;
     eg_finding_key_init(&key, type, w);
     eg_finding_key_add_u64(&key, e->target_tgid);

@@ -11,6 +11,7 @@
 
 #include "agent/common/json_text.h"
 #include "agent/pipeline/finding_json.h"
+#include "agent/pipeline/inventory_recorder.h"
 
 #define LD_SO_PRELOAD "/etc/ld.so.preload"
 #define SEVERITY_HIGH 8.0
@@ -78,12 +79,46 @@ void eg_rootfs_set_int(struct json_object *o, const char *k, uint64_t v)
         json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
 
+static uint64_t context_count(const struct json_object *ctx, const char *name)
+{
+    struct json_object *n;
+    if (!ctx || !json_object_object_get_ex(ctx, name, &n))
+        return 0;
+    int64_t v = json_object_get_int64(n);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* Take up a continued finding (restart): its totals, its id, whether it names a scratch path. */
+static void continue_totals(struct eg_rootfs_detector *d, struct cstate *cs,
+                            const struct eg_finding *f)
+{
+    cs->writes += context_count(f->context, "writeCount");
+    cs->distinct += context_count(f->context, "distinctFileCount");
+    snprintf(cs->finding_id, sizeof(cs->finding_id), "%s", f->id);
+    cs->fp_scratch = is_scratch(d, f->file_path);
+}
+
+/* The sample already holds `path` (a finding continued after a restart meets its paths again). */
+static bool has_path(struct json_object *related, const char *path)
+{
+    size_t n = json_object_array_length(related);
+    for (size_t i = 0; i < n; i++) {
+        const char *p = json_object_get_string(json_object_array_get_idx(related, i));
+        if (p && strcmp(p, path) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* One or more rootfs writes by `h` in container `w` (path NULL: kernel repeat counts). */
 void eg_rootfs_record_write(struct eg_rootfs_detector *d, const struct eg_where *w,
                             const struct eg_event_header *h, const char *path, const char *op,
                             const char *layer, uint64_t count, uint64_t event_ms)
 {
     uint64_t cg = w->cgroup_id;
+    struct eg_inv_entry *ie = count ? eg_inventory_recorder_entry(d->env.inventory, w) : NULL;
+    if (ie)
+        eg_inv_note_write(ie, path, count, event_ms);
     struct cstate *cs = eg_rootfs_cstate_get(d, cg);
     bool new_path = false;
     if (cs) {
@@ -121,6 +156,12 @@ void eg_rootfs_record_write(struct eg_rootfs_detector *d, const struct eg_where 
             cs->fp_scratch = is_scratch(d, fp);
         }
         new_path = path != NULL; /* a new finding starts its own sample */
+    } else if (cs && !cs->finding_id[0]) {
+        /*
+         * An open finding this container's fresh state does not know: one continued from the
+         * state file after a restart. Its totals go on from what it had reported.
+         */
+        continue_totals(d, cs, f);
     } else if (cs && path && cs->fp_scratch && strcmp(cs->finding_id, f->id) == 0 &&
                !is_scratch(d, path)) {
         /* First write outside the scratch dirs: it names the finding from now on. */
@@ -136,7 +177,7 @@ void eg_rootfs_record_write(struct eg_rootfs_detector *d, const struct eg_where 
     }
     struct json_object *related, *ops, *n;
     if (path && new_path && json_object_object_get_ex(f->context, "relatedFilePaths", &related) &&
-        json_object_array_length(related) < EG_ROOTFS_RELATED_PATHS)
+        json_object_array_length(related) < EG_ROOTFS_RELATED_PATHS && !has_path(related, path))
         json_object_array_add(related, eg_json_string(path, EG_PATH_LEN));
     if (json_object_object_get_ex(f->context, "fileOperations", &ops)) {
         const char *k = path ? op : "repeatedWrite";
@@ -244,6 +285,10 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where wh;
     eg_where_capture(&wh, c, h->cgroup_id);
+    struct eg_inv_entry *ie = eg_inventory_recorder_entry(d->env.inventory, &wh);
+    if (ie)
+        eg_inv_note_exec_written(ie, path, type == EG_FT_NEW_LIBRARY, 1,
+                                 eg_event_epoch_ms(h->ts_ns));
     struct eg_finding_key key;
     eg_finding_key_init(&key, type, &wh);
     eg_finding_key_add_u64(&key, dev);

@@ -34,8 +34,13 @@ struct eg_detector_kernel {
     uint32_t host_ns_pid;     /* the host's namespaces are /proc/<pid>/ns (0: 1) */
 };
 
+struct eg_inventory_recorder;
+
 struct eg_detector_env {
     struct eg_aggregator *findings;
+    /* What the containers did, reported or not (agent/pipeline/inventory_recorder.h; NULL:
+     * no --inventory-file). Detectors hand it every behaviour where they record it. */
+    struct eg_inventory_recorder *inventory;
     struct eg_proc_table *procs;
     struct eg_container_table *containers;
     struct eg_detector_kernel kernel;

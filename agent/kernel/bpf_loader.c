@@ -164,7 +164,9 @@ static void ensure_tracefs(void)
         eg_log_warn("tracefs is not mounted and mounting it failed: %s", strerror(errno));
 }
 
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* A printf-like forwarder (clang checks the format of vfprintf calls through it). */
+__attribute__((format(printf, 2, 0))) static int libbpf_quiet(enum libbpf_print_level level,
+                                                              const char *fmt, va_list ap)
 {
     if (level == LIBBPF_WARN && eg_log_verbose())
         return vfprintf(stderr, fmt, ap);

@@ -4,7 +4,6 @@
  * capped, jittered backoff: creating the log group and stream when they are missing, renewing
  * credentials on an auth error, and resending in halves to isolate a line the service refuses.
  */
-#include "collectors/worker_privileges.h"
 #include "agent/outputs/cloudwatch_internal.h"
 
 #include <stdio.h>
@@ -259,8 +258,7 @@ static void send_batch(struct cw_sink *cw, size_t n)
 void *eg_cw_sender_main(void *arg)
 {
     struct cw_sink *cw = arg;
-    /* It talks to CloudWatch and the credential endpoints only: no capability. */
-    (void)eg_worker_drop_capabilities();
+    /* It talks to CloudWatch and the credential endpoints only: started without capabilities. */
     for (;;) {
         pthread_mutex_lock(&cw->mu);
         bool stopping = cw->stopping;

@@ -5,6 +5,7 @@
  * (spool to CloudWatch), sharing cloudwatch_internal.h.
  */
 #include "agent/outputs/cloudwatch_internal.h"
+#include "collectors/worker_privileges.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -135,6 +136,7 @@ void eg_cloudwatch_sink_counters(struct eg_sink *s, struct eg_cloudwatch_counter
     pthread_mutex_unlock(&cw->mu);
     out->dropped_spool_full += st.dropped_records;
     out->spool_corrupt_frames = st.corrupt_frames;
+    out->spool_damaged_segments = st.damaged_segments;
     out->spooled_bytes = st.disk_bytes;
     out->queued = queued;
     out->backlog = queued + st.pending_records;
@@ -159,6 +161,7 @@ static void cw_stats(struct eg_sink *s, struct json_object *obj)
         {"cloudwatch_dropped_spool_full", c.dropped_spool_full},
         {"cloudwatch_spool_errors", c.spool_errors},
         {"cloudwatch_spool_corrupt_frames", c.spool_corrupt_frames},
+        {"cloudwatch_spool_damaged_segments", c.spool_damaged_segments},
         {"cloudwatch_spooled_bytes", c.spooled_bytes},
         {"cloudwatch_backlog", c.backlog},
     };
@@ -297,9 +300,10 @@ struct eg_sink *eg_cloudwatch_sink_new(const struct eg_cloudwatch_config *cfg, c
         return NULL;
     }
     cw->jitter_seed = (unsigned)(cw_wall_ms() ^ (uintptr_t)cw);
-    cw->spooler_started = pthread_create(&cw->spooler, NULL, eg_cw_spooler_main, cw) == 0;
+    /* Both start without capabilities, dropped before the agent's filter can arrive. */
+    cw->spooler_started = eg_worker_start(&cw->spooler, eg_cw_spooler_main, cw) == 0;
     cw->sender_started =
-        cw->spooler_started && pthread_create(&cw->sender, NULL, eg_cw_sender_main, cw) == 0;
+        cw->spooler_started && eg_worker_start(&cw->sender, eg_cw_sender_main, cw) == 0;
     if (!cw->sender_started) {
         snprintf(err, errlen, "cloudwatch: cannot start delivery threads");
         cw_destroy(&cw->base);

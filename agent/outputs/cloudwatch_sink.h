@@ -60,9 +60,10 @@ struct eg_cloudwatch_counters {
     uint64_t dropped_spool_full; /* oldest unsent lines deleted to bound the spool */
     uint64_t spool_errors;       /* failed spool writes (ENOSPC, EIO); lines kept queued */
     uint64_t spool_corrupt_frames;
-    uint64_t spooled_bytes; /* spool size on disk */
-    uint64_t queued;        /* lines in memory, not yet in the spool */
-    uint64_t backlog;       /* lines not yet delivered (queued + spooled) */
+    uint64_t spool_damaged_segments; /* found damaged at open, kept as damaged-<id>.egs */
+    uint64_t spooled_bytes;          /* spool size on disk */
+    uint64_t queued;                 /* lines in memory, not yet in the spool */
+    uint64_t backlog;                /* lines not yet delivered (queued + spooled) */
 };
 
 /* Snapshot of the counters the `stats` op reports (for tests and the agent). */

@@ -4,7 +4,6 @@
  * nothing the spool could hold. A failed append keeps the lines in memory, ahead of newer ones,
  * and is retried.
  */
-#include "collectors/worker_privileges.h"
 #include "agent/outputs/cloudwatch_internal.h"
 
 #include <errno.h>
@@ -18,8 +17,7 @@
 void *eg_cw_spooler_main(void *arg)
 {
     struct cw_sink *cw = arg;
-    /* Spool files are the agent's own (root-owned directory): no capability needed. */
-    (void)eg_worker_drop_capabilities();
+    /* Spool files are the agent's own (root-owned directory): started without capabilities. */
     uint64_t last_log = 0;
     pthread_mutex_lock(&cw->mu);
     for (;;) {

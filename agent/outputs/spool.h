@@ -6,7 +6,8 @@
  * sequence number; the reader hands lines out in order and the owner acks
  * "everything below seq N" once delivered, which deletes whole segments and
  * records the ack point in the `ack` file. On open, segments are scanned
- * (corrupt frames are cut out and counted) and unacked lines are read again:
+ * (corrupt frames are cut out and counted, the damaged original kept aside as
+ * damaged-<id>.egs, the four newest of them) and unacked lines are read again:
  * delivery is at-least-once. When an append would exceed max_bytes, the oldest
  * segments are deleted and their unacked lines counted as dropped.
  * All functions are thread-safe.
@@ -49,6 +50,7 @@ struct eg_spool_stats {
     uint64_t write_errors;   /* failed appends (ENOSPC, EIO, ...) */
     uint64_t corrupt_frames; /* frames cut out at open or skipped on read */
     uint64_t corrupt_bytes;
+    uint64_t damaged_segments; /* found damaged at open and kept as damaged-<id>.egs */
 };
 
 struct eg_spool *eg_spool_open(const struct eg_spool_opts *opts, char *err, size_t errlen);

@@ -137,8 +137,10 @@ int eg_spool_frame_read(int fd, uint64_t off, uint64_t limit, struct eg_spool_fr
     f->comp_len = get32(h + 12);
     f->first_seq = get64(h + 16);
     uint32_t crc_want = get32(h + 24);
-    if (f->nrec == 0 || f->raw_len > FRAME_RAW_LIMIT || f->comp_len > compressBound(f->raw_len) ||
-        (uint64_t)f->nrec * REC_HDR > f->raw_len || off + FRAME_HDR + f->comp_len > limit)
+    /* Sequence numbers must not wrap: records are handed out in increasing order. */
+    if (f->nrec == 0 || f->first_seq > UINT64_MAX - f->nrec || f->raw_len > FRAME_RAW_LIMIT ||
+        f->comp_len > compressBound(f->raw_len) || (uint64_t)f->nrec * REC_HDR > f->raw_len ||
+        off + FRAME_HDR + f->comp_len > limit)
         return -1;
     unsigned char *comp = malloc(f->comp_len ? f->comp_len : 1);
     f->raw = malloc(f->raw_len ? f->raw_len : 1);
@@ -157,6 +159,21 @@ int eg_spool_frame_read(int fd, uint64_t off, uint64_t limit, struct eg_spool_fr
         f->raw = NULL;
     }
     return rc;
+}
+
+bool eg_spool_frame_well_formed(const struct eg_spool_frame *f)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < f->nrec; i++) {
+        if (off + REC_HDR > f->raw_len)
+            return false;
+        uint32_t len = get32(f->raw + off + 8);
+        off += REC_HDR;
+        if (len > f->raw_len - off)
+            return false;
+        off += len;
+    }
+    return off == f->raw_len;
 }
 
 /* Split a verified frame into records; -1 if its inner lengths do not add up. */

@@ -66,6 +66,12 @@ unsigned char *eg_spool_frame_encode(const struct eg_spool_input *in, size_t n, 
                                      uint64_t *frame_len, int *err_no);
 /* Read and verify the frame at off; 0 ok (raw allocated), -1 damaged or short. */
 int eg_spool_frame_read(int fd, uint64_t off, uint64_t limit, struct eg_spool_frame *f);
+/*
+ * Whether the records of a verified frame add up to its raw length. The checksum only proves the
+ * frame is what was written; this proves what was written can be split (a writer bug, or a file
+ * made by someone else, passes the one and not the other).
+ */
+bool eg_spool_frame_well_formed(const struct eg_spool_frame *f);
 /* The records of a verified frame numbered skip_below and up; -1 if its lengths do not add up. */
 int eg_spool_frame_records(const struct eg_spool_frame *f, uint64_t skip_below,
                            struct eg_spool_record **out, size_t *n);

@@ -1,7 +1,9 @@
 /*
  * Opening the spool: what a previous run left is scanned segment by segment, damaged frames are
  * cut out (the segment rewritten with its valid frames only, counted), segments delivered
- * before the restart are deleted, and reading resumes after the recorded ack point.
+ * before the restart are deleted, and reading resumes after the recorded ack point. A damaged
+ * segment is not lost: its original is moved aside (damaged-<id>.egs, the last few kept) for
+ * whoever wants to see what the crash or the disk did to it.
  */
 #include "agent/outputs/spool_internal.h"
 
@@ -17,6 +19,36 @@
 
 #include "agent/common/log.h"
 
+/* Damaged segments kept as found; older ones are deleted at open (bounds the disk they take). */
+#define DAMAGED_KEEP 4
+
+static void damaged_path(const struct eg_spool *sp, uint64_t id, char *out, size_t len)
+{
+    snprintf(out, len, "%s/damaged-%016" PRIx64 ".egs", sp->dir, id);
+}
+
+/*
+ * Keep the damaged segment at `path` as damaged-<id>.egs: by a second name when its repaired copy
+ * is about to replace it (`keep_name`), else by renaming it. Failing to keep it loses nothing
+ * the agent could still deliver, so it is logged and the repair goes on.
+ */
+static void move_aside(struct eg_spool *sp, uint64_t id, const char *path, bool keep_name)
+{
+    char aside[4200];
+    damaged_path(sp, id, aside, sizeof(aside));
+    unlink(aside); /* the same id damaged again: the newer damage is the one to see */
+    int rc = keep_name ? link(path, aside) : rename(path, aside);
+    if (rc != 0) {
+        eg_log_warn("spool: cannot keep damaged segment %s as %s: %s", path, aside,
+                    strerror(errno));
+        if (!keep_name)
+            unlink(path);
+        return;
+    }
+    sp->st.damaged_segments++;
+    eg_log_warn("spool: damaged segment kept as %s", aside);
+}
+
 static uint64_t read_ack(const char *dir)
 {
     char path[4200];
@@ -31,6 +63,28 @@ static uint64_t read_ack(const char *dir)
         fclose(f);
     }
     return v;
+}
+
+/*
+ * The rewrite of a damaged segment (`tmp`, opened here): its header and the `good_bytes` of valid
+ * frames that precede the first damage. The open fd, or -1.
+ */
+static int start_rewrite(int fd, const char *tmp, uint64_t good_bytes)
+{
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0)
+        return -1;
+    char *prefix = good_bytes ? malloc(good_bytes) : NULL;
+    if (eg_spool_write_all(out, SEG_MAGIC, SEG_HDR, 0) != 0 ||
+        (good_bytes && (!prefix || eg_spool_read_all(fd, prefix, good_bytes, SEG_HDR) != 0 ||
+                        eg_spool_write_all(out, prefix, good_bytes, SEG_HDR) != 0))) {
+        free(prefix);
+        close(out);
+        unlink(tmp);
+        return -1;
+    }
+    free(prefix);
+    return out;
 }
 
 /*
@@ -61,7 +115,8 @@ static int scan_segment(struct eg_spool *sp, uint64_t id, struct segment *s)
     uint64_t last_end = 0;
     while (off < size) {
         struct eg_spool_frame f;
-        if (eg_spool_frame_read(fd, off, size, &f) != 0 || (nframes && f.first_seq < last_end)) {
+        if (eg_spool_frame_read(fd, off, size, &f) != 0 || !eg_spool_frame_well_formed(&f) ||
+            (nframes && f.first_seq < last_end)) {
             if (f.raw)
                 free(f.raw);
             uint64_t next = eg_spool_resync(fd, off + 1, size);
@@ -81,19 +136,8 @@ static int scan_segment(struct eg_spool *sp, uint64_t id, struct segment *s)
         s->records += f.nrec;
         nframes++;
         free(f.raw);
-        if (damaged && out < 0) {
-            out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (out < 0 || eg_spool_write_all(out, SEG_MAGIC, SEG_HDR, 0) != 0)
-                goto io_error;
-            /* Copy the valid frames seen before the damage. */
-            char *prefix = good_bytes ? malloc(good_bytes) : NULL;
-            if (good_bytes && (!prefix || eg_spool_read_all(fd, prefix, good_bytes, SEG_HDR) != 0 ||
-                               eg_spool_write_all(out, prefix, good_bytes, SEG_HDR) != 0)) {
-                free(prefix);
-                goto io_error;
-            }
-            free(prefix);
-        }
+        if (damaged && out < 0 && (out = start_rewrite(fd, tmp, good_bytes)) < 0)
+            goto io_error;
         if (out >= 0) {
             char *buf = malloc(flen);
             if (!buf || eg_spool_read_all(fd, buf, flen, (off_t)off) != 0 ||
@@ -106,6 +150,9 @@ static int scan_segment(struct eg_spool *sp, uint64_t id, struct segment *s)
         good_bytes += flen;
         off += flen;
     }
+    /* Damage after the last valid frame (a torn tail): the valid frames alone make the segment. */
+    if (damaged && out < 0 && nframes && (out = start_rewrite(fd, tmp, good_bytes)) < 0)
+        goto io_error;
     close(fd);
     s->size = SEG_HDR + good_bytes;
     if (!nframes) {
@@ -113,11 +160,20 @@ static int scan_segment(struct eg_spool *sp, uint64_t id, struct segment *s)
             close(out);
             unlink(tmp);
         }
-        unlink(path);
+        if (damaged)
+            move_aside(sp, id, path, false);
+        else
+            unlink(path); /* a segment created and never written: nothing to see */
         return 1;
     }
     if (out >= 0) {
-        if (fdatasync(out) != 0 || close(out) != 0 || rename(tmp, path) != 0) {
+        if (fdatasync(out) != 0) {
+            close(out);
+            unlink(tmp);
+            return -1;
+        }
+        move_aside(sp, id, path, true);
+        if (close(out) != 0 || rename(tmp, path) != 0) {
             unlink(tmp);
             return -1;
         }
@@ -136,6 +192,44 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Delete all but the DAMAGED_KEEP newest damaged-<id>.egs. */
+static void prune_damaged(struct eg_spool *sp)
+{
+    DIR *d = opendir(sp->dir);
+    if (!d)
+        return;
+    uint64_t keep[DAMAGED_KEEP + 1];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        uint64_t id;
+        char tail[8];
+        if (sscanf(e->d_name, "damaged-%16" SCNx64 ".%7s", &id, tail) != 2 ||
+            strcmp(tail, "egs") != 0)
+            continue;
+        /* Insert in order, newest first; what falls off the end is deleted. */
+        size_t at = n;
+        while (at > 0 && keep[at - 1] < id)
+            at--;
+        if (at >= DAMAGED_KEEP) {
+            char path[4200];
+            damaged_path(sp, id, path, sizeof(path));
+            unlink(path);
+            continue;
+        }
+        if (n == DAMAGED_KEEP) {
+            char path[4200];
+            damaged_path(sp, keep[DAMAGED_KEEP - 1], path, sizeof(path));
+            unlink(path);
+            n--;
+        }
+        memmove(keep + at + 1, keep + at, (n - at) * sizeof(*keep));
+        keep[at] = id;
+        n++;
+    }
+    closedir(d);
 }
 
 static int load(struct eg_spool *sp, char *err, size_t errlen)
@@ -200,6 +294,7 @@ static int load(struct eg_spool *sp, char *err, size_t errlen)
         sp->st.replayable_records += eg_spool_seg_unacked(sp, &s);
     }
     free(ids);
+    prune_damaged(sp);
     sp->next_seq = max_end;
     sp->read_seg = sp->nsegs ? sp->segs[0].id : sp->next_id;
     sp->read_off = SEG_HDR;

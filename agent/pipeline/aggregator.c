@@ -24,6 +24,7 @@ struct eg_aggregator {
      */
     bool dirty;
     uint64_t next_due_ms;
+    unsigned unsaved;           /* enum eg_unsaved bits since the state file was last written */
     struct eg_hash_index index; /* hash of the key -> findings[] */
     struct eg_finding **findings;
     struct eg_entry_pool places; /* findings[] in use; walks stop at places.high */
@@ -78,6 +79,7 @@ static void retire_at(struct eg_aggregator *a, uint32_t i)
     finding_free(f);
     a->stats.open--;
     a->stats.retired++;
+    a->unsaved |= EG_UNSAVED_CHANGES;
 }
 
 /* Age that never wraps: a finding recorded after `now_ms` was read has age 0. */
@@ -139,6 +141,7 @@ struct eg_finding *eg_aggregator_record(struct eg_aggregator *a, const char *key
 {
     *created = false;
     a->dirty = true; /* the caller fills in or changes what it gets back */
+    a->unsaved |= EG_UNSAVED_CHANGES;
     struct eg_finding *f = eg_aggregator_find(a, key, now_ms);
     if (f) {
         f->count += count;
@@ -203,6 +206,8 @@ static void settle(struct eg_aggregator *a, struct eg_finding *f, enum eg_emit_r
         break;
     case EG_EMIT_EMITTED:
         a->stats.emitted++;
+        if (!f->emitted)
+            a->unsaved |= EG_UNSAVED_NEW_IDS;
         f->suppressed = false;
         break;
     case EG_EMIT_FAILED:
@@ -213,6 +218,7 @@ static void settle(struct eg_aggregator *a, struct eg_finding *f, enum eg_emit_r
     f->emitted = true;
     f->emitted_count = f->count;
     f->last_emit_ms = now_ms;
+    a->unsaved |= EG_UNSAVED_CHANGES;
 }
 
 void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, eg_emit_fn emit,
@@ -256,4 +262,41 @@ void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct
 void eg_aggregator_get_stats(struct eg_aggregator *a, struct eg_aggregator_stats *out)
 {
     *out = a->stats;
+}
+
+bool eg_aggregator_adopt(struct eg_aggregator *a, struct eg_finding *f)
+{
+    f->key[sizeof(f->key) - 1] = '\0';
+    f->key_hash = eg_hash_str(f->key);
+    struct eg_hash_iter it;
+    for (uint32_t i = eg_hash_index_first(&a->index, f->key_hash, &it); i != EG_HASH_NONE;
+         i = eg_hash_index_next(&a->index, &it))
+        if (strcmp(a->findings[i]->key, f->key) == 0)
+            return false;
+    if (a->stats.open >= a->cfg.max_findings)
+        return false;
+    uint32_t place = eg_entry_pool_take(&a->places);
+    a->findings[place] = f;
+    eg_hash_index_insert(&a->index, f->key_hash, place);
+    a->stats.open++;
+    a->dirty = true;
+    return true;
+}
+
+void eg_aggregator_visit(const struct eg_aggregator *a,
+                         void (*fn)(void *ctx, const struct eg_finding *f), void *ctx)
+{
+    for (uint32_t i = 0; i < a->places.high; i++)
+        if (a->findings[i])
+            fn(ctx, a->findings[i]);
+}
+
+unsigned eg_aggregator_unsaved(const struct eg_aggregator *a)
+{
+    return a->unsaved;
+}
+
+void eg_aggregator_mark_saved(struct eg_aggregator *a)
+{
+    a->unsaved = EG_UNSAVED_NONE;
 }

@@ -72,4 +72,25 @@ void eg_aggregator_foreach(struct eg_aggregator *a, void (*fn)(void *ctx, struct
                            void *ctx);
 void eg_aggregator_get_stats(struct eg_aggregator *a, struct eg_aggregator_stats *out);
 
+/*
+ * The state file (agent/pipeline/finding_state.h) keeps open findings across a restart.
+ * eg_aggregator_adopt takes a finding read back from it (key, id, counts, emission state and
+ * details all set; the aggregator owns it from then on): false, and the caller frees it, when
+ * the table is full or already holds the key. A recorded occurrence of an adopted finding's
+ * key continues it (same id, growing count); nothing is emitted for it until it changes.
+ */
+bool eg_aggregator_adopt(struct eg_aggregator *a, struct eg_finding *f);
+
+/* What changed since the last eg_aggregator_mark_saved(): what the state file is behind by. */
+enum eg_unsaved {
+    EG_UNSAVED_NONE = 0,
+    EG_UNSAVED_CHANGES = 1, /* counts, details, retirements */
+    EG_UNSAVED_NEW_IDS = 2, /* a finding was emitted for the first time: its id is out */
+};
+/* Every open finding, read only (nothing becomes due). */
+void eg_aggregator_visit(const struct eg_aggregator *a,
+                         void (*fn)(void *ctx, const struct eg_finding *f), void *ctx);
+unsigned eg_aggregator_unsaved(const struct eg_aggregator *a);
+void eg_aggregator_mark_saved(struct eg_aggregator *a);
+
 #endif

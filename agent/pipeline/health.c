@@ -131,3 +131,26 @@ int eg_health_write_file(const char *path, struct json_object *obj)
     }
     return 0;
 }
+
+int64_t eg_health_count_map_entries(int fd, uint32_t *capacity)
+{
+    *capacity = 0;
+    if (fd < 0)
+        return -1;
+    struct bpf_map_info info;
+    uint32_t len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0 || info.key_size == 0 || info.key_size > 256)
+        return -1;
+    *capacity = info.max_entries;
+    unsigned char key[256], next[256];
+    int64_t n = 0;
+    const void *prev = NULL;
+    /* Bounded by the capacity: a map that changes under the walk cannot make it loop. */
+    while ((uint64_t)n <= info.max_entries && bpf_map_get_next_key(fd, prev, next) == 0) {
+        memcpy(key, next, info.key_size);
+        prev = key;
+        n++;
+    }
+    return n;
+}

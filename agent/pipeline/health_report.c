@@ -5,6 +5,7 @@
  * sinks) and the drop / corrupt-ring warnings. Reads the parts; owns nothing but what it
  * already warned about.
  */
+#include "agent/pipeline/inventory_recorder.h"
 #include "agent/pipeline/health_report.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "agent/kernel/bpf_loader.h"
 #include "agent/kernel/drain_pacer.h"
 #include "agent/outputs/emf.h"
+#include "agent/pipeline/finding_state.h"
 #include "agent/outputs/outputs_setup.h"
 #include "agent/pipeline/aggregator.h"
 #include "agent/pipeline/emit.h"
@@ -74,6 +76,28 @@ static void add_tables(struct json_object *h, const struct eg_health_sources *s)
     put_u64(po, "tracked", ps.entries);
     put_u64(po, "evictedLive", ps.evicted_live);
     json_object_object_add(h, "processes", po);
+
+    /* The kernel tables that follow live things; LRUs (dedup) are full by design. */
+    struct {
+        const char *name;
+        int fd;
+    } maps[] = {
+        {"homes", s->bpf->homes_fd},
+        {"setupMarks", s->bpf->setup_fd},
+        {"containers", s->bpf->containers_fd},
+    };
+    struct json_object *km = json_object_new_object();
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+        uint32_t capacity;
+        int64_t n = eg_health_count_map_entries(maps[i].fd, &capacity);
+        if (n < 0)
+            continue;
+        struct json_object *m = json_object_new_object();
+        put_u64(m, "entries", (uint64_t)n);
+        put_u64(m, "capacity", capacity);
+        json_object_object_add(km, maps[i].name, m);
+    }
+    json_object_object_add(h, "kernelMaps", km);
 }
 
 static void add_introspection(struct json_object *h, const struct eg_health_sources *s)
@@ -115,6 +139,7 @@ static void add_findings(struct json_object *h, const struct eg_health_sources *
         if (eg_detectors[i]->stats)
             eg_detectors[i]->stats(s->detectors[i], dets);
     json_object_object_add(h, "detectors", dets);
+    eg_inventory_recorder_stats(s->inventory, h);
 }
 
 static struct json_object *health_json(const struct eg_health_sources *s, uint64_t now_ms)
@@ -155,6 +180,8 @@ static struct json_object *health_json(const struct eg_health_sources *s, uint64
     json_object_object_add(h, "hooks", hooks);
     if (s->confinement)
         eg_confinement_report(s->confinement, h); /* adds "confinement" */
+    if (s->state)
+        eg_finding_state_report(s->state, h); /* adds "findingsState" */
     return h;
 }
 

@@ -16,6 +16,7 @@ struct eg_confinement;
 struct eg_container_table;
 struct eg_drain_pacer;
 struct eg_ecs_client;
+struct eg_finding_state;
 struct eg_emitter;
 struct eg_outputs;
 struct eg_policy_state;
@@ -41,6 +42,8 @@ struct eg_health_sources {
     const struct eg_emitter *emitter; /* sink write failures */
     const struct eg_policy_state *policy;
     const struct eg_confinement *confinement; /* NULL before the agent confines itself */
+    const struct eg_finding_state *state;     /* NULL without one (the pipeline benchmark) */
+    struct eg_inventory_recorder *inventory;  /* NULL: no --inventory-file */
 };
 
 struct eg_health_reporter {

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the policy loader (build and run: docs/policy.md).
- * tests/unit/test_policy_corpus.c replays tests/fuzz/corpus/policy/ through
+ * unit.fuzz_corpus.policy (tests/fuzz/replay.c) replays tests/fuzz/corpus/policy/ through
  * this same function on every CI run.
  *
  * Beyond "no crash, no leak, no undefined behaviour" it checks the loader's

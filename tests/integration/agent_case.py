@@ -131,9 +131,7 @@ class AgentCase(unittest.TestCase):
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
                                    health_file=health, env=self.agent_env)
         self.agent.start()
-        # Generous: under QEMU TCG with other guests on the machine, attaching ~40 fentry/fexit
-        # trampolines (text patching, a TLB flush per image) took 19-37 s (docs/kernel-matrix.md).
-        self.agent.wait_ready(timeout=120)
+        self.agent.wait_ready()
         return self.agent
 
     def stop_agent(self):

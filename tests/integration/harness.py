@@ -1215,6 +1215,11 @@ def seccomp_kill_report():
 
 REFUSED_SYSCALL = "ecsguard seccomp: refused system call"
 
+# How long an agent may take to load and attach everything. About a second natively; under
+# QEMU emulation on a loaded two-core host the 5.10 guest once needed more than 30 s (the
+# verifier runs emulated, ~100 programs). Only a failing start waits this long.
+READY_TIMEOUT = 120
+
 # The capabilities the unprivileged daemon task definition adds (deploy/ecs/*-unprivileged.json):
 # ECS accepts no BPF or PERFMON in linuxParameters.capabilities, so SYS_ADMIN stands in for them.
 ECS_UNPRIVILEGED_CAPS = "sys_admin,syslog,sys_ptrace,dac_read_search,sys_resource"
@@ -1269,6 +1274,7 @@ class Agent:
             raise HarnessError("ECSGUARD_BIN is not set")
         # Only the real agent's lines go to the findings log (a stand-in's are not findings).
         self._findings_log = findings_log_path() if binary is None else None
+        self._real_agent = binary is None  # a stand-in need not know every option
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="agent-", dir=_work_dir())
         self.ready_file = os.path.join(self.workdir, "ready")
@@ -1292,6 +1298,11 @@ class Agent:
         cmd += ["--ready-file", self.ready_file]
         if self.health_file:
             cmd += ["--health-file", self.health_file]
+        # Each agent keeps its open findings in its own work dir unless the test names a state
+        # dir (a restart test gives two agents the same one): never the host's default, which
+        # other agents on this machine would share.
+        if self._real_agent and "--state-dir" not in self.extra_args:
+            cmd += ["--state-dir", os.path.join(self.workdir, "state")]
         return cmd + forced_hook_args() + seccomp_args(self.extra_args) + self.extra_args
 
     def start(self):
@@ -1357,8 +1368,9 @@ class Agent:
         return "agent exit=%r; last log lines:\n  %s" % (
             self.proc.poll() if self.proc else None, "\n  ".join(self.logs()[-n:]))
 
-    def wait_ready(self, timeout=30):
+    def wait_ready(self, timeout=None):
         """Waits until the agent writes its ready file; raises if it exits first."""
+        timeout = READY_TIMEOUT if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.ready_file):
             if self.proc.poll() is not None:

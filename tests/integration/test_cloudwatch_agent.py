@@ -113,7 +113,7 @@ class CloudWatchDelivery(AgentCase):
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
                                    env=self.cw.env())
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        self.agent.wait_ready()
         return self.agent
 
     def mount_in(self, c):
@@ -160,16 +160,17 @@ class CloudWatchDelivery(AgentCase):
         self.agent = harness.Agent(introspection_url=None, env=self.cw.env())
         local = {"http://localhost:51678": self.fake.base_url,
                  "/var/lib/ecsguard/spool": self.spool,
+                 "/var/lib/ecsguard/state": os.path.join(self.agent.workdir, "state"),
                  "/tmp/ecsguard-ready": self.agent.ready_file,
                  "/tmp/ecsguard-health.json": os.path.join(self.spool, "..",
                                                            os.path.basename(self.spool) + ".health")}
         self.addCleanup(lambda: os.path.exists(local["/tmp/ecsguard-health.json"]) and
                         os.unlink(local["/tmp/ecsguard-health.json"]))
         args = [local.get(a, a) for a in shipped]
-        self.assertEqual(len([a for a in args if a in local.values()]), 4, args)
+        self.assertEqual(len([a for a in args if a in local.values()]), 5, args)
         self.agent.extra_args = list(self.agent_args) + ["--health-interval", "1"] + args
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        self.agent.wait_ready()
         c.start()
         self.mount_in(c)
         [m] = self.cw.wait(lambda m: m.get("type") == SYS_ADMIN_USED, timeout=30)[:1]

@@ -411,7 +411,7 @@ class AgentInAMountNamespaceOfItsOwn(AgentCase):
         self.agent = DaemonLikeAgent(introspection_url=self.fake.base_url, extra_args=args,
                                      health_file=health)
         self.agent.start()
-        self.agent.wait_ready(timeout=30)
+        self.agent.wait_ready()
         return self.agent
 
     def test_setns_into_the_host_mount_namespace_is_seen_from_a_mount_namespace_of_its_own(self):

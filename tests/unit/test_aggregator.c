@@ -7,7 +7,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "agent/pipeline/aggregator.h"
+#include "agent/pipeline/finding_state.h"
 
 struct emitted {
     int calls;
@@ -260,6 +265,94 @@ static void emission_results_are_counted_by_the_aggregator(void **state)
     eg_aggregator_free(a);
 }
 
+/*
+ * The state file carries open findings into a new aggregator (a restart): same id, counts and
+ * emission state, details intact; a recorded repeat continues the finding and only a change is
+ * emitted. Past the window a finding is not taken back.
+ */
+static void state_file_continues_findings_in_a_new_aggregator(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/eg-state-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct eg_aggregator *a = new_agg(16);
+    bool created;
+    struct eg_finding *f =
+        eg_aggregator_record(a, "k1", EG_FT_SYS_ADMIN_CAP_USED, 1000, 3, 1000, &created);
+    snprintf(f->where.container_id, sizeof(f->where.container_id), "%s", "abc\"\n\xff");
+    snprintf(f->process.exe, sizeof(f->process.exe), "%s", "/bin/egprobe");
+    f->context = json_object_new_object();
+    json_object_object_add(f->context, "syscalls", json_object_new_string("sethostname"));
+    struct eg_finding *old = eg_aggregator_record(a, "old", EG_FT_HOST_PID_NS, 10, 1, 10, &created);
+    old->created_ms = 10;
+    struct emitted e = {.answer = EG_EMIT_EMITTED};
+    eg_aggregator_flush(a, 1000, false, emit, &e);
+    assert_int_equal(e.calls, 2);
+    assert_int_equal(eg_aggregator_unsaved(a) & EG_UNSAVED_NEW_IDS, EG_UNSAVED_NEW_IDS);
+    char id[33];
+    memcpy(id, f->id, sizeof(id));
+
+    struct eg_finding_state st;
+    assert_int_equal(eg_finding_state_open(&st, dir), 0);
+    eg_finding_state_tick(&st, a, 1500, false); /* a new id is out: written at once */
+    assert_int_equal(st.st.saves, 1);
+    eg_aggregator_record(a, "k1", EG_FT_SYS_ADMIN_CAP_USED, 1600, 1, 1600, &created);
+    eg_finding_state_tick(&st, a, 2000, false); /* a count: within five seconds */
+    assert_int_equal(st.st.saves, 1);
+    eg_finding_state_tick(&st, a, 6500, false);
+    assert_int_equal(st.st.saves, 2);
+    eg_aggregator_flush(a, 6500, true, emit, &e); /* the count is reported, then saved */
+    eg_finding_state_tick(&st, a, 6600, true);
+    assert_int_equal(st.st.saves, 3);
+    assert_int_equal(eg_aggregator_unsaved(a), EG_UNSAVED_NONE);
+    eg_aggregator_free(a);
+
+    struct eg_aggregator *b = new_agg(16);
+    struct eg_finding_state st2;
+    assert_int_equal(eg_finding_state_open(&st2, dir), 0);
+    eg_finding_state_load(&st2, b, 60500, 60000); /* "old" is past its window by then */
+    assert_int_equal(st2.st.loaded, 1);
+    assert_int_equal(st2.st.load_skipped, 1);
+    struct eg_finding *g = eg_aggregator_find(b, "k1", 60500);
+    assert_non_null(g);
+    assert_string_equal(g->id, id);
+    assert_int_equal(g->count, 4);
+    assert_int_equal(g->emitted_count, 4);
+    assert_true(g->emitted);
+    assert_string_equal(g->where.container_id, "abc\"\n\xff");
+    assert_string_equal(g->process.exe, "/bin/egprobe");
+    assert_string_equal(json_object_get_string(json_object_object_get(g->context, "syscalls")),
+                        "sethostname");
+    struct emitted e2 = {.answer = EG_EMIT_EMITTED};
+    eg_aggregator_flush(b, 60510, false, emit, &e2);
+    assert_int_equal(e2.calls, 0); /* unchanged: not emitted again */
+    struct eg_finding *h =
+        eg_aggregator_record(b, "k1", EG_FT_SYS_ADMIN_CAP_USED, 60520, 1, 60520, &created);
+    assert_ptr_equal(h, g);
+    assert_false(created);
+    eg_aggregator_flush(b, 60530, false, emit, &e2);
+    assert_int_equal(e2.calls, 1);
+    assert_int_equal(e2.last_count, 5);
+    eg_aggregator_free(b);
+
+    /* A file of something else: moved aside, a fresh start. */
+    char path[128], bad[160];
+    snprintf(path, sizeof(path), "%s/findings.state", dir);
+    snprintf(bad, sizeof(bad), "%s/findings.state.bad", dir);
+    FILE *fp = fopen(path, "w");
+    fputs("garbage\n", fp);
+    fclose(fp);
+    struct eg_aggregator *c = new_agg(16);
+    struct eg_finding_state st3;
+    assert_int_equal(eg_finding_state_open(&st3, dir), 0);
+    eg_finding_state_load(&st3, c, 60005, 60000);
+    assert_int_equal(st3.st.loaded, 0);
+    assert_int_equal(access(bad, F_OK), 0);
+    eg_aggregator_free(c);
+    unlink(bad);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +364,7 @@ int main(void)
         cmocka_unit_test(finding_from_after_the_clock_is_not_retired),
         cmocka_unit_test(quiet_flushes_keep_every_deadline),
         cmocka_unit_test(emission_results_are_counted_by_the_aggregator),
+        cmocka_unit_test(state_file_continues_findings_in_a_new_aggregator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

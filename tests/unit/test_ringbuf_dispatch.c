@@ -183,6 +183,32 @@ static void a_corrupt_header_is_skipped_and_counted_not_a_stall(void **state)
     eg_ringbuf_reader_free(r);
 }
 
+/* A header whose length fits the ring but ends past the producer (no kernel writes one). */
+static void a_length_past_the_producer_is_corrupt_not_followed(void **state)
+{
+    (void)state;
+    struct eg_ringbuf_reader *r = eg_ringbuf_reader_new(-1);
+    eg_ringbuf_reader_on(r, EG_EVENT_CAP, on_any, NULL);
+    uint64_t cons = 0;
+    ring_prod = 0;
+    memset(ring, 0, sizeof(ring));
+    n_seen = 0;
+    ring_put(1, 0);
+    uint64_t bad = ring_put(2, 0);
+    uint32_t word = 1024; /* less than the ring, more than was written */
+    memcpy(ring + (bad & (RING_SIZE - 1)), &word, sizeof(word));
+    uint64_t written = ring_prod;
+    assert_int_equal(eg_ringbuf_consume(r, &cons, &ring_prod, ring, RING_SIZE), 1);
+    /* Following it would put the consumer ahead of the producer: the kernel then sees a full
+     * ring and refuses every record from then on. */
+    assert_int_equal(cons, written);
+    struct eg_ringbuf_reader_stats st;
+    eg_ringbuf_reader_get_stats(r, &st);
+    assert_int_equal(st.corrupt_headers, 1);
+    assert_int_equal(st.corrupt_bytes_skipped, written - bad);
+    eg_ringbuf_reader_free(r);
+}
+
 static void on_nothing(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
 {
     (void)ctx;
@@ -278,6 +304,7 @@ int main(void)
         cmocka_unit_test(malformed_and_unknown_records_are_counted),
         cmocka_unit_test(the_ring_is_consumed_in_order_across_the_wrap),
         cmocka_unit_test(a_corrupt_header_is_skipped_and_counted_not_a_stall),
+        cmocka_unit_test(a_length_past_the_producer_is_corrupt_not_followed),
         cmocka_unit_test(a_full_kind_or_an_unknown_kind_refuses_a_handler),
         cmocka_unit_test(the_core_tables_report_the_kind_they_could_not_subscribe),
         cmocka_unit_test(every_detector_reports_the_kind_it_could_not_subscribe),

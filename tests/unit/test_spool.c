@@ -279,11 +279,26 @@ static void test_corrupt_frame_is_cut_out_and_counted(void **state)
     assert_int_equal(pwrite(fd, &b, 1, mid), 1);
     close(fd);
 
+    char damaged[1024];
+    snprintf(damaged, sizeof(damaged), "%s/damaged-%s", g_dir, strrchr(path, '/') + 5);
     sp = open_spool(1 << 20, 1 << 20);
     struct eg_spool_stats s;
     eg_spool_get_stats(sp, &s);
     assert_int_equal(s.corrupt_frames, 1);
     assert_true(s.corrupt_bytes > 0);
+    /* The damaged original is moved aside as it was, byte for byte; the repaired copy is smaller.
+     */
+    assert_int_equal(s.damaged_segments, 1);
+    struct stat aside, repaired;
+    assert_int_equal(stat(damaged, &aside), 0);
+    assert_int_equal(aside.st_size, st.st_size);
+    fd = open(damaged, O_RDONLY);
+    unsigned char kept;
+    assert_int_equal(pread(fd, &kept, 1, mid), 1);
+    assert_int_equal(kept, b);
+    close(fd);
+    assert_int_equal(stat(path, &repaired), 0);
+    assert_true(repaired.st_size < st.st_size);
     uint64_t seen[30] = {0}, total = 0;
     for (;;) {
         struct eg_spool_record *r;
@@ -305,11 +320,58 @@ static void test_corrupt_frame_is_cut_out_and_counted(void **state)
         assert_int_equal(seen[i], (i >= 10 && i < 20) ? 0 : 1);
     eg_spool_close(sp);
 
-    /* The repair is persistent: a second open finds nothing damaged. */
+    /* The repair is persistent: a second open finds nothing damaged (and keeps what was). */
     sp = open_spool(1 << 20, 1 << 20);
     eg_spool_get_stats(sp, &s);
     assert_int_equal(s.corrupt_frames, 0);
+    assert_int_equal(s.damaged_segments, 0);
     assert_int_equal(s.replayable_records, 20);
+    assert_int_equal(stat(damaged, &aside), 0);
+    eg_spool_close(sp);
+}
+
+static int count_damaged(void)
+{
+    DIR *d = opendir(g_dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, "damaged-", 8) == 0;
+    closedir(d);
+    return n;
+}
+
+/* Nothing valid left (garbage under a segment's name): moved aside whole; four kept at most. */
+static void test_damaged_segments_are_moved_aside_and_bounded(void **state)
+{
+    for (int i = 1; i <= 6; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/seg-%016x.egs", g_dir, i);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "not a segment %d", i);
+        fclose(f);
+    }
+    struct eg_spool *sp = open_spool(1 << 20, 1 << 20);
+    struct eg_spool_stats s;
+    eg_spool_get_stats(sp, &s);
+    assert_int_equal(s.damaged_segments, 6);
+    assert_int_equal(s.replayable_records, 0);
+    eg_spool_close(sp);
+    assert_int_equal(count_damaged(), 4);
+    char path[1024];
+    struct stat st;
+    for (int i = 1; i <= 6; i++) {
+        snprintf(path, sizeof(path), "%s/damaged-%016x.egs", g_dir, i);
+        assert_int_equal(stat(path, &st) == 0, i > 2); /* the newest four */
+        snprintf(path, sizeof(path), "%s/seg-%016x.egs", g_dir, i);
+        assert_int_equal(stat(path, &st), -1);
+    }
+    /* Appends after it go on as usual. */
+    sp = open_spool(1 << 20, 1 << 20);
+    append_lines(sp, 0, 3);
+    uint64_t first = 0, last = 0;
+    assert_int_equal(read_all_lines(sp, &first, &last), 3);
     eg_spool_close(sp);
 }
 
@@ -341,6 +403,17 @@ static void test_torn_tail_is_cut(void **state)
     assert_int_equal(r[0].seq, 10);
     eg_spool_records_free(r, n);
     eg_spool_close(sp);
+
+    /* The torn tail was cut out for good (moved aside), not found again at every start. */
+    sp = open_spool(1 << 20, 1 << 20);
+    eg_spool_get_stats(sp, &s);
+    assert_int_equal(s.corrupt_frames, 0);
+    assert_int_equal(s.damaged_segments, 0);
+    assert_int_equal(read_all_lines(sp, &first, &last), 13);
+    eg_spool_close(sp);
+    char aside[1024];
+    snprintf(aside, sizeof(aside), "%s/damaged-%s", g_dir, strrchr(path, '/') + 5);
+    assert_int_equal(stat(aside, &st), 0);
 }
 
 static void test_write_error_is_reported_not_fatal(void **state)
@@ -416,6 +489,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_sees_drop_of_lines_it_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_frame_is_cut_out_and_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_is_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_segments_are_moved_aside_and_bounded, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_write_error_is_reported_not_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_larger_than_spool_is_refused, setup, teardown),
         cmocka_unit_test(test_open_rejects_unusable_dir),
