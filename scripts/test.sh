@@ -5,8 +5,9 @@
 #   2. check formatting of the C sources (.clang-format)
 #   3. build twice: release (build/) and AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   4. the sanitizer build runs every unit test (cmocka) and every real-kernel integration test
-#      (runc containers; they need root, load BPF programs and do not skip here); the release
-#      build runs the unit tests, and its integration runs are the kernel matrix's
+#      (runc containers; they need root, load BPF programs and do not skip here) but the soak;
+#      the release build runs the unit tests and the soak (its memory envelope is the shipped
+#      build's), and its other integration runs are the kernel matrix's
 #   5. the fuzzers (scripts/fuzz.sh, tests/fuzz/README.md): a third, clang-built directory
 #      (build-fuzz/) with only the libFuzzer targets, each run for ECSGUARD_FUZZ_SECONDS
 #      (default 15) two at a time; any crash, leak, hang or broken contract fails the run and
@@ -62,10 +63,10 @@ matrix=${ECSGUARD_KERNEL_MATRIX:-1}
 # without it (a local run), the native kernel forces them as the only place they run.
 [ "$matrix" = 0 ] || export ECSGUARD_TEST_FORCED_TWINS=0
 
-echo "== build-asan: unit and integration tests"
-(cd build-asan && ctest --output-on-failure --timeout 900) || status=1
-echo "== build: unit tests (its integration runs are the kernel matrix's)"
-(cd build && ctest --output-on-failure --timeout 900 -L unit) || status=1
+echo "== build-asan: unit and integration tests (all but the soak)"
+(cd build-asan && ctest --output-on-failure --timeout 900 -LE soak) || status=1
+echo "== build: unit tests and the soak (its other integration runs are the kernel matrix's)"
+(cd build && ctest --output-on-failure --timeout 900 -L 'unit|soak') || status=1
 
 # A directory of its own rather than the sanitizer build compiled by clang with libFuzzer's
 # instrumentation: that would slow every integration test the sanitizer build runs (comparison
