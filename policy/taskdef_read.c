@@ -41,20 +41,40 @@ static void *alloc_items(struct eg_td_reader *r, const struct eg_ynode *list, si
     return p;
 }
 
+/*
+ * The list `key` of mapping m, with room for its items in *items (`size` bytes each) and its
+ * display name in name[64]. NULL when there is nothing to read: *ok then says whether that is
+ * fine (absent, or an intrinsic) or an error was reported.
+ */
+static const struct eg_ynode *open_list(struct eg_td_reader *r, const struct eg_ynode *m,
+                                        const char *key, struct eg_td_value *list_value,
+                                        void **items, size_t size, char name[64], bool *ok)
+{
+    const struct eg_ynode *seq =
+        eg_td_read_collection(r, m, key, EG_YNODE_SEQUENCE, list_value, ok);
+    if (!seq)
+        return NULL;
+    *items = alloc_items(r, seq, seq->count, size);
+    if (!*items) {
+        *ok = false;
+        return NULL;
+    }
+    eg_td_key_name(r, key, name, 64);
+    return seq;
+}
+
 static bool read_string_list(struct eg_td_reader *r, const struct eg_ynode *m, const char *key,
                              struct eg_td_value *list_value, struct eg_td_value **items,
                              size_t *count)
 {
     bool ok;
+    char name[64];
+    void *space = NULL;
     const struct eg_ynode *seq =
-        eg_td_read_collection(r, m, key, EG_YNODE_SEQUENCE, list_value, &ok);
+        open_list(r, m, key, list_value, &space, sizeof(**items), name, &ok);
+    *items = space;
     if (!seq)
         return ok;
-    *items = alloc_items(r, seq, seq->count, sizeof(**items));
-    if (!*items)
-        return false;
-    char name[64];
-    eg_td_key_name(r, key, name, sizeof(name));
     for (size_t i = 0; i < seq->count; i++) {
         const struct eg_ynode *n = seq->items[i];
         struct eg_td_value *v = &(*items)[*count];
@@ -95,15 +115,10 @@ static bool read_mapping_list(struct eg_td_reader *r, const struct eg_ynode *m, 
                               size_t size, item_fn each)
 {
     bool ok;
-    const struct eg_ynode *seq =
-        eg_td_read_collection(r, m, key, EG_YNODE_SEQUENCE, list_value, &ok);
+    char name[64];
+    const struct eg_ynode *seq = open_list(r, m, key, list_value, items, size, name, &ok);
     if (!seq)
         return ok;
-    *items = alloc_items(r, seq, seq->count, size);
-    if (!*items)
-        return false;
-    char name[64];
-    eg_td_key_name(r, key, name, sizeof(name));
     for (size_t i = 0; i < seq->count; i++) {
         const struct eg_ynode *n = seq->items[i];
         void *entry = (char *)*items + *count * size;
