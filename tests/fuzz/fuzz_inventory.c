@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the behaviour inventory's reader and the advice built on it (build and
- * run: docs/posture.md). unit.fuzz_corpus.inventory (tests/fuzz/replay.c) replays tests/fuzz/corpus/inventory/
- * through this same function on every CI run.
+ * run: docs/posture.md). unit.fuzz_corpus.inventory (tests/fuzz/replay.c) replays
+ * tests/fuzz/corpus/inventory/ through this same function on every CI run.
  *
  * Beyond "no crash, no leak, no undefined behaviour": a rejected file has a printable message
  * and leaves the inventory empty; an accepted one writes back to text that reads back to the

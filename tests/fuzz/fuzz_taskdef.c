@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for `ecsguard lint`'s reading and controls (build and run:
- * docs/posture.md). unit.fuzz_corpus.taskdef (tests/fuzz/replay.c) replays tests/fuzz/corpus/taskdef/
- * through this same function on every CI run.
+ * docs/posture.md). unit.fuzz_corpus.taskdef (tests/fuzz/replay.c) replays
+ * tests/fuzz/corpus/taskdef/ through this same function on every CI run.
  *
  * The same bytes go to the task-definition reader and to the allow-list loader. Beyond "no
  * crash, no leak, no undefined behaviour" it checks their contract: a rejection has at least
