@@ -14,6 +14,8 @@ export ECSGUARD_TEST_HOOKS=${ECSGUARD_TEST_HOOKS:-}
 export ECSGUARD_TEST_AGENT_CAPS=${ECSGUARD_TEST_AGENT_CAPS:-}
 # 0: the LegacyTaskAccess classes skip themselves (kernel-matrix.sh --forced-twins turns them on).
 export ECSGUARD_TEST_FORCED_TWINS=${ECSGUARD_TEST_FORCED_TWINS:-0}
+# Tests marked native_only (harness.py) are left out here: the native run covers them.
+export ECSGUARD_MATRIX_GUEST=1
 # --seccomp for every agent (harness.py; "" for the default, enforce).
 export ECSGUARD_TEST_SECCOMP=${ECSGUARD_TEST_SECCOMP:-}
 
@@ -99,6 +101,8 @@ fi
 src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 for s in $suites; do
     start=$(date +%s)
+    # Each test's time and each agent's ready/stop times (harness.record_time), for the report.
+    export ECSGUARD_TEST_TIMES=$out/$s.times
     case "$s" in
     hook_tax)
         # Not a test suite: the syscall-tracepoint tax, tracepoints against fentry, in this guest.

@@ -28,7 +28,12 @@ def suite_result(run_dir, suite):
     rc = read(os.path.join(run_dir, suite + ".rc")).strip()
     res = {"suite": suite, "status": "not run", "ran": 0, "skipped": 0, "failed": 0,
            "skipReasons": [], "seconds": None}
+    times = suite_times(run_dir, suite)
+    res.update(times)
     if rc == "":
+        # Started but no exit code: the guest was stopped (timeout) while it ran.
+        if times["tests"]:
+            res["status"] = "cut off"
         return res
     res["status"] = "passed" if rc == "0" else "failed"
     secs = read(os.path.join(run_dir, suite + ".seconds")).strip()
@@ -52,6 +57,28 @@ def suite_result(run_dir, suite):
     if res["status"] == "failed":
         res["failedTests"] = sorted(set(re.findall(r"^\d+: (?:FAIL|ERROR): (\S+)", log, re.M)))
     return res
+
+
+def suite_times(run_dir, suite):
+    """What harness.record_time wrote for a suite: the slowest tests, and the agents' mean
+    start-to-ready and stop times (where a guest's time goes)."""
+    tests, ready, stop = [], [], []
+    for line in read(os.path.join(run_dir, suite + ".times")).splitlines():
+        secs, _, what = line.partition(" ")
+        try:
+            secs = float(secs)
+        except ValueError:
+            continue
+        if what.startswith("test "):
+            tests.append((secs, what[5:]))
+        elif what == "agent ready":
+            ready.append(secs)
+        elif what == "agent stop":
+            stop.append(secs)
+    return {"tests": len(tests), "lastTest": tests[-1][1] if tests else None,
+            "slowest": sorted(tests, reverse=True)[:3], "agents": len(ready),
+            "agentReadyMean": sum(ready) / len(ready) if ready else None,
+            "agentStopMean": sum(stop) / len(stop) if stop else None}
 
 
 def hooks_of(run_dir):
@@ -137,6 +164,32 @@ def main():
             if s["status"] == "not run":
                 notes.append("- %s %s: %s did not run (guest log: %s/console.log)"
                              % (r["kernel"], r["cgroup"], s["suite"], r["run"]))
+            if s["status"] == "cut off":
+                notes.append("- %s %s: %s cut off after %d tests, the last %s (guest stopped: "
+                             "timeout?)" % (r["kernel"], r["cgroup"], s["suite"], s["tests"],
+                                            s["lastTest"]))
+    # Where each guest's time went: per suite, its seconds, agents started, mean ready and stop.
+    timing = []
+    for r in rows:
+        parts = []
+        for s in r["suites"]:
+            if s["seconds"] is None and not s["tests"]:
+                continue
+            part = "%s %ss" % (s["suite"], s["seconds"] if s["seconds"] is not None else "?")
+            if s["agents"]:
+                part += " (%d agents, ready %.1fs, stop %.1fs)" % (
+                    s["agents"], s["agentReadyMean"], s["agentStopMean"] or 0.0)
+            if s["slowest"]:
+                part += " slowest " + ", ".join("%s %.0fs" % (t.split(".")[-1], secs)
+                                                for secs, t in s["slowest"])
+            parts.append(part)
+        if parts or r["seconds"]:
+            timing.append("- %s %s%s: %ss: %s" % (r["kernel"], r["cgroup"],
+                                                    " " + r["forced"] if r["forced"] else "",
+                                                    r["seconds"] or "?", "; ".join(parts)))
+    if timing:
+        notes.append("\nTime per guest:")
+        notes.extend(timing)
     # The hook_tax "suite" (bench/hook_tax.py) prints a table of its own: shown as it is.
     for r in rows:
         log = read(os.path.join(results, r["run"], "hook_tax.log"))

@@ -501,13 +501,18 @@ static void loop(struct eg_agent *a)
         if (a->outputs.sinks[i]->ops->flush)
             a->outputs.sinks[i]->ops->flush(a->outputs.sinks[i]);
     eg_health_report(&a->health, now, true);
+    eg_log_debug("stop: last findings flushed");
 }
 
 /* ---- teardown --------------------------------------------------------------------------- */
 
 static void teardown(struct eg_agent *a)
 {
+    uint64_t started = eg_now_ms();
     eg_bpf_unload(&a->bpf);
+    /* Where a stop's time goes (detaching waits for the kernel's grace periods). */
+    eg_log_debug("stop: kernel programs detached and freed in %llu ms",
+                 (unsigned long long)(eg_now_ms() - started));
     for (int i = 0; i < a->n_detectors; i++)
         eg_detectors[i]->destroy(a->detectors[i]);
     if (a->reader)

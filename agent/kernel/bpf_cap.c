@@ -125,12 +125,17 @@ static int load_cap(struct eg_bpf *b, const struct eg_bpf_options *opt, const st
     return -1;
 }
 
-static void unload_cap(void *skel)
+static void detach_cap(void *skel)
 {
     struct cap_bpf *s = skel;
     if (s)
         eg_skeleton_detach_parallel(s->skeleton);
-    cap_bpf__destroy(s);
+}
+
+static void unload_cap(void *skel)
+{
+    detach_cap(skel);
+    cap_bpf__destroy(skel);
 }
 
 const struct eg_bpf_concern eg_bpf_cap_concern = {
@@ -138,6 +143,7 @@ const struct eg_bpf_concern eg_bpf_cap_concern = {
     .essential = true,
     .variants = cap_variant_short,
     .load = load_cap,
+    .detach = detach_cap,
     .unload = unload_cap,
 };
 

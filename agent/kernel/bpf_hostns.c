@@ -228,12 +228,17 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
     return -1;
 }
 
-static void unload_hostns(void *skel)
+static void detach_hostns(void *skel)
 {
     struct hostns_bpf *s = skel;
     if (s)
         eg_skeleton_detach_parallel(s->skeleton);
-    hostns_bpf__destroy(s);
+}
+
+static void unload_hostns(void *skel)
+{
+    detach_hostns(skel);
+    hostns_bpf__destroy(skel);
 }
 
 const struct eg_bpf_concern eg_bpf_hostns_concern = {
@@ -241,6 +246,7 @@ const struct eg_bpf_concern eg_bpf_hostns_concern = {
     .essential = false,
     .variants = hostns_variants,
     .load = load_hostns,
+    .detach = detach_hostns,
     .unload = unload_hostns,
 };
 

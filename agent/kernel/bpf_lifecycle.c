@@ -78,12 +78,17 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
     return -1;
 }
 
-static void unload_lifecycle(void *skel)
+static void detach_lifecycle(void *skel)
 {
     struct lifecycle_bpf *s = skel;
     if (s)
         eg_skeleton_detach_parallel(s->skeleton);
-    lifecycle_bpf__destroy(s);
+}
+
+static void unload_lifecycle(void *skel)
+{
+    detach_lifecycle(skel);
+    lifecycle_bpf__destroy(skel);
 }
 
 const struct eg_bpf_concern eg_bpf_lifecycle_concern = {
@@ -91,5 +96,6 @@ const struct eg_bpf_concern eg_bpf_lifecycle_concern = {
     .essential = true,
     .variants = lifecycle_variants,
     .load = load_lifecycle,
+    .detach = detach_lifecycle,
     .unload = unload_lifecycle,
 };

@@ -87,6 +87,12 @@ struct eg_bpf_concern {
     /* Open, configure, load and attach; store the skeleton in *skel. 0 or -1. */
     int (*load)(struct eg_bpf *b, const struct eg_bpf_options *opt, const struct btf *vmlinux,
                 struct eg_hook_report *r, void **skel);
+    /*
+     * Detach every link (the skeleton stays loaded); unload then only frees. eg_bpf_unload runs
+     * the concerns' detaches at once: each waits for grace periods, and waits that overlap
+     * share them.
+     */
+    void (*detach)(void *skel);
     void (*unload)(void *skel);
 };
 

@@ -95,7 +95,7 @@ static void note_absent(struct rootfs_absent *a, enum prog_group g, const char *
     snprintf(a->names[g] + used, sizeof(a->names[g]) - used, "%s%s", used ? "," : "", sys);
 }
 
-static void unload_rootfs(void *p)
+static void detach_rootfs(void *p)
 {
     struct rootfs_loaded *l = p;
     if (!l)
@@ -106,6 +106,14 @@ static void unload_rootfs(void *p)
     eg_links_destroy_parallel(slots, l->n_links);
     if (l->skel)
         eg_skeleton_detach_parallel(l->skel->skeleton);
+}
+
+static void unload_rootfs(void *p)
+{
+    struct rootfs_loaded *l = p;
+    if (!l)
+        return;
+    detach_rootfs(l);
     rootfs_bpf__destroy(l->skel);
     free(l);
 }
@@ -338,6 +346,7 @@ const struct eg_bpf_concern eg_bpf_rootfs_concern = {
     .essential = false,
     .variants = rootfs_variants,
     .load = load_rootfs,
+    .detach = detach_rootfs,
     .unload = unload_rootfs,
 };
 

@@ -84,6 +84,62 @@ def cap_mask(names):
     return mask
 
 
+# ECSGUARD_TEST_TIMES=FILE: every test's wall time, and each agent's start-to-ready and stop
+# times, appended to FILE (the kernel matrix's guests keep one per suite, so a slow guest says
+# which tests and which agent phase its time went to).
+_TIMES_FILE = os.environ.get("ECSGUARD_TEST_TIMES")
+
+
+def record_time(what, seconds):
+    if _TIMES_FILE:
+        with open(_TIMES_FILE, "a") as f:
+            f.write("%.2f %s\n" % (seconds, what))
+
+
+if _TIMES_FILE:
+    _untimed_run = unittest.TestCase.run
+
+    def _timed_run(self, result=None):
+        start = time.monotonic()
+        try:
+            return _untimed_run(self, result)
+        finally:
+            record_time("test " + self.id(), time.monotonic() - start)
+
+    unittest.TestCase.run = _timed_run
+
+
+def native_only(reason):
+    """Marks a test (or a class) whose kernel side another test already covers in the kernel
+    matrix's guests, and whose subject is the agent's own logic (policy, aggregation,
+    introspection, parsing: the same on every kernel). The native run (every suite, sanitizer
+    build) runs it; a guest (ECSGUARD_MATRIX_GUEST=1, scripts/kernel-matrix-guest.sh) leaves
+    it out, so a guest's minutes go to the code paths that differ per kernel: under emulation
+    each test costs 15-25 s of agent start and stop (docs/kernel-matrix.md)."""
+    def mark(obj):
+        obj._eg_native_only = reason
+        return obj
+    return mark
+
+
+if os.environ.get("ECSGUARD_MATRIX_GUEST") == "1":
+    _all_test_names = unittest.TestLoader.getTestCaseNames
+
+    def _guest_test_names(self, case_class):
+        if getattr(case_class, "_eg_native_only", None):
+            names = []
+        else:
+            names = [n for n in _all_test_names(self, case_class)
+                     if not getattr(getattr(case_class, n, None), "_eg_native_only", None)]
+        left = len(_all_test_names(self, case_class)) - len(names)
+        if left:
+            sys.stderr.write("kernel-matrix guest: %d test(s) of %s left to the native run "
+                             "(native_only)\n" % (left, case_class.__name__))
+        return names
+
+    unittest.TestLoader.getTestCaseNames = _guest_test_names
+
+
 class HarnessError(Exception):
     pass
 
@@ -1310,6 +1366,7 @@ class Agent:
         for f in (self.ready_file, self.health_file):
             if f and os.path.exists(f):
                 os.unlink(f)
+        self._started_at = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=self.env)
@@ -1379,6 +1436,7 @@ class Agent:
                 raise HarnessError("agent not ready after %ss; %s" % (timeout,
                                                                        self._describe()))
             time.sleep(0.05)
+        record_time("agent ready", time.monotonic() - self._started_at)
         return self
 
     def wait_for(self, predicate, timeout=20, count=1):
@@ -1427,10 +1485,13 @@ class Agent:
         guests running, an agent's stop took up to 10 s (docs/kernel-matrix.md)."""
         if self.proc is None:
             return None
+        stop_started = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self._finish(timeout)
+            code = self._finish(timeout)
+            record_time("agent stop", time.monotonic() - stop_started)
+            return code
         except subprocess.TimeoutExpired:
             self.kill9()
             raise HarnessError("agent ignored SIGTERM for %ss; %s" % (timeout,

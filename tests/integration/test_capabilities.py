@@ -123,6 +123,7 @@ class CapabilityUse(AgentCase):
         self.assertEqual(context(f)["syscall"], "bpf")
         self.assertIs(context(f)["capabilityGranted"], True, r)
 
+    @harness.native_only("policy's watched set and finding types: the agent's logic")
     def test_other_watched_capability_reaches_typed_consumers(self):
         """A watched capability without a type of its own (CAP_CHOWN here) is CapabilityUsed.
         Its evidence is all ecsguard extensions, which typed consumers (the AWS SDKs) drop: the
@@ -387,6 +388,8 @@ class CapabilityUse(AgentCase):
         self.assertAttributed(f, c)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
 
+    @harness.native_only("the dedup map and the fold are the same code on every kernel; the burst"
+                         " tests of test_identity run in the guests")
     def test_repeats_are_aggregated_into_one_finding_with_the_right_count(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], name="loop", family="web")
         self.register(c)
@@ -415,6 +418,7 @@ class CapabilityUse(AgentCase):
         self.assertLessEqual(first, loop_end + 0.01)
         self.assertLessEqual(last, loop_end + 1.5)
 
+    @harness.native_only("the reader's idle mark is the same program code on every kernel")
     def test_idle_agent_sleeps_and_the_next_event_wakes_it(self):
         """With nothing to read the agent stops polling every 10 ms; the kernel programs wake it
         with the next record (bpf/emit.bpf.h eg_submit, agent/kernel/drain_pacer.c)."""
@@ -456,6 +460,7 @@ class CapabilityUse(AgentCase):
                           and c.id in harness.finding_container_ids(f)]).values()
         self.assertEqual(f["service"]["count"], 3)
 
+    @harness.native_only('the dedup map and the fold are the same code on every kernel')
     def test_repeats_of_two_alternating_keys_are_counted_exactly(self):
         # Each CPU counts repeats of its last key in place and hands them to the dedup map
         # when its key changes or when the agent flushes every CPU each second
@@ -522,6 +527,7 @@ class CapabilityUse(AgentCase):
         self.stop_agent()
         self.assertEqual(self.capability_findings(b), [])
 
+    @harness.native_only('cgroup path parsing in the agent')
     def test_ecs_v2_layout_and_uuid_task_id(self):
         c = self.container(caps_add=["CAP_SYS_ADMIN"], layout="ecs-v2",
                            task_id=harness.new_task_uuid(), name="api", family="svc")
@@ -541,6 +547,7 @@ class CapabilityUseLegacyTaskAccess(LegacyTaskAccess, CapabilityUse):
     legacy_concern = "capability"
 
 
+@harness.native_only("introspection failures: the agent's HTTP client and cache")
 class IntrospectionFailures(AgentCase):
     """A dead, failing or garbage-serving endpoint never loses a finding."""
 

@@ -20,6 +20,7 @@ def run(*args):
 
 class CommandLine(unittest.TestCase):
 
+    @harness.native_only('no kernel involved')
     def test_version_and_help(self):
         r = run("version")
         self.assertEqual(r.returncode, 0)
@@ -30,6 +31,7 @@ class CommandLine(unittest.TestCase):
             self.assertEqual(r.returncode, 0, (cmd, r))
             self.assertIn("usage", r.stdout.lower(), cmd)
 
+    @harness.native_only('no kernel involved')
     def test_bad_usage_exits_2_with_a_message(self):
         for cmd in (["frobnicate"], ["run", "--no-such-flag"], ["run", "--health-interval", "x"],
                     ["run", "--ring-buffer-kib", "100"], ["run", "--watch-caps", "CAP_NOPE"],

@@ -131,6 +131,7 @@ class HostNamespaces(AgentCase):
         findings = self.stop_agent()
         self.assertEqual(len({x["id"] for x in findings if harness.match(HOST_PID_NS, c)(x)}), 1)
 
+    @harness.native_only('read from /proc by the agent')
     def test_host_network_is_recorded_next_to_the_finding(self):
         c = self.container(pid_mode="host", network_mode="host", name="edge", family="net")
         self.register(c)
@@ -277,6 +278,8 @@ class HostNamespaces(AgentCase):
             self.assertHostTarget(f, sleeper)
         self.assertEqual(context(fp)["filePath"], "/proc/%d/mem" % sleeper.pid)
 
+    @harness.native_only("attribution of the target in the agent; the target fields come from the"
+                         " same programs as test_kill_of_a_host_process")
     def test_acting_on_another_task_names_that_task(self):
         victim = self.container(pid_mode="host", name="victim", family="other")
         c = self.container(pid_mode="host", caps_add=["CAP_SYS_PTRACE"], name="attacker",
@@ -323,6 +326,8 @@ class HostNamespaces(AgentCase):
                          + ev["filtered"], ev)
         self.assertGreaterEqual(health["kernelFilterReasons"]["sameContainer"], 300, health)
 
+    @harness.native_only("dedup and fold are the same code on every kernel; test_identity's "
+                         "signal burst runs in the guests")
     def test_repeated_signals_are_one_finding_and_every_event_is_counted(self):
         sleeper = self.host_sleeper()
         c = self.container(pid_mode="host", name="spam", family="ops")
@@ -389,6 +394,7 @@ class HostNamespacesLegacyTaskAccess(LegacyTaskAccess, HostNamespaces):
     legacy_concern = "hostNamespaces"
 
 
+@harness.native_only("the agent's own mount namespace: how it reads /proc, not a kernel path")
 class AgentInAMountNamespaceOfItsOwn(AgentCase):
     """Deployed as an ECS daemon the agent shares the host's pid namespace and network, but
     runs in its own container's mount namespace (and UTS, IPC): the host's namespaces are

@@ -83,10 +83,14 @@ class OneIdentityPerBehaviour(AgentCase):
     def test_capability_burst_then_exit_agent_stopped_after_the_fold(self):
         self.check_capability_burst(1.5)
 
+    @harness.native_only("the same kernel events as the after-the-fold test; the order of stop "
+                         "and fold is the agent's")
     def test_capability_burst_then_exit_agent_stopped_before_the_fold(self):
         # SIGTERM at once: the shutdown fold reads the kernel's counts for the gone container.
         self.check_capability_burst(0.0)
 
+    @harness.native_only("introspection timing in the agent; the same kernel events as the after-"
+                         "the-fold test")
     def test_capability_burst_then_exit_task_known_only_after_the_container_is_gone(self):
         c = self.container(["/bin/sh", "-c", "/bin/egprobe sethostname late 150"],
                            caps_add=["CAP_SYS_ADMIN"], name="late", family="cron")

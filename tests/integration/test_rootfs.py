@@ -148,6 +148,8 @@ class RootfsWrites(AgentCase):
         paths = {context(f)["filePath"] for f in self.findings_of(NEW_LIBRARY, c)}
         self.assertEqual(paths, {"/opt/plugins/libdropped.so"})
 
+    @harness.native_only("sensitive-file policy: the agent's matching (the fd-based and symlink "
+                         "tests cover the kernel paths)")
     def test_passwd_append_and_ld_so_preload(self):
         c = self.task_container(name="api")
         self.start_agent()
@@ -316,6 +318,7 @@ class RootfsWrites(AgentCase):
         [f] = last_by_id(self.findings_of(ROOTFS_MODIFIED, c)).values()
         return f, context(f), health
 
+    @harness.native_only('repeat counting is the same program code on every kernel')
     def test_repeated_path_operations_are_counted_in_the_kernel_volume_ones_never(self):
         # The same mkdir/rmdir 50 times on the rootfs and 50 times on the volume: each distinct
         # (operation, path) is sent once, its repeats are counted in the kernel, and only the
@@ -341,6 +344,7 @@ class RootfsWrites(AgentCase):
         self.assertGreaterEqual(rd["pathOpRepeatsFromKernel"], 98, rd)
         self.assertEqual(rd["pathOpKeysUntracked"], 0, rd)
 
+    @harness.native_only('repeat counting is the same program code on every kernel')
     def test_rewrites_of_one_file_and_of_two_in_turn_are_counted_exactly(self):
         # One process rewriting one file: its repeats are recognised from the per-CPU task
         # cache (bpf/rootfs.bpf.c, last write); a shell appending to two files in turn misses
@@ -358,6 +362,7 @@ class RootfsWrites(AgentCase):
         self.assertGreaterEqual(k["deduplicated"], 537, k)
         self.assertEqual(k["dropped"], 0, k)
 
+    @harness.native_only("the agent's aggregation of a flood")
     def test_ten_thousand_files_one_finding_exact_counts_no_drops(self):
         c = self.task_container(name="batch")
         self.start_agent("--health-interval", "1", health=True)
@@ -392,6 +397,8 @@ class RootfsWrites(AgentCase):
         self.assertLess(rss_after - rss_before, 32 * 1024, (rss_before, rss_after))
 
 
+@harness.native_only("the probe-read twins are what 6.1 chooses by itself: its guest runs them as"
+                     " RootfsWrites")
 class RootfsWritesProbeRead(RootfsWrites):
     """The same detections through the probe-read twins of the programs that read file
     fields: what kernels without bpf_rdonly_cast (before 6.2, e.g. Amazon Linux 2023's 6.1)
