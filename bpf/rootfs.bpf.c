@@ -690,15 +690,24 @@ static __always_inline int exec_map_of(struct task_struct *task, __u64 cgid,
     return 0;
 }
 
+/* An executable protection asked for by a process of a task container: its task and verdict. */
+static __always_inline bool exec_prot_in_container(unsigned long prot, struct task_struct **task,
+                                                   __u64 *cgid, struct eg_verdict_cache **vc,
+                                                   const bool legacy)
+{
+    if (!(prot & EG_PROT_EXEC))
+        return false;
+    *task = eg_current_task(legacy);
+    return eg_current_verdict(*task, cgid, vc, legacy);
+}
+
 static __always_inline int handle_mmap(unsigned long prot, long fd, const bool cast,
                                        const bool legacy)
 {
-    if (!(prot & EG_PROT_EXEC) || fd < 0)
-        return 0;
-    struct task_struct *task = eg_current_task(legacy);
+    struct task_struct *task;
     __u64 cgid;
     struct eg_verdict_cache *vc;
-    if (!eg_current_verdict(task, &cgid, &vc, legacy))
+    if (fd < 0 || !exec_prot_in_container(prot, &task, &cgid, &vc, legacy))
         return 0;
     struct file *fp = eg_current_fd_file(task, fd, legacy);
     if (!fp)
@@ -819,12 +828,10 @@ static __always_inline int mprotect_exec_of_file(struct task_struct *task, __u64
 static __always_inline int handle_mprotect(unsigned long addr, unsigned long prot,
                                            const bool legacy)
 {
-    if (!(prot & EG_PROT_EXEC))
-        return 0;
-    struct task_struct *task = eg_current_task(legacy);
+    struct task_struct *task;
     __u64 cgid;
     struct eg_verdict_cache *vc;
-    if (!eg_current_verdict(task, &cgid, &vc, legacy))
+    if (!exec_prot_in_container(prot, &task, &cgid, &vc, legacy))
         return 0;
     struct file *fp;
     if (legacy) {
@@ -847,12 +854,10 @@ static __always_inline int handle_mprotect(unsigned long addr, unsigned long pro
 static __always_inline int handle_mprotect_vma(struct vm_area_struct *vma, unsigned long prot,
                                                const bool legacy)
 {
-    if (!(prot & EG_PROT_EXEC))
-        return 0;
-    struct task_struct *task = eg_current_task(legacy);
+    struct task_struct *task;
     __u64 cgid;
     struct eg_verdict_cache *vc;
-    if (!eg_current_verdict(task, &cgid, &vc, legacy))
+    if (!exec_prot_in_container(prot, &task, &cgid, &vc, legacy))
         return 0;
     struct file *fp = BPF_CORE_READ(vma, vm_file);
     if (!fp)
