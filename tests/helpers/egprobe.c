@@ -714,7 +714,12 @@ static int cmd_path_storm(int argc, char **argv)
     int depth = 0;
     memset(name, 'd', 255);
     name[255] = '\0';
-    while (len + 1 + 255 < PATH_MAX - 300) {
+    /* 255-byte components, the last one shorter: the directory ends 300 bytes short of
+     * PATH_MAX, room for "/" and a ~192-byte file name. */
+    while (len + 1 < PATH_MAX - 300) {
+        size_t room = PATH_MAX - 300 - len - 1;
+        size_t n_len = room < 255 ? room : 255;
+        name[n_len] = '\0';
         name[0] = (char)('a' + depth % 26);
         if (mkdirat(dfd, name, 0755) != 0 && errno != EEXIST)
             return fail(errno, "step=mkdir");
@@ -724,8 +729,8 @@ static int cmd_path_storm(int argc, char **argv)
         close(dfd);
         dfd = next;
         abs_dir[len++] = '/';
-        memcpy(abs_dir + len, name, 256);
-        len += 255;
+        memcpy(abs_dir + len, name, n_len + 1);
+        len += n_len;
         depth++;
     }
     long created = 0, renamed = 0;
