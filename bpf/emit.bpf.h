@@ -34,6 +34,14 @@ static __always_inline void eg_count_filtered(__u32 kind, __u32 reason)
         c->filter_reason[reason]++;
 }
 
+/* A "not a filter" reason (events.h): counted alone, no kind's total changes. */
+static __always_inline void eg_count_reason(__u32 reason)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (c && reason < EG_FILTER_REASONS)
+        c->filter_reason[reason]++;
+}
+
 static __always_inline void eg_count_deduplicated(__u32 kind)
 {
     struct eg_counters *c = eg_counters_get();

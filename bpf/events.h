@@ -184,7 +184,13 @@ enum eg_filter_reason {
      * full, struct eg_home below). It is then attributed by its current cgroup only.
      */
     EG_FILTER_HOMES_FULL = 9,
-    EG_FILTER_REASONS = 10,
+    /*
+     * Not a filter: a repeat or a root capture of a container the kernel registered at its
+     * cgroup's creation (EG_SLOT_PENDING) before the agent gave it a slot. Its events were sent;
+     * only these per-slot extras were lost (a finding's count lower by this many).
+     */
+    EG_FILTER_SLOT_PENDING = 10,
+    EG_FILTER_REASONS = 11,
 };
 
 struct eg_counters {
@@ -208,10 +214,20 @@ struct eg_ring_share {
 /* Slots of the agent's container table (eg_container_val.slot is below this). */
 #define EG_MAX_CONTAINER_SLOTS 4096
 
+/*
+ * eg_container_val.slot of a container the kernel registered by itself at its cgroup's
+ * creation (bpf/lifecycle.bpf.c, a cgroup named like a container id), until the agent reads the
+ * cgroup_mkdir record and writes its slot: what the container does in between is seen.
+ */
+#define EG_SLOT_PENDING 0xffffffffu
+
+/* eg_container_val.flags */
+#define EG_CONTAINER_PENDING (1u << 0) /* registered by the kernel, no slot yet */
+
 /* Values of the container map (cgroup id -> container). */
 struct eg_container_val {
-    __u32 slot;  /* index of the container in the agent's table */
-    __u32 flags; /* reserved for per-container policy bits */
+    __u32 slot;  /* index of the container in the agent's table, or EG_SLOT_PENDING */
+    __u32 flags; /* EG_CONTAINER_* */
 };
 
 /*

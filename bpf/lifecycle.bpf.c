@@ -348,19 +348,87 @@ int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
     return 0;
 }
 
+#define EG_CONTAINER_ID_LEN 64
+#define EG_SCOPE_PREFIX "docker-"
+#define EG_SCOPE_SUFFIX ".scope"
+
+static __always_inline bool lower_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/*
+ * A cgroup named like a container: 64 lowercase hex digits (/ecs/<task>/<id>, /docker/<id>) or
+ * docker-<64 hex>.scope (systemd layouts). The name alone, not the path: collectors/cgroup_path.c
+ * decides with the whole path when the agent reads the record, and drops what this took wrongly
+ * (a host cgroup named so); a container-created cgroup below its own is its container's already.
+ */
+/* 64 lowercase hex digits at `id` (a constant offset into the caller's buffer). */
+static __always_inline bool hex_container_id(const char *id)
+{
+    for (int i = 0; i < EG_CONTAINER_ID_LEN; i++)
+        if (!lower_hex(id[i]))
+            return false;
+    return true;
+}
+
+static __always_inline bool named_like_container(struct cgroup *cgrp)
+{
+    char name[EG_CONTAINER_ID_LEN + sizeof(EG_SCOPE_PREFIX) + sizeof(EG_SCOPE_SUFFIX)] = {};
+    long n = bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(cgrp, kn, name));
+    if (n == EG_CONTAINER_ID_LEN + 1)
+        return hex_container_id(name);
+    if (n != sizeof(name) - 1)
+        return false;
+    for (int i = 0; i < (int)sizeof(EG_SCOPE_PREFIX) - 1; i++)
+        if (name[i] != EG_SCOPE_PREFIX[i])
+            return false;
+    for (int i = 0; i < (int)sizeof(EG_SCOPE_SUFFIX) - 1; i++)
+        if (name[sizeof(EG_SCOPE_PREFIX) - 1 + EG_CONTAINER_ID_LEN + i] != EG_SCOPE_SUFFIX[i])
+            return false;
+    return hex_container_id(name + sizeof(EG_SCOPE_PREFIX) - 1);
+}
+
+/*
+ * Registers a new container cgroup in eg_containers at once, with no slot yet: until the agent
+ * has read this cgroup_mkdir record (under load, after the container's first processes ran:
+ * issue 17), the container is a container to every program, and its events are sent. The agent
+ * then writes the slot, or deletes the entry when the whole path is not a container's.
+ */
+static __always_inline void register_pending_container(struct cgroup *cgrp, __u64 cgid)
+{
+    if (!named_like_container(cgrp))
+        return;
+    struct eg_container_val v = {.slot = EG_SLOT_PENDING, .flags = EG_CONTAINER_PENDING};
+    bpf_map_update_elem(&eg_containers, &cgid, &v, BPF_NOEXIST);
+}
+
+/* A removed cgroup the agent never gave a slot (it missed the mkdir record): not left behind. */
+static __always_inline void forget_pending_container(__u64 cgid)
+{
+    struct eg_container_val *v = bpf_map_lookup_elem(&eg_containers, &cgid);
+    if (v && v->slot == EG_SLOT_PENDING)
+        bpf_map_delete_elem(&eg_containers, &cgid);
+}
+
 static __always_inline int emit_cgroup_event(struct cgroup *cgrp, const char *path, __u32 kind,
                                              const bool legacy)
 {
     __u32 hid = BPF_CORE_READ(cgrp, root, hierarchy_id);
     if (hid != eg_tracked_hierarchy)
         return 0;
+    __u64 cgid = BPF_CORE_READ(cgrp, kn, id);
+    if (kind == EG_EVENT_CGROUP_MKDIR)
+        register_pending_container(cgrp, cgid);
+    else
+        forget_pending_container(cgid);
     eg_count_seen(kind);
     struct eg_cgroup_event *e = eg_reserve(kind, sizeof(*e));
     if (!e)
         return 0;
     struct task_struct *task = eg_current_task(legacy);
     eg_fill_header(&e->hdr, task, eg_current_cgroup_id(task, legacy), kind, sizeof(*e));
-    e->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+    e->cgroup_id = cgid;
     e->hierarchy_id = hid;
     e->level = BPF_CORE_READ(cgrp, level);
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);

@@ -182,8 +182,12 @@ static __always_inline void remember_last_write(struct eg_verdict_cache *vc,
 static __always_inline void add_repeat(struct eg_verdict_cache *vc, __u64 cgid)
 {
     __u32 slot;
-    if (!container_slot(vc, cgid, &slot))
-        return; /* removed in between: the container's finding is final */
+    if (!container_slot(vc, cgid, &slot)) {
+        /* Removed in between: the container's finding is final. No slot yet: counted. */
+        if (slot == EG_SLOT_PENDING)
+            eg_count_reason(EG_FILTER_SLOT_PENDING);
+        return;
+    }
     __u64 *rep = bpf_map_lookup_elem(&eg_rootfs_repeats, &slot);
     if (rep)
         __sync_fetch_and_add(rep, 1);

@@ -39,18 +39,24 @@ struct {
     __type(value, struct eg_rootfs_root);
 } eg_rootfs_roots SEC(".maps");
 
-/* The container's slot: from the per-CPU task cache when it has one, else eg_containers. */
+/*
+ * The container's slot: from the per-CPU task cache when it has one, else eg_containers. False
+ * when it has none: removed, or registered by the kernel and not yet given one by the agent
+ * (EG_SLOT_PENDING; *slot says which).
+ */
 static __always_inline bool container_slot(struct eg_verdict_cache *vc, __u64 cgid, __u32 *slot)
 {
     if (vc && vc->container) {
         *slot = (__u32)(vc->container - 1);
-        return true;
+        return *slot != EG_SLOT_PENDING;
     }
     struct eg_container_val *cv = bpf_map_lookup_elem(&eg_containers, &cgid);
-    if (!cv)
+    if (!cv) {
+        *slot = 0;
         return false;
+    }
     *slot = cv->slot;
-    return true;
+    return *slot != EG_SLOT_PENDING;
 }
 
 /*
@@ -65,6 +71,11 @@ static __always_inline void eg_capture_container_root(struct task_struct *task, 
     if (!cv)
         return;
     __u32 slot = cv->slot;
+    if (slot == EG_SLOT_PENDING) {
+        /* Not given a slot yet: the task's root stands in (docs/rootfs.md), counted. */
+        eg_count_reason(EG_FILTER_SLOT_PENDING);
+        return;
+    }
     struct eg_rootfs_root *r = bpf_map_lookup_elem(&eg_rootfs_roots, &slot);
     if (!r || r->cgroup_id == cgid)
         return; /* captured already: the first one stands */

@@ -214,6 +214,19 @@ struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t,
     return c;
 }
 
+bool eg_container_table_drop_pending(struct eg_container_table *t, uint64_t cgid)
+{
+    struct eg_hash_iter it;
+    if (t->map_fd < 0 || cgroup_find(t, cgid, &it) != EG_HASH_NONE)
+        return false; /* one of the table's: its entry holds a slot */
+    struct eg_container_val v;
+    if (bpf_map_lookup_elem(t->map_fd, &cgid, &v) != 0 || v.slot != EG_SLOT_PENDING)
+        return false;
+    map_del(t, cgid);
+    t->stats.pending_dropped++;
+    return true;
+}
+
 void eg_container_table_remove_cgroup(struct eg_container_table *t, uint64_t cgid, uint64_t now_ms)
 {
     struct eg_hash_iter it;

@@ -40,6 +40,8 @@ struct eg_container_table;
 
 struct eg_container_table_stats {
     uint64_t containers, cgroups, added, removed, full, map_errors;
+    /* Cgroups the kernel registered whose whole path showed they are no container's. */
+    uint64_t pending_dropped;
 };
 
 /* `bpf_map_fd` < 0: no kernel map (unit tests). */
@@ -54,6 +56,13 @@ void eg_container_table_set_generation_map(struct eg_container_table *t, int gen
 /* A cgroup appeared (tracepoint or scan). Returns its container, or NULL when not one. */
 struct eg_container *eg_container_table_add_cgroup(struct eg_container_table *t, uint64_t cgid,
                                                    const char *path, uint64_t now_ms);
+/*
+ * The kernel registers a cgroup named like a container at its creation, with no slot
+ * (EG_SLOT_PENDING, bpf/lifecycle.bpf.c); add_cgroup gives it one. When the agent's parse of
+ * the whole path says it is no container (or the table is full), this removes that kernel
+ * entry, so the cgroup is what it was before: not watched. Returns true when it removed one.
+ */
+bool eg_container_table_drop_pending(struct eg_container_table *t, uint64_t cgid);
 /* A cgroup went away; its container is kept `grace` more ms, then forgotten. */
 void eg_container_table_remove_cgroup(struct eg_container_table *t, uint64_t cgid, uint64_t now_ms);
 struct eg_container *eg_container_table_lookup(struct eg_container_table *t, uint64_t cgid);

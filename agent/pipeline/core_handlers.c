@@ -28,7 +28,11 @@ static void on_cgroup_mkdir(void *ctx, const struct eg_event_header *h, const vo
     path[EG_PATH_LEN] = '\0';
     struct eg_container *c =
         eg_container_table_add_cgroup(t->containers, e->cgroup_id, path, eg_now_ms());
-    if (c && c->cgroup_id == e->cgroup_id) {
+    if (!c) {
+        eg_container_table_drop_pending(t->containers, e->cgroup_id);
+        return;
+    }
+    if (c->cgroup_id == e->cgroup_id) {
         eg_log_debug("container %s (task %s) cgroup %s", c->id.container_id,
                      c->id.task_id[0] ? c->id.task_id : "-", path);
         if (eg_is_docker_id(c->id.container_id))

@@ -125,6 +125,7 @@ static void add_tables(struct json_object *h, const struct eg_health_sources *s)
     put_u64(co, "foundAtStart", s->containers_found_at_start);
     put_u64(co, "tableFull", cs.full);
     put_u64(co, "kernelMapErrors", cs.map_errors);
+    put_u64(co, "registeredByKernelNotContainers", cs.pending_dropped);
     json_object_object_add(h, "containers", co);
 
     struct eg_proc_table_stats ps;

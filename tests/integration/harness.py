@@ -167,6 +167,9 @@ LAYOUTS = {
     "ecs-v2": "/ecstasks.slice/ecstasks-{task}.slice/docker-{cid}.scope",
     "docker": "/docker/{cid}",
     "docker-systemd": "/system.slice/docker-{cid}.scope",
+    # No layout the agent knows (another runtime's): the cgroup is named like a container id,
+    # so the kernel registers it at creation, and the agent must take that back.
+    "unknown-runtime": "/eg-other-runtime/{cid}",
 }
 
 

@@ -8,15 +8,16 @@ import datetime
 import json
 import mmap
 import os
+import signal
 import subprocess
 import tempfile
 import time
 import unittest
 
 import harness
-from agent_case import (AgentCase, BPF_USED, CAP_DENIED, CAP_USED, LegacyTaskAccess,
-                        NAMESPACED_CAP_USED, NET_ADMIN_USED, SYS_ADMIN_USED, additional_info,
-                        context, egprobe_host, last_by_id, process, task_details)
+from agent_case import (AgentCase, BPF_USED, CAP_DENIED, CAP_USED, CAPABILITY_TYPES,
+                        LegacyTaskAccess, NAMESPACED_CAP_USED, NET_ADMIN_USED, SYS_ADMIN_USED,
+                        additional_info, context, egprobe_host, last_by_id, process, task_details)
 
 # Ordinary work: forks, execs, pipes, allocation (brk/mmap) and page faults, no privileged call.
 BUSY_SHELL = ("i=0; while [ $i -lt 40 ]; do "
@@ -387,6 +388,45 @@ class CapabilityUse(AgentCase):
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         self.assertAttributed(f, c)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    def test_container_that_lives_and_dies_while_the_agent_reads_nothing_is_seen(self):
+        """The kernel registers a cgroup named like a container at its creation (issue 17):
+        what a container does before the agent has read that record is seen. The agent is
+        stopped (SIGSTOP) for the container's whole life, cgroup removal included: the worst
+        case of an agent that falls behind on a loaded host. Before, the container was not
+        in the kernel's container map until the agent read its cgroup_mkdir record, so its
+        mount was never sent."""
+        c = self.container(["/bin/egprobe", "mount-tmpfs", "/tmp"], caps_add=["CAP_SYS_ADMIN"],
+                           name="unseen", family="jobs")
+        self.register(c)
+        self.start_agent(health=True)
+        os.kill(self.agent.proc.pid, signal.SIGSTOP)
+        try:
+            r = c.run_to_completion(timeout=60)
+            self.assertEqual(r.returncode, 0, r)
+            c.delete()
+        finally:
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=30)
+        self.assertAttributed(f, c)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    @harness.native_only("the agent's parse of the path and its removal of the kernel's entry")
+    def test_host_cgroup_named_like_a_container_is_taken_back(self):
+        """A cgroup named like a container id outside every container layout (another runtime's)
+        is registered by the kernel at creation; the agent, reading the whole path, removes it:
+        what runs there once the agent has read the record is not watched."""
+        c = self.container(["/bin/sh", "-c", "sleep 2; /bin/egprobe mount-tmpfs /tmp"],
+                           caps_add=["CAP_SYS_ADMIN"], layout="unknown-runtime", register=False)
+        self.start_agent("--health-interval", "1", health=True)
+        r = c.run_to_completion(timeout=60)
+        self.assertEqual(r.returncode, 0, r)
+        time.sleep(2.5)  # a health record after the mount
+        with open(self.agent.health_file) as fh:
+            health = json.load(fh)
+        self.assertGreaterEqual(health["containers"]["registeredByKernelNotContainers"], 1, health)
+        self.assertEqual(health["kernelEvents"]["capability"]["sent"], 0, health)
+        self.assertEqual([f for f in self.agent.findings() if f["type"] in CAPABILITY_TYPES], [])
 
     @harness.native_only("the dedup map and the fold are the same code on every kernel; the burst"
                          " tests of test_identity run in the guests")
