@@ -339,12 +339,15 @@ struct eg_rootfs_pathop_event {
     char path2[EG_PATH_LEN]; /* rename/link target ("" for other ops) */
 };
 
+/* eg_rootfs_exec_map_event.prot: made executable by mprotect, not mapped so by mmap. */
+#define EG_EXEC_MAP_MPROTECT (1u << 31)
+
 struct eg_rootfs_exec_map_event {
     struct eg_event_header hdr;
     __u64 ino;
     __u64 written_ts_ns; /* first write of the file (boot ns) */
     __u32 dev;
-    __u32 prot;
+    __u32 prot; /* PROT_* of the call, | EG_EXEC_MAP_MPROTECT */
     char path[EG_PATH_LEN];
 };
 

@@ -657,6 +657,40 @@ PATH_OR_FD(futimesat, EG_ROOTFS_OP_SETTIMES, ARG(regs, 1), ARG(regs, 2), 0, 0)
 
 /* ---- executable mappings of written files ----------------------------------------------- */
 
+/*
+ * An executable mapping of the file at (dentry, mnt) whose inode is `inode` (mmap of an fd, or
+ * mprotect of a mapping: `prot` carries EG_EXEC_MAP_MPROTECT then): reported when the container
+ * wrote the file.
+ */
+static __always_inline int exec_map_of(struct task_struct *task, __u64 cgid,
+                                       struct eg_verdict_cache *vc, struct dentry *dentry,
+                                       struct vfsmount *mnt, __u64 ino, __u32 dev, __u32 prot,
+                                       const bool legacy)
+{
+    struct eg_rootfs_file_key key = {};
+    key.cgroup_id = cgid;
+    key.ino = ino;
+    key.dev = dev;
+    __u64 *written = bpf_map_lookup_elem(&eg_rootfs_written, &key);
+    if (!written)
+        return 0; /* not a file this container wrote: the common case (every library load) */
+    eg_count_seen(EG_EVENT_ROOTFS_EXEC_MAP);
+    struct eg_rootfs_exec_map_event *e =
+        eg_reserve_shared(EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e), cgid);
+    if (!e)
+        return 0;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e));
+    e->ino = key.ino;
+    e->dev = key.dev;
+    e->prot = prot;
+    e->written_ts_ns = *written;
+    struct eg_root_view rv;
+    root_view_of(captured_root(vc, cgid), task, &rv);
+    container_path(&rv, dentry, mnt, e->path, legacy);
+    eg_submit(e, EG_EVENT_ROOTFS_EXEC_MAP, false);
+    return 0;
+}
+
 static __always_inline int handle_mmap(unsigned long prot, long fd, const bool cast,
                                        const bool legacy)
 {
@@ -674,30 +708,176 @@ static __always_inline int handle_mmap(unsigned long prot, long fd, const bool c
     if (!f)
         return 0;
     struct inode *inode = F_INODE(cast, f);
-    struct eg_rootfs_file_key key = {};
-    key.cgroup_id = cgid;
-    key.ino = I_INO(cast, inode);
-    key.dev = I_DEV(cast, inode);
-    __u64 *written = bpf_map_lookup_elem(&eg_rootfs_written, &key);
-    if (!written)
-        return 0; /* not a file this container wrote: the common case (every library load) */
-    eg_count_seen(EG_EVENT_ROOTFS_EXEC_MAP);
-    struct eg_rootfs_exec_map_event *e =
-        eg_reserve_shared(EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e), cgid);
-    if (!e)
-        return 0;
-    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e));
-    e->ino = key.ino;
-    e->dev = key.dev;
-    e->prot = (__u32)prot;
-    e->written_ts_ns = *written;
-    struct eg_root_view rv;
-    root_view_of(captured_root(vc, cgid), task, &rv);
-    container_path(&rv, BPF_CORE_READ(fp, f_path.dentry), BPF_CORE_READ(fp, f_path.mnt), e->path,
-                   legacy);
-    eg_submit(e, EG_EVENT_ROOTFS_EXEC_MAP, false);
+    return exec_map_of(task, cgid, vc, BPF_CORE_READ(fp, f_path.dentry),
+                       BPF_CORE_READ(fp, f_path.mnt), I_INO(cast, inode), I_DEV(cast, inode),
+                       (__u32)prot, legacy);
+}
+
+/* ---- mprotect(PROT_EXEC) of a file mapping ----------------------------------------------- */
+
+/* A file opened by a stacking filesystem for its user (6.6+: overlayfs mappings). */
+struct backing_file___eg {
+    struct file file;
+    struct path user_path;
+} __attribute__((preserve_access_index));
+/*
+ * FMODE_BACKING moved (bit 25 in 6.6-6.13 upstream, bit 24 since 6.14 and in stable kernels
+ * that took that change, Debian's 6.12.118 among them) and macros are not in BTF: the loader
+ * sets both bits from 6.6 on (agent/kernel/bpf_rootfs.c), 0 before. Either bit may mean
+ * something else on a given kernel, so a candidate user path is kept only when it is on
+ * overlayfs and the mapped file itself is not.
+ */
+const volatile __u32 eg_fmode_backing = 0;
+
+struct vma_file_ctx {
+    struct file *file;
+};
+
+static long vma_file_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+    ((struct vma_file_ctx *)data)->file = vma->vm_file;
     return 0;
 }
+
+/* The mapping before 6.1's maple tree: an rbtree of VMAs (5.10, Amazon Linux 2). */
+struct rb_root___eg {
+    struct rb_node *rb_node;
+};
+struct mm_struct___rb {
+    struct rb_root___eg mm_rb;
+} __attribute__((preserve_access_index));
+struct vm_area_struct___rb {
+    unsigned long vm_start;
+    unsigned long vm_end;
+    struct rb_node vm_rb;
+    struct file *vm_file;
+} __attribute__((preserve_access_index));
+
+#define EG_VMA_RB_DEPTH                                                                            \
+    48 /* an rbtree of 2^24 VMAs is at most 48 deep; the default limit is 65,530 */
+
+/*
+ * find_vma() by hand for the legacy flavour (no bpf_find_vma before 5.17): the lowest VMA
+ * that ends above `addr`, kept if it starts at or below it. NULL on a kernel without mm_rb
+ * (the legacy twins forced on 6.1+: the maple tree is not walked; docs/rootfs.md).
+ */
+static __always_inline struct file *vma_file_legacy(struct task_struct *task, unsigned long addr)
+{
+    if (!bpf_core_field_exists(struct mm_struct___rb, mm_rb))
+        return NULL;
+    struct mm_struct___rb *mm = (void *)BPF_CORE_READ(task, mm);
+    if (!mm)
+        return NULL;
+    struct rb_node *node = BPF_CORE_READ(mm, mm_rb.rb_node);
+    unsigned long off = bpf_core_field_offset(struct vm_area_struct___rb, vm_rb);
+    for (int i = 0; i < EG_VMA_RB_DEPTH && node; i++) {
+        struct vm_area_struct___rb *vma = (void *)((char *)node - off);
+        if (BPF_CORE_READ(vma, vm_end) > addr) {
+            if (BPF_CORE_READ(vma, vm_start) <= addr)
+                return BPF_CORE_READ(vma, vm_file);
+            node = BPF_CORE_READ(node, rb_left);
+        } else {
+            node = BPF_CORE_READ(node, rb_right);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A mapping of `fp` made executable by mprotect. On overlayfs the mapping holds the upper or
+ * lower layer's file, not the container's: its path as the container sees it is the file's
+ * own on 6.1 and before (opened with the overlay path), the backing file's user path since 6.6.
+ * That path's inode is the overlay inode the write was keyed by.
+ */
+static __always_inline int mprotect_exec_of_file(struct task_struct *task, __u64 cgid,
+                                                 struct eg_verdict_cache *vc, struct file *fp,
+                                                 unsigned long prot, const bool legacy)
+{
+    struct dentry *dentry = BPF_CORE_READ(fp, f_path.dentry);
+    struct vfsmount *mnt = BPF_CORE_READ(fp, f_path.mnt);
+    if (eg_fmode_backing && bpf_core_type_exists(struct backing_file___eg) &&
+        (BPF_CORE_READ(fp, f_mode) & eg_fmode_backing) &&
+        BPF_CORE_READ(dentry, d_sb, s_magic) != EG_OVERLAYFS_MAGIC) {
+        struct backing_file___eg *bf = (void *)fp;
+        struct dentry *user = BPF_CORE_READ(bf, user_path.dentry);
+        if (user && BPF_CORE_READ(user, d_sb, s_magic) == EG_OVERLAYFS_MAGIC) {
+            dentry = user;
+            mnt = BPF_CORE_READ(bf, user_path.mnt);
+        }
+    }
+    struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+    return exec_map_of(task, cgid, vc, dentry, mnt, BPF_CORE_READ(inode, i_ino),
+                       BPF_CORE_READ(inode, i_sb, s_dev), (__u32)prot | EG_EXEC_MAP_MPROTECT,
+                       legacy);
+}
+
+/*
+ * mprotect(addr, len, PROT_EXEC...) at the syscall's tracepoint: a written file mapped
+ * readable first and made executable after (issue 17 item 9) is the same new library as one
+ * mapped executable at once. The VMA at `addr` names the file; anonymous memory (a JIT's pages)
+ * has none and ends here.
+ */
+static __always_inline int handle_mprotect(unsigned long addr, unsigned long prot,
+                                           const bool legacy)
+{
+    if (!(prot & EG_PROT_EXEC))
+        return 0;
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid;
+    struct eg_verdict_cache *vc;
+    if (!eg_current_verdict(task, &cgid, &vc, legacy))
+        return 0;
+    struct file *fp;
+    if (legacy) {
+        fp = vma_file_legacy(task, addr);
+    } else {
+        struct vma_file_ctx ctx = {};
+        bpf_find_vma(task, addr, vma_file_cb, &ctx, 0);
+        fp = ctx.file;
+    }
+    if (!fp)
+        return 0;
+    return mprotect_exec_of_file(task, cgid, vc, fp, prot, legacy);
+}
+
+/*
+ * The same where fentry loads, at the LSM hook mprotect calls for each VMA it changes: the VMA
+ * comes with the call, no lookup. Not on the syscall's function: 5.10's BTF has its pt_regs
+ * argument only as a declaration, and the verifier refuses to read it there.
+ */
+static __always_inline int handle_mprotect_vma(struct vm_area_struct *vma, unsigned long prot,
+                                               const bool legacy)
+{
+    if (!(prot & EG_PROT_EXEC))
+        return 0;
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid;
+    struct eg_verdict_cache *vc;
+    if (!eg_current_verdict(task, &cgid, &vc, legacy))
+        return 0;
+    struct file *fp = BPF_CORE_READ(vma, vm_file);
+    if (!fp)
+        return 0;
+    return mprotect_exec_of_file(task, cgid, vc, fp, prot, legacy);
+}
+
+/* Every flavour reads the file by probe-read (a rare path): "cast" only names the twin. */
+#define MPROTECT_FLAVOUR(suffix, lg)                                                               \
+    SEC("tracepoint/syscalls/sys_enter_mprotect")                                                  \
+    int eg_rootfs_enter_mprotect##suffix(struct trace_event_raw_sys_enter *ctx)                    \
+    {                                                                                              \
+        return handle_mprotect(ctx->args[0], ctx->args[2], lg);                                    \
+    }                                                                                              \
+    SEC("fentry/security_file_mprotect")                                                           \
+    int BPF_PROG(eg_rootfs_fn_enter_mprotect##suffix, struct vm_area_struct *vma,                  \
+                 unsigned long reqprot, unsigned long prot)                                        \
+    {                                                                                              \
+        return handle_mprotect_vma(vma, prot, lg);                                                 \
+    }
+
+MPROTECT_FLAVOUR(, false)
+MPROTECT_FLAVOUR(_pr, false)
+MPROTECT_FLAVOUR(_pr_lg, true)
 
 #define MMAP_FLAVOUR(suffix, cast, lg)                                                             \
     SEC("tracepoint/syscalls/sys_enter_mmap")                                                      \

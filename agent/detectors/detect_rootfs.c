@@ -114,7 +114,7 @@ static void on_exec(void *ctx, const struct eg_event_header *h, const void *rec,
     const struct written *w = &d->written[i];
     char path[EG_PATH_LEN];
     eg_utf8_copy(e->exe_path[0] ? e->exe_path : e->filename, EG_PATH_LEN, path, sizeof(path));
-    eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path, w, 0);
+    eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path, w, 0, NULL);
 }
 
 static void on_exec_map(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
@@ -130,7 +130,8 @@ static void on_exec_map(void *ctx, const struct eg_event_header *h, const void *
     char path[EG_PATH_LEN];
     eg_utf8_copy(e->path, sizeof(e->path), path, sizeof(path));
     eg_rootfs_record_new_file_use(d, EG_FT_NEW_LIBRARY, h, e->dev, e->ino, path, w,
-                                  e->written_ts_ns);
+                                  e->written_ts_ns,
+                                  (e->prot & EG_EXEC_MAP_MPROTECT) ? "mprotect" : "mmap");
 }
 
 struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *env, int repeats_fd,

@@ -280,7 +280,8 @@ static struct json_object *modifying_process(const struct written *w)
 /* NewBinaryExecuted / NewLibraryLoaded for a file `w` (may be NULL: evicted) wrote. */
 void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_type type,
                                    const struct eg_event_header *h, uint32_t dev, uint64_t ino,
-                                   const char *path, const struct written *w, uint64_t written_ts)
+                                   const char *path, const struct written *w, uint64_t written_ts,
+                                   const char *mapped_by)
 {
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where wh;
@@ -310,6 +311,9 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
     /* GuardDuty's own member for the library a NewLibraryLoaded finding is about. */
     if (type == EG_FT_NEW_LIBRARY)
         json_object_object_add(f->context, "libraryPath", eg_json_string(path, EG_PATH_LEN));
+    /* mmap(PROT_EXEC), or mprotect(PROT_EXEC) of a mapping made readable first. */
+    if (mapped_by)
+        json_object_object_add(f->context, "mappedExecutableBy", json_object_new_string(mapped_by));
     uint64_t ts = w ? w->ts_ns : written_ts;
     if (ts)
         json_object_object_add(f->context, "modifiedAt",

@@ -180,9 +180,13 @@ void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_wh
 /* A chmod that sets the setuid or setgid bit on `path`: listed in the container's finding. */
 void eg_rootfs_record_setid(struct eg_rootfs_detector *d, const struct eg_where *w,
                             const char *path, uint32_t mode);
-/* NewBinaryExecuted / NewLibraryLoaded for the written file `w` (NULL: evicted). */
+/*
+ * NewBinaryExecuted / NewLibraryLoaded for the written file `w` (NULL: evicted). `mapped_by`:
+ * the call that made a library executable ("mmap", "mprotect"), NULL for an exec.
+ */
 void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_type type,
                                    const struct eg_event_header *h, uint32_t dev, uint64_t ino,
-                                   const char *path, const struct written *w, uint64_t written_ts);
+                                   const char *path, const struct written *w, uint64_t written_ts,
+                                   const char *mapped_by);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -42,12 +43,12 @@ static const char *const group_attach[2][GROUPS] = {
     {
         "tracepoint/syscalls/sys_exit_open*,creat",
         "tracepoint/syscalls/sys_exit_<path and fd ops>",
-        "tracepoint/syscalls/sys_enter_mmap",
+        "tracepoint/syscalls/sys_enter_mmap,mprotect",
     },
     {
         "fexit/<arch>_sys_open*,creat",
         "fexit/<arch>_sys_<path and fd ops>",
-        "fentry/<arch>_sys_mmap",
+        "fentry/<arch>_sys_mmap,security_file_mprotect",
     },
 };
 
@@ -63,6 +64,9 @@ static bool is_fentry_section(const char *sec)
  */
 static const char *syscall_of(const char *sec)
 {
+    /* mprotect's fentry is on the LSM hook it calls per VMA (bpf/rootfs.bpf.c). */
+    if (strstr(sec, "_file_mprotect"))
+        return "mprotect";
     const char *p = strstr(sec, "sys_exit_");
     if (p)
         return p + 9;
@@ -75,7 +79,7 @@ static const char *syscall_of(const char *sec)
 static enum prog_group group_of(const char *sec)
 {
     const char *sys = syscall_of(sec);
-    if (strcmp(sys, "mmap") == 0)
+    if (strcmp(sys, "mmap") == 0 || strcmp(sys, "mprotect") == 0)
         return GROUP_MMAP;
     if (strncmp(sys, "open", 4) == 0 || strcmp(sys, "creat") == 0)
         return GROUP_OPEN;
@@ -133,6 +137,23 @@ static bool is_cast_flavour(const struct bpf_object *obj, const struct bpf_progr
     return bpf_object__find_program_by_name(obj, twin) != NULL;
 }
 
+/*
+ * The bits FMODE_BACKING can be on the running kernel (a file a stacking filesystem opened for
+ * its user: what an overlayfs mapping holds since 6.6): bit 25 in 6.6-6.13 upstream, bit 24
+ * since 6.14 and in stable kernels that took that change (Debian's 6.12.118), none before. The
+ * mprotect program reads the user's path through it and checks what it finds
+ * (bpf/rootfs.bpf.c).
+ */
+static uint32_t fmode_backing_bits(void)
+{
+    struct utsname u;
+    unsigned major = 0, minor = 0;
+    if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+        return 0;
+    unsigned v = major * 1000 + minor;
+    return v < 6006 ? 0 : (1u << 24) | (1u << 25);
+}
+
 /* The error of the last failed open_and_load (a negative errno). */
 static int last_load_error;
 
@@ -182,6 +203,7 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
     }
     eg_bpf_select_legacy(skel->obj, legacy);
     EG_BPF_SET_COMMON_RODATA(skel, b, opt);
+    skel->rodata->eg_fmode_backing = fmode_backing_bits();
     eg_bpf_share_maps(b, skel->obj);
     int err = rootfs_bpf__load(skel);
     if (err) {

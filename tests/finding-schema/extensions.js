@@ -52,6 +52,7 @@ module.exports = {
     'service.runtimeDetails.context.distinctFileCount': 'integer',
     'service.runtimeDetails.context.distinctFileCountIsLowerBound': 'boolean',
     'service.runtimeDetails.context.modifiedPath': 'string',
+    'service.runtimeDetails.context.mappedExecutableBy': 'string',
     'service.runtimeDetails.context.literalFilePath': 'string',
     'service.runtimeDetails.context.fileMode': 'string',
     'service.runtimeDetails.context.setuidOrSetgid': 'boolean',

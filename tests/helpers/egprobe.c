@@ -835,6 +835,30 @@ static int cmd_mmap_exec(int argc, char **argv)
     return ok("path=%s", argv[0]);
 }
 
+/*
+ * Map PATH readable only, close the fd, then make the mapping executable with mprotect: the
+ * loader trick that avoids mmap(PROT_EXEC) of an fd.
+ */
+static int cmd_mprotect_exec(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: mprotect-exec PATH");
+    int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return fail(err, "step=mmap");
+    int rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
+    err = errno;
+    munmap(p, 4096);
+    if (rc != 0)
+        return fail(err, "step=mprotect");
+    return ok("path=%s", argv[0]);
+}
+
 /* Benchmark loop: N × getppid(), a syscall no hook watches; prints ns_per_op. */
 static int cmd_null_syscall(int argc, char **argv)
 {
@@ -871,6 +895,7 @@ static const struct {
     {"sleep", cmd_sleep, "SECONDS"},
     {"loop-open-write", cmd_loop_open_write, "DIR N"},
     {"mmap-exec", cmd_mmap_exec, "PATH"},
+    {"mprotect-exec", cmd_mprotect_exec, "PATH"},
     {"null-syscall", cmd_null_syscall, "N"},
     {"fchmod", cmd_fchmod, "PATH MODE"},
     {"fchown", cmd_fchown, "PATH UID GID"},

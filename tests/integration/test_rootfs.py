@@ -148,6 +148,30 @@ class RootfsWrites(AgentCase):
         paths = {context(f)["filePath"] for f in self.findings_of(NEW_LIBRARY, c)}
         self.assertEqual(paths, {"/opt/plugins/libdropped.so"})
 
+    def test_written_file_made_executable_by_mprotect_is_new_library_loaded(self):
+        """Mapped readable, its fd closed, then made executable with mprotect (issue 17 item
+        9): the kernel finds the file behind the mapping (bpf_find_vma; the VMA tree by hand
+        on 5.10). Before, only mmap(PROT_EXEC) of an fd was looked at. A JIT's anonymous
+        pages made executable, and an image file so, stay silent."""
+        c = self.task_container(name="loader")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c",
+                    "mkdir -p /opt/late && cp /bin/egprobe /opt/late/libsneaky.so && "
+                    "/bin/egprobe mprotect-exec /bin/busybox && "
+                    "/bin/egprobe mprotect-exec /opt/late/libsneaky.so"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_LIBRARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["libraryPath"], "/opt/late/libsneaky.so")
+        self.assertEqual(ctx["mappedExecutableBy"], "mprotect")
+        self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
+        time.sleep(1.5)
+        self.stop_agent()
+        paths = {context(f)["filePath"] for f in self.findings_of(NEW_LIBRARY, c)}
+        self.assertEqual(paths, {"/opt/late/libsneaky.so"})
+
     @harness.native_only("sensitive-file policy: the agent's matching (the fd-based and symlink "
                          "tests cover the kernel paths)")
     def test_passwd_append_and_ld_so_preload(self):
@@ -422,6 +446,15 @@ class RootfsWritesLegacyTaskAccess(LegacyTaskAccess, RootfsWrites):
 
     legacy_concern = "rootfsWrites"
     test_ten_thousand_files_one_finding_exact_counts_no_drops = None
+
+    def test_written_file_made_executable_by_mprotect_is_new_library_loaded(self):
+        # The twins walk the VMA rbtree by hand (no bpf_find_vma before 5.17); 6.1 replaced it
+        # with a maple tree they do not walk. Where the kernel picks the twins itself (5.10),
+        # the tree is an rbtree and this runs.
+        if not harness.kernel_btf_has("mm_rb"):
+            self.skipTest("legacy twins forced on a kernel without mm->mm_rb (a maple tree): "
+                          "their mprotect program finds no VMA here (docs/rootfs.md)")
+        super().test_written_file_made_executable_by_mprotect_is_new_library_loaded()
 
 
 if __name__ == "__main__":
