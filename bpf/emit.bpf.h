@@ -62,6 +62,74 @@ static __always_inline void *eg_reserve(__u32 kind, __u32 size)
 }
 
 /*
+ * Per-container fairness in the ring buffer. One ring serves every container, and a container
+ * that makes events faster than the agent drains them (distinct file creates cost it a few
+ * microseconds each) would fill it and have every other container's records refused with its
+ * own. So once the ring is more than half full, the bulk kinds (process lifecycle, root
+ * filesystem writes, path operations, executable mappings) are admitted against a token bucket
+ * per container: 1/64 of the ring as burst and as refill per second (128 KiB for the default
+ * 8 MiB ring). A flooding container exhausts its bucket and is shed while the other half of
+ * the ring stays for everyone else; a container that has been quiet has its whole share.
+ * Refused records are counted as drops of their kind, in `shed`, and against the container.
+ * Below half nothing is charged: the common path pays one ring query.
+ *
+ * The kinds that are findings of rare acts (capability checks, host namespace entries, process
+ * access, cgroup escapes) and the cgroup bookkeeping are not charged: they are deduplicated in
+ * the kernel or cost a container far more than a record to repeat, and a flood must not hide
+ * them. The bucket is updated without atomics (two CPUs of one container may both spend the
+ * same tokens): it bounds a flood, it is not an accountant; the shed counts are atomic.
+ */
+#define EG_RING_SHARE_DIVISOR 64
+#define EG_NS_PER_SEC 1000000000ULL
+
+static __always_inline bool eg_ring_share_admit(__u64 cgid, __u32 size)
+{
+    if (!eg_ring_bytes || bpf_ringbuf_query(&eg_events, BPF_RB_AVAIL_DATA) < eg_ring_bytes / 2)
+        return true;
+    __u64 share = eg_ring_bytes / EG_RING_SHARE_DIVISOR;
+    __u64 cost = ((__u64)size + 8 + 7) & ~7ULL; /* header and rounding, as the ring takes it */
+    __u64 now = bpf_ktime_get_boot_ns();
+    struct eg_ring_share *s = bpf_map_lookup_elem(&eg_ring_shares, &cgid);
+    if (!s) {
+        struct eg_ring_share fresh = {.tokens = share, .last_ns = now};
+        bpf_map_update_elem(&eg_ring_shares, &cgid, &fresh, BPF_NOEXIST);
+        s = bpf_map_lookup_elem(&eg_ring_shares, &cgid);
+        if (!s)
+            return true;
+    }
+    __u64 elapsed = now > s->last_ns ? now - s->last_ns : 0;
+    if (elapsed > EG_NS_PER_SEC)
+        elapsed = EG_NS_PER_SEC;
+    __u64 tokens = s->tokens + share * elapsed / EG_NS_PER_SEC;
+    if (tokens > share)
+        tokens = share;
+    s->last_ns = now;
+    if (tokens < cost) {
+        s->tokens = tokens;
+        __sync_fetch_and_add(&s->shed_events, 1);
+        __sync_fetch_and_add(&s->shed_bytes, cost);
+        return false;
+    }
+    s->tokens = tokens - cost;
+    return true;
+}
+
+/* eg_reserve for the bulk kinds: first the container's share (above), counted when refused. */
+static __always_inline void *eg_reserve_shared(__u32 kind, __u32 size, __u64 cgid)
+{
+    if (!eg_ring_share_admit(cgid, size)) {
+        struct eg_counters *c = eg_counters_get();
+        if (c) {
+            if (kind < EG_KIND_SLOTS)
+                c->kind[kind].dropped++;
+            c->shed++;
+        }
+        return NULL;
+    }
+    return eg_reserve(kind, size);
+}
+
+/*
  * Submit without waking the reader (a wakeup costs ~3 us per event); the
  * agent drains on a short timer while records flow. Rare events that must be
  * seen at once (urgent) force the wakeup, and so does the first record after

@@ -93,11 +93,14 @@ struct eg_cap_event {
     char exe_name[EG_NAME_LEN]; /* basename of the executable's dentry */
 };
 
+/* eg_exec_event.args_len: the arguments went on past what `args` holds (an argument bomb). */
+#define EG_EXEC_ARGS_CUT (1u << 31)
+
 struct eg_exec_event {
     struct eg_event_header hdr;
     __u64 exe_ino;
     __u32 exe_dev;
-    __u32 args_len;             /* bytes of args used (NUL separated) */
+    __u32 args_len;             /* bytes of args used (NUL separated) | EG_EXEC_ARGS_CUT */
     char filename[EG_PATH_LEN]; /* path as given to execve (bprm->filename) */
     char exe_path[EG_PATH_LEN]; /* the file's path from the task's root ("" if unresolved) */
     char args[EG_ARGS_LEN];
@@ -193,6 +196,19 @@ enum eg_filter_reason {
 struct eg_counters {
     struct eg_kind_counters kind[EG_KIND_SLOTS];
     __u64 filter_reason[EG_FILTER_REASONS];
+    __u64 shed; /* records refused by their container's ring share (also in kind[].dropped) */
+};
+
+/*
+ * Value of eg_ring_shares (bpf/emit.bpf.h), keyed by the container's cgroup id: its share of
+ * the ring buffer while the ring is more than half full, a token bucket in bytes, and what it
+ * was refused. Written only under that pressure; read by the agent for its health record.
+ */
+struct eg_ring_share {
+    __u64 tokens;      /* bytes it may still reserve */
+    __u64 last_ns;     /* boot time of the last refill */
+    __u64 shed_events; /* records refused */
+    __u64 shed_bytes;  /* their footprint in the ring */
 };
 
 /* Slots of the agent's container table (eg_container_val.slot is below this). */

@@ -236,7 +236,7 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
         eg_count_filtered(EG_EVENT_FORK, EG_FILTER_SETUP);
         return 0;
     }
-    struct eg_fork_event *e = eg_reserve(EG_EVENT_FORK, sizeof(*e));
+    struct eg_fork_event *e = eg_reserve_shared(EG_EVENT_FORK, sizeof(*e), child_cg);
     if (!e)
         return 0;
     eg_fill_header(&e->hdr, child, child_cg, EG_EVENT_FORK, sizeof(*e));
@@ -278,7 +278,7 @@ static __always_inline int process_exec(struct task_struct *p, struct linux_binp
     if (!eg_is_container_cgroup(cgid))
         return 0;
     eg_count_seen(EG_EVENT_EXEC);
-    struct eg_exec_event *e = eg_reserve(EG_EVENT_EXEC, sizeof(*e));
+    struct eg_exec_event *e = eg_reserve_shared(EG_EVENT_EXEC, sizeof(*e), cgid);
     if (!e)
         return 0;
     eg_fill_header(&e->hdr, p, cgid, EG_EVENT_EXEC, sizeof(*e));
@@ -291,14 +291,16 @@ static __always_inline int process_exec(struct task_struct *p, struct linux_binp
     struct mm_struct *mm = BPF_CORE_READ(p, mm);
     unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
     unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
-    __u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
+    __u64 full = arg_end > arg_start ? arg_end - arg_start : 0;
+    __u64 len = full;
     if (len > sizeof(e->args) - 1)
         len = sizeof(e->args) - 1;
     /* The mask restates the bound in a form the verifier tracks through clang's codegen. */
     len &= sizeof(e->args) - 1;
     e->args_len = 0;
+    /* Cut: more than the final NUL left out. The agent marks the command line as cut. */
     if (len > 0 && bpf_probe_read_user(e->args, len, (void *)arg_start) == 0)
-        e->args_len = (__u32)len;
+        e->args_len = (__u32)len | (full > len + 1 ? EG_EXEC_ARGS_CUT : 0);
     eg_submit(e, EG_EVENT_EXEC, false);
     return 0;
 }
@@ -336,7 +338,7 @@ int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
     if (!eg_is_container_cgroup(cgid))
         return 0;
     eg_count_seen(EG_EVENT_EXIT);
-    struct eg_exit_event *e = eg_reserve(EG_EVENT_EXIT, sizeof(*e));
+    struct eg_exit_event *e = eg_reserve_shared(EG_EVENT_EXIT, sizeof(*e), cgid);
     if (!e)
         return 0;
     eg_fill_header(&e->hdr, p, cgid, EG_EVENT_EXIT, sizeof(*e));

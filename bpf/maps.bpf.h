@@ -26,6 +26,8 @@ const volatile __u32 eg_cgroup_v1_subsys = 0;      /* subsys index of the tracke
 const volatile __u32 eg_cgroup_use_v1 = 0;         /* 1: v1 controller, 0: v2 default hierarchy */
 const volatile __u32 eg_tracked_hierarchy = 0;     /* hierarchy id of the tracked hierarchy */
 const volatile __u64 eg_wakeup_bytes = 256 * 1024; /* force a reader wakeup past this fill */
+/* The ring buffer's size (eg_events), for the per-container shares (emit.bpf.h); 0: none. */
+const volatile __u64 eg_ring_bytes = 0;
 /* Where the syscall's user registers end above task->stack (legacy flavour, task.bpf.h). */
 const volatile __u64 eg_task_stack_top = 0;
 /* The host's mount namespace inode (the agent's; 0: unknown), see eg_in_setup (task.bpf.h). */
@@ -118,6 +120,7 @@ struct eg_hostns_event *eg_abi_hostns __attribute__((unused));
 struct eg_hostns_dedup_key *eg_abi_hostns_dedup_key __attribute__((unused));
 struct eg_home *eg_abi_home __attribute__((unused));
 struct eg_cgroup_left_event *eg_abi_cgroup_left __attribute__((unused));
+struct eg_ring_share *eg_abi_ring_share __attribute__((unused));
 
 /*
  * The per-CPU cache of the current task's facts (container verdict, executable, last rootfs
@@ -175,5 +178,18 @@ struct {
     __type(key, __u32);
     __type(value, struct eg_home);
 } eg_homes SEC(".maps");
+
+/*
+ * Each container's share of the ring buffer while it is more than half full (struct
+ * eg_ring_share, bpf/emit.bpf.h), by the container's cgroup id. An LRU: entries are made only
+ * under pressure, and a container forgotten starts again with a full share.
+ */
+#define EG_MAX_RING_SHARES 4096
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_MAX_RING_SHARES);
+    __type(key, __u64);
+    __type(value, struct eg_ring_share);
+} eg_ring_shares SEC(".maps");
 
 #endif /* ECSGUARD_MAPS_BPF_H */

@@ -249,7 +249,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (bpf_map_update_elem(&eg_rootfs_written, &key, &now, BPF_ANY) == 0)
         remember_last_write(cached, task, &key, legacy);
 
-    struct eg_rootfs_write_event *e = eg_reserve(EG_EVENT_ROOTFS_WRITE, sizeof(*e));
+    struct eg_rootfs_write_event *e = eg_reserve_shared(EG_EVENT_ROOTFS_WRITE, sizeof(*e), cgid);
     if (!e)
         return 0;
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_WRITE, sizeof(*e));
@@ -404,7 +404,7 @@ struct pathop_args {
 static __always_inline struct eg_rootfs_pathop_event *pathop_begin(struct task_struct *task,
                                                                    __u64 cgid, __u32 op, __u32 mode)
 {
-    struct eg_rootfs_pathop_event *e = eg_reserve(EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
+    struct eg_rootfs_pathop_event *e = eg_reserve_shared(EG_EVENT_ROOTFS_PATHOP, sizeof(*e), cgid);
     if (!e)
         return NULL;
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_PATHOP, sizeof(*e));
@@ -675,7 +675,8 @@ static __always_inline int exec_map_of(struct task_struct *task, __u64 cgid,
     if (!written)
         return 0; /* not a file this container wrote: the common case (every library load) */
     eg_count_seen(EG_EVENT_ROOTFS_EXEC_MAP);
-    struct eg_rootfs_exec_map_event *e = eg_reserve(EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e));
+    struct eg_rootfs_exec_map_event *e =
+        eg_reserve_shared(EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e), cgid);
     if (!e)
         return 0;
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_EXEC_MAP, sizeof(*e));

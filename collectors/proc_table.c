@@ -18,6 +18,9 @@
 #define EG_PROC_SLOTS (EG_PROC_CAPACITY * 2)
 /* Exited entries in exit order, with the seq of the incarnation that exited (stale ones skip). */
 #define EG_PROC_EXITED_RING EG_PROC_CAPACITY
+/* The text the finding serializer puts where it cut a string (EG_TRUNCATION_MARKER in
+ * agent/common/json_text.h, a layer above): one marker for every cut a reader may meet. */
+#define EG_PROC_ARGS_CUT_MARKER "...[truncated]"
 
 struct exited_ref {
     uint32_t idx;
@@ -247,11 +250,22 @@ struct eg_proc *eg_proc_table_exec(struct eg_proc_table *t, const struct eg_exec
     size_t n = strnlen(path, sizeof(e->filename));
     str_set(&p->exe, path, n < EG_PATH_LEN ? n : EG_PATH_LEN - 1);
     char args[EG_ARGS_LEN];
-    uint32_t len = e->args_len < sizeof(args) ? e->args_len : sizeof(args) - 1;
+    uint32_t captured = e->args_len & ~EG_EXEC_ARGS_CUT;
+    uint32_t len = captured < EG_ARGS_LEN ? captured : EG_ARGS_LEN - 1;
     for (uint32_t i = 0; i < len; i++)
         args[i] = e->args[i] ? e->args[i] : ' ';
     while (len > 0 && args[len - 1] == ' ')
         len--;
+    /* The kernel kept the first bytes of a longer command line: say so, as the serializer
+     * does for what it cuts (an argument bomb must not read as a short command line). The
+     * marker takes the place of the last bytes kept: a finding holds EG_ARGS_LEN - 1 bytes. */
+    const size_t marker = sizeof(EG_PROC_ARGS_CUT_MARKER) - 1;
+    if (e->args_len & EG_EXEC_ARGS_CUT) {
+        if (len > EG_ARGS_LEN - 1 - marker)
+            len = EG_ARGS_LEN - 1 - marker;
+        memcpy(args + len, EG_PROC_ARGS_CUT_MARKER, marker);
+        len += (uint32_t)marker;
+    }
     str_set(&p->args, args, len);
     return p;
 }

@@ -41,6 +41,13 @@ struct eg_policy_subject {
     const char *file_path;
     const char *namespace_kind; /* "mnt", "pid", "net", ... */
     const char *target_process; /* executable path of the target process */
+    /*
+     * "true" when the container belongs to an ECS task (its cgroup path is a task's, or its
+     * identity carries a task ARN), "false" when it belongs to none (the ecs-agent container,
+     * `docker run`). A container cannot choose either: the runtime places its cgroup and the
+     * ECS agent or the runtime's labels name its task. A name or image it can choose.
+     */
+    const char *ecs_task;
 };
 
 struct eg_policy_verdict {

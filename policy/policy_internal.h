@@ -26,6 +26,7 @@ enum eg_cond_field {
     EG_COND_FILE_PATH,
     EG_COND_NAMESPACE_KIND,
     EG_COND_TARGET_PROCESS,
+    EG_COND_ECS_TASK, /* "true" / "false": whether the container belongs to an ECS task */
     EG_COND_COUNT
 };
 
@@ -45,10 +46,15 @@ extern const char *const eg_ns_kind_names[EG_NS_COUNT];
 /* Index into eg_ns_kind_names, or -1. */
 int eg_ns_kind_by_name(const char *name);
 
+/* ecs_task condition bits. */
+#define EG_ECS_TASK_NO (UINT64_C(1) << 0)
+#define EG_ECS_TASK_YES (UINT64_C(1) << 1)
+
 /* One condition of a rule: the subject's field must match any one alternative. */
 struct eg_policy_cond {
     enum eg_cond_field field;
-    uint64_t mask;            /* capability numbers or enum eg_ns_kind bits */
+    uint64_t mask;            /* capability numbers, enum eg_ns_kind bits, or ecs_task's
+                                 EG_ECS_TASK_NO / _YES bits */
     unsigned long *revisions; /* task_revision */
     struct eg_glob *globs;    /* every other field */
     size_t count, cap;        /* revisions or globs: used, allocated */

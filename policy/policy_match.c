@@ -42,6 +42,8 @@ static const char *subject_field(const struct eg_policy_subject *s, enum eg_cond
         return s->namespace_kind;
     case EG_COND_TARGET_PROCESS:
         return s->target_process;
+    case EG_COND_ECS_TASK:
+        return s->ecs_task;
     case EG_COND_COUNT:
         break;
     }
@@ -62,6 +64,8 @@ static bool cond_holds(const struct eg_policy_cond *c, const char *value)
         int ns = eg_ns_kind_by_name(value);
         return ns >= 0 && (c->mask & (UINT64_C(1) << ns));
     }
+    case EG_COND_ECS_TASK:
+        return c->mask & (strcmp(value, "true") == 0 ? EG_ECS_TASK_YES : EG_ECS_TASK_NO);
     case EG_COND_TASK_REVISION: {
         char *end;
         if (value[0] < '0' || value[0] > '9')

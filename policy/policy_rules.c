@@ -21,6 +21,7 @@ const char *const eg_cond_field_names[EG_COND_COUNT] = {
     [EG_COND_FILE_PATH] = "file_path",
     [EG_COND_NAMESPACE_KIND] = "namespace_kind",
     [EG_COND_TARGET_PROCESS] = "target_process",
+    [EG_COND_ECS_TASK] = "ecs_task",
 };
 
 /* Rule keys: the three rule attributes, then the condition fields in enum order. */
@@ -32,8 +33,9 @@ enum {
     KEY_COUNT = KEY_FIRST_COND + EG_COND_COUNT
 };
 static const char *const rule_keys[KEY_COUNT] = {
-    "name",  "reason",          "findings",   "task_family", "task_revision",  "container_name",
-    "image", "executable_path", "capability", "file_path",   "namespace_kind", "target_process",
+    "name",           "reason",         "findings",        "task_family", "task_revision",
+    "container_name", "image",          "executable_path", "capability",  "file_path",
+    "namespace_kind", "target_process", "ecs_task",
 };
 
 const char *const eg_ns_kind_names[EG_NS_COUNT] = {
@@ -105,6 +107,13 @@ static bool add_cond_value(struct eg_loader *L, const struct eg_ynode *item, con
         c->mask |= UINT64_C(1) << ns;
         return true;
     }
+    case EG_COND_ECS_TASK:
+        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+            c->mask |= s[0] == 't' ? EG_ECS_TASK_YES : EG_ECS_TASK_NO;
+            return true;
+        }
+        EG_LOAD_ERROR(L, item, "'ecs_task' must be true or false, found '%s'", q);
+        return false;
     case EG_COND_TASK_REVISION: {
         unsigned long rev = 0;
         bool digits = item->len > 0 && item->len <= 9;

@@ -252,6 +252,7 @@ static void rootfs_stats(void *p, struct json_object *obj)
     eg_rootfs_set_int(o, "pathOpsOnOtherMounts", st->not_rootfs);
     eg_rootfs_set_int(o, "unresolved", st->unresolved);
     eg_rootfs_set_int(o, "pathOpsOnLiteralPath", st->links_unresolved);
+    eg_rootfs_set_int(o, "pathOpsInUnresolvedDirectory", st->in_unresolved_dir);
     eg_rootfs_set_int(o, "tmpfileWrites", st->tmpfile_writes);
     eg_rootfs_set_int(o, "distinctSetFull", st->distinct_full);
     eg_rootfs_set_int(o, "writtenFilesEvicted", st->written_evicted);

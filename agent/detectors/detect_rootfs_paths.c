@@ -71,6 +71,31 @@ static bool follows_last(uint32_t op)
     return op == EG_ROOTFS_OP_CHMOD || op == EG_ROOTFS_OP_TRUNCATE || op == EG_ROOTFS_OP_SETTIMES;
 }
 
+/*
+ * A path op on one name in a directory whose path is longer than the kernel keeps (a
+ * directory chain deeper than EG_PATH_LEN, or a name that makes the joined path longer): the
+ * agent cannot name the directory, but the kernel saw that it is on the container's root mount
+ * (EG_PATHOP_BASE_ON_ROOT), and an op on a single name that is not followed changes that
+ * directory: the root filesystem. Named "<unresolved directory>/NAME" (never a path that could
+ * match a policy pattern or a sensitive file) and counted, so that a container cannot hide
+ * renames, unlinks or mkdirs below a deep directory from the finding's counts. A followed last
+ * name (chmod, truncate, times) may lead anywhere through a link: left unresolved.
+ */
+static bool in_unresolved_dir(uint32_t op, uint32_t flags, const char *path,
+                              struct eg_rootfs_names *out)
+{
+    if (!(flags & EG_PATHOP_BASE_ON_ROOT) || (flags & (EG_PATHOP_TRUNCATED | EG_PATHOP_IN_CHROOT)))
+        return false;
+    if (!path[0] || path[0] == '/' || strchr(path, '/') || strcmp(path, ".") == 0 ||
+        strcmp(path, "..") == 0 || follows_last(op))
+        return false;
+    int n = snprintf(out->literal, sizeof(out->literal), "<unresolved directory>/%s", path);
+    if (n < 0 || (size_t)n >= sizeof(out->literal))
+        snprintf(out->literal, sizeof(out->literal), "<unresolved directory>/<long name>");
+    memcpy(out->resolved, out->literal, sizeof(out->resolved));
+    return true;
+}
+
 bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event_header *h,
                                 const struct eg_where *w, uint32_t op, uint32_t flags,
                                 bool caller_chrooted, const char *base_raw, const char *path_raw,
@@ -92,6 +117,10 @@ bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_ev
     }
     if ((flags & (EG_PATHOP_UNRESOLVED | EG_PATHOP_TRUNCATED)) ||
         eg_path_resolve(base, path, out->literal, sizeof(out->literal)) < 0) {
+        if (in_unresolved_dir(op, flags, path, out)) {
+            d->stats.in_unresolved_dir++;
+            return true;
+        }
         d->stats.unresolved++;
         return false;
     }

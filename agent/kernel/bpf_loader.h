@@ -47,11 +47,13 @@ struct eg_hook_force {
     const char *variant; /* one of that concern's variants, e.g. "fexit" */
 };
 
+#define EG_BPF_DEFAULT_RING_BYTES (8u * 1024 * 1024) /* eg_events in bpf/maps.bpf.h */
+
 struct eg_bpf_options {
     uint64_t watched_caps;       /* bit mask */
     uint64_t wakeup_bytes;       /* ring buffer backlog that forces a reader wakeup */
     const char *kallsyms_path;   /* default /proc/kallsyms */
-    uint32_t ring_buffer_bytes;  /* 0: the programs' default (8 MiB) */
+    uint32_t ring_buffer_bytes;  /* 0: the programs' default (EG_BPF_DEFAULT_RING_BYTES) */
     bool probe_read_file_fields; /* never bpf_rdonly_cast (the path kernels before 6.2 take) */
     uint32_t host_ns_pid;        /* the host's namespaces are /proc/<pid>/ns (0: 1) */
     struct eg_hook_force force[EG_HOOK_FORCE_MAX];
@@ -70,6 +72,7 @@ struct eg_bpf {
     int reader_idle_fd;  /* set while the agent sleeps: the next record wakes it (drain_pacer.c) */
     int homes_fd;        /* the home of every contained process (struct eg_home), by tgid */
     int rootfs_roots_fd; /* each container's root, captured by the lifecycle's exec program */
+    int ring_shares_fd;  /* each container's share of a ring under pressure (bpf/emit.bpf.h) */
     /*
      * The helpers of the fast programs that this kernel lacks (EG_HELPER_*): a concern whose
      * fast programs need one loads its legacy task-access twins instead (bpf/task.bpf.h).
@@ -155,6 +158,8 @@ bool eg_bpf_fast_flavour_usable(const struct eg_bpf *b, unsigned needed, const c
         (skel)->rodata->eg_cgroup_use_v1 = (b)->cgroups.use_v1;                                    \
         (skel)->rodata->eg_tracked_hierarchy = (b)->cgroups.hierarchy_id;                          \
         (skel)->rodata->eg_wakeup_bytes = (opt)->wakeup_bytes;                                     \
+        (skel)->rodata->eg_ring_bytes =                                                            \
+            (opt)->ring_buffer_bytes ? (opt)->ring_buffer_bytes : EG_BPF_DEFAULT_RING_BYTES;       \
         (skel)->rodata->eg_task_stack_top = (b)->task_stack_top;                                   \
         (skel)->rodata->eg_host_mnt_ns = (b)->host_mnt_ns;                                         \
     } while (0)

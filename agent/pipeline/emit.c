@@ -48,6 +48,10 @@ static void policy_subject(const struct eg_finding *f, const struct eg_ecs_task 
     s->file_path = f->file_path[0] ? f->file_path : NULL;
     s->namespace_kind = f->namespace_kind[0] ? f->namespace_kind : NULL;
     s->target_process = f->target_process[0] ? f->target_process : NULL;
+    /* Facts the container cannot choose: the task id in the cgroup path the runtime made, or
+     * the task ARN the ECS agent (or the task's runtime labels) gave for its id. */
+    bool in_task = f->where.task_id[0] || (task && task->arn[0]);
+    s->ecs_task = in_task ? "true" : "false";
 }
 
 enum eg_emit_result eg_emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)

@@ -64,6 +64,7 @@ int eg_health_read_kernel_counters(int counters_fd, struct eg_counters *sum)
             }
             for (int r = 0; r < EG_FILTER_REASONS; r++)
                 sum->filter_reason[r] += per[c].filter_reason[r];
+            sum->shed += per[c].shed;
         }
     }
     free(per);
@@ -94,6 +95,8 @@ void eg_health_add_kernel_counters(struct json_object *obj, const struct eg_coun
     }
     json_object_object_add(obj, "kernelEvents", events);
     add_u64(obj, "kernelEventsDropped", dropped);
+    /* Part of the drops above: refused by their container's ring share (ringBuffer). */
+    add_u64(obj, "kernelEventsShed", c->shed);
     struct json_object *reasons = json_object_new_object();
     add_u64(reasons, "runtimeSetup", c->filter_reason[EG_FILTER_SETUP]);
     /* Told apart two ways (see bpf/cap.bpf.c); the total is what users watch. */

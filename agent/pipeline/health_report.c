@@ -8,6 +8,7 @@
 #include "agent/pipeline/inventory_recorder.h"
 #include "agent/pipeline/health_report.h"
 
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -37,6 +38,61 @@ static void put_u64(struct json_object *o, const char *key, uint64_t v)
     json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
+/* Above the LRU's capacity (bpf/maps.bpf.h): a map changing under the walk cannot loop it. */
+#define EG_MAX_RING_SHARES_WALK 8192
+
+/*
+ * The containers whose records their ring share refused (bpf/emit.bpf.h), most first: who
+ * flooded, and how much of its own activity the agent did not see. At most 8 listed; the
+ * walk is bounded by the map's capacity.
+ */
+#define EG_SHED_LISTED 8
+static void add_ring_shed(struct json_object *rb, const struct eg_health_sources *s)
+{
+    struct {
+        uint64_t cgid;
+        struct eg_ring_share v;
+    } top[EG_SHED_LISTED];
+    size_t n = 0;
+    int fd = s->bpf->ring_shares_fd;
+    uint64_t key, next;
+    const void *prev = NULL;
+    for (uint32_t walked = 0;
+         fd >= 0 && walked <= EG_MAX_RING_SHARES_WALK && bpf_map_get_next_key(fd, prev, &next) == 0;
+         walked++) {
+        key = next;
+        prev = &key;
+        struct eg_ring_share v;
+        if (bpf_map_lookup_elem(fd, &key, &v) != 0 || v.shed_events == 0)
+            continue;
+        size_t at = n < EG_SHED_LISTED ? n++ : EG_SHED_LISTED;
+        if (at == EG_SHED_LISTED) {
+            if (v.shed_events <= top[EG_SHED_LISTED - 1].v.shed_events)
+                continue;
+            at = EG_SHED_LISTED - 1;
+        }
+        while (at > 0 && top[at - 1].v.shed_events < v.shed_events) {
+            top[at] = top[at - 1];
+            at--;
+        }
+        top[at].cgid = key;
+        top[at].v = v;
+    }
+    struct json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *o = json_object_new_object();
+        const struct eg_container *c = eg_container_table_lookup(s->containers, top[i].cgid);
+        json_object_object_add(
+            o, "containerId",
+            json_object_new_string(c && c->id.container_id[0] ? c->id.container_id : ""));
+        put_u64(o, "cgroupId", top[i].cgid);
+        put_u64(o, "events", top[i].v.shed_events);
+        put_u64(o, "bytes", top[i].v.shed_bytes);
+        json_object_array_add(arr, o);
+    }
+    json_object_object_add(rb, "shedByContainer", arr);
+}
+
 static void add_ring_buffer(struct json_object *h, const struct eg_health_sources *s)
 {
     struct eg_ringbuf_reader_stats rs;
@@ -55,6 +111,7 @@ static void add_ring_buffer(struct json_object *h, const struct eg_health_source
     put_u64(rb, "readerIdleEntries", s->pacer->stats.idle_entries);
     put_u64(rb, "readerRingWakeups", s->pacer->stats.ring_wakeups);
     put_u64(rb, "readerIdleMarkErrors", s->pacer->stats.mark_errors);
+    add_ring_shed(rb, s);
     json_object_object_add(h, "ringBuffer", rb);
 }
 

@@ -7,7 +7,7 @@
  *   2  usage error            (message on stderr)
  *
  * The integration tests and the demo use it to make a container do something the agent must
- * (or must not) report. Raw syscalls are used where libc has no wrapper. (About 770
+ * (or must not) report. Raw syscalls are used where libc has no wrapper. (About 900
  * lines: one static binary is copied into the images, so every action lives in this file.)
  */
 #include <errno.h>
@@ -694,6 +694,106 @@ static int cmd_clone_into_cgroup(int argc, char **argv)
     return ok("pid=%ld", pid);
 }
 
+/*
+ * A path storm: a chain of directories with 255-byte names until the absolute path is within
+ * 300 bytes of PATH_MAX, then N files created there with distinct ~200-byte names and each
+ * renamed to another distinct name. Every other file is opened by its whole absolute path
+ * (near PATH_MAX), the rest relative to the deepest directory (dirfd): both forms a hostile
+ * container can use. Prints the absolute directory's length and the counts.
+ */
+static int cmd_path_storm(int argc, char **argv)
+{
+    long n;
+    if (argc != 2 || parse_long(argv[1], 1, LONG_MAX, &n) != 0)
+        return usage("usage: path-storm DIR N");
+    static char abs_dir[PATH_MAX], path[PATH_MAX + 1], name[256], name2[256];
+    size_t len = (size_t)snprintf(abs_dir, sizeof(abs_dir), "%s", argv[0]);
+    int dfd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return fail(errno, "step=open-dir");
+    int depth = 0;
+    memset(name, 'd', 255);
+    name[255] = '\0';
+    /* 255-byte components, the last one shorter: the directory ends 300 bytes short of
+     * PATH_MAX, room for "/" and a ~192-byte file name. */
+    while (len + 1 < PATH_MAX - 300) {
+        size_t room = PATH_MAX - 300 - len - 1;
+        size_t n_len = room < 255 ? room : 255;
+        name[n_len] = '\0';
+        name[0] = (char)('a' + depth % 26);
+        if (mkdirat(dfd, name, 0755) != 0 && errno != EEXIST)
+            return fail(errno, "step=mkdir");
+        int next = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (next < 0)
+            return fail(errno, "step=open-subdir");
+        close(dfd);
+        dfd = next;
+        abs_dir[len++] = '/';
+        memcpy(abs_dir + len, name, n_len + 1);
+        len += n_len;
+        depth++;
+    }
+    long created = 0, renamed = 0;
+    for (long i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "%0190ld-a", i);
+        snprintf(name2, sizeof(name2), "%0190ld-b", i);
+        int fd;
+        if (i % 2 == 0) {
+            snprintf(path, sizeof(path), "%s/%s", abs_dir, name);
+            fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+        } else {
+            fd = openat(dfd, name, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+        }
+        if (fd < 0)
+            return fail(errno, "step=create");
+        if (write(fd, "x", 1) != 1)
+            return fail(errno, "step=write");
+        close(fd);
+        created++;
+        if (renameat(dfd, name, dfd, name2) != 0)
+            return fail(errno, "step=rename");
+        renamed++;
+    }
+    close(dfd);
+    return ok("depth=%d dir_len=%zu created=%ld renamed=%ld", depth, len, created, renamed);
+}
+
+/*
+ * exec PATH with argv[0] = ARG0 and arguments of 100,000 bytes each (under the kernel's
+ * 128 KiB per-string limit) adding up to BYTES: an argument bomb near ARG_MAX. Waits for the
+ * child and reports its exit status and how many bytes were passed.
+ */
+static int cmd_exec_big_argv(int argc, char **argv)
+{
+    long bytes;
+    if (argc != 3 || parse_long(argv[0], 1, 64L << 20, &bytes) != 0)
+        return usage("usage: exec-big-argv BYTES PATH ARG0");
+    enum { PIECE = 100000 };
+    size_t nargs = (size_t)(bytes + PIECE - 1) / PIECE;
+    char **args = calloc(nargs + 2, sizeof(*args));
+    char *piece = malloc(PIECE + 1);
+    if (!args || !piece)
+        return fail(ENOMEM, NULL);
+    memset(piece, 'A', PIECE);
+    piece[PIECE] = '\0';
+    args[0] = argv[2];
+    for (size_t i = 0; i < nargs; i++)
+        args[i + 1] = piece;
+    pid_t child = fork();
+    if (child < 0)
+        return fail(errno, "step=fork");
+    if (child == 0) {
+        execv(argv[1], args);
+        _exit(errno == E2BIG ? 7 : 127);
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) < 0)
+        return fail(errno, "step=waitpid");
+    if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0))
+        return fail(WIFEXITED(status) && WEXITSTATUS(status) == 7 ? E2BIG : ENOEXEC, "step=exec");
+    return ok("args=%zu bytes=%zu", nargs, nargs * (size_t)(PIECE + 1));
+}
+
 /* Benchmark loop: open(O_CREAT|O_WRONLY) + write one byte + close, N times, on one file. */
 static int cmd_loop_open_write(int argc, char **argv)
 {
@@ -805,6 +905,8 @@ static const struct {
     {"tmpfile-link", cmd_tmpfile_link, "DIR NEWPATH proc|fd"},
     {"chroot-write", cmd_chroot_write, "NEWROOT OLDREL NEWPATH"},
     {"clone-into-cgroup", cmd_clone_into_cgroup, "DIR PROG [ARGS...]"},
+    {"path-storm", cmd_path_storm, "DIR N"},
+    {"exec-big-argv", cmd_exec_big_argv, "BYTES PATH ARG0"},
 };
 
 int main(int argc, char **argv)

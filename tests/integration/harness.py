@@ -1346,6 +1346,7 @@ class Agent:
         self.returncode = None
         self.stdout_other = []  # stdout lines that are not JSON objects
         self._findings = []
+        self._arrivals = {}  # id() of a finding dict -> wall-clock time its line was read
         self._logs = []
         self._cond = threading.Condition()
         self._threads = []
@@ -1399,9 +1400,11 @@ class Agent:
                 print("harness: findings log %s: %s (no longer written)" % (self._findings_log, e),
                       file=sys.stderr)
                 self._findings_log = None
+        arrived = time.time()
         with self._cond:
             if isinstance(value, dict):
                 self._findings.append(value)
+                self._arrivals[id(value)] = arrived
             else:
                 self.stdout_other.append(line)
             self._cond.notify_all()
@@ -1416,6 +1419,11 @@ class Agent:
     def findings(self):
         with self._cond:
             return list(self._findings)
+
+    def arrived_at(self, finding):
+        """Wall-clock time (time.time()) at which this finding's line was read from stdout."""
+        with self._cond:
+            return self._arrivals[id(finding)]
 
     def logs(self):
         with self._cond:

@@ -95,8 +95,13 @@ static void header_and_capability_event(void **state)
     };
     check_struct(btf, "eg_cap_dedup_key", sizeof(struct eg_cap_dedup_key), key,
                  sizeof(key) / sizeof(key[0]));
-    const struct field ctr[] = {F(struct eg_counters, kind), F(struct eg_counters, filter_reason)};
-    check_struct(btf, "eg_counters", sizeof(struct eg_counters), ctr, 2);
+    const struct field ctr[] = {F(struct eg_counters, kind), F(struct eg_counters, filter_reason),
+                                F(struct eg_counters, shed)};
+    check_struct(btf, "eg_counters", sizeof(struct eg_counters), ctr, 3);
+    const struct field share[] = {F(struct eg_ring_share, tokens), F(struct eg_ring_share, last_ns),
+                                  F(struct eg_ring_share, shed_events),
+                                  F(struct eg_ring_share, shed_bytes)};
+    check_struct(btf, "eg_ring_share", sizeof(struct eg_ring_share), share, 4);
     btf__free(btf);
 }
 

@@ -141,7 +141,8 @@ static void test_ecs_agent(void **state)
                                   .container_name = "ecs-agent",
                                   .image = "amazon/amazon-ecs-agent:latest",
                                   .executable_path = "/agent",
-                                  .capability = "CAP_SYS_ADMIN"};
+                                  .capability = "CAP_SYS_ADMIN",
+                                  .ecs_task = "false"};
     allowed(s, "ecs-container-agent");
     s.finding_type = HOST_NS;
     s.namespace_kind = "net";
@@ -156,6 +157,16 @@ static void test_ecs_agent(void **state)
     x = s;
     x.container_name = "app";
     x.task_family = "web";
+    reported(x);
+    /* A task container can take the name and run the real image (any task definition can say
+     * "name": "ecs-agent", "image": "amazon/amazon-ecs-agent:latest"): it is in a task. */
+    x = s;
+    x.task_family = "web";
+    x.ecs_task = "true";
+    reported(x);
+    /* Not known to be outside a task: not the ECS agent either. */
+    x = s;
+    x.ecs_task = NULL;
     reported(x);
 }
 

@@ -230,6 +230,28 @@ static void test_capability_names_in_subjects(void **state)
     eg_policy_free(p);
 }
 
+static void test_ecs_task_condition(void **state)
+{
+    struct eg_policy *p = load_text("allow:\n"
+                                    "  - {name: outside, reason: r, ecs_task: false}\n"
+                                    "  - {name: inside, reason: r, ecs_task: [true]}\n");
+    assert_suppressed_by(
+        eval(p, (struct eg_policy_subject){.finding_type = SYS_ADMIN, .ecs_task = "false"}, 5.0),
+        "outside");
+    assert_suppressed_by(
+        eval(p, (struct eg_policy_subject){.finding_type = SYS_ADMIN, .ecs_task = "true"}, 5.0),
+        "inside");
+    /* Not known either way: no rule on it holds. */
+    assert_reported(eval(p, (struct eg_policy_subject){.finding_type = SYS_ADMIN}, 5.0), 5.0);
+    eg_policy_free(p);
+
+    static const char bad[] = "allow:\n  - {name: x, reason: r, ecs_task: maybe}\n";
+    struct eg_policy_errors errs;
+    assert_null(eg_policy_load_buffer("inline", bad, strlen(bad), &errs));
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.items[0].message, "'ecs_task' must be true or false, found 'maybe'");
+}
+
 static void test_counters_and_stats(void **state)
 {
     struct eg_policy *p = load_fixture("valid_full.yaml");
@@ -321,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_severity_overrides_and_disabled),
         cmocka_unit_test(test_first_matching_rule_wins),
         cmocka_unit_test(test_capability_names_in_subjects),
+        cmocka_unit_test(test_ecs_task_condition),
         cmocka_unit_test(test_counters_and_stats),
         cmocka_unit_test(test_sensitive_files),
         cmocka_unit_test(test_summary_truncates_safely),

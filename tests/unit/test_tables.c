@@ -216,6 +216,16 @@ static void exec_strings_are_replaced_and_empty_until_known(void **state)
     p = eg_proc_table_exec(t, &e);
     assert_int_equal(strlen(p->exe), EG_PATH_LEN - 1);
     assert_int_equal(strlen(p->args), EG_ARGS_LEN - 1);
+    /* The kernel says the arguments went on (an argument bomb): the cut is marked. */
+    memcpy(e.args, "true\0AAAA", 9);
+    e.args_len = 9 | EG_EXEC_ARGS_CUT;
+    p = eg_proc_table_exec(t, &e);
+    assert_string_equal(p->args, "true AAAA...[truncated]");
+    e.args_len = (EG_ARGS_LEN - 1) | EG_EXEC_ARGS_CUT;
+    memset(e.args, 'y', sizeof(e.args));
+    p = eg_proc_table_exec(t, &e);
+    assert_int_equal(strlen(p->args), EG_ARGS_LEN - 1); /* what a finding holds */
+    assert_string_equal(p->args + EG_ARGS_LEN - 1 - strlen("...[truncated]"), "...[truncated]");
     e.args_len = 0;
     p = eg_proc_table_exec(t, &e);
     assert_string_equal(p->args, "");
