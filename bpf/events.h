@@ -36,8 +36,9 @@ enum eg_event_kind {
     EG_EVENT_NS_ENTER = 10,       /* successful setns into a namespace that is the host's */
     EG_EVENT_PROC_ACCESS = 11,    /* ptrace/vm write/proc mem/signal aimed at another container */
     EG_EVENT_CGROUP_LEFT =
-        12, /* a contained process was moved out of its task container's cgroup */
-    EG_EVENT_KIND_COUNT = 13,
+        12,               /* a contained process was moved out of its task container's cgroup */
+    EG_EVENT_ESCAPE = 13, /* a container-escape technique (struct eg_escape_event) */
+    EG_EVENT_KIND_COUNT = 14,
 };
 #define EG_KIND_SLOTS 16
 
@@ -237,6 +238,58 @@ struct eg_cgroup_left_event {
     __u32 _pad0;
     char writer_comm[EG_COMM_LEN];
     char dst_path[EG_PATH_LEN]; /* the destination's path in the hierarchy */
+};
+
+/* ---- container-escape techniques (bpf/escape.bpf.h, docs/findings.md "Escapes") ---- */
+
+/*
+ * Which technique an EG_EVENT_ESCAPE record is. Each is decided in the kernel from the objects
+ * the kernel acted on (the executed file, the new credentials, the working directory's mount),
+ * never from a name the container chose.
+ */
+enum eg_escape_technique {
+    /*
+     * An exec of a file with no link (i_nlink == 0): a memfd, an unlinked O_TMPFILE file, a
+     * file deleted before it was executed through its fd. ino/dev: the file; path: its path
+     * from the task's root as the dentry walk gives it; path2: the name given to execve
+     * (bprm->filename, e.g. /dev/fd/3); name: the file's dentry name ("memfd:<name>" for a
+     * memfd); arg0: i_nlink (0); arg1: the file's super block magic.
+     */
+    EG_ESC_FILELESS_EXEC = 1,
+    /*
+     * An exec that changed the credentials (a set-user-id file: bprm->per_clear set) and left
+     * the process with effective uid 0 while its real uid is not 0. ino/dev and path: the
+     * executed file; path2: bprm->filename; arg0: the real uid (who ran it), arg1: the new
+     * effective uid (0).
+     */
+    EG_ESC_ELEVATION_TO_ROOT = 2,
+    /*
+     * An exec whose working directory is on a mount of another mount namespace than the
+     * process's own (CVE-2024-21626: a runtime's directory fd leaked into the container, then
+     * `cd /proc/self/fd/N`). ino/dev: the working directory; path: its path from the task's
+     * root (a walk that does not meet the task's root ends at the other namespace's root);
+     * path2: bprm->filename; name: the working directory's dentry name; arg0: the inode number
+     * of the directory mount's namespace, arg1: the process's own.
+     */
+    EG_ESC_CWD_OTHER_MNT_NS = 3,
+};
+
+/* eg_escape_event.esc_flags */
+#define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC: the file is on a kernel-internal shmem mount */
+#define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
+
+struct eg_escape_event {
+    struct eg_event_header hdr;
+    __u64 ino;               /* the file or directory the technique acted on */
+    __u32 dev;               /* s_dev of its super block */
+    __u32 technique;         /* enum eg_escape_technique */
+    __s32 result;            /* the operation's result (0 for an exec, which has succeeded) */
+    __u32 esc_flags;         /* EG_ESC_* */
+    __u32 arg0;              /* per technique, above */
+    __u32 arg1;              /* per technique, above */
+    char path[EG_PATH_LEN];  /* per technique, above */
+    char path2[EG_PATH_LEN]; /* per technique, above */
+    char name[EG_NAME_LEN];  /* per technique, above */
 };
 
 /* ---- root filesystem writes (bpf/rootfs.bpf.c) ---- */

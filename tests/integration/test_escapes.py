@@ -1,0 +1,203 @@
+"""Container-escape techniques (issue 18), each performed against a harmless target in a real
+runc container on the real kernel, with its finding (type, severity, attribution, context) and
+its benign counterpart's silence.
+
+Silence is asserted after a sentinel: the benign actions run first, then the technique itself
+once more; its finding arrives after the benign actions' events (one ring, in order), so when it
+is there and nothing else is, the benign actions produced nothing.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import harness
+from agent_case import AgentCase, additional_info, context, last_by_id, process
+
+FILELESS = "DefenseEvasion:Runtime/FilelessExecution"
+ELEVATION = "PrivilegeEscalation:Runtime/ElevationToRoot"
+RUNC_ESCAPE = "PrivilegeEscalation:Runtime/RuncContainerEscape"
+ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE)
+
+
+class Escapes(AgentCase):
+
+    def started(self, **options):
+        """A registered, started container and a running agent (agent first: nothing missed)."""
+        options.setdefault("family", "escapes")
+        c = self.container(**options)
+        self.register(c)
+        if self.agent is None:
+            self.start_agent()
+        c.start()
+        return c
+
+    def only(self, type_, c, timeout=20):
+        """The container's findings of `type_` (newest line of each), after one has arrived."""
+        self.agent.wait_for(harness.match(type_, c), timeout=timeout)
+        return list(last_by_id(self.findings_of(type_, c)).values())
+
+    def assertEscapeAttribution(self, f, c, type_, severity):
+        self.assertEqual(f["type"], type_)
+        self.assertEqual(f["severity"], severity)
+        self.assertAttributed(f, c)
+        p = process(f)
+        self.assertGreater(p["pid"], 0)
+        self.assertGreater(p["namespacePid"], 0)
+        self.assertIn("uuid", p)
+        # Every context extension is also where typed consumers read it.
+        self.assertEqual(additional_info(f)["context"]["execPath"], context(f)["execPath"])
+
+    # -- 1. FilelessExecution ---------------------------------------------------------------
+
+    def test_memfd_exec_is_fileless_execution(self):
+        c = self.started(name="fileless")
+        for _ in range(2):
+            r = c.exec(["/bin/egprobe", "memfd-exec", "payload", "null-syscall", "1"])
+            self.assertIn("ok null-syscall", r.stdout)
+        self.agent.wait_for(lambda f: harness.match(FILELESS, c)(f) and
+                            f["service"]["count"] >= 2, timeout=20)
+        found = self.only(FILELESS, c)
+        self.assertEqual(len(found), 1, found)  # two runs, one behaviour
+        f = found[0]
+        self.assertEscapeAttribution(f, c, FILELESS, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["memfdName"], "memfd:payload")
+        self.assertIs(ctx["memoryBackedFile"], True)
+        self.assertRegex(ctx["execPath"], r"^/(dev|proc/self)/fd/\d+$")
+        self.assertEqual(process(f)["executablePath"], "/memfd:payload (deleted)")
+        self.assertEqual(f["service"]["count"], 2)
+
+    def test_unlinked_tmpfile_exec_is_fileless_execution(self):
+        c = self.started(name="tmpfile")
+        r = c.exec(["/bin/egprobe", "tmpfile-exec", "/tmp", "null-syscall", "1"])
+        self.assertIn("ok null-syscall", r.stdout)
+        f = self.only(FILELESS, c)[0]
+        self.assertEscapeAttribution(f, c, FILELESS, 5.0)
+        ctx = context(f)
+        self.assertIs(ctx["memoryBackedFile"], False)
+        self.assertNotIn("memfdName", ctx)
+        self.assertTrue(ctx["unlinkedFilePath"].startswith("/tmp/"), ctx)
+
+    def test_jit_memfd_runc_exec_and_runtime_reexec_are_silent(self):
+        """memfd written and mapped executable (a JIT) is not an exec; runc 1.1 re-executes its
+        memfd copy of itself in every `runc run` and `runc exec` (before it joins the
+        container's cgroup here; runtime set-up, filtered in the kernel, when it has)."""
+        c = self.started(name="jit")
+        for _ in range(3):
+            r = c.exec(["/bin/egprobe", "memfd-map", "jit-code"])
+            self.assertIn("ok memfd-map", r.stdout)
+        c.exec(["/bin/egprobe", "null-syscall", "1"])
+        c.exec(["/bin/sh", "-c", "/bin/egprobe null-syscall 1 && cat /etc/passwd >/dev/null"])
+        c.exec(["/bin/egprobe", "memfd-exec", "sentinel", "null-syscall", "1"])
+        found = self.only(FILELESS, c)
+        self.assertEqual([context(f)["memfdName"] for f in found], ["memfd:sentinel"])
+        # Nothing else of the escape types from this container (other containers on the host
+        # are other engineers' tests).
+        self.assertEqual([f for t in ESCAPE_TYPES for f in self.findings_of(t, c)
+                          if f["id"] != found[0]["id"]], [])
+
+    # -- 2. ElevationToRoot -----------------------------------------------------------------
+
+    def setuid_copy(self, c, name="egprobe-suid"):
+        """A set-user-id-root copy of egprobe in the container's root filesystem."""
+        path = os.path.join(c.rootfs_path, "bin", name)
+        shutil.copy(os.path.join(c.rootfs_path, "bin", "egprobe"), path)
+        os.chown(path, 0, 0)
+        os.chmod(path, 0o4755)
+        return "/bin/" + name
+
+    def test_setuid_root_binary_run_by_uid_1000_is_elevation_to_root(self):
+        c = self.started(name="elevate")
+        suid = self.setuid_copy(c)
+        # Benign first: root runs it, uid 1000 runs an ordinary binary.
+        self.assertIn("euid=0", c.exec([suid, "ids"]).stdout)
+        self.assertIn("uid=1000 euid=1000", c.exec(["/bin/egprobe", "ids"],
+                                                   user=(1000, 1000)).stdout)
+        for _ in range(2):
+            self.assertIn("uid=1000 euid=0", c.exec([suid, "ids"], user=(1000, 1000)).stdout)
+        self.agent.wait_for(lambda f: harness.match(ELEVATION, c)(f) and
+                            f["service"]["count"] >= 2, timeout=20)
+        found = self.only(ELEVATION, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, ELEVATION, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["uidBefore"], 1000)
+        self.assertEqual(ctx["euidAfter"], 0)
+        self.assertEqual(ctx["setuidFilePath"], suid)
+        self.assertEqual(ctx["execPath"], suid)
+        p = process(f)
+        self.assertEqual(p["executablePath"], suid)
+        self.assertEqual(p["userId"], 1000)
+        self.assertEqual(p["euid"], 0)
+        self.assertEqual(f["service"]["count"], 2)
+
+    def test_elevation_allowed_for_one_family_with_a_reason(self):
+        """su/sudo in a container configured for it: reported by default (GuardDuty flags the
+        unusual ones; ecsguard cannot tell usual from unusual), silenced per family by a rule."""
+        policy = os.path.join(tempfile.mkdtemp(prefix="eg-escape-policy-"), "policy.yaml")
+        self.addCleanup(shutil.rmtree, os.path.dirname(policy), True)
+        with open(policy, "w") as f:
+            f.write("allow:\n"
+                    "  - name: builder-sudo\n"
+                    "    reason: the build image runs its steps through sudo\n"
+                    "    findings: [\"%s\"]\n"
+                    "    task_family: builder\n" % ELEVATION)
+        self.start_agent("--policy", policy)
+        allowed = self.started(name="build", family="builder")
+        other = self.started(name="web", family="web")
+        for c in (allowed, other):
+            suid = self.setuid_copy(c)
+            self.assertIn("uid=1000 euid=0", c.exec([suid, "ids"], user=(1000, 1000)).stdout)
+        f = self.only(ELEVATION, other)[0]
+        self.assertAttributed(f, other)
+        self.assertEqual(self.findings_of(ELEVATION, allowed), [])
+
+    # -- 3. RuncContainerEscape (CVE-2024-21626 pattern) ------------------------------------
+
+    def host_directory_fd(self):
+        """A stand-in host directory (never a real host path that matters) and an fd of it."""
+        d = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-host-"))
+        self.addCleanup(shutil.rmtree, d, True)
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        self.addCleanup(os.close, fd)
+        return d, fd
+
+    def test_exec_from_a_leaked_host_directory_fd_is_runc_container_escape(self):
+        c = self.started(name="leaky")
+        host_dir, fd = self.host_directory_fd()
+        # The runtime leaked fd 3 (a host directory): cd through it, then run a program.
+        r = c.exec(["/bin/sh", "-c", "cd /proc/self/fd/3 && /bin/egprobe null-syscall 1 && "
+                    "/bin/egprobe null-syscall 1 && pwd"], preserve_fds=(fd,))
+        self.assertIn("ok null-syscall", r.stdout)
+        found = self.only(RUNC_ESCAPE, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, RUNC_ESCAPE, 8.0)
+        ctx = context(f)
+        self.assertEqual(ctx["workingDirectory"], host_dir)
+        self.assertEqual(ctx["workingDirectoryMountNamespace"], harness.host_ns_inode("mnt"))
+        self.assertEqual(ctx["processMountNamespace"], harness.ns_inode(c.pid(), "mnt"))
+        self.assertEqual(ctx["execPath"], "/bin/egprobe")
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    def test_runc_exec_with_cwd_and_an_unused_leaked_fd_are_silent(self):
+        c = self.started(name="tidy", volumes=[(tempfile.mkdtemp(prefix="eg-escape-vol-"),
+                                                "/data")])
+        host_dir, fd = self.host_directory_fd()
+        c.exec(["/bin/egprobe", "null-syscall", "1"], cwd="/tmp")
+        c.exec(["/bin/sh", "-c", "cd /data && /bin/egprobe null-syscall 1"])
+        c.exec(["/bin/sh", "-c", "ls /proc/self/fd/3 >/dev/null; /bin/egprobe null-syscall 1"],
+               preserve_fds=(fd,))
+        # A mount namespace of its own inside the container (copies of its mounts).
+        c.exec(["/bin/sh", "-c", "cd /tmp && unshare -m /bin/egprobe null-syscall 1 || true"])
+        # Sentinel.
+        c.exec(["/bin/sh", "-c", "cd /proc/self/fd/3 && /bin/egprobe null-syscall 1"],
+               preserve_fds=(fd,))
+        found = self.only(RUNC_ESCAPE, c)
+        self.assertEqual(len(found), 1, found)
+        self.assertEqual(context(found[0])["workingDirectory"], host_dir)
+        self.assertEqual(found[0]["service"]["count"], 1)
