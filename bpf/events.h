@@ -272,11 +272,45 @@ enum eg_escape_technique {
      * of the directory mount's namespace, arg1: the process's own.
      */
     EG_ESC_CWD_OTHER_MNT_NS = 3,
+    /*
+     * A write-open of a file named release_agent on a cgroup v1 file system (super block magic
+     * CGROUP_SUPER_MAGIC), not on the container's root mount (bpf/rootfs.bpf.c). ino/dev: the
+     * file; path: its path from the container's root; name: "release_agent"; arg0: the open
+     * flags; arg1: write-opens of the same file by the same container absorbed in the kernel
+     * since the previous record (one record per file a second).
+     */
+    EG_ESC_RELEASE_AGENT = 4,
+    /*
+     * A write-open of a file on a mount of another mount namespace than the writer's
+     * (/proc/<pid>/root/... of a host process, a leaked host descriptor); not a detached or
+     * kernel-internal mount (bpf/rootfs.bpf.c). ino/dev: the file; path: its path up to that
+     * namespace's root (the host's path for a host file); name: its dentry name; arg0: the inode
+     * of the file mount's namespace (the writer's own is hdr.mnt_ns_inum); arg1: repeats
+     * absorbed as for EG_ESC_RELEASE_AGENT.
+     */
+    EG_ESC_HOST_FILE_WRITE = 5,
 };
 
 /* eg_escape_event.esc_flags */
 #define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC: the file is on a kernel-internal shmem mount */
 #define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
+
+/*
+ * The open techniques' in-kernel dedup (eg_escape_opens, bpf/rootfs.bpf.c): one record per
+ * (container, technique, file) a second, the write-opens in between counted in the value and
+ * carried by the next record (arg1).
+ */
+struct eg_escape_open_key {
+    __u64 cgroup_id;
+    __u64 ino;
+    __u32 dev;
+    __u32 technique;
+};
+
+struct eg_escape_open_val {
+    __u64 last_sent_ns; /* boot ns of the last record sent for this key */
+    __u64 absorbed;     /* write-opens not sent since then */
+};
 
 struct eg_escape_event {
     struct eg_event_header hdr;

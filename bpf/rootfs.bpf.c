@@ -42,6 +42,7 @@
  */
 #include "common.bpf.h"
 #include "rootfs_root.bpf.h"
+#include "escape_open.bpf.h"
 
 #define EG_AT_FDCWD -100
 #define EG_O_CREAT 0100
@@ -211,10 +212,18 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (!fp)
         return 0;
     struct file *f = file_fields(fp, cast);
-    /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
-    struct eg_rootfs_root *root = captured_root(cached, cgid);
-    if (!f || F_MNT(cast, f) != root_mnt_of(root, task, legacy))
+    if (!f)
         return 0;
+    /*
+     * Another mount (volume, bind mount, tmpfs, EFS): not a rootfs candidate at all; a few
+     * loads tell a cgroup release_agent or another mount namespace's file apart (escapes).
+     */
+    struct eg_rootfs_root *root = captured_root(cached, cgid);
+    struct vfsmount *mnt = F_MNT(cast, f);
+    if (mnt != root_mnt_of(root, task, legacy)) {
+        eg_escape_other_mount_open(task, cgid, fp, mnt, open_flags, root, cast, legacy);
+        return 0;
+    }
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
     struct inode *inode = F_INODE(cast, f);
     struct eg_rootfs_file_key key = {};

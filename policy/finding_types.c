@@ -81,6 +81,16 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "A process in an ECS task container executed a program from a working directory on a "
      "mount of another mount namespace (a directory of the host reached through a leaked "
      "descriptor, as in CVE-2024-21626), which gives it the host's file system."},
+    {EG_FT_RELEASE_AGENT_MODIFIED, "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified", 8.0,
+     "A container escape attempt through a cgroup release agent was detected.",
+     "A process in an ECS task container opened the release_agent file of a cgroup v1 "
+     "hierarchy for writing. The kernel runs the program named there as root on the host when "
+     "a cgroup of that hierarchy empties."},
+    {EG_FT_HOST_FILE_MODIFIED, "PrivilegeEscalation:Runtime/HostFileModified", 7.5,
+     "A container modified a file outside its mount namespace.",
+     "A process in an ECS task container opened for writing a file on a mount of another mount "
+     "namespace, such as the host's file system reached through /proc/<pid>/root of a host "
+     "process or a leaked host descriptor."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

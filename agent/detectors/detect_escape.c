@@ -50,6 +50,12 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
     case EG_ESC_CWD_OTHER_MNT_NS:
         *out = EG_FT_RUNC_ESCAPE;
         return true;
+    case EG_ESC_RELEASE_AGENT:
+        *out = EG_FT_RELEASE_AGENT_MODIFIED;
+        return true;
+    case EG_ESC_HOST_FILE_WRITE:
+        *out = EG_FT_HOST_FILE_MODIFIED;
+        return true;
     default:
         return false;
     }
@@ -79,7 +85,20 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
+    case EG_ESC_RELEASE_AGENT:
+    case EG_ESC_HOST_FILE_WRITE:
+        eg_finding_key_add_u64(key, e->dev);
+        eg_finding_key_add_u64(key, e->ino);
+        break;
     }
+}
+
+/* Occurrences one record stands for: the open techniques carry the opens the kernel absorbed. */
+static uint64_t occurrences(const struct eg_escape_event *e)
+{
+    if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE)
+        return 1 + (uint64_t)e->arg1;
+    return 1;
 }
 
 static struct json_object *context_of(const struct eg_escape_event *e)
@@ -109,6 +128,19 @@ static struct json_object *context_of(const struct eg_escape_event *e)
                                json_object_new_int64(e->arg0));
         json_object_object_add(ctx, "processMountNamespace", json_object_new_int64(e->arg1));
         break;
+    case EG_ESC_RELEASE_AGENT:
+        if (e->path[0])
+            json_object_object_add(ctx, "releaseAgentPath", str_of(e->path, EG_PATH_LEN));
+        json_object_object_add(ctx, "fileOperation", json_object_new_string("modify"));
+        break;
+    case EG_ESC_HOST_FILE_WRITE:
+        if (e->path[0])
+            json_object_object_add(ctx, "filePath", str_of(e->path, EG_PATH_LEN));
+        json_object_object_add(ctx, "fileOperation", json_object_new_string("modify"));
+        json_object_object_add(ctx, "fileMountNamespace", json_object_new_int64(e->arg0));
+        json_object_object_add(ctx, "processMountNamespace",
+                               json_object_new_int64(e->hdr.mnt_ns_inum));
+        break;
     }
     return ctx;
 }
@@ -135,8 +167,8 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
     key_parts(&key, e);
     uint64_t ms = eg_event_epoch_ms(h->ts_ns);
     bool created = false;
-    struct eg_finding *f =
-        eg_aggregator_record(d->env.findings, key.text, type, ms, 1, eg_now_ms(), &created);
+    struct eg_finding *f = eg_aggregator_record(d->env.findings, key.text, type, ms, occurrences(e),
+                                                eg_now_ms(), &created);
     if (!f) {
         d->stats.findings_dropped++;
         return;
@@ -145,8 +177,9 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
         return;
     eg_finding_begin(f, &w, h, ms);
     /* The exec record came first, so the process table already has the new image. */
-    eg_finding_set_process(f, d->env.procs, h,
-                           e->technique == EG_ESC_CWD_OTHER_MNT_NS ? NULL : e->path);
+    bool exec_technique =
+        e->technique == EG_ESC_FILELESS_EXEC || e->technique == EG_ESC_ELEVATION_TO_ROOT;
+    eg_finding_set_process(f, d->env.procs, h, exec_technique ? e->path : NULL);
     /*
      * A memfd's dentry is its own parent (a pseudo file), so the kernel's walk gives "/": name
      * it as /proc/<pid>/exe does.
@@ -155,7 +188,7 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
         snprintf(f->process.exe, sizeof(f->process.exe), "/%.*s (deleted)", EG_NAME_LEN - 1,
                  e->name);
     f->context = context_of(e);
-    /* What an allow rule's file_path matches: the executed file, or the working directory. */
+    /* What an allow rule's file_path matches: the executed or written file, or the directory. */
     if (e->path[0])
         snprintf(f->file_path, sizeof(f->file_path), "%.*s", EG_PATH_LEN - 1, e->path);
 }

@@ -1,7 +1,8 @@
 /*
- * Container-escape techniques (EG_EVENT_ESCAPE, bpf/escape.bpf.h): fileless execution,
- * elevation to root through a set-user-id file, an exec from a working directory on another
- * mount namespace's mount (docs/findings.md "Escapes").
+ * Container-escape techniques (EG_EVENT_ESCAPE, bpf/escape.bpf.h, bpf/escape_open.bpf.h):
+ * fileless execution, elevation to root through a set-user-id file, an exec from a working
+ * directory on another mount namespace's mount, a write-open of a cgroup release_agent or of a
+ * file on another mount namespace's mount (docs/findings.md "Escapes").
  */
 #ifndef ECSGUARD_DETECT_ESCAPE_H
 #define ECSGUARD_DETECT_ESCAPE_H

@@ -74,6 +74,7 @@ module.exports = {
     'service.runtimeDetails.context.workingDirectory': 'string',
     'service.runtimeDetails.context.workingDirectoryMountNamespace': 'integer',
     'service.runtimeDetails.context.processMountNamespace': 'integer',
+    'service.runtimeDetails.context.fileMountNamespace': 'integer',
 
     // the JSON object in service.additionalInfo.value
     'service.additionalInfo.value.agentVersion': 'string',

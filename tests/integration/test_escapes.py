@@ -15,11 +15,14 @@ import time
 
 import harness
 from agent_case import AgentCase, additional_info, context, last_by_id, process
+from test_hostns import HostSleeper
 
 FILELESS = "DefenseEvasion:Runtime/FilelessExecution"
 ELEVATION = "PrivilegeEscalation:Runtime/ElevationToRoot"
 RUNC_ESCAPE = "PrivilegeEscalation:Runtime/RuncContainerEscape"
-ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE)
+RELEASE_AGENT = "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified"
+HOST_FILE = "PrivilegeEscalation:Runtime/HostFileModified"
+ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE)
 
 
 class Escapes(AgentCase):
@@ -48,7 +51,8 @@ class Escapes(AgentCase):
         self.assertGreater(p["namespacePid"], 0)
         self.assertIn("uuid", p)
         # Every context extension is also where typed consumers read it.
-        self.assertEqual(additional_info(f)["context"]["execPath"], context(f)["execPath"])
+        if "execPath" in context(f):
+            self.assertEqual(additional_info(f)["context"]["execPath"], context(f)["execPath"])
 
     # -- 1. FilelessExecution ---------------------------------------------------------------
 
@@ -201,3 +205,68 @@ class Escapes(AgentCase):
         self.assertEqual(len(found), 1, found)
         self.assertEqual(context(found[0])["workingDirectory"], host_dir)
         self.assertEqual(found[0]["service"]["count"], 1)
+
+    # -- 4. CGroupsReleaseAgentModified -----------------------------------------------------
+
+    def test_writing_release_agent_of_a_v1_hierarchy_it_mounted(self):
+        """The container mounts a named v1 hierarchy of its own (never the host's real ones)
+        and writes a stand-in path into its release_agent (nothing is ever released: no
+        notify_on_release, no child cgroup). Reading it, and writing cgroup.procs of the same
+        hierarchy, come first and are silent."""
+        name = "egtest%s" % os.urandom(4).hex()
+        c = self.started(name="agentwriter", caps_add=["CAP_SYS_ADMIN"])
+        script = ("set -e; mkdir -p /mnt/cg; mount -t cgroup -o none,name=%s cgroup /mnt/cg; "
+                  "trap 'umount /mnt/cg' EXIT; cat /mnt/cg/release_agent >/dev/null; "
+                  "echo $$ > /mnt/cg/cgroup.procs; echo /stand-in/agent > /mnt/cg/release_agent; "
+                  "cat /mnt/cg/release_agent" % name)
+        r = c.exec(["/bin/sh", "-c", script], check=False)
+        if "mount" in r.stderr and r.returncode != 0:
+            self.fail("cannot mount a named cgroup v1 hierarchy here: %r" % r)
+        self.assertIn("/stand-in/agent", r.stdout, r)
+        found = self.only(RELEASE_AGENT, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, RELEASE_AGENT, 8.0)
+        self.assertEqual(context(f)["releaseAgentPath"], "/mnt/cg/release_agent")
+        self.assertEqual(context(f)["fileOperation"], "modify")
+        self.assertEqual(process(f)["name"], "sh")
+        self.assertEqual(self.findings_of(HOST_FILE, c), [])
+
+    # -- 5. HostFileModified ----------------------------------------------------------------
+
+    def test_writing_a_host_file_through_proc_root_of_a_host_process(self):
+        """A host-PID container (CAP_SYS_PTRACE to reach a root host process's /proc/<pid>/root)
+        writes a stand-in file in a temporary host directory. Reading the host's files through
+        the same path and writing its own volume come first and are silent."""
+        sleeper = HostSleeper()
+        self.addCleanup(sleeper.stop)
+        host_dir = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-hostfile-"))
+        self.addCleanup(shutil.rmtree, host_dir, True)
+        target = os.path.join(host_dir, "target.txt")
+        with open(target, "w") as fh:
+            fh.write("original\n")
+        vol = tempfile.mkdtemp(prefix="eg-escape-vol-")
+        self.addCleanup(shutil.rmtree, vol, True)
+        c = self.started(name="hostpid", pid_mode="host", caps_add=["CAP_SYS_PTRACE"],
+                         volumes=[(vol, "/data")])
+        via = "/proc/%d/root%s" % (sleeper.pid, target)
+        c.exec(["/bin/sh", "-c", "cat /proc/%d/root/etc/hostname >/dev/null && cat %s >/dev/null"
+                " && echo mine > /data/own.txt" % (sleeper.pid, via)])
+        c.exec(["/bin/sh", "-c", "echo one >> %s; echo two >> %s" % (via, via)])
+        time.sleep(1.2)  # past the kernel's one record per file a second: the repeat is carried
+        c.exec(["/bin/sh", "-c", "echo three >> %s" % via])
+        with open(target) as fh:
+            self.assertEqual(fh.read(), "original\none\ntwo\nthree\n")
+        self.agent.wait_for(lambda f: harness.match(HOST_FILE, c)(f) and
+                            f["service"]["count"] >= 3, timeout=20)
+        found = self.only(HOST_FILE, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, HOST_FILE, 7.5)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], target)
+        self.assertEqual(ctx["fileOperation"], "modify")
+        self.assertEqual(ctx["fileMountNamespace"], harness.host_ns_inode("mnt"))
+        self.assertEqual(ctx["processMountNamespace"], harness.ns_inode(c.pid(), "mnt"))
+        self.assertEqual(f["service"]["count"], 3)
+        self.assertEqual(self.findings_of(RELEASE_AGENT, c), [])

@@ -96,6 +96,12 @@ static void techniques_are_findings_one_per_behaviour(void **state)
     cwd.arg1 = 4026532000u;
     snprintf(cwd.path, sizeof(cwd.path), "/tmp/hostdir");
     eg_escape_on_event(d, &cwd.hdr, &cwd, sizeof(cwd));
+    /* An open technique's record carries the opens the kernel absorbed since the last one. */
+    struct eg_escape_event ra = escape(EG_ESC_RELEASE_AGENT, 51, "release_agent");
+    snprintf(ra.path, sizeof(ra.path), "/mnt/cg/release_agent");
+    eg_escape_on_event(d, &ra.hdr, &ra, sizeof(ra));
+    ra.arg1 = 2;
+    eg_escape_on_event(d, &ra.hdr, &ra, sizeof(ra));
     /* Not read: a truncated record, a technique this agent does not know. */
     eg_escape_on_event(d, &cwd.hdr, &cwd, sizeof(struct eg_event_header));
     struct eg_escape_event future = escape(99, 41, "x");
@@ -103,7 +109,7 @@ static void techniques_are_findings_one_per_behaviour(void **state)
 
     struct collected c = {0};
     eg_aggregator_foreach(findings, collect, &c);
-    assert_int_equal(c.n, 3);
+    assert_int_equal(c.n, 4);
     struct eg_finding *f = of_type(&c, EG_FT_FILELESS_EXEC);
     assert_int_equal(f->count, 2);
     assert_string_equal(f->where.container_id, CID_A1);
@@ -115,10 +121,13 @@ static void techniques_are_findings_one_per_behaviour(void **state)
     assert_string_equal(f->file_path, "/bin/egprobe-suid");
     f = of_type(&c, EG_FT_RUNC_ESCAPE);
     assert_string_equal(ctx_str(f, "workingDirectory"), "/tmp/hostdir");
+    f = of_type(&c, EG_FT_RELEASE_AGENT_MODIFIED);
+    assert_int_equal(f->count, 4); /* 1 + (1 + 2 absorbed) */
+    assert_string_equal(ctx_str(f, "releaseAgentPath"), "/mnt/cg/release_agent");
 
     struct eg_escape_detector_stats st;
     eg_escape_detector_get_stats(d, &st);
-    assert_int_equal(st.events, 4);
+    assert_int_equal(st.events, 6);
     assert_int_equal(st.short_records, 1);
     assert_int_equal(st.unknown_techniques, 1);
     assert_string_equal(eg_severity_label(eg_finding_type_info(EG_FT_RUNC_ESCAPE)->severity),
