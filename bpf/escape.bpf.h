@@ -12,6 +12,7 @@
 #define ECSGUARD_ESCAPE_BPF_H
 
 #include "common.bpf.h"
+#include "rootfs_root.bpf.h"
 
 /* fs/mount.h: the mnt_ns of a kern_mount()ed (kernel-internal) mount, distinct from any. */
 #define EG_MNT_NS_INTERNAL ((void *)-22L)
@@ -24,6 +25,18 @@ static __always_inline struct mnt_namespace *eg_mount_ns_of(struct vfsmount *vfs
 {
     struct mount *m = container_of(vfsmnt, struct mount, mnt);
     return BPF_CORE_READ(m, mnt_ns);
+}
+
+/*
+ * The mount namespace the container's runtime made for it: its captured root mount's
+ * (rootfs_root.bpf.h); NULL when none was captured. A process of the container that made a
+ * namespace of its own (unshare -m) still reaches this one through descriptors and /proc/<pid>/root
+ * of its other processes: not another namespace in the sense of an escape.
+ */
+static __always_inline struct mnt_namespace *eg_container_mount_ns(__u64 cgid)
+{
+    struct eg_rootfs_root *r = captured_root(NULL, cgid);
+    return r ? eg_mount_ns_of(r->mnt) : NULL;
 }
 
 /* Reserve and fill the common part of an escape record; NULL when the ring is full. */
@@ -135,12 +148,14 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
      * hold through a descriptor leaked from outside (CVE-2024-21626). Any mount a process of the
      * container reaches by path is in its own namespace (a namespace it created holds copies,
      * setns moves the working directory into the new one). A detached mount (NULL: lazily
-     * unmounted) is no other namespace's and is not reported.
+     * unmounted) is no other namespace's and is not reported, nor is the container's own first
+     * namespace seen from one it made (eg_container_mount_ns).
      */
     struct vfsmount *pwd_mnt = p->fs->pwd.mnt;
     struct mnt_namespace *pwd_ns = eg_mount_ns_of(pwd_mnt);
     struct mnt_namespace *own_ns = p->nsproxy->mnt_ns;
-    if (pwd_ns && pwd_ns != own_ns && pwd_ns != EG_MNT_NS_INTERNAL && eg_escape_wanted(setup)) {
+    if (pwd_ns && pwd_ns != own_ns && pwd_ns != EG_MNT_NS_INTERNAL &&
+        pwd_ns != eg_container_mount_ns(cgid) && eg_escape_wanted(setup)) {
         struct eg_escape_event *e = eg_escape_begin(p, cgid, EG_ESC_CWD_OTHER_MNT_NS, bprm);
         if (e) {
             struct dentry *pwd = BPF_CORE_READ(p, fs, pwd.dentry);

@@ -139,7 +139,13 @@ static __always_inline void eg_escape_other_mount_open(struct task_struct *task,
 {
     struct mnt_namespace *ns = eg_open_mount_ns(mnt, cast);
     struct mnt_namespace *own = EG_LOAD(legacy, task, nsproxy, mnt_ns);
-    bool other_ns = ns && ns != own && ns != EG_MNT_NS_INTERNAL_OPEN;
+    /*
+     * Not another namespace: the container's own first one, seen from a namespace a process of
+     * it made (unshare -m) through /proc/<pid>/root or a descriptor (only read when the
+     * namespaces differ, which a volume write never does).
+     */
+    bool other_ns = ns && ns != own && ns != EG_MNT_NS_INTERNAL_OPEN &&
+                    !(root && ns == eg_open_mount_ns(root->mnt, false));
     unsigned long magic = cast ? mnt->mnt_sb->s_magic : BPF_CORE_READ(mnt, mnt_sb, s_magic);
     if (!other_ns && magic != EG_CGROUP_SUPER_MAGIC)
         return; /* a volume, a tmpfs...: the common case ends here */

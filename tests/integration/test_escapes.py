@@ -189,15 +189,19 @@ class Escapes(AgentCase):
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
 
     def test_runc_exec_with_cwd_and_an_unused_leaked_fd_are_silent(self):
-        c = self.started(name="tidy", volumes=[(tempfile.mkdtemp(prefix="eg-escape-vol-"),
-                                                "/data")])
+        c = self.started(name="tidy", caps_add=["CAP_SYS_ADMIN"],
+                         volumes=[(tempfile.mkdtemp(prefix="eg-escape-vol-"), "/data")])
         host_dir, fd = self.host_directory_fd()
         c.exec(["/bin/egprobe", "null-syscall", "1"], cwd="/tmp")
         c.exec(["/bin/sh", "-c", "cd /data && /bin/egprobe null-syscall 1"])
         c.exec(["/bin/sh", "-c", "ls /proc/self/fd/3 >/dev/null; /bin/egprobe null-syscall 1"],
                preserve_fds=(fd,))
-        # A mount namespace of its own inside the container (copies of its mounts).
-        c.exec(["/bin/sh", "-c", "cd /tmp && unshare -m /bin/egprobe null-syscall 1 || true"])
+        # A mount namespace of its own inside the container (copies of its mounts), and from
+        # there the container's first namespace as the working directory (through
+        # /proc/1/root): the container's own, not another.
+        r = c.exec(["/bin/sh", "-c", "cd /tmp && unshare -m /bin/egprobe null-syscall 1 && "
+                    "unshare -m /bin/sh -c 'cd /proc/1/root/tmp && /bin/egprobe null-syscall 1'"])
+        self.assertIn("ok null-syscall", r.stdout)
         # Sentinel.
         c.exec(["/bin/sh", "-c", "cd /proc/self/fd/3 && /bin/egprobe null-syscall 1"],
                preserve_fds=(fd,))
@@ -234,6 +238,10 @@ class Escapes(AgentCase):
 
     # -- 5. HostFileModified ----------------------------------------------------------------
 
+    def ns_pid_of_init(self, c):
+        """The container init's pid as the container sees it (the host's: host pid mode)."""
+        return int(harness.proc_status(c.pid())["NSpid"].split()[-1])
+
     def test_writing_a_host_file_through_proc_root_of_a_host_process(self):
         """A host-PID container (CAP_SYS_PTRACE to reach a root host process's /proc/<pid>/root)
         writes a stand-in file in a temporary host directory. Reading the host's files through
@@ -247,11 +255,17 @@ class Escapes(AgentCase):
             fh.write("original\n")
         vol = tempfile.mkdtemp(prefix="eg-escape-vol-")
         self.addCleanup(shutil.rmtree, vol, True)
-        c = self.started(name="hostpid", pid_mode="host", caps_add=["CAP_SYS_PTRACE"],
-                         volumes=[(vol, "/data")])
+        c = self.started(name="hostpid", pid_mode="host",
+                         caps_add=["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"], volumes=[(vol, "/data")])
         via = "/proc/%d/root%s" % (sleeper.pid, target)
         c.exec(["/bin/sh", "-c", "cat /proc/%d/root/etc/hostname >/dev/null && cat %s >/dev/null"
                 " && echo mine > /data/own.txt" % (sleeper.pid, via)])
+        # From a mount namespace it made, the container writes its first namespace's files
+        # (through its init's /proc/<pid>/root): its own files, not the host's.
+        r = c.exec(["/bin/sh", "-c", "unshare -m /bin/sh -c 'echo x > /proc/%d/root/tmp/own && "
+                    "echo y > /proc/%d/root/data/own2'" % (self.ns_pid_of_init(c),
+                                                           self.ns_pid_of_init(c))])
+        self.assertTrue(r.ok, r)
         c.exec(["/bin/sh", "-c", "echo one >> %s; echo two >> %s" % (via, via)])
         time.sleep(1.2)  # past the kernel's one record per file a second: the repeat is carried
         c.exec(["/bin/sh", "-c", "echo three >> %s" % via])
