@@ -2,10 +2,12 @@
 /*
  * Container-escape techniques seen at a write-open of a file that is not on the container's
  * root mount (EG_EVENT_ESCAPE): a cgroup v1 release_agent (CGroupsReleaseAgentModified) and a
- * file on another mount namespace's mount (HostFileModified). Included by rootfs.bpf.c only,
- * whose open exits call eg_escape_other_mount_open for every write-open of a contained process
- * on another mount than its root: a volume, a bind mount, a tmpfs, EFS. That branch is hot for
- * volume writes, so it pays only a few loads (the mount's namespace, the writer's, the super
+ * file on another mount namespace's mount (HostFileModified), /dev/userfaultfd
+ * (UserfaultfdUsage, whose system call's exit programs in rootfs.bpf.c call
+ * eg_escape_userfaultfd too). Included by rootfs.bpf.c only, whose open exits call
+ * eg_escape_other_mount_open for every write-open of a contained process on another mount than
+ * its root: a volume, a bind mount, a tmpfs, EFS. That branch is hot for volume writes, so it
+ * pays only a few loads (the inode's mode, the mount's namespace, the writer's, the super
  * block's magic) and everything else happens when one of them says "candidate".
  */
 #ifndef ECSGUARD_ESCAPE_OPEN_BPF_H
@@ -127,16 +129,82 @@ static __always_inline void eg_escape_open_record(struct task_struct *task, __u6
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 
+/* Whether the dentry's name is "userfaultfd" (read only for misc character devices). */
+static __always_inline bool eg_is_userfaultfd(struct dentry *d)
+{
+    char name[16] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
+    const char want[] = "userfaultfd";
+#pragma unroll
+    for (int i = 0; i < (int)sizeof(want); i++)
+        if (name[i] != want[i])
+            return false;
+    return true;
+}
+
+/*
+ * A userfaultfd object made by `task` of container `cgid` (EG_ESC_USERFAULTFD): `ret` the
+ * syscall's fd, `flags` its flags or the device's open flags. Keyed by the executable.
+ */
+static __always_inline void eg_escape_userfaultfd(struct task_struct *task, __u64 cgid, long ret,
+                                                  __u32 flags, bool device, const bool legacy)
+{
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (eg_in_setup(task, legacy)) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return;
+    }
+    struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+    __u64 ino = BPF_CORE_READ(exe, f_inode, i_ino);
+    __u32 dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+    __u64 absorbed;
+    if (!eg_escape_open_due(cgid, EG_ESC_USERFAULTFD, ino, dev, &absorbed)) {
+        eg_count_deduplicated(EG_EVENT_ESCAPE);
+        return;
+    }
+    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    if (!e)
+        return;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ESCAPE, sizeof(*e));
+    e->ino = ino;
+    e->dev = dev;
+    e->technique = EG_ESC_USERFAULTFD;
+    e->result = device ? 0 : (__s32)ret;
+    e->esc_flags = device ? EG_ESC_UFFD_DEVICE : 0;
+    e->arg0 = flags;
+    e->arg1 = absorbed > 0xffffffffULL ? 0xffffffffU : (__u32)absorbed;
+    e->path2[0] = '\0';
+    e->name[0] = '\0';
+    if (eg_file_path(task, exe, e->path, legacy) != 0)
+        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
+/* include/linux/miscdevice.h, kdev_t.h, uapi stat.h */
+#define EG_MISC_MAJOR 10
+#define EG_MINORBITS 20
+#define EG_S_IFMT 00170000
+#define EG_S_IFCHR 0020000
+
 /*
  * A write-open by a contained process of a file on another mount than its container's root.
  * `f`: the file's fields (file_fields() of rootfs.bpf.c), `fp` the file itself, `mnt` its mount.
  */
 static __always_inline void eg_escape_other_mount_open(struct task_struct *task, __u64 cgid,
                                                        struct file *fp, struct vfsmount *mnt,
-                                                       __u32 open_flags,
+                                                       struct inode *inode, __u32 open_flags,
                                                        struct eg_rootfs_root *root, const bool cast,
                                                        const bool legacy)
 {
+    /* A misc character device (major 10) named userfaultfd: /dev/userfaultfd. */
+    __u32 mode = cast ? inode->i_mode : BPF_CORE_READ(inode, i_mode);
+    if ((mode & EG_S_IFMT) == EG_S_IFCHR) {
+        __u32 rdev = cast ? inode->i_rdev : BPF_CORE_READ(inode, i_rdev);
+        if ((rdev >> EG_MINORBITS) == EG_MISC_MAJOR &&
+            eg_is_userfaultfd(BPF_CORE_READ(fp, f_path.dentry)))
+            eg_escape_userfaultfd(task, cgid, 0, open_flags, true, legacy);
+        return; /* a device: no cgroup file, no host file of another namespace's mount */
+    }
     struct mnt_namespace *ns = eg_open_mount_ns(mnt, cast);
     struct mnt_namespace *own = EG_LOAD(legacy, task, nsproxy, mnt_ns);
     /*

@@ -289,11 +289,21 @@ enum eg_escape_technique {
      * absorbed as for EG_ESC_RELEASE_AGENT.
      */
     EG_ESC_HOST_FILE_WRITE = 5,
+    /*
+     * A userfaultfd object made by a contained process: userfaultfd(2) succeeded, or
+     * /dev/userfaultfd (a misc character device) was opened for writing (the ioctl that then
+     * makes the object is not watched: the open is the use). ino/dev and path: the process's
+     * executable; result: the returned fd (syscall), 0 (device); esc_flags EG_ESC_UFFD_DEVICE
+     * for the device; arg0: the syscall's flags, or the open flags; arg1: repeats absorbed as
+     * for EG_ESC_RELEASE_AGENT (one record per container and executable a second).
+     */
+    EG_ESC_USERFAULTFD = 6,
 };
 
 /* eg_escape_event.esc_flags */
 #define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC: the file is on a kernel-internal shmem mount */
 #define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
+#define EG_ESC_UFFD_DEVICE (1u << 2)     /* USERFAULTFD: through /dev/userfaultfd */
 
 /*
  * The open techniques' in-kernel dedup (eg_escape_opens, bpf/rootfs.bpf.c): one record per

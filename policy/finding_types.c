@@ -91,6 +91,11 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "A process in an ECS task container opened for writing a file on a mount of another mount "
      "namespace, such as the host's file system reached through /proc/<pid>/root of a host "
      "process or a leaked host descriptor."},
+    {EG_FT_USERFAULTFD, "PrivilegeEscalation:Runtime/UserfaultfdUsage", 5.0,
+     "A container process used userfaultfd.",
+     "A process in an ECS task container made a userfaultfd object (the userfaultfd system call "
+     "or /dev/userfaultfd), which lets it handle page faults in user space: a common way to "
+     "widen the race windows of kernel exploits."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

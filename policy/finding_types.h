@@ -31,6 +31,7 @@ enum eg_finding_type {
     EG_FT_RUNC_ESCAPE,
     EG_FT_RELEASE_AGENT_MODIFIED,
     EG_FT_HOST_FILE_MODIFIED,
+    EG_FT_USERFAULTFD,
     EG_FT_COUNT
 };
 

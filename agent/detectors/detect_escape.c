@@ -56,6 +56,9 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
     case EG_ESC_HOST_FILE_WRITE:
         *out = EG_FT_HOST_FILE_MODIFIED;
         return true;
+    case EG_ESC_USERFAULTFD:
+        *out = EG_FT_USERFAULTFD;
+        return true;
     default:
         return false;
     }
@@ -87,6 +90,7 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
         break;
     case EG_ESC_RELEASE_AGENT:
     case EG_ESC_HOST_FILE_WRITE:
+    case EG_ESC_USERFAULTFD: /* the executable */
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
@@ -96,7 +100,8 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
 /* Occurrences one record stands for: the open techniques carry the opens the kernel absorbed. */
 static uint64_t occurrences(const struct eg_escape_event *e)
 {
-    if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE)
+    if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE ||
+        e->technique == EG_ESC_USERFAULTFD)
         return 1 + (uint64_t)e->arg1;
     return 1;
 }
@@ -141,6 +146,13 @@ static struct json_object *context_of(const struct eg_escape_event *e)
         json_object_object_add(ctx, "processMountNamespace",
                                json_object_new_int64(e->hdr.mnt_ns_inum));
         break;
+    case EG_ESC_USERFAULTFD:
+        if (e->esc_flags & EG_ESC_UFFD_DEVICE)
+            json_object_object_add(ctx, "userfaultfdDevice", json_object_new_boolean(1));
+        else
+            json_object_object_add(ctx, "syscall", json_object_new_string("userfaultfd"));
+        json_object_object_add(ctx, "userfaultfdFlags", json_object_new_int64(e->arg0));
+        break;
     }
     return ctx;
 }
@@ -177,8 +189,10 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
         return;
     eg_finding_begin(f, &w, h, ms);
     /* The exec record came first, so the process table already has the new image. */
-    bool exec_technique =
-        e->technique == EG_ESC_FILELESS_EXEC || e->technique == EG_ESC_ELEVATION_TO_ROOT;
+    /* path: the executable (FilelessExecution, ElevationToRoot, UserfaultfdUsage). */
+    bool exec_technique = e->technique == EG_ESC_FILELESS_EXEC ||
+                          e->technique == EG_ESC_ELEVATION_TO_ROOT ||
+                          e->technique == EG_ESC_USERFAULTFD;
     eg_finding_set_process(f, d->env.procs, h, exec_technique ? e->path : NULL);
     /*
      * A memfd's dentry is its own parent (a pseudo file), so the kernel's walk gives "/": name
@@ -189,7 +203,7 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
                  e->name);
     f->context = context_of(e);
     /* What an allow rule's file_path matches: the executed or written file, or the directory. */
-    if (e->path[0])
+    if (e->path[0] && e->technique != EG_ESC_USERFAULTFD)
         snprintf(f->file_path, sizeof(f->file_path), "%.*s", EG_PATH_LEN - 1, e->path);
 }
 

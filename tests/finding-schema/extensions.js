@@ -75,6 +75,8 @@ module.exports = {
     'service.runtimeDetails.context.workingDirectoryMountNamespace': 'integer',
     'service.runtimeDetails.context.processMountNamespace': 'integer',
     'service.runtimeDetails.context.fileMountNamespace': 'integer',
+    'service.runtimeDetails.context.userfaultfdDevice': 'boolean',
+    'service.runtimeDetails.context.userfaultfdFlags': 'integer',
 
     // the JSON object in service.additionalInfo.value
     'service.additionalInfo.value.agentVersion': 'string',

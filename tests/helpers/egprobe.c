@@ -820,6 +820,43 @@ static int cmd_tmpfile_exec(int argc, char **argv)
     return fail(errno, "step=fexecve");
 }
 
+#define EG_UFFD_USER_MODE_ONLY 1               /* uapi linux/userfaultfd.h */
+#define EG_USERFAULTFD_IOC_NEW _IO(0xAA, 0x00) /* same */
+
+/*
+ * A userfaultfd object: userfaultfd(2) with O_CLOEXEC, plus UFFD_USER_MODE_ONLY with "user-only"
+ * (allowed without CAP_SYS_PTRACE when vm.unprivileged_userfaultfd is 0).
+ */
+static int cmd_userfaultfd(int argc, char **argv)
+{
+    if (argc > 1 || (argc == 1 && strcmp(argv[0], "user-only") != 0))
+        return usage("usage: userfaultfd [user-only]");
+    int flags = O_CLOEXEC | (argc == 1 ? EG_UFFD_USER_MODE_ONLY : 0);
+    int fd = (int)syscall(SYS_userfaultfd, flags);
+    if (fd < 0)
+        return fail(errno, "step=userfaultfd");
+    close(fd);
+    return ok("flags=%d", flags);
+}
+
+/* A userfaultfd object through /dev/userfaultfd (open, then USERFAULTFD_IOC_NEW). */
+static int cmd_userfaultfd_dev(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return usage("usage: userfaultfd-dev");
+    int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+    if (dev < 0)
+        return fail(errno, "step=open");
+    int fd = ioctl(dev, EG_USERFAULTFD_IOC_NEW, O_CLOEXEC | EG_UFFD_USER_MODE_ONLY);
+    int err = errno;
+    close(dev);
+    if (fd < 0)
+        return fail(err, "step=ioctl");
+    close(fd);
+    return ok("device=/dev/userfaultfd");
+}
+
 /* The real, effective and saved user ids. */
 static int cmd_ids(int argc, char **argv)
 {
@@ -898,6 +935,8 @@ static const struct {
     {"memfd-map", cmd_memfd_map, "NAME"},
     {"tmpfile-exec", cmd_tmpfile_exec, "DIR COMMAND [ARGS...]"},
     {"ids", cmd_ids, ""},
+    {"userfaultfd", cmd_userfaultfd, "[user-only]"},
+    {"userfaultfd-dev", cmd_userfaultfd_dev, ""},
 };
 
 int main(int argc, char **argv)

@@ -22,7 +22,8 @@ ELEVATION = "PrivilegeEscalation:Runtime/ElevationToRoot"
 RUNC_ESCAPE = "PrivilegeEscalation:Runtime/RuncContainerEscape"
 RELEASE_AGENT = "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified"
 HOST_FILE = "PrivilegeEscalation:Runtime/HostFileModified"
-ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE)
+USERFAULTFD = "PrivilegeEscalation:Runtime/UserfaultfdUsage"
+ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE, USERFAULTFD)
 
 
 class Escapes(AgentCase):
@@ -284,3 +285,41 @@ class Escapes(AgentCase):
         self.assertEqual(ctx["processMountNamespace"], harness.ns_inode(c.pid(), "mnt"))
         self.assertEqual(f["service"]["count"], 3)
         self.assertEqual(self.findings_of(RELEASE_AGENT, c), [])
+
+    # -- 6. UserfaultfdUsage ----------------------------------------------------------------
+
+    def test_userfaultfd_syscall_is_userfaultfd_usage_and_a_refused_one_is_silent(self):
+        """With vm.unprivileged_userfaultfd 0 (Debian's default) the plain call needs
+        CAP_SYS_PTRACE: refused in a container without it (no object made: silent), made in one
+        with it. The refused one runs first; the made one's finding comes after it."""
+        refused = self.started(name="nouffd")
+        made = self.started(name="uffd", caps_add=["CAP_SYS_PTRACE"])
+        with open("/proc/sys/vm/unprivileged_userfaultfd") as fh:
+            unprivileged = fh.read().strip() == "1"
+        r = refused.exec(["/bin/egprobe", "userfaultfd"], check=False)
+        if not unprivileged:
+            self.assertIn("errno=EPERM", r.stdout, r)
+        refused.exec(["/bin/sh", "-c", "echo x > /dev/null"])
+        self.assertIn("ok userfaultfd", made.exec(["/bin/egprobe", "userfaultfd"]).stdout)
+        f = self.only(USERFAULTFD, made)[0]
+        self.assertEscapeAttribution(f, made, USERFAULTFD, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["syscall"], "userfaultfd")
+        self.assertEqual(ctx["userfaultfdFlags"], os.O_CLOEXEC)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        if not unprivileged:
+            self.assertEqual(self.findings_of(USERFAULTFD, refused), [])
+
+    def test_dev_userfaultfd_is_userfaultfd_usage(self):
+        if not os.path.exists("/dev/userfaultfd"):
+            self.skipTest("kernel %s has no /dev/userfaultfd (6.1+)" % os.uname().release)
+        minor = os.minor(os.stat("/dev/userfaultfd").st_rdev)
+        c = self.started(name="uffddev", privileged=True)
+        r = c.exec(["/bin/sh", "-c", "mknod /dev/userfaultfd c 10 %d && "
+                    "/bin/egprobe userfaultfd-dev" % minor])
+        self.assertIn("ok userfaultfd-dev", r.stdout)
+        f = self.only(USERFAULTFD, c)[0]
+        self.assertEscapeAttribution(f, c, USERFAULTFD, 5.0)
+        self.assertIs(context(f)["userfaultfdDevice"], True)
+        self.assertTrue(context(f)["userfaultfdFlags"] & os.O_RDWR)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")

@@ -102,6 +102,11 @@ static void techniques_are_findings_one_per_behaviour(void **state)
     eg_escape_on_event(d, &ra.hdr, &ra, sizeof(ra));
     ra.arg1 = 2;
     eg_escape_on_event(d, &ra.hdr, &ra, sizeof(ra));
+    struct eg_escape_event uf = escape(EG_ESC_USERFAULTFD, 61, "");
+    uf.esc_flags = EG_ESC_UFFD_DEVICE;
+    uf.arg0 = 02;
+    snprintf(uf.path, sizeof(uf.path), "/bin/exploit");
+    eg_escape_on_event(d, &uf.hdr, &uf, sizeof(uf));
     /* Not read: a truncated record, a technique this agent does not know. */
     eg_escape_on_event(d, &cwd.hdr, &cwd, sizeof(struct eg_event_header));
     struct eg_escape_event future = escape(99, 41, "x");
@@ -109,7 +114,7 @@ static void techniques_are_findings_one_per_behaviour(void **state)
 
     struct collected c = {0};
     eg_aggregator_foreach(findings, collect, &c);
-    assert_int_equal(c.n, 4);
+    assert_int_equal(c.n, 5);
     struct eg_finding *f = of_type(&c, EG_FT_FILELESS_EXEC);
     assert_int_equal(f->count, 2);
     assert_string_equal(f->where.container_id, CID_A1);
@@ -124,10 +129,13 @@ static void techniques_are_findings_one_per_behaviour(void **state)
     f = of_type(&c, EG_FT_RELEASE_AGENT_MODIFIED);
     assert_int_equal(f->count, 4); /* 1 + (1 + 2 absorbed) */
     assert_string_equal(ctx_str(f, "releaseAgentPath"), "/mnt/cg/release_agent");
+    f = of_type(&c, EG_FT_USERFAULTFD);
+    assert_string_equal(f->process.exe, "/bin/exploit");
+    assert_string_equal(f->file_path, ""); /* the executable is not the file of a file rule */
 
     struct eg_escape_detector_stats st;
     eg_escape_detector_get_stats(d, &st);
-    assert_int_equal(st.events, 6);
+    assert_int_equal(st.events, 7);
     assert_int_equal(st.short_records, 1);
     assert_int_equal(st.unknown_techniques, 1);
     assert_string_equal(eg_severity_label(eg_finding_type_info(EG_FT_RUNC_ESCAPE)->severity),
