@@ -61,8 +61,9 @@ eg_escape_begin(struct task_struct *p, __u64 cgid, __u32 technique, struct linux
 
 /*
  * A technique held: counted as seen, and as filtered when the process is still the runtime
- * setting its container up (runc 1.1's `runc init` re-executes its memfd copy of itself after
- * joining the container's cgroup; docs/findings.md "Escapes"). True when it is to be sent.
+ * setting its container up (runc 1.1's `runc init` re-executes its memfd copy of itself, before
+ * or after the runtime has put it into the container's cgroup; docs/findings.md "Escapes").
+ * True when it is to be sent.
  */
 static __always_inline bool eg_escape_wanted(bool setup)
 {
@@ -91,8 +92,7 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
     /*
      * p and bprm are tp_btf arguments, BTF pointers on every kernel (both flavours): the tests
      * every exec pays are direct loads; only the mount's namespace, behind container_of, is a
-     * CO-RE read. (As CO-RE reads throughout, the checks cost ~700 ns per exec on the
-     * benchmark VM.)
+     * CO-RE read.
      */
     struct file *exe = bprm->file;
     struct inode *inode = exe->f_inode;
