@@ -75,7 +75,15 @@ static __always_inline bool eg_escape_open_due(__u64 cgid, __u32 technique, __u6
             __sync_fetch_and_add(&v->absorbed, 1);
             return false;
         }
-        *absorbed = __sync_lock_test_and_set(&v->absorbed, 0);
+        /*
+         * Take the count without an atomic exchange (BPF_XCHG is 5.12+; 5.10 refuses the whole
+         * object): read, then subtract what was read with an add whose result is unused (XADD,
+         * on every kernel). An open counted in between stays for the next record.
+         */
+        __u64 taken = v->absorbed;
+        if (taken)
+            __sync_fetch_and_add(&v->absorbed, -taken);
+        *absorbed = taken;
         v->last_sent_ns = now;
         return true;
     }
