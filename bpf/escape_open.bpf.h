@@ -183,8 +183,12 @@ static __always_inline void eg_escape_userfaultfd(struct task_struct *task, __u6
     e->arg1 = absorbed > 0xffffffffULL ? 0xffffffffU : (__u32)absorbed;
     e->path2[0] = '\0';
     e->name[0] = '\0';
-    if (eg_file_path(task, exe, e->path, legacy) != 0)
-        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    /*
+     * No path walk here: the agent's process table has the executable's path (from the exec),
+     * and a third walk in the open programs cost the 5.10 verifier more than it accepts for
+     * the fexit flavour.
+     */
+    e->path[0] = '\0';
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 

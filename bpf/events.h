@@ -292,7 +292,7 @@ enum eg_escape_technique {
     /*
      * A userfaultfd object made by a contained process: userfaultfd(2) succeeded, or
      * /dev/userfaultfd (a misc character device) was opened for writing (the ioctl that then
-     * makes the object is not watched: the open is the use). ino/dev and path: the process's
+     * makes the object is not watched: the open is the use). ino/dev: the process's
      * executable; result: the returned fd (syscall), 0 (device); esc_flags EG_ESC_UFFD_DEVICE
      * for the device; arg0: the syscall's flags, or the open flags; arg1: repeats absorbed as
      * for EG_ESC_RELEASE_AGENT (one record per container and executable a second).
