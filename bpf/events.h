@@ -36,8 +36,9 @@ enum eg_event_kind {
     EG_EVENT_NS_ENTER = 10,       /* successful setns into a namespace that is the host's */
     EG_EVENT_PROC_ACCESS = 11,    /* ptrace/vm write/proc mem/signal aimed at another container */
     EG_EVENT_CGROUP_LEFT =
-        12, /* a contained process was moved out of its task container's cgroup */
-    EG_EVENT_KIND_COUNT = 13,
+        12,               /* a contained process was moved out of its task container's cgroup */
+    EG_EVENT_ESCAPE = 13, /* a container-escape technique (struct eg_escape_event) */
+    EG_EVENT_KIND_COUNT = 14,
 };
 #define EG_KIND_SLOTS 16
 
@@ -269,6 +270,102 @@ struct eg_cgroup_left_event {
     __u32 _pad0;
     char writer_comm[EG_COMM_LEN];
     char dst_path[EG_PATH_LEN]; /* the destination's path in the hierarchy */
+};
+
+/* ---- container-escape techniques (bpf/escape.bpf.h, docs/findings.md "Escapes") ---- */
+
+/*
+ * Which technique an EG_EVENT_ESCAPE record is. Each is decided in the kernel from the objects
+ * the kernel acted on (the executed file, the new credentials, the working directory's mount),
+ * never from a name the container chose.
+ */
+enum eg_escape_technique {
+    /*
+     * An exec of a file with no link (i_nlink == 0): a memfd, an unlinked O_TMPFILE file, a
+     * file deleted before it was executed through its fd. ino/dev: the file; path: its path
+     * from the task's root as the dentry walk gives it; path2: the name given to execve
+     * (bprm->filename, e.g. /dev/fd/3); name: the file's dentry name ("memfd:<name>" for a
+     * memfd); arg0: i_nlink (0); arg1: the file's super block magic.
+     */
+    EG_ESC_FILELESS_EXEC = 1,
+    /*
+     * An exec that changed the credentials (a set-user-id file: bprm->per_clear set) and left
+     * the process with effective uid 0 while its real uid is not 0. ino/dev and path: the
+     * executed file; path2: bprm->filename; arg0: the real uid (who ran it), arg1: the new
+     * effective uid (0).
+     */
+    EG_ESC_ELEVATION_TO_ROOT = 2,
+    /*
+     * An exec whose working directory is on a mount of another mount namespace than the
+     * process's own (CVE-2024-21626: a runtime's directory fd leaked into the container, then
+     * `cd /proc/self/fd/N`). ino/dev: the working directory; path: its path from the task's
+     * root (a walk that does not meet the task's root ends at the other namespace's root);
+     * path2: bprm->filename; name: the working directory's dentry name; arg0: the inode number
+     * of the directory mount's namespace, arg1: the process's own.
+     */
+    EG_ESC_CWD_OTHER_MNT_NS = 3,
+    /*
+     * A write-open of a file named release_agent on a cgroup v1 file system (super block magic
+     * CGROUP_SUPER_MAGIC), not on the container's root mount (bpf/rootfs.bpf.c). ino/dev: the
+     * file; path: its path from the container's root; name: "release_agent"; arg0: the open
+     * flags; arg1: write-opens of the same file by the same container absorbed in the kernel
+     * since the previous record (one record per file a second).
+     */
+    EG_ESC_RELEASE_AGENT = 4,
+    /*
+     * A write-open of a file on a mount of another mount namespace than the writer's
+     * (/proc/<pid>/root/... of a host process, a leaked host descriptor); not a detached or
+     * kernel-internal mount (bpf/rootfs.bpf.c). ino/dev: the file; path: its path up to that
+     * namespace's root (the host's path for a host file); name: its dentry name; arg0: the inode
+     * of the file mount's namespace (the writer's own is hdr.mnt_ns_inum); arg1: repeats
+     * absorbed as for EG_ESC_RELEASE_AGENT.
+     */
+    EG_ESC_HOST_FILE_WRITE = 5,
+    /*
+     * A userfaultfd object made by a contained process: userfaultfd(2) succeeded, or
+     * /dev/userfaultfd (a misc character device) was opened for writing (the ioctl that then
+     * makes the object is not watched: the open is the use). ino/dev: the process's
+     * executable; result: the returned fd (syscall), 0 (device); esc_flags EG_ESC_UFFD_DEVICE
+     * for the device; arg0: the syscall's flags, or the open flags; arg1: repeats absorbed as
+     * for EG_ESC_RELEASE_AGENT (one record per container and executable a second).
+     */
+    EG_ESC_USERFAULTFD = 6,
+};
+
+/* eg_escape_event.esc_flags */
+#define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC: the file is on a kernel-internal shmem mount */
+#define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
+#define EG_ESC_UFFD_DEVICE (1u << 2)     /* USERFAULTFD: through /dev/userfaultfd */
+
+/*
+ * The open techniques' in-kernel dedup (eg_escape_opens, bpf/rootfs.bpf.c): one record per
+ * (container, technique, file) a second, the write-opens in between counted in the value and
+ * carried by the next record (arg1).
+ */
+struct eg_escape_open_key {
+    __u64 cgroup_id;
+    __u64 ino;
+    __u32 dev;
+    __u32 technique;
+};
+
+struct eg_escape_open_val {
+    __u64 last_sent_ns; /* boot ns of the last record sent for this key */
+    __u64 absorbed;     /* write-opens not sent since then */
+};
+
+struct eg_escape_event {
+    struct eg_event_header hdr;
+    __u64 ino;               /* the file or directory the technique acted on */
+    __u32 dev;               /* s_dev of its super block */
+    __u32 technique;         /* enum eg_escape_technique */
+    __s32 result;            /* the operation's result (0 for an exec, which has succeeded) */
+    __u32 esc_flags;         /* EG_ESC_* */
+    __u32 arg0;              /* per technique, above */
+    __u32 arg1;              /* per technique, above */
+    char path[EG_PATH_LEN];  /* per technique, above */
+    char path2[EG_PATH_LEN]; /* per technique, above */
+    char name[EG_NAME_LEN];  /* per technique, above */
 };
 
 /* ---- root filesystem writes (bpf/rootfs.bpf.c) ---- */

@@ -14,6 +14,7 @@
  */
 #include "common.bpf.h"
 #include "rootfs_root.bpf.h"
+#include "escape.bpf.h"
 
 /* ---- homes (struct eg_home, events.h) ----------------------------------------------------- */
 
@@ -244,43 +245,14 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
     return 0;
 }
 
-static __always_inline int process_exec(struct task_struct *p, struct linux_binprm *bprm,
-                                        const bool legacy)
+/* The exec record of a contained process (the agent's process table and lineage). */
+static __always_inline void exec_record(struct task_struct *p, struct linux_binprm *bprm,
+                                        __u64 cgid, const bool legacy)
 {
-    __u32 tgid = BPF_CORE_READ(p, tgid);
-    __u64 start = BPF_CORE_READ(p, group_leader, start_boottime);
-    /* p is current, and a tracepoint argument: a BTF pointer on every kernel. */
-    __u64 cgid = eg_current_cgroup_id(p, false);
-    struct eg_home *home = eg_home_of(tgid, start);
-    if (home) {
-        cgid = home->cgroup_id;
-    } else {
-        /*
-         * The entrypoint's exec ends the runtime's set-up of this process: it is the first
-         * exec outside the mount namespace of the runtime that put it in the cgroup. runc
-         * re-executes itself (its memfd-cloned binary) after joining the cgroup but before
-         * unsharing the mount namespace, and that exec is still set-up. From here on the
-         * process has its task container as home. An exec in a task container by a process
-         * that was never set-up and has a mount namespace of its own (a container already
-         * running when the agent started) gives it that home too.
-         */
-        __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
-        bool ended = joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
-        if (ended)
-            bpf_map_delete_elem(&eg_setup_procs, &tgid);
-        if ((ended || (!joined_in && own_mount_ns(p))) && eg_is_container_cgroup(cgid))
-            set_home(tgid, cgid, start, false);
-        /* The root the runtime gave the container, before the entrypoint's first instruction. */
-        if (ended)
-            eg_capture_container_root(p, cgid);
-    }
-
-    if (!eg_is_container_cgroup(cgid))
-        return 0;
     eg_count_seen(EG_EVENT_EXEC);
     struct eg_exec_event *e = eg_reserve_shared(EG_EVENT_EXEC, sizeof(*e), cgid);
     if (!e)
-        return 0;
+        return;
     eg_fill_header(&e->hdr, p, cgid, EG_EVENT_EXEC, sizeof(*e));
     struct file *exe = BPF_CORE_READ(bprm, file);
     e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
@@ -302,6 +274,47 @@ static __always_inline int process_exec(struct task_struct *p, struct linux_binp
     if (len > 0 && bpf_probe_read_user(e->args, len, (void *)arg_start) == 0)
         e->args_len = (__u32)len | (full > len + 1 ? EG_EXEC_ARGS_CUT : 0);
     eg_submit(e, EG_EVENT_EXEC, false);
+}
+
+static __always_inline int process_exec(struct task_struct *p, struct linux_binprm *bprm,
+                                        const bool legacy)
+{
+    __u32 tgid = BPF_CORE_READ(p, tgid);
+    __u64 start = BPF_CORE_READ(p, group_leader, start_boottime);
+    /* p is current, and a tracepoint argument: a BTF pointer on every kernel. */
+    __u64 cgid = eg_current_cgroup_id(p, false);
+    struct eg_home *home = eg_home_of(tgid, start);
+    /* Still the runtime's set-up after this exec: no home, and the set-up has not ended. */
+    bool setup = false;
+    if (home) {
+        cgid = home->cgroup_id;
+    } else {
+        /*
+         * The entrypoint's exec ends the runtime's set-up of this process: it is the first
+         * exec outside the mount namespace of the runtime that put it in the cgroup. runc
+         * re-executes itself (its memfd-cloned binary) after joining the cgroup but before
+         * unsharing the mount namespace, and that exec is still set-up. From here on the
+         * process has its task container as home. An exec in a task container by a process
+         * that was never set-up and has a mount namespace of its own (a container already
+         * running when the agent started) gives it that home too.
+         */
+        __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
+        bool ended = joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+        if (ended)
+            bpf_map_delete_elem(&eg_setup_procs, &tgid);
+        setup = !ended && !(!joined_in && own_mount_ns(p));
+        if (!setup && eg_is_container_cgroup(cgid))
+            set_home(tgid, cgid, start, false);
+        /* The root the runtime gave the container, before the entrypoint's first instruction. */
+        if (ended)
+            eg_capture_container_root(p, cgid);
+    }
+
+    if (!eg_is_container_cgroup(cgid))
+        return 0;
+    exec_record(p, bprm, cgid, legacy);
+    /* After the exec record: the agent's process table knows the new image first. */
+    eg_escape_at_exec(p, bprm, cgid, setup, legacy);
     return 0;
 }
 

@@ -121,6 +121,7 @@ struct eg_hostns_dedup_key *eg_abi_hostns_dedup_key __attribute__((unused));
 struct eg_home *eg_abi_home __attribute__((unused));
 struct eg_cgroup_left_event *eg_abi_cgroup_left __attribute__((unused));
 struct eg_ring_share *eg_abi_ring_share __attribute__((unused));
+struct eg_escape_event *eg_abi_escape __attribute__((unused));
 
 /*
  * The per-CPU cache of the current task's facts (container verdict, executable, last rootfs

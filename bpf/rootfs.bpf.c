@@ -42,6 +42,7 @@
  */
 #include "common.bpf.h"
 #include "rootfs_root.bpf.h"
+#include "escape_open.bpf.h"
 
 #define EG_AT_FDCWD -100
 #define EG_O_CREAT 0100
@@ -215,10 +216,19 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (!fp)
         return 0;
     struct file *f = file_fields(fp, cast);
-    /* Another mount (volume, bind mount, tmpfs, EFS): not a candidate at all. */
-    struct eg_rootfs_root *root = captured_root(cached, cgid);
-    if (!f || F_MNT(cast, f) != root_mnt_of(root, task, legacy))
+    if (!f)
         return 0;
+    /*
+     * Another mount (volume, bind mount, tmpfs, EFS): not a rootfs candidate at all; a few
+     * loads tell a cgroup release_agent or another mount namespace's file apart (escapes).
+     */
+    struct eg_rootfs_root *root = captured_root(cached, cgid);
+    struct vfsmount *mnt = F_MNT(cast, f);
+    if (mnt != root_mnt_of(root, task, legacy)) {
+        eg_escape_other_mount_open(task, cgid, fp, mnt, F_INODE(cast, f), open_flags, root, cast,
+                                   legacy);
+        return 0;
+    }
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
     struct inode *inode = F_INODE(cast, f);
     struct eg_rootfs_file_key key = {};
@@ -576,6 +586,27 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
     }                                                                                              \
     static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
                                                              const bool legacy)
+
+/*
+ * userfaultfd(2) that succeeded in a contained process: an escape technique
+ * (EG_ESC_USERFAULTFD, bpf/escape_open.bpf.h), here because this object already attaches to
+ * syscalls both ways (tracepoint or the syscall's function) and the loader attaches every
+ * syscall program of it, best effort (a kernel without CONFIG_USERFAULTFD has none).
+ */
+#define USERFAULTFD_FLAVOUR(suffix, lg)                                                            \
+    SYSCALL_EXIT_PROG(userfaultfd, suffix, lg)                                                     \
+    {                                                                                              \
+        struct task_struct *task = eg_current_task(legacy);                                        \
+        __u64 cgid;                                                                                \
+        struct eg_verdict_cache *vc;                                                               \
+        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+            return 0;                                                                              \
+        __u32 flags = (__u32)EG_SYSCALL_ARG(legacy, regs, 1);                                      \
+        eg_escape_userfaultfd(task, cgid, ret, flags, false, legacy);                              \
+        return 0;                                                                                  \
+    }
+USERFAULTFD_FLAVOUR(, false)
+USERFAULTFD_FLAVOUR(_lg, true)
 
 /*
  * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and

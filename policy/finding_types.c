@@ -67,6 +67,35 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "A process that started in an ECS task container was moved out of the container's "
      "control group, into the host's or another task's, which hides it from cgroup-based "
      "monitoring and resource limits. It stays attributed to its container."},
+    {EG_FT_FILELESS_EXEC, "DefenseEvasion:Runtime/FilelessExecution", 5.0,
+     "A container executed a file that has no name.",
+     "A process in an ECS task container executed a file with no link in any directory: a "
+     "memfd (code held only in memory) or a deleted or never-linked file, which leaves nothing "
+     "on disk to scan."},
+    {EG_FT_ELEVATION_TO_ROOT, "PrivilegeEscalation:Runtime/ElevationToRoot", 5.0,
+     "A container process became root.",
+     "A process in an ECS task container running as a non-root user executed a set-user-id "
+     "file and now runs with effective user id 0."},
+    {EG_FT_RUNC_ESCAPE, "PrivilegeEscalation:Runtime/RuncContainerEscape", 8.0,
+     "A container escape attempt through the container runtime was detected.",
+     "A process in an ECS task container executed a program from a working directory on a "
+     "mount of another mount namespace (a directory of the host reached through a leaked "
+     "descriptor, as in CVE-2024-21626), which gives it the host's file system."},
+    {EG_FT_RELEASE_AGENT_MODIFIED, "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified", 8.0,
+     "A container escape attempt through a cgroup release agent was detected.",
+     "A process in an ECS task container opened the release_agent file of a cgroup v1 "
+     "hierarchy for writing. The kernel runs the program named there as root on the host when "
+     "a cgroup of that hierarchy empties."},
+    {EG_FT_HOST_FILE_MODIFIED, "PrivilegeEscalation:Runtime/HostFileModified", 7.5,
+     "A container modified a file outside its mount namespace.",
+     "A process in an ECS task container opened for writing a file on a mount of another mount "
+     "namespace, such as the host's file system reached through /proc/<pid>/root of a host "
+     "process or a leaked host descriptor."},
+    {EG_FT_USERFAULTFD, "PrivilegeEscalation:Runtime/UserfaultfdUsage", 5.0,
+     "A container process used userfaultfd.",
+     "A process in an ECS task container made a userfaultfd object (the userfaultfd system call "
+     "or /dev/userfaultfd), which lets it handle page faults in user space: a common way to "
+     "widen the race windows of kernel exploits."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

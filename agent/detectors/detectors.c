@@ -7,11 +7,9 @@ extern const struct eg_detector_ops eg_cap_detector_ops;
 extern const struct eg_detector_ops eg_rootfs_detector_ops;
 extern const struct eg_detector_ops eg_hostns_detector_ops;
 extern const struct eg_detector_ops eg_cgroup_detector_ops;
+extern const struct eg_detector_ops eg_escape_detector_ops;
 
 const struct eg_detector_ops *const eg_detectors[] = {
-    &eg_cap_detector_ops,
-    &eg_rootfs_detector_ops,
-    &eg_hostns_detector_ops,
-    &eg_cgroup_detector_ops,
-    NULL,
+    &eg_cap_detector_ops,    &eg_rootfs_detector_ops, &eg_hostns_detector_ops,
+    &eg_cgroup_detector_ops, &eg_escape_detector_ops, NULL,
 };

@@ -37,6 +37,8 @@ const char *eg_event_kind_name(uint32_t kind)
         return "processAccess";
     case EG_EVENT_CGROUP_LEFT:
         return "cgroupLeft";
+    case EG_EVENT_ESCAPE:
+        return "escape";
     default:
         return NULL;
     }

@@ -109,6 +109,9 @@ const PINNED = {
         {"family":"obs","type":"DefenseEvasion:Runtime/ProcessInjection.VirtualMemoryWrite","findings":1,"maxSeverity":8},
         {"family":"obs","type":"DefenseEvasion:Runtime/ProcessInjection.Proc","findings":1,"maxSeverity":8},
         {"family":"obs","type":"PrivilegeEscalation:Runtime/BpfCapabilityUsed","findings":1,"maxSeverity":7},
+        {"family":"escapes","type":"PrivilegeEscalation:Runtime/RuncContainerEscape","findings":1,"maxSeverity":8},
+        {"family":"escapes","type":"PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified","findings":1,"maxSeverity":8},
+        {"family":"escapes","type":"PrivilegeEscalation:Runtime/HostFileModified","findings":1,"maxSeverity":7.5},
     ],
     'ecsguard/task-activity': [
         {"@timestamp":1796448125920,"type":"Persistence:Runtime/ContainerRootFilesystemModified","severity":2,"container":"worker","executable":null,"repeats":1,"id":"b5bbe05abbd941d2d814db27043c3b4a"},
@@ -195,7 +198,7 @@ test('every finding falls in exactly one severity band and health records in non
         else
             assert.deepStrictEqual(hit, []);
     }
-    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 6);
+    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 9);
     assert.strictEqual(matches('FindingsByTypeFilter', corpus.concat(emf)).length, corpus.length);
     const dim = filters.FindingsByTypeFilter.MetricTransformations[0].Dimensions[0];
     for (const l of corpus)

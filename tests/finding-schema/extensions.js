@@ -64,6 +64,21 @@ module.exports = {
     'service.runtimeDetails.context.how': 'string',
     'service.runtimeDetails.context.stillAttributed': 'boolean',
 
+    // context: container-escape techniques
+    'service.runtimeDetails.context.execPath': 'string',
+    'service.runtimeDetails.context.memoryBackedFile': 'boolean',
+    'service.runtimeDetails.context.memfdName': 'string',
+    'service.runtimeDetails.context.unlinkedFilePath': 'string',
+    'service.runtimeDetails.context.uidBefore': 'integer',
+    'service.runtimeDetails.context.euidAfter': 'integer',
+    'service.runtimeDetails.context.setuidFilePath': 'string',
+    'service.runtimeDetails.context.workingDirectory': 'string',
+    'service.runtimeDetails.context.workingDirectoryMountNamespace': 'integer',
+    'service.runtimeDetails.context.processMountNamespace': 'integer',
+    'service.runtimeDetails.context.fileMountNamespace': 'integer',
+    'service.runtimeDetails.context.userfaultfdDevice': 'boolean',
+    'service.runtimeDetails.context.userfaultfdFlags': 'integer',
+
     // the JSON object in service.additionalInfo.value
     'service.additionalInfo.value.agentVersion': 'string',
     'service.additionalInfo.value.hostname': 'string',

@@ -818,6 +818,157 @@ static int cmd_loop_open_write(int argc, char **argv)
               elapsed / (uint64_t)n, cpu / (uint64_t)n);
 }
 
+/* Copy this egprobe binary into the open file `fd`; 0 or an errno. */
+static int copy_self_to(int fd)
+{
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return errno;
+    char buf[65536];
+    ssize_t n;
+    int err = 0;
+    while ((n = read(self, buf, sizeof(buf))) > 0) {
+        if (write(fd, buf, (size_t)n) != n) {
+            err = errno ? errno : EIO;
+            break;
+        }
+    }
+    if (n < 0)
+        err = errno;
+    close(self);
+    return err;
+}
+
+/*
+ * Fileless execution: a memfd named NAME holding a copy of egprobe, executed through its fd
+ * (fexecve: execveat(fd, "", AT_EMPTY_PATH)) with the egprobe command ARGS, whose result line
+ * is what this prints.
+ */
+static int cmd_memfd_exec(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("usage: memfd-exec NAME COMMAND [ARGS...]");
+    int fd = (int)syscall(SYS_memfd_create, argv[0], 0u);
+    if (fd < 0)
+        return fail(errno, "step=memfd_create");
+    int err = copy_self_to(fd);
+    if (err)
+        return fail(err, "step=copy");
+    char *args[64];
+    int n = 0;
+    args[n++] = "egprobe";
+    for (int i = 1; i < argc && n < 63; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+    extern char **environ;
+    fexecve(fd, args, environ);
+    return fail(errno, "step=fexecve");
+}
+
+/*
+ * What a JIT does: a memfd named NAME written and mapped executable (PROT_READ|PROT_EXEC), never
+ * executed as a program.
+ */
+static int cmd_memfd_map(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: memfd-map NAME");
+    int fd = (int)syscall(SYS_memfd_create, argv[0], 1u /* MFD_CLOEXEC */);
+    if (fd < 0)
+        return fail(errno, "step=memfd_create");
+    int err = copy_self_to(fd);
+    if (err)
+        return fail(err, "step=copy");
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    err = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return fail(err, "step=mmap");
+    munmap(p, 4096);
+    return ok("name=%s", argv[0]);
+}
+
+/*
+ * Fileless execution from disk: an O_TMPFILE file in DIR (never linked) holding a copy of
+ * egprobe, executed through its fd with the egprobe command ARGS.
+ */
+static int cmd_tmpfile_exec(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("usage: tmpfile-exec DIR COMMAND [ARGS...]");
+    int fd = open(argv[0], O_TMPFILE | O_RDWR, 0755);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    int err = copy_self_to(fd);
+    if (err)
+        return fail(err, "step=copy");
+    /* Executing needs no writer left: reopen read-only through /proc, close the writer. */
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    int ro = open(self, O_RDONLY);
+    if (ro < 0)
+        return fail(errno, "step=reopen");
+    close(fd);
+    char *args[64];
+    int n = 0;
+    args[n++] = "egprobe";
+    for (int i = 1; i < argc && n < 63; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+    extern char **environ;
+    fexecve(ro, args, environ);
+    return fail(errno, "step=fexecve");
+}
+
+#define EG_UFFD_USER_MODE_ONLY 1               /* uapi linux/userfaultfd.h */
+#define EG_USERFAULTFD_IOC_NEW _IO(0xAA, 0x00) /* same */
+
+/*
+ * A userfaultfd object: userfaultfd(2) with O_CLOEXEC, plus UFFD_USER_MODE_ONLY with "user-only"
+ * (allowed without CAP_SYS_PTRACE when vm.unprivileged_userfaultfd is 0).
+ */
+static int cmd_userfaultfd(int argc, char **argv)
+{
+    if (argc > 1 || (argc == 1 && strcmp(argv[0], "user-only") != 0))
+        return usage("usage: userfaultfd [user-only]");
+    int flags = O_CLOEXEC | (argc == 1 ? EG_UFFD_USER_MODE_ONLY : 0);
+    int fd = (int)syscall(SYS_userfaultfd, flags);
+    if (fd < 0)
+        return fail(errno, "step=userfaultfd");
+    close(fd);
+    return ok("flags=%d", flags);
+}
+
+/* A userfaultfd object through /dev/userfaultfd (open, then USERFAULTFD_IOC_NEW). */
+static int cmd_userfaultfd_dev(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return usage("usage: userfaultfd-dev");
+    int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+    if (dev < 0)
+        return fail(errno, "step=open");
+    int fd = ioctl(dev, EG_USERFAULTFD_IOC_NEW, O_CLOEXEC | EG_UFFD_USER_MODE_ONLY);
+    int err = errno;
+    close(dev);
+    if (fd < 0)
+        return fail(err, "step=ioctl");
+    close(fd);
+    return ok("device=/dev/userfaultfd");
+}
+
+/* The real, effective and saved user ids. */
+static int cmd_ids(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return usage("usage: ids");
+    uid_t r, e, s;
+    if (getresuid(&r, &e, &s) != 0)
+        return fail(errno, "step=getresuid");
+    return ok("uid=%u euid=%u suid=%u", (unsigned)r, (unsigned)e, (unsigned)s);
+}
+
 /* Map PATH executable (PROT_READ|PROT_EXEC, MAP_PRIVATE), as a loader does with a library. */
 static int cmd_mmap_exec(int argc, char **argv)
 {
@@ -907,6 +1058,12 @@ static const struct {
     {"clone-into-cgroup", cmd_clone_into_cgroup, "DIR PROG [ARGS...]"},
     {"path-storm", cmd_path_storm, "DIR N"},
     {"exec-big-argv", cmd_exec_big_argv, "BYTES PATH ARG0"},
+    {"memfd-exec", cmd_memfd_exec, "NAME COMMAND [ARGS...]"},
+    {"memfd-map", cmd_memfd_map, "NAME"},
+    {"tmpfile-exec", cmd_tmpfile_exec, "DIR COMMAND [ARGS...]"},
+    {"ids", cmd_ids, ""},
+    {"userfaultfd", cmd_userfaultfd, "[user-only]"},
+    {"userfaultfd-dev", cmd_userfaultfd_dev, ""},
 };
 
 int main(int argc, char **argv)

@@ -366,11 +366,19 @@ class Rootfs:
 # ---------------------------------------------------------------------------------------------
 # runc
 
-def runc(*args, timeout=30, check=True):
-    """Runs runc with the harness state root; returns CompletedProcess (text)."""
+def runc(*args, timeout=30, check=True, fds=()):
+    """Runs runc with the harness state root; returns CompletedProcess (text). `fds`: open
+    descriptors runc gets as 3, 4, ... (for `exec --preserve-fds`)."""
     cmd = [RUNC, "--root", RUNC_ROOT] + [str(a) for a in args]
+    extra = {}
+    if fds:
+        def place():
+            for i, fd in enumerate(fds):
+                os.dup2(fd, 3 + i)
+        # preexec_fn runs before the child closes what it does not keep: keep 3, 4, ...
+        extra = {"preexec_fn": place, "pass_fds": tuple(range(3, 3 + len(fds)))}
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, **extra)
     if check and proc.returncode != 0:
         raise HarnessError("%s failed (%d): %s" % (" ".join(cmd), proc.returncode,
                                                    proc.stderr.strip()))
@@ -606,10 +614,14 @@ class Container:
             self._pid = state["pid"]
         return self._pid
 
-    def exec(self, args, check=True, timeout=30, env=None, cwd=None, user=None):
+    def exec(self, args, check=True, timeout=30, env=None, cwd=None, user=None, preserve_fds=()):
         """Runs args in the container (runc exec, with the container's capabilities);
-        returns ExecResult. check=True raises HarnessError on a non-zero exit."""
+        returns ExecResult. check=True raises HarnessError on a non-zero exit. preserve_fds:
+        open descriptors of this process the container process gets as 3, 4, ... (runc
+        --preserve-fds: a runtime that leaks a descriptor into the container)."""
         cmd = ["exec"]
+        if preserve_fds:
+            cmd += ["--preserve-fds", str(len(preserve_fds))]
         for key, value in (env or {}).items():
             cmd += ["--env", "%s=%s" % (key, value)]
         if cwd:
@@ -618,7 +630,7 @@ class Container:
             cmd += ["--user", "%d:%d" % tuple(user)]
         cmd += [self.id] + [str(a) for a in args]
         try:
-            proc = runc(*cmd, timeout=timeout, check=False)
+            proc = runc(*cmd, timeout=timeout, check=False, fds=tuple(preserve_fds))
         except subprocess.TimeoutExpired:
             raise HarnessError("exec %r in %s timed out after %ss" % (args, self.id, timeout))
         result = ExecResult(proc.returncode, proc.stdout, proc.stderr, args, self)

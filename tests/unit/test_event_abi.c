@@ -134,6 +134,16 @@ static void lifecycle_events(void **state)
     };
     check_struct(btf, "eg_cgroup_left_event", sizeof(struct eg_cgroup_left_event), left,
                  sizeof(left) / sizeof(left[0]));
+    const struct field esc[] = {
+        F(struct eg_escape_event, hdr),    F(struct eg_escape_event, ino),
+        F(struct eg_escape_event, dev),    F(struct eg_escape_event, technique),
+        F(struct eg_escape_event, result), F(struct eg_escape_event, esc_flags),
+        F(struct eg_escape_event, arg0),   F(struct eg_escape_event, arg1),
+        F(struct eg_escape_event, path),   F(struct eg_escape_event, path2),
+        F(struct eg_escape_event, name),
+    };
+    check_struct(btf, "eg_escape_event", sizeof(struct eg_escape_event), esc,
+                 sizeof(esc) / sizeof(esc[0]));
     /* Written by the agent's start-up scan, read by every program. */
     const struct field home[] = {
         F(struct eg_home, cgroup_id),

@@ -1,0 +1,245 @@
+/*
+ * The container-escape detector: one EG_EVENT_ESCAPE record per technique the kernel saw
+ * (bpf/escape.bpf.h). Each technique is one finding type; one finding per behaviour, keyed by
+ * what the technique acted on (the memfd's name, the set-user-id file, the other namespace's
+ * directory), never by anything looked up again after the event; repeats are counted into it.
+ */
+#include "agent/detectors/detect_escape.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/common/json_text.h"
+#include "policy/finding.h"
+
+struct eg_escape_detector {
+    struct eg_detector_env env;
+    struct eg_escape_detector_stats stats;
+};
+
+struct eg_escape_detector *eg_escape_detector_new(const struct eg_detector_env *env)
+{
+    struct eg_escape_detector *d = calloc(1, sizeof(*d));
+    if (d)
+        d->env = *env;
+    return d;
+}
+
+void eg_escape_detector_free(struct eg_escape_detector *d)
+{
+    free(d);
+}
+
+void eg_escape_detector_get_stats(const struct eg_escape_detector *d,
+                                  struct eg_escape_detector_stats *out)
+{
+    *out = d->stats;
+}
+
+bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
+{
+    switch (technique) {
+    case EG_ESC_FILELESS_EXEC:
+        *out = EG_FT_FILELESS_EXEC;
+        return true;
+    case EG_ESC_ELEVATION_TO_ROOT:
+        *out = EG_FT_ELEVATION_TO_ROOT;
+        return true;
+    case EG_ESC_CWD_OTHER_MNT_NS:
+        *out = EG_FT_RUNC_ESCAPE;
+        return true;
+    case EG_ESC_RELEASE_AGENT:
+        *out = EG_FT_RELEASE_AGENT_MODIFIED;
+        return true;
+    case EG_ESC_HOST_FILE_WRITE:
+        *out = EG_FT_HOST_FILE_MODIFIED;
+        return true;
+    case EG_ESC_USERFAULTFD:
+        *out = EG_FT_USERFAULTFD;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static struct json_object *str_of(const char *s, size_t n)
+{
+    return eg_json_string_n(s, strnlen(s, n), n);
+}
+
+/* The behaviour's own part of the finding key (after type and container). */
+static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *e)
+{
+    switch (e->technique) {
+    case EG_ESC_FILELESS_EXEC:
+        /* Each run makes a new memfd (a new inode): the behaviour is its name and kind. */
+        eg_finding_key_add_u64(key, e->esc_flags & EG_ESC_MEMFD);
+        eg_finding_key_add_str(key, e->name[0] ? e->name : "");
+        break;
+    case EG_ESC_ELEVATION_TO_ROOT:
+        eg_finding_key_add_u64(key, e->dev);
+        eg_finding_key_add_u64(key, e->ino);
+        eg_finding_key_add_u64(key, e->arg0);
+        break;
+    case EG_ESC_CWD_OTHER_MNT_NS:
+        eg_finding_key_add_u64(key, e->arg0);
+        eg_finding_key_add_u64(key, e->dev);
+        eg_finding_key_add_u64(key, e->ino);
+        break;
+    case EG_ESC_RELEASE_AGENT:
+    case EG_ESC_HOST_FILE_WRITE:
+    case EG_ESC_USERFAULTFD: /* the executable */
+        eg_finding_key_add_u64(key, e->dev);
+        eg_finding_key_add_u64(key, e->ino);
+        break;
+    }
+}
+
+/* Occurrences one record stands for: the open techniques carry the opens the kernel absorbed. */
+static uint64_t occurrences(const struct eg_escape_event *e)
+{
+    if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE ||
+        e->technique == EG_ESC_USERFAULTFD)
+        return 1 + (uint64_t)e->arg1;
+    return 1;
+}
+
+static struct json_object *context_of(const struct eg_escape_event *e)
+{
+    struct json_object *ctx = json_object_new_object();
+    if (e->path2[0])
+        json_object_object_add(ctx, "execPath", str_of(e->path2, EG_PATH_LEN));
+    switch (e->technique) {
+    case EG_ESC_FILELESS_EXEC:
+        json_object_object_add(ctx, "memoryBackedFile",
+                               json_object_new_boolean((e->esc_flags & EG_ESC_MEMFD) != 0));
+        if ((e->esc_flags & EG_ESC_MEMFD) && e->name[0])
+            json_object_object_add(ctx, "memfdName", str_of(e->name, EG_NAME_LEN));
+        else if (e->path[0])
+            json_object_object_add(ctx, "unlinkedFilePath", str_of(e->path, EG_PATH_LEN));
+        break;
+    case EG_ESC_ELEVATION_TO_ROOT:
+        json_object_object_add(ctx, "uidBefore", json_object_new_int64(e->arg0));
+        json_object_object_add(ctx, "euidAfter", json_object_new_int64(e->arg1));
+        if (e->path[0])
+            json_object_object_add(ctx, "setuidFilePath", str_of(e->path, EG_PATH_LEN));
+        break;
+    case EG_ESC_CWD_OTHER_MNT_NS:
+        if (e->path[0])
+            json_object_object_add(ctx, "workingDirectory", str_of(e->path, EG_PATH_LEN));
+        json_object_object_add(ctx, "workingDirectoryMountNamespace",
+                               json_object_new_int64(e->arg0));
+        json_object_object_add(ctx, "processMountNamespace", json_object_new_int64(e->arg1));
+        break;
+    case EG_ESC_RELEASE_AGENT:
+        if (e->path[0])
+            json_object_object_add(ctx, "releaseAgentPath", str_of(e->path, EG_PATH_LEN));
+        json_object_object_add(ctx, "fileOperation", json_object_new_string("modify"));
+        break;
+    case EG_ESC_HOST_FILE_WRITE:
+        if (e->path[0])
+            json_object_object_add(ctx, "filePath", str_of(e->path, EG_PATH_LEN));
+        json_object_object_add(ctx, "fileOperation", json_object_new_string("modify"));
+        json_object_object_add(ctx, "fileMountNamespace", json_object_new_int64(e->arg0));
+        json_object_object_add(ctx, "processMountNamespace",
+                               json_object_new_int64(e->hdr.mnt_ns_inum));
+        break;
+    case EG_ESC_USERFAULTFD:
+        if (e->esc_flags & EG_ESC_UFFD_DEVICE)
+            json_object_object_add(ctx, "userfaultfdDevice", json_object_new_boolean(1));
+        else
+            json_object_object_add(ctx, "syscall", json_object_new_string("userfaultfd"));
+        json_object_object_add(ctx, "userfaultfdFlags", json_object_new_int64(e->arg0));
+        break;
+    }
+    return ctx;
+}
+
+void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
+{
+    struct eg_escape_detector *d = ctx;
+    if (size < sizeof(struct eg_escape_event)) {
+        d->stats.short_records++;
+        return;
+    }
+    const struct eg_escape_event *e = rec;
+    enum eg_finding_type type;
+    if (!eg_escape_finding_type(e->technique, &type)) {
+        d->stats.unknown_techniques++;
+        return;
+    }
+    d->stats.events++;
+    struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
+    struct eg_where w;
+    eg_where_capture(&w, c, h->cgroup_id);
+    struct eg_finding_key key;
+    eg_finding_key_init(&key, type, &w);
+    key_parts(&key, e);
+    uint64_t ms = eg_event_epoch_ms(h->ts_ns);
+    bool created = false;
+    struct eg_finding *f = eg_aggregator_record(d->env.findings, key.text, type, ms, occurrences(e),
+                                                eg_now_ms(), &created);
+    if (!f) {
+        d->stats.findings_dropped++;
+        return;
+    }
+    if (!created)
+        return;
+    eg_finding_begin(f, &w, h, ms);
+    /* The exec record came first, so the process table already has the new image. */
+    /* path: the executable (FilelessExecution, ElevationToRoot, UserfaultfdUsage). */
+    bool exec_technique = e->technique == EG_ESC_FILELESS_EXEC ||
+                          e->technique == EG_ESC_ELEVATION_TO_ROOT ||
+                          e->technique == EG_ESC_USERFAULTFD;
+    eg_finding_set_process(f, d->env.procs, h, exec_technique ? e->path : NULL);
+    /*
+     * A memfd's dentry is its own parent (a pseudo file), so the kernel's walk gives "/": name
+     * it as /proc/<pid>/exe does.
+     */
+    if (e->technique == EG_ESC_FILELESS_EXEC && (e->esc_flags & EG_ESC_MEMFD) && e->name[0])
+        snprintf(f->process.exe, sizeof(f->process.exe), "/%.*s (deleted)", EG_NAME_LEN - 1,
+                 e->name);
+    f->context = context_of(e);
+    /* What an allow rule's file_path matches: the executed or written file, or the directory. */
+    if (e->path[0] && e->technique != EG_ESC_USERFAULTFD)
+        snprintf(f->file_path, sizeof(f->file_path), "%.*s", EG_PATH_LEN - 1, e->path);
+}
+
+static void *escape_create(const struct eg_detector_env *env)
+{
+    return eg_escape_detector_new(env);
+}
+
+static int escape_subscribe(void *d, struct eg_ringbuf_reader *r)
+{
+    return eg_ringbuf_reader_on(r, EG_EVENT_ESCAPE, eg_escape_on_event, d) ? EG_EVENT_ESCAPE : 0;
+}
+
+static void escape_stats(void *p, struct json_object *obj)
+{
+    const struct eg_escape_detector *d = p;
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "events", json_object_new_int64((int64_t)d->stats.events));
+    json_object_object_add(o, "shortRecords",
+                           json_object_new_int64((int64_t)d->stats.short_records));
+    json_object_object_add(o, "unknownTechniques",
+                           json_object_new_int64((int64_t)d->stats.unknown_techniques));
+    json_object_object_add(o, "findingsDropped",
+                           json_object_new_int64((int64_t)d->stats.findings_dropped));
+    json_object_object_add(obj, "escapes", o);
+}
+
+static void escape_destroy(void *d)
+{
+    eg_escape_detector_free(d);
+}
+
+const struct eg_detector_ops eg_escape_detector_ops = {
+    .name = "escapes",
+    .create = escape_create,
+    .subscribe = escape_subscribe,
+    .stats = escape_stats,
+    .destroy = escape_destroy,
+};

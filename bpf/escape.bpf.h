@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Container-escape techniques seen at exec (EG_EVENT_ESCAPE, struct eg_escape_event): a
+ * fileless exec, an exec that made a non-root user root, an exec from a working directory on
+ * another mount namespace's mount. Included by lifecycle.bpf.c only: its sched_process_exec
+ * program calls eg_escape_at_exec for every exec of a contained process that is not runtime
+ * set-up. Each check is a few loads on objects the exec already holds (the file, the new
+ * credentials, fs->pwd); a record is made only when one holds, so an ordinary exec pays the
+ * loads and nothing else.
+ */
+#ifndef ECSGUARD_ESCAPE_BPF_H
+#define ECSGUARD_ESCAPE_BPF_H
+
+#include "common.bpf.h"
+#include "rootfs_root.bpf.h"
+
+/* fs/mount.h: the mnt_ns of a kern_mount()ed (kernel-internal) mount, distinct from any. */
+#define EG_MNT_NS_INTERNAL ((void *)-22L)
+/* include/uapi/linux/magic.h */
+#define EG_TMPFS_MAGIC 0x01021994
+#define EG_HUGETLBFS_MAGIC 0x958458f6
+
+/* The mount namespace of the mount `vfsmnt` belongs to (NULL: detached). */
+static __always_inline struct mnt_namespace *eg_mount_ns_of(struct vfsmount *vfsmnt)
+{
+    struct mount *m = container_of(vfsmnt, struct mount, mnt);
+    return BPF_CORE_READ(m, mnt_ns);
+}
+
+/*
+ * The mount namespace the container's runtime made for it: its captured root mount's
+ * (rootfs_root.bpf.h); NULL when none was captured. A process of the container that made a
+ * namespace of its own (unshare -m) still reaches this one through descriptors and /proc/<pid>/root
+ * of its other processes: not another namespace in the sense of an escape.
+ */
+static __always_inline struct mnt_namespace *eg_container_mount_ns(__u64 cgid)
+{
+    struct eg_rootfs_root *r = captured_root(NULL, cgid);
+    return r ? eg_mount_ns_of(r->mnt) : NULL;
+}
+
+/* Reserve and fill the common part of an escape record; NULL when the ring is full. */
+static __always_inline struct eg_escape_event *
+eg_escape_begin(struct task_struct *p, __u64 cgid, __u32 technique, struct linux_binprm *bprm)
+{
+    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    if (!e)
+        return NULL;
+    eg_fill_header(&e->hdr, p, cgid, EG_EVENT_ESCAPE, sizeof(*e));
+    e->technique = technique;
+    e->result = 0;
+    e->esc_flags = 0;
+    e->arg0 = 0;
+    e->arg1 = 0;
+    e->path[0] = '\0';
+    e->path2[0] = '\0';
+    e->name[0] = '\0';
+    bpf_probe_read_kernel_str(e->path2, sizeof(e->path2), BPF_CORE_READ(bprm, filename));
+    return e;
+}
+
+/*
+ * A technique held: counted as seen, and as filtered when the process is still the runtime
+ * setting its container up (runc 1.1's `runc init` re-executes its memfd copy of itself, before
+ * or after the runtime has put it into the container's cgroup; docs/findings.md "Escapes").
+ * True when it is to be sent.
+ */
+static __always_inline bool eg_escape_wanted(bool setup)
+{
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (setup) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return false;
+    }
+    return true;
+}
+
+/* The dentry's own name into out[EG_NAME_LEN]. */
+static __always_inline void eg_escape_name(char *out, struct dentry *d)
+{
+    bpf_probe_read_kernel_str(out, EG_NAME_LEN, BPF_CORE_READ(d, d_name.name));
+}
+
+/*
+ * The checks of one exec by process `p` (current) of container `cgid`. Called once the exec has
+ * succeeded: the new credentials are committed, bprm->file is the executed file. `setup`: the
+ * process is still the runtime's set-up (no home yet), whose techniques are only counted.
+ */
+static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linux_binprm *bprm,
+                                              __u64 cgid, bool setup, const bool legacy)
+{
+    /*
+     * p and bprm are tp_btf arguments, BTF pointers on every kernel (both flavours): the tests
+     * every exec pays are direct loads; only the mount's namespace, behind container_of, is a
+     * CO-RE read.
+     */
+    struct file *exe = bprm->file;
+    struct inode *inode = exe->f_inode;
+
+    /*
+     * Fileless: the executed file has no name in any directory. Its link count, not its name:
+     * a memfd's "memfd:" prefix is the kernel's, but a file deleted after it was opened, or an
+     * O_TMPFILE never linked, carries no marker at all.
+     */
+    if (inode->i_nlink == 0 && eg_escape_wanted(setup)) {
+        struct eg_escape_event *e = eg_escape_begin(p, cgid, EG_ESC_FILELESS_EXEC, bprm);
+        if (e) {
+            e->ino = BPF_CORE_READ(inode, i_ino);
+            e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+            unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
+            e->arg1 = (__u32)magic;
+            struct vfsmount *mnt = BPF_CORE_READ(exe, f_path.mnt);
+            if (eg_mount_ns_of(mnt) == EG_MNT_NS_INTERNAL &&
+                (magic == EG_TMPFS_MAGIC || magic == EG_HUGETLBFS_MAGIC))
+                e->esc_flags |= EG_ESC_MEMFD;
+            eg_escape_name(e->name, BPF_CORE_READ(exe, f_path.dentry));
+            if (eg_file_path(p, exe, e->path, legacy) != 0)
+                e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+            eg_submit(e, EG_EVENT_ESCAPE, true);
+        }
+    }
+
+    /*
+     * Elevation to root: this exec changed the credentials (bprm->per_clear: the kernel sets it
+     * exactly when a set-id file or file capabilities changed them, and not under
+     * no_new_privs or on a nosuid mount) and the process is now effective root while its real
+     * user is not root.
+     */
+    const struct cred *cred = p->real_cred;
+    __u32 uid = cred->uid.val;
+    __u32 euid = cred->euid.val;
+    if (euid == 0 && uid != 0 && bprm->per_clear != 0 && eg_escape_wanted(setup)) {
+        struct eg_escape_event *e = eg_escape_begin(p, cgid, EG_ESC_ELEVATION_TO_ROOT, bprm);
+        if (e) {
+            e->ino = BPF_CORE_READ(inode, i_ino);
+            e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+            e->arg0 = uid;
+            e->arg1 = euid;
+            eg_escape_name(e->name, BPF_CORE_READ(exe, f_path.dentry));
+            if (eg_file_path(p, exe, e->path, legacy) != 0)
+                e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+            eg_submit(e, EG_EVENT_ESCAPE, true);
+        }
+    }
+
+    /*
+     * Working directory on another mount namespace's mount: a directory the container can only
+     * hold through a descriptor leaked from outside (CVE-2024-21626). Any mount a process of the
+     * container reaches by path is in its own namespace (a namespace it created holds copies,
+     * setns moves the working directory into the new one). A detached mount (NULL: lazily
+     * unmounted) is no other namespace's and is not reported, nor is the container's own first
+     * namespace seen from one it made (eg_container_mount_ns).
+     */
+    struct vfsmount *pwd_mnt = p->fs->pwd.mnt;
+    struct mnt_namespace *pwd_ns = eg_mount_ns_of(pwd_mnt);
+    struct mnt_namespace *own_ns = p->nsproxy->mnt_ns;
+    if (pwd_ns && pwd_ns != own_ns && pwd_ns != EG_MNT_NS_INTERNAL &&
+        pwd_ns != eg_container_mount_ns(cgid) && eg_escape_wanted(setup)) {
+        struct eg_escape_event *e = eg_escape_begin(p, cgid, EG_ESC_CWD_OTHER_MNT_NS, bprm);
+        if (e) {
+            struct dentry *pwd = BPF_CORE_READ(p, fs, pwd.dentry);
+            e->ino = BPF_CORE_READ(pwd, d_inode, i_ino);
+            e->dev = BPF_CORE_READ(pwd, d_sb, s_dev);
+            e->arg0 = BPF_CORE_READ(pwd_ns, ns.inum);
+            e->arg1 = BPF_CORE_READ(own_ns, ns.inum);
+            eg_escape_name(e->name, pwd);
+            if (eg_dentry_path(p, pwd, pwd_mnt, e->path, legacy) != 0)
+                e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+            eg_submit(e, EG_EVENT_ESCAPE, true);
+        }
+    }
+}
+
+#endif /* ECSGUARD_ESCAPE_BPF_H */

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Container-escape techniques seen at a write-open of a file that is not on the container's
+ * root mount (EG_EVENT_ESCAPE): a cgroup v1 release_agent (CGroupsReleaseAgentModified) and a
+ * file on another mount namespace's mount (HostFileModified), /dev/userfaultfd
+ * (UserfaultfdUsage, whose system call's exit programs in rootfs.bpf.c call
+ * eg_escape_userfaultfd too). Included by rootfs.bpf.c only, whose open exits call
+ * eg_escape_other_mount_open for every write-open of a contained process on another mount than
+ * its root: a volume, a bind mount, a tmpfs, EFS. That branch is hot for volume writes, so it
+ * pays only a few loads (the inode's mode, the mount's namespace, the writer's, the super
+ * block's magic) and everything else happens when one of them says "candidate".
+ */
+#ifndef ECSGUARD_ESCAPE_OPEN_BPF_H
+#define ECSGUARD_ESCAPE_OPEN_BPF_H
+
+#include "common.bpf.h"
+#include "rootfs_root.bpf.h"
+
+/* include/uapi/linux/magic.h */
+#define EG_CGROUP_SUPER_MAGIC 0x27e0eb
+/* fs/mount.h: the mnt_ns of a kern_mount()ed (kernel-internal) mount. */
+#define EG_MNT_NS_INTERNAL_OPEN ((struct mnt_namespace *)-22L)
+#define EG_ESCAPE_OPEN_DEDUP_NS 1000000000ULL
+#define EG_MAX_ESCAPE_OPENS 4096
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, EG_MAX_ESCAPE_OPENS);
+    __type(key, struct eg_escape_open_key);
+    __type(value, struct eg_escape_open_val);
+} eg_escape_opens SEC(".maps");
+
+/*
+ * The namespace of the mount `mnt`: one direct load through bpf_rdonly_cast (`cast`), or a
+ * CO-RE read. The address is computed as a number, so the verifier sees no negative offset
+ * into a typed pointer.
+ */
+static __always_inline struct mnt_namespace *eg_open_mount_ns(struct vfsmount *mnt, const bool cast)
+{
+    __u64 m = (__u64)mnt - bpf_core_field_offset(struct mount, mnt);
+    if (cast) {
+        struct mount *mp = bpf_rdonly_cast((void *)m, bpf_core_type_id_kernel(struct mount));
+        return mp->mnt_ns;
+    }
+    return BPF_CORE_READ((struct mount *)m, mnt_ns);
+}
+
+/* Whether the dentry's name is "release_agent" (read only for files on a cgroup v1 mount). */
+static __always_inline bool eg_is_release_agent(struct dentry *d)
+{
+    char name[16] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
+    const char want[] = "release_agent";
+#pragma unroll
+    for (int i = 0; i < (int)sizeof(want); i++)
+        if (name[i] != want[i])
+            return false;
+    return true;
+}
+
+/*
+ * One record per (container, technique, file) a second; false while within the second of the
+ * last one (this open counted as absorbed). `absorbed`: the opens absorbed since that record.
+ */
+static __always_inline bool eg_escape_open_due(__u64 cgid, __u32 technique, __u64 ino, __u32 dev,
+                                               __u64 *absorbed)
+{
+    struct eg_escape_open_key k = {
+        .cgroup_id = cgid, .ino = ino, .dev = dev, .technique = technique};
+    __u64 now = bpf_ktime_get_boot_ns();
+    struct eg_escape_open_val *v = bpf_map_lookup_elem(&eg_escape_opens, &k);
+    *absorbed = 0;
+    if (v) {
+        if (now - v->last_sent_ns < EG_ESCAPE_OPEN_DEDUP_NS) {
+            __sync_fetch_and_add(&v->absorbed, 1);
+            return false;
+        }
+        /*
+         * Take the count without an atomic exchange (BPF_XCHG is 5.12+; 5.10 refuses the whole
+         * object): read, then subtract what was read with an add whose result is unused (XADD,
+         * on every kernel). An open counted in between stays for the next record.
+         */
+        __u64 taken = v->absorbed;
+        if (taken)
+            __sync_fetch_and_add(&v->absorbed, -taken);
+        *absorbed = taken;
+        v->last_sent_ns = now;
+        return true;
+    }
+    struct eg_escape_open_val nv = {.last_sent_ns = now};
+    bpf_map_update_elem(&eg_escape_opens, &k, &nv, BPF_ANY);
+    return true;
+}
+
+/*
+ * The rare part: a candidate write-open of `fp` (technique decided) by `task` of container
+ * `cgid`. Set-up is tested here, not on the hot branch. `root`: the container's root as its
+ * runtime set it up (rootfs_root.bpf.h), for the release_agent's path.
+ */
+static __always_inline void eg_escape_open_record(struct task_struct *task, __u64 cgid,
+                                                  struct file *fp, __u32 technique, __u32 arg0,
+                                                  const struct eg_root_view *rv, const bool legacy)
+{
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (eg_in_setup(task, legacy)) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return;
+    }
+    struct inode *inode = BPF_CORE_READ(fp, f_inode);
+    __u64 ino = BPF_CORE_READ(inode, i_ino);
+    __u32 dev = BPF_CORE_READ(inode, i_sb, s_dev);
+    __u64 absorbed;
+    if (!eg_escape_open_due(cgid, technique, ino, dev, &absorbed)) {
+        eg_count_deduplicated(EG_EVENT_ESCAPE);
+        return;
+    }
+    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    if (!e)
+        return;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ESCAPE, sizeof(*e));
+    e->ino = ino;
+    e->dev = dev;
+    e->technique = technique;
+    e->result = 0;
+    e->esc_flags = 0;
+    e->arg0 = arg0;
+    e->arg1 = absorbed > 0xffffffffULL ? 0xffffffffU : (__u32)absorbed;
+    e->path2[0] = '\0';
+    struct dentry *d = BPF_CORE_READ(fp, f_path.dentry);
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
+    /*
+     * From the container's root; a file of another namespace is not under it, and the walk
+     * ends at that namespace's root: the host's path of a host file.
+     */
+    if (container_path(rv, d, BPF_CORE_READ(fp, f_path.mnt), e->path, legacy) != 0)
+        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
+/* Whether the dentry's name is "userfaultfd" (read only for misc character devices). */
+static __always_inline bool eg_is_userfaultfd(struct dentry *d)
+{
+    char name[16] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
+    const char want[] = "userfaultfd";
+#pragma unroll
+    for (int i = 0; i < (int)sizeof(want); i++)
+        if (name[i] != want[i])
+            return false;
+    return true;
+}
+
+/*
+ * A userfaultfd object made by `task` of container `cgid` (EG_ESC_USERFAULTFD): `ret` the
+ * syscall's fd, `flags` its flags or the device's open flags. Keyed by the executable.
+ */
+static __always_inline void eg_escape_userfaultfd(struct task_struct *task, __u64 cgid, long ret,
+                                                  __u32 flags, bool device, const bool legacy)
+{
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (eg_in_setup(task, legacy)) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return;
+    }
+    struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+    __u64 ino = BPF_CORE_READ(exe, f_inode, i_ino);
+    __u32 dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+    __u64 absorbed;
+    if (!eg_escape_open_due(cgid, EG_ESC_USERFAULTFD, ino, dev, &absorbed)) {
+        eg_count_deduplicated(EG_EVENT_ESCAPE);
+        return;
+    }
+    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    if (!e)
+        return;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ESCAPE, sizeof(*e));
+    e->ino = ino;
+    e->dev = dev;
+    e->technique = EG_ESC_USERFAULTFD;
+    e->result = device ? 0 : (__s32)ret;
+    e->esc_flags = device ? EG_ESC_UFFD_DEVICE : 0;
+    e->arg0 = flags;
+    e->arg1 = absorbed > 0xffffffffULL ? 0xffffffffU : (__u32)absorbed;
+    e->path2[0] = '\0';
+    e->name[0] = '\0';
+    /*
+     * No path walk here: the agent's process table has the executable's path (from the exec),
+     * and a third walk in the open programs cost the 5.10 verifier more than it accepts for
+     * the fexit flavour.
+     */
+    e->path[0] = '\0';
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
+/* include/linux/miscdevice.h, kdev_t.h, uapi stat.h */
+#define EG_MISC_MAJOR 10
+#define EG_MINORBITS 20
+#define EG_S_IFMT 00170000
+#define EG_S_IFCHR 0020000
+
+/*
+ * A write-open by a contained process of a file on another mount than its container's root.
+ * `f`: the file's fields (file_fields() of rootfs.bpf.c), `fp` the file itself, `mnt` its mount.
+ */
+static __always_inline void eg_escape_other_mount_open(struct task_struct *task, __u64 cgid,
+                                                       struct file *fp, struct vfsmount *mnt,
+                                                       struct inode *inode, __u32 open_flags,
+                                                       struct eg_rootfs_root *root, const bool cast,
+                                                       const bool legacy)
+{
+    /* A misc character device (major 10) named userfaultfd: /dev/userfaultfd. */
+    __u32 mode = cast ? inode->i_mode : BPF_CORE_READ(inode, i_mode);
+    if ((mode & EG_S_IFMT) == EG_S_IFCHR) {
+        __u32 rdev = cast ? inode->i_rdev : BPF_CORE_READ(inode, i_rdev);
+        if ((rdev >> EG_MINORBITS) == EG_MISC_MAJOR &&
+            eg_is_userfaultfd(BPF_CORE_READ(fp, f_path.dentry)))
+            eg_escape_userfaultfd(task, cgid, 0, open_flags, true, legacy);
+        return; /* a device: no cgroup file, no host file of another namespace's mount */
+    }
+    struct mnt_namespace *ns = eg_open_mount_ns(mnt, cast);
+    struct mnt_namespace *own = EG_LOAD(legacy, task, nsproxy, mnt_ns);
+    /*
+     * Not another namespace: the container's own first one, seen from a namespace a process of
+     * it made (unshare -m) through /proc/<pid>/root or a descriptor (only read when the
+     * namespaces differ, which a volume write never does).
+     */
+    bool other_ns = ns && ns != own && ns != EG_MNT_NS_INTERNAL_OPEN &&
+                    !(root && ns == eg_open_mount_ns(root->mnt, false));
+    unsigned long magic = cast ? mnt->mnt_sb->s_magic : BPF_CORE_READ(mnt, mnt_sb, s_magic);
+    if (!other_ns && magic != EG_CGROUP_SUPER_MAGIC)
+        return; /* a volume, a tmpfs...: the common case ends here */
+    __u32 technique;
+    __u32 arg0;
+    /* A release_agent is one whichever namespace its mount is in (the host's, through /proc). */
+    if (magic == EG_CGROUP_SUPER_MAGIC && eg_is_release_agent(BPF_CORE_READ(fp, f_path.dentry))) {
+        technique = EG_ESC_RELEASE_AGENT;
+        arg0 = open_flags;
+    } else if (other_ns) {
+        technique = EG_ESC_HOST_FILE_WRITE;
+        arg0 = BPF_CORE_READ(ns, ns.inum);
+    } else {
+        return;
+    }
+    struct eg_root_view rv;
+    root_view_of(root, task, &rv);
+    eg_escape_open_record(task, cgid, fp, technique, arg0, &rv, legacy);
+}
+
+#endif /* ECSGUARD_ESCAPE_OPEN_BPF_H */

@@ -1,0 +1,331 @@
+"""Container-escape techniques (issue 18), each performed against a harmless target in a real
+runc container on the real kernel, with its finding (type, severity, attribution, context) and
+its benign counterpart's silence.
+
+Silence is asserted after a sentinel: the benign actions run first, then the technique itself
+once more; its finding arrives after the benign actions' events (one ring, in order), so when it
+is there and nothing else is, the benign actions produced nothing.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import harness
+from agent_case import AgentCase, additional_info, context, last_by_id, process
+from test_hostns import HostSleeper
+
+FILELESS = "DefenseEvasion:Runtime/FilelessExecution"
+ELEVATION = "PrivilegeEscalation:Runtime/ElevationToRoot"
+RUNC_ESCAPE = "PrivilegeEscalation:Runtime/RuncContainerEscape"
+RELEASE_AGENT = "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified"
+HOST_FILE = "PrivilegeEscalation:Runtime/HostFileModified"
+USERFAULTFD = "PrivilegeEscalation:Runtime/UserfaultfdUsage"
+ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE, USERFAULTFD)
+
+
+class Escapes(AgentCase):
+
+    def started(self, **options):
+        """A registered, started container and a running agent (agent first: nothing missed)."""
+        options.setdefault("family", "escapes")
+        c = self.container(**options)
+        self.register(c)
+        if self.agent is None:
+            self.start_agent()
+        c.start()
+        return c
+
+    def only(self, type_, c, timeout=20):
+        """The container's findings of `type_` (newest line of each), after one has arrived."""
+        self.agent.wait_for(harness.match(type_, c), timeout=timeout)
+        return list(last_by_id(self.findings_of(type_, c)).values())
+
+    def assertEscapeAttribution(self, f, c, type_, severity):
+        self.assertEqual(f["type"], type_)
+        self.assertEqual(f["severity"], severity)
+        self.assertAttributed(f, c)
+        p = process(f)
+        self.assertGreater(p["pid"], 0)
+        self.assertGreater(p["namespacePid"], 0)
+        self.assertIn("uuid", p)
+        # Every context extension is also where typed consumers read it.
+        if "execPath" in context(f):
+            self.assertEqual(additional_info(f)["context"]["execPath"], context(f)["execPath"])
+
+    # -- 1. FilelessExecution ---------------------------------------------------------------
+
+    def test_memfd_exec_is_fileless_execution(self):
+        c = self.started(name="fileless")
+        for _ in range(2):
+            r = c.exec(["/bin/egprobe", "memfd-exec", "payload", "null-syscall", "1"])
+            self.assertIn("ok null-syscall", r.stdout)
+        self.agent.wait_for(lambda f: harness.match(FILELESS, c)(f) and
+                            f["service"]["count"] >= 2, timeout=20)
+        found = self.only(FILELESS, c)
+        self.assertEqual(len(found), 1, found)  # two runs, one behaviour
+        f = found[0]
+        self.assertEscapeAttribution(f, c, FILELESS, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["memfdName"], "memfd:payload")
+        self.assertIs(ctx["memoryBackedFile"], True)
+        self.assertRegex(ctx["execPath"], r"^/(dev|proc/self)/fd/\d+$")
+        self.assertEqual(process(f)["executablePath"], "/memfd:payload (deleted)")
+        self.assertEqual(f["service"]["count"], 2)
+
+    def test_unlinked_tmpfile_exec_is_fileless_execution(self):
+        # On a tmpfs of its own (exec allowed): O_TMPFILE needs a file system that has it, which
+        # the kernel matrix's guests' root over 9p has not.
+        c = self.started(name="tmpfile", caps_add=["CAP_SYS_ADMIN"])
+        r = c.exec(["/bin/sh", "-c", "mkdir -p /mnt/scratch && mount -t tmpfs scratch "
+                    "/mnt/scratch && /bin/egprobe tmpfile-exec /mnt/scratch null-syscall 1"])
+        self.assertIn("ok null-syscall", r.stdout)
+        f = self.only(FILELESS, c)[0]
+        self.assertEscapeAttribution(f, c, FILELESS, 5.0)
+        ctx = context(f)
+        self.assertIs(ctx["memoryBackedFile"], False)
+        self.assertNotIn("memfdName", ctx)
+        self.assertTrue(ctx["unlinkedFilePath"].startswith("/mnt/scratch/"), ctx)
+
+    def test_jit_memfd_runc_exec_and_runtime_reexec_are_silent(self):
+        """memfd written and mapped executable (a JIT) is not an exec; runc 1.1 re-executes its
+        memfd copy of itself in every `runc run` and `runc exec` (before it joins the
+        container's cgroup here; runtime set-up, filtered in the kernel, when it has)."""
+        c = self.started(name="jit")
+        for _ in range(3):
+            r = c.exec(["/bin/egprobe", "memfd-map", "jit-code"])
+            self.assertIn("ok memfd-map", r.stdout)
+        c.exec(["/bin/egprobe", "null-syscall", "1"])
+        c.exec(["/bin/sh", "-c", "/bin/egprobe null-syscall 1 && cat /etc/passwd >/dev/null"])
+        c.exec(["/bin/egprobe", "memfd-exec", "sentinel", "null-syscall", "1"])
+        found = self.only(FILELESS, c)
+        self.assertEqual([context(f)["memfdName"] for f in found], ["memfd:sentinel"])
+        # Nothing else of the escape types from this container (other containers on the host
+        # are other engineers' tests).
+        self.assertEqual([f for t in ESCAPE_TYPES for f in self.findings_of(t, c)
+                          if f["id"] != found[0]["id"]], [])
+
+    # -- 2. ElevationToRoot -----------------------------------------------------------------
+
+    def setuid_copy(self, c, name="egprobe-suid"):
+        """A set-user-id-root copy of egprobe in the container's root filesystem."""
+        path = os.path.join(c.rootfs_path, "bin", name)
+        shutil.copy(os.path.join(c.rootfs_path, "bin", "egprobe"), path)
+        os.chown(path, 0, 0)
+        os.chmod(path, 0o4755)
+        return "/bin/" + name
+
+    def test_setuid_root_binary_run_by_uid_1000_is_elevation_to_root(self):
+        c = self.started(name="elevate")
+        suid = self.setuid_copy(c)
+        # Benign first: root runs it, uid 1000 runs an ordinary binary.
+        self.assertIn("euid=0", c.exec([suid, "ids"]).stdout)
+        self.assertIn("uid=1000 euid=1000", c.exec(["/bin/egprobe", "ids"],
+                                                   user=(1000, 1000)).stdout)
+        for _ in range(2):
+            self.assertIn("uid=1000 euid=0", c.exec([suid, "ids"], user=(1000, 1000)).stdout)
+        self.agent.wait_for(lambda f: harness.match(ELEVATION, c)(f) and
+                            f["service"]["count"] >= 2, timeout=20)
+        found = self.only(ELEVATION, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, ELEVATION, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["uidBefore"], 1000)
+        self.assertEqual(ctx["euidAfter"], 0)
+        self.assertEqual(ctx["setuidFilePath"], suid)
+        self.assertEqual(ctx["execPath"], suid)
+        p = process(f)
+        self.assertEqual(p["executablePath"], suid)
+        self.assertEqual(p["userId"], 1000)
+        self.assertEqual(p["euid"], 0)
+        self.assertEqual(f["service"]["count"], 2)
+
+    def test_elevation_allowed_for_one_family_with_a_reason(self):
+        """su/sudo in a container configured for it: reported by default (GuardDuty flags the
+        unusual ones; ecsguard cannot tell usual from unusual), silenced per family by a rule."""
+        policy = os.path.join(tempfile.mkdtemp(prefix="eg-escape-policy-"), "policy.yaml")
+        self.addCleanup(shutil.rmtree, os.path.dirname(policy), True)
+        with open(policy, "w") as f:
+            f.write("allow:\n"
+                    "  - name: builder-sudo\n"
+                    "    reason: the build image runs its steps through sudo\n"
+                    "    findings: [\"%s\"]\n"
+                    "    task_family: builder\n" % ELEVATION)
+        self.start_agent("--policy", policy)
+        allowed = self.started(name="build", family="builder")
+        other = self.started(name="web", family="web")
+        for c in (allowed, other):
+            suid = self.setuid_copy(c)
+            self.assertIn("uid=1000 euid=0", c.exec([suid, "ids"], user=(1000, 1000)).stdout)
+        f = self.only(ELEVATION, other)[0]
+        self.assertAttributed(f, other)
+        self.assertEqual(self.findings_of(ELEVATION, allowed), [])
+
+    # -- 3. RuncContainerEscape (CVE-2024-21626 pattern) ------------------------------------
+
+    def host_directory_fd(self):
+        """A stand-in host directory (never a real host path that matters) and an fd of it."""
+        d = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-host-"))
+        self.addCleanup(shutil.rmtree, d, True)
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        self.addCleanup(os.close, fd)
+        return d, fd
+
+    def test_exec_from_a_leaked_host_directory_fd_is_runc_container_escape(self):
+        c = self.started(name="leaky")
+        host_dir, fd = self.host_directory_fd()
+        # The runtime leaked fd 3 (a host directory): cd through it, then run a program.
+        r = c.exec(["/bin/sh", "-c", "cd /proc/self/fd/3 && /bin/egprobe null-syscall 1 && "
+                    "/bin/egprobe null-syscall 1 && pwd"], preserve_fds=(fd,))
+        self.assertIn("ok null-syscall", r.stdout)
+        found = self.only(RUNC_ESCAPE, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, RUNC_ESCAPE, 8.0)
+        ctx = context(f)
+        self.assertEqual(ctx["workingDirectory"], host_dir)
+        self.assertEqual(ctx["workingDirectoryMountNamespace"], harness.host_ns_inode("mnt"))
+        self.assertEqual(ctx["processMountNamespace"], harness.ns_inode(c.pid(), "mnt"))
+        self.assertEqual(ctx["execPath"], "/bin/egprobe")
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    def test_runc_exec_with_cwd_and_an_unused_leaked_fd_are_silent(self):
+        c = self.started(name="tidy", caps_add=["CAP_SYS_ADMIN"],
+                         volumes=[(tempfile.mkdtemp(prefix="eg-escape-vol-"), "/data")])
+        host_dir, fd = self.host_directory_fd()
+        c.exec(["/bin/egprobe", "null-syscall", "1"], cwd="/tmp")
+        c.exec(["/bin/sh", "-c", "cd /data && /bin/egprobe null-syscall 1"])
+        c.exec(["/bin/sh", "-c", "ls /proc/self/fd/3 >/dev/null; /bin/egprobe null-syscall 1"],
+               preserve_fds=(fd,))
+        # A mount namespace of its own inside the container (copies of its mounts), and from
+        # there the container's first namespace as the working directory (through
+        # /proc/1/root): the container's own, not another.
+        r = c.exec(["/bin/sh", "-c", "cd /tmp && unshare -m /bin/egprobe null-syscall 1 && "
+                    "unshare -m /bin/sh -c 'cd /proc/1/root/tmp && /bin/egprobe null-syscall 1'"])
+        self.assertIn("ok null-syscall", r.stdout)
+        # Sentinel.
+        c.exec(["/bin/sh", "-c", "cd /proc/self/fd/3 && /bin/egprobe null-syscall 1"],
+               preserve_fds=(fd,))
+        found = self.only(RUNC_ESCAPE, c)
+        self.assertEqual(len(found), 1, found)
+        self.assertEqual(context(found[0])["workingDirectory"], host_dir)
+        self.assertEqual(found[0]["service"]["count"], 1)
+
+    # -- 4. CGroupsReleaseAgentModified -----------------------------------------------------
+
+    def test_writing_release_agent_of_a_v1_hierarchy_it_mounted(self):
+        """The container mounts a named v1 hierarchy of its own (never the host's real ones)
+        and writes a stand-in path into its release_agent (nothing is ever released: no
+        notify_on_release, no child cgroup). Reading it, and writing cgroup.procs of the same
+        hierarchy, come first and are silent."""
+        name = "egtest%s" % os.urandom(4).hex()
+        c = self.started(name="agentwriter", caps_add=["CAP_SYS_ADMIN"])
+        script = ("set -e; mkdir -p /mnt/cg; mount -t cgroup -o none,name=%s cgroup /mnt/cg; "
+                  "trap 'umount /mnt/cg' EXIT; cat /mnt/cg/release_agent >/dev/null; "
+                  "echo $$ > /mnt/cg/cgroup.procs; echo /stand-in/agent > /mnt/cg/release_agent; "
+                  "cat /mnt/cg/release_agent" % name)
+        r = c.exec(["/bin/sh", "-c", script], check=False)
+        if "mount" in r.stderr and r.returncode != 0:
+            self.fail("cannot mount a named cgroup v1 hierarchy here: %r" % r)
+        self.assertIn("/stand-in/agent", r.stdout, r)
+        found = self.only(RELEASE_AGENT, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, RELEASE_AGENT, 8.0)
+        self.assertEqual(context(f)["releaseAgentPath"], "/mnt/cg/release_agent")
+        self.assertEqual(context(f)["fileOperation"], "modify")
+        self.assertEqual(process(f)["name"], "sh")
+        self.assertEqual(self.findings_of(HOST_FILE, c), [])
+
+    # -- 5. HostFileModified ----------------------------------------------------------------
+
+    def ns_pid_of_init(self, c):
+        """The container init's pid as the container sees it (the host's: host pid mode)."""
+        return int(harness.proc_status(c.pid())["NSpid"].split()[-1])
+
+    def test_writing_a_host_file_through_proc_root_of_a_host_process(self):
+        """A host-PID container (CAP_SYS_PTRACE to reach a root host process's /proc/<pid>/root)
+        writes a stand-in file in a temporary host directory. Reading the host's files through
+        the same path and writing its own volume come first and are silent."""
+        sleeper = HostSleeper()
+        self.addCleanup(sleeper.stop)
+        host_dir = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-hostfile-"))
+        self.addCleanup(shutil.rmtree, host_dir, True)
+        target = os.path.join(host_dir, "target.txt")
+        with open(target, "w") as fh:
+            fh.write("original\n")
+        vol = tempfile.mkdtemp(prefix="eg-escape-vol-")
+        self.addCleanup(shutil.rmtree, vol, True)
+        c = self.started(name="hostpid", pid_mode="host",
+                         caps_add=["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"], volumes=[(vol, "/data")])
+        via = "/proc/%d/root%s" % (sleeper.pid, target)
+        c.exec(["/bin/sh", "-c", "cat /proc/%d/root/etc/hostname >/dev/null && cat %s >/dev/null"
+                " && echo mine > /data/own.txt" % (sleeper.pid, via)])
+        # From a mount namespace it made, the container writes its first namespace's files
+        # (through its init's /proc/<pid>/root): its own files, not the host's.
+        r = c.exec(["/bin/sh", "-c", "unshare -m /bin/sh -c 'echo x > /proc/%d/root/tmp/own && "
+                    "echo y > /proc/%d/root/data/own2'" % (self.ns_pid_of_init(c),
+                                                           self.ns_pid_of_init(c))])
+        self.assertTrue(r.ok, r)
+        c.exec(["/bin/sh", "-c", "echo one >> %s; echo two >> %s" % (via, via)])
+        time.sleep(1.2)  # past the kernel's one record per file a second: the repeat is carried
+        c.exec(["/bin/sh", "-c", "echo three >> %s" % via])
+        with open(target) as fh:
+            self.assertEqual(fh.read(), "original\none\ntwo\nthree\n")
+        self.agent.wait_for(lambda f: harness.match(HOST_FILE, c)(f) and
+                            f["service"]["count"] >= 3, timeout=20)
+        found = self.only(HOST_FILE, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, HOST_FILE, 7.5)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], target)
+        self.assertEqual(ctx["fileOperation"], "modify")
+        self.assertEqual(ctx["fileMountNamespace"], harness.host_ns_inode("mnt"))
+        self.assertEqual(ctx["processMountNamespace"], harness.ns_inode(c.pid(), "mnt"))
+        self.assertEqual(f["service"]["count"], 3)
+        self.assertEqual(self.findings_of(RELEASE_AGENT, c), [])
+
+    # -- 6. UserfaultfdUsage ----------------------------------------------------------------
+
+    def test_userfaultfd_syscall_is_userfaultfd_usage_and_a_refused_one_is_silent(self):
+        """With vm.unprivileged_userfaultfd 0 (Debian's default) the plain call needs
+        CAP_SYS_PTRACE: refused in a container without it (no object made: silent), made in one
+        with it. The refused one runs first; the made one's finding comes after it."""
+        refused = self.started(name="nouffd")
+        made = self.started(name="uffd", caps_add=["CAP_SYS_PTRACE"])
+        with open("/proc/sys/vm/unprivileged_userfaultfd") as fh:
+            unprivileged = fh.read().strip() == "1"
+        r = refused.exec(["/bin/egprobe", "userfaultfd"], check=False)
+        if not unprivileged:
+            self.assertIn("errno=EPERM", r.stdout, r)
+        refused.exec(["/bin/sh", "-c", "echo x > /dev/null"])
+        self.assertIn("ok userfaultfd", made.exec(["/bin/egprobe", "userfaultfd"]).stdout)
+        f = self.only(USERFAULTFD, made)[0]
+        self.assertEscapeAttribution(f, made, USERFAULTFD, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["syscall"], "userfaultfd")
+        self.assertEqual(ctx["userfaultfdFlags"], os.O_CLOEXEC)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        if not unprivileged:
+            self.assertEqual(self.findings_of(USERFAULTFD, refused), [])
+
+    def test_dev_userfaultfd_is_userfaultfd_usage(self):
+        # The kernel's own misc devices (the kernel matrix's guests see the host's /dev).
+        with open("/proc/misc") as fh:
+            minors = [int(line.split()[0]) for line in fh if line.split()[1:] == ["userfaultfd"]]
+        if not minors:
+            self.skipTest("kernel %s has no userfaultfd misc device (6.1+)" % os.uname().release)
+        minor = minors[0]
+        c = self.started(name="uffddev", privileged=True)
+        r = c.exec(["/bin/sh", "-c", "mknod /dev/userfaultfd c 10 %d && "
+                    "/bin/egprobe userfaultfd-dev" % minor])
+        self.assertIn("ok userfaultfd-dev", r.stdout)
+        f = self.only(USERFAULTFD, c)[0]
+        self.assertEscapeAttribution(f, c, USERFAULTFD, 5.0)
+        self.assertIs(context(f)["userfaultfdDevice"], True)
+        self.assertTrue(context(f)["userfaultfdFlags"] & os.O_RDWR)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")

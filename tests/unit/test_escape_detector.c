@@ -1,0 +1,155 @@
+/*
+ * The escape detector: each technique is its own finding type, one finding per behaviour (the
+ * memfd's name, not its inode; the set-user-id file and real user; the other namespace's
+ * directory), repeats counted; short records and unknown techniques are not read.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+
+#include "agent/detectors/detect_escape.h"
+#include "policy/finding_types.h"
+
+#define TASK_A "0123456789abcdef0123456789abcdef"
+#define CID_A1 "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+
+enum { CG_A1 = 101 };
+
+struct collected {
+    int n;
+    struct eg_finding *f[8];
+};
+
+static void collect(void *ctx, struct eg_finding *f)
+{
+    struct collected *c = ctx;
+    if (c->n < 8)
+        c->f[c->n++] = f;
+}
+
+static struct eg_escape_event escape(uint32_t technique, uint64_t ino, const char *name)
+{
+    struct eg_escape_event e;
+    memset(&e, 0, sizeof(e));
+    e.hdr.kind = EG_EVENT_ESCAPE;
+    e.hdr.size = sizeof(e);
+    e.hdr.cgroup_id = CG_A1;
+    e.hdr.tgid = e.hdr.pid = 4242;
+    e.hdr.start_time_ns = 3000000000ULL;
+    e.hdr.uid = 1000;
+    memcpy(e.hdr.comm, "3", 2);
+    e.technique = technique;
+    e.ino = ino;
+    e.dev = 7;
+    snprintf(e.name, sizeof(e.name), "%s", name);
+    snprintf(e.path2, sizeof(e.path2), "/dev/fd/3");
+    return e;
+}
+
+static const char *ctx_str(const struct eg_finding *f, const char *key)
+{
+    struct json_object *x;
+    assert_true(json_object_object_get_ex(f->context, key, &x));
+    return json_object_get_string(x);
+}
+
+static struct eg_finding *of_type(struct collected *c, enum eg_finding_type t)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->f[i]->type == t)
+            return c->f[i];
+    fail_msg("no finding of type %d", t);
+    return NULL;
+}
+
+static void techniques_are_findings_one_per_behaviour(void **state)
+{
+    (void)state;
+    struct eg_container_table *containers = eg_container_table_new(-1);
+    struct eg_proc_table *procs = eg_proc_table_new();
+    struct eg_aggregator_config ac = {.window_ms = 60000, .interval_ms = 1000, .max_findings = 8};
+    struct eg_aggregator *findings = eg_aggregator_new(&ac);
+    assert_non_null(eg_container_table_add_cgroup(containers, CG_A1, "/ecs/" TASK_A "/" CID_A1, 1));
+    struct eg_detector_env env = {.findings = findings, .procs = procs, .containers = containers};
+    struct eg_escape_detector *d = eg_escape_detector_new(&env);
+
+    /* Two memfds of one name (two inodes): one behaviour, counted twice. */
+    struct eg_escape_event m1 = escape(EG_ESC_FILELESS_EXEC, 11, "memfd:payload");
+    m1.esc_flags = EG_ESC_MEMFD;
+    snprintf(m1.path, sizeof(m1.path), "/");
+    struct eg_escape_event m2 = m1;
+    m2.ino = 12;
+    eg_escape_on_event(d, &m1.hdr, &m1, sizeof(m1));
+    eg_escape_on_event(d, &m2.hdr, &m2, sizeof(m2));
+    struct eg_escape_event up = escape(EG_ESC_ELEVATION_TO_ROOT, 21, "egprobe-suid");
+    up.arg0 = 1000;
+    snprintf(up.path, sizeof(up.path), "/bin/egprobe-suid");
+    eg_escape_on_event(d, &up.hdr, &up, sizeof(up));
+    struct eg_escape_event cwd = escape(EG_ESC_CWD_OTHER_MNT_NS, 31, "hostdir");
+    cwd.arg0 = 4026531841u;
+    cwd.arg1 = 4026532000u;
+    snprintf(cwd.path, sizeof(cwd.path), "/tmp/hostdir");
+    eg_escape_on_event(d, &cwd.hdr, &cwd, sizeof(cwd));
+    /* An open technique's record carries the opens the kernel absorbed since the last one. */
+    struct eg_escape_event ra = escape(EG_ESC_RELEASE_AGENT, 51, "release_agent");
+    snprintf(ra.path, sizeof(ra.path), "/mnt/cg/release_agent");
+    eg_escape_on_event(d, &ra.hdr, &ra, sizeof(ra));
+    ra.arg1 = 2;
+    eg_escape_on_event(d, &ra.hdr, &ra, sizeof(ra));
+    struct eg_escape_event uf = escape(EG_ESC_USERFAULTFD, 61, "");
+    uf.esc_flags = EG_ESC_UFFD_DEVICE;
+    uf.arg0 = 02;
+    snprintf(uf.path, sizeof(uf.path), "/bin/exploit");
+    eg_escape_on_event(d, &uf.hdr, &uf, sizeof(uf));
+    /* Not read: a truncated record, a technique this agent does not know. */
+    eg_escape_on_event(d, &cwd.hdr, &cwd, sizeof(struct eg_event_header));
+    struct eg_escape_event future = escape(99, 41, "x");
+    eg_escape_on_event(d, &future.hdr, &future, sizeof(future));
+
+    struct collected c = {0};
+    eg_aggregator_foreach(findings, collect, &c);
+    assert_int_equal(c.n, 5);
+    struct eg_finding *f = of_type(&c, EG_FT_FILELESS_EXEC);
+    assert_int_equal(f->count, 2);
+    assert_string_equal(f->where.container_id, CID_A1);
+    assert_string_equal(ctx_str(f, "memfdName"), "memfd:payload");
+    assert_string_equal(f->process.exe, "/memfd:payload (deleted)");
+    f = of_type(&c, EG_FT_ELEVATION_TO_ROOT);
+    assert_int_equal(f->count, 1);
+    assert_string_equal(ctx_str(f, "setuidFilePath"), "/bin/egprobe-suid");
+    assert_string_equal(f->file_path, "/bin/egprobe-suid");
+    f = of_type(&c, EG_FT_RUNC_ESCAPE);
+    assert_string_equal(ctx_str(f, "workingDirectory"), "/tmp/hostdir");
+    f = of_type(&c, EG_FT_RELEASE_AGENT_MODIFIED);
+    assert_int_equal(f->count, 4); /* 1 + (1 + 2 absorbed) */
+    assert_string_equal(ctx_str(f, "releaseAgentPath"), "/mnt/cg/release_agent");
+    f = of_type(&c, EG_FT_USERFAULTFD);
+    assert_string_equal(f->process.exe, "/bin/exploit");
+    assert_string_equal(f->file_path, ""); /* the executable is not the file of a file rule */
+
+    struct eg_escape_detector_stats st;
+    eg_escape_detector_get_stats(d, &st);
+    assert_int_equal(st.events, 7);
+    assert_int_equal(st.short_records, 1);
+    assert_int_equal(st.unknown_techniques, 1);
+    assert_string_equal(eg_severity_label(eg_finding_type_info(EG_FT_RUNC_ESCAPE)->severity),
+                        "High");
+    eg_escape_detector_free(d);
+    eg_aggregator_free(findings);
+    eg_proc_table_free(procs);
+    eg_container_table_free(containers);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(techniques_are_findings_one_per_behaviour),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
