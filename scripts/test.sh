@@ -105,8 +105,8 @@ if [ "$matrix" != 0 ]; then
     kprobe+=,$cap.test_host_processes_are_not_reported
     ./scripts/kernel-matrix.sh --build build --jobs 2 --timeout 1800 \
         --kernels 6.1 --cgroup v2 \
-        --suites capabilities,rootfs,hostns,cli_and_flood,identity,cgroup_escape \
-        --variant 5.10/hybrid::capabilities,rootfs,hostns,cgroup_escape \
+        --suites capabilities,rootfs,hostns,cli_and_flood,identity,cgroup_escape,escapes \
+        --variant 5.10/hybrid::capabilities,rootfs,hostns,cgroup_escape,escapes \
         --variant 6.12/v2::rootfs,hostns \
         --variant "6.1/hybrid::$unprivileged:ecs-unprivileged" \
         --variant "6.12:capability=kprobe:$kprobe" || status=1

@@ -143,7 +143,7 @@ static int choose_programs(struct hostns_bpf *s, const struct btf *vmlinux, bool
     for (size_t i = 0; i < HOSTNS_FENTRY_PROGS; i++) {
         struct bpf_program *p = prog_at(s, hostns_fentry_progs[i]);
         const char *fn = fentry_target(p);
-        bool present = fentry && eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC);
+        bool present = fentry && eg_bpf_btf_fn_args_defined(vmlinux, fn);
         bpf_program__set_autoload(p, present);
         n_loaded += present;
         if (fentry && !present)

@@ -40,6 +40,30 @@ bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind)
     return btf && btf__find_by_name_kind(btf, name, kind) >= 0;
 }
 
+bool eg_bpf_btf_fn_args_defined(const struct btf *btf, const char *fn)
+{
+    int id = btf ? btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) : -1;
+    if (id < 0)
+        return false;
+    const struct btf_type *proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+    if (!proto || !btf_is_func_proto(proto))
+        return false;
+    const struct btf_param *p = btf_params(proto);
+    for (int i = 0; i < btf_vlen(proto); i++) {
+        const struct btf_type *t = btf__type_by_id(btf, p[i].type);
+        while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+            t = btf__type_by_id(btf, t->type);
+        if (!t || !btf_is_ptr(t))
+            continue;
+        const struct btf_type *to = btf__type_by_id(btf, t->type);
+        while (to && (btf_is_mod(to) || btf_is_typedef(to)))
+            to = btf__type_by_id(btf, to->type);
+        if (to && btf_is_fwd(to))
+            return false;
+    }
+    return true;
+}
+
 void eg_bpf_select_legacy(struct bpf_object *obj, bool legacy)
 {
     struct bpf_program *twin;

@@ -130,6 +130,13 @@ const char *eg_bpf_forced(const struct eg_bpf_options *opt, const char *hook);
 void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result);
 void eg_bpf_errno_text(int err, char *buf, size_t len);
 bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind);
+/*
+ * The kernel function `fn` exists and every pointer argument points at a defined type: where
+ * BTF only declares one (5.10's __x64_sys_mprotect and __x64_sys_userfaultfd take a pt_regs it
+ * never defines there), the verifier refuses a fentry/fexit program that reads it, and with it
+ * the whole object. Such a function is treated as absent.
+ */
+bool eg_bpf_btf_fn_args_defined(const struct btf *btf, const char *fn);
 /* Make `obj` use the shared maps (call between open and load). */
 void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj);
 /*

@@ -192,7 +192,7 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
         if (!fentry || !bpf_program__autoload(prog))
             continue;
         const char *fn = strchr(sec, '/') + 1;
-        if (eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC))
+        if (eg_bpf_btf_fn_args_defined(vmlinux, fn))
             continue;
         bpf_program__set_autoload(prog, false);
         /* One note per syscall: the twins ("_lg") follow their fast program. */

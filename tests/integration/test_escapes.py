@@ -295,6 +295,13 @@ class Escapes(AgentCase):
         """With vm.unprivileged_userfaultfd 0 (Debian's default) the plain call needs
         CAP_SYS_PTRACE: refused in a container without it (no object made: silent), made in one
         with it. The refused one runs first; the made one's finding comes after it."""
+        # 5.10's BTF declares the pt_regs of __x64_sys_userfaultfd without defining it: where
+        # the syscall programs are fexit, that one cannot load and the probe lists it missing.
+        for a in harness.probe_report()["hooks"]["rootfsWrites"]["attempts"]:
+            missing = a["result"].partition("missing:")[2]
+            if "userfaultfd" in missing.replace(" ", "").split(","):
+                self.skipTest("userfaultfd(2) not watched on this kernel: %s: %s"
+                              % (a["attach"], a["result"]))
         refused = self.started(name="nouffd")
         made = self.started(name="uffd", caps_add=["CAP_SYS_PTRACE"])
         with open("/proc/sys/vm/unprivileged_userfaultfd") as fh:
