@@ -93,6 +93,36 @@ static __always_inline bool eg_escape_open_due(__u64 cgid, __u32 technique, __u6
 }
 
 /*
+ * The part every escape record of this object shares: a repeat within the second of the last
+ * record of (container, technique, file) is absorbed and counted; otherwise a record is
+ * reserved and its common fields filled (NULL: absorbed, or the ring refused it, counted).
+ */
+static __always_inline struct eg_escape_event *eg_escape_open_reserve(struct task_struct *task,
+                                                                      __u64 cgid, __u32 technique,
+                                                                      __u64 ino, __u32 dev,
+                                                                      __u32 arg0)
+{
+    __u64 absorbed;
+    if (!eg_escape_open_due(cgid, technique, ino, dev, &absorbed)) {
+        eg_count_deduplicated(EG_EVENT_ESCAPE);
+        return NULL;
+    }
+    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    if (!e)
+        return NULL;
+    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ESCAPE, sizeof(*e));
+    e->ino = ino;
+    e->dev = dev;
+    e->technique = technique;
+    e->result = 0;
+    e->esc_flags = 0;
+    e->arg0 = arg0;
+    e->arg1 = absorbed > 0xffffffffULL ? 0xffffffffU : (__u32)absorbed;
+    e->path2[0] = '\0';
+    return e;
+}
+
+/*
  * The rare part: a candidate write-open of `fp` (technique decided) by `task` of container
  * `cgid`. Set-up is tested here, not on the hot branch. `root`: the container's root as its
  * runtime set it up (rootfs_root.bpf.h), for the release_agent's path.
@@ -107,25 +137,11 @@ static __always_inline void eg_escape_open_record(struct task_struct *task, __u6
         return;
     }
     struct inode *inode = BPF_CORE_READ(fp, f_inode);
-    __u64 ino = BPF_CORE_READ(inode, i_ino);
-    __u32 dev = BPF_CORE_READ(inode, i_sb, s_dev);
-    __u64 absorbed;
-    if (!eg_escape_open_due(cgid, technique, ino, dev, &absorbed)) {
-        eg_count_deduplicated(EG_EVENT_ESCAPE);
-        return;
-    }
-    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, technique, BPF_CORE_READ(inode, i_ino),
+                               BPF_CORE_READ(inode, i_sb, s_dev), arg0);
     if (!e)
         return;
-    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ESCAPE, sizeof(*e));
-    e->ino = ino;
-    e->dev = dev;
-    e->technique = technique;
-    e->result = 0;
-    e->esc_flags = 0;
-    e->arg0 = arg0;
-    e->arg1 = absorbed > 0xffffffffULL ? 0xffffffffU : (__u32)absorbed;
-    e->path2[0] = '\0';
     struct dentry *d = BPF_CORE_READ(fp, f_path.dentry);
     bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
     /*
@@ -163,25 +179,13 @@ static __always_inline void eg_escape_userfaultfd(struct task_struct *task, __u6
         return;
     }
     struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-    __u64 ino = BPF_CORE_READ(exe, f_inode, i_ino);
-    __u32 dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-    __u64 absorbed;
-    if (!eg_escape_open_due(cgid, EG_ESC_USERFAULTFD, ino, dev, &absorbed)) {
-        eg_count_deduplicated(EG_EVENT_ESCAPE);
-        return;
-    }
-    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, EG_ESC_USERFAULTFD, BPF_CORE_READ(exe, f_inode, i_ino),
+                               BPF_CORE_READ(exe, f_inode, i_sb, s_dev), flags);
     if (!e)
         return;
-    eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ESCAPE, sizeof(*e));
-    e->ino = ino;
-    e->dev = dev;
-    e->technique = EG_ESC_USERFAULTFD;
     e->result = device ? 0 : (__s32)ret;
     e->esc_flags = device ? EG_ESC_UFFD_DEVICE : 0;
-    e->arg0 = flags;
-    e->arg1 = absorbed > 0xffffffffULL ? 0xffffffffU : (__u32)absorbed;
-    e->path2[0] = '\0';
     e->name[0] = '\0';
     /*
      * No path walk here: the agent's process table has the executable's path (from the exec),
