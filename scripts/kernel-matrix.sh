@@ -311,11 +311,20 @@ EOF
 }
 
 running=0
+declare -A used_out=()
 for r in "${runs[@]}"; do
     IFS='|' read -r line mode kdir initrd hooks run_suites agent_caps <<<"$r"
     out="$results/$line-$mode"
     [ -z "$hooks" ] || out="$out-$(echo "$hooks" | sed 's/[a-zA-Z]*=//g; s/,/+/g')"
     [ -z "$agent_caps" ] || out="$out-caps-$(echo "$agent_caps" | sed 's/,/+/g')"
+    # A kernel and mode may run twice (its suites split over two guests): -2, -3...
+    n=1
+    base=$out
+    while [ -n "${used_out[$out]:-}" ]; do
+        n=$((n + 1))
+        out="$base-$n"
+    done
+    used_out[$out]=1
     echo "kernel-matrix: booting $(basename "$kdir") ($mode cgroups${hooks:+, --hook $hooks}${agent_caps:+, agent capabilities $agent_caps}) -> $out"
     run_guest "$line" "$mode" "$kdir" "$initrd" "$out" "$hooks" "$run_suites" "$agent_caps" &
     running=$((running + 1))
