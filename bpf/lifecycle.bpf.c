@@ -370,12 +370,6 @@ static __always_inline bool lower_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-/*
- * A cgroup named like a container: 64 lowercase hex digits (/ecs/<task>/<id>, /docker/<id>) or
- * docker-<64 hex>.scope (systemd layouts). The name alone, not the path: collectors/cgroup_path.c
- * decides with the whole path when the agent reads the record, and drops what this took wrongly
- * (a host cgroup named so); a container-created cgroup below its own is its container's already.
- */
 /* 64 lowercase hex digits at `id` (a constant offset into the caller's buffer). */
 static __always_inline bool hex_container_id(const char *id)
 {
@@ -385,6 +379,12 @@ static __always_inline bool hex_container_id(const char *id)
     return true;
 }
 
+/*
+ * A cgroup named like a container: 64 lowercase hex digits (/ecs/<task>/<id>, /docker/<id>) or
+ * docker-<64 hex>.scope (systemd layouts). The name alone, not the path: collectors/cgroup_path.c
+ * decides with the whole path when the agent reads the record, and drops what this took wrongly
+ * (a host cgroup named so); a container-created cgroup below its own is its container's already.
+ */
 static __always_inline bool named_like_container(struct cgroup *cgrp)
 {
     char name[EG_CONTAINER_ID_LEN + sizeof(EG_SCOPE_PREFIX) + sizeof(EG_SCOPE_SUFFIX)] = {};
