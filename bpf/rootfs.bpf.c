@@ -309,13 +309,17 @@ static __always_inline __u32 openat2_flags(struct pt_regs *regs)
             return 0;                                                                              \
         return handle_open_exit(ctx->ret, (flags), EG_ROOTFS_OP_OPEN, cast, legacy);               \
     }
-/* The same at the exit of the syscall's function: `regs` is its argument. */
+/* The same at the exit of the syscall's function (EG_FEXIT_SYSCALL_REGS for `regs`). */
 #define OPEN_FEXIT_FLAVOUR(name, suffix, flags, cast, lg)                                          \
     SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
-    int BPF_PROG(eg_rootfs_fn_exit_##name##suffix, struct pt_regs *regs, long ret)                 \
+    int eg_rootfs_fn_exit_##name##suffix(unsigned long long *ctx)                                  \
     {                                                                                              \
         const bool legacy = lg;                                                                    \
+        long ret = (long)ctx[1];                                                                   \
         if (ret < 0)                                                                               \
+            return 0;                                                                              \
+        struct pt_regs *regs = EG_FEXIT_SYSCALL_REGS(ctx, legacy);                                 \
+        if (!regs)                                                                                 \
             return 0;                                                                              \
         return handle_open_exit(ret, (flags), EG_ROOTFS_OP_OPEN, cast, legacy);                    \
     }
@@ -561,7 +565,7 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
  * The common head of every path-op and fd-op program: the flavour, the syscall's registers and
  * return value. Two programs share the body that follows the macro: the syscall tracepoint's
  * `eg_rootfs_exit_<name><suffix>`, which finds the registers on the task, and the syscall
- * function's `eg_rootfs_fn_exit_<name><suffix>` (fexit), which is given them.
+ * function's `eg_rootfs_fn_exit_<name><suffix>` (fexit), EG_FEXIT_SYSCALL_REGS.
  */
 #define SYSCALL_EXIT_PROG(name, suffix, lg)                                                        \
     static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
@@ -578,9 +582,13 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
         return eg_rootfs_body_##name##suffix(ctx->ret, regs, legacy);                              \
     }                                                                                              \
     SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
-    int BPF_PROG(eg_rootfs_fn_exit_##name##suffix, struct pt_regs *regs, long ret)                 \
+    int eg_rootfs_fn_exit_##name##suffix(unsigned long long *ctx)                                  \
     {                                                                                              \
+        long ret = (long)ctx[1];                                                                   \
         if (ret < 0)                                                                               \
+            return 0;                                                                              \
+        struct pt_regs *regs = EG_FEXIT_SYSCALL_REGS(ctx, lg);                                     \
+        if (!regs)                                                                                 \
             return 0;                                                                              \
         return eg_rootfs_body_##name##suffix(ret, regs, lg);                                       \
     }                                                                                              \

@@ -166,6 +166,18 @@ static __always_inline struct pt_regs *eg_syscall_regs(long nr, const bool legac
 #define EG_SYSCALL_FN(name) "__arm64_sys_" name
 #endif
 
+/*
+ * The registers of an fentry/fexit program on a syscall's function (EG_SYSCALL_FN), whose
+ * context `ctx` holds the function's one argument (the registers) then, at fexit, its return
+ * value. The fast flavour takes the argument. The legacy twins (5.10) never read it: 5.10's
+ * verifier refuses any read of an argument whose BTF type points to a declaration only, which
+ * `struct pt_regs` is in some syscalls' compilation units there (process_vm_writev,
+ * userfaultfd, mprotect), so they find the same registers on the task (unchecked: a syscall's
+ * function is entered for that syscall only).
+ */
+#define EG_FEXIT_SYSCALL_REGS(ctx, legacy)                                                         \
+    ((legacy) ? eg_syscall_regs(-1, true) : (struct pt_regs *)(ctx)[0])
+
 /* Syscall argument n from eg_syscall_regs(): a direct load, or a CO-RE read (legacy). */
 #define EG_SYSCALL_ARG(legacy, regs, n)                                                            \
     ((legacy) ? PT_REGS_PARM##n##_CORE_SYSCALL(regs) : PT_REGS_PARM##n##_SYSCALL(regs))

@@ -125,9 +125,13 @@ static void note_missing(char *missing, size_t missing_len, size_t *used, const 
     *used += w > 0 ? (size_t)w : 0;
 }
 
-/* Autoload the programs of one attachment whose hook this kernel has; how many. */
+/*
+ * Autoload the programs of one attachment whose hook this kernel has; how many. A syscall
+ * function whose registers argument BTF only declares is there for the legacy twins, which do
+ * not read it (EG_FEXIT_SYSCALL_REGS), and absent for the fast programs, which do.
+ */
 static int choose_programs(struct hostns_bpf *s, const struct btf *vmlinux, bool fentry,
-                           char *missing, size_t missing_len)
+                           bool legacy, char *missing, size_t missing_len)
 {
     size_t used = 0;
     int n_loaded = 0;
@@ -143,7 +147,8 @@ static int choose_programs(struct hostns_bpf *s, const struct btf *vmlinux, bool
     for (size_t i = 0; i < HOSTNS_FENTRY_PROGS; i++) {
         struct bpf_program *p = prog_at(s, hostns_fentry_progs[i]);
         const char *fn = fentry_target(p);
-        bool present = fentry && eg_bpf_btf_fn_args_defined(vmlinux, fn);
+        bool present = fentry && (legacy ? eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC)
+                                         : eg_bpf_btf_fn_args_defined(vmlinux, fn));
         bpf_program__set_autoload(p, present);
         n_loaded += present;
         if (fentry && !present)
@@ -163,7 +168,7 @@ static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_opti
         eg_bpf_errno_text(errno, why, whylen);
         return NULL;
     }
-    if (choose_programs(s, vmlinux, fentry, missing, missing_len) == 0) {
+    if (choose_programs(s, vmlinux, fentry, legacy, missing, missing_len) == 0) {
         snprintf(why, whylen,
                  fentry ? "none of the hooked functions in kernel BTF"
                         : "no syscall tracepoints in tracefs");

@@ -160,7 +160,9 @@ static int last_load_error;
 /*
  * Open and load the object with one attachment's and one flavour's programs; NULL and *why on
  * failure (the error in last_load_error). A fentry program whose function the kernel's BTF lacks is
- * not loaded (it would fail the whole object): it is noted in *absent.
+ * not loaded (it would fail the whole object): it is noted in *absent. So is one whose
+ * registers argument BTF only declares, except the legacy fexit twins, which do not read it
+ * (EG_FEXIT_SYSCALL_REGS, bpf/task.bpf.h).
  */
 static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_options *opt,
                                         const struct btf *vmlinux, bool fentry, bool cast,
@@ -192,7 +194,8 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
         if (!fentry || !bpf_program__autoload(prog))
             continue;
         const char *fn = strchr(sec, '/') + 1;
-        if (eg_bpf_btf_fn_args_defined(vmlinux, fn))
+        if (legacy && strncmp(sec, "fexit/", 6) == 0 ? eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC)
+                                                     : eg_bpf_btf_fn_args_defined(vmlinux, fn))
             continue;
         bpf_program__set_autoload(prog, false);
         /* One note per syscall: the twins ("_lg") follow their fast program. */
