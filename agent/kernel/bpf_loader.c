@@ -203,6 +203,13 @@ __attribute__((format(printf, 2, 0))) static int libbpf_quiet(enum libbpf_print_
     return 0;
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, unsigned errlen)
 {
     memset(b, 0, sizeof(*b));
@@ -236,7 +243,12 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
         struct eg_hook_report *r = &b->hooks[slot];
         r->hook = c->hook;
         r->forced = eg_bpf_forced(opt, c->hook);
-        if (c->load(b, opt, vmlinux, r, &b->skel[slot]) == 0)
+        /* Start-up time is mostly the verifier's (seconds per concern on an emulated 5.10). */
+        uint64_t began = monotonic_ms();
+        int loaded = c->load(b, opt, vmlinux, r, &b->skel[slot]);
+        eg_log_debug("start: %s loaded in %llu ms (%d attempt(s))", c->hook,
+                     (unsigned long long)(monotonic_ms() - began), r->n_attempts);
+        if (loaded == 0)
             continue;
         b->skel[slot] = NULL;
         if (r->forced) {
@@ -257,13 +269,6 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
     }
     btf__free(vmlinux);
     return rc;
-}
-
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 struct concern_detach {

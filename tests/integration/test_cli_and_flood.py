@@ -85,6 +85,8 @@ class CommandLine(unittest.TestCase):
         else:
             self.assertIn("probe-read", hooks["rootfsWrites"]["chosen"])
 
+    @harness.native_only("--hook's forcing is the agent's logic; the guests force a variant that"
+                         " loads in every --variant lane (capability=kprobe on 6.12)")
     def test_hook_option_forces_one_variant(self):
         """`--hook` loads exactly the named variant and says so, or stops with the reason;
         a name that is not a concern's variant is a usage error listing the valid ones."""
@@ -116,6 +118,8 @@ class CommandLine(unittest.TestCase):
             self.assertIn("tp_btf|fexit|kprobe" if bad.startswith("capability=")
                           else "processLifecycle|capability", r.stderr, bad)
 
+    @harness.native_only("5.10 guests load every concern's legacy twins by themselves in each"
+                         " suite; forcing them on 6.1 is a path no host takes")
     def test_legacy_task_access_flavour_loads_for_every_concern(self):
         """Each concern's legacy task-access twins (what 5.10 loads) load here when forced, and
         the report says so; the capability hook by whichever attach point this kernel offers."""
