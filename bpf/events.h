@@ -422,6 +422,14 @@ struct eg_rootfs_write_event {
 #define EG_PATHOP_IN_CHROOT (1u << 4)
 /* pathop_flags only: the caller's root is not its container's, whatever its paths. */
 #define EG_PATHOP_CALLER_CHROOTED (1u << 5)
+/*
+ * The kernel decided where the name is, at the LSM hook the VFS called for the operation (its
+ * dentry's super block against the container's root filesystem's): on the root filesystem,
+ * or on another mount (a volume, a tmpfs). Neither: the agent decides (kernels where the
+ * hooks cannot be attached, or a root filesystem that is not an overlay).
+ */
+#define EG_PATHOP_NAME_ON_ROOT (1u << 6)
+#define EG_PATHOP_NAME_OFF_ROOT (1u << 7)
 
 struct eg_rootfs_pathop_event {
     struct eg_event_header hdr;

@@ -108,19 +108,6 @@ static __always_inline __u32 overlay_layer(struct file *fp)
     return flags;
 }
 
-static __always_inline bool container_task(struct task_struct *task, __u32 kind, __u64 *cgid,
-                                           struct eg_verdict_cache **vc, const bool legacy)
-{
-    if (!eg_current_verdict(task, cgid, vc, legacy))
-        return false;
-    eg_count_seen(kind);
-    if (eg_in_setup(task, legacy)) {
-        eg_count_filtered(kind, EG_FILTER_SETUP);
-        return false;
-    }
-    return true;
-}
-
 /*
  * File fields two ways (see eg_file_btf in path.bpf.h): each program that reads
  * them is built with direct loads through bpf_rdonly_cast and with one
@@ -339,10 +326,156 @@ OPEN_EXIT(openat2, openat2_flags(regs))
 /* ---- path-only operations --------------------------------------------------------------- */
 
 /*
+ * Where a path-only operation's name is, decided in the kernel. The VFS calls an LSM hook for
+ * each of them (security_inode_unlink, _mkdir, _rename, _setattr...) with the dentry it acts
+ * on, after the path walk, links followed as the operation follows them: its super block,
+ * against the container's root filesystem's, says whether the name is on the root filesystem,
+ * while the caller still lives. (The agent's own answer reads the mount table of a live process
+ * of the container: a container that exits at once left it none.) The hook records the super
+ * blocks for its thread and syscall; the syscall's exit program judges and takes them. The
+ * hooks are functions
+ * (fentry): where the kernel refuses fentry the syscall tracepoints are used, no verdict is
+ * left, and the agent decides as before.
+ */
+#define EG_VERDICT_UNKNOWN 0
+#define EG_VERDICT_ON_ROOT 1
+#define EG_VERDICT_OFF_ROOT 2
+
+struct pathop_dentries {
+    long nr;                   /* the syscall the hook ran in: only that syscall's exit takes it */
+    struct super_block *sb[2]; /* the name's, and a rename's or link's new name's */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32); /* thread id */
+    __type(value, struct pathop_dentries);
+} eg_pathop_dentries SEC(".maps");
+
+/*
+ * The hook is kept small (every host process's unlink, mkdir, chmod... runs it; the legacy
+ * twins are verified unrolled on 5.10): it leaves early when this CPU's verdict cache already
+ * knows the task for a host process, else records the names' super blocks, and the exit
+ * program, which decides about the container anyway, judges them.
+ */
+static __always_inline int leave_dentries(struct dentry *d1, struct dentry *d2, const bool legacy)
+{
+    struct task_struct *task = eg_current_task(legacy);
+    if (eg_cached_host_task(task, legacy))
+        return 0;
+    /*
+     * The filesystem a stacking filesystem calls on the caller's behalf (overlayfs's upper
+     * directory) is reached under the mounter's credentials, overriding the caller's: those
+     * nested calls are not the caller's operation and must not replace its names.
+     */
+    if (BPF_CORE_READ(task, cred) != BPF_CORE_READ(task, real_cred))
+        return 0;
+    struct pathop_dentries v = {};
+    v.nr = eg_current_syscall_nr(legacy);
+    v.sb[0] = d1 ? BPF_CORE_READ(d1, d_sb) : NULL;
+    v.sb[1] = d2 ? BPF_CORE_READ(d2, d_sb) : NULL;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    bpf_map_update_elem(&eg_pathop_dentries, &tid, &v, BPF_ANY);
+    return 0;
+}
+
+/*
+ * A different super block is never the root mount. The same one is the root filesystem when
+ * that is an overlay (each container's overlay mount has a super block of its own); a root
+ * filesystem that is a plain directory shares its super block with the host's other
+ * directories, volumes included: the agent decides then.
+ */
+static __always_inline __u32 sb_verdict(struct super_block *sb, struct super_block *root_sb,
+                                        bool root_is_overlay)
+{
+    if (!sb)
+        return EG_VERDICT_UNKNOWN;
+    if (sb != root_sb)
+        return EG_VERDICT_OFF_ROOT;
+    return root_is_overlay ? EG_VERDICT_ON_ROOT : EG_VERDICT_UNKNOWN;
+}
+
+static __always_inline __u32 verdict_flags(__u32 where)
+{
+    return where == EG_VERDICT_ON_ROOT    ? EG_PATHOP_NAME_ON_ROOT
+           : where == EG_VERDICT_OFF_ROOT ? EG_PATHOP_NAME_OFF_ROOT
+                                          : 0;
+}
+
+/*
+ * Where the names the hook recorded for this thread in this syscall are, against the
+ * container's root `rv`, as EG_PATHOP_NAME_* flags added to the event's; the record is taken
+ * (deleted) in any case. No flag when there is none (tracepoint kernels, a hook that did not
+ * run). Written straight into the event, never kept in registers or on the stack: the
+ * verifier would carry each combination of verdicts through the path walks that follow (it
+ * does not track ring-buffer memory), which tripled their verification on 5.10.
+ */
+static __always_inline void take_verdict(const struct eg_root_view *rv,
+                                         struct eg_rootfs_pathop_event *e, const bool legacy)
+{
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct pathop_dentries *v = bpf_map_lookup_elem(&eg_pathop_dentries, &tid);
+    if (!v)
+        return;
+    long nr = v->nr;
+    struct super_block *sb0 = v->sb[0], *sb1 = v->sb[1];
+    bpf_map_delete_elem(&eg_pathop_dentries, &tid);
+    if (nr < 0 || nr != eg_current_syscall_nr(legacy))
+        return; /* left by another syscall that did not reach its exit program's decision */
+    struct vfsmount *root_mnt = rv->mnt;
+    struct super_block *root_sb = BPF_CORE_READ(root_mnt, mnt_sb);
+    bool overlay = root_sb && BPF_CORE_READ(root_sb, s_magic) == EG_OVERLAYFS_MAGIC;
+    e->pathop_flags |= verdict_flags(sb_verdict(sb0, root_sb, overlay));
+    e->pathop_flags2 |= verdict_flags(sb_verdict(sb1, root_sb, overlay));
+}
+
+/* The record of a syscall that needs no verdict (an fd op: the kernel has the file). */
+static __always_inline void drop_verdict(void)
+{
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    bpf_map_delete_elem(&eg_pathop_dentries, &tid);
+}
+
+/*
+ * The hooks, each with its legacy twin. ctx holds the hook's arguments; the dentries are at
+ * fixed positions except where an id-mapping argument was put first (setattr and the xattr
+ * hooks since 5.12/6.0): both layouts are built ("_a0", "_a1") and the loader keeps the one
+ * the kernel's BTF has (agent/kernel/bpf_rootfs.c).
+ */
+#define VERDICT_HOOK(fn, suffix, i1, i2)                                                           \
+    SEC("fentry/" #fn)                                                                             \
+    int eg_rootfs_verdict_##fn##suffix(unsigned long long *ctx)                                    \
+    {                                                                                              \
+        return leave_dentries((struct dentry *)ctx[i1],                                            \
+                              (i2) < 0 ? NULL : (struct dentry *)ctx[i2], false);                  \
+    }                                                                                              \
+    SEC("fentry/" #fn)                                                                             \
+    int eg_rootfs_verdict_##fn##suffix##_lg(unsigned long long *ctx)                               \
+    {                                                                                              \
+        return leave_dentries((struct dentry *)ctx[i1],                                            \
+                              (i2) < 0 ? NULL : (struct dentry *)ctx[i2], true);                   \
+    }
+
+VERDICT_HOOK(security_inode_unlink, , 1, -1)
+VERDICT_HOOK(security_inode_rmdir, , 1, -1)
+VERDICT_HOOK(security_inode_mkdir, , 1, -1)
+VERDICT_HOOK(security_inode_mknod, , 1, -1)
+VERDICT_HOOK(security_inode_symlink, , 1, -1)
+VERDICT_HOOK(security_inode_link, , 0, 2)
+VERDICT_HOOK(security_inode_rename, , 1, 3)
+VERDICT_HOOK(security_inode_setattr, _a0, 0, -1)
+VERDICT_HOOK(security_inode_setattr, _a1, 1, -1)
+VERDICT_HOOK(security_inode_setxattr, _a0, 0, -1)
+VERDICT_HOOK(security_inode_setxattr, _a1, 1, -1)
+VERDICT_HOOK(security_inode_removexattr, _a0, 0, -1)
+VERDICT_HOOK(security_inode_removexattr, _a1, 1, -1)
+
+/*
  * Read the user's path into `path` and, when it is relative, resolve its base (dirfd or cwd)
  * into `base`, from the container's root (`root`: captured, NULL for the task's). An absolute
  * path of a task whose root is not the container's (after a chroot) is relative to its root:
- * that root's path is the base (EG_PATHOP_IN_CHROOT). Sets the EG_PATHOP_* `flags`.
+ * that root's path is the base (EG_PATHOP_IN_CHROOT). Adds the EG_PATHOP_* `flags` it finds.
  */
 static __always_inline void read_path_arg(struct task_struct *task, const struct eg_root_view *rv,
                                           long dirfd, const char *upath, char *base, char *path,
@@ -353,12 +486,11 @@ static __always_inline void read_path_arg(struct task_struct *task, const struct
      * verifier does not track ring-buffer memory, so the branches below (absolute, chrooted,
      * cwd, dirfd) prune against each other at the walk instead of each walking on its own.
      */
-    *flags = 0;
     base[0] = '\0';
     long n = bpf_probe_read_user_str(path, EG_PATH_LEN, upath);
     if (n < 0) {
         path[0] = '\0';
-        *flags = EG_PATHOP_UNRESOLVED;
+        *flags |= EG_PATHOP_UNRESOLVED;
         return;
     }
     if (n >= EG_PATH_LEN)
@@ -465,17 +597,35 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
     struct task_struct *task = eg_current_task(legacy);
     __u64 cgid;
     struct eg_verdict_cache *vc;
-    if (!container_task(task, EG_EVENT_ROOTFS_PATHOP, &cgid, &vc, legacy))
+    if (!eg_current_verdict(task, &cgid, &vc, legacy))
         return 0;
+    if (eg_in_setup(task, legacy)) {
+        eg_count_seen(EG_EVENT_ROOTFS_PATHOP);
+        eg_count_filtered(EG_EVENT_ROOTFS_PATHOP, EG_FILTER_SETUP);
+        return 0;
+    }
     struct eg_rootfs_pathop_event *e = pathop_begin(task, cgid, op, a->mode);
-    if (!e)
-        return 0;
+    if (!e) {
+        eg_count_seen(EG_EVENT_ROOTFS_PATHOP);
+        return 0; /* counted dropped by eg_reserve_shared */
+    }
     struct eg_root_view rv;
     root_view_of(captured_root(vc, cgid), task, &rv);
+    take_verdict(&rv, e, legacy);
     read_path_arg(task, &rv, a->dirfd, a->path, e->base, e->path, &e->pathop_flags, legacy);
     if (a->path2)
         read_path_arg(task, &rv, a->dirfd2, a->path2, e->base2, e->path2, &e->pathop_flags2,
                       legacy);
+    /*
+     * Only on other mounts (a volume, a tmpfs): not a candidate, as for opens and fd ops (not
+     * even counted seen).
+     */
+    if ((e->pathop_flags & EG_PATHOP_NAME_OFF_ROOT) &&
+        (!a->path2 || (e->pathop_flags2 & EG_PATHOP_NAME_OFF_ROOT))) {
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+        return 0;
+    }
+    eg_count_seen(EG_EVENT_ROOTFS_PATHOP);
     /* The caller's own view (its mountinfo, its /proc/<pid>/root) is its chroot's. */
     if (BPF_CORE_READ(task, fs, root.mnt) != rv.mnt ||
         BPF_CORE_READ(task, fs, root.dentry) != rv.dentry)
@@ -499,6 +649,8 @@ static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, 
     struct eg_verdict_cache *vc;
     if (!eg_current_verdict(task, &cgid, &vc, legacy))
         return 0;
+    /* The kernel has the file here: the hook's record is not needed, only cleared. */
+    drop_verdict();
     struct dentry *dentry;
     struct vfsmount *mnt;
     if (fd == EG_AT_FDCWD) {

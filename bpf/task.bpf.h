@@ -178,6 +178,21 @@ static __always_inline struct pt_regs *eg_syscall_regs(long nr, const bool legac
 #define EG_FEXIT_SYSCALL_REGS(ctx, legacy)                                                         \
     ((legacy) ? eg_syscall_regs(-1, true) : (struct pt_regs *)(ctx)[0])
 
+/* The number of the syscall the current task is in, from its saved registers; -1 if unknown. */
+static __always_inline long eg_current_syscall_nr(const bool legacy)
+{
+    struct pt_regs *regs = eg_syscall_regs(-1, legacy);
+    if (!regs)
+        return -1;
+#if defined(__TARGET_ARCH_x86)
+    return (long)BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+    return (long)BPF_CORE_READ(regs, syscallno);
+#else
+    return -1;
+#endif
+}
+
 /* Syscall argument n from eg_syscall_regs(): a direct load, or a CO-RE read (legacy). */
 #define EG_SYSCALL_ARG(legacy, regs, n)                                                            \
     ((legacy) ? PT_REGS_PARM##n##_CORE_SYSCALL(regs) : PT_REGS_PARM##n##_SYSCALL(regs))

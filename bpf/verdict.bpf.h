@@ -111,6 +111,31 @@ static __always_inline __u64 eg_css_set_cgroup_id(struct css_set *cs, const bool
 }
 
 /*
+ * True when this CPU's verdict cache already holds `task` as in no task container (the entry
+ * eg_current_verdict() below would take without recomputing); false means "perhaps in one".
+ * For hooks on functions every host process calls, which must stay small: they leave at once
+ * for the common case and leave the full decision to a program that makes it anyway.
+ */
+static __always_inline bool eg_cached_host_task(struct task_struct *task, const bool legacy)
+{
+    __u32 zero = 0, one = EG_GEN_MIGRATIONS;
+    __u64 *genp = bpf_map_lookup_elem(&eg_containers_gen, &zero);
+    __u64 *migp = bpf_map_lookup_elem(&eg_containers_gen, &one);
+    struct eg_verdict_cache *vc = bpf_map_lookup_elem(&eg_verdict_cache, &zero);
+    if (!genp || !migp || !vc)
+        return false;
+    __u64 gen = *(volatile __u64 *)genp;
+    __u64 migrations = *(volatile __u64 *)migp;
+    __u64 t = (__u64)task, start = EG_LOAD(legacy, task, start_time);
+    struct css_set *cs = EG_LOAD(legacy, task, cgroups);
+    if (vc->task != t || vc->start_time != start || vc->css_set != (__u64)cs || vc->gen != gen ||
+        vc->migrations != migrations)
+        return false;
+    __u64 c = vc->cgid, yes = vc->container;
+    return yes == 0 && vc->check == eg_verdict_check(start, gen, migrations, c, yes);
+}
+
+/*
  * The verdict for the current task: true when it is in a task container; *cgid is its cgroup
  * id either way. `*entry` is this CPU's cache slot, now holding the task's verdict (NULL when
  * the maps are missing), for eg_current_exe() in the same program run. `task` is

@@ -250,6 +250,7 @@ static void rootfs_stats(void *p, struct json_object *obj)
     eg_rootfs_set_int(o, "pathOpKeysUntracked", st->pathop_keys_untracked);
     eg_rootfs_set_int(o, "pathOpBatchReadFailures", st->pathop_batch_failures);
     eg_rootfs_set_int(o, "pathOpsOnOtherMounts", st->not_rootfs);
+    eg_rootfs_set_int(o, "pathOpsOnRootByKernel", st->decided_in_kernel);
     eg_rootfs_set_int(o, "unresolved", st->unresolved);
     eg_rootfs_set_int(o, "pathOpsOnLiteralPath", st->links_unresolved);
     eg_rootfs_set_int(o, "pathOpsInUnresolvedDirectory", st->in_unresolved_dir);

@@ -3,7 +3,9 @@
  * filesystem, and which file it named: the kernel sends the path as the caller gave it; it is
  * joined to its base, its symlinks are resolved inside the container's root (/proc/<pid>/root)
  * and the result is decided against the mount table of the caller's mount namespace
- * (collectors/mount_table.c), both read through a process that is still alive.
+ * (collectors/mount_table.c), both read through a process that is still alive. Where the
+ * kernel decided at the operation's LSM hook (EG_PATHOP_NAME_ON_ROOT / _OFF_ROOT: kernels that
+ * allow fentry), its verdict stands and no mount table is read.
  */
 #include "agent/detectors/detect_rootfs_internal.h"
 
@@ -129,6 +131,17 @@ bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_ev
         memcpy(out->resolved, out->literal, sizeof(out->resolved));
         return true;
     }
+    /* The kernel saw the name on another mount at the operation's LSM hook. */
+    if (flags & EG_PATHOP_NAME_OFF_ROOT) {
+        d->stats.not_rootfs++;
+        return false;
+    }
+    /*
+     * ... or on the root filesystem: decided, whether or not a process of the container still
+     * lives (one that exits at once leaves no mount table to read). Its links are still
+     * resolved below when one does, for the name the file really has.
+     */
+    bool kernel_on_root = (flags & EG_PATHOP_NAME_ON_ROOT) != 0;
     /*
      * The caller is often gone by now (mkdir, mv, rm): try its parent, then the container's
      * live processes. Their list costs an open and a read of cgroup.procs, so it is only read
@@ -142,12 +155,14 @@ bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_ev
     uint32_t pids[2 + CGROUP_PIDS] = {caller_chrooted ? 0 : h->tgid, h->ppid};
     int n = 2;
     int rootfd = open_container_root(d->proc_root, h->mnt_ns_inum, pids, n);
-    const struct eg_mount_table *t = eg_mount_cache_get_any(d->mounts, h->mnt_ns_inum, pids, 2);
-    if (!t || rootfd < 0) {
+    const struct eg_mount_table *t =
+        kernel_on_root ? NULL : eg_mount_cache_get_any(d->mounts, h->mnt_ns_inum, pids, 2);
+    bool need_table = !kernel_on_root && !t;
+    if (need_table || rootfd < 0) {
         n += container_pids(d, w, pids + 2, CGROUP_PIDS);
         if (rootfd < 0)
             rootfd = open_container_root(d->proc_root, h->mnt_ns_inum, pids + 2, n - 2);
-        if (!t)
+        if (need_table)
             t = eg_mount_cache_get_any(d->mounts, h->mnt_ns_inum, pids + 2, n - 2);
     }
     /* Without a live process the literal path stands (counted): the links cannot be read. */
@@ -158,6 +173,10 @@ bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_ev
     }
     if (rootfd >= 0)
         close(rootfd);
+    if (kernel_on_root) {
+        d->stats.decided_in_kernel++;
+        return true;
+    }
     if (!t) {
         d->stats.unresolved++;
         return false;

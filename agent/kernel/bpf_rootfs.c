@@ -30,7 +30,7 @@
 
 #include "rootfs.skel.h"
 
-#define ROOTFS_MAX_LINKS 48
+#define ROOTFS_MAX_LINKS 64
 
 struct rootfs_loaded {
     struct rootfs_bpf *skel;
@@ -38,17 +38,23 @@ struct rootfs_loaded {
     struct bpf_link *links[ROOTFS_MAX_LINKS];
 };
 
-enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUPS };
+/*
+ * GROUP_VERDICT: the LSM hooks where the kernel decides whether a path-only operation's name is
+ * on the root filesystem (bpf/rootfs.bpf.c); functions only, so none with the tracepoints.
+ */
+enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUPS };
 static const char *const group_attach[2][GROUPS] = {
     {
         "tracepoint/syscalls/sys_exit_open*,creat",
         "tracepoint/syscalls/sys_exit_<path and fd ops>",
         "tracepoint/syscalls/sys_enter_mmap,mprotect",
+        "-",
     },
     {
         "fexit/<arch>_sys_open*,creat",
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
+        "fentry/security_inode_<path ops> (where a name lands)",
     },
 };
 
@@ -67,6 +73,9 @@ static const char *syscall_of(const char *sec)
     /* mprotect's fentry is on the LSM hook it calls per VMA (bpf/rootfs.bpf.c). */
     if (strstr(sec, "_file_mprotect"))
         return "mprotect";
+    const char *hook = strstr(sec, "security_inode_");
+    if (hook)
+        return hook + 15;
     const char *p = strstr(sec, "sys_exit_");
     if (p)
         return p + 9;
@@ -78,6 +87,8 @@ static const char *syscall_of(const char *sec)
 
 static enum prog_group group_of(const char *sec)
 {
+    if (strstr(sec, "security_inode_"))
+        return GROUP_VERDICT;
     const char *sys = syscall_of(sec);
     if (strcmp(sys, "mmap") == 0 || strcmp(sys, "mprotect") == 0)
         return GROUP_MMAP;
@@ -154,6 +165,37 @@ static uint32_t fmode_backing_bits(void)
     return v < 6006 ? 0 : (1u << 24) | (1u << 25);
 }
 
+/*
+ * A verdict hook built for one argument layout ("..._a0", "..._a1": the dentry's position,
+ * after an id-mapping argument on newer kernels): true when the kernel's function has a
+ * `struct dentry *` there. Programs of other names are not layout variants: true.
+ */
+static bool layout_matches(const struct btf *btf, const char *fn, const char *prog_name)
+{
+    if (strncmp(prog_name, "eg_rootfs_verdict_", 18) != 0)
+        return true;
+    const char *a = strstr(prog_name + 18, "_a");
+    while (a && !((a[2] == '0' || a[2] == '1') && (a[3] == '\0' || strcmp(a + 3, "_lg") == 0)))
+        a = strstr(a + 2, "_a");
+    if (!a)
+        return true;
+    int idx = a[2] - '0';
+    int id = btf ? btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) : -1;
+    if (id < 0)
+        return false;
+    const struct btf_type *proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+    if (!proto || !btf_is_func_proto(proto) || idx >= btf_vlen(proto))
+        return false;
+    const struct btf_type *t = btf__type_by_id(btf, btf_params(proto)[idx].type);
+    while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+        t = btf__type_by_id(btf, t->type);
+    if (!t || !btf_is_ptr(t))
+        return false;
+    const struct btf_type *to = btf__type_by_id(btf, t->type);
+    const char *name = to ? btf__name_by_offset(btf, to->name_off) : NULL;
+    return to && btf_is_struct(to) && name && strcmp(name, "dentry") == 0;
+}
+
 /* The error of the last failed open_and_load (a negative errno). */
 static int last_load_error;
 
@@ -194,6 +236,11 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
         if (!fentry || !bpf_program__autoload(prog))
             continue;
         const char *fn = strchr(sec, '/') + 1;
+        if (!layout_matches(vmlinux, fn, bpf_program__name(prog))) {
+            /* The other layout's program is the one for this kernel. */
+            bpf_program__set_autoload(prog, false);
+            continue;
+        }
         if (legacy && strncmp(sec, "fexit/", 6) == 0 ? eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC)
                                                      : eg_bpf_btf_fn_args_defined(vmlinux, fn))
             continue;
@@ -340,6 +387,8 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
                  syscall_of(sec));
     }
     for (int g = 0; g < GROUPS; g++) {
+        if (!fentry && g == GROUP_VERDICT)
+            continue; /* functions only */
         if (attached[g] == total[g])
             snprintf(why, sizeof(why), "ok");
         else

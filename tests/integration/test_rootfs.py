@@ -8,6 +8,7 @@ mounts and must never be reported as root filesystem writes.
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 
@@ -304,6 +305,50 @@ class RootfsWrites(AgentCase):
         self.assertEqual(by_path["/etc/passwd"]["fileOperation"], "chmod")
         self.assertEqual(by_path["/etc/shadow"]["literalFilePath"], "/opt/rel/shadow")
         self.assertEqual(by_path["/etc/shadow"]["fileOperation"], "rename")
+
+    def test_path_operations_of_a_container_that_exits_at_once_are_decided_in_the_kernel(self):
+        """Issue 17 item 4: whether a path-only operation (mkdir, symlink, rename, unlink,
+        chmod) landed on the root filesystem was decided by the agent through the mount table
+        of a live process of the container; one that exits at once left none, and its path
+        operations were lost (health rootfs.unresolved). The kernel now decides at the LSM hook
+        the VFS calls for each, where function hooks load. The agent is stopped (SIGSTOP) for
+        the container's whole life: nothing of it is alive when its events are read."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        verdicts = [a for a in hook.get("attempts", []) if "security_inode_" in a["attach"]]
+        if not verdicts or not verdicts[0]["result"].startswith("ok"):
+            self.skipTest("the kernel decides path operations only at function hooks (fentry); "
+                          "rootfsWrites here: %s; %s" % (hook.get("chosen"), "; ".join(
+                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        script = ("mkdir /newdir && ln -s /newdir /newlink && mv /newlink /newlink2 && "
+                  "rm /newlink2 && chmod 4755 /newdir && "
+                  "mkdir /data/voldir && mv /data/voldir /data/voldir2 && chmod 700 /data/voldir2 && "
+                  "mkdir /scratch/tdir && ln -s /x /scratch/tl && rm /scratch/tl")
+        c = self.task_container(["/bin/sh", "-c", script], name="batch", family="jobs")
+        self.start_agent("--health-interval", "1", health=True)
+        os.kill(self.agent.proc.pid, signal.SIGSTOP)
+        try:
+            r = c.run_to_completion(timeout=60)
+            self.assertEqual(r.returncode, 0, r)
+            c.delete()
+        finally:
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        want = {"/newdir", "/newlink", "/newlink2"}
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: want <= set(ctx.get("relatedFilePaths", [])), timeout=30)
+        self.assertAttributed(f, c)
+        time.sleep(1.5)  # a health record after the events
+        with open(self.agent.health_file) as fh:
+            rootfs = json.load(fh)["detectors"]["rootfs"]
+        self.stop_agent()
+        latest = list(last_by_id(self.findings_of(ROOTFS_MODIFIED, c)).values())
+        self.assertEqual(len(latest), 1, latest)
+        ctx = context(latest[0])
+        self.assertEqual(set(ctx["relatedFilePaths"]), want, ctx)  # nothing from /data, /scratch
+        ops = ctx["fileOperations"]
+        self.assertEqual((ops.get("createDirectory"), ops.get("symlink"), ops.get("rename"),
+                          ops.get("delete"), ops.get("chmod")), (1, 1, 1, 1, 1), ops)
+        self.assertGreaterEqual(rootfs["pathOpsOnRootByKernel"], 5, rootfs)
+        self.assertEqual(rootfs["unresolved"], 0, rootfs)
 
     def test_writes_through_an_fd_from_before_a_chroot_are_counted(self):
         # Issue 17 item 6: after chroot into the tmpfs, the task's root is the tmpfs; a file of
