@@ -62,6 +62,9 @@ struct ovl_path___eg {
     struct dentry *dentry;
 } __attribute__((preserve_access_index));
 
+/* overlayfs's super block magic (OVERLAYFS_SUPER_MAGIC). */
+#define EG_OVERLAYFS_MAGIC 0x794c7630
+
 /* 6.5+: the lower stack is oe. */
 struct ovl_inode___eg {
     struct inode vfs_inode;
@@ -111,6 +114,31 @@ static __always_inline bool eg_ovl_dentry_has_lower_nobtf(struct dentry *d)
     if (oe)
         bpf_probe_read_kernel(&numlower, sizeof(numlower), &oe->numlower);
     return numlower > 0;
+}
+
+/*
+ * EG_ROOTFS_OVERLAY|_UPPER|_LOWER of the overlayfs file with inode `inode` and dentry `d`.
+ * Without overlayfs BTF its upper dentry cannot be read: `known_upper` says the caller knows
+ * the file has an upper copy (after a write open); otherwise only a file with no lower layer
+ * is known to be in the upper one (created there).
+ */
+static __always_inline __u32 eg_ovl_layers(struct inode *inode, struct dentry *d, bool known_upper)
+{
+    __u32 flags = EG_ROOTFS_OVERLAY;
+    if (!bpf_core_type_exists(struct ovl_inode___eg)) {
+        bool lower = eg_ovl_dentry_has_lower_nobtf(d);
+        if (lower)
+            flags |= EG_ROOTFS_LOWER;
+        if (known_upper || !lower)
+            flags |= EG_ROOTFS_UPPER;
+        return flags;
+    }
+    struct ovl_inode___eg *oi = container_of(inode, struct ovl_inode___eg, vfs_inode);
+    if (BPF_CORE_READ(oi, __upperdentry))
+        flags |= EG_ROOTFS_UPPER;
+    if (eg_ovl_has_lower(oi))
+        flags |= EG_ROOTFS_LOWER;
+    return flags;
 }
 
 #endif /* ECSGUARD_CORE_FIXES_BPF_H */

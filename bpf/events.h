@@ -101,7 +101,15 @@ struct eg_exec_event {
     struct eg_event_header hdr;
     __u64 exe_ino;
     __u32 exe_dev;
-    __u32 args_len;             /* bytes of args used (NUL separated) | EG_EXEC_ARGS_CUT */
+    __u32 args_len; /* bytes of args used (NUL separated) | EG_EXEC_ARGS_CUT */
+    /*
+     * EG_ROOTFS_OVERLAY|_UPPER|_LOWER of the executable when it is on the container's overlay
+     * root filesystem, else 0: an upper-layer copy means it was written in this container,
+     * whether or not the agent saw the write. Kernels without overlayfs BTF (5.10) can only
+     * tell a file with no lower layer (created there): _UPPER without _LOWER.
+     */
+    __u32 exe_layers;
+    __u32 _pad0;
     char filename[EG_PATH_LEN]; /* path as given to execve (bprm->filename) */
     char exe_path[EG_PATH_LEN]; /* the file's path from the task's root ("" if unresolved) */
     char args[EG_ARGS_LEN];

@@ -51,7 +51,6 @@
 #define EG_O_TMPFILE 020000000 /* __O_TMPFILE (x86_64 and arm64) */
 #define EG_FMODE_CREATED (1u << 20)
 #define EG_PROT_EXEC 0x4
-#define EG_OVERLAYFS_MAGIC 0x794c7630
 #define EG_MAX_ROOTFS_WRITTEN 65536
 #define EG_MAX_ROOTFS_PATHOPS 16384
 
@@ -92,20 +91,8 @@ static __always_inline __u32 overlay_layer(struct file *fp)
     struct inode *inode = BPF_CORE_READ(fp, f_inode);
     if (BPF_CORE_READ(inode, i_sb, s_magic) != EG_OVERLAYFS_MAGIC)
         return 0;
-    __u32 flags = EG_ROOTFS_OVERLAY;
-    if (!bpf_core_type_exists(struct ovl_inode___eg)) {
-        /* No BTF for overlayfs (core_fixes.bpf.h): the write open has copied the file up. */
-        flags |= EG_ROOTFS_UPPER;
-        if (eg_ovl_dentry_has_lower_nobtf(BPF_CORE_READ(fp, f_path.dentry)))
-            flags |= EG_ROOTFS_LOWER;
-        return flags;
-    }
-    struct ovl_inode___eg *oi = container_of(inode, struct ovl_inode___eg, vfs_inode);
-    if (BPF_CORE_READ(oi, __upperdentry))
-        flags |= EG_ROOTFS_UPPER;
-    if (eg_ovl_has_lower(oi))
-        flags |= EG_ROOTFS_LOWER;
-    return flags;
+    /* The write open has copied the file up. */
+    return eg_ovl_layers(inode, BPF_CORE_READ(fp, f_path.dentry), true);
 }
 
 /*

@@ -109,12 +109,24 @@ static void on_exec(void *ctx, const struct eg_event_header *h, const void *rec,
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
     uint32_t i = eg_rootfs_written_find(d, cg, e->exe_dev, e->exe_ino);
-    if (i == EG_HASH_NONE)
+    /*
+     * Not a write the agent saw, but the overlay's upper layer holds the file: written in this
+     * container while the agent was not watching (before it started, or a record it lost).
+     */
+    bool unseen = i == EG_HASH_NONE && (e->exe_layers & EG_ROOTFS_UPPER);
+    if (i == EG_HASH_NONE && !unseen)
         return;
-    const struct written *w = &d->written[i];
     char path[EG_PATH_LEN];
     eg_utf8_copy(e->exe_path[0] ? e->exe_path : e->filename, EG_PATH_LEN, path, sizeof(path));
-    eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path, w, 0, NULL);
+    if (unseen) {
+        d->stats.execs_written_unseen++;
+        const char *layer = (e->exe_layers & EG_ROOTFS_LOWER) ? "lower" : "upper";
+        eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path, NULL, 0,
+                                      NULL, layer);
+        return;
+    }
+    eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path,
+                                  &d->written[i], 0, NULL, NULL);
 }
 
 static void on_exec_map(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
@@ -131,7 +143,7 @@ static void on_exec_map(void *ctx, const struct eg_event_header *h, const void *
     eg_utf8_copy(e->path, sizeof(e->path), path, sizeof(path));
     eg_rootfs_record_new_file_use(d, EG_FT_NEW_LIBRARY, h, e->dev, e->ino, path, w,
                                   e->written_ts_ns,
-                                  (e->prot & EG_EXEC_MAP_MPROTECT) ? "mprotect" : "mmap");
+                                  (e->prot & EG_EXEC_MAP_MPROTECT) ? "mprotect" : "mmap", NULL);
 }
 
 struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *env, int repeats_fd,
@@ -245,6 +257,7 @@ static void rootfs_stats(void *p, struct json_object *obj)
     eg_rootfs_set_int(o, "pathOpEvents", st->pathop_events);
     eg_rootfs_set_int(o, "execMapEvents", st->exec_map_events);
     eg_rootfs_set_int(o, "execsChecked", st->execs_checked);
+    eg_rootfs_set_int(o, "execsWrittenUnseen", st->execs_written_unseen);
     eg_rootfs_set_int(o, "repeatsFromKernel", st->repeats_from_kernel);
     eg_rootfs_set_int(o, "pathOpRepeatsFromKernel", st->pathop_repeats_from_kernel);
     eg_rootfs_set_int(o, "pathOpKeysUntracked", st->pathop_keys_untracked);

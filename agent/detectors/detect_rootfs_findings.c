@@ -277,11 +277,11 @@ static struct json_object *modifying_process(const struct written *w)
     return o;
 }
 
-/* NewBinaryExecuted / NewLibraryLoaded for a file `w` (may be NULL: evicted) wrote. */
+/* NewBinaryExecuted / NewLibraryLoaded for a file `w` (may be NULL) wrote. */
 void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_type type,
                                    const struct eg_event_header *h, uint32_t dev, uint64_t ino,
                                    const char *path, const struct written *w, uint64_t written_ts,
-                                   const char *mapped_by)
+                                   const char *mapped_by, const char *unseen_layer)
 {
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where wh;
@@ -320,5 +320,10 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
                                eg_json_epoch_seconds((double)eg_event_epoch_ms(ts) / 1000.0));
     if (w && strcmp(w->path, path) != 0)
         json_object_object_add(f->context, "modifiedPath", eg_json_string(w->path, EG_PATH_LEN));
+    /* Who wrote it and when are unknown: the overlay only says that it was written here. */
+    if (unseen_layer) {
+        json_object_object_add(f->context, "overlayLayer", json_object_new_string(unseen_layer));
+        json_object_object_add(f->context, "writtenWhileUnwatched", json_object_new_boolean(1));
+    }
     snprintf(f->file_path, sizeof(f->file_path), "%s", path);
 }

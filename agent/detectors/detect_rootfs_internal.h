@@ -181,12 +181,14 @@ void eg_rootfs_record_sensitive(struct eg_rootfs_detector *d, const struct eg_wh
 void eg_rootfs_record_setid(struct eg_rootfs_detector *d, const struct eg_where *w,
                             const char *path, uint32_t mode);
 /*
- * NewBinaryExecuted / NewLibraryLoaded for the written file `w` (NULL: evicted). `mapped_by`:
- * the call that made a library executable ("mmap", "mprotect"), NULL for an exec.
+ * NewBinaryExecuted / NewLibraryLoaded for the written file `w` (NULL: evicted, or a write
+ * the agent did not see). `mapped_by`: the call that made a library executable ("mmap",
+ * "mprotect"), NULL for an exec. `unseen_layer`: for a write only the overlay recorded, the
+ * file's layer ("upper": created in the container, "lower": an image file changed there).
  */
 void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_type type,
                                    const struct eg_event_header *h, uint32_t dev, uint64_t ino,
                                    const char *path, const struct written *w, uint64_t written_ts,
-                                   const char *mapped_by);
+                                   const char *mapped_by, const char *unseen_layer);
 
 #endif

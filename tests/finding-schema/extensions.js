@@ -53,6 +53,7 @@ module.exports = {
     'service.runtimeDetails.context.distinctFileCountIsLowerBound': 'boolean',
     'service.runtimeDetails.context.modifiedPath': 'string',
     'service.runtimeDetails.context.mappedExecutableBy': 'string',
+    'service.runtimeDetails.context.writtenWhileUnwatched': 'boolean',
     'service.runtimeDetails.context.literalFilePath': 'string',
     'service.runtimeDetails.context.fileMode': 'string',
     'service.runtimeDetails.context.setuidOrSetgid': 'boolean',

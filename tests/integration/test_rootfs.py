@@ -122,6 +122,31 @@ class RootfsWrites(AgentCase):
         for f in self.findings_of(NEW_BINARY, c):
             self.assertEqual(context(f)["filePath"], "/bin/dropped", f)
 
+    def test_binary_written_before_the_agent_started_is_new_binary_executed(self):
+        """Issue 17 item 9: a binary written into the container before the agent started (or
+        while it lost records) was not in its table of written files, and its exec passed as
+        an image binary. The exec now carries the executable's overlay layers from the kernel:
+        an upper-layer copy on the container's root filesystem is a write, seen or not."""
+        c = self.task_container(name="early", family="jobs")
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "cp /bin/egprobe /bin/early"])
+        self.assertTrue(r.ok, r)
+        self.start_agent()
+        r = c.exec(["/bin/sh", "-c", "/bin/early sleep 0 && /bin/egprobe sleep 0"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_BINARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/bin/early")
+        self.assertIs(ctx["writtenWhileUnwatched"], True)
+        self.assertEqual(ctx["overlayLayer"], "upper")  # created in the container
+        self.assertNotIn("modifyingProcess", ctx)  # who wrote it is not known
+        self.assertEqual(process(f)["executablePath"], "/bin/early")
+        self.stop_agent()
+        # The image's own binary (egprobe, sh) is not new.
+        self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
+                         ["/bin/early"])
+
     def test_written_file_mapped_executable_is_new_library_loaded(self):
         c = self.task_container(name="plugin-host")
         self.start_agent()

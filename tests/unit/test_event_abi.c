@@ -110,9 +110,10 @@ static void lifecycle_events(void **state)
     (void)state;
     struct btf *btf = object_btf("lifecycle.bpf.o");
     const struct field exec[] = {
-        F(struct eg_exec_event, hdr),      F(struct eg_exec_event, exe_ino),
-        F(struct eg_exec_event, exe_dev),  F(struct eg_exec_event, args_len),
-        F(struct eg_exec_event, filename), F(struct eg_exec_event, exe_path),
+        F(struct eg_exec_event, hdr),        F(struct eg_exec_event, exe_ino),
+        F(struct eg_exec_event, exe_dev),    F(struct eg_exec_event, args_len),
+        F(struct eg_exec_event, exe_layers), F(struct eg_exec_event, _pad0),
+        F(struct eg_exec_event, filename),   F(struct eg_exec_event, exe_path),
         F(struct eg_exec_event, args),
     };
     check_struct(btf, "eg_exec_event", sizeof(struct eg_exec_event), exec,
