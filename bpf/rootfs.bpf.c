@@ -408,8 +408,14 @@ static __always_inline void take_verdict(const struct eg_root_view *rv,
     long nr = v->nr;
     struct super_block *sb0 = v->sb[0], *sb1 = v->sb[1];
     bpf_map_delete_elem(&eg_pathop_dentries, &tid);
+    /*
+     * A record this syscall did not leave: another syscall's (an open with O_TRUNC passes the
+     * setattr hook), since every path syscall's exit takes or drops its own, failed or not.
+     * Taking it would let a container plant a verdict for a later call that passes no hook
+     * (mknod of a regular file goes through security_inode_create).
+     */
     if (nr < 0 || nr != eg_current_syscall_nr(legacy))
-        return; /* left by another syscall that did not reach its exit program's decision */
+        return;
     struct vfsmount *root_mnt = rv->mnt;
     struct super_block *root_sb = BPF_CORE_READ(root_mnt, mnt_sb);
     bool overlay = root_sb && BPF_CORE_READ(root_sb, s_magic) == EG_OVERLAYFS_MAGIC;
@@ -724,8 +730,11 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
     int eg_rootfs_fn_exit_##name##suffix(unsigned long long *ctx)                                  \
     {                                                                                              \
         long ret = (long)ctx[1];                                                                   \
-        if (ret < 0)                                                                               \
+        if (ret < 0) {                                                                             \
+            /* A failed call may have passed its hook: its record dies with it (take_verdict). */  \
+            drop_verdict();                                                                        \
             return 0;                                                                              \
+        }                                                                                          \
         struct pt_regs *regs = EG_FEXIT_SYSCALL_REGS(ctx, lg);                                     \
         if (!regs)                                                                                 \
             return 0;                                                                              \

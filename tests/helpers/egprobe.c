@@ -428,6 +428,28 @@ static int cmd_utimensat(int argc, char **argv)
 }
 
 /*
+ * mknodat of each PATH as TYPE (fifo or reg) in turn, from this one thread, going on after a
+ * failure: a call that fails after the kernel's LSM hook ran, followed by one that passes no
+ * such hook (a regular file), is what could reuse a verdict the first left behind.
+ */
+static int cmd_mknod_seq(int argc, char **argv)
+{
+    if (argc < 2 || argc % 2 != 0)
+        return usage("usage: mknod-seq PATH fifo|reg [PATH fifo|reg]...");
+    int failed = 0, last_err = 0;
+    for (int i = 0; i < argc; i += 2) {
+        mode_t type = strcmp(argv[i + 1], "fifo") == 0 ? S_IFIFO : S_IFREG;
+        if (mknodat(AT_FDCWD, argv[i], type | 0644, 0) != 0) {
+            failed++;
+            last_err = errno;
+        }
+    }
+    if (failed == argc / 2)
+        return fail(last_err, "every call failed");
+    return ok("calls=%d failed=%d last_errno=%d", argc / 2, failed, last_err);
+}
+
+/*
  * An unnamed file (O_TMPFILE in DIR, mode 0755, a copy of this egprobe binary, so the name can
  * be executed) given the name NEWPATH by
  * linkat: from "/proc/self/fd/N" with AT_SYMLINK_FOLLOW ("proc"), or from the fd itself with
@@ -1053,6 +1075,7 @@ static const struct {
     {"fchownat-fd", cmd_fchownat_fd, "PATH UID GID"},
     {"futimens", cmd_futimens, "PATH"},
     {"utimensat", cmd_utimensat, "PATH"},
+    {"mknod-seq", cmd_mknod_seq, "PATH fifo|reg [PATH fifo|reg]..."},
     {"tmpfile-link", cmd_tmpfile_link, "DIR NEWPATH proc|fd"},
     {"chroot-write", cmd_chroot_write, "NEWROOT OLDREL NEWPATH"},
     {"clone-into-cgroup", cmd_clone_into_cgroup, "DIR PROG [ARGS...]"},

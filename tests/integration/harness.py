@@ -426,7 +426,7 @@ class Container:
       join_net_ns_of  another started Container whose net namespace to share (awsvpc-like)
       cgroupns      "host" (default, Docker on cgroup v1/hybrid hosts) or "private"
       volumes       [(host_dir, container_path)] or [(host_dir, container_path, "ro")] binds
-      tmpfs         [container_path, ...]
+      tmpfs         [container_path or (container_path, [mount options]), ...]
       rootfs        "copy" (private copy of the image; default), "overlay" (overlayfs with the
                     image as lowerdir, like overlay2), "shared" (the image dir itself)
       readonly_rootfs, env (dict), cwd, user ((uid, gid)), hostname, seccomp (OCI dict)
@@ -782,9 +782,11 @@ class Container:
             mounts.append({"destination": destination, "type": "bind",
                            "source": os.path.abspath(source),
                            "options": ["rbind", "rprivate", mode]})
-        for destination in self.tmpfs:
+        for entry in self.tmpfs:
+            # A path, or (path, [extra mount options]) such as ("/tiny", ["nr_inodes=2"]).
+            destination, extra = (entry, []) if isinstance(entry, str) else entry
             mounts.append({"destination": destination, "type": "tmpfs", "source": "tmpfs",
-                           "options": ["nosuid", "nodev", "noexec", "mode=1777"]})
+                           "options": ["nosuid", "nodev", "noexec", "mode=1777"] + list(extra)})
         if self.privileged:
             linux.pop("maskedPaths", None)
             linux.pop("readonlyPaths", None)

@@ -31,11 +31,11 @@ def rss_kib(pid):
 
 class RootfsWrites(AgentCase):
 
-    def task_container(self, args=("/bin/egprobe", "sleep", "3600"), **kw):
+    def task_container(self, args=("/bin/egprobe", "sleep", "3600"), tmpfs_extra=(), **kw):
         vol = tempfile.mkdtemp(prefix="eg-rootfs-vol-")
         self.addCleanup(shutil.rmtree, vol, True)
         c = self.container(list(args), rootfs="overlay", volumes=[(vol, "/data")],
-                           tmpfs=["/scratch"], **kw)
+                           tmpfs=["/scratch"] + list(tmpfs_extra), **kw)
         c.volume_dir = vol
         self.register(c)
         return c
@@ -374,6 +374,29 @@ class RootfsWrites(AgentCase):
                           ops.get("delete"), ops.get("chmod")), (1, 1, 1, 1, 1), ops)
         self.assertGreaterEqual(rootfs["pathOpsOnRootByKernel"], 5, rootfs)
         self.assertEqual(rootfs["unresolved"], 0, rootfs)
+
+    def test_a_verdict_left_by_a_failed_call_is_not_taken_by_a_later_one(self):
+        """The kernel's path-op verdict (issue 17 item 4) is recorded at an LSM hook and taken
+        at the syscall's exit. An attempt to plant one: in one thread, a mknod of a FIFO on a
+        full tmpfs fails after its hook ran (the tmpfs has no inode left), then a mknod of a
+        regular file on the root filesystem passes no such hook (it goes through
+        security_inode_create). Taken by the second call, the first's "another mount" would
+        have dropped it in the kernel; every exit drops its own record, failed or not."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        if not any("security_inode_" in a["attach"] and a["result"].startswith("ok")
+                   for a in hook.get("attempts", [])):
+            self.skipTest("no kernel verdicts here (function hooks refused): rootfsWrites: %s"
+                          % hook.get("chosen"))
+        c = self.task_container(name="planter", tmpfs_extra=[("/tiny", ["nr_inodes=2"])])
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/egprobe", "mknod-seq", "/tiny/a", "fifo", "/tiny/b", "fifo",
+                    "/planted", "reg"])
+        self.assertTrue(r.ok, r)
+        self.assertIn("failed=1", r.stdout)  # /tiny/b: no inode left, after the hook
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: "/planted" in ctx.get("relatedFilePaths", []))
+        self.assertNotIn("/tiny/a", context(f)["relatedFilePaths"])
 
     def test_writes_through_an_fd_from_before_a_chroot_are_counted(self):
         # Issue 17 item 6: after chroot into the tmpfs, the task's root is the tmpfs; a file of
