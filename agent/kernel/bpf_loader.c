@@ -40,24 +40,40 @@ bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind)
     return btf && btf__find_by_name_kind(btf, name, kind) >= 0;
 }
 
-bool eg_bpf_btf_fn_args_defined(const struct btf *btf, const char *fn)
+/* The type `id` names, past its modifiers and typedefs; NULL if none. */
+static const struct btf_type *btf_resolved(const struct btf *btf, __u32 id)
+{
+    const struct btf_type *t = btf__type_by_id(btf, id);
+    while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+        t = btf__type_by_id(btf, t->type);
+    return t;
+}
+
+const struct btf_type *eg_bpf_btf_fn_proto(const struct btf *btf, const char *fn)
 {
     int id = btf ? btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) : -1;
     if (id < 0)
-        return false;
+        return NULL;
     const struct btf_type *proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
-    if (!proto || !btf_is_func_proto(proto))
+    return proto && btf_is_func_proto(proto) ? proto : NULL;
+}
+
+const struct btf_type *eg_bpf_btf_param_pointee(const struct btf *btf, const struct btf_type *proto,
+                                                int idx)
+{
+    if (!proto || idx < 0 || idx >= btf_vlen(proto))
+        return NULL;
+    const struct btf_type *t = btf_resolved(btf, btf_params(proto)[idx].type);
+    return t && btf_is_ptr(t) ? btf_resolved(btf, t->type) : NULL;
+}
+
+bool eg_bpf_btf_fn_args_defined(const struct btf *btf, const char *fn)
+{
+    const struct btf_type *proto = eg_bpf_btf_fn_proto(btf, fn);
+    if (!proto)
         return false;
-    const struct btf_param *p = btf_params(proto);
     for (int i = 0; i < btf_vlen(proto); i++) {
-        const struct btf_type *t = btf__type_by_id(btf, p[i].type);
-        while (t && (btf_is_mod(t) || btf_is_typedef(t)))
-            t = btf__type_by_id(btf, t->type);
-        if (!t || !btf_is_ptr(t))
-            continue;
-        const struct btf_type *to = btf__type_by_id(btf, t->type);
-        while (to && (btf_is_mod(to) || btf_is_typedef(to)))
-            to = btf__type_by_id(btf, to->type);
+        const struct btf_type *to = eg_bpf_btf_param_pointee(btf, proto, i);
         if (to && btf_is_fwd(to))
             return false;
     }

@@ -19,6 +19,7 @@
 struct json_object;
 struct bpf_object;
 struct btf;
+struct btf_type;
 
 #define EG_HOOK_ATTEMPTS 10
 #define EG_HOOK_MAX 8
@@ -137,6 +138,14 @@ bool eg_bpf_btf_has(const struct btf *btf, const char *name, int kind);
  * the whole object. Such a function is treated as absent.
  */
 bool eg_bpf_btf_fn_args_defined(const struct btf *btf, const char *fn);
+/* The prototype of kernel function `fn` in `btf`; NULL when it has none. */
+const struct btf_type *eg_bpf_btf_fn_proto(const struct btf *btf, const char *fn);
+/*
+ * What parameter `idx` of `proto` points to, past modifiers and typedefs; NULL when the
+ * parameter is not a pointer (or there is no such parameter).
+ */
+const struct btf_type *eg_bpf_btf_param_pointee(const struct btf *btf, const struct btf_type *proto,
+                                                int idx);
 /* Make `obj` use the shared maps (call between open and load). */
 void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj);
 /*

@@ -179,19 +179,8 @@ static bool layout_matches(const struct btf *btf, const char *fn, const char *pr
         a = strstr(a + 2, "_a");
     if (!a)
         return true;
-    int idx = a[2] - '0';
-    int id = btf ? btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) : -1;
-    if (id < 0)
-        return false;
-    const struct btf_type *proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
-    if (!proto || !btf_is_func_proto(proto) || idx >= btf_vlen(proto))
-        return false;
-    const struct btf_type *t = btf__type_by_id(btf, btf_params(proto)[idx].type);
-    while (t && (btf_is_mod(t) || btf_is_typedef(t)))
-        t = btf__type_by_id(btf, t->type);
-    if (!t || !btf_is_ptr(t))
-        return false;
-    const struct btf_type *to = btf__type_by_id(btf, t->type);
+    const struct btf_type *to =
+        eg_bpf_btf_param_pointee(btf, eg_bpf_btf_fn_proto(btf, fn), a[2] - '0');
     const char *name = to ? btf__name_by_offset(btf, to->name_off) : NULL;
     return to && btf_is_struct(to) && name && strcmp(name, "dentry") == 0;
 }
