@@ -11,6 +11,7 @@
 #include "agent/commands/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -504,6 +505,26 @@ static void loop(struct eg_agent *a)
     eg_log_debug("stop: last findings flushed");
 }
 
+/*
+ * After the last finding: stdout (the findings stream) ends, so whoever reads it (a log
+ * shipper's pipe, the integration tests) has every finding at end of file and need not wait
+ * for the process to exit. Removing the kernel programs comes after and can take seconds:
+ * each fentry/fexit trampoline's removal waits for an RCU-tasks grace period, one after
+ * another, on 6.x kernels (docs/kernel-matrix.md). /dev/null takes fd 1's place so that no file
+ * opened during teardown can become "stdout".
+ */
+static void end_findings_stream(void)
+{
+    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+        dup2(null_fd, STDOUT_FILENO);
+        close(null_fd);
+    } else {
+        close(STDOUT_FILENO);
+    }
+    eg_log_info("stop: findings stream closed; removing the kernel programs");
+}
+
 /* ---- teardown --------------------------------------------------------------------------- */
 
 static void teardown(struct eg_agent *a)
@@ -570,6 +591,7 @@ int eg_run_main(int argc, char **argv)
         return 1;
     }
     loop(a);
+    end_findings_stream();
     teardown(a);
     free(a);
     return 0;

@@ -103,6 +103,12 @@ class AgentCase(unittest.TestCase):
         self.containers = []
         self.agent = None
 
+    @classmethod
+    def tearDownClass(cls):
+        # The class's last agent, when its exit was not awaited at its stop (a guest).
+        harness.reap_exiting_agents()
+        super().tearDownClass()
+
     def tearDown(self):
         for c in reversed(self.containers):
             try:
@@ -135,9 +141,12 @@ class AgentCase(unittest.TestCase):
         return self.agent
 
     def stop_agent(self):
-        """SIGTERM (pending updates are flushed); asserts a clean exit."""
+        """SIGTERM (pending updates are flushed); asserts a clean exit (in a kernel-matrix
+        guest when the exit is awaited, harness.DEFERRED_AGENT_EXIT)."""
         code = self.agent.stop()
-        self.assertEqual(code, 0, "agent exit status; logs:\n" + "\n".join(self.agent.logs()[-30:]))
+        if code is not None or not harness.DEFERRED_AGENT_EXIT:
+            self.assertEqual(code, 0,
+                             "agent exit status; logs:\n" + "\n".join(self.agent.logs()[-30:]))
         return self.agent.findings()
 
     def capability_findings(self, container=None):

@@ -406,6 +406,10 @@ class ExecResult:
 
 _live_containers = set()
 _live_agents = set()
+# Agents whose stop() saw their findings stream end but did not wait for the process to exit
+# (a kernel-matrix guest, DEFERRED_AGENT_EXIT): awaited, and their exit checked, by
+# reap_exiting_agents().
+_exiting_agents = []
 _lock = threading.Lock()
 _swept = False
 
@@ -982,7 +986,13 @@ def _sweep_stale_once():
 
 
 def cleanup_all():
-    """Stops every agent and deletes every container this process started."""
+    """Stops every agent and deletes every container this process started. An agent stopped
+    earlier whose exit was not awaited and that did not exit cleanly fails the run here."""
+    failed = None
+    try:
+        reap_exiting_agents()
+    except HarnessError as e:
+        failed = e
     with _lock:
         agents = list(_live_agents)
         containers = list(_live_containers)
@@ -990,6 +1000,10 @@ def cleanup_all():
         agent.kill9()
     for container in containers:
         container.delete()
+    if failed is not None:
+        print("harness: %s" % failed, file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(1)
 
 
 atexit.register(cleanup_all)
@@ -1336,6 +1350,55 @@ def _append_finding_line(path, line):
         os.close(fd)
 
 
+# In a kernel-matrix guest a stopped agent's exit is awaited later, once the next agent is
+# ready (or at the end of the class): the agent ends its findings stream before it removes its
+# kernel programs, and on 6.x kernels that removal waits for one RCU-tasks grace period per
+# fentry/fexit trampoline, one after another (~8 s per agent under emulation, a third of a
+# guest test). Waiting while the next agent's programs are verified puts that idle time to use.
+# The exit status and the seccomp checks are the same, only later; natively (the sanitizer
+# build, whose leak check runs at exit) every stop waits.
+DEFERRED_AGENT_EXIT = os.environ.get("ECSGUARD_MATRIX_GUEST") == "1"
+STREAM_CLOSED_LOG = "stop: findings stream closed"
+
+
+def _current_test_id():
+    """The id of the test whose code is running (found on the call stack), for messages."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, unittest.TestCase):
+            return candidate.id()
+        frame = frame.f_back
+    return "a test"
+
+
+def reap_exiting_agents(timeout=120):
+    """Waits for every agent whose stop() did not; raises HarnessError naming each that did not
+    exit with status 0 (or whose seccomp filter refused or killed)."""
+    with _lock:
+        agents = list(_exiting_agents)
+        del _exiting_agents[:]
+    errors = []
+    for agent in agents:
+        waited = time.monotonic()
+        try:
+            code = agent._finish(timeout)
+        except subprocess.TimeoutExpired:
+            agent.kill9()
+            errors.append("agent %d did not exit %ss after its findings stream ended; %s"
+                          % (agent.proc.pid, timeout, agent._describe()))
+            continue
+        except HarnessError as e:
+            errors.append(str(e))
+            continue
+        record_time("agent exit, awaited later", time.monotonic() - waited)
+        if code != 0:
+            errors.append("agent %d (stopped by %s) exited with status %r; %s"
+                          % (agent.proc.pid, agent.stopped_by, code, agent._describe()))
+    if errors:
+        raise HarnessError("an agent stopped earlier did not exit cleanly:\n" + "\n".join(errors))
+
+
 class Agent:
     """Runs `ecsguard run --introspection-url URL --ready-file F [extra args]` and collects its
     stdout findings (one JSON object per line) and stderr log lines in background threads."""
@@ -1364,6 +1427,7 @@ class Agent:
         self._logs = []
         self._cond = threading.Condition()
         self._threads = []
+        self.stopped_by = None  # the test that stopped it without waiting (DEFERRED_AGENT_EXIT)
 
     def command(self):
         cmd = agent_caps_prefix(self.env) + [self.binary, "run"]
@@ -1462,6 +1526,7 @@ class Agent:
                                                                        self._describe()))
             time.sleep(0.05)
         record_time("agent ready", time.monotonic() - self._started_at)
+        reap_exiting_agents()
         return self
 
     def wait_for(self, predicate, timeout=20, count=1):
@@ -1504,15 +1569,39 @@ class Agent:
                                + "\n  ".join(sorted(set(refused))[:20]))
         return self.returncode
 
-    def stop(self, timeout=60):
-        """SIGTERM, then waits; returns the exit code. Kills it and raises if it hangs. Detaching
-        fentry/fexit programs waits for RCU-tasks grace periods: under QEMU TCG with other
-        guests running, an agent's stop took up to 10 s (docs/kernel-matrix.md)."""
-        if self.proc is None:
+    def _await_stream_end(self, timeout):
+        """After SIGTERM: True once the agent has logged that its findings stream ended and
+        stdout is read to its end (every finding and every earlier log line is in); False if it
+        exited or hung first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not any(STREAM_CLOSED_LOG in l for l in self._logs):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    return False
+                self._cond.wait(min(left, 0.2))
+        self._threads[0].join(timeout=max(1, deadline - time.monotonic()))
+        return not self._threads[0].is_alive()
+
+    def stop(self, timeout=60, wait_exit=None):
+        """SIGTERM; returns the exit code once it exits. Kills it and raises if it hangs.
+        Detaching fentry/fexit programs waits for RCU-tasks grace periods: under QEMU TCG with
+        other guests running, an agent's stop took up to 10 s (docs/kernel-matrix.md). With
+        DEFERRED_AGENT_EXIT (and wait_exit not True) it returns None once the findings stream
+        has ended and leaves the exit to reap_exiting_agents()."""
+        if self.proc is None or self.stopped_by is not None:
             return None
+        if wait_exit is None:
+            wait_exit = not DEFERRED_AGENT_EXIT or not self._real_agent
         stop_started = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        if not wait_exit and self._await_stream_end(timeout):
+            record_time("agent stop", time.monotonic() - stop_started)
+            self.stopped_by = _current_test_id()
+            with _lock:
+                _exiting_agents.append(self)
+            return None
         try:
             code = self._finish(timeout)
             record_time("agent stop", time.monotonic() - stop_started)

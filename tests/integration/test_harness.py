@@ -440,7 +440,7 @@ class AgentWrapperTest(unittest.TestCase):
         self.assertEqual(len(agent.wait_for(h.match(container="c1"))), 1)
         with self.assertRaises(h.HarnessError):
             agent.wait_for(h.match(container="c9"), timeout=0.5)
-        self.assertEqual(agent.stop(), 0)
+        self.assertEqual(agent.stop(wait_exit=True), 0)
         self.assertEqual(agent.stdout_other, ["not json"])
         log = agent.logs()[0]
         for part in ("--introspection-url http://127.0.0.1:1", "--ready-file", "--health-file",
@@ -452,7 +452,7 @@ class AgentWrapperTest(unittest.TestCase):
         with self.assertRaises(h.HarnessError) as ctx:
             agent.wait_ready(timeout=20)
         self.assertIn("cannot load programs", str(ctx.exception))
-        self.assertEqual(agent.stop(), 3)
+        self.assertEqual(agent.stop(wait_exit=True), 3)
 
     def test_agent_ignoring_sigterm_is_killed(self):
         agent = self.agent("stubborn").start().wait_ready(timeout=20)

@@ -184,7 +184,7 @@ class SpoolFaults(AgentCase):
         self.assertNothingDropped(h["sinks"])
         self.assertEqual({second["id"], third["id"]} & self.delivered_ids(), set())
         # Stopping: the shutdown spends its time trying, then says what it could not keep.
-        code = self.agent.stop(timeout=30)
+        code = self.agent.stop(timeout=30, wait_exit=True)
         self.assertEqual(code, 0, self.agent.logs()[-20:])
         self.assertTrue(any("could not be written to the spool before exit" in l
                             for l in self.agent.logs()), self.agent.logs()[-10:])
