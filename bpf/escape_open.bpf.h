@@ -4,11 +4,12 @@
  * root mount (EG_EVENT_ESCAPE): a cgroup v1 release_agent (CGroupsReleaseAgentModified) and a
  * file on another mount namespace's mount (HostFileModified), /dev/userfaultfd
  * (UserfaultfdUsage, whose system call's exit programs in rootfs.bpf.c call
- * eg_escape_userfaultfd too). Included by rootfs.bpf.c only, whose open exits call
- * eg_escape_other_mount_open for every write-open of a contained process on another mount than
- * its root: a volume, a bind mount, a tmpfs, EFS. That branch is hot for volume writes, so it
- * pays only a few loads (the inode's mode, the mount's namespace, the writer's, the super
- * block's magic) and everything else happens when one of them says "candidate".
+ * eg_escape_userfaultfd too). Also a connect to a unix socket the host bound
+ * (DockerSocketAccessed), from rootfs.bpf.c's connect programs. Included by rootfs.bpf.c only,
+ * whose open exits call eg_escape_other_mount_open for every write-open of a contained process on
+ * another mount than its root: a volume, a bind mount, a tmpfs, EFS. That branch is hot for volume
+ * writes, so it pays only a few loads (the inode's mode, the mount's namespace, the writer's, the
+ * super block's magic) and everything else happens when one of them says "candidate".
  */
 #ifndef ECSGUARD_ESCAPE_OPEN_BPF_H
 #define ECSGUARD_ESCAPE_OPEN_BPF_H
@@ -248,6 +249,53 @@ static __always_inline void eg_escape_other_mount_open(struct task_struct *task,
     struct eg_root_view rv;
     root_view_of(root, task, &rv);
     eg_escape_open_record(task, cgid, fp, technique, arg0, &rv, legacy);
+}
+
+/*
+ * A connect of `task` (container `cgid`) to a unix socket the host bound (EG_ESC_HOST_SOCKET):
+ * `peer` is the socket that holds the server's bound address (the listener itself, or the
+ * connection the listener accepted, which shares its address and path), `server` the process
+ * that listened (the listener's peer credentials). Only a socket file on a mount of the host's
+ * mount namespace is recorded: a container cannot make one there (its binds resolve through
+ * its own mounts, a host volume included), so a name the container chose cannot produce or
+ * hide a record; the agent decides from the bound name whether it is a container runtime's.
+ * An abstract or unbound socket has no file and is not recorded.
+ */
+static __always_inline void eg_escape_unix_connect(struct task_struct *task, __u64 cgid,
+                                                   struct sock *peer, struct pid *server,
+                                                   __u32 flags, const bool legacy)
+{
+    struct unix_sock *pu = (struct unix_sock *)peer; /* struct sock is its first member */
+    struct vfsmount *mnt = BPF_CORE_READ(pu, path.mnt);
+    struct dentry *d = BPF_CORE_READ(pu, path.dentry);
+    if (!mnt || !d || !eg_host_mnt_ns)
+        return;
+    struct mnt_namespace *ns = eg_open_mount_ns(mnt, false);
+    if (!ns || ns == EG_MNT_NS_INTERNAL_OPEN || BPF_CORE_READ(ns, ns.inum) != eg_host_mnt_ns)
+        return;
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (eg_in_setup(task, legacy)) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return;
+    }
+    struct upid up = {};
+    if (server)
+        bpf_core_read(&up, sizeof(up), &server->numbers[0]);
+    struct inode *inode = BPF_CORE_READ(d, d_inode);
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, EG_ESC_HOST_SOCKET, BPF_CORE_READ(inode, i_ino),
+                               BPF_CORE_READ(inode, i_sb, s_dev), (__u32)up.nr);
+    if (!e)
+        return;
+    e->esc_flags = flags;
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
+    /* The address as the server bound it (what `ss -x` shows), not the container's name for it. */
+    struct unix_address *addr = BPF_CORE_READ(pu, addr);
+    e->path[0] = '\0';
+    if (addr)
+        bpf_probe_read_kernel_str(e->path, sizeof(((struct sockaddr_un *)0)->sun_path),
+                                  &addr->name[0].sun_path);
+    eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 
 #endif /* ECSGUARD_ESCAPE_OPEN_BPF_H */

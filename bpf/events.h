@@ -338,12 +338,24 @@ enum eg_escape_technique {
      * for EG_ESC_RELEASE_AGENT (one record per container and executable a second).
      */
     EG_ESC_USERFAULTFD = 6,
+    /*
+     * A connect of a contained process to a unix socket whose file is on a mount of the host's
+     * mount namespace: a socket a host process bound (docker.sock, containerd.sock...) reached
+     * through a bind mount (bpf/escape_open.bpf.h). ino/dev: the socket file; path: the address
+     * as the server bound it (sun_path); name: the socket file's dentry name; arg0: the host pid
+     * of the process that listened (0: unknown); arg1: repeats absorbed as for
+     * EG_ESC_RELEASE_AGENT; esc_flags EG_ESC_SOCKET_BY_FD when read from the connected
+     * descriptor after the call (kernels that refuse fentry), else from the LSM hook the
+     * kernel calls on the connect itself.
+     */
+    EG_ESC_HOST_SOCKET = 7,
 };
 
 /* eg_escape_event.esc_flags */
 #define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC: the file is on a kernel-internal shmem mount */
 #define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
 #define EG_ESC_UFFD_DEVICE (1u << 2)     /* USERFAULTFD: through /dev/userfaultfd */
+#define EG_ESC_SOCKET_BY_FD (1u << 3)    /* HOST_SOCKET: read from the connected descriptor */
 
 /*
  * The open techniques' in-kernel dedup (eg_escape_opens, bpf/rootfs.bpf.c): one record per

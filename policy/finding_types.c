@@ -96,6 +96,12 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "A process in an ECS task container made a userfaultfd object (the userfaultfd system call "
      "or /dev/userfaultfd), which lets it handle page faults in user space: a common way to "
      "widen the race windows of kernel exploits."},
+    {EG_FT_DOCKER_SOCKET, "PrivilegeEscalation:Runtime/DockerSocketAccessed", 5.0,
+     "A container connected to the host's container runtime socket.",
+     "A process in an ECS task container connected to a container runtime's API socket that a "
+     "host process listens on (Docker's docker.sock, containerd's containerd.sock...), reached "
+     "through a bind mount. Whoever talks to that API can start a privileged container on the "
+     "host."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

@@ -32,6 +32,7 @@ enum eg_finding_type {
     EG_FT_RELEASE_AGENT_MODIFIED,
     EG_FT_HOST_FILE_MODIFIED,
     EG_FT_USERFAULTFD,
+    EG_FT_DOCKER_SOCKET,
     EG_FT_COUNT
 };
 

@@ -59,9 +59,25 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
     case EG_ESC_USERFAULTFD:
         *out = EG_FT_USERFAULTFD;
         return true;
+    case EG_ESC_HOST_SOCKET:
+        *out = EG_FT_DOCKER_SOCKET;
+        return true;
     default:
         return false;
     }
+}
+
+bool eg_runtime_socket_address(const char *sun_path)
+{
+    static const char *const names[] = {
+        "docker.sock", "containerd.sock",  "containerd.sock.ttrpc", "crio.sock",
+        "podman.sock", "cri-dockerd.sock", "dockershim.sock"};
+    const char *slash = strrchr(sun_path, '/');
+    const char *last = slash ? slash + 1 : sun_path;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(last, names[i]) == 0)
+            return true;
+    return false;
 }
 
 static struct json_object *str_of(const char *s, size_t n)
@@ -91,6 +107,7 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
     case EG_ESC_RELEASE_AGENT:
     case EG_ESC_HOST_FILE_WRITE:
     case EG_ESC_USERFAULTFD: /* the executable */
+    case EG_ESC_HOST_SOCKET: /* the socket file */
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
@@ -101,7 +118,7 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
 static uint64_t occurrences(const struct eg_escape_event *e)
 {
     if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE ||
-        e->technique == EG_ESC_USERFAULTFD)
+        e->technique == EG_ESC_USERFAULTFD || e->technique == EG_ESC_HOST_SOCKET)
         return 1 + (uint64_t)e->arg1;
     return 1;
 }
@@ -153,6 +170,12 @@ static struct json_object *context_of(const struct eg_escape_event *e)
             json_object_object_add(ctx, "syscall", json_object_new_string("userfaultfd"));
         json_object_object_add(ctx, "userfaultfdFlags", json_object_new_int64(e->arg0));
         break;
+    case EG_ESC_HOST_SOCKET:
+        json_object_object_add(ctx, "socketPath", str_of(e->path, EG_PATH_LEN));
+        if (e->arg0)
+            json_object_object_add(ctx, "socketServerPid", json_object_new_int64(e->arg0));
+        json_object_object_add(ctx, "syscall", json_object_new_string("connect"));
+        break;
     }
     return ctx;
 }
@@ -171,6 +194,10 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
         return;
     }
     d->stats.events++;
+    if (e->technique == EG_ESC_HOST_SOCKET && !eg_runtime_socket_address(e->path)) {
+        d->stats.other_host_sockets++;
+        return;
+    }
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where w;
     eg_where_capture(&w, c, h->cgroup_id);
@@ -202,7 +229,10 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
         snprintf(f->process.exe, sizeof(f->process.exe), "/%.*s (deleted)", EG_NAME_LEN - 1,
                  e->name);
     f->context = context_of(e);
-    /* What an allow rule's file_path matches: the executed or written file, or the directory. */
+    /*
+     * What an allow rule's file_path matches: the executed or written file, the directory, or
+     * the runtime socket's bound address.
+     */
     if (e->path[0] && e->technique != EG_ESC_USERFAULTFD)
         snprintf(f->file_path, sizeof(f->file_path), "%.*s", EG_PATH_LEN - 1, e->path);
 }
@@ -228,6 +258,8 @@ static void escape_stats(void *p, struct json_object *obj)
                            json_object_new_int64((int64_t)d->stats.unknown_techniques));
     json_object_object_add(o, "findingsDropped",
                            json_object_new_int64((int64_t)d->stats.findings_dropped));
+    json_object_object_add(o, "otherHostSocketConnects",
+                           json_object_new_int64((int64_t)d->stats.other_host_sockets));
     json_object_object_add(obj, "escapes", o);
 }
 

@@ -2,7 +2,8 @@
  * Container-escape techniques (EG_EVENT_ESCAPE, bpf/escape.bpf.h, bpf/escape_open.bpf.h):
  * fileless execution, elevation to root through a set-user-id file, an exec from a working
  * directory on another mount namespace's mount, a write-open of a cgroup release_agent or of a
- * file on another mount namespace's mount (docs/findings.md "Escapes").
+ * file on another mount namespace's mount, a userfaultfd object, a connect to a container
+ * runtime's socket on the host (docs/findings.md "Escapes").
  */
 #ifndef ECSGUARD_DETECT_ESCAPE_H
 #define ECSGUARD_DETECT_ESCAPE_H
@@ -20,6 +21,8 @@ struct eg_escape_detector_stats {
     uint64_t short_records;      /* ... shorter than struct eg_escape_event: ignored */
     uint64_t unknown_techniques; /* ... of a technique this agent does not know: ignored */
     uint64_t findings_dropped;   /* the aggregator was full */
+    /* connects to a unix socket the host bound that is no container runtime's: no finding */
+    uint64_t other_host_sockets;
 };
 
 struct eg_escape_detector;
@@ -32,5 +35,11 @@ void eg_escape_detector_get_stats(const struct eg_escape_detector *d,
                                   struct eg_escape_detector_stats *out);
 /* The finding type of an enum eg_escape_technique; false for one this agent does not know. */
 bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out);
+/*
+ * Whether a unix socket's bound address names a container runtime's API (docker.sock,
+ * containerd.sock and its ttrpc twin, crio.sock, podman.sock, cri-dockerd.sock), by its last
+ * component: the directory differs per distribution and daemon option.
+ */
+bool eg_runtime_socket_address(const char *sun_path);
 
 #endif

@@ -42,19 +42,21 @@ struct rootfs_loaded {
  * GROUP_VERDICT: the LSM hooks where the kernel decides whether a path-only operation's name is
  * on the root filesystem (bpf/rootfs.bpf.c); functions only, so none with the tracepoints.
  */
-enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUPS };
+enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUP_SOCKET, GROUPS };
 static const char *const group_attach[2][GROUPS] = {
     {
         "tracepoint/syscalls/sys_exit_open*,creat",
         "tracepoint/syscalls/sys_exit_<path and fd ops>",
         "tracepoint/syscalls/sys_enter_mmap,mprotect",
         "-",
+        "tracepoint/syscalls/sys_exit_connect (host sockets)",
     },
     {
         "fexit/<arch>_sys_open*,creat",
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
+        "fentry/security_unix_stream_connect (host sockets)",
     },
 };
 
@@ -73,6 +75,9 @@ static const char *syscall_of(const char *sec)
     /* mprotect's fentry is on the LSM hook it calls per VMA (bpf/rootfs.bpf.c). */
     if (strstr(sec, "_file_mprotect"))
         return "mprotect";
+    /* The host-socket check: connect(2)'s exit, or the LSM hook the connect calls. */
+    if (strstr(sec, "security_unix_stream_connect"))
+        return "connect";
     const char *hook = strstr(sec, "security_inode_");
     if (hook)
         return hook + 15;
@@ -90,6 +95,8 @@ static enum prog_group group_of(const char *sec)
     if (strstr(sec, "security_inode_"))
         return GROUP_VERDICT;
     const char *sys = syscall_of(sec);
+    if (strcmp(sys, "connect") == 0)
+        return GROUP_SOCKET;
     if (strcmp(sys, "mmap") == 0 || strcmp(sys, "mprotect") == 0)
         return GROUP_MMAP;
     if (strncmp(sys, "open", 4) == 0 || strcmp(sys, "creat") == 0)

@@ -79,6 +79,7 @@ module.exports = {
     'service.runtimeDetails.context.fileMountNamespace': 'integer',
     'service.runtimeDetails.context.userfaultfdDevice': 'boolean',
     'service.runtimeDetails.context.userfaultfdFlags': 'integer',
+    'service.runtimeDetails.context.socketServerPid': 'integer',
 
     // the JSON object in service.additionalInfo.value
     'service.additionalInfo.value.agentVersion': 'string',

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -979,6 +980,56 @@ static int cmd_userfaultfd_dev(int argc, char **argv)
     return ok("device=/dev/userfaultfd");
 }
 
+static int unix_address(const char *path, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa->sun_path))
+        return -1;
+    memcpy(sa->sun_path, path, strlen(path));
+    return 0;
+}
+
+/* N stream connects to the unix socket at PATH (a runtime's API socket bind-mounted in). */
+static int cmd_unix_connect(int argc, char **argv)
+{
+    struct sockaddr_un sa;
+    if (argc < 1 || argc > 2 || unix_address(argv[0], &sa) != 0)
+        return usage("usage: unix-connect PATH [COUNT]");
+    long count = argc == 2 ? strtol(argv[1], NULL, 10) : 1;
+    for (long i = 0; i < count; i++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return fail(errno, "step=socket");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            int err = errno;
+            close(fd);
+            return fail(err, "step=connect");
+        }
+        close(fd);
+    }
+    return ok("path=%s count=%ld", argv[0], count);
+}
+
+/* A socket of its own bound at PATH (e.g. a decoy named docker.sock), listened on and connected to.
+ */
+static int cmd_unix_self(int argc, char **argv)
+{
+    struct sockaddr_un sa;
+    if (argc != 1 || unix_address(argv[0], &sa) != 0)
+        return usage("usage: unix-self PATH");
+    unlink(argv[0]);
+    int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (srv < 0 || bind(srv, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(srv, 4) != 0)
+        return fail(errno, "step=listen");
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        return fail(errno, "step=connect");
+    close(fd);
+    close(srv);
+    return ok("path=%s", argv[0]);
+}
+
 /* The real, effective and saved user ids. */
 static int cmd_ids(int argc, char **argv)
 {
@@ -1087,6 +1138,8 @@ static const struct {
     {"ids", cmd_ids, ""},
     {"userfaultfd", cmd_userfaultfd, "[user-only]"},
     {"userfaultfd-dev", cmd_userfaultfd_dev, ""},
+    {"unix-connect", cmd_unix_connect, "PATH [COUNT]"},
+    {"unix-self", cmd_unix_self, "PATH"},
 };
 
 int main(int argc, char **argv)

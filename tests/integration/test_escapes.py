@@ -10,7 +10,9 @@ is there and nothing else is, the benign actions produced nothing.
 import json
 import os
 import shutil
+import socket
 import tempfile
+import threading
 import time
 
 import harness
@@ -23,7 +25,36 @@ RUNC_ESCAPE = "PrivilegeEscalation:Runtime/RuncContainerEscape"
 RELEASE_AGENT = "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified"
 HOST_FILE = "PrivilegeEscalation:Runtime/HostFileModified"
 USERFAULTFD = "PrivilegeEscalation:Runtime/UserfaultfdUsage"
-ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE, USERFAULTFD)
+DOCKER_SOCKET = "PrivilegeEscalation:Runtime/DockerSocketAccessed"
+ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE, USERFAULTFD,
+                DOCKER_SOCKET)
+
+
+class UnixListener:
+    """A host process's unix stream socket at `path` (a stand-in for dockerd's docker.sock):
+    accepts and closes every connection, in a thread of this (host) process."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(16)
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
 
 
 class Escapes(AgentCase):
@@ -336,3 +367,39 @@ class Escapes(AgentCase):
         self.assertIs(context(f)["userfaultfdDevice"], True)
         self.assertTrue(context(f)["userfaultfdFlags"] & os.O_RDWR)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    # -- 7. DockerSocketAccessed ------------------------------------------------------------
+
+    def test_connecting_to_a_bind_mounted_runtime_socket_is_docker_socket_accessed(self):
+        """A host process listens on docker.sock in a host directory the task bind-mounts (as
+        ECS does for /var/run/docker.sock); the container connects to it. First, and silent: a
+        decoy docker.sock the container binds and connects to itself, and a host socket of
+        another name in the same directory. The finding names the address the host bound and
+        the listening process, and counts every connect."""
+        host_dir = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-sock-"))
+        self.addCleanup(shutil.rmtree, host_dir, True)
+        runtime = UnixListener(os.path.join(host_dir, "docker.sock"))
+        self.addCleanup(runtime.close)
+        other = UnixListener(os.path.join(host_dir, "metrics.sock"))
+        self.addCleanup(other.close)
+        c = self.started(name="sock", volumes=[(host_dir, "/var/run/host")])
+        r = c.exec(["/bin/sh", "-c", "/bin/egprobe unix-self /tmp/docker.sock && "
+                    "/bin/egprobe unix-connect /var/run/host/metrics.sock"])
+        self.assertIn("ok unix-connect", r.stdout, r)
+        via = "/var/run/host/docker.sock"
+        self.assertIn("ok unix-connect", c.exec(["/bin/egprobe", "unix-connect", via, "2"]).stdout)
+        time.sleep(1.2)  # past the kernel's one record per socket a second: the repeat is carried
+        self.assertIn("ok unix-connect", c.exec(["/bin/egprobe", "unix-connect", via]).stdout)
+        self.agent.wait_for(lambda f: harness.match(DOCKER_SOCKET, c)(f) and
+                            f["service"]["count"] >= 3, timeout=20)
+        found = self.only(DOCKER_SOCKET, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, DOCKER_SOCKET, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["socketPath"], runtime.path)
+        self.assertEqual(ctx["socketServerPid"], os.getpid())
+        self.assertEqual(ctx["syscall"], "connect")
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.assertEqual(f["service"]["count"], 3)
+        self.assertGreaterEqual(runtime.accepted + other.accepted, 4)
