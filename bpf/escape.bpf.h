@@ -2,17 +2,25 @@
 /*
  * Container-escape techniques seen at exec (EG_EVENT_ESCAPE, struct eg_escape_event): a
  * fileless exec, an exec that made a non-root user root, an exec from a working directory on
- * another mount namespace's mount. Included by lifecycle.bpf.c only: its sched_process_exec
- * program calls eg_escape_at_exec for every exec of a contained process that is not runtime
- * set-up. Each check is a few loads on objects the exec already holds (the file, the new
- * credentials, fs->pwd); a record is made only when one holds, so an ordinary exec pays the
- * loads and nothing else.
+ * another mount namespace's mount; and a kernel module loaded by a contained process
+ * (eg_escape_module_load, from lifecycle.bpf.c's module_load program). Included by lifecycle.bpf.c
+ * only: its sched_process_exec program calls eg_escape_at_exec for every exec of a contained
+ * process that is not runtime set-up. Each check is a few loads on objects the exec already holds
+ * (the file, the new credentials, fs->pwd); a record is made only when one holds, so an ordinary
+ * exec pays the loads and nothing else.
  */
 #ifndef ECSGUARD_ESCAPE_BPF_H
 #define ECSGUARD_ESCAPE_BPF_H
 
 #include "common.bpf.h"
 #include "rootfs_root.bpf.h"
+
+/* finit_module's number (arch/x86/entry/syscalls, include/uapi/asm-generic/unistd.h). */
+#if defined(__TARGET_ARCH_arm64)
+#define EG_NR_FINIT_MODULE 273
+#else
+#define EG_NR_FINIT_MODULE 313
+#endif
 
 /* fs/mount.h: the mnt_ns of a kern_mount()ed (kernel-internal) mount, distinct from any. */
 #define EG_MNT_NS_INTERNAL ((void *)-22L)
@@ -169,6 +177,46 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
             eg_submit(e, EG_EVENT_ESCAPE, true);
         }
     }
+}
+
+/*
+ * A kernel module being loaded by `p` (current), a contained process past its runtime's set-up
+ * (EG_ESC_MODULE_LOAD). The module_load tracepoint fires inside init_module/finit_module once
+ * the kernel has accepted the module and before its init runs; the system call's own
+ * arguments say which file it came from (finit_module's descriptor), read from the kernel's
+ * descriptor table, not from anything the process can change after the call began.
+ */
+static __always_inline void eg_escape_module_load(struct task_struct *p, struct module *mod,
+                                                  const bool legacy)
+{
+    __u64 cgid;
+    if (!eg_current_container(p, &cgid, legacy) || !eg_escape_wanted(eg_in_setup(p, legacy)))
+        return;
+    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    if (!e)
+        return;
+    eg_fill_header(&e->hdr, p, cgid, EG_EVENT_ESCAPE, sizeof(*e));
+    e->technique = EG_ESC_MODULE_LOAD;
+    e->result = 0;
+    e->esc_flags = 0;
+    e->arg0 = 0;
+    e->arg1 = 0;
+    e->ino = 0;
+    e->dev = 0;
+    e->path[0] = '\0';
+    e->path2[0] = '\0';
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(mod, name));
+    long nr = eg_current_syscall_nr(legacy);
+    struct pt_regs *regs = nr == EG_NR_FINIT_MODULE ? eg_syscall_regs(nr, legacy) : NULL;
+    struct file *f = regs ? eg_fd_file(p, (long)PT_REGS_PARM1_CORE_SYSCALL(regs)) : NULL;
+    if (f) {
+        e->arg0 = EG_MODULE_FROM_FILE;
+        e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+        e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+        if (eg_file_path(p, f, e->path, legacy) != 0)
+            e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    }
+    eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 
 #endif /* ECSGUARD_ESCAPE_BPF_H */

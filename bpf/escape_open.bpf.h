@@ -5,11 +5,13 @@
  * file on another mount namespace's mount (HostFileModified), /dev/userfaultfd
  * (UserfaultfdUsage, whose system call's exit programs in rootfs.bpf.c call
  * eg_escape_userfaultfd too). Also a connect to a unix socket the host bound
- * (DockerSocketAccessed), from rootfs.bpf.c's connect programs. Included by rootfs.bpf.c only,
- * whose open exits call eg_escape_other_mount_open for every write-open of a contained process on
- * another mount than its root: a volume, a bind mount, a tmpfs, EFS. That branch is hot for volume
- * writes, so it pays only a few loads (the inode's mode, the mount's namespace, the writer's, the
- * super block's magic) and everything else happens when one of them says "candidate".
+ * (DockerSocketAccessed) and a block device's file system set up for a mount
+ * (ContainerMountsHostDirectory), from rootfs.bpf.c's programs on those kernel functions. Included
+ * by rootfs.bpf.c only, whose open exits call eg_escape_other_mount_open for every write-open of a
+ * contained process on another mount than its root: a volume, a bind mount, a tmpfs, EFS. That
+ * branch is hot for volume writes, so it pays only a few loads (the inode's mode, the mount's
+ * namespace, the writer's, the super block's magic) and everything else happens when one of them
+ * says "candidate".
  */
 #ifndef ECSGUARD_ESCAPE_OPEN_BPF_H
 #define ECSGUARD_ESCAPE_OPEN_BPF_H
@@ -295,6 +297,34 @@ static __always_inline void eg_escape_unix_connect(struct task_struct *task, __u
     if (addr)
         bpf_probe_read_kernel_str(e->path, sizeof(((struct sockaddr_un *)0)->sun_path),
                                   &addr->name[0].sun_path);
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
+/*
+ * A file system set up by `task` (container `cgid`) for a mount, the new fs_context's root in
+ * place (EG_ESC_BLOCK_MOUNT): recorded when it lives on a block device. What decides is the
+ * super block the kernel set up, not the source name the process gave.
+ */
+static __always_inline void eg_escape_block_mount(struct task_struct *task, __u64 cgid,
+                                                  struct fs_context *fc, const bool legacy)
+{
+    struct super_block *sb = BPF_CORE_READ(fc, root, d_sb);
+    if (!sb || !BPF_CORE_READ(sb, s_bdev))
+        return;
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (eg_in_setup(task, legacy)) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return;
+    }
+    struct eg_escape_event *e = eg_escape_open_reserve(
+        task, cgid, EG_ESC_BLOCK_MOUNT, 0, BPF_CORE_READ(sb, s_dev), BPF_CORE_READ(fc, sb_flags));
+    if (!e)
+        return;
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(sb, s_type, name));
+    e->path[0] = '\0';
+    const char *source = BPF_CORE_READ(fc, source);
+    if (source)
+        bpf_probe_read_kernel_str(e->path, sizeof(e->path), source);
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 

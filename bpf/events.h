@@ -349,7 +349,27 @@ enum eg_escape_technique {
      * kernel calls on the connect itself.
      */
     EG_ESC_HOST_SOCKET = 7,
+    /*
+     * A kernel module loaded by a contained process (init_module or finit_module; the
+     * module_load tracepoint, before the module's init runs). ino/dev and path: the module
+     * file for finit_module (path from the task's root), none for init_module (an image in
+     * memory); name: the module's name as the kernel registered it; arg0: the system call
+     * (EG_MODULE_FROM_FILE for finit_module, else 0).
+     */
+    EG_ESC_MODULE_LOAD = 8,
+    /*
+     * A file system on a block device set up for a mount by a contained process (mount(2) or
+     * fsconfig's create; fexit on vfs_get_tree, where fentry loads): the host's disk, or any
+     * block device the container reached. dev: the file system's device (s_dev); path: the
+     * mount's source as given (fs_context->source); name: the file system type; arg0: the
+     * super block flags asked for (SB_RDONLY, SB_NOSUID...); arg1: repeats absorbed as for
+     * EG_ESC_RELEASE_AGENT.
+     */
+    EG_ESC_BLOCK_MOUNT = 9,
 };
+
+/* eg_escape_event.arg0 of EG_ESC_MODULE_LOAD */
+#define EG_MODULE_FROM_FILE 1u
 
 /* eg_escape_event.esc_flags */
 #define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC: the file is on a kernel-internal shmem mount */

@@ -352,6 +352,25 @@ int BPF_PROG(eg_sched_process_exec_lg, struct task_struct *p, pid_t old_pid,
     return process_exec(p, bprm, true);
 }
 
+/*
+ * A kernel module being loaded (init_module/finit_module): a container escape when a contained
+ * process does it (bpf/escape.bpf.h). Loaded only where the kernel has module support (the
+ * loader checks for the tracepoint's BTF).
+ */
+SEC("tp_btf/module_load")
+int BPF_PROG(eg_module_load, struct module *mod)
+{
+    eg_escape_module_load(bpf_get_current_task_btf(), mod, false);
+    return 0;
+}
+
+SEC("tp_btf/module_load")
+int BPF_PROG(eg_module_load_lg, struct module *mod)
+{
+    eg_escape_module_load(eg_current_task(true), mod, true);
+    return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
 {

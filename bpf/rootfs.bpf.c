@@ -822,6 +822,28 @@ HOST_SOCKET_FLAVOUR(, false)
 HOST_SOCKET_FLAVOUR(_lg, true)
 
 /*
+ * A file system set up for a mount by a contained process (EG_ESC_BLOCK_MOUNT,
+ * bpf/escape_open.bpf.h): the exit of vfs_get_tree(), which both mount(2) and the new mount
+ * API (fsconfig's create) go through. Functions only: no tracepoint sees the super block.
+ */
+#define BLOCK_MOUNT_FLAVOUR(suffix, lg)                                                            \
+    SEC("fexit/vfs_get_tree")                                                                      \
+    int BPF_PROG(eg_rootfs_block_mount##suffix, struct fs_context *fc, int ret)                    \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        if (ret != 0)                                                                              \
+            return 0;                                                                              \
+        struct task_struct *task = eg_current_task(legacy);                                        \
+        __u64 cgid;                                                                                \
+        struct eg_verdict_cache *vc;                                                               \
+        if (eg_current_verdict(task, &cgid, &vc, legacy))                                          \
+            eg_escape_block_mount(task, cgid, fc, legacy);                                         \
+        return 0;                                                                                  \
+    }
+BLOCK_MOUNT_FLAVOUR(, false)
+BLOCK_MOUNT_FLAVOUR(_lg, true)
+
+/*
  * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and
  * `path` (and the second pair) from its arguments; `mode` for chmod.
  */

@@ -102,6 +102,15 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "host process listens on (Docker's docker.sock, containerd's containerd.sock...), reached "
      "through a bind mount. Whoever talks to that API can start a privileged container on the "
      "host."},
+    {EG_FT_KERNEL_MODULE_LOADED, "DefenseEvasion:Runtime/KernelModuleLoaded", 8.0,
+     "A container loaded a kernel module.",
+     "A process in an ECS task container loaded a kernel module (init_module or finit_module): "
+     "code that runs in the host's kernel, outside every container boundary."},
+    {EG_FT_MOUNTS_HOST_DIRECTORY, "PrivilegeEscalation:Runtime/ContainerMountsHostDirectory", 5.0,
+     "A container mounted a block device's file system.",
+     "A process in an ECS task container mounted a file system that lives on a block device, "
+     "such as the host's own disk, which gives it the host's files outside its root file "
+     "system and volumes."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

@@ -38,6 +38,12 @@ mount -t bpf bpf /sys/fs/bpf
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 echo 1 >/proc/sys/kernel/sysrq
+# The kernel's own modules where a host keeps them (the unpacked package, read-only over 9p),
+# for the tests that load one (KernelModuleLoaded).
+if [ -n "${ECSGUARD_MATRIX_MODULES:-}" ] && [ ! -e "/lib/modules/$(uname -r)" ]; then
+    mkdir -p /lib/modules
+    ln -s "$ECSGUARD_MATRIX_MODULES" "/lib/modules/$(uname -r)"
+fi
 
 case "$ECSGUARD_MATRIX_CGROUP" in
 v2)
@@ -117,6 +123,7 @@ for s in $suites; do
         (cd "$src/tests/integration" && ECSGUARD_BIN=$agent \
             ECSGUARD_EGPROBE=$build/tests/helpers/egprobe ECSGUARD_BUILD_DIR=$build \
             ECSGUARD_FIXTURES=$src/tests/fixtures PYTHONDONTWRITEBYTECODE=1 \
+            ECSGUARD_FINDINGS_LOG=$build/integration/findings.jsonl \
             python3 -m unittest -v "$s" 2>&1 | sed 's/^/0: /'
             exit "${PIPESTATUS[0]}") >"$out/$s.log"
         echo $? >"$out/$s.rc"
@@ -127,4 +134,10 @@ for s in $suites; do
         ;;
     esac
     echo $(($(date +%s) - start)) >"$out/$s.seconds"
+    # Every finding line the agents wrote here, kept beside the logs (the build dir's copy is
+    # on this guest's tmpfs; ctest's schema check resets it per run of a suite).
+    if [ -f "$build/integration/findings.jsonl" ]; then
+        cat "$build/integration/findings.jsonl" >>"$out/findings.jsonl"
+        : >"$build/integration/findings.jsonl"
+    fi
 done

@@ -176,7 +176,8 @@ fetch_kernel() {
     echo "$dir"
 }
 
-# The modules the initramfs loads (9p root, overlay) and everything they depend on, in load order.
+# The modules the initramfs loads (9p root, overlay, loop, minix) and everything they depend on,
+# in load order.
 module_closure() {
     local moddir=$1; shift
     local -A seen=()
@@ -214,6 +215,8 @@ make_initramfs() {
     root=$(mktemp -d)
     mkdir -p "$root"/{bin,dev,proc,sys,newroot,lower,upper,modules}
     cp "$(command -v busybox)" "$root/bin/busybox"
+    # loop and a disk file system (minix: no dependencies) are for ContainerMountsHostDirectory's
+    # test, which mounts a block device from a container as an attacker mounts the host's disk.
     local i=0 f
     while read -r f; do
         [ -n "$f" ] || continue
@@ -222,7 +225,7 @@ make_initramfs() {
         *.xz) xz -dc "$f" >"$root/modules/$(printf %02d $i)-$(basename "${f%.xz}")" ;;
         *) cp "$f" "$root/modules/$(printf %02d $i)-$(basename "$f")" ;;
         esac
-    done < <(module_closure "$moddir" virtio_pci 9pnet_virtio 9p overlay)
+    done < <(module_closure "$moddir" virtio_pci 9pnet_virtio 9p overlay loop minix)
     cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 # Stage one: load the modules, mount the host root (9p, read-only) under a tmpfs overlay, and
@@ -294,6 +297,7 @@ ECSGUARD_TEST_HOOKS=$hooks
 ECSGUARD_TEST_AGENT_CAPS=$agent_caps
 ECSGUARD_TEST_FORCED_TWINS=$forced_twins
 ECSGUARD_TEST_SECCOMP=${ECSGUARD_TEST_SECCOMP:-}
+ECSGUARD_MATRIX_MODULES=$(ls -d "$kdir"/lib/modules/* "$kdir"/usr/lib/modules/* 2>/dev/null | head -1)
 EOF
     local start=$SECONDS
     # thread=single: all vCPUs on one host thread. With a thread per vCPU (MTTCG) a 6.12 guest

@@ -62,6 +62,12 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
     case EG_ESC_HOST_SOCKET:
         *out = EG_FT_DOCKER_SOCKET;
         return true;
+    case EG_ESC_MODULE_LOAD:
+        *out = EG_FT_KERNEL_MODULE_LOADED;
+        return true;
+    case EG_ESC_BLOCK_MOUNT:
+        *out = EG_FT_MOUNTS_HOST_DIRECTORY;
+        return true;
     default:
         return false;
     }
@@ -104,10 +110,14 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
+    case EG_ESC_MODULE_LOAD: /* the module, by the name the kernel registered */
+        eg_finding_key_add_str(key, e->name);
+        break;
     case EG_ESC_RELEASE_AGENT:
     case EG_ESC_HOST_FILE_WRITE:
     case EG_ESC_USERFAULTFD: /* the executable */
     case EG_ESC_HOST_SOCKET: /* the socket file */
+    case EG_ESC_BLOCK_MOUNT: /* the file system's device (ino 0) */
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
@@ -118,9 +128,40 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
 static uint64_t occurrences(const struct eg_escape_event *e)
 {
     if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE ||
-        e->technique == EG_ESC_USERFAULTFD || e->technique == EG_ESC_HOST_SOCKET)
+        e->technique == EG_ESC_USERFAULTFD || e->technique == EG_ESC_HOST_SOCKET ||
+        e->technique == EG_ESC_BLOCK_MOUNT)
         return 1 + (uint64_t)e->arg1;
     return 1;
+}
+
+/* ContainerMountsHostDirectory's context: GuardDuty's mount members, and the device. */
+static void add_block_mount_context(struct json_object *ctx, const struct eg_escape_event *e)
+{
+    /*
+     * The super block's flags asked for (include/linux/fs.h SB_*, the same bits as mount(2)'s
+     * MS_*). Where the file system is set up the mount point's own (nosuid, nodev, noexec) are
+     * not known yet: the kernel keeps those on the mount, not on the super block.
+     */
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } flags[] = {{1u << 0, "MS_RDONLY"},
+                 {1u << 4, "MS_SYNCHRONOUS"},
+                 {1u << 6, "MS_MANDLOCK"},
+                 {1u << 7, "MS_DIRSYNC"},
+                 {1u << 25, "MS_LAZYTIME"}};
+    if (e->path[0])
+        json_object_object_add(ctx, "mountSource", str_of(e->path, EG_PATH_LEN));
+    json_object_object_add(ctx, "fileSystemType", str_of(e->name, EG_NAME_LEN));
+    struct json_object *list = json_object_new_array();
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (e->arg0 & flags[i].bit)
+            json_object_array_add(list, json_object_new_string(flags[i].name));
+    json_object_object_add(ctx, "flags", list);
+    /* The kernel's dev_t: major in the bits above the low 20 (include/linux/kdev_t.h). */
+    char dev[24];
+    snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffffu);
+    json_object_object_add(ctx, "blockDevice", json_object_new_string(dev));
 }
 
 static struct json_object *context_of(const struct eg_escape_event *e)
@@ -169,6 +210,18 @@ static struct json_object *context_of(const struct eg_escape_event *e)
         else
             json_object_object_add(ctx, "syscall", json_object_new_string("userfaultfd"));
         json_object_object_add(ctx, "userfaultfdFlags", json_object_new_int64(e->arg0));
+        break;
+    case EG_ESC_MODULE_LOAD:
+        json_object_object_add(ctx, "moduleName", str_of(e->name, EG_NAME_LEN));
+        if (e->path[0])
+            json_object_object_add(ctx, "moduleFilePath", str_of(e->path, EG_PATH_LEN));
+        json_object_object_add(ctx, "syscall",
+                               json_object_new_string(e->arg0 == EG_MODULE_FROM_FILE
+                                                          ? "finit_module"
+                                                          : "init_module"));
+        break;
+    case EG_ESC_BLOCK_MOUNT:
+        add_block_mount_context(ctx, e);
         break;
     case EG_ESC_HOST_SOCKET:
         json_object_object_add(ctx, "socketPath", str_of(e->path, EG_PATH_LEN));
@@ -230,8 +283,8 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
                  e->name);
     f->context = context_of(e);
     /*
-     * What an allow rule's file_path matches: the executed or written file, the directory, or
-     * the runtime socket's bound address.
+     * What an allow rule's file_path matches: the executed or written file, the directory, the
+     * runtime socket's bound address, the module file, the mount's source.
      */
     if (e->path[0] && e->technique != EG_ESC_USERFAULTFD)
         snprintf(f->file_path, sizeof(f->file_path), "%.*s", EG_PATH_LEN - 1, e->path);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "agent/kernel/link_detach.h"
@@ -19,7 +20,8 @@
 static const char *const lifecycle_variants[] = {"tp_btf", "legacy", NULL};
 
 static struct lifecycle_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                                         bool legacy, char *why, size_t whylen)
+                                         const struct btf *vmlinux, bool legacy, char *why,
+                                         size_t whylen)
 {
     struct lifecycle_bpf *s = lifecycle_bpf__open();
     if (!s) {
@@ -27,6 +29,14 @@ static struct lifecycle_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_o
         return NULL;
     }
     eg_bpf_select_legacy(s->obj, legacy);
+    /*
+     * A kernel built without module support has no module_load tracepoint (the development
+     * VM's): its programs are left out there instead of failing the object.
+     */
+    if (!eg_bpf_btf_has(vmlinux, "btf_trace_module_load", BTF_KIND_TYPEDEF)) {
+        bpf_program__set_autoload(s->progs.eg_module_load, false);
+        bpf_program__set_autoload(s->progs.eg_module_load_lg, false);
+    }
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
     /* The shared ring buffer is created here; every other object reuses it. */
     if (opt->ring_buffer_bytes)
@@ -45,7 +55,6 @@ static struct lifecycle_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_o
 static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
                           const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
 {
-    (void)vmlinux;
     const char *forced = eg_bpf_forced(opt, "processLifecycle");
     for (int v = 0; lifecycle_variants[v]; v++) {
         bool legacy = v == 1;
@@ -56,7 +65,7 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
                                                    forced, attach, r))
             continue;
         char why[160];
-        struct lifecycle_bpf *s = try_flavour(b, opt, legacy, why, sizeof(why));
+        struct lifecycle_bpf *s = try_flavour(b, opt, vmlinux, legacy, why, sizeof(why));
         if (!s) {
             eg_bpf_hook_attempt(r, attach, why);
             continue;

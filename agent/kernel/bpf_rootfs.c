@@ -41,22 +41,24 @@ struct rootfs_loaded {
 /*
  * GROUP_VERDICT: the LSM hooks where the kernel decides whether a path-only operation's name is
  * on the root filesystem (bpf/rootfs.bpf.c); functions only, so none with the tracepoints.
+ * GROUP_ESCAPE: escape techniques this object attaches for (a connect to a host socket; a
+ * block device's file system mounted, functions only).
  */
-enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUP_SOCKET, GROUPS };
+enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUP_ESCAPE, GROUPS };
 static const char *const group_attach[2][GROUPS] = {
     {
         "tracepoint/syscalls/sys_exit_open*,creat",
         "tracepoint/syscalls/sys_exit_<path and fd ops>",
         "tracepoint/syscalls/sys_enter_mmap,mprotect",
         "-",
-        "tracepoint/syscalls/sys_exit_connect (host sockets)",
+        "tracepoint/syscalls/sys_exit_connect (host sockets; block mounts: functions only)",
     },
     {
         "fexit/<arch>_sys_open*,creat",
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
-        "fentry/security_unix_stream_connect (host sockets)",
+        "fentry/security_unix_stream_connect,fexit/vfs_get_tree (host sockets, block mounts)",
     },
 };
 
@@ -78,6 +80,9 @@ static const char *syscall_of(const char *sec)
     /* The host-socket check: connect(2)'s exit, or the LSM hook the connect calls. */
     if (strstr(sec, "security_unix_stream_connect"))
         return "connect";
+    /* The block-device mount check: where mount(2) and fsconfig set a file system up. */
+    if (strstr(sec, "vfs_get_tree"))
+        return "mount";
     const char *hook = strstr(sec, "security_inode_");
     if (hook)
         return hook + 15;
@@ -95,8 +100,8 @@ static enum prog_group group_of(const char *sec)
     if (strstr(sec, "security_inode_"))
         return GROUP_VERDICT;
     const char *sys = syscall_of(sec);
-    if (strcmp(sys, "connect") == 0)
-        return GROUP_SOCKET;
+    if (strcmp(sys, "connect") == 0 || strcmp(sys, "mount") == 0)
+        return GROUP_ESCAPE;
     if (strcmp(sys, "mmap") == 0 || strcmp(sys, "mprotect") == 0)
         return GROUP_MMAP;
     if (strncmp(sys, "open", 4) == 0 || strcmp(sys, "creat") == 0)

@@ -290,6 +290,13 @@ static struct json_object *service_json(const struct eg_finding *f, const struct
 
     struct json_object *rd = json_object_new_object();
     struct json_object *proc = process_json(&f->process);
+    /*
+     * process.pwd (a model member) where a detector knew the working directory from the
+     * kernel at the event: RuncContainerEscape's, the directory the exec ran in.
+     */
+    struct json_object *pwd;
+    if (f->context && json_object_object_get_ex(f->context, "workingDirectory", &pwd))
+        put(proc, "pwd", json_object_get(pwd));
     struct json_object *lineage = json_object_new_array();
     for (int i = 0; i < f->n_lineage; i++)
         json_object_array_add(lineage, process_json(&f->lineage[i]));

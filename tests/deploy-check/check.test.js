@@ -111,6 +111,7 @@ const PINNED = {
         {"family":"obs","type":"PrivilegeEscalation:Runtime/BpfCapabilityUsed","findings":1,"maxSeverity":7},
         {"family":"escapes","type":"PrivilegeEscalation:Runtime/RuncContainerEscape","findings":1,"maxSeverity":8},
         {"family":"escapes","type":"PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified","findings":1,"maxSeverity":8},
+        {"family":"escapes","type":"DefenseEvasion:Runtime/KernelModuleLoaded","findings":1,"maxSeverity":8},
         {"family":"escapes","type":"PrivilegeEscalation:Runtime/HostFileModified","findings":1,"maxSeverity":7.5},
     ],
     'ecsguard/task-activity': [
@@ -198,7 +199,7 @@ test('every finding falls in exactly one severity band and health records in non
         else
             assert.deepStrictEqual(hit, []);
     }
-    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 9);
+    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 10);
     assert.strictEqual(matches('FindingsByTypeFilter', corpus.concat(emf)).length, corpus.length);
     const dim = filters.FindingsByTypeFilter.MetricTransformations[0].Dimensions[0];
     for (const l of corpus)

@@ -1030,6 +1030,32 @@ static int cmd_unix_self(int argc, char **argv)
     return ok("path=%s", argv[0]);
 }
 
+/* finit_module(2) of the module file at PATH (a privileged container loading a module). */
+static int cmd_finit_module(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: finit-module PATH");
+    int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    long rc = syscall(SYS_finit_module, fd, "", 0);
+    int err = errno;
+    close(fd);
+    if (rc != 0)
+        return fail(err, "step=finit_module");
+    return ok("path=%s", argv[0]);
+}
+
+/* delete_module(2) of the module NAME, to leave the kernel as it was. */
+static int cmd_delete_module(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: delete-module NAME");
+    if (syscall(SYS_delete_module, argv[0], O_NONBLOCK) != 0)
+        return fail(errno, "step=delete_module");
+    return ok("name=%s", argv[0]);
+}
+
 /* The real, effective and saved user ids. */
 static int cmd_ids(int argc, char **argv)
 {
@@ -1140,6 +1166,8 @@ static const struct {
     {"userfaultfd-dev", cmd_userfaultfd_dev, ""},
     {"unix-connect", cmd_unix_connect, "PATH [COUNT]"},
     {"unix-self", cmd_unix_self, "PATH"},
+    {"finit-module", cmd_finit_module, "PATH"},
+    {"delete-module", cmd_delete_module, "NAME"},
 };
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -26,8 +27,31 @@ RELEASE_AGENT = "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified"
 HOST_FILE = "PrivilegeEscalation:Runtime/HostFileModified"
 USERFAULTFD = "PrivilegeEscalation:Runtime/UserfaultfdUsage"
 DOCKER_SOCKET = "PrivilegeEscalation:Runtime/DockerSocketAccessed"
+MODULE_LOADED = "DefenseEvasion:Runtime/KernelModuleLoaded"
+MOUNTS_HOST = "PrivilegeEscalation:Runtime/ContainerMountsHostDirectory"
 ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE, USERFAULTFD,
-                DOCKER_SOCKET)
+                DOCKER_SOCKET, MODULE_LOADED, MOUNTS_HOST)
+
+
+def unload_module(name):
+    """delete_module(2) from the host, if the module is still loaded."""
+    import ctypes
+    nr = {"x86_64": 176, "aarch64": 106}[os.uname().machine]
+    ctypes.CDLL(None, use_errno=True).syscall(nr, name.encode(), os.O_NONBLOCK)
+
+
+def module_file(name):
+    """The running kernel's module `name` as a plain .ko, where the kernel keeps its modules
+    (a kernel-matrix guest links the unpacked package there); None when it has no such file."""
+    base = "/lib/modules/%s/kernel/drivers/net/%s.ko" % (os.uname().release, name)
+    if os.path.exists(base):
+        with open(base, "rb") as fh:
+            return fh.read()
+    if os.path.exists(base + ".xz"):
+        import lzma
+        with lzma.open(base + ".xz") as fh:
+            return fh.read()
+    return None
 
 
 class UnixListener:
@@ -174,6 +198,8 @@ class Escapes(AgentCase):
         self.assertEqual(p["euid"], 0)
         self.assertEqual(f["service"]["count"], 2)
 
+    @harness.native_only("an allow rule is the agent's policy; the elevation's kernel side is "
+                         "test_setuid_root_binary_run_by_uid_1000_is_elevation_to_root")
     def test_elevation_allowed_for_one_family_with_a_reason(self):
         """su/sudo in a container configured for it: reported by default (GuardDuty flags the
         unusual ones; ecsguard cannot tell usual from unusual), silenced per family by a rule."""
@@ -222,6 +248,8 @@ class Escapes(AgentCase):
         self.assertEqual(ctx["processMountNamespace"], harness.ns_inode(c.pid(), "mnt"))
         self.assertEqual(ctx["execPath"], "/bin/egprobe")
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        # GuardDuty's own member for it, where typed consumers read it.
+        self.assertEqual(process(f)["pwd"], host_dir)
 
     def test_runc_exec_with_cwd_and_an_unused_leaked_fd_are_silent(self):
         c = self.started(name="tidy", caps_add=["CAP_SYS_ADMIN"],
@@ -403,3 +431,87 @@ class Escapes(AgentCase):
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         self.assertEqual(f["service"]["count"], 3)
         self.assertGreaterEqual(runtime.accepted + other.accepted, 4)
+
+    # -- 8. KernelModuleLoaded --------------------------------------------------------------
+
+    def test_loading_a_kernel_module_is_kernel_module_loaded(self):
+        """A privileged container loads a harmless module (the dummy network driver) from a
+        file in its volume with finit_module, then unloads it. First, and silent: the same
+        load refused to a container without CAP_SYS_MODULE."""
+        if not os.path.exists("/proc/modules"):
+            self.skipTest("kernel %s has no loadable-module support (no /proc/modules)"
+                          % os.uname().release)
+        image = module_file("dummy")
+        if image is None:
+            self.skipTest("kernel %s has no dummy.ko under /lib/modules" % os.uname().release)
+        with open("/proc/modules") as fh:
+            if any(line.split()[0] == "dummy" for line in fh):
+                self.skipTest("the dummy module is already loaded on this host")
+        vol = tempfile.mkdtemp(prefix="eg-escape-module-")
+        self.addCleanup(shutil.rmtree, vol, True)
+        with open(os.path.join(vol, "dummy.ko"), "wb") as fh:
+            fh.write(image)
+        refused = self.started(name="nomodule", volumes=[(vol, "/modules", "ro")])
+        loader = self.started(name="module", privileged=True, volumes=[(vol, "/modules", "ro")])
+        r = refused.exec(["/bin/egprobe", "finit-module", "/modules/dummy.ko"], check=False)
+        self.assertIn("errno=EPERM", r.stdout, r)
+        r = loader.exec(["/bin/egprobe", "finit-module", "/modules/dummy.ko"])
+        self.assertIn("ok finit-module", r.stdout, r)
+        self.addCleanup(unload_module, "dummy")  # when the test fails before its own unload
+        # Loaded twice: the kernel refuses the second (EEXIST) before the module is accepted.
+        r = loader.exec(["/bin/egprobe", "finit-module", "/modules/dummy.ko"], check=False)
+        self.assertIn("errno=EEXIST", r.stdout, r)
+        f = self.only(MODULE_LOADED, loader)[0]
+        self.assertEscapeAttribution(f, loader, MODULE_LOADED, 8.0)
+        ctx = context(f)
+        self.assertEqual(ctx["moduleName"], "dummy")
+        self.assertEqual(ctx["moduleFilePath"], "/modules/dummy.ko")
+        self.assertEqual(ctx["syscall"], "finit_module")
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.assertEqual(f["service"]["count"], 1)
+        self.assertIn("ok delete-module", loader.exec(["/bin/egprobe", "delete-module",
+                                                       "dummy"]).stdout)
+        self.assertEqual(self.findings_of(MODULE_LOADED, refused), [])
+
+    # -- 9. ContainerMountsHostDirectory ----------------------------------------------------
+
+    def test_mounting_a_block_device_is_container_mounts_host_directory(self):
+        """A privileged container mounts a block device's file system (a loop device standing
+        in for the host's disk: a minix image made on the host), read-only and nosuid. First,
+        and silent: a tmpfs mounted in the same container."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        if not (hook.get("chosen") or "").startswith("fentry"):
+            self.skipTest("block mounts are seen by fexit/vfs_get_tree only; rootfsWrites here: "
+                          "%s (%s)" % (hook.get("chosen"), "; ".join(
+                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        for tool in ("mkfs.minix", "losetup"):
+            if not shutil.which(tool):
+                self.skipTest("%s not installed (util-linux)" % tool)
+        work = tempfile.mkdtemp(prefix="eg-escape-blk-")
+        self.addCleanup(shutil.rmtree, work, True)
+        image = os.path.join(work, "disk.img")
+        with open(image, "wb") as fh:
+            fh.truncate(2 << 20)
+        subprocess.run(["mkfs.minix", image], check=True, capture_output=True)
+        loop = subprocess.run(["losetup", "-f", "--show", image], check=True,
+                                      capture_output=True, text=True).stdout.strip()
+        self.addCleanup(subprocess.run, ["losetup", "-d", loop], capture_output=True)
+        rdev = os.stat(loop).st_rdev
+        major, minor = os.major(rdev), os.minor(rdev)
+        c = self.started(name="blkmount", privileged=True)
+        r = c.exec(["/bin/sh", "-c", "mkdir -p /mnt/t /mnt/host && mount -t tmpfs none /mnt/t && "
+                    "mknod /dev/hostdisk b %d %d && "
+                    "mount -t minix -o ro,nosuid /dev/hostdisk /mnt/host && ls /mnt/host && "
+                    "umount /mnt/host /mnt/t" % (major, minor)])
+        self.assertTrue(r.ok, r)
+        found = self.only(MOUNTS_HOST, c)
+        self.assertEqual(len(found), 1, found)
+        f = found[0]
+        self.assertEscapeAttribution(f, c, MOUNTS_HOST, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["mountSource"], "/dev/hostdisk")
+        self.assertEqual(ctx["fileSystemType"], "minix")
+        self.assertEqual(ctx["blockDevice"], "%d:%d" % (major, minor))
+        # The file system's flags; nosuid is the mount point's, not known where it is set up.
+        self.assertEqual(ctx["flags"], ["MS_RDONLY"])
+        self.assertEqual(f["service"]["count"], 1)

@@ -1,7 +1,8 @@
 /*
  * The escape detector: each technique is its own finding type, one finding per behaviour (the
  * memfd's name, not its inode; the set-user-id file and real user; the other namespace's
- * directory), repeats counted; short records and unknown techniques are not read.
+ * directory; the host socket, module and block device), repeats counted; short records and
+ * unknown techniques are not read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,10 +147,81 @@ static void techniques_are_findings_one_per_behaviour(void **state)
     eg_container_table_free(containers);
 }
 
+/*
+ * The techniques of host resources: a runtime's socket (named by its bound address, other host
+ * sockets counted, not reported), a kernel module (by name), a block device's file system (by
+ * device, with GuardDuty's mount members).
+ */
+static void host_resource_techniques(void **state)
+{
+    (void)state;
+    struct eg_container_table *containers = eg_container_table_new(-1);
+    struct eg_proc_table *procs = eg_proc_table_new();
+    struct eg_aggregator_config ac = {.window_ms = 60000, .interval_ms = 1000, .max_findings = 8};
+    struct eg_aggregator *findings = eg_aggregator_new(&ac);
+    assert_non_null(eg_container_table_add_cgroup(containers, CG_A1, "/ecs/" TASK_A "/" CID_A1, 1));
+    struct eg_detector_env env = {.findings = findings, .procs = procs, .containers = containers};
+    struct eg_escape_detector *d = eg_escape_detector_new(&env);
+
+    struct eg_escape_event sock = escape(EG_ESC_HOST_SOCKET, 71, "docker.sock");
+    snprintf(sock.path, sizeof(sock.path), "/var/run/docker.sock");
+    sock.arg0 = 2211;
+    eg_escape_on_event(d, &sock.hdr, &sock, sizeof(sock));
+    sock.arg1 = 4; /* four connects absorbed in the kernel since */
+    eg_escape_on_event(d, &sock.hdr, &sock, sizeof(sock));
+    struct eg_escape_event other = escape(EG_ESC_HOST_SOCKET, 72, "metrics.sock");
+    snprintf(other.path, sizeof(other.path), "/run/agent/metrics.sock");
+    eg_escape_on_event(d, &other.hdr, &other, sizeof(other));
+    /* A name ending like a runtime's is not one: the last component decides. */
+    struct eg_escape_event near = escape(EG_ESC_HOST_SOCKET, 73, "my-docker.sock");
+    snprintf(near.path, sizeof(near.path), "/run/my-docker.sock");
+    eg_escape_on_event(d, &near.hdr, &near, sizeof(near));
+    struct eg_escape_event mod = escape(EG_ESC_MODULE_LOAD, 0, "dummy");
+    mod.arg0 = EG_MODULE_FROM_FILE;
+    snprintf(mod.path, sizeof(mod.path), "/modules/dummy.ko");
+    eg_escape_on_event(d, &mod.hdr, &mod, sizeof(mod));
+    struct eg_escape_event blk = escape(EG_ESC_BLOCK_MOUNT, 0, "ext4");
+    blk.dev = (259u << 20) | 1u;
+    blk.arg0 = 1u; /* SB_RDONLY */
+    snprintf(blk.path, sizeof(blk.path), "/dev/nvme0n1p1");
+    eg_escape_on_event(d, &blk.hdr, &blk, sizeof(blk));
+
+    struct collected c = {0};
+    eg_aggregator_foreach(findings, collect, &c);
+    assert_int_equal(c.n, 3);
+    struct eg_finding *f = of_type(&c, EG_FT_DOCKER_SOCKET);
+    assert_int_equal(f->count, 6); /* 1 + (1 + 4 absorbed) */
+    assert_string_equal(ctx_str(f, "socketPath"), "/var/run/docker.sock");
+    assert_string_equal(ctx_str(f, "socketServerPid"), "2211");
+    assert_string_equal(f->file_path, "/var/run/docker.sock");
+    f = of_type(&c, EG_FT_KERNEL_MODULE_LOADED);
+    assert_string_equal(ctx_str(f, "moduleName"), "dummy");
+    assert_string_equal(ctx_str(f, "moduleFilePath"), "/modules/dummy.ko");
+    assert_string_equal(ctx_str(f, "syscall"), "finit_module");
+    f = of_type(&c, EG_FT_MOUNTS_HOST_DIRECTORY);
+    assert_string_equal(ctx_str(f, "mountSource"), "/dev/nvme0n1p1");
+    assert_string_equal(ctx_str(f, "fileSystemType"), "ext4");
+    assert_string_equal(ctx_str(f, "blockDevice"), "259:1");
+    assert_string_equal(ctx_str(f, "flags"), "[ \"MS_RDONLY\" ]");
+
+    struct eg_escape_detector_stats st;
+    eg_escape_detector_get_stats(d, &st);
+    assert_int_equal(st.other_host_sockets, 2);
+    assert_true(eg_runtime_socket_address("/run/containerd/containerd.sock"));
+    assert_true(eg_runtime_socket_address("containerd.sock.ttrpc"));
+    assert_false(eg_runtime_socket_address("/var/run/docker.sock.bak"));
+    assert_false(eg_runtime_socket_address(""));
+    eg_escape_detector_free(d);
+    eg_aggregator_free(findings);
+    eg_proc_table_free(procs);
+    eg_container_table_free(containers);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(techniques_are_findings_one_per_behaviour),
+        cmocka_unit_test(host_resource_techniques),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
