@@ -48,8 +48,8 @@ static __always_inline struct mnt_namespace *eg_container_mount_ns(__u64 cgid)
 }
 
 /* Reserve and fill the common part of an escape record; NULL when the ring is full. */
-static __always_inline struct eg_escape_event *
-eg_escape_begin(struct task_struct *p, __u64 cgid, __u32 technique, struct linux_binprm *bprm)
+static __always_inline struct eg_escape_event *eg_escape_reserve(struct task_struct *p, __u64 cgid,
+                                                                 __u32 technique)
 {
     struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
     if (!e)
@@ -60,10 +60,21 @@ eg_escape_begin(struct task_struct *p, __u64 cgid, __u32 technique, struct linux
     e->esc_flags = 0;
     e->arg0 = 0;
     e->arg1 = 0;
+    e->ino = 0;
+    e->dev = 0;
     e->path[0] = '\0';
     e->path2[0] = '\0';
     e->name[0] = '\0';
-    bpf_probe_read_kernel_str(e->path2, sizeof(e->path2), BPF_CORE_READ(bprm, filename));
+    return e;
+}
+
+/* An exec technique's record: the common part, and the name given to execve as path2. */
+static __always_inline struct eg_escape_event *
+eg_escape_begin(struct task_struct *p, __u64 cgid, __u32 technique, struct linux_binprm *bprm)
+{
+    struct eg_escape_event *e = eg_escape_reserve(p, cgid, technique);
+    if (e)
+        bpf_probe_read_kernel_str(e->path2, sizeof(e->path2), BPF_CORE_READ(bprm, filename));
     return e;
 }
 
@@ -192,19 +203,9 @@ static __always_inline void eg_escape_module_load(struct task_struct *p, struct 
     __u64 cgid;
     if (!eg_current_container(p, &cgid, legacy) || !eg_escape_wanted(eg_in_setup(p, legacy)))
         return;
-    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    struct eg_escape_event *e = eg_escape_reserve(p, cgid, EG_ESC_MODULE_LOAD);
     if (!e)
         return;
-    eg_fill_header(&e->hdr, p, cgid, EG_EVENT_ESCAPE, sizeof(*e));
-    e->technique = EG_ESC_MODULE_LOAD;
-    e->result = 0;
-    e->esc_flags = 0;
-    e->arg0 = 0;
-    e->arg1 = 0;
-    e->ino = 0;
-    e->dev = 0;
-    e->path[0] = '\0';
-    e->path2[0] = '\0';
     bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(mod, name));
     long nr = eg_current_syscall_nr(legacy);
     struct pt_regs *regs = nr == EG_NR_FINIT_MODULE ? eg_syscall_regs(nr, legacy) : NULL;

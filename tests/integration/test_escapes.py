@@ -98,6 +98,16 @@ class Escapes(AgentCase):
         self.agent.wait_for(harness.match(type_, c), timeout=timeout)
         return list(last_by_id(self.findings_of(type_, c)).values())
 
+    def one_counted(self, type_, c, count, severity):
+        """The container's one finding of `type_`, once its count has reached `count`, with its
+        attribution checked: repeats of one behaviour are one finding."""
+        self.agent.wait_for(lambda f: harness.match(type_, c)(f) and
+                            f["service"]["count"] >= count, timeout=20)
+        found = self.only(type_, c)
+        self.assertEqual(len(found), 1, found)
+        self.assertEscapeAttribution(found[0], c, type_, severity)
+        return found[0]
+
     def assertEscapeAttribution(self, f, c, type_, severity):
         self.assertEqual(f["type"], type_)
         self.assertEqual(f["severity"], severity)
@@ -117,12 +127,8 @@ class Escapes(AgentCase):
         for _ in range(2):
             r = c.exec(["/bin/egprobe", "memfd-exec", "payload", "null-syscall", "1"])
             self.assertIn("ok null-syscall", r.stdout)
-        self.agent.wait_for(lambda f: harness.match(FILELESS, c)(f) and
-                            f["service"]["count"] >= 2, timeout=20)
-        found = self.only(FILELESS, c)
-        self.assertEqual(len(found), 1, found)  # two runs, one behaviour
-        f = found[0]
-        self.assertEscapeAttribution(f, c, FILELESS, 5.0)
+        # two runs, one behaviour
+        f = self.one_counted(FILELESS, c, 2, 5.0)
         ctx = context(f)
         self.assertEqual(ctx["memfdName"], "memfd:payload")
         self.assertIs(ctx["memoryBackedFile"], True)
@@ -181,12 +187,7 @@ class Escapes(AgentCase):
                                                    user=(1000, 1000)).stdout)
         for _ in range(2):
             self.assertIn("uid=1000 euid=0", c.exec([suid, "ids"], user=(1000, 1000)).stdout)
-        self.agent.wait_for(lambda f: harness.match(ELEVATION, c)(f) and
-                            f["service"]["count"] >= 2, timeout=20)
-        found = self.only(ELEVATION, c)
-        self.assertEqual(len(found), 1, found)
-        f = found[0]
-        self.assertEscapeAttribution(f, c, ELEVATION, 5.0)
+        f = self.one_counted(ELEVATION, c, 2, 5.0)
         ctx = context(f)
         self.assertEqual(ctx["uidBefore"], 1000)
         self.assertEqual(ctx["euidAfter"], 0)
@@ -334,12 +335,7 @@ class Escapes(AgentCase):
         c.exec(["/bin/sh", "-c", "echo three >> %s" % via])
         with open(target) as fh:
             self.assertEqual(fh.read(), "original\none\ntwo\nthree\n")
-        self.agent.wait_for(lambda f: harness.match(HOST_FILE, c)(f) and
-                            f["service"]["count"] >= 3, timeout=20)
-        found = self.only(HOST_FILE, c)
-        self.assertEqual(len(found), 1, found)
-        f = found[0]
-        self.assertEscapeAttribution(f, c, HOST_FILE, 7.5)
+        f = self.one_counted(HOST_FILE, c, 3, 7.5)
         ctx = context(f)
         self.assertEqual(ctx["filePath"], target)
         self.assertEqual(ctx["fileOperation"], "modify")
@@ -418,12 +414,7 @@ class Escapes(AgentCase):
         self.assertIn("ok unix-connect", c.exec(["/bin/egprobe", "unix-connect", via, "2"]).stdout)
         time.sleep(1.2)  # past the kernel's one record per socket a second: the repeat is carried
         self.assertIn("ok unix-connect", c.exec(["/bin/egprobe", "unix-connect", via]).stdout)
-        self.agent.wait_for(lambda f: harness.match(DOCKER_SOCKET, c)(f) and
-                            f["service"]["count"] >= 3, timeout=20)
-        found = self.only(DOCKER_SOCKET, c)
-        self.assertEqual(len(found), 1, found)
-        f = found[0]
-        self.assertEscapeAttribution(f, c, DOCKER_SOCKET, 5.0)
+        f = self.one_counted(DOCKER_SOCKET, c, 3, 5.0)
         ctx = context(f)
         self.assertEqual(ctx["socketPath"], runtime.path)
         self.assertEqual(ctx["socketServerPid"], os.getpid())

@@ -69,16 +69,45 @@ static struct eg_finding *of_type(struct collected *c, enum eg_finding_type t)
     return NULL;
 }
 
+/* One task container, a detector and the finding table it records into. */
+struct fixture {
+    struct eg_container_table *containers;
+    struct eg_proc_table *procs;
+    struct eg_aggregator *findings;
+    struct eg_escape_detector *d;
+};
+
+static int fixture_setup(void **state)
+{
+    static struct fixture fx;
+    fx.containers = eg_container_table_new(-1);
+    fx.procs = eg_proc_table_new();
+    struct eg_aggregator_config ac = {.window_ms = 60000, .interval_ms = 1000, .max_findings = 8};
+    fx.findings = eg_aggregator_new(&ac);
+    if (!fx.containers || !fx.procs || !fx.findings ||
+        !eg_container_table_add_cgroup(fx.containers, CG_A1, "/ecs/" TASK_A "/" CID_A1, 1))
+        return -1;
+    struct eg_detector_env env = {
+        .findings = fx.findings, .procs = fx.procs, .containers = fx.containers};
+    fx.d = eg_escape_detector_new(&env);
+    *state = &fx;
+    return fx.d ? 0 : -1;
+}
+
+static int fixture_teardown(void **state)
+{
+    struct fixture *fx = *state;
+    eg_escape_detector_free(fx->d);
+    eg_aggregator_free(fx->findings);
+    eg_proc_table_free(fx->procs);
+    eg_container_table_free(fx->containers);
+    return 0;
+}
+
 static void techniques_are_findings_one_per_behaviour(void **state)
 {
-    (void)state;
-    struct eg_container_table *containers = eg_container_table_new(-1);
-    struct eg_proc_table *procs = eg_proc_table_new();
-    struct eg_aggregator_config ac = {.window_ms = 60000, .interval_ms = 1000, .max_findings = 8};
-    struct eg_aggregator *findings = eg_aggregator_new(&ac);
-    assert_non_null(eg_container_table_add_cgroup(containers, CG_A1, "/ecs/" TASK_A "/" CID_A1, 1));
-    struct eg_detector_env env = {.findings = findings, .procs = procs, .containers = containers};
-    struct eg_escape_detector *d = eg_escape_detector_new(&env);
+    struct fixture *fx = *state;
+    struct eg_escape_detector *d = fx->d;
 
     /* Two memfds of one name (two inodes): one behaviour, counted twice. */
     struct eg_escape_event m1 = escape(EG_ESC_FILELESS_EXEC, 11, "memfd:payload");
@@ -114,7 +143,7 @@ static void techniques_are_findings_one_per_behaviour(void **state)
     eg_escape_on_event(d, &future.hdr, &future, sizeof(future));
 
     struct collected c = {0};
-    eg_aggregator_foreach(findings, collect, &c);
+    eg_aggregator_foreach(fx->findings, collect, &c);
     assert_int_equal(c.n, 5);
     struct eg_finding *f = of_type(&c, EG_FT_FILELESS_EXEC);
     assert_int_equal(f->count, 2);
@@ -141,10 +170,6 @@ static void techniques_are_findings_one_per_behaviour(void **state)
     assert_int_equal(st.unknown_techniques, 1);
     assert_string_equal(eg_severity_label(eg_finding_type_info(EG_FT_RUNC_ESCAPE)->severity),
                         "High");
-    eg_escape_detector_free(d);
-    eg_aggregator_free(findings);
-    eg_proc_table_free(procs);
-    eg_container_table_free(containers);
 }
 
 /*
@@ -154,14 +179,8 @@ static void techniques_are_findings_one_per_behaviour(void **state)
  */
 static void host_resource_techniques(void **state)
 {
-    (void)state;
-    struct eg_container_table *containers = eg_container_table_new(-1);
-    struct eg_proc_table *procs = eg_proc_table_new();
-    struct eg_aggregator_config ac = {.window_ms = 60000, .interval_ms = 1000, .max_findings = 8};
-    struct eg_aggregator *findings = eg_aggregator_new(&ac);
-    assert_non_null(eg_container_table_add_cgroup(containers, CG_A1, "/ecs/" TASK_A "/" CID_A1, 1));
-    struct eg_detector_env env = {.findings = findings, .procs = procs, .containers = containers};
-    struct eg_escape_detector *d = eg_escape_detector_new(&env);
+    struct fixture *fx = *state;
+    struct eg_escape_detector *d = fx->d;
 
     struct eg_escape_event sock = escape(EG_ESC_HOST_SOCKET, 71, "docker.sock");
     snprintf(sock.path, sizeof(sock.path), "/var/run/docker.sock");
@@ -187,7 +206,7 @@ static void host_resource_techniques(void **state)
     eg_escape_on_event(d, &blk.hdr, &blk, sizeof(blk));
 
     struct collected c = {0};
-    eg_aggregator_foreach(findings, collect, &c);
+    eg_aggregator_foreach(fx->findings, collect, &c);
     assert_int_equal(c.n, 3);
     struct eg_finding *f = of_type(&c, EG_FT_DOCKER_SOCKET);
     assert_int_equal(f->count, 6); /* 1 + (1 + 4 absorbed) */
@@ -211,17 +230,14 @@ static void host_resource_techniques(void **state)
     assert_true(eg_runtime_socket_address("containerd.sock.ttrpc"));
     assert_false(eg_runtime_socket_address("/var/run/docker.sock.bak"));
     assert_false(eg_runtime_socket_address(""));
-    eg_escape_detector_free(d);
-    eg_aggregator_free(findings);
-    eg_proc_table_free(procs);
-    eg_container_table_free(containers);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(techniques_are_findings_one_per_behaviour),
-        cmocka_unit_test(host_resource_techniques),
+        cmocka_unit_test_setup_teardown(techniques_are_findings_one_per_behaviour, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(host_resource_techniques, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
