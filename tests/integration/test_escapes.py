@@ -17,7 +17,7 @@ import threading
 import time
 
 import harness
-from agent_case import AgentCase, additional_info, context, last_by_id, process
+from agent_case import AgentCase, additional_info, context, egprobe_host, last_by_id, process
 from test_hostns import HostSleeper
 
 FILELESS = "DefenseEvasion:Runtime/FilelessExecution"
@@ -343,6 +343,45 @@ class Escapes(AgentCase):
         self.assertEqual(ctx["processMountNamespace"], harness.ns_inode(c.pid(), "mnt"))
         self.assertEqual(f["service"]["count"], 3)
         self.assertEqual(self.findings_of(RELEASE_AGENT, c), [])
+
+    def test_overwriting_a_runtime_binary_through_proc_exe_is_runc_container_escape(self):
+        """The CVE-2019-5736 pattern against a stand-in: a host process runs a copy of a binary
+        named runc from a temporary host directory; a host-PID container holds its
+        /proc/<pid>/exe and retries opening it for writing while the kernel refuses (ETXTBSY),
+        then writes over it once the process has exited. RuncContainerEscape naming the binary,
+        not HostFileModified."""
+        host_dir = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-runtime-"))
+        self.addCleanup(shutil.rmtree, host_dir, True)
+        runtime = os.path.join(host_dir, "runc")
+        shutil.copy(egprobe_host(), runtime)
+        os.chmod(runtime, 0o755)
+        host = subprocess.Popen([runtime, "sleep", "120"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: host.poll() is not None or (host.kill(), host.wait()))
+        c = self.started(name="overwriter", pid_mode="host",
+                         caps_add=["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"])
+        r = c.exec(["/bin/sh", "-c", "/bin/egprobe overwrite-exe %d 60 >/tmp/ow 2>&1 &"
+                    % host.pid])
+        self.assertTrue(r.ok, r)
+        time.sleep(1)  # refused while the host process runs it
+        host.kill()
+        host.wait()
+        deadline = time.monotonic() + 30
+        out = ""
+        while "overwrite-exe" not in out and time.monotonic() < deadline:
+            time.sleep(0.3)
+            out = c.exec(["/bin/cat", "/tmp/ow"], check=False).stdout
+        self.assertIn("ok overwrite-exe", out)
+        self.assertNotIn("refused=0", out)  # the ETXTBSY retries happened
+        with open(runtime) as fh:
+            self.assertEqual(fh.read(), "overwritten\n")
+        f = self.one_counted(RUNC_ESCAPE, c, 1, 8.0)
+        ctx = context(f)
+        self.assertEqual(ctx["runcBinaryPath"], runtime)
+        self.assertEqual(ctx["fileOperation"], "modify")
+        self.assertEqual(ctx["fileMountNamespace"], harness.host_ns_inode("mnt"))
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.assertEqual(self.findings_of(HOST_FILE, c), [])
 
     # -- 6. UserfaultfdUsage ----------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 /*
  * The escape detector: each technique is its own finding type, one finding per behaviour (the
  * memfd's name, not its inode; the set-user-id file and real user; the other namespace's
- * directory; the host socket, module and block device), repeats counted; short records and
- * unknown techniques are not read.
+ * directory; the host socket, module and block device; a runtime binary written), repeats
+ * counted; short records and unknown techniques are not read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -205,9 +205,19 @@ static void host_resource_techniques(void **state)
     snprintf(blk.path, sizeof(blk.path), "/dev/nvme0n1p1");
     eg_escape_on_event(d, &blk.hdr, &blk, sizeof(blk));
 
+    /* A host file written that is a runtime's binary: the CVE-2019-5736 pattern. */
+    struct eg_escape_event bin = escape(EG_ESC_HOST_FILE_WRITE, 81, "runc");
+    snprintf(bin.path, sizeof(bin.path), "/usr/bin/runc");
+    eg_escape_on_event(d, &bin.hdr, &bin, sizeof(bin));
+
     struct collected c = {0};
     eg_aggregator_foreach(fx->findings, collect, &c);
-    assert_int_equal(c.n, 3);
+    assert_int_equal(c.n, 4);
+    struct eg_finding *rb = of_type(&c, EG_FT_RUNC_ESCAPE);
+    assert_string_equal(ctx_str(rb, "runcBinaryPath"), "/usr/bin/runc");
+    assert_string_equal(ctx_str(rb, "filePath"), "/usr/bin/runc");
+    assert_true(eg_runtime_binary_path("/usr/sbin/containerd-shim-runc-v2"));
+    assert_false(eg_runtime_binary_path("/usr/bin/runc-helper"));
     struct eg_finding *f = of_type(&c, EG_FT_DOCKER_SOCKET);
     assert_int_equal(f->count, 6); /* 1 + (1 + 4 absorbed) */
     assert_string_equal(ctx_str(f, "socketPath"), "/var/run/docker.sock");
