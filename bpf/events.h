@@ -110,6 +110,14 @@ struct eg_exec_event {
      */
     __u32 exe_layers;
     __u32 _pad0;
+    /*
+     * The file execve named when the exec ended in another one (a #! script and its
+     * interpreter): its inode, device and overlay layers as exe_*; 0 when the exec ran the
+     * file it named, or where the kernel refuses fentry (nothing records the start).
+     */
+    __u64 script_ino;
+    __u32 script_dev;
+    __u32 script_layers;
     char filename[EG_PATH_LEN]; /* path as given to execve (bprm->filename) */
     char exe_path[EG_PATH_LEN]; /* the file's path from the task's root ("" if unresolved) */
     char args[EG_ARGS_LEN];

@@ -246,25 +246,6 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
 }
 
 /* The exec record of a contained process (the agent's process table and lineage). */
-/*
- * The executable's overlay layers (eg_exec_event.exe_layers) when it is on the container's
- * root filesystem (the super block of the root captured at the container's start, else of the
- * task's root): whether it was written in this container is the overlay's record, kept
- * whether or not the agent was watching when it was written.
- */
-static __always_inline __u32 exe_layers(struct task_struct *p, struct file *exe, __u64 cgid)
-{
-    struct inode *inode = BPF_CORE_READ(exe, f_inode);
-    struct super_block *sb = BPF_CORE_READ(inode, i_sb);
-    if (BPF_CORE_READ(sb, s_magic) != EG_OVERLAYFS_MAGIC)
-        return 0;
-    struct eg_rootfs_root *r = captured_root(NULL, cgid);
-    struct vfsmount *root_mnt = r ? r->mnt : BPF_CORE_READ(p, fs, root.mnt);
-    if (BPF_CORE_READ(root_mnt, mnt_sb) != sb)
-        return 0;
-    return eg_ovl_layers(inode, BPF_CORE_READ(exe, f_path.dentry), false);
-}
-
 static __always_inline void exec_record(struct task_struct *p, struct linux_binprm *bprm,
                                         __u64 cgid, const bool legacy)
 {
@@ -276,8 +257,22 @@ static __always_inline void exec_record(struct task_struct *p, struct linux_binp
     struct file *exe = BPF_CORE_READ(bprm, file);
     e->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
     e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-    e->exe_layers = exe_layers(p, exe, cgid);
+    e->exe_layers = eg_root_file_layers(p, exe, cgid);
     e->_pad0 = 0;
+    /* Started from another file than it runs: a script, whose identity the record carries. */
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct eg_exec_start *st = bpf_map_lookup_elem(&eg_exec_starts, &tid);
+    e->script_ino = 0;
+    e->script_dev = 0;
+    e->script_layers = 0;
+    if (st) {
+        if (st->ino != e->exe_ino || st->dev != e->exe_dev) {
+            e->script_ino = st->ino;
+            e->script_dev = st->dev;
+            e->script_layers = st->layers;
+        }
+        bpf_map_delete_elem(&eg_exec_starts, &tid);
+    }
     bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
     eg_file_path(p, exe, e->exe_path, legacy);
 

@@ -844,6 +844,35 @@ BLOCK_MOUNT_FLAVOUR(, false)
 BLOCK_MOUNT_FLAVOUR(_lg, true)
 
 /*
+ * The file an exec of a contained process starts from (eg_exec_starts, rootfs_root.bpf.h), for
+ * the exec record to name a #! script it ends in the interpreter of. The LSM hook the kernel
+ * calls once per execve with the file it named, before any binary format handler: functions
+ * only (the tracepoints have nothing at that point).
+ */
+#define EXEC_START_FLAVOUR(suffix, lg)                                                             \
+    SEC("fentry/security_bprm_creds_for_exec")                                                     \
+    int BPF_PROG(eg_rootfs_exec_start##suffix, struct linux_binprm *bprm)                          \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        struct task_struct *task = eg_current_task(legacy);                                        \
+        __u64 cgid;                                                                                \
+        struct eg_verdict_cache *vc;                                                               \
+        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+            return 0;                                                                              \
+        struct file *f = BPF_CORE_READ(bprm, file);                                                \
+        struct eg_exec_start st = {                                                                \
+            .ino = BPF_CORE_READ(f, f_inode, i_ino),                                               \
+            .dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev),                                         \
+            .layers = eg_root_file_layers(task, f, cgid),                                          \
+        };                                                                                         \
+        __u32 tid = (__u32)bpf_get_current_pid_tgid();                                             \
+        bpf_map_update_elem(&eg_exec_starts, &tid, &st, BPF_ANY);                                  \
+        return 0;                                                                                  \
+    }
+EXEC_START_FLAVOUR(, false)
+EXEC_START_FLAVOUR(_lg, true)
+
+/*
  * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and
  * `path` (and the second pair) from its arguments; `mode` for chmod.
  */

@@ -138,4 +138,43 @@ static __always_inline int container_path(const struct eg_root_view *v, struct d
     return eg_dentry_path_from(v->dentry, v->mnt, dentry, mnt, out, legacy);
 }
 
+/*
+ * The overlay layers (EG_ROOTFS_OVERLAY|_UPPER|_LOWER) of file `f` when it is on container
+ * `cgid`'s root file system (the super block of the root captured at the container's start,
+ * else of the task's root), else 0: whether it was written in this container is the overlay's
+ * record, kept whether or not the agent was watching when it was written.
+ */
+static __always_inline __u32 eg_root_file_layers(struct task_struct *p, struct file *f, __u64 cgid)
+{
+    struct inode *inode = BPF_CORE_READ(f, f_inode);
+    struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+    if (BPF_CORE_READ(sb, s_magic) != EG_OVERLAYFS_MAGIC)
+        return 0;
+    struct eg_rootfs_root *r = captured_root(NULL, cgid);
+    struct vfsmount *root_mnt = r ? r->mnt : BPF_CORE_READ(p, fs, root.mnt);
+    if (BPF_CORE_READ(root_mnt, mnt_sb) != sb)
+        return 0;
+    return eg_ovl_layers(inode, BPF_CORE_READ(f, f_path.dentry), false);
+}
+
+/*
+ * The file an exec started from (the one execve named), recorded where fentry loads by
+ * rootfs.bpf.c's program on security_bprm_creds_for_exec() and taken by lifecycle.bpf.c's exec
+ * program: an exec that ended in another file (the interpreter of a #! line) carries the
+ * script's identity in its record (eg_exec_event.script_*). One entry per thread in an LRU: an
+ * exec that fails after the hook leaves one, which the thread's next exec overwrites.
+ */
+struct eg_exec_start {
+    __u64 ino;
+    __u32 dev;
+    __u32 layers;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct eg_exec_start);
+} eg_exec_starts SEC(".maps");
+
 #endif /* ECSGUARD_ROOTFS_ROOT_BPF_H */

@@ -100,33 +100,48 @@ static void on_pathop(void *ctx, const struct eg_event_header *h, const void *re
     eg_rootfs_pathop_track(d, h, e, &w);
 }
 
+/*
+ * A file the exec ran (or, for a #! script, started from) that was written in the container:
+ * one the agent saw written, or one the overlay's upper layer holds though the agent saw no
+ * write (written before it started, or a record it lost).
+ */
+static void new_binary_check(struct eg_rootfs_detector *d, const struct eg_event_header *h,
+                             uint32_t dev, uint64_t ino, uint32_t layers, const char *path,
+                             const char *interpreter)
+{
+    struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
+    uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
+    uint32_t i = eg_rootfs_written_find(d, cg, dev, ino);
+    bool unseen = i == EG_HASH_NONE && (layers & EG_ROOTFS_UPPER);
+    if (i == EG_HASH_NONE && !unseen)
+        return;
+    struct eg_new_file_use u = {.dev = dev, .ino = ino, .path = path, .interpreter = interpreter};
+    if (unseen) {
+        d->stats.execs_written_unseen++;
+        u.unseen_layer = (layers & EG_ROOTFS_LOWER) ? "lower" : "upper";
+    } else {
+        u.w = &d->written[i];
+    }
+    eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, &u);
+}
+
 static void on_exec(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
 {
     (void)size;
     struct eg_rootfs_detector *d = ctx;
     const struct eg_exec_event *e = rec;
     d->stats.execs_checked++;
-    struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
-    uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
-    uint32_t i = eg_rootfs_written_find(d, cg, e->exe_dev, e->exe_ino);
-    /*
-     * Not a write the agent saw, but the overlay's upper layer holds the file: written in this
-     * container while the agent was not watching (before it started, or a record it lost).
-     */
-    bool unseen = i == EG_HASH_NONE && (e->exe_layers & EG_ROOTFS_UPPER);
-    if (i == EG_HASH_NONE && !unseen)
-        return;
-    char path[EG_PATH_LEN];
-    eg_utf8_copy(e->exe_path[0] ? e->exe_path : e->filename, EG_PATH_LEN, path, sizeof(path));
-    if (unseen) {
-        d->stats.execs_written_unseen++;
-        const char *layer = (e->exe_layers & EG_ROOTFS_LOWER) ? "lower" : "upper";
-        eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path, NULL, 0,
-                                      NULL, layer);
+    char exe[EG_PATH_LEN];
+    eg_utf8_copy(e->exe_path[0] ? e->exe_path : e->filename, EG_PATH_LEN, exe, sizeof(exe));
+    if (!e->script_ino) {
+        new_binary_check(d, h, e->exe_dev, e->exe_ino, e->exe_layers, exe, NULL);
         return;
     }
-    eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, e->exe_dev, e->exe_ino, path,
-                                  &d->written[i], 0, NULL, NULL);
+    /* A #! script: the script is the new file that matters (its interpreter is the image's). */
+    char script[EG_PATH_LEN];
+    eg_utf8_copy(e->filename, EG_PATH_LEN, script, sizeof(script));
+    new_binary_check(d, h, e->script_dev, e->script_ino, e->script_layers, script, exe);
+    new_binary_check(d, h, e->exe_dev, e->exe_ino, e->exe_layers, exe, NULL);
 }
 
 static void on_exec_map(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
@@ -141,9 +156,14 @@ static void on_exec_map(void *ctx, const struct eg_event_header *h, const void *
     const struct written *w = i == EG_HASH_NONE ? NULL : &d->written[i];
     char path[EG_PATH_LEN];
     eg_utf8_copy(e->path, sizeof(e->path), path, sizeof(path));
-    eg_rootfs_record_new_file_use(d, EG_FT_NEW_LIBRARY, h, e->dev, e->ino, path, w,
-                                  e->written_ts_ns,
-                                  (e->prot & EG_EXEC_MAP_MPROTECT) ? "mprotect" : "mmap", NULL);
+    struct eg_new_file_use u = {.dev = e->dev,
+                                .ino = e->ino,
+                                .path = path,
+                                .w = w,
+                                .written_ts = e->written_ts_ns,
+                                .mapped_by =
+                                    (e->prot & EG_EXEC_MAP_MPROTECT) ? "mprotect" : "mmap"};
+    eg_rootfs_record_new_file_use(d, EG_FT_NEW_LIBRARY, h, &u);
 }
 
 struct eg_rootfs_detector *eg_rootfs_detector_new(const struct eg_detector_env *env, int repeats_fd,

@@ -279,10 +279,10 @@ static struct json_object *modifying_process(const struct written *w)
 
 /* NewBinaryExecuted / NewLibraryLoaded for a file `w` (may be NULL) wrote. */
 void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_type type,
-                                   const struct eg_event_header *h, uint32_t dev, uint64_t ino,
-                                   const char *path, const struct written *w, uint64_t written_ts,
-                                   const char *mapped_by, const char *unseen_layer)
+                                   const struct eg_event_header *h, const struct eg_new_file_use *u)
 {
+    const char *path = u->path;
+    const struct written *w = u->w;
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     struct eg_where wh;
     eg_where_capture(&wh, c, h->cgroup_id);
@@ -292,8 +292,8 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
                                  eg_event_epoch_ms(h->ts_ns));
     struct eg_finding_key key;
     eg_finding_key_init(&key, type, &wh);
-    eg_finding_key_add_u64(&key, dev);
-    eg_finding_key_add_u64(&key, ino);
+    eg_finding_key_add_u64(&key, u->dev);
+    eg_finding_key_add_u64(&key, u->ino);
     bool created;
     struct eg_finding *f = eg_aggregator_record(
         d->env.findings, key.text, type, eg_event_epoch_ms(h->ts_ns), 1, eg_now_ms(), &created);
@@ -303,26 +303,31 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
     /* The event names the file mapped or just executed; the process table may still hold
      * the executable from before the exec. */
     if (type == EG_FT_NEW_BINARY)
-        snprintf(f->process.exe, sizeof(f->process.exe), "%s", path);
+        snprintf(f->process.exe, sizeof(f->process.exe), "%s",
+                 u->interpreter ? u->interpreter : path);
     f->context = json_object_new_object();
     json_object_object_add(f->context, "filePath", eg_json_string(path, EG_PATH_LEN));
+    /* GuardDuty's own member for the script a NewBinaryExecuted finding is about. */
+    if (u->interpreter)
+        json_object_object_add(f->context, "scriptPath", eg_json_string(path, EG_PATH_LEN));
     if (w)
         json_object_object_add(f->context, "modifyingProcess", modifying_process(w));
     /* GuardDuty's own member for the library a NewLibraryLoaded finding is about. */
     if (type == EG_FT_NEW_LIBRARY)
         json_object_object_add(f->context, "libraryPath", eg_json_string(path, EG_PATH_LEN));
     /* mmap(PROT_EXEC), or mprotect(PROT_EXEC) of a mapping made readable first. */
-    if (mapped_by)
-        json_object_object_add(f->context, "mappedExecutableBy", json_object_new_string(mapped_by));
-    uint64_t ts = w ? w->ts_ns : written_ts;
+    if (u->mapped_by)
+        json_object_object_add(f->context, "mappedExecutableBy",
+                               json_object_new_string(u->mapped_by));
+    uint64_t ts = w ? w->ts_ns : u->written_ts;
     if (ts)
         json_object_object_add(f->context, "modifiedAt",
                                eg_json_epoch_seconds((double)eg_event_epoch_ms(ts) / 1000.0));
     if (w && strcmp(w->path, path) != 0)
         json_object_object_add(f->context, "modifiedPath", eg_json_string(w->path, EG_PATH_LEN));
     /* Who wrote it and when are unknown: the overlay only says that it was written here. */
-    if (unseen_layer) {
-        json_object_object_add(f->context, "overlayLayer", json_object_new_string(unseen_layer));
+    if (u->unseen_layer) {
+        json_object_object_add(f->context, "overlayLayer", json_object_new_string(u->unseen_layer));
         json_object_object_add(f->context, "writtenWhileUnwatched", json_object_new_boolean(1));
     }
     snprintf(f->file_path, sizeof(f->file_path), "%s", path);

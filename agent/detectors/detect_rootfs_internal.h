@@ -186,9 +186,20 @@ void eg_rootfs_record_setid(struct eg_rootfs_detector *d, const struct eg_where 
  * "mprotect"), NULL for an exec. `unseen_layer`: for a write only the overlay recorded, the
  * file's layer ("upper": created in the container, "lower": an image file changed there).
  */
+/* A file written in the container that was executed or mapped executable. */
+struct eg_new_file_use {
+    uint32_t dev;
+    uint64_t ino;
+    const char *path;         /* the file's path */
+    const struct written *w;  /* the write the agent saw, or NULL */
+    uint64_t written_ts;      /* when w is NULL: the kernel's record of the write time, or 0 */
+    const char *mapped_by;    /* NewLibraryLoaded: "mmap" or "mprotect" */
+    const char *unseen_layer; /* written while unwatched: the overlay layer that says so */
+    const char *interpreter;  /* a #! script: the interpreter the exec ran (process.exe) */
+};
+
 void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding_type type,
-                                   const struct eg_event_header *h, uint32_t dev, uint64_t ino,
-                                   const char *path, const struct written *w, uint64_t written_ts,
-                                   const char *mapped_by, const char *unseen_layer);
+                                   const struct eg_event_header *h,
+                                   const struct eg_new_file_use *u);
 
 #endif

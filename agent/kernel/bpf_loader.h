@@ -74,6 +74,7 @@ struct eg_bpf {
     int homes_fd;        /* the home of every contained process (struct eg_home), by tgid */
     int rootfs_roots_fd; /* each container's root, captured by the lifecycle's exec program */
     int ring_shares_fd;  /* each container's share of a ring under pressure (bpf/emit.bpf.h) */
+    int exec_starts_fd;  /* the file each exec started from (#! scripts, bpf/rootfs_root.bpf.h) */
     /*
      * The helpers of the fast programs that this kernel lacks (EG_HELPER_*): a concern whose
      * fast programs need one loads its legacy task-access twins instead (bpf/task.bpf.h).

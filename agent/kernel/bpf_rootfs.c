@@ -42,9 +42,18 @@ struct rootfs_loaded {
  * GROUP_VERDICT: the LSM hooks where the kernel decides whether a path-only operation's name is
  * on the root filesystem (bpf/rootfs.bpf.c); functions only, so none with the tracepoints.
  * GROUP_ESCAPE: escape techniques this object attaches for (a connect to a host socket; a
- * block device's file system mounted, functions only).
+ * block device's file system mounted, functions only). GROUP_EXEC_START: the file an exec
+ * starts from, for a #! script written in the container (functions only).
  */
-enum prog_group { GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUP_ESCAPE, GROUPS };
+enum prog_group {
+    GROUP_OPEN,
+    GROUP_PATHOP,
+    GROUP_MMAP,
+    GROUP_VERDICT,
+    GROUP_ESCAPE,
+    GROUP_EXEC_START,
+    GROUPS
+};
 static const char *const group_attach[2][GROUPS] = {
     {
         "tracepoint/syscalls/sys_exit_open*,creat",
@@ -52,6 +61,7 @@ static const char *const group_attach[2][GROUPS] = {
         "tracepoint/syscalls/sys_enter_mmap,mprotect",
         "-",
         "tracepoint/syscalls/sys_exit_connect (host sockets; block mounts: functions only)",
+        "-",
     },
     {
         "fexit/<arch>_sys_open*,creat",
@@ -59,6 +69,7 @@ static const char *const group_attach[2][GROUPS] = {
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
         "fentry/security_unix_stream_connect,fexit/vfs_get_tree (host sockets, block mounts)",
+        "fentry/security_bprm_creds_for_exec (#! scripts)",
     },
 };
 
@@ -83,6 +94,9 @@ static const char *syscall_of(const char *sec)
     /* The block-device mount check: where mount(2) and fsconfig set a file system up. */
     if (strstr(sec, "vfs_get_tree"))
         return "mount";
+    /* Where an exec starts, for #! scripts. */
+    if (strstr(sec, "security_bprm_creds_for_exec"))
+        return "execve";
     const char *hook = strstr(sec, "security_inode_");
     if (hook)
         return hook + 15;
@@ -102,6 +116,8 @@ static enum prog_group group_of(const char *sec)
     const char *sys = syscall_of(sec);
     if (strcmp(sys, "connect") == 0 || strcmp(sys, "mount") == 0)
         return GROUP_ESCAPE;
+    if (strcmp(sys, "execve") == 0)
+        return GROUP_EXEC_START;
     if (strcmp(sys, "mmap") == 0 || strcmp(sys, "mprotect") == 0)
         return GROUP_MMAP;
     if (strncmp(sys, "open", 4) == 0 || strcmp(sys, "creat") == 0)
@@ -388,7 +404,7 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
                  syscall_of(sec));
     }
     for (int g = 0; g < GROUPS; g++) {
-        if (!fentry && g == GROUP_VERDICT)
+        if (!fentry && (g == GROUP_VERDICT || g == GROUP_EXEC_START))
             continue; /* functions only */
         if (attached[g] == total[g])
             snprintf(why, sizeof(why), "ok");

@@ -147,6 +147,36 @@ class RootfsWrites(AgentCase):
         self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
                          ["/bin/early"])
 
+    def test_script_written_in_the_container_and_run_is_new_binary_executed(self):
+        """A #! script dropped into the root filesystem and run by its name: the exec ends in
+        the interpreter (the image's busybox), and the finding is about the script
+        (scriptPath). Where fentry loads the kernel records the file each exec starts from.
+        First, and silent: the same script read by `sh script` (no exec of it)."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        start = [a for a in hook["attempts"] if "security_bprm_creds_for_exec" in a["attach"]]
+        if not start or not start[-1]["result"].startswith("ok"):
+            self.skipTest("the file an exec starts from is recorded by fentry only; rootfsWrites "
+                          "here: %s (%s)" % (hook.get("chosen"), "; ".join(
+                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        c = self.task_container(name="scripts", family="jobs")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "mkdir -p /opt/job && "
+                    "printf '#!/bin/sh\\necho ran\\n' > /opt/job/run.sh && "
+                    "chmod +x /opt/job/run.sh && sh /opt/job/run.sh && /opt/job/run.sh"])
+        self.assertTrue(r.ok, r)
+        self.assertEqual(r.stdout.split(), ["ran", "ran"])
+        [f] = self.agent.wait_for(harness.match(NEW_BINARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["scriptPath"], "/opt/job/run.sh")
+        self.assertEqual(ctx["filePath"], "/opt/job/run.sh")
+        self.assertIn("modifyingProcess", ctx)  # the write was seen
+        self.assertIn(os.path.basename(process(f)["executablePath"]), ("busybox", "sh"))
+        self.stop_agent()
+        self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
+                         ["/opt/job/run.sh"])
+
     def test_written_file_mapped_executable_is_new_library_loaded(self):
         c = self.task_container(name="plugin-host")
         self.start_agent()
