@@ -64,6 +64,8 @@ struct ovl_path___eg {
 
 /* overlayfs's super block magic (OVERLAYFS_SUPER_MAGIC). */
 #define EG_OVERLAYFS_MAGIC 0x794c7630
+/* tmpfs's (TMPFS_MAGIC, include/uapi/linux/magic.h). */
+#define EG_TMPFS_MAGIC 0x01021994
 
 /* 6.5+: the lower stack is oe. */
 struct ovl_inode___eg {

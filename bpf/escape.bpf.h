@@ -25,7 +25,6 @@
 /* fs/mount.h: the mnt_ns of a kern_mount()ed (kernel-internal) mount, distinct from any. */
 #define EG_MNT_NS_INTERNAL ((void *)-22L)
 /* include/uapi/linux/magic.h */
-#define EG_TMPFS_MAGIC 0x01021994
 #define EG_HUGETLBFS_MAGIC 0x958458f6
 
 /* The mount namespace of the mount `vfsmnt` belongs to (NULL: detached). */

@@ -108,7 +108,7 @@ struct eg_exec_event {
      * whether or not the agent saw the write. Kernels without overlayfs BTF (5.10) can only
      * tell a file with no lower layer (created there): _UPPER without _LOWER.
      */
-    __u32 exe_layers;
+    __u32 exe_layers; /* ... or EG_EXEC_ON_TMPFS */
     __u32 _pad0;
     /*
      * The file execve named when the exec ended in another one (a #! script and its
@@ -122,6 +122,14 @@ struct eg_exec_event {
     char exe_path[EG_PATH_LEN]; /* the file's path from the task's root ("" if unresolved) */
     char args[EG_ARGS_LEN];
 };
+
+/*
+ * eg_exec_event.exe_layers / script_layers: the file is on a tmpfs mounted whole in the
+ * process's own mount namespace (a task's tmpfs mount, /dev/shm): every file there was written
+ * after the mount, in the container, whether or not the agent saw it (it watches root file
+ * system writes only).
+ */
+#define EG_EXEC_ON_TMPFS (1u << 8)
 
 struct eg_fork_event {
     struct eg_event_header hdr; /* describes the child */

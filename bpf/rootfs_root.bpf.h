@@ -141,14 +141,27 @@ static __always_inline int container_path(const struct eg_root_view *v, struct d
 /*
  * The overlay layers (EG_ROOTFS_OVERLAY|_UPPER|_LOWER) of file `f` when it is on container
  * `cgid`'s root file system (the super block of the root captured at the container's start,
- * else of the task's root), else 0: whether it was written in this container is the overlay's
- * record, kept whether or not the agent was watching when it was written.
+ * else of the task's root), EG_EXEC_ON_TMPFS on a tmpfs of the process's own, else 0: whether
+ * it was written in this container is the overlay's record (or the tmpfs's, which starts
+ * empty), kept whether or not the agent was watching when it was written.
  */
 static __always_inline __u32 eg_root_file_layers(struct task_struct *p, struct file *f, __u64 cgid)
 {
     struct inode *inode = BPF_CORE_READ(f, f_inode);
     struct super_block *sb = BPF_CORE_READ(inode, i_sb);
-    if (BPF_CORE_READ(sb, s_magic) != EG_OVERLAYFS_MAGIC)
+    unsigned long magic = BPF_CORE_READ(sb, s_magic);
+    if (magic == EG_TMPFS_MAGIC) {
+        /*
+         * A tmpfs mounted whole in the process's own mount namespace (not a memfd's internal
+         * mount, not a subdirectory bound in): EG_EXEC_ON_TMPFS.
+         */
+        struct vfsmount *mnt = BPF_CORE_READ(f, f_path.mnt);
+        __u64 m = (__u64)mnt - bpf_core_field_offset(struct mount, mnt);
+        struct mnt_namespace *ns = BPF_CORE_READ((struct mount *)m, mnt_ns);
+        bool whole = BPF_CORE_READ(mnt, mnt_root) == BPF_CORE_READ(sb, s_root);
+        return ns && whole && ns == BPF_CORE_READ(p, nsproxy, mnt_ns) ? EG_EXEC_ON_TMPFS : 0;
+    }
+    if (magic != EG_OVERLAYFS_MAGIC)
         return 0;
     struct eg_rootfs_root *r = captured_root(NULL, cgid);
     struct vfsmount *root_mnt = r ? r->mnt : BPF_CORE_READ(p, fs, root.mnt);

@@ -112,6 +112,14 @@ static void new_binary_check(struct eg_rootfs_detector *d, const struct eg_event
     struct eg_container *c = eg_container_table_lookup(d->env.containers, h->cgroup_id);
     uint64_t cg = c ? c->cgroup_id : h->cgroup_id;
     uint32_t i = eg_rootfs_written_find(d, cg, dev, ino);
+    /* A tmpfs of its own starts empty: every file on it was written in the container. */
+    if (i == EG_HASH_NONE && (layers & EG_EXEC_ON_TMPFS)) {
+        d->stats.execs_on_tmpfs++;
+        struct eg_new_file_use t = {
+            .dev = dev, .ino = ino, .path = path, .interpreter = interpreter, .on_tmpfs = true};
+        eg_rootfs_record_new_file_use(d, EG_FT_NEW_BINARY, h, &t);
+        return;
+    }
     bool unseen = i == EG_HASH_NONE && (layers & EG_ROOTFS_UPPER);
     if (i == EG_HASH_NONE && !unseen)
         return;
@@ -278,6 +286,7 @@ static void rootfs_stats(void *p, struct json_object *obj)
     eg_rootfs_set_int(o, "execMapEvents", st->exec_map_events);
     eg_rootfs_set_int(o, "execsChecked", st->execs_checked);
     eg_rootfs_set_int(o, "execsWrittenUnseen", st->execs_written_unseen);
+    eg_rootfs_set_int(o, "execsOnTmpfs", st->execs_on_tmpfs);
     eg_rootfs_set_int(o, "repeatsFromKernel", st->repeats_from_kernel);
     eg_rootfs_set_int(o, "pathOpRepeatsFromKernel", st->pathop_repeats_from_kernel);
     eg_rootfs_set_int(o, "pathOpKeysUntracked", st->pathop_keys_untracked);

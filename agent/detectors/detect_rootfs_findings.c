@@ -326,6 +326,8 @@ void eg_rootfs_record_new_file_use(struct eg_rootfs_detector *d, enum eg_finding
     if (w && strcmp(w->path, path) != 0)
         json_object_object_add(f->context, "modifiedPath", eg_json_string(w->path, EG_PATH_LEN));
     /* Who wrote it and when are unknown: the overlay only says that it was written here. */
+    if (u->on_tmpfs)
+        json_object_object_add(f->context, "fileSystemType", json_object_new_string("tmpfs"));
     if (u->unseen_layer) {
         json_object_object_add(f->context, "overlayLayer", json_object_new_string(u->unseen_layer));
         json_object_object_add(f->context, "writtenWhileUnwatched", json_object_new_boolean(1));

@@ -195,6 +195,7 @@ struct eg_new_file_use {
     uint64_t written_ts;      /* when w is NULL: the kernel's record of the write time, or 0 */
     const char *mapped_by;    /* NewLibraryLoaded: "mmap" or "mprotect" */
     const char *unseen_layer; /* written while unwatched: the overlay layer that says so */
+    bool on_tmpfs;            /* on a tmpfs of the container's own (EG_EXEC_ON_TMPFS) */
     const char *interpreter;  /* a #! script: the interpreter the exec ran (process.exe) */
 };
 

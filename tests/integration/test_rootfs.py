@@ -177,6 +177,28 @@ class RootfsWrites(AgentCase):
         self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
                          ["/opt/job/run.sh"])
 
+    def test_binary_written_to_a_tmpfs_of_its_own_and_run_is_new_binary_executed(self):
+        """A task's tmpfs mount starts empty: a binary run from it was written in the container,
+        though the agent watches root file system writes only. An exec-enabled tmpfs (ECS
+        tmpfs mountOptions can allow it) holding a copy of egprobe. First, and silent: the
+        same binary copied to the volume (a host directory, not the container's own) and run."""
+        c = self.task_container(name="shm-runner", tmpfs_extra=[("/fast", ["exec"])])
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "cp /bin/egprobe /data/tool && /data/tool sleep 0 && "
+                    "cp /bin/egprobe /fast/tool && /fast/tool sleep 0"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_BINARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/fast/tool")
+        self.assertEqual(ctx["fileSystemType"], "tmpfs")
+        self.assertNotIn("writtenWhileUnwatched", ctx)
+        self.assertEqual(process(f)["executablePath"], "/fast/tool")
+        self.stop_agent()
+        self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
+                         ["/fast/tool"])
+
     def test_written_file_mapped_executable_is_new_library_loaded(self):
         c = self.task_container(name="plugin-host")
         self.start_agent()
