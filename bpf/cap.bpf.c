@@ -22,6 +22,9 @@
  * credentials' own namespace: a process that creates a user namespace holds
  * every capability in it, while its credentials stay in the namespace it came
  * from until it enters the new one.
+ *
+ * (Over 500 lines: one concern, one handler behind three attach points, each with a legacy
+ * twin; the helpers it shares with other objects live in the headers.)
  */
 #include "common.bpf.h"
 

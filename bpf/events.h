@@ -8,6 +8,9 @@
  * Fields are ordered largest first and padded explicitly so the layout is the
  * same for clang -target bpf and the host compiler (checked by
  * tests/unit/test_event_abi.c).
+ *
+ * (Over 500 lines: one ABI is one file by rule, so kernel and agent cannot disagree; most of
+ * it is the comment on each field.)
  */
 #ifndef ECSGUARD_BPF_EVENTS_H
 #define ECSGUARD_BPF_EVENTS_H

@@ -11,6 +11,9 @@
  *
  * The programs that read the current task or walk a path have "_lg" twins for
  * the legacy task-access flavour (bpf/task.bpf.h; kernels before 5.11/5.17).
+ *
+ * (About 500 lines: the process and container lifecycle is one concern, and the object that owns
+ * the shared maps.)
  */
 #include "common.bpf.h"
 #include "rootfs_root.bpf.h"

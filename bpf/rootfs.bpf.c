@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Writes to a task container's root filesystem, and executable mappings of
- * the files written there. (About 700 lines: one .bpf.c per concern is the
- * house rule, and the programs here are one concern; the helpers they share
- * with other objects already live in the headers under bpf/.)
+ * the files written there. (About 1,100 lines: one .bpf.c per concern is the
+ * house rule, and the programs here are one concern with one loader; the
+ * helpers they share with other objects live in the headers under bpf/, and
+ * the escape techniques this object attaches for in rootfs_escapes.bpf.h.)
  *
  * Opens (sys_exit_{openat,openat2,open,creat}): the returned fd's struct file
  * says it all. Its mount is the container's root mount (captured at the
@@ -743,105 +744,8 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
     static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
                                                              const bool legacy)
 
-/*
- * userfaultfd(2) that succeeded in a contained process: an escape technique
- * (EG_ESC_USERFAULTFD, bpf/escape_open.bpf.h), here because this object already attaches to
- * syscalls both ways (tracepoint or the syscall's function) and the loader attaches every
- * syscall program of it, best effort (a kernel without CONFIG_USERFAULTFD has none).
- */
-#define USERFAULTFD_FLAVOUR(suffix, lg)                                                            \
-    SYSCALL_EXIT_PROG(userfaultfd, suffix, lg)                                                     \
-    {                                                                                              \
-        struct task_struct *task = eg_current_task(legacy);                                        \
-        __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
-            return 0;                                                                              \
-        __u32 flags = (__u32)EG_SYSCALL_ARG(legacy, regs, 1);                                      \
-        eg_escape_userfaultfd(task, cgid, ret, flags, false, legacy);                              \
-        return 0;                                                                                  \
-    }
-USERFAULTFD_FLAVOUR(, false)
-USERFAULTFD_FLAVOUR(_lg, true)
-
-/* include/linux/socket.h, uapi stat.h */
-#define EG_AF_UNIX 1
-#define EG_S_IFSOCK 0140000
-
-/*
- * A contained process connecting to a unix socket the host bound (EG_ESC_HOST_SOCKET,
- * bpf/escape_open.bpf.h). Where fentry loads: the LSM hook unix_stream_connect() calls with
- * the listening socket itself, so nothing the container holds or swaps (its descriptors, the
- * address buffer it passed) is read. Elsewhere: the exit of connect(2) that succeeded, from the
- * connected descriptor's peer, which shares the listener's bound path (a thread that replaces
- * the descriptor between the call and its exit is the one thing that fallback can miss: it
- * runs only on kernels that refuse fentry, docs/findings.md).
- */
-#define HOST_SOCKET_FLAVOUR(suffix, lg)                                                            \
-    SEC("fentry/security_unix_stream_connect")                                                     \
-    int BPF_PROG(eg_rootfs_unix_connect##suffix, struct sock *sock, struct sock *other,            \
-                 struct sock *newsk)                                                               \
-    {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        struct task_struct *task = eg_current_task(legacy);                                        \
-        __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
-            return 0;                                                                              \
-        eg_escape_unix_connect(task, cgid, other, BPF_CORE_READ(other, sk_peer_pid), 0, legacy);   \
-        return 0;                                                                                  \
-    }                                                                                              \
-    SEC("tracepoint/syscalls/sys_exit_connect")                                                    \
-    int eg_rootfs_exit_connect##suffix(struct trace_event_raw_sys_exit *ctx)                       \
-    {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        if (ctx->ret != 0)                                                                         \
-            return 0;                                                                              \
-        struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
-        if (!regs)                                                                                 \
-            return 0;                                                                              \
-        struct task_struct *task = eg_current_task(legacy);                                        \
-        __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
-            return 0;                                                                              \
-        struct file *fp = eg_current_fd_file(task, (long)EG_SYSCALL_ARG(legacy, regs, 1), legacy); \
-        if (!fp || (BPF_CORE_READ(fp, f_inode, i_mode) & EG_S_IFMT) != EG_S_IFSOCK)                \
-            return 0;                                                                              \
-        struct socket *so = BPF_CORE_READ(fp, private_data);                                       \
-        struct sock *sk = BPF_CORE_READ(so, sk);                                                   \
-        if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != EG_AF_UNIX)                        \
-            return 0;                                                                              \
-        struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);                           \
-        if (peer)                                                                                  \
-            eg_escape_unix_connect(task, cgid, peer, BPF_CORE_READ(sk, sk_peer_pid),               \
-                                   EG_ESC_SOCKET_BY_FD, legacy);                                   \
-        return 0;                                                                                  \
-    }
-HOST_SOCKET_FLAVOUR(, false)
-HOST_SOCKET_FLAVOUR(_lg, true)
-
-/*
- * A file system set up for a mount by a contained process (EG_ESC_BLOCK_MOUNT,
- * bpf/escape_open.bpf.h): the exit of vfs_get_tree(), which both mount(2) and the new mount
- * API (fsconfig's create) go through. Functions only: no tracepoint sees the super block.
- */
-#define BLOCK_MOUNT_FLAVOUR(suffix, lg)                                                            \
-    SEC("fexit/vfs_get_tree")                                                                      \
-    int BPF_PROG(eg_rootfs_block_mount##suffix, struct fs_context *fc, int ret)                    \
-    {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        if (ret != 0)                                                                              \
-            return 0;                                                                              \
-        struct task_struct *task = eg_current_task(legacy);                                        \
-        __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (eg_current_verdict(task, &cgid, &vc, legacy))                                          \
-            eg_escape_block_mount(task, cgid, fc, legacy);                                         \
-        return 0;                                                                                  \
-    }
-BLOCK_MOUNT_FLAVOUR(, false)
-BLOCK_MOUNT_FLAVOUR(_lg, true)
+/* The escape techniques attached with this object (after SYSCALL_EXIT_PROG, which they use). */
+#include "rootfs_escapes.bpf.h"
 
 /*
  * The file an exec of a contained process starts from (eg_exec_starts, rootfs_root.bpf.h), for

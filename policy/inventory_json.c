@@ -5,6 +5,9 @@
  * strict: bounded size and nesting, every member's type checked, strings bounded and printable,
  * counts non-negative integers, no more items than the model holds. Any violation rejects the
  * whole file with the member's path.
+ *
+ * (Over 500 lines: the writer and the strict reader of one schema sit together, so a member
+ * added to one is seen missing from the other in the same file.)
  */
 #include "policy/inventory.h"
 #include "policy/capabilities.h"

@@ -4,6 +4,9 @@
  * and a confidence, applied to the document as read (a JSON patch, and the rewritten document).
  * The rewritten document is linted before it is returned, so the advice says which controls it
  * passes.
+ *
+ * (Over 500 lines: every rule reads and edits the same parsed document and evidence; split, each
+ * piece would need the whole of both.)
  */
 #include "policy/taskdef_advise.h"
 #include "policy/capabilities.h"

@@ -4,6 +4,8 @@
  * the definition. A value the file does not make known (a CloudFormation intrinsic)
  * decides nothing: where it could change the outcome the result is UNKNOWN, which fails a
  * run like a failure until an allow entry says why it is fine (docs/posture.md).
+ *
+ * (Over 500 lines: one short function per control, in the order of the control list.)
  */
 #include "policy/taskdef_lint_internal.h"
 #include "policy/policy_internal.h"
