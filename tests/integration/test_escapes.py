@@ -344,6 +344,8 @@ class Escapes(AgentCase):
         self.assertEqual(f["service"]["count"], 3)
         self.assertEqual(self.findings_of(RELEASE_AGENT, c), [])
 
+    @harness.native_only("the write-open's kernel side is test_writing_a_host_file_through_"
+                         "proc_root_of_a_host_process; naming the runtime's binary is the agent's")
     def test_overwriting_a_runtime_binary_through_proc_exe_is_runc_container_escape(self):
         """The CVE-2019-5736 pattern against a stand-in: a host process runs a copy of a binary
         named runc from a temporary host directory; a host-PID container holds its
