@@ -3,6 +3,7 @@
  * comes first: it creates the maps all the others share. A new concern adds
  * its loader file (agent/bpf_<concern>.c) and one line here.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,8 +65,14 @@ int eg_bpf_force_parse(const char *arg, struct eg_bpf_options *opt, char *err, s
         return -1;
     }
     const char *variant = eq + 1;
-    for (int i = 0; c->variants && c->variants[i]; i++) {
-        if (strcmp(c->variants[i], variant) != 0)
+    /* "off": a concern the agent can run without is not loaded at all (diagnosis, tests). */
+    bool off = strcmp(variant, EG_HOOK_OFF) == 0;
+    if (off && c->essential) {
+        snprintf(err, errlen, "%s cannot be turned off: the agent needs it", c->hook);
+        return -1;
+    }
+    for (int i = 0; off || (c->variants && c->variants[i]); i++) {
+        if (!off && strcmp(c->variants[i], variant) != 0)
             continue;
         if (eg_bpf_forced(opt, c->hook)) {
             snprintf(err, errlen, "%s is forced twice", c->hook);
@@ -80,6 +87,7 @@ int eg_bpf_force_parse(const char *arg, struct eg_bpf_options *opt, char *err, s
     }
     char names[160];
     list_names(names, sizeof(names), c->variants, 8);
-    snprintf(err, errlen, "%s has the variants %s", c->hook, names);
+    snprintf(err, errlen, "%s has the variants %s%s", c->hook, names,
+             c->essential ? "" : " (or off)");
     return -1;
 }

@@ -259,6 +259,12 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
         struct eg_hook_report *r = &b->hooks[slot];
         r->hook = c->hook;
         r->forced = eg_bpf_forced(opt, c->hook);
+        if (r->forced && strcmp(r->forced, EG_HOOK_OFF) == 0) {
+            /* Not loaded at all: its findings cannot happen, and health and probe say so. */
+            eg_bpf_hook_attempt(r, "-", "off (--hook)");
+            eg_log_info("%s is off (--hook %s=off): not watched", c->hook, c->hook);
+            continue;
+        }
         /* Start-up time is mostly the verifier's (seconds per concern on an emulated 5.10). */
         uint64_t began = monotonic_ms();
         int loaded = c->load(b, opt, vmlinux, r, &b->skel[slot]);

@@ -122,8 +122,10 @@ void eg_bpf_report(const struct eg_bpf *b, struct json_object *obj);
 
 /*
  * Add one `--hook CONCERN=VARIANT` to `opt` after checking both names against the concern
- * table. 0, or -1 with the reason (and the valid names) in `err`.
+ * table; VARIANT EG_HOOK_OFF leaves a concern that is not essential unloaded. 0, or -1 with the
+ * reason (and the valid names) in `err`.
  */
+#define EG_HOOK_OFF "off"
 int eg_bpf_force_parse(const char *arg, struct eg_bpf_options *opt, char *err, size_t errlen);
 
 /* ---- for concern loaders ---- */

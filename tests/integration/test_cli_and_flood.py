@@ -117,6 +117,15 @@ class CommandLine(unittest.TestCase):
             self.assertEqual(r.returncode, 2, bad)
             self.assertIn("tp_btf|fexit|kprobe" if bad.startswith("capability=")
                           else "processLifecycle|capability", r.stderr, bad)
+        # A concern the agent can run without can be left out; an essential one cannot.
+        r = run("probe", "--hook", "rootfsWrites=off")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rootfs = json.loads(r.stdout)["hooks"]["rootfsWrites"]
+        self.assertEqual((rootfs["forced"], rootfs["chosen"]), ("off", None))
+        self.assertEqual(rootfs["attempts"], [{"attach": "-", "result": "off (--hook)"}])
+        r = run("probe", "--hook", "capability=off")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("capability cannot be turned off", r.stderr)
 
     @harness.native_only("5.10 guests load every concern's legacy twins by themselves in each"
                          " suite; forcing them on 6.1 is a path no host takes")
