@@ -300,10 +300,29 @@ static __always_inline void eg_escape_unix_connect(struct task_struct *task, __u
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 
+/* mount(2)'s number (arch/x86/entry/syscalls, include/uapi/asm-generic/unistd.h). */
+#if defined(__TARGET_ARCH_arm64)
+#define EG_NR_MOUNT 40
+#else
+#define EG_NR_MOUNT 165
+#endif
+
+/*
+ * mount(2)'s target per thread (a struct path the kernel holds for the whole call), recorded
+ * at path_mount's entry (rootfs_escapes.bpf.h) for the block-mount record made inside it.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u32);
+    __type(value, __u64);
+} eg_mount_targets SEC(".maps");
+
 /*
  * A file system set up by `task` (container `cgid`) for a mount, the new fs_context's root in
  * place (EG_ESC_BLOCK_MOUNT): recorded when it lives on a block device. What decides is the
- * super block the kernel set up, not the source name the process gave.
+ * super block the kernel set up, not the source name the process gave. path2: mount(2)'s
+ * target from the task's root (the new mount API names its target only later, at move_mount).
  */
 static __always_inline void eg_escape_block_mount(struct task_struct *task, __u64 cgid,
                                                   struct fs_context *fc, const bool legacy)
@@ -325,6 +344,17 @@ static __always_inline void eg_escape_block_mount(struct task_struct *task, __u6
     const char *source = BPF_CORE_READ(fc, source);
     if (source)
         bpf_probe_read_kernel_str(e->path, sizeof(e->path), source);
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    __u64 *target = bpf_map_lookup_elem(&eg_mount_targets, &tid);
+    if (target) {
+        struct path *at = (struct path *)*target;
+        bpf_map_delete_elem(&eg_mount_targets, &tid);
+        /* Only inside the mount(2) that recorded it (an entry a failed call left is stale). */
+        if (eg_current_syscall_nr(legacy) == EG_NR_MOUNT &&
+            eg_dentry_path(task, BPF_CORE_READ(at, dentry), BPF_CORE_READ(at, mnt), e->path2,
+                           legacy) != 0)
+            e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    }
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 

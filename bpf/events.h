@@ -380,7 +380,9 @@ enum eg_escape_technique {
      * A file system on a block device set up for a mount by a contained process (mount(2) or
      * fsconfig's create; fexit on vfs_get_tree, where fentry loads): the host's disk, or any
      * block device the container reached. dev: the file system's device (s_dev); path: the
-     * mount's source as given (fs_context->source); name: the file system type; arg0: the
+     * mount's source as given (fs_context->source); path2: mount(2)'s target from the task's
+     * root (path_mount's, where fentry loads; "" for the new mount API); name: the file
+     * system type; arg0: the
      * super block flags asked for (SB_RDONLY, SB_NOSUID...); arg1: repeats absorbed as for
      * EG_ESC_RELEASE_AGENT.
      */

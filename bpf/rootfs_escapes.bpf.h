@@ -6,7 +6,7 @@
  * fentry loads, and the loader attaches each of its programs on its own, best effort. The
  * decisions are in escape_open.bpf.h; here are only the attachments: userfaultfd(2)'s exit, a
  * unix stream connect (the LSM hook, or connect(2)'s exit), a file system set up for a mount
- * (vfs_get_tree).
+ * (vfs_get_tree, with mount(2)'s target from path_mount's entry).
  */
 #ifndef ECSGUARD_ROOTFS_ESCAPES_BPF_H
 #define ECSGUARD_ROOTFS_ESCAPES_BPF_H
@@ -110,5 +110,24 @@ HOST_SOCKET_FLAVOUR(_lg, true)
     }
 BLOCK_MOUNT_FLAVOUR(, false)
 BLOCK_MOUNT_FLAVOUR(_lg, true)
+
+/* mount(2)'s target, for the block-mount record made inside it (eg_mount_targets). */
+#define MOUNT_TARGET_FLAVOUR(suffix, lg)                                                           \
+    SEC("fentry/path_mount")                                                                       \
+    int BPF_PROG(eg_rootfs_mount_target##suffix, const char *dev_name, struct path *path)          \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        struct task_struct *task = eg_current_task(legacy);                                        \
+        __u64 cgid;                                                                                \
+        struct eg_verdict_cache *vc;                                                               \
+        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+            return 0;                                                                              \
+        __u32 tid = (__u32)bpf_get_current_pid_tgid();                                             \
+        __u64 at = (__u64)path;                                                                    \
+        bpf_map_update_elem(&eg_mount_targets, &tid, &at, BPF_ANY);                                \
+        return 0;                                                                                  \
+    }
+MOUNT_TARGET_FLAVOUR(, false)
+MOUNT_TARGET_FLAVOUR(_lg, true)
 
 #endif /* ECSGUARD_ROOTFS_ESCAPES_BPF_H */

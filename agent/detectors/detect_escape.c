@@ -171,6 +171,8 @@ static void add_block_mount_context(struct json_object *ctx, const struct eg_esc
                  {1u << 25, "MS_LAZYTIME"}};
     if (e->path[0])
         json_object_object_add(ctx, "mountSource", str_of(e->path, EG_PATH_LEN));
+    if (e->path2[0])
+        json_object_object_add(ctx, "mountTarget", str_of(e->path2, EG_PATH_LEN));
     json_object_object_add(ctx, "fileSystemType", str_of(e->name, EG_NAME_LEN));
     struct json_object *list = json_object_new_array();
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
@@ -186,7 +188,12 @@ static void add_block_mount_context(struct json_object *ctx, const struct eg_esc
 static struct json_object *context_of(const struct eg_escape_event *e, bool runtime_binary)
 {
     struct json_object *ctx = json_object_new_object();
-    if (e->path2[0])
+    /* path2 of the exec techniques: the name given to execve (ContainerMountsHostDirectory's
+     * path2 is its mount target). */
+    bool exec_technique = e->technique == EG_ESC_FILELESS_EXEC ||
+                          e->technique == EG_ESC_ELEVATION_TO_ROOT ||
+                          e->technique == EG_ESC_CWD_OTHER_MNT_NS;
+    if (exec_technique && e->path2[0])
         json_object_object_add(ctx, "execPath", str_of(e->path2, EG_PATH_LEN));
     switch (e->technique) {
     case EG_ESC_FILELESS_EXEC:

@@ -68,7 +68,8 @@ static const char *const group_attach[2][GROUPS] = {
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
-        "fentry/security_unix_stream_connect,fexit/vfs_get_tree (host sockets, block mounts)",
+        "fentry/security_unix_stream_connect,fexit/vfs_get_tree,fentry/path_mount (host "
+        "sockets, block mounts)",
         "fentry/security_bprm_creds_for_exec (#! scripts)",
     },
 };
@@ -92,7 +93,7 @@ static const char *syscall_of(const char *sec)
     if (strstr(sec, "security_unix_stream_connect"))
         return "connect";
     /* The block-device mount check: where mount(2) and fsconfig set a file system up. */
-    if (strstr(sec, "vfs_get_tree"))
+    if (strstr(sec, "vfs_get_tree") || strstr(sec, "path_mount"))
         return "mount";
     /* Where an exec starts, for #! scripts. */
     if (strstr(sec, "security_bprm_creds_for_exec"))

@@ -542,6 +542,8 @@ class Escapes(AgentCase):
         self.assertEscapeAttribution(f, c, MOUNTS_HOST, 5.0)
         ctx = context(f)
         self.assertEqual(ctx["mountSource"], "/dev/hostdisk")
+        self.assertEqual(ctx["mountTarget"], "/mnt/host")
+        self.assertNotIn("execPath", ctx)
         self.assertEqual(ctx["fileSystemType"], "minix")
         self.assertEqual(ctx["blockDevice"], "%d:%d" % (major, minor))
         # The file system's flags; nosuid is the mount point's, not known where it is set up.

@@ -203,6 +203,7 @@ static void host_resource_techniques(void **state)
     blk.dev = (259u << 20) | 1u;
     blk.arg0 = 1u; /* SB_RDONLY */
     snprintf(blk.path, sizeof(blk.path), "/dev/nvme0n1p1");
+    snprintf(blk.path2, sizeof(blk.path2), "/mnt/host");
     eg_escape_on_event(d, &blk.hdr, &blk, sizeof(blk));
 
     /* A host file written that is a runtime's binary: the CVE-2019-5736 pattern. */
@@ -231,6 +232,8 @@ static void host_resource_techniques(void **state)
     assert_string_equal(ctx_str(f, "mountSource"), "/dev/nvme0n1p1");
     assert_string_equal(ctx_str(f, "fileSystemType"), "ext4");
     assert_string_equal(ctx_str(f, "blockDevice"), "259:1");
+    assert_string_equal(ctx_str(f, "mountTarget"), "/mnt/host");
+    assert_false(json_object_object_get_ex(f->context, "execPath", NULL));
     assert_string_equal(ctx_str(f, "flags"), "[ \"MS_RDONLY\" ]");
 
     struct eg_escape_detector_stats st;
