@@ -758,10 +758,9 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
     int BPF_PROG(eg_rootfs_exec_start##suffix, struct linux_binprm *bprm)                          \
     {                                                                                              \
         const bool legacy = lg;                                                                    \
-        struct task_struct *task = eg_current_task(legacy);                                        \
         __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (!task)                                                                                 \
             return 0;                                                                              \
         struct file *f = BPF_CORE_READ(bprm, file);                                                \
         struct eg_exec_start st = {                                                                \

@@ -20,10 +20,9 @@
 #define USERFAULTFD_FLAVOUR(suffix, lg)                                                            \
     SYSCALL_EXIT_PROG(userfaultfd, suffix, lg)                                                     \
     {                                                                                              \
-        struct task_struct *task = eg_current_task(legacy);                                        \
         __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (!task)                                                                                 \
             return 0;                                                                              \
         __u32 flags = (__u32)EG_SYSCALL_ARG(legacy, regs, 1);                                      \
         eg_escape_userfaultfd(task, cgid, ret, flags, false, legacy);                              \
@@ -51,10 +50,9 @@ USERFAULTFD_FLAVOUR(_lg, true)
                  struct sock *newsk)                                                               \
     {                                                                                              \
         const bool legacy = lg;                                                                    \
-        struct task_struct *task = eg_current_task(legacy);                                        \
         __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (!task)                                                                                 \
             return 0;                                                                              \
         eg_escape_unix_connect(task, cgid, other, BPF_CORE_READ(other, sk_peer_pid), 0, legacy);   \
         return 0;                                                                                  \
@@ -68,10 +66,9 @@ USERFAULTFD_FLAVOUR(_lg, true)
         struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
         if (!regs)                                                                                 \
             return 0;                                                                              \
-        struct task_struct *task = eg_current_task(legacy);                                        \
         __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (!task)                                                                                 \
             return 0;                                                                              \
         struct file *fp = eg_current_fd_file(task, (long)EG_SYSCALL_ARG(legacy, regs, 1), legacy); \
         if (!fp || (BPF_CORE_READ(fp, f_inode, i_mode) & EG_S_IFMT) != EG_S_IFSOCK)                \
@@ -101,10 +98,9 @@ HOST_SOCKET_FLAVOUR(_lg, true)
         const bool legacy = lg;                                                                    \
         if (ret != 0)                                                                              \
             return 0;                                                                              \
-        struct task_struct *task = eg_current_task(legacy);                                        \
         __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (eg_current_verdict(task, &cgid, &vc, legacy))                                          \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (task)                                                                                  \
             eg_escape_block_mount(task, cgid, fc, legacy);                                         \
         return 0;                                                                                  \
     }
@@ -117,10 +113,9 @@ BLOCK_MOUNT_FLAVOUR(_lg, true)
     int BPF_PROG(eg_rootfs_mount_target##suffix, const char *dev_name, struct path *path)          \
     {                                                                                              \
         const bool legacy = lg;                                                                    \
-        struct task_struct *task = eg_current_task(legacy);                                        \
         __u64 cgid;                                                                                \
-        struct eg_verdict_cache *vc;                                                               \
-        if (!eg_current_verdict(task, &cgid, &vc, legacy))                                         \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (!task)                                                                                 \
             return 0;                                                                              \
         __u32 tid = (__u32)bpf_get_current_pid_tgid();                                             \
         __u64 at = (__u64)path;                                                                    \

@@ -198,6 +198,17 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
     return yes != 0;
 }
 
+/*
+ * The current task when it is in a task container (its container's cgroup id in *cgid), else
+ * NULL: the prologue of every program that acts only on contained processes.
+ */
+static __always_inline struct task_struct *eg_contained_current(__u64 *cgid, const bool legacy)
+{
+    struct task_struct *task = eg_current_task(legacy);
+    struct eg_verdict_cache *vc;
+    return eg_current_verdict(task, cgid, &vc, legacy) ? task : NULL;
+}
+
 /* true when the current task is in a task container; *cgid is its cgroup id either way. */
 static __always_inline bool eg_current_container(struct task_struct *task, __u64 *cgid,
                                                  const bool legacy)
