@@ -250,7 +250,7 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
 
 /* The exec record of a contained process (the agent's process table and lineage). */
 static __always_inline void exec_record(struct task_struct *p, struct linux_binprm *bprm,
-                                        __u64 cgid, const bool legacy)
+                                        __u64 cgid, pid_t old_pid, const bool legacy)
 {
     eg_count_seen(EG_EVENT_EXEC);
     struct eg_exec_event *e = eg_reserve_shared(EG_EVENT_EXEC, sizeof(*e), cgid);
@@ -262,8 +262,12 @@ static __always_inline void exec_record(struct task_struct *p, struct linux_binp
     e->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
     e->exe_layers = eg_root_file_layers(p, exe, cgid);
     e->_pad0 = 0;
-    /* Started from another file than it runs: a script, whose identity the record carries. */
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    /*
+     * Started from another file than it runs: a script, whose identity the record carries.
+     * Keyed by the thread that called execve, as it was then: one that was not the leader has
+     * taken the leader's pid by now, and the tracepoint passes its old one.
+     */
+    __u32 tid = (__u32)old_pid;
     struct eg_exec_start *st = bpf_map_lookup_elem(&eg_exec_starts, &tid);
     e->script_ino = 0;
     e->script_dev = 0;
@@ -295,8 +299,8 @@ static __always_inline void exec_record(struct task_struct *p, struct linux_binp
     eg_submit(e, EG_EVENT_EXEC, false);
 }
 
-static __always_inline int process_exec(struct task_struct *p, struct linux_binprm *bprm,
-                                        const bool legacy)
+static __always_inline int process_exec(struct task_struct *p, pid_t old_pid,
+                                        struct linux_binprm *bprm, const bool legacy)
 {
     __u32 tgid = BPF_CORE_READ(p, tgid);
     __u64 start = BPF_CORE_READ(p, group_leader, start_boottime);
@@ -331,7 +335,7 @@ static __always_inline int process_exec(struct task_struct *p, struct linux_binp
 
     if (!eg_is_container_cgroup(cgid))
         return 0;
-    exec_record(p, bprm, cgid, legacy);
+    exec_record(p, bprm, cgid, old_pid, legacy);
     /* After the exec record: the agent's process table knows the new image first. */
     eg_escape_at_exec(p, bprm, cgid, setup, legacy);
     return 0;
@@ -340,14 +344,14 @@ static __always_inline int process_exec(struct task_struct *p, struct linux_binp
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(eg_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-    return process_exec(p, bprm, false);
+    return process_exec(p, old_pid, bprm, false);
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(eg_sched_process_exec_lg, struct task_struct *p, pid_t old_pid,
              struct linux_binprm *bprm)
 {
-    return process_exec(p, bprm, true);
+    return process_exec(p, old_pid, bprm, true);
 }
 
 /*

@@ -174,8 +174,10 @@ static __always_inline __u32 eg_root_file_layers(struct task_struct *p, struct f
  * The file an exec started from (the one execve named), recorded where fentry loads by
  * rootfs.bpf.c's program on security_bprm_creds_for_exec() and taken by lifecycle.bpf.c's exec
  * program: an exec that ended in another file (the interpreter of a #! line) carries the
- * script's identity in its record (eg_exec_event.script_*). One entry per thread in an LRU: an
- * exec that fails after the hook leaves one, which the thread's next exec overwrites.
+ * script's identity in its record (eg_exec_event.script_*). One entry per thread that called
+ * execve (the exec program finds it by the tracepoint's old pid: a thread that was not the
+ * leader has the leader's pid by then) in an LRU: an exec that fails after the hook leaves one,
+ * which the thread's next exec overwrites.
  */
 struct eg_exec_start {
     __u64 ino;

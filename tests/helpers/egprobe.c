@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1092,6 +1093,27 @@ static int cmd_delete_module(int argc, char **argv)
     return ok("name=%s", argv[0]);
 }
 
+static void *exec_in_thread(void *arg)
+{
+    char **argv = arg;
+    execv(argv[0], argv);
+    return (void *)(long)errno; /* only when the exec failed */
+}
+
+/* execv(PATH, [PATH, ARGS...]) from a thread that is not the process's leader. */
+static int cmd_exec_from_thread(int argc, char **argv)
+{
+    if (argc < 1)
+        return usage("usage: exec-from-thread PATH [ARGS...]");
+    pthread_t t;
+    int err = pthread_create(&t, NULL, exec_in_thread, argv);
+    if (err != 0)
+        return fail(err, "step=thread");
+    void *res = NULL;
+    pthread_join(t, &res);
+    return fail((int)(long)res, "step=exec");
+}
+
 /* The real, effective and saved user ids. */
 static int cmd_ids(int argc, char **argv)
 {
@@ -1204,6 +1226,7 @@ static const struct {
     {"unix-self", cmd_unix_self, "PATH"},
     {"finit-module", cmd_finit_module, "PATH"},
     {"overwrite-exe", cmd_overwrite_exe, "PID SECONDS"},
+    {"exec-from-thread", cmd_exec_from_thread, "PATH [ARGS...]"},
     {"delete-module", cmd_delete_module, "NAME"},
 };
 

@@ -173,9 +173,16 @@ class RootfsWrites(AgentCase):
         self.assertEqual(ctx["filePath"], "/opt/job/run.sh")
         self.assertIn("modifyingProcess", ctx)  # the write was seen
         self.assertIn(os.path.basename(process(f)["executablePath"]), ("busybox", "sh"))
+        # Run by a thread that is not the leader (it takes the leader's pid during the exec):
+        # still the script's finding.
+        r = c.exec(["/bin/sh", "-c", "cp /opt/job/run.sh /opt/job/again.sh && "
+                    "/bin/egprobe exec-from-thread /opt/job/again.sh"])
+        self.assertEqual(r.stdout.split(), ["ran"], r)
+        self.agent.wait_for(lambda g: harness.match(NEW_BINARY, c)(g) and
+                            context(g)["scriptPath"] == "/opt/job/again.sh", timeout=20)
         self.stop_agent()
-        self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
-                         ["/opt/job/run.sh"])
+        self.assertEqual(sorted(context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)),
+                         ["/opt/job/again.sh", "/opt/job/run.sh"])
 
     def test_binary_written_to_a_tmpfs_of_its_own_and_run_is_new_binary_executed(self):
         """A task's tmpfs mount starts empty: a binary run from it was written in the container,
