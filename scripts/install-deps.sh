@@ -15,8 +15,9 @@ packages=(
 )
 # The fuzz targets (tests/fuzz, scripts/fuzz.sh): libFuzzer and the sanitizer runtimes of clang.
 packages+=(libclang-rt-dev)
-# Tests and demo (libc6-dev for the static egprobe helper).
-packages+=(runc busybox-static python3 iproute2 util-linux procps libc6-dev)
+# Tests and demo (libc6-dev for the static egprobe helper; util-linux's mkfs.minix and mount's
+# losetup for ContainerMountsHostDirectory's test block device).
+packages+=(runc busybox-static python3 iproute2 util-linux mount procps libc6-dev)
 # The soak's plot (bench/soak.py, integration.test_soak); e2fsprogs for the EIO spool test's ext2.
 packages+=(python3-matplotlib e2fsprogs)
 
