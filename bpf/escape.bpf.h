@@ -27,13 +27,6 @@
 /* include/uapi/linux/magic.h */
 #define EG_HUGETLBFS_MAGIC 0x958458f6
 
-/* The mount namespace of the mount `vfsmnt` belongs to (NULL: detached). */
-static __always_inline struct mnt_namespace *eg_mount_ns_of(struct vfsmount *vfsmnt)
-{
-    struct mount *m = container_of(vfsmnt, struct mount, mnt);
-    return BPF_CORE_READ(m, mnt_ns);
-}
-
 /*
  * The mount namespace the container's runtime made for it: its captured root mount's
  * (rootfs_root.bpf.h); NULL when none was captured. A process of the container that made a
@@ -43,7 +36,7 @@ static __always_inline struct mnt_namespace *eg_mount_ns_of(struct vfsmount *vfs
 static __always_inline struct mnt_namespace *eg_container_mount_ns(__u64 cgid)
 {
     struct eg_rootfs_root *r = captured_root(NULL, cgid);
-    return r ? eg_mount_ns_of(r->mnt) : NULL;
+    return r ? eg_mount_ns(r->mnt) : NULL;
 }
 
 /* Reserve and fill the common part of an escape record; NULL when the ring is full. */
@@ -128,7 +121,7 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
             unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
             e->arg1 = (__u32)magic;
             struct vfsmount *mnt = BPF_CORE_READ(exe, f_path.mnt);
-            if (eg_mount_ns_of(mnt) == EG_MNT_NS_INTERNAL &&
+            if (eg_mount_ns(mnt) == EG_MNT_NS_INTERNAL &&
                 (magic == EG_TMPFS_MAGIC || magic == EG_HUGETLBFS_MAGIC))
                 e->esc_flags |= EG_ESC_MEMFD;
             eg_escape_name(e->name, BPF_CORE_READ(exe, f_path.dentry));
@@ -170,7 +163,7 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
      * namespace seen from one it made (eg_container_mount_ns).
      */
     struct vfsmount *pwd_mnt = p->fs->pwd.mnt;
-    struct mnt_namespace *pwd_ns = eg_mount_ns_of(pwd_mnt);
+    struct mnt_namespace *pwd_ns = eg_mount_ns(pwd_mnt);
     struct mnt_namespace *own_ns = p->nsproxy->mnt_ns;
     if (pwd_ns && pwd_ns != own_ns && pwd_ns != EG_MNT_NS_INTERNAL &&
         pwd_ns != eg_container_mount_ns(cgid) && eg_escape_wanted(setup)) {

@@ -34,18 +34,16 @@ struct {
 } eg_escape_opens SEC(".maps");
 
 /*
- * The namespace of the mount `mnt`: one direct load through bpf_rdonly_cast (`cast`), or a
- * CO-RE read. The address is computed as a number, so the verifier sees no negative offset
- * into a typed pointer.
+ * The namespace of the mount `mnt`: one direct load through bpf_rdonly_cast (`cast`), or
+ * eg_mount_ns's CO-RE read (rootfs_root.bpf.h).
  */
 static __always_inline struct mnt_namespace *eg_open_mount_ns(struct vfsmount *mnt, const bool cast)
 {
+    if (!cast)
+        return eg_mount_ns(mnt);
     __u64 m = (__u64)mnt - bpf_core_field_offset(struct mount, mnt);
-    if (cast) {
-        struct mount *mp = bpf_rdonly_cast((void *)m, bpf_core_type_id_kernel(struct mount));
-        return mp->mnt_ns;
-    }
-    return BPF_CORE_READ((struct mount *)m, mnt_ns);
+    struct mount *mp = bpf_rdonly_cast((void *)m, bpf_core_type_id_kernel(struct mount));
+    return mp->mnt_ns;
 }
 
 /* Whether the dentry's name is "release_agent" (read only for files on a cgroup v1 mount). */

@@ -139,6 +139,16 @@ static __always_inline int container_path(const struct eg_root_view *v, struct d
 }
 
 /*
+ * The mount namespace the mount `mnt` belongs to (NULL: detached), by a CO-RE read. The
+ * address is computed as a number, so the verifier sees no negative offset into a typed pointer.
+ */
+static __always_inline struct mnt_namespace *eg_mount_ns(struct vfsmount *mnt)
+{
+    __u64 m = (__u64)mnt - bpf_core_field_offset(struct mount, mnt);
+    return BPF_CORE_READ((struct mount *)m, mnt_ns);
+}
+
+/*
  * The overlay layers (EG_ROOTFS_OVERLAY|_UPPER|_LOWER) of file `f` when it is on container
  * `cgid`'s root file system (the super block of the root captured at the container's start,
  * else of the task's root), EG_EXEC_ON_TMPFS on a tmpfs of the process's own, else 0: whether
@@ -156,8 +166,7 @@ static __always_inline __u32 eg_root_file_layers(struct task_struct *p, struct f
          * mount, not a subdirectory bound in): EG_EXEC_ON_TMPFS.
          */
         struct vfsmount *mnt = BPF_CORE_READ(f, f_path.mnt);
-        __u64 m = (__u64)mnt - bpf_core_field_offset(struct mount, mnt);
-        struct mnt_namespace *ns = BPF_CORE_READ((struct mount *)m, mnt_ns);
+        struct mnt_namespace *ns = eg_mount_ns(mnt);
         bool whole = BPF_CORE_READ(mnt, mnt_root) == BPF_CORE_READ(sb, s_root);
         return ns && whole && ns == BPF_CORE_READ(p, nsproxy, mnt_ns) ? EG_EXEC_ON_TMPFS : 0;
     }
