@@ -73,17 +73,23 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
     }
 }
 
+/* Whether the last component of `path` is one of `names` (NULL-terminated). */
+static bool last_component_in(const char *path, const char *const *names)
+{
+    const char *slash = strrchr(path, '/');
+    const char *last = slash ? slash + 1 : path;
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(last, names[i]) == 0)
+            return true;
+    return false;
+}
+
 bool eg_runtime_socket_address(const char *sun_path)
 {
     static const char *const names[] = {
         "docker.sock", "containerd.sock",  "containerd.sock.ttrpc", "crio.sock",
-        "podman.sock", "cri-dockerd.sock", "dockershim.sock"};
-    const char *slash = strrchr(sun_path, '/');
-    const char *last = slash ? slash + 1 : sun_path;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(last, names[i]) == 0)
-            return true;
-    return false;
+        "podman.sock", "cri-dockerd.sock", "dockershim.sock",       NULL};
+    return last_component_in(sun_path, names);
 }
 
 bool eg_runtime_binary_path(const char *path)
@@ -96,13 +102,9 @@ bool eg_runtime_binary_path(const char *path)
                                         "containerd-shim",
                                         "containerd-shim-runc-v1",
                                         "containerd-shim-runc-v2",
-                                        "nvidia-container-runtime"};
-    const char *slash = strrchr(path, '/');
-    const char *last = slash ? slash + 1 : path;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(last, names[i]) == 0)
-            return true;
-    return false;
+                                        "nvidia-container-runtime",
+                                        NULL};
+    return last_component_in(path, names);
 }
 
 static struct json_object *str_of(const char *s, size_t n)
