@@ -113,6 +113,7 @@ const PINNED = {
         {"family":"escapes","type":"PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified","findings":1,"maxSeverity":8},
         {"family":"escapes","type":"DefenseEvasion:Runtime/KernelModuleLoaded","findings":1,"maxSeverity":8},
         {"family":"escapes","type":"PrivilegeEscalation:Runtime/HostFileModified","findings":1,"maxSeverity":7.5},
+        {"family":"evasion","type":"DefenseEvasion:Runtime/ContainerCgroupEscaped","findings":1,"maxSeverity":8},
     ],
     'ecsguard/task-activity': [
         {"@timestamp":1796448125920,"type":"Persistence:Runtime/ContainerRootFilesystemModified","severity":2,"container":"worker","executable":null,"repeats":1,"id":"b5bbe05abbd941d2d814db27043c3b4a"},
@@ -120,7 +121,7 @@ const PINNED = {
     ],
     'ecsguard/cap-sys-admin-executables': [
         {"executable":"/bin/busybox","findings":2,"maxCount":1},
-        {"executable":"/bin/egprobe","findings":1,"maxCount":2},
+        {"executable":"/bin/egprobe","findings":2,"maxCount":2},
     ],
     'ecsguard/rootfs-writers': [
         {"family":"ecsguard-it","container":"worker","findings":1,"maxFiles":1},
@@ -199,7 +200,7 @@ test('every finding falls in exactly one severity band and health records in non
         else
             assert.deepStrictEqual(hit, []);
     }
-    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 10);
+    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 11);
     assert.strictEqual(matches('FindingsByTypeFilter', corpus.concat(emf)).length, corpus.length);
     const dim = filters.FindingsByTypeFilter.MetricTransformations[0].Dimensions[0];
     for (const l of corpus)

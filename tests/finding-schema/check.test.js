@@ -35,6 +35,16 @@ function setExtra(f, fn) {
     f.service.additionalInfo.value = JSON.stringify(extra);
 }
 
+// The corpus is what the unit tests check the shape with: a type missing from it is checked only
+// when the integration tests run. Every type the agent can emit (policy/finding_types.c) has a line.
+test('the corpus has a line of every finding type', () => {
+    const table = fs.readFileSync(path.join(ROOT, 'policy', 'finding_types.c'), 'utf8');
+    const types = [...table.matchAll(/"([A-Za-z]+:Runtime\/[A-Za-z.]+)"/g)].map((m) => m[1]);
+    assert.ok(types.length >= 20, `read ${types.length} types from policy/finding_types.c`);
+    const present = new Set(CORPUS.map((f) => f.type));
+    assert.deepStrictEqual(types.filter((t) => !present.has(t)), []);
+});
+
 test('every corpus line passes', () => {
     for (const f of CORPUS)
         assert.deepStrictEqual(checkFinding(f), [], f.id);
