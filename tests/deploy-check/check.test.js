@@ -240,6 +240,40 @@ test('alarms and the dashboard read metrics that exist', () => {
         assert.ok(declared.has(n) || filterMetrics.has(n), `the dashboard graphs ${n}, which nothing emits`);
 });
 
+/* The task-stopped page must come from ecsguard's own tasks: on EC2 the daemon service's group,
+ * on Managed Instances the daemon task definition's container name. */
+test('the task-stopped rule matches ecsguard tasks by the name each platform gives them', () => {
+    const [cond, ec2, mi] = template.Resources.TaskStoppedRule.Properties.EventPattern.detail['Fn::If'];
+    assert.strictEqual(cond, 'OnEC2');
+    assert.deepStrictEqual(ec2.group, [`service:${template.Resources.Service.Properties.ServiceName}`]);
+    assert.strictEqual(ec2.containers, undefined);
+    const names = template.Resources.DaemonTaskDefinition.Properties.ContainerDefinitions.map((c) => c.Name);
+    assert.deepStrictEqual(mi.containers.name, names);
+    for (const branch of [ec2, mi])
+        assert.deepStrictEqual(branch.lastStatus, ['STOPPED']);
+});
+
+/* A topic policy replaces SNS's default: each service that publishes to the created topic (an
+ * alarm's actions, a rule's target) needs its own statement naming that resource, or its
+ * notifications fail at run time with nothing at deploy time to say so. */
+test('the created topic lets every alarm and rule that targets it publish', () => {
+    const mentions = (v, ref) => JSON.stringify(v).includes(JSON.stringify({ Ref: ref }));
+    const statements = template.Resources.AlarmTopicPolicy.Properties.PolicyDocument.Statement;
+    const allowed = (service, id) => statements.some((st) =>
+        st.Effect === 'Allow' && st.Action === 'sns:Publish' && st.Principal.Service === service &&
+        [].concat(st.Condition.ArnEquals['aws:SourceArn']).some((a) => JSON.stringify(a) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })));
+    const publishers = [];
+    for (const [id, a] of resourcesOf('AWS::CloudWatch::Alarm'))
+        if (mentions([a.Properties.AlarmActions, a.Properties.OKActions], 'AlarmTopic'))
+            publishers.push(['cloudwatch.amazonaws.com', id]);
+    for (const [id, r] of resourcesOf('AWS::Events::Rule'))
+        if (mentions(r.Properties.Targets, 'AlarmTopic'))
+            publishers.push(['events.amazonaws.com', id]);
+    assert.ok(publishers.length >= 4, JSON.stringify(publishers));
+    for (const [service, id] of publishers)
+        assert.ok(allowed(service, id), `${id} publishes to AlarmTopic, whose policy does not let ${service} publish for it`);
+});
+
 test('the unprivileged variant adds exactly the capabilities the agent is tested with', () => {
     /* tests/integration/harness.py ECS_UNPRIVILEGED_CAPS is what test_confinement and the
      * kernel matrix start the agent with; the task definition must add the same set and no
