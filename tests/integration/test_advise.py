@@ -14,7 +14,7 @@ import tempfile
 import time
 
 import harness
-from agent_case import AgentCase, CAPABILITY_TYPES, NET_ADMIN_USED, context
+from agent_case import AgentCase, CAPABILITY_TYPES, NET_ADMIN_USED, context, egprobe_host
 
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 FAMILY = "advise-it"
@@ -194,10 +194,6 @@ class AdviseLoop(AdviseCase):
         self.assertEqual(entries["1"]["observation"]["tasks"], 1)
 
 
-if __name__ == "__main__":
-    import unittest
-    unittest.main()
-
 
 class SuppressedBehaviourIsInventoried(AdviseCase):
     """The inventory is what the containers did, not what was reported: behaviour the policy
@@ -240,3 +236,55 @@ class InventoryFile(AdviseCase):
         with open(self.inventory) as f:
             inv = json.load(f)
         self.assertEqual((inv["schema"], inv["entries"]), ("ecsguard-inventory/1", []))
+
+
+class DeniedAndHostPidUse(AdviseCase):
+    """The inventory's other two kinds of evidence, from a real container: a capability the
+    workload tried and was refused (noted, never added), and use of the host PID namespace (a
+    signal to a host process), which keeps pidMode with the count as the reason."""
+
+    def test_refused_capability_and_host_pid_use_reach_the_inventory_and_the_advice(self):
+        sleeper = subprocess.Popen([egprobe_host(), "sleep", "120"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(sleeper.wait)
+        self.addCleanup(sleeper.kill)
+        self.start_inventory_agent()
+        # Docker's default capabilities (no CAP_SYS_ADMIN): sethostname is refused.
+        script = ("/bin/egprobe sleep 1 && (/bin/egprobe sethostname advised || true) && "
+                  "/bin/egprobe kill %d CONT && echo workload-done && /bin/egprobe sleep 3"
+                  % sleeper.pid)
+        self.run_workload("1", family="advise-hostpid", script=script, pid_mode="host")
+        self.stop_agent()
+        with open(self.inventory) as f:
+            inv = json.load(f)
+        [entry] = [e for e in inv["entries"] if e["family"] == "advise-hostpid"]
+        caps = {c["name"]: c for c in entry["capabilities"]}
+        self.assertIn("denied", caps.get("CAP_SYS_ADMIN", {}), entry["capabilities"])
+        self.assertNotIn("used", caps["CAP_SYS_ADMIN"])
+        self.assertIn("sethostname", caps["CAP_SYS_ADMIN"]["denied"]["syscalls"])
+        hp = entry["hostPidNamespace"]
+        self.assertIs(hp["shared"], True, hp)
+        self.assertGreaterEqual(hp["signals"], 1, hp)
+
+        td = {"family": "advise-hostpid", "pidMode": "host",
+              "containerDefinitions": [{"name": "app", "image": "busybox:latest",
+                                        "essential": True}]}
+        path = os.path.join(self.work, "hostpid.json")
+        with open(path, "w") as f:
+            json.dump(td, f)
+        adv = run_cli("advise", "--inventory", self.inventory, "--min-observation", "2s", path)
+        self.assertEqual(adv.returncode, 0, adv.stdout + adv.stderr)
+        [advice] = json.loads(adv.stdout)["taskDefinitions"]
+        notes = [n["note"] for n in advice["notes"]]
+        self.assertTrue(any(n.startswith("pidMode kept: containers used the host PID namespace")
+                            for n in notes), notes)
+        self.assertTrue(any(n.startswith("SYS_ADMIN was attempted") for n in notes), notes)
+        self.assertNotIn("pidMode", [c["setting"] for c in advice["changes"]])
+        added = json.loads(adv.stdout)["advisedDocument"]["containerDefinitions"][0][
+            "linuxParameters"]["capabilities"].get("add", [])
+        self.assertNotIn("SYS_ADMIN", added)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
