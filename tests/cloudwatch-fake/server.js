@@ -49,7 +49,9 @@ const state = {
     requests: 0, puts: 0, events: 0, bad_signatures: 0, expired_credentials: 0,
     limit_violations: 0, faults: 0, creds_issued: 0, imds_tokens: 0, creates: 0,
     unauthorized_creds: 0, max_batch_bytes: 0, max_batch_events: 0, emf_header: 0,
+    keys_accepted: 0, // distinct access keys that signed an accepted request (refresh in use)
   },
+  acceptedKeys: new Set(),
   violations: [],
 };
 
@@ -145,7 +147,7 @@ async function verifySignature(req, body) {
   const want = parseAuthorization(signed.headers.authorization);
   if (!want || want.signature !== auth.signature) return { ok: false, why: 'signature mismatch' };
   if (want.signedHeaders.join(';') !== auth.signedHeaders.join(';')) return { ok: false, why: 'signed header list mismatch' };
-  return { ok: true };
+  return { ok: true, accessKeyId: key.accessKeyId };
 }
 
 function checkPutLimits(doc) {
@@ -189,6 +191,10 @@ async function handleLogs(req, res, body) {
   if (!v.ok) {
     if (!v.code) state.stats.bad_signatures++;
     return awsError(res, v.code ? 400 : 403, v.code || 'InvalidSignatureException', v.why);
+  }
+  if (!state.acceptedKeys.has(v.accessKeyId)) {
+    state.acceptedKeys.add(v.accessKeyId);
+    state.stats.keys_accepted = state.acceptedKeys.size;
   }
   if (req.headers['x-amzn-logs-format'] === 'json/emf') state.stats.emf_header++;
   let doc;

@@ -144,6 +144,37 @@ class CloudWatchDelivery(AgentCase):
         self.assertEqual({e["group"] for e in self.cw.events()}, {GROUP})
         self.stop_agent()
 
+    def test_credentials_refreshed_by_the_confined_agent(self):
+        """Credentials that expire soon are fetched again before they do, from the confined
+        agent (its seccomp filter and dropped capabilities in force on the sender's thread):
+        requests signed with the new keys are accepted, none with an expired one is sent."""
+        # 305 s against the agent's 300 s refresh margin: a refresh every ~5 s.
+        self.cw.control("/__control/creds?ttl=305")
+        first = self.container(caps_add=["CAP_SYS_ADMIN"], name="app", family="web")
+        self.register(first)
+        self.start_cw_agent()
+        first.start()
+        self.mount_in(first)
+        [f1] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, first), timeout=20)
+        self.cw.wait(lambda m: m.get("id") == f1["id"])
+        deadline = time.monotonic() + 40
+        while self.cw.control("/__control/stats")["keys_accepted"] < 3:
+            self.assertLess(time.monotonic(), deadline, self.cw.control("/__control/stats"))
+            time.sleep(0.5)
+        second = self.container(caps_add=["CAP_SYS_ADMIN"], name="app2", family="web")
+        self.register(second)
+        second.start()
+        self.mount_in(second)
+        [f2] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, second), timeout=20)
+        self.cw.wait(lambda m: m.get("id") == f2["id"])
+        with open("/proc/%d/status" % self.agent.proc.pid) as st:
+            status = dict(line.split(":\t", 1) for line in st.read().splitlines() if ":\t" in line)
+        self.assertEqual(status["Seccomp"].strip(), "2", status)
+        self.stop_agent()
+        stats = self.cw.control("/__control/stats")
+        self.assertGreaterEqual(stats["creds_issued"], 3, stats)
+        self.assertEqual((stats["bad_signatures"], stats["expired_credentials"]), (0, 0), stats)
+
     def test_shipped_task_definition_command(self):
         """The command of deploy/'s task definitions (direct delivery, stdout no output), run as
         shipped with only its host paths and the endpoint replaced: findings and EMF health
