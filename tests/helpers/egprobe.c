@@ -783,31 +783,43 @@ static int cmd_path_storm(int argc, char **argv)
 }
 
 /*
- * exec PATH with argv[0] = ARG0 and arguments of 100,000 bytes each (under the kernel's
- * 128 KiB per-string limit) adding up to BYTES: an argument bomb near ARG_MAX. Waits for the
- * child and reports its exit status and how many bytes were passed.
+ * exec PATH with argv[0] = ARG0 and pieces of 100,000 bytes each (under the kernel's 128 KiB
+ * per-string limit) adding up to BYTES, as arguments (exec-big-argv: an argument bomb near
+ * ARG_MAX) or as environment variables EGBOMB<n>=AAA... with only ARG0 as argument
+ * (exec-big-env). Waits for the child and reports how many pieces and bytes were passed.
  */
-static int cmd_exec_big_argv(int argc, char **argv)
+static int exec_big(int argc, char **argv, bool in_env)
 {
     long bytes;
     if (argc != 3 || parse_long(argv[0], 1, 64L << 20, &bytes) != 0)
-        return usage("usage: exec-big-argv BYTES PATH ARG0");
+        return usage(in_env ? "usage: exec-big-env BYTES PATH ARG0"
+                            : "usage: exec-big-argv BYTES PATH ARG0");
     enum { PIECE = 100000 };
-    size_t nargs = (size_t)(bytes + PIECE - 1) / PIECE;
-    char **args = calloc(nargs + 2, sizeof(*args));
+    size_t n = (size_t)(bytes + PIECE - 1) / PIECE;
+    char **args = calloc(n + 2, sizeof(*args));
+    char **env = calloc(n + 1, sizeof(*env));
     char *piece = malloc(PIECE + 1);
-    if (!args || !piece)
+    if (!args || !env || !piece)
         return fail(ENOMEM, NULL);
     memset(piece, 'A', PIECE);
     piece[PIECE] = '\0';
     args[0] = argv[2];
-    for (size_t i = 0; i < nargs; i++)
-        args[i + 1] = piece;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_env) {
+            args[i + 1] = piece;
+            continue;
+        }
+        /* A name of its own per variable: the pieces must all reach the new image. */
+        env[i] = malloc(PIECE + 16);
+        if (!env[i])
+            return fail(ENOMEM, NULL);
+        snprintf(env[i], PIECE + 16, "EGBOMB%zu=%s", i, piece);
+    }
     pid_t child = fork();
     if (child < 0)
         return fail(errno, "step=fork");
     if (child == 0) {
-        execv(argv[1], args);
+        execve(argv[1], args, env);
         _exit(errno == E2BIG ? 7 : 127);
     }
     int status = 0;
@@ -815,7 +827,17 @@ static int cmd_exec_big_argv(int argc, char **argv)
         return fail(errno, "step=waitpid");
     if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0))
         return fail(WIFEXITED(status) && WEXITSTATUS(status) == 7 ? E2BIG : ENOEXEC, "step=exec");
-    return ok("args=%zu bytes=%zu", nargs, nargs * (size_t)(PIECE + 1));
+    return ok("%s=%zu bytes=%zu", in_env ? "vars" : "args", n, n * (size_t)(PIECE + 1));
+}
+
+static int cmd_exec_big_argv(int argc, char **argv)
+{
+    return exec_big(argc, argv, false);
+}
+
+static int cmd_exec_big_env(int argc, char **argv)
+{
+    return exec_big(argc, argv, true);
 }
 
 /* Benchmark loop: open(O_CREAT|O_WRONLY) + write one byte + close, N times, on one file. */
@@ -1216,6 +1238,7 @@ static const struct {
     {"clone-into-cgroup", cmd_clone_into_cgroup, "DIR PROG [ARGS...]"},
     {"path-storm", cmd_path_storm, "DIR N"},
     {"exec-big-argv", cmd_exec_big_argv, "BYTES PATH ARG0"},
+    {"exec-big-env", cmd_exec_big_env, "BYTES PATH ARG0"},
     {"memfd-exec", cmd_memfd_exec, "NAME COMMAND [ARGS...]"},
     {"memfd-map", cmd_memfd_map, "NAME"},
     {"tmpfile-exec", cmd_tmpfile_exec, "DIR COMMAND [ARGS...]"},

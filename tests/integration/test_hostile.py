@@ -319,9 +319,10 @@ class Storms(AgentCase):
 
     def test_exec_storm_argument_bomb_and_control_comm(self):
         """Four parallel fork+exec loops, an exec with ~2 MB of arguments (near ARG_MAX) of a
-        binary written in the container, and a process whose comm is control characters: the
-        agent survives, accounts for every event, reports the new binary with its command
-        line cut, and the quiet container's finding made meanwhile arrives promptly."""
+        binary written in the container, one with ~2 MB of environment, and a process whose
+        comm is control characters: the agent survives, accounts for every event, reports the
+        new binaries with the command line cut (arguments) or whole and free of the
+        environment, and the quiet container's finding made meanwhile arrives promptly."""
         noisy, quiet = self.start_pair()
         forks = 400
         storm = ("for i in 1 2 3 4; do /bin/egprobe spin-fork %d & done; wait" % forks)
@@ -331,6 +332,11 @@ class Storms(AgentCase):
         bomb = noisy.exec(["/bin/sh", "-c", "cp /bin/busybox /data/newtrue && "
                            "/bin/egprobe exec-big-argv 1900000 /data/newtrue true"])
         self.assertTrue(bomb.ok, bomb)
+        # The same size in environment variables: no part of a process's environment (where
+        # secrets live) reaches a finding, and the command line is the arguments alone.
+        env_bomb = noisy.exec(["/bin/sh", "-c", "cp /bin/busybox /data/envtrue && "
+                               "/bin/egprobe exec-big-env 1900000 /data/envtrue true"])
+        self.assertTrue(env_bomb.ok, env_bomb)
         comm = b"\x1b[2J\r\x07\t\x7fx"
         r = noisy.exec(["/bin/sh", "-c", shell_bytes("e", b"/data/" + comm) +
                         'cp /bin/egprobe "$e" && "$e" mount-tmpfs /tmp'])
@@ -348,6 +354,9 @@ class Storms(AgentCase):
         cmdline = process(nb)["commandLine"]
         self.assertTrue(cmdline.startswith("true AAAA"), cmdline[:40])
         self.assertTrue(cmdline.endswith("...[truncated]"), (len(cmdline), cmdline[-40:]))
+        [eb] = self.agent.wait_for(lambda f: is_new(f) and context(f)["filePath"] ==
+                                   "/data/envtrue", timeout=20)
+        self.assertEqual(process(eb)["commandLine"], "true", process(eb))
         is_cap = harness.match(SYS_ADMIN_USED, noisy)
         [cap] = self.agent.wait_for(
             lambda f: is_cap(f) and process(f)["executablePath"] == "/data/" + comm.decode(),
@@ -357,7 +366,8 @@ class Storms(AgentCase):
         health = read_health(self.agent, after=time.time() + 1)
         assert_conserved(self, health)
         self.assertGreaterEqual(health["kernelEvents"]["exec"]["seen"], 4 * forks, health)
-        self.stop_agent()
+        findings = self.stop_agent()
+        self.assertEqual([f["id"] for f in findings if "EGBOMB" in json.dumps(f)], [])
         self.assertEqual(self.agent.stdout_other, [])
 
 
