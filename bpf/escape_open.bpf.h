@@ -356,4 +356,59 @@ static __always_inline void eg_escape_block_mount(struct task_struct *task, __u6
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 
+/*
+ * The open family's numbers: /proc/<pid>/exe followed inside one of them opens the executable;
+ * readlink(2) follows the same link only to print it (arm64 has no open(2)).
+ */
+#if defined(__TARGET_ARCH_arm64)
+#define EG_NR_OPEN -1
+#define EG_NR_OPENAT 56
+#else
+#define EG_NR_OPEN 2
+#define EG_NR_OPENAT 257
+#endif
+#define EG_NR_OPENAT2 437
+
+/*
+ * `task` (container `cgid`) opening through /proc/<pid>/exe the executable `exe` of process
+ * `owner` (EG_ESC_RUNTIME_EXE_OPEN). Only a file outside the opener's mount namespace is
+ * recorded: a container's own executables are in its namespace, so only a process the host
+ * started (a runtime joining the container to exec in it) or a host-PID container's view of a
+ * host process gives one; the agent decides from the file's name whether it is a container
+ * runtime's, a name the host chose, not the container.
+ */
+static __always_inline void eg_escape_exe_link(struct task_struct *task, __u64 cgid,
+                                               struct task_struct *owner, struct file *exe,
+                                               const bool legacy)
+{
+    long nr = eg_current_syscall_nr(legacy);
+    if (nr != EG_NR_OPENAT && nr != EG_NR_OPENAT2 && nr != EG_NR_OPEN)
+        return;
+    struct vfsmount *mnt = BPF_CORE_READ(exe, f_path.mnt);
+    struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+    if (!mnt || !d)
+        return;
+    struct mnt_namespace *ns = eg_open_mount_ns(mnt, false);
+    if (ns == EG_LOAD(legacy, task, nsproxy, mnt_ns))
+        return;
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (eg_in_setup(task, legacy)) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return;
+    }
+    struct inode *inode = BPF_CORE_READ(exe, f_inode);
+    struct eg_escape_event *e = eg_escape_open_reserve(
+        task, cgid, EG_ESC_RUNTIME_EXE_OPEN, BPF_CORE_READ(inode, i_ino),
+        BPF_CORE_READ(inode, i_sb, s_dev), (__u32)BPF_CORE_READ(owner, tgid));
+    if (!e)
+        return;
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
+    e->path[0] = '\0';
+    if (ns == EG_MNT_NS_INTERNAL_OPEN)
+        e->esc_flags |= EG_ESC_MEMFD;
+    else if (eg_dentry_path(task, d, mnt, e->path, legacy) != 0)
+        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
 #endif /* ECSGUARD_ESCAPE_OPEN_BPF_H */

@@ -387,13 +387,26 @@ enum eg_escape_technique {
      * EG_ESC_RELEASE_AGENT.
      */
     EG_ESC_BLOCK_MOUNT = 9,
+    /*
+     * An open(2)-family call of a contained process that followed /proc/<pid>/exe to an
+     * executable that is not a file of the opener's mount namespace (a host file, or a
+     * kernel-internal one such as runc's memfd copy of itself): the first step of overwriting a
+     * container runtime's binary (CVE-2019-5736), seen whether or not a write follows or
+     * succeeds (fexit on get_task_exe_file, through which the link resolves; functions only;
+     * readlink(2) follows the same link only to print it and is not recorded). ino/dev: the
+     * executable; path: its path up to its namespace's root ("" for a kernel-internal file); name:
+     * its dentry name ("memfd:..." for a memfd); arg0: the host pid of the process whose link it
+     * is; arg1: repeats absorbed as for EG_ESC_RELEASE_AGENT; esc_flags EG_ESC_MEMFD for a
+     * kernel-internal file.
+     */
+    EG_ESC_RUNTIME_EXE_OPEN = 10,
 };
 
 /* eg_escape_event.arg0 of EG_ESC_MODULE_LOAD */
 #define EG_MODULE_FROM_FILE 1u
 
 /* eg_escape_event.esc_flags */
-#define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC: the file is on a kernel-internal shmem mount */
+#define EG_ESC_MEMFD (1u << 0) /* FILELESS_EXEC, RUNTIME_EXE_OPEN: on a kernel-internal mount */
 #define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
 #define EG_ESC_UFFD_DEVICE (1u << 2)     /* USERFAULTFD: through /dev/userfaultfd */
 #define EG_ESC_SOCKET_BY_FD (1u << 3)    /* HOST_SOCKET: read from the connected descriptor */

@@ -6,7 +6,8 @@
  * fentry loads, and the loader attaches each of its programs on its own, best effort. The
  * decisions are in escape_open.bpf.h; here are only the attachments: userfaultfd(2)'s exit, a
  * unix stream connect (the LSM hook, or connect(2)'s exit), a file system set up for a mount
- * (vfs_get_tree, with mount(2)'s target from path_mount's entry).
+ * (vfs_get_tree, with mount(2)'s target from path_mount's entry), /proc/<pid>/exe opened
+ * (get_task_exe_file).
  */
 #ifndef ECSGUARD_ROOTFS_ESCAPES_BPF_H
 #define ECSGUARD_ROOTFS_ESCAPES_BPF_H
@@ -124,5 +125,27 @@ BLOCK_MOUNT_FLAVOUR(_lg, true)
     }
 MOUNT_TARGET_FLAVOUR(, false)
 MOUNT_TARGET_FLAVOUR(_lg, true)
+
+/*
+ * /proc/<pid>/exe followed by a contained process (EG_ESC_RUNTIME_EXE_OPEN,
+ * bpf/escape_open.bpf.h): the exit of get_task_exe_file(), through which the link resolves,
+ * with the process and the executable it resolved to (proc_exe_link itself is static, and its
+ * BTF prototype is not its real one on Debian's 6.1). Functions only: no tracepoint sees it.
+ */
+#define RUNTIME_EXE_FLAVOUR(suffix, lg)                                                            \
+    SEC("fexit/get_task_exe_file")                                                                 \
+    int BPF_PROG(eg_rootfs_exe_link##suffix, struct task_struct *owner, struct file *exe)          \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        if (!exe)                                                                                  \
+            return 0;                                                                              \
+        __u64 cgid;                                                                                \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (task)                                                                                  \
+            eg_escape_exe_link(task, cgid, owner, exe, legacy);                                    \
+        return 0;                                                                                  \
+    }
+RUNTIME_EXE_FLAVOUR(, false)
+RUNTIME_EXE_FLAVOUR(_lg, true)
 
 #endif /* ECSGUARD_ROOTFS_ESCAPES_BPF_H */

@@ -68,6 +68,9 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
     case EG_ESC_BLOCK_MOUNT:
         *out = EG_FT_MOUNTS_HOST_DIRECTORY;
         return true;
+    case EG_ESC_RUNTIME_EXE_OPEN:
+        *out = EG_FT_RUNC_ESCAPE;
+        return true;
     default:
         return false;
     }
@@ -107,6 +110,21 @@ bool eg_runtime_binary_path(const char *path)
     return last_component_in(path, names);
 }
 
+/*
+ * Whether a process's executable that a container opened through /proc/<pid>/exe is a
+ * container runtime's: a host file with a runtime binary's name, or runc's copy of itself in a
+ * memfd (named "runc_cloned:..."; the kernel prefixes "memfd:").
+ */
+static bool runtime_executable(const struct eg_escape_event *e)
+{
+    if (!(e->esc_flags & EG_ESC_MEMFD))
+        return eg_runtime_binary_path(e->path);
+    char name[EG_NAME_LEN + 1];
+    snprintf(name, sizeof(name), "%.*s", EG_NAME_LEN, e->name);
+    return strncmp(name, "memfd:", 6) == 0 &&
+           (strstr(name + 6, "runc") != NULL || strstr(name + 6, "crun") != NULL);
+}
+
 static struct json_object *str_of(const char *s, size_t n)
 {
     return eg_json_string_n(s, strnlen(s, n), n);
@@ -131,6 +149,11 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
+    case EG_ESC_RUNTIME_EXE_OPEN: /* the executable; its own behaviour beside the overwrite */
+        eg_finding_key_add_u64(key, e->technique);
+        eg_finding_key_add_u64(key, e->dev);
+        eg_finding_key_add_u64(key, e->ino);
+        break;
     case EG_ESC_MODULE_LOAD: /* the module, by the name the kernel registered */
         eg_finding_key_add_str(key, e->name);
         break;
@@ -150,7 +173,7 @@ static uint64_t occurrences(const struct eg_escape_event *e)
 {
     if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE ||
         e->technique == EG_ESC_USERFAULTFD || e->technique == EG_ESC_HOST_SOCKET ||
-        e->technique == EG_ESC_BLOCK_MOUNT)
+        e->technique == EG_ESC_BLOCK_MOUNT || e->technique == EG_ESC_RUNTIME_EXE_OPEN)
         return 1 + (uint64_t)e->arg1;
     return 1;
 }
@@ -253,6 +276,21 @@ static struct json_object *context_of(const struct eg_escape_event *e, bool runt
     case EG_ESC_BLOCK_MOUNT:
         add_block_mount_context(ctx, e);
         break;
+    case EG_ESC_RUNTIME_EXE_OPEN:
+        if (e->esc_flags & EG_ESC_MEMFD) {
+            /* A memfd's walk gives "/": named as /proc/<pid>/exe shows it. */
+            char shown[EG_NAME_LEN + 16];
+            snprintf(shown, sizeof(shown), "/%.*s (deleted)", EG_NAME_LEN - 1, e->name);
+            json_object_object_add(ctx, "runcBinaryPath", json_object_new_string(shown));
+        } else {
+            json_object_object_add(ctx, "runcBinaryPath", str_of(e->path, EG_PATH_LEN));
+        }
+        json_object_object_add(ctx, "memoryBackedFile",
+                               json_object_new_boolean((e->esc_flags & EG_ESC_MEMFD) != 0));
+        json_object_object_add(ctx, "fileOperation", json_object_new_string("open"));
+        if (e->arg0)
+            json_object_object_add(ctx, "runtimeProcessPid", json_object_new_int64(e->arg0));
+        break;
     case EG_ESC_HOST_SOCKET:
         json_object_object_add(ctx, "socketPath", str_of(e->path, EG_PATH_LEN));
         if (e->arg0)
@@ -279,6 +317,15 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
     d->stats.events++;
     if (e->technique == EG_ESC_HOST_SOCKET && !eg_runtime_socket_address(e->path)) {
         d->stats.other_host_sockets++;
+        return;
+    }
+    /*
+     * Another process's executable from outside the container, opened through
+     * /proc/<pid>/exe: the first step of CVE-2019-5736 when it is a runtime's (an attempt,
+     * reported whether or not the overwrite ever succeeds); any other is only counted.
+     */
+    if (e->technique == EG_ESC_RUNTIME_EXE_OPEN && !runtime_executable(e)) {
+        d->stats.other_host_exe_opens++;
         return;
     }
     /*
@@ -351,6 +398,8 @@ static void escape_stats(void *p, struct json_object *obj)
                            json_object_new_int64((int64_t)d->stats.findings_dropped));
     json_object_object_add(o, "otherHostSocketConnects",
                            json_object_new_int64((int64_t)d->stats.other_host_sockets));
+    json_object_object_add(o, "otherHostExecutableOpens",
+                           json_object_new_int64((int64_t)d->stats.other_host_exe_opens));
     json_object_object_add(obj, "escapes", o);
 }
 

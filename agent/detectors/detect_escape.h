@@ -23,6 +23,7 @@ struct eg_escape_detector_stats {
     uint64_t findings_dropped;   /* the aggregator was full */
     /* connects to a unix socket the host bound that is no container runtime's: no finding */
     uint64_t other_host_sockets;
+    uint64_t other_host_exe_opens; /* /proc/<pid>/exe opens of a non-runtime host file */
 };
 
 struct eg_escape_detector;

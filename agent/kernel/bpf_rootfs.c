@@ -42,8 +42,8 @@ struct rootfs_loaded {
  * GROUP_VERDICT: the LSM hooks where the kernel decides whether a path-only operation's name is
  * on the root filesystem (bpf/rootfs.bpf.c); functions only, so none with the tracepoints.
  * GROUP_ESCAPE: escape techniques this object attaches for (a connect to a host socket; a
- * block device's file system mounted, functions only). GROUP_EXEC_START: the file an exec
- * starts from, for a #! script written in the container (functions only).
+ * block device's file system mounted and /proc/<pid>/exe opened, functions only). GROUP_EXEC_START:
+ * the file an exec starts from, for a #! script written in the container (functions only).
  */
 enum prog_group {
     GROUP_OPEN,
@@ -68,8 +68,8 @@ static const char *const group_attach[2][GROUPS] = {
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
-        "fentry/security_unix_stream_connect,fexit/vfs_get_tree,fentry/path_mount (host "
-        "sockets, block mounts)",
+        "fentry/security_unix_stream_connect,fexit/vfs_get_tree,fentry/path_mount,"
+        "fexit/get_task_exe_file (host sockets, block mounts, runtime executables opened)",
         "fentry/security_bprm_creds_for_exec (#! scripts)",
     },
 };
@@ -95,6 +95,9 @@ static const char *syscall_of(const char *sec)
     /* The block-device mount check: where mount(2) and fsconfig set a file system up. */
     if (strstr(sec, "vfs_get_tree") || strstr(sec, "path_mount"))
         return "mount";
+    /* /proc/<pid>/exe opened (another process's executable). */
+    if (strstr(sec, "get_task_exe_file"))
+        return "exe-link";
     /* Where an exec starts, for #! scripts. */
     if (strstr(sec, "security_bprm_creds_for_exec"))
         return "execve";
@@ -115,7 +118,7 @@ static enum prog_group group_of(const char *sec)
     if (strstr(sec, "security_inode_"))
         return GROUP_VERDICT;
     const char *sys = syscall_of(sec);
-    if (strcmp(sys, "connect") == 0 || strcmp(sys, "mount") == 0)
+    if (strcmp(sys, "connect") == 0 || strcmp(sys, "mount") == 0 || strcmp(sys, "exe-link") == 0)
         return GROUP_ESCAPE;
     if (strcmp(sys, "execve") == 0)
         return GROUP_EXEC_START;

@@ -375,11 +375,56 @@ class Escapes(AgentCase):
         self.assertNotIn("refused=0", out)  # the ETXTBSY retries happened
         with open(runtime) as fh:
             self.assertEqual(fh.read(), "overwritten\n")
-        f = self.one_counted(RUNC_ESCAPE, c, 1, 8.0)
+        # Where fentry loads, the held /proc/<pid>/exe is its own finding (fileOperation open).
+        self.agent.wait_for(lambda f: harness.match(RUNC_ESCAPE, c)(f) and
+                            context(f)["fileOperation"] == "modify", timeout=20)
+        [f] = [f for f in self.only(RUNC_ESCAPE, c) if context(f)["fileOperation"] == "modify"]
+        self.assertEscapeAttribution(f, c, RUNC_ESCAPE, 8.0)
         ctx = context(f)
         self.assertEqual(ctx["runcBinaryPath"], runtime)
-        self.assertEqual(ctx["fileOperation"], "modify")
         self.assertEqual(ctx["fileMountNamespace"], harness.host_ns_inode("mnt"))
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.assertEqual(self.findings_of(HOST_FILE, c), [])
+
+    def test_opening_a_runtime_executable_through_proc_exe_is_runc_container_escape(self):
+        """The first step of CVE-2019-5736 where the overwrite never succeeds (the runtime keeps
+        running, so every write-open is refused with ETXTBSY): a host-PID container opens
+        /proc/<pid>/exe of a host process running a binary named runc. RuncContainerEscape with
+        fileOperation open, the attempt reported although nothing was written. First, and
+        silent: readlink of that link (ps-like tools) and opening a host process's executable
+        that is no runtime's."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        attempts = "; ".join("%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])
+        if not (hook.get("chosen") or "").startswith("fentry") or "exe-link" in attempts:
+            self.skipTest("/proc/<pid>/exe opens are seen by fexit/get_task_exe_file only; "
+                          "rootfsWrites here: %s (%s)" % (hook.get("chosen"), attempts))
+        host_dir = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-runtime-"))
+        self.addCleanup(shutil.rmtree, host_dir, True)
+        runtime = os.path.join(host_dir, "runc")
+        shutil.copy(egprobe_host(), runtime)
+        os.chmod(runtime, 0o755)
+        host = subprocess.Popen([runtime, "sleep", "120"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: host.poll() is not None or (host.kill(), host.wait()))
+        other = HostSleeper()
+        self.addCleanup(other.stop)
+        c = self.started(name="exeopener", pid_mode="host", caps_add=["CAP_SYS_PTRACE"])
+        benign = c.exec(["/bin/sh", "-c", "readlink /proc/%d/exe && ls -l /proc/%d/exe && "
+                         "head -c 4 /proc/%d/exe >/dev/null"
+                         % (host.pid, host.pid, other.pid)])
+        self.assertTrue(benign.ok, benign)
+        r = c.exec(["/bin/egprobe", "overwrite-exe", str(host.pid), "1"], check=False)
+        self.assertIn("step=deadline", r.stdout + r.stderr)  # refused until it gave up
+        with open(runtime, "rb") as fh:
+            self.assertNotEqual(fh.read(12), b"overwritten\n")
+        [f] = self.only(RUNC_ESCAPE, c)
+        self.assertEscapeAttribution(f, c, RUNC_ESCAPE, 8.0)
+        ctx = context(f)
+        self.assertEqual(ctx["fileOperation"], "open")
+        self.assertEqual(ctx["runcBinaryPath"], runtime)
+        self.assertEqual(ctx["runtimeProcessPid"], host.pid)
+        self.assertIs(ctx["memoryBackedFile"], False)
+        self.assertEqual(f["service"]["count"], 1, f)  # the hold; readlink and the other: none
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         self.assertEqual(self.findings_of(HOST_FILE, c), [])
 

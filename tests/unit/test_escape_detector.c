@@ -245,12 +245,73 @@ static void host_resource_techniques(void **state)
     assert_false(eg_runtime_socket_address(""));
 }
 
+/*
+ * A runtime's executable opened through /proc/<pid>/exe (the first step of CVE-2019-5736): its
+ * own RuncContainerEscape behaviour beside the overwrite of the same file; runc's memfd copy of
+ * itself is one too; another host process's executable is only counted.
+ */
+static void runtime_executable_opened(void **state)
+{
+    struct fixture *fx = *state;
+    struct eg_escape_detector *d = fx->d;
+
+    struct eg_escape_event open = escape(EG_ESC_RUNTIME_EXE_OPEN, 81, "runc");
+    snprintf(open.path, sizeof(open.path), "/usr/bin/runc");
+    open.arg0 = 3131;
+    eg_escape_on_event(d, &open.hdr, &open, sizeof(open));
+    open.arg1 = 2; /* two more opens absorbed in the kernel */
+    eg_escape_on_event(d, &open.hdr, &open, sizeof(open));
+    struct eg_escape_event written = escape(EG_ESC_HOST_FILE_WRITE, 81, "runc");
+    snprintf(written.path, sizeof(written.path), "/usr/bin/runc");
+    eg_escape_on_event(d, &written.hdr, &written, sizeof(written));
+    struct eg_escape_event memfd =
+        escape(EG_ESC_RUNTIME_EXE_OPEN, 5, "memfd:runc_cloned:/proc/self/exe");
+    memfd.esc_flags = EG_ESC_MEMFD;
+    eg_escape_on_event(d, &memfd.hdr, &memfd, sizeof(memfd));
+    /* Other host executables, including a memfd of another name: counted, no finding. */
+    struct eg_escape_event init = escape(EG_ESC_RUNTIME_EXE_OPEN, 9, "systemd");
+    snprintf(init.path, sizeof(init.path), "/usr/lib/systemd/systemd");
+    eg_escape_on_event(d, &init.hdr, &init, sizeof(init));
+    struct eg_escape_event jit = escape(EG_ESC_RUNTIME_EXE_OPEN, 6, "memfd:jit-cache");
+    jit.esc_flags = EG_ESC_MEMFD;
+    eg_escape_on_event(d, &jit.hdr, &jit, sizeof(jit));
+
+    struct collected c = {0};
+    eg_aggregator_foreach(fx->findings, collect, &c);
+    assert_int_equal(c.n, 3);
+    int opens = 0, modifies = 0;
+    for (int i = 0; i < c.n; i++) {
+        struct eg_finding *f = c.f[i];
+        assert_int_equal(f->type, EG_FT_RUNC_ESCAPE);
+        if (strcmp(ctx_str(f, "fileOperation"), "modify") == 0) {
+            modifies++;
+            continue;
+        }
+        opens++;
+        assert_string_equal(ctx_str(f, "fileOperation"), "open");
+        if (strcmp(ctx_str(f, "memoryBackedFile"), "true") == 0) {
+            assert_string_equal(ctx_str(f, "runcBinaryPath"),
+                                "/memfd:runc_cloned:/proc/self/exe (deleted)");
+        } else {
+            assert_string_equal(ctx_str(f, "runcBinaryPath"), "/usr/bin/runc");
+            assert_string_equal(ctx_str(f, "runtimeProcessPid"), "3131");
+            assert_int_equal(f->count, 4); /* 1 + (1 + 2 absorbed) */
+        }
+    }
+    assert_int_equal(opens, 2);
+    assert_int_equal(modifies, 1);
+    struct eg_escape_detector_stats st;
+    eg_escape_detector_get_stats(d, &st);
+    assert_int_equal(st.other_host_exe_opens, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(techniques_are_findings_one_per_behaviour, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(host_resource_techniques, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(runtime_executable_opened, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
