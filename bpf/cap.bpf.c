@@ -30,6 +30,7 @@
 
 #define CAP_NET_ADMIN_NR 12
 #define CAP_SYS_ADMIN_NR 21
+#define CAP_SYS_RAWIO_NR 17
 #define CAP_SYSLOG_NR 34
 #define CAP_PERFMON_NR 38
 #define CAP_BPF_NR 39
@@ -48,6 +49,8 @@ const volatile __u64 eg_vm_enough_start = 0;
 const volatile __u64 eg_vm_enough_end = 0;
 const volatile __u64 eg_cap_vm_enough_start = 0;
 const volatile __u64 eg_cap_vm_enough_end = 0;
+/* vm.mmap_min_addr as the agent read it at load: cap_mmap_addr()'s threshold (see below). */
+const volatile __u64 eg_mmap_min_addr = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -591,4 +594,48 @@ SEC("kretprobe/cap_capable")
 int BPF_KRETPROBE(eg_cap_capable_kretprobe_lg, int ret)
 {
     return cap_return(ctx, ret, true);
+}
+
+/* The initial user namespace: the root of the chain `cred`'s namespace hangs from. */
+static __always_inline const struct user_namespace *initial_user_ns(const struct cred *cred)
+{
+    const struct user_namespace *ns = BPF_CORE_READ(cred, user_ns);
+    for (int i = 0; i < 33 && ns; i++) {
+        if (BPF_CORE_READ(ns, level) == 0)
+            return ns;
+        ns = BPF_CORE_READ(ns, parent);
+    }
+    return ns;
+}
+
+/*
+ * cap_mmap_addr(): a mapping below vm.mmap_min_addr needs CAP_SYS_RAWIO, checked against the
+ * initial user namespace with the current credentials. Debian's 5.10, 6.1 and 6.12 inline
+ * cap_capable() there, so fexit on cap_capable never sees that check (docs/kernel-matrix.md);
+ * the LSM hook is a real function (called through the hook list): a refusal is always that
+ * check, a success below the threshold is one that passed. Attached with fexit/cap_capable
+ * only; where cap_capable is a real call there, both see the check and it counts twice (one
+ * behaviour either way: the second is a repeat of the first). The tracepoint (6.14+) sits
+ * inside cap_capable and sees it inlined or not: not attached there.
+ */
+static __always_inline int cap_mmap_addr_exit(void *ctx, unsigned long addr, int ret,
+                                              const bool legacy)
+{
+    if (ret == 0 && addr >= eg_mmap_min_addr)
+        return 0; /* above the threshold: no capability check was made */
+    struct task_struct *task = eg_current_task(legacy);
+    const struct cred *cred = EG_LOAD(legacy, task, cred);
+    return handle_cap(ctx, cred, initial_user_ns(cred), false, CAP_SYS_RAWIO_NR, ret, legacy);
+}
+
+SEC("fexit/cap_mmap_addr")
+int BPF_PROG(eg_cap_mmap_addr_fexit, unsigned long addr, int ret)
+{
+    return cap_mmap_addr_exit(ctx, addr, ret, false);
+}
+
+SEC("fexit/cap_mmap_addr")
+int BPF_PROG(eg_cap_mmap_addr_fexit_lg, unsigned long addr, int ret)
+{
+    return cap_mmap_addr_exit(ctx, addr, ret, true);
 }

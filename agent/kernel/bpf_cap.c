@@ -1,6 +1,7 @@
 /*
  * Capability checks (bpf/cap.bpf.c): tp_btf/cap_capable where the kernel has
- * the tracepoint, else fexit, else kprobe+kretprobe on cap_capable.
+ * the tracepoint, else fexit, else kprobe+kretprobe on cap_capable. With fexit also
+ * fexit/cap_mmap_addr, whose CAP_SYS_RAWIO check inlines cap_capable on ECS kernels.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,9 +44,22 @@ static const char *const cap_variant_names[CAP_VARIANTS] = {
 static const char *const cap_variant_short[CAP_VARIANTS + 1] = {
     "tp_btf", "fexit", "kprobe", "tp_btf-legacy", "fexit-legacy", "kprobe-legacy", NULL};
 
+/* vm.mmap_min_addr now (cap_mmap_addr's threshold); 0 when unreadable: refusals only. */
+static unsigned long long mmap_min_addr(void)
+{
+    unsigned long long v = 0;
+    FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "re");
+    if (f) {
+        if (fscanf(f, "%llu", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    return v;
+}
+
 static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
-                       const struct eg_ksym_range *ranges, enum cap_variant v, char *why,
-                       size_t whylen, struct cap_bpf **out)
+                       const struct eg_ksym_range *ranges, enum cap_variant v, bool mmap_addr,
+                       char *why, size_t whylen, struct cap_bpf **out)
 {
     struct cap_bpf *s = cap_bpf__open();
     if (!s) {
@@ -60,6 +74,8 @@ static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
     bpf_program__set_autoload(s->progs.eg_cap_capable_fexit, fexit);
     bpf_program__set_autoload(s->progs.eg_cap_capable_kprobe, kprobe);
     bpf_program__set_autoload(s->progs.eg_cap_capable_kretprobe, kprobe);
+    /* The CAP_SYS_RAWIO check cap_capable's function hook misses where it is inlined. */
+    bpf_program__set_autoload(s->progs.eg_cap_mmap_addr_fexit, fexit && mmap_addr);
     eg_bpf_select_legacy(s->obj, legacy);
     /* Run by the detector on each CPU (eg_bpf_cap_flush), never attached. */
     bpf_program__set_autoattach(s->progs.eg_cap_flush, false);
@@ -68,6 +84,7 @@ static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
     s->rodata->eg_vm_enough_end = ranges[0].end;
     s->rodata->eg_cap_vm_enough_start = ranges[1].start;
     s->rodata->eg_cap_vm_enough_end = ranges[1].end;
+    s->rodata->eg_mmap_min_addr = mmap_min_addr();
     s->data->eg_watched_caps = opt->watched_caps;
     eg_bpf_share_maps(b, s->obj);
     int err = cap_bpf__load(s);
@@ -113,8 +130,14 @@ static int load_cap(struct eg_bpf *b, const struct eg_bpf_options *opt, const st
             !eg_bpf_fast_flavour_usable(b, EG_HELPER_CURRENT_TASK_BTF | EG_HELPER_TASK_PT_REGS,
                                         forced, cap_variant_names[v], r))
             continue;
+        bool fexit = v == CAP_FEXIT || v == CAP_FEXIT_LG;
+        bool mmap_addr = fexit && eg_bpf_btf_has(vmlinux, "cap_mmap_addr", BTF_KIND_FUNC);
         struct cap_bpf *s = NULL;
-        if (try_variant(b, opt, ranges, v, why, sizeof(why), &s) == 0) {
+        if (try_variant(b, opt, ranges, v, mmap_addr, why, sizeof(why), &s) == 0) {
+            /* Before the chosen variant's line, which stays the last (the report's "ok"). */
+            if (fexit)
+                eg_bpf_hook_attempt(r, "fexit/cap_mmap_addr (CAP_SYS_RAWIO below mmap_min_addr)",
+                                    mmap_addr ? "ok" : "cap_mmap_addr not in kernel BTF");
             eg_bpf_hook_attempt(r, cap_variant_names[v], "ok");
             snprintf(r->chosen, sizeof(r->chosen), "%s", cap_variant_names[v]);
             *skel = s;

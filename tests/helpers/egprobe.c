@@ -146,6 +146,26 @@ static int cmd_mount_tmpfs(int argc, char **argv)
 }
 
 /*
+ * mmap one anonymous page at ADDR exactly (MAP_FIXED_NOREPLACE): below vm.mmap_min_addr the
+ * kernel asks for CAP_SYS_RAWIO (cap_mmap_addr), refused with EPERM without it.
+ */
+static int cmd_mmap_low(int argc, char **argv)
+{
+    long addr;
+    if (argc != 1 || parse_long(argv[0], 0, LONG_MAX, &addr) != 0)
+        return usage("usage: mmap-low ADDR");
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+    void *p = mmap((void *)addr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return fail(errno, NULL);
+    munmap(p, 4096);
+    return ok("addr=%ld", addr);
+}
+
+/*
  * unshare(CLONE_NEWUSER | CLONE_NEWNS), then mount a tmpfs on DIR: the mount is checked against
  * the user namespace the process just created, not the host's (an unprivileged container can do
  * this wherever user namespaces are allowed; the unshare itself is checked against the new
@@ -1239,6 +1259,7 @@ static const struct {
     {"path-storm", cmd_path_storm, "DIR N"},
     {"exec-big-argv", cmd_exec_big_argv, "BYTES PATH ARG0"},
     {"exec-big-env", cmd_exec_big_env, "BYTES PATH ARG0"},
+    {"mmap-low", cmd_mmap_low, "ADDR"},
     {"memfd-exec", cmd_memfd_exec, "NAME COMMAND [ARGS...]"},
     {"memfd-map", cmd_memfd_map, "NAME"},
     {"tmpfile-exec", cmd_tmpfile_exec, "DIR COMMAND [ARGS...]"},

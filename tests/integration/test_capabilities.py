@@ -167,6 +167,40 @@ class CapabilityUse(AgentCase):
         self.stop_agent()
         self.assertEqual([x for x in self.capability_findings(c) if x["type"] != CAP_DENIED], [])
 
+    def test_mapping_below_mmap_min_addr_is_a_sys_rawio_check(self):
+        """cap_mmap_addr's CAP_SYS_RAWIO check (a mapping below vm.mmap_min_addr, the first
+        step of a NULL-dereference exploit): granted with CAP_SYS_RAWIO, refused without. ECS
+        kernels inline cap_capable there, so where the capability hook is fexit/cap_capable
+        the agent hooks cap_mmap_addr itself (the probe lists it)."""
+        chosen = harness.probe_report()["hooks"]["capability"]
+        if chosen["chosen"].startswith("fexit"):
+            self.assertIn("fexit/cap_mmap_addr (CAP_SYS_RAWIO below mmap_min_addr): ok",
+                          ["%s: %s" % (a["attach"], a["result"]) for a in chosen["attempts"]])
+        with open("/proc/sys/vm/mmap_min_addr") as fh:
+            min_addr = int(fh.read())
+        if min_addr == 0:
+            self.skipTest("vm.mmap_min_addr is 0 here: no address below it to map")
+        granted = self.container(caps_add=["CAP_SYS_RAWIO"], name="raw", family="web")
+        refused = self.container(name="app", family="web")
+        for c in (granted, refused):
+            self.register(c)
+        self.start_agent("--watch-caps", "CAP_SYS_ADMIN,CAP_NET_ADMIN,CAP_BPF,CAP_SYS_RAWIO")
+        granted.start()
+        refused.start()
+        self.assertIn("errno=EPERM",
+                      refused.exec(["/bin/egprobe", "mmap-low", "0"], check=False).stdout)
+        self.assertTrue(granted.exec(["/bin/egprobe", "mmap-low", "0"]).ok)
+        [used] = self.agent.wait_for(harness.match(CAP_USED, granted), timeout=20)
+        [denied] = self.agent.wait_for(harness.match(CAP_DENIED, refused), timeout=20)
+        for f, ok in ((used, True), (denied, False)):
+            ctx = context(f)
+            self.assertEqual(ctx["capabilityName"], "CAP_SYS_RAWIO", ctx)
+            self.assertIs(ctx["capabilityGranted"], ok)
+            self.assertEqual(ctx["syscall"], "mmap")
+            self.assertEqual(ctx["capabilityScope"], "host")
+        self.assertAttributed(used, granted)
+        self.assertAttributed(denied, refused)
+
     def sys_admin_findings(self, c):
         return [f for f in self.capability_findings(c)
                 if context(f)["capabilityName"] == "CAP_SYS_ADMIN"]
