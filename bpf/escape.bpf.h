@@ -183,22 +183,110 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
 }
 
 /*
- * A kernel module being loaded by `p` (current), a contained process past its runtime's set-up
- * (EG_ESC_MODULE_LOAD). The module_load tracepoint fires inside init_module/finit_module once
- * the kernel has accepted the module and before its init runs; the system call's own
- * arguments say which file it came from (finit_module's descriptor), read from the kernel's
- * descriptor table, not from anything the process can change after the call began.
+ * Modules the kernel loads on a contained process's behalf (request_module: a socket family,
+ * a file system type, a link kind or a netfilter extension not loaded yet, asked for by a
+ * process that needs no capability to ask). The kernel runs modprobe as a helper of its own (the
+ * child of a kernel thread) while the requester waits, so the load's current task is no
+ * container's. The request is kept here (one slot: the last request of a contained process past
+ * set-up); a load by such a helper within EG_MODULE_REQUEST_NS of it is the requester's, and so are
+ * the modules modprobe loads first as dependencies. Two containers asking within that time: the
+ * later one is named (docs/findings.md).
+ */
+struct eg_module_request {
+    __u64 task;             /* the requester, blocked in request_module until modprobe is done */
+    __u64 cgroup_id;        /* its container */
+    __u64 start_time_ns;    /* its leader's start_boottime: the slot's task is still that process */
+    __u64 ts_ns;            /* boot ns of the request */
+    char name[EG_NAME_LEN]; /* what was asked for: an alias ("net-pf-5") or a module name */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct eg_module_request);
+} eg_module_requests SEC(".maps");
+
+#define EG_MODULE_REQUEST_NS (10ULL * 1000000000ULL)
+/*
+ * include/linux/sched.h: the parent of the kernel's user-mode helpers is a kernel thread (the
+ * kworker that waits for modprobe, or kthreadd for a helper nobody waits for).
+ */
+#define EG_PF_KTHREAD 0x00200000
+
+/* request_module(`name`) by `p` (current): kept for the load that follows, if any. */
+static __always_inline void eg_escape_module_request(struct task_struct *p, const char *name,
+                                                     const bool legacy)
+{
+    __u64 cgid;
+    if (!eg_current_container(p, &cgid, legacy) || eg_in_setup(p, legacy))
+        return;
+    __u32 zero = 0;
+    struct eg_module_request *r = bpf_map_lookup_elem(&eg_module_requests, &zero);
+    if (!r)
+        return;
+    r->task = (__u64)p;
+    r->cgroup_id = cgid;
+    r->start_time_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+    r->ts_ns = bpf_ktime_get_boot_ns();
+    bpf_probe_read_kernel_str(r->name, sizeof(r->name), name);
+}
+
+/*
+ * The process a module load by `p` (current) was made for: `p` itself when it is a contained
+ * process past set-up (init_module/finit_module), else the requester of a kernel autoload when
+ * `p` is the kernel's modprobe helper (its parent a kernel thread) and a contained request is
+ * recent and still waiting. NULL: no container's load. *autoload says which; *cgid is the
+ * container's cgroup.
+ */
+static __always_inline struct task_struct *eg_module_loaded_for(struct task_struct *p, __u64 *cgid,
+                                                                bool *autoload, const bool legacy)
+{
+    *autoload = false;
+    if (eg_current_container(p, cgid, legacy))
+        return eg_escape_wanted(eg_in_setup(p, legacy)) ? p : NULL;
+    if (!(BPF_CORE_READ(p, real_parent, flags) & EG_PF_KTHREAD))
+        return NULL;
+    __u32 zero = 0;
+    struct eg_module_request *r = bpf_map_lookup_elem(&eg_module_requests, &zero);
+    if (!r || !r->task || bpf_ktime_get_boot_ns() - r->ts_ns > EG_MODULE_REQUEST_NS)
+        return NULL;
+    struct task_struct *req = (struct task_struct *)r->task;
+    if (BPF_CORE_READ(req, group_leader, start_boottime) != r->start_time_ns)
+        return NULL;
+    eg_count_seen(EG_EVENT_ESCAPE);
+    *cgid = r->cgroup_id;
+    *autoload = true;
+    return req;
+}
+
+/*
+ * A kernel module being loaded (EG_ESC_MODULE_LOAD) for a contained process past its
+ * runtime's set-up: by the process itself, or by the kernel on its behalf (above). The
+ * module_load tracepoint fires inside init_module/finit_module once the kernel has accepted
+ * the module and before its init runs; the system call's own arguments say which file it came
+ * from (finit_module's descriptor, the loader's: modprobe's for an autoload), read from the
+ * kernel's descriptor table, not from anything the process can change after the call began.
  */
 static __always_inline void eg_escape_module_load(struct task_struct *p, struct module *mod,
                                                   const bool legacy)
 {
     __u64 cgid;
-    if (!eg_current_container(p, &cgid, legacy) || !eg_escape_wanted(eg_in_setup(p, legacy)))
+    bool autoload;
+    struct task_struct *owner = eg_module_loaded_for(p, &cgid, &autoload, legacy);
+    if (!owner)
         return;
-    struct eg_escape_event *e = eg_escape_reserve(p, cgid, EG_ESC_MODULE_LOAD);
+    struct eg_escape_event *e = eg_escape_reserve(owner, cgid, EG_ESC_MODULE_LOAD);
     if (!e)
         return;
     bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(mod, name));
+    if (autoload) {
+        __u32 zero = 0;
+        struct eg_module_request *r = bpf_map_lookup_elem(&eg_module_requests, &zero);
+        e->esc_flags |= EG_ESC_MODULE_AUTOLOAD;
+        if (r)
+            bpf_probe_read_kernel_str(e->path2, sizeof(r->name), r->name);
+    }
     long nr = eg_current_syscall_nr(legacy);
     struct pt_regs *regs = nr == EG_NR_FINIT_MODULE ? eg_syscall_regs(nr, legacy) : NULL;
     struct file *f = regs ? eg_fd_file(p, (long)PT_REGS_PARM1_CORE_SYSCALL(regs)) : NULL;

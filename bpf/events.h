@@ -370,10 +370,12 @@ enum eg_escape_technique {
     EG_ESC_HOST_SOCKET = 7,
     /*
      * A kernel module loaded by a contained process (init_module or finit_module; the
-     * module_load tracepoint, before the module's init runs). ino/dev and path: the module
-     * file for finit_module (path from the task's root), none for init_module (an image in
-     * memory); name: the module's name as the kernel registered it; arg0: the system call
-     * (EG_MODULE_FROM_FILE for finit_module, else 0).
+     * module_load tracepoint, before the module's init runs), or by the kernel's modprobe
+     * helper for one (esc_flags EG_ESC_MODULE_AUTOLOAD; the header is the requester's; path2:
+     * what it asked request_module for). ino/dev and path: the module file for finit_module
+     * (path from the loader's root), none for init_module (an image in memory); name: the
+     * module's name as the kernel registered it; arg0: the system call (EG_MODULE_FROM_FILE
+     * for finit_module, else 0).
      */
     EG_ESC_MODULE_LOAD = 8,
     /*
@@ -410,6 +412,9 @@ enum eg_escape_technique {
 #define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
 #define EG_ESC_UFFD_DEVICE (1u << 2)     /* USERFAULTFD: through /dev/userfaultfd */
 #define EG_ESC_SOCKET_BY_FD (1u << 3)    /* HOST_SOCKET: read from the connected descriptor */
+/* MODULE_LOAD: loaded by the kernel's modprobe for the process (request_module); path2 is
+ * what it asked for */
+#define EG_ESC_MODULE_AUTOLOAD (1u << 4)
 
 /*
  * The open techniques' in-kernel dedup (eg_escape_opens, bpf/rootfs.bpf.c): one record per

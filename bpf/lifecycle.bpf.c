@@ -356,8 +356,8 @@ int BPF_PROG(eg_sched_process_exec_lg, struct task_struct *p, pid_t old_pid,
 
 /*
  * A kernel module being loaded (init_module/finit_module): a container escape when a contained
- * process does it (bpf/escape.bpf.h). Loaded only where the kernel has module support (the
- * loader checks for the tracepoint's BTF).
+ * process does it, or the kernel's modprobe for one (bpf/escape.bpf.h). Loaded only where the
+ * kernel has module support (the loader checks for the tracepoint's BTF).
  */
 SEC("tp_btf/module_load")
 int BPF_PROG(eg_module_load, struct module *mod)
@@ -370,6 +370,21 @@ SEC("tp_btf/module_load")
 int BPF_PROG(eg_module_load_lg, struct module *mod)
 {
     eg_escape_module_load(eg_current_task(true), mod, true);
+    return 0;
+}
+
+/* A module asked for by a contained process (request_module), for the load that follows. */
+SEC("tp_btf/module_request")
+int BPF_PROG(eg_module_request, char *name, bool wait, unsigned long ip)
+{
+    eg_escape_module_request(bpf_get_current_task_btf(), name, false);
+    return 0;
+}
+
+SEC("tp_btf/module_request")
+int BPF_PROG(eg_module_request_lg, char *name, bool wait, unsigned long ip)
+{
+    eg_escape_module_request(eg_current_task(true), name, true);
     return 0;
 }
 

@@ -111,6 +111,7 @@ command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
 command -v busybox >/dev/null || need_pkgs+=(busybox-static)
 command -v objcopy >/dev/null || need_pkgs+=(binutils)
 command -v xz >/dev/null || need_pkgs+=(xz-utils)
+command -v depmod >/dev/null || need_pkgs+=(kmod)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     echo "kernel-matrix: installing ${need_pkgs[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_pkgs[@]}" >/dev/null
@@ -172,6 +173,13 @@ fetch_kernel() {
         dpkg -x "$cache/${pkg}"_*.deb "$dir.tmp"
         rm -f "$cache/${pkg}"_*.deb
         mv "$dir.tmp" "$dir"
+    fi
+    # The module index (modules.dep, modules.alias) the package leaves to its postinst: the
+    # guests run the host's modprobe when their kernel asks for a module (request_module).
+    local moddir
+    moddir=$(ls -d "$dir"/lib/modules/* "$dir"/usr/lib/modules/* 2>/dev/null | head -1 || true)
+    if [ -n "$moddir" ] && [ ! -s "$moddir/modules.alias" ]; then
+        depmod -b "$(dirname "$(dirname "$(dirname "$moddir")")")" "$(basename "$moddir")" >&2
     fi
     echo "$dir"
 }

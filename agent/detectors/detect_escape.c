@@ -268,6 +268,12 @@ static struct json_object *context_of(const struct eg_escape_event *e, bool runt
         json_object_object_add(ctx, "moduleName", str_of(e->name, EG_NAME_LEN));
         if (e->path[0])
             json_object_object_add(ctx, "moduleFilePath", str_of(e->path, EG_PATH_LEN));
+        if (e->esc_flags & EG_ESC_MODULE_AUTOLOAD) {
+            /* The kernel's modprobe loaded it: the process asked, by using what needs it. */
+            json_object_object_add(ctx, "loadedByKernel", json_object_new_boolean(1));
+            json_object_object_add(ctx, "requestedModule", str_of(e->path2, EG_NAME_LEN));
+            break;
+        }
         json_object_object_add(ctx, "syscall",
                                json_object_new_string(e->arg0 == EG_MODULE_FROM_FILE
                                                           ? "finit_module"

@@ -37,6 +37,10 @@ static struct lifecycle_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_o
         bpf_program__set_autoload(s->progs.eg_module_load, false);
         bpf_program__set_autoload(s->progs.eg_module_load_lg, false);
     }
+    if (!eg_bpf_btf_has(vmlinux, "btf_trace_module_request", BTF_KIND_TYPEDEF)) {
+        bpf_program__set_autoload(s->progs.eg_module_request, false);
+        bpf_program__set_autoload(s->progs.eg_module_request_lg, false);
+    }
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
     /* The shared ring buffer is created here; every other object reuses it. */
     if (opt->ring_buffer_bytes)

@@ -81,6 +81,8 @@ module.exports = {
     'service.runtimeDetails.context.userfaultfdFlags': 'integer',
     'service.runtimeDetails.context.socketServerPid': 'integer',
     'service.runtimeDetails.context.runtimeProcessPid': 'integer',
+    'service.runtimeDetails.context.loadedByKernel': 'boolean',
+    'service.runtimeDetails.context.requestedModule': 'string',
     'service.runtimeDetails.context.blockDevice': 'string',
 
     // the JSON object in service.additionalInfo.value

@@ -146,6 +146,23 @@ static int cmd_mount_tmpfs(int argc, char **argv)
 }
 
 /*
+ * socket(FAMILY, TYPE, 0) and close it: the first socket of a family no module provides yet
+ * makes the kernel ask for one (request_module("net-pf-FAMILY")).
+ */
+static int cmd_socket(int argc, char **argv)
+{
+    long family, type;
+    if (argc != 2 || parse_long(argv[0], 0, 1024, &family) != 0 ||
+        parse_long(argv[1], 0, 1024, &type) != 0)
+        return usage("usage: socket FAMILY TYPE");
+    int fd = socket((int)family, (int)type, 0);
+    if (fd < 0)
+        return fail(errno, NULL);
+    close(fd);
+    return ok("family=%ld type=%ld", family, type);
+}
+
+/*
  * mmap one anonymous page at ADDR exactly (MAP_FIXED_NOREPLACE): below vm.mmap_min_addr the
  * kernel asks for CAP_SYS_RAWIO (cap_mmap_addr), refused with EPERM without it.
  */
@@ -1260,6 +1277,7 @@ static const struct {
     {"exec-big-argv", cmd_exec_big_argv, "BYTES PATH ARG0"},
     {"exec-big-env", cmd_exec_big_env, "BYTES PATH ARG0"},
     {"mmap-low", cmd_mmap_low, "ADDR"},
+    {"socket", cmd_socket, "FAMILY TYPE"},
     {"memfd-exec", cmd_memfd_exec, "NAME COMMAND [ARGS...]"},
     {"memfd-map", cmd_memfd_map, "NAME"},
     {"tmpfile-exec", cmd_tmpfile_exec, "DIR COMMAND [ARGS...]"},

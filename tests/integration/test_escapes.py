@@ -538,6 +538,45 @@ class Escapes(AgentCase):
                                                        "dummy"]).stdout)
         self.assertEqual(self.findings_of(MODULE_LOADED, refused), [])
 
+    def test_a_module_the_kernel_loads_for_a_container_is_kernel_module_loaded(self):
+        """An unprivileged container opens the first AppleTalk socket: the kernel asks for
+        net-pf-5 (request_module) and runs the host's modprobe, which loads appletalk and what
+        it depends on. KernelModuleLoaded for the container, though the loading task is the
+        kernel's helper; no capability was needed."""
+        if not os.path.exists("/proc/modules"):
+            self.skipTest("kernel %s has no loadable-module support (no /proc/modules)"
+                          % os.uname().release)
+        with open("/proc/sys/kernel/modprobe") as fh:
+            modprobe = fh.read().strip()
+        moddir = "/lib/modules/%s" % os.uname().release
+        if not os.path.exists(modprobe) or not os.path.exists(moddir + "/modules.alias"):
+            self.skipTest("no %s or no module index in %s: the kernel cannot load a module by "
+                          "itself here" % (modprobe, moddir))
+        with open(moddir + "/modules.alias") as fh:
+            if not any(line.split()[1:] == ["net-pf-5", "appletalk"] for line in fh):
+                self.skipTest("kernel %s has no appletalk module" % os.uname().release)
+        with open("/proc/modules") as fh:
+            if any(line.split()[0] == "appletalk" for line in fh):
+                self.skipTest("the appletalk module is already loaded on this host")
+        self.addCleanup(unload_module, "appletalk")
+        c = self.started(name="autoload")
+        r = c.exec(["/bin/egprobe", "socket", "5", "2"], check=False)  # AF_APPLETALK, SOCK_DGRAM
+        with open("/proc/modules") as fh:
+            loaded = [line.split()[0] for line in fh]
+        self.assertIn("appletalk", loaded, r)
+        [f] = self.agent.wait_for(lambda x: harness.match(MODULE_LOADED, c)(x) and
+                                  context(x)["moduleName"] == "appletalk", timeout=20)
+        self.assertEscapeAttribution(f, c, MODULE_LOADED, 8.0)
+        ctx = context(f)
+        self.assertIs(ctx["loadedByKernel"], True)
+        self.assertEqual(ctx["requestedModule"], "net-pf-5")
+        # By file (finit_module), or from memory where modprobe unpacked a compressed module
+        # itself (init_module: no file; 6.12's .ko.xz).
+        if "moduleFilePath" in ctx:
+            self.assertTrue(ctx["moduleFilePath"].endswith("/appletalk.ko"), ctx)
+        self.assertNotIn("syscall", ctx)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
     # -- 9. ContainerMountsHostDirectory ----------------------------------------------------
 
     def test_mounting_a_block_device_is_container_mounts_host_directory(self):

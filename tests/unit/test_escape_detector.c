@@ -305,6 +305,33 @@ static void runtime_executable_opened(void **state)
     assert_int_equal(st.other_host_exe_opens, 2);
 }
 
+/*
+ * A module the kernel's modprobe loaded for a contained process (request_module): the same
+ * KernelModuleLoaded, saying so and what was asked for, with no system call of the process.
+ */
+static void module_loaded_by_the_kernel(void **state)
+{
+    struct fixture *fx = *state;
+    struct eg_escape_event mod = escape(EG_ESC_MODULE_LOAD, 0, "appletalk");
+    mod.arg0 = EG_MODULE_FROM_FILE;
+    mod.esc_flags = EG_ESC_MODULE_AUTOLOAD;
+    snprintf(mod.path, sizeof(mod.path), "/lib/modules/6.1.0/kernel/net/appletalk/appletalk.ko");
+    snprintf(mod.path2, sizeof(mod.path2), "net-pf-5");
+    eg_escape_on_event(fx->d, &mod.hdr, &mod, sizeof(mod));
+
+    struct collected c = {0};
+    eg_aggregator_foreach(fx->findings, collect, &c);
+    assert_int_equal(c.n, 1);
+    struct eg_finding *f = of_type(&c, EG_FT_KERNEL_MODULE_LOADED);
+    assert_string_equal(ctx_str(f, "moduleName"), "appletalk");
+    assert_string_equal(ctx_str(f, "requestedModule"), "net-pf-5");
+    assert_string_equal(ctx_str(f, "loadedByKernel"), "true");
+    assert_string_equal(ctx_str(f, "moduleFilePath"),
+                        "/lib/modules/6.1.0/kernel/net/appletalk/appletalk.ko");
+    assert_false(json_object_object_get_ex(f->context, "syscall", NULL));
+    assert_false(json_object_object_get_ex(f->context, "execPath", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +339,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(host_resource_techniques, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(runtime_executable_opened, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(module_loaded_by_the_kernel, fixture_setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
