@@ -11,8 +11,8 @@
 #                            [--jobs N] [--timeout SECONDS] [--forced-twins] [--arch amd64|arm64]
 #
 # --arch arm64 boots Debian's arm64 kernels (6.1, 6.12) on qemu-system-aarch64 with an arm64
-# userland (debootstrap, cached; see arm64_userland below) as the guest's root, the repository and
-# an arm64 build (scripts/build-arm64.sh) bound in at their host paths. Opt-in: CI does not run it
+# userland (debootstrap, cached; see make_userland below) as the guest's root, the repository and
+# an arm64 build (scripts/build-arm64.sh) overlaid at their host paths. Opt-in: CI does not run it
 # (docs/kernel-matrix.md, "arm64").
 #
 # ECSGUARD_TEST_SECCOMP (e.g. trap) in this script's environment is passed to the guests' suites
@@ -277,7 +277,7 @@ make_initramfs() {
 # eg_userland=1 on the kernel command line (arm64; init gets it in its environment): the root is
 # the userland shared as "eguser" instead, and the host paths listed in the results directory's
 # "binds" file (the repository, the build, the kernel's modules) are overlaid onto it at the same
-# paths. eg_userland=setup: the userland read-write, to finish debootstrap's second stage in it.
+# paths. eg_userland=setup: finish debootstrap's second stage (make_userland) and power off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -299,7 +299,7 @@ if [ "${eg_userland:-}" = setup ]; then
     chroot /newroot /debootstrap/debootstrap --second-stage >/share/second-stage.log 2>&1
     rc=$?
     echo "kernel-matrix: debootstrap --second-stage exited $rc"
-    umount /newroot/proc /newroot/sys /newroot/dev 2>/dev/null # debootstrap may have already
+    umount /newroot/proc /newroot/sys /newroot/dev 2>/dev/null # debootstrap unmounts them itself
     [ $rc != 0 ] || tar -cf /share/userland.tar -C /newroot .
     echo $rc >/share/second-stage.rc
     sync
@@ -369,9 +369,9 @@ qemu_base() {
 # guest script and the suites run: bash, python3, runc, busybox-static (the containers' rootfs,
 # and the initramfs), util-linux and mount, iproute2, procps, kmod, ctest (cmake), bpftool, node
 # (the finding schema check), and the agent's shared libraries (CMakeLists.txt's
-# pkg_check_modules, as run-time packages).
+# pkg_check_modules, as run-time packages) and the unit tests' cmocka.
 userland_pkgs=(python3 runc busybox-static util-linux mount iproute2 procps kmod cmake bpftool
-    nodejs libbpf1 libelf1 zlib1g libseccomp2 libcurl4 libssl3 libjson-c5 libyaml-0-2)
+    nodejs libbpf1 libelf1 zlib1g libseccomp2 libcurl4 libssl3 libjson-c5 libyaml-0-2 libcmocka0)
 userland=""
 make_userland() {
     local dir=$cache/$arch-userland-bookworm stamp kdir initrd deb start
