@@ -87,7 +87,9 @@ if [ "$(cat "$sysroot/.ecsguard-sysroot" 2>/dev/null)" != "$stamp" ]; then
 fi
 
 # The tests' interpreters are the arm64 guest's (the kernel matrix's userland has both at these
-# paths): a python3 found on this host (a pyenv shim) does not exist there.
+# paths): a python3 found on this host (a pyenv shim) does not exist there. CMAKE_ARGS is split
+# into its -D options on purpose.
+# shellcheck disable=SC2086
 cmake -S "$repo" -B "$build_dir" -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/toolchain-arm64.cmake" \
     -DECSGUARD_ARM64_SYSROOT="$sysroot" -DECSGUARD_WERROR=ON \
     -DPYTHON3=/usr/bin/python3 -DNODE=/usr/bin/node ${CMAKE_ARGS:-} >/dev/null

@@ -341,7 +341,9 @@ EOF
     rm -rf "$root"
 }
 
-# The emulator for --arch, as the array qemu, and the kernel command line, as append.
+# The emulator for --arch, as the array qemu, and the kernel command line, as append. (The commas
+# are inside QEMU's options.)
+# shellcheck disable=SC2054
 qemu_base() {
     if [ "$arch" = amd64 ]; then
         qemu=(qemu-system-x86_64 -cpu max)
