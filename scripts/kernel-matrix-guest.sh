@@ -118,6 +118,16 @@ for s in $suites; do
             --json "$out/hook_tax.json") >"$out/$s.log" 2>&1
         echo $? >"$out/$s.rc"
         ;;
+    unit)
+        # The build's unit tests (cmocka, node, the CLI lint), for a cross build (arm64) that
+        # runs them nowhere else; not those that need the build host's tools, which run there
+        # against the cross build (unit.layering.*: cmake --build; unit.bpf_compiles_for_*:
+        # clang; unit.deploy_dockerfile: cmake and readelf; unit.deploy_cfn_lint: cfn-lint).
+        (cd "$build" && ctest -V -L unit \
+            -E '^unit\.(layering\.|bpf_compiles_for_|deploy_dockerfile$|deploy_cfn_lint$)' \
+            --timeout 900 --no-tests=error) >"$out/$s.log" 2>&1
+        echo $? >"$out/$s.rc"
+        ;;
     *.*)
         # One test (test_hostns.HostNamespaces.test_x), with the environment ctest gives.
         (cd "$src/tests/integration" && ECSGUARD_BIN=$agent \

@@ -21,9 +21,11 @@
 
 void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result)
 {
-    if (r->n_attempts >= EG_HOOK_ATTEMPTS)
-        return;
-    struct eg_hook_attempt *a = &r->attempts[r->n_attempts++];
+    /* Full: the newest takes the last line, which must say how the concern ended (the probe's
+     * chosen variant is its "ok"; a concern left unwatched is warned about with it). */
+    struct eg_hook_attempt *a = r->n_attempts < EG_HOOK_ATTEMPTS
+                                    ? &r->attempts[r->n_attempts++]
+                                    : &r->attempts[EG_HOOK_ATTEMPTS - 1];
     snprintf(a->attach, sizeof(a->attach), "%s", attach);
     snprintf(a->result, sizeof(a->result), "%s", result);
 }

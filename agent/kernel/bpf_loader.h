@@ -21,7 +21,13 @@ struct bpf_object;
 struct btf;
 struct btf_type;
 
-#define EG_HOOK_ATTEMPTS 10
+/*
+ * Report lines per concern. The longest path is the root filesystem concern's on a kernel
+ * that loads its function programs and then attaches none (arm64 before 6.4: BPF trampolines
+ * without ftrace direct calls): the file-field flavour, a line per function group (7), the
+ * fallback, the flavour retries and a line per tracepoint group (4) make 16.
+ */
+#define EG_HOOK_ATTEMPTS 16
 #define EG_HOOK_MAX 8
 
 struct eg_hook_attempt {

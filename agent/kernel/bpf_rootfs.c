@@ -324,6 +324,64 @@ static struct rootfs_bpf *load_attachment(struct eg_bpf *b, const struct eg_bpf_
     return skel;
 }
 
+/*
+ * Attach every loaded program of l->skel and report each group. False when openat's program did
+ * not attach (the concern is no use without it); the links made stay in l for the caller.
+ */
+static bool attach_programs(struct rootfs_loaded *l, bool fentry,
+                            const struct rootfs_absent *absent, struct eg_hook_report *r)
+{
+    char why[160];
+    int attached[GROUPS] = {0}, total[GROUPS] = {0};
+    char missing[GROUPS][120] = {{0}};
+    for (int g = 0; g < GROUPS; g++) {
+        total[g] = absent->n[g];
+        snprintf(missing[g], sizeof(missing[g]), "%s", absent->names[g]);
+    }
+    bool openat_ok = false;
+    struct bpf_program *prog;
+    bpf_object__for_each_program(prog, l->skel->obj)
+    {
+        if (!bpf_program__autoload(prog))
+            continue; /* the other flavour or attachment */
+        const char *sec = bpf_program__section_name(prog);
+        enum prog_group g = group_of(sec);
+        total[g]++;
+        struct bpf_link *link = l->n_links < ROOTFS_MAX_LINKS ? bpf_program__attach(prog) : NULL;
+        if (link) {
+            l->links[l->n_links++] = link;
+            attached[g]++;
+            if (strcmp(syscall_of(sec), "openat") == 0)
+                openat_ok = true;
+            continue;
+        }
+        size_t used = strlen(missing[g]);
+        snprintf(missing[g] + used, sizeof(missing[g]) - used, "%s%s", used ? "," : "",
+                 syscall_of(sec));
+    }
+    for (int g = 0; g < GROUPS; g++) {
+        if (!fentry && (g == GROUP_VERDICT || g == GROUP_EXEC_START))
+            continue; /* functions only */
+        if (attached[g] == total[g])
+            snprintf(why, sizeof(why), "ok");
+        else
+            /* The report line is short: name as many missing syscalls as fit. */
+            snprintf(why, sizeof(why), "%s%d of %d attached; missing: %.100s",
+                     attached[g] ? "ok: " : "", attached[g], total[g], missing[g]);
+        eg_bpf_hook_attempt(r, group_attach[fentry][g], why);
+    }
+    return openat_ok;
+}
+
+/* Drops the links and programs of an attachment that did not work, keeping l for another. */
+static void drop_attachment(struct rootfs_loaded *l)
+{
+    detach_rootfs(l);
+    rootfs_bpf__destroy(l->skel);
+    l->skel = NULL;
+    l->n_links = 0;
+}
+
 static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
 {
@@ -364,7 +422,15 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     bool cast0 = cast, legacy0 = legacy;
     l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent, r,
                               why, sizeof(why));
-    if (!l->skel && fentry && !attach_forced) {
+    bool attached = l->skel && attach_programs(l, fentry, &absent, r);
+    if (!attached && fentry && !attach_forced) {
+        /* Refused at load, or loaded and then not attached: arm64 kernels before 6.4 have BPF
+         * trampolines but no ftrace direct calls, so the function programs load and every
+         * attachment fails (ENOTSUPP). */
+        if (l->skel) {
+            drop_attachment(l);
+            snprintf(why, sizeof(why), "openat's program not attached");
+        }
         char attempt[200];
         snprintf(attempt, sizeof(attempt), "%s: syscall tracepoints instead", why);
         eg_bpf_hook_attempt(r, group_attach[1][GROUP_OPEN], attempt);
@@ -373,52 +439,14 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         legacy = legacy0;
         l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent,
                                   r, why, sizeof(why));
+        attached = l->skel && attach_programs(l, fentry, &absent, r);
     }
     if (!l->skel) {
         eg_bpf_hook_attempt(r, group_attach[fentry][GROUP_OPEN], why);
         free(l);
         return -1;
     }
-
-    int attached[GROUPS] = {0}, total[GROUPS] = {0};
-    char missing[GROUPS][120] = {{0}};
-    for (int g = 0; g < GROUPS; g++) {
-        total[g] = absent.n[g];
-        snprintf(missing[g], sizeof(missing[g]), "%s", absent.names[g]);
-    }
-    bool openat_ok = false;
-    struct bpf_program *prog;
-    bpf_object__for_each_program(prog, l->skel->obj)
-    {
-        if (!bpf_program__autoload(prog))
-            continue; /* the other flavour or attachment */
-        const char *sec = bpf_program__section_name(prog);
-        enum prog_group g = group_of(sec);
-        total[g]++;
-        struct bpf_link *link = l->n_links < ROOTFS_MAX_LINKS ? bpf_program__attach(prog) : NULL;
-        if (link) {
-            l->links[l->n_links++] = link;
-            attached[g]++;
-            if (strcmp(syscall_of(sec), "openat") == 0)
-                openat_ok = true;
-            continue;
-        }
-        size_t used = strlen(missing[g]);
-        snprintf(missing[g] + used, sizeof(missing[g]) - used, "%s%s", used ? "," : "",
-                 syscall_of(sec));
-    }
-    for (int g = 0; g < GROUPS; g++) {
-        if (!fentry && (g == GROUP_VERDICT || g == GROUP_EXEC_START))
-            continue; /* functions only */
-        if (attached[g] == total[g])
-            snprintf(why, sizeof(why), "ok");
-        else
-            /* The report line is short: name as many missing syscalls as fit. */
-            snprintf(why, sizeof(why), "%s%d of %d attached; missing: %.100s",
-                     attached[g] ? "ok: " : "", attached[g], total[g], missing[g]);
-        eg_bpf_hook_attempt(r, group_attach[fentry][g], why);
-    }
-    if (!openat_ok) {
+    if (!attached) {
         unload_rootfs(l);
         return -1;
     }

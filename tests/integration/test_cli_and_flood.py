@@ -209,6 +209,8 @@ class SyscallHookAttachment(AgentCase):
                "rootfsWrites": ("sys_exit_unlinkat", "sys_exit_creat", "sys_enter_mmap")}
         for concern, tracepoints in own.items():
             for tp in tracepoints:
+                if not harness.kernel_has_tracepoint("syscalls/" + tp):
+                    continue  # creat is one of x86_64's legacy syscalls, which arm64 lacks
                 if fentry_loads[concern]:
                     self.assertNotIn(tp, attached, concern)
                 else:

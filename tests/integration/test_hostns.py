@@ -7,9 +7,7 @@ processes to act on are egprobe sleepers started by the test itself (the VM's
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -27,20 +25,12 @@ HOSTNS_TYPES = (HOST_PID_NS, NS_ENTERED, PTRACE, VM_WRITE, PROC_MEM, SIGNALED)
 ACCESS_TYPES = (NS_ENTERED, PTRACE, VM_WRITE, PROC_MEM, SIGNALED)
 
 
-_pidfd_helper_dir = None
-
-
 def pidfd_helper_dir():
-    """A directory holding hostns_pidfd (static; egprobe has no pidfd actions), built once."""
-    global _pidfd_helper_dir
-    if _pidfd_helper_dir is None:
-        d = tempfile.mkdtemp(prefix="eg-hostns-helper-")
-        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostns_pidfd.c")
-        cc = os.environ.get("CC") or shutil.which("cc") or "gcc"
-        subprocess.run([cc, "-static", "-O2", "-o", os.path.join(d, "hostns_pidfd"), src],
-                       check=True, capture_output=True)
-        _pidfd_helper_dir = d
-    return _pidfd_helper_dir
+    """The build's directory holding hostns_pidfd (static; egprobe has no pidfd actions)."""
+    d = os.path.dirname(harness.find_egprobe())
+    if not os.path.isfile(os.path.join(d, "hostns_pidfd")):
+        raise harness.HarnessError("hostns_pidfd not built in %s (CMake target hostns_pidfd)" % d)
+    return d
 
 
 def additional_info(finding):

@@ -2,10 +2,9 @@
  * pidfd actions for tests/integration/test_hostns.py (egprobe has none):
  *   hostns_pidfd signal PID SIG   pidfd_open + pidfd_send_signal
  *   hostns_pidfd setns PID        pidfd_open + setns(pidfd, CLONE_NEWNS)
- * Built static by the test and bind-mounted into the container. Prints "ok"
+ * Built static (tests/helpers/CMakeLists.txt) and bind-mounted into the container. Prints "ok"
  * or "error=<errno>" and exits 0 / 1.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
