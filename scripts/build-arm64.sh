@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+# shellcheck source=scripts/private-apt.sh
+. "$repo/scripts/private-apt.sh"
 build_dir=${1:-build-arm64}
 cache=${ECSGUARD_KERNEL_CACHE:-/var/cache/ecsguard-kernels}/arm64
 suite=bookworm
@@ -41,27 +43,11 @@ sysroot=$cache/sysroot-$suite
 stamp=$(echo "$suite ${dev_pkgs[*]}" | sha256sum | cut -c1-16)
 
 make_sysroot() {
-    local a=$cache/apt-$suite keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    local a=$cache/apt-$suite
     rm -rf "$a" "$sysroot.tmp"
-    mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/sources.list.d" "$a/preferences.d"
-    : >"$a/status"
-    {
-        echo "deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian $suite main"
-        echo "deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian $suite-updates main"
-        echo "deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian-security $suite-security main"
-    } >"$a/sources.list"
-    # An empty dpkg status: apt resolves the whole dependency closure of the -dev packages for
-    # arm64 and downloads it (nothing is installed).
-    local opts=(
-        -o APT::Architecture=arm64 -o APT::Architectures=arm64
-        -o Dir::Etc::SourceList="$a/sources.list" -o Dir::Etc::SourceParts="$a/sources.list.d"
-        -o Dir::Etc::Preferences="$a/preferences" -o Dir::Etc::PreferencesParts="$a/preferences.d"
-        -o Dir::State::Lists="$a/lists" -o Dir::State::status="$a/status"
-        -o Dir::Cache="$a/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root
-        -o APT::Install-Recommends=false
-    )
-    apt-get "${opts[@]}" -qq update
-    apt-get "${opts[@]}" -qq -y --download-only install "${dev_pkgs[@]}" >/dev/null
+    private_apt_arm64 "$a" "$suite"
+    apt-get "${PRIVATE_APT_OPTS[@]}" -qq update
+    apt-get "${PRIVATE_APT_OPTS[@]}" -qq -y --download-only install "${dev_pkgs[@]}" >/dev/null
     mkdir -p "$sysroot.tmp"
     local deb
     for deb in "$a"/cache/archives/*.deb; do

@@ -46,6 +46,8 @@ shift $((OPTIND - 1))
 arch="$1"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/private-apt.sh
+. "$repo_root/scripts/private-apt.sh"
 case "$arch" in
 x86_64 | arm64) ;;
 amd64) arch=x86_64 ;;
@@ -92,27 +94,9 @@ fetch_arm64_deb() {
     local mirror="${ECSGUARD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
     local security="${ECSGUARD_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}"
     local flavour="${ECSGUARD_ARM64_FLAVOUR:-arm64}"
-    local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-    [ -r "$keyring" ] || { echo "gen-vmlinux-h: $keyring missing (apt-get install debian-archive-keyring)" >&2; exit 1; }
-
-    local a="$work/apt"
-    mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/sources.list.d" \
-        "$a/preferences.d" "$work/deb"
-    : >"$a/status"
-    {
-        echo "deb [arch=arm64 signed-by=$keyring] $mirror $suite main"
-        echo "deb [arch=arm64 signed-by=$keyring] $mirror $suite-updates main"
-        echo "deb [arch=arm64 signed-by=$keyring] $security $suite-security main"
-    } >"$a/sources.list"
-    local opts=(
-        -o APT::Architecture=arm64 -o APT::Architectures=arm64
-        -o Dir::Etc::SourceList="$a/sources.list" -o Dir::Etc::SourceParts="$a/sources.list.d"
-        -o Dir::Etc::Preferences="$a/preferences" -o Dir::Etc::PreferencesParts="$a/preferences.d"
-        -o Dir::State::Lists="$a/lists" -o Dir::State::status="$a/status"
-        -o Dir::Cache="$a/cache" -o Debug::NoLocking=1
-    )
-    # Downloads land in a root-only temporary directory.
-    [ "$(id -u)" -ne 0 ] || opts+=(-o APT::Sandbox::User=root)
+    mkdir -p "$work/deb"
+    private_apt_arm64 "$work/apt" "$suite" "$mirror" "$security" || exit 1
+    local opts=("${PRIVATE_APT_OPTS[@]}")
 
     apt-get "${opts[@]}" -qq update >&2
     local pkg="${ECSGUARD_ARM64_KERNEL:-}"
