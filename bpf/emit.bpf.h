@@ -34,6 +34,22 @@ static __always_inline void eg_count_filtered(__u32 kind, __u32 reason)
         c->filter_reason[reason]++;
 }
 
+/*
+ * An escape technique held (bpf/escape.bpf.h, escape_open.bpf.h): counted as seen, and as
+ * filtered when the process is still the runtime setting its container up (runc 1.1's
+ * `runc init` re-executes its memfd copy of itself, before or after the runtime has put it into
+ * the container's cgroup; docs/findings.md "Escapes"). True when it is to be sent.
+ */
+static __always_inline bool eg_escape_wanted(bool setup)
+{
+    eg_count_seen(EG_EVENT_ESCAPE);
+    if (setup) {
+        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+        return false;
+    }
+    return true;
+}
+
 /* A "not a filter" reason (events.h): counted alone, no kind's total changes. */
 static __always_inline void eg_count_reason(__u32 reason)
 {

@@ -70,22 +70,6 @@ eg_escape_begin(struct task_struct *p, __u64 cgid, __u32 technique, struct linux
     return e;
 }
 
-/*
- * A technique held: counted as seen, and as filtered when the process is still the runtime
- * setting its container up (runc 1.1's `runc init` re-executes its memfd copy of itself, before
- * or after the runtime has put it into the container's cgroup; docs/findings.md "Escapes").
- * True when it is to be sent.
- */
-static __always_inline bool eg_escape_wanted(bool setup)
-{
-    eg_count_seen(EG_EVENT_ESCAPE);
-    if (setup) {
-        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
-        return false;
-    }
-    return true;
-}
-
 /* The dentry's own name into out[EG_NAME_LEN]. */
 static __always_inline void eg_escape_name(char *out, struct dentry *d)
 {

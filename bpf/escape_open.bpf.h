@@ -132,11 +132,8 @@ static __always_inline void eg_escape_open_record(struct task_struct *task, __u6
                                                   struct file *fp, __u32 technique, __u32 arg0,
                                                   const struct eg_root_view *rv, const bool legacy)
 {
-    eg_count_seen(EG_EVENT_ESCAPE);
-    if (eg_in_setup(task, legacy)) {
-        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
         return;
-    }
     struct inode *inode = BPF_CORE_READ(fp, f_inode);
     struct eg_escape_event *e =
         eg_escape_open_reserve(task, cgid, technique, BPF_CORE_READ(inode, i_ino),
@@ -174,11 +171,8 @@ static __always_inline bool eg_is_userfaultfd(struct dentry *d)
 static __always_inline void eg_escape_userfaultfd(struct task_struct *task, __u64 cgid, long ret,
                                                   __u32 flags, bool device, const bool legacy)
 {
-    eg_count_seen(EG_EVENT_ESCAPE);
-    if (eg_in_setup(task, legacy)) {
-        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
         return;
-    }
     struct file *exe = BPF_CORE_READ(task, mm, exe_file);
     struct eg_escape_event *e =
         eg_escape_open_reserve(task, cgid, EG_ESC_USERFAULTFD, BPF_CORE_READ(exe, f_inode, i_ino),
@@ -273,11 +267,8 @@ static __always_inline void eg_escape_unix_connect(struct task_struct *task, __u
     struct mnt_namespace *ns = eg_open_mount_ns(mnt, false);
     if (!ns || ns == EG_MNT_NS_INTERNAL_OPEN || BPF_CORE_READ(ns, ns.inum) != eg_host_mnt_ns)
         return;
-    eg_count_seen(EG_EVENT_ESCAPE);
-    if (eg_in_setup(task, legacy)) {
-        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
         return;
-    }
     struct upid up = {};
     if (server)
         bpf_core_read(&up, sizeof(up), &server->numbers[0]);
@@ -328,11 +319,8 @@ static __always_inline void eg_escape_block_mount(struct task_struct *task, __u6
     struct super_block *sb = BPF_CORE_READ(fc, root, d_sb);
     if (!sb || !BPF_CORE_READ(sb, s_bdev))
         return;
-    eg_count_seen(EG_EVENT_ESCAPE);
-    if (eg_in_setup(task, legacy)) {
-        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
         return;
-    }
     struct eg_escape_event *e = eg_escape_open_reserve(
         task, cgid, EG_ESC_BLOCK_MOUNT, 0, BPF_CORE_READ(sb, s_dev), BPF_CORE_READ(fc, sb_flags));
     if (!e)
@@ -388,14 +376,11 @@ static __always_inline void eg_escape_exe_link(struct task_struct *task, __u64 c
     struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
     if (!mnt || !d)
         return;
-    struct mnt_namespace *ns = eg_open_mount_ns(mnt, false);
+    struct mnt_namespace *ns = eg_mount_ns(mnt);
     if (ns == EG_LOAD(legacy, task, nsproxy, mnt_ns))
         return;
-    eg_count_seen(EG_EVENT_ESCAPE);
-    if (eg_in_setup(task, legacy)) {
-        eg_count_filtered(EG_EVENT_ESCAPE, EG_FILTER_SETUP);
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
         return;
-    }
     struct inode *inode = BPF_CORE_READ(exe, f_inode);
     struct eg_escape_event *e = eg_escape_open_reserve(
         task, cgid, EG_ESC_RUNTIME_EXE_OPEN, BPF_CORE_READ(inode, i_ino),
