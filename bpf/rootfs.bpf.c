@@ -322,8 +322,9 @@ OPEN_EXIT(openat2, openat2_flags(regs))
  * of the container: a container that exits at once left it none.) The hook records the super
  * blocks for its thread and syscall; the syscall's exit program judges and takes them. The
  * hooks are functions
- * (fentry): where the kernel refuses fentry the syscall tracepoints are used, no verdict is
- * left, and the agent decides as before.
+ * (fentry), or kprobes on the same functions where the kernel refuses fentry and the syscall
+ * tracepoints are used; a kernel with neither leaves no verdict, and the agent decides as
+ * before.
  */
 #define EG_VERDICT_UNKNOWN 0
 #define EG_VERDICT_ON_ROOT 1
@@ -464,6 +465,45 @@ VERDICT_HOOK(security_inode_setxattr, _a0, 0, -1)
 VERDICT_HOOK(security_inode_setxattr, _a1, 1, -1)
 VERDICT_HOOK(security_inode_removexattr, _a0, 0, -1)
 VERDICT_HOOK(security_inode_removexattr, _a1, 1, -1)
+
+/*
+ * The same hooks as kprobes, for kernels that refuse fentry or cannot attach it (arm64 before
+ * 6.4 has no ftrace direct calls: Amazon Linux 2's and Debian's arm64 6.1 builds) but run
+ * kprobes: the syscall tracepoints' exits take the verdicts as the fexit programs do. Loaded
+ * only with the tracepoints (agent/kernel/bpf_rootfs.c); a kernel without kprobes leaves the
+ * agent to decide, as before. The arguments are the function's registers.
+ */
+#define VERDICT_KPROBE_ARG(ctx, i)                                                                 \
+    ((i) == 0   ? (struct dentry *)PT_REGS_PARM1(ctx)                                              \
+     : (i) == 1 ? (struct dentry *)PT_REGS_PARM2(ctx)                                              \
+     : (i) == 2 ? (struct dentry *)PT_REGS_PARM3(ctx)                                              \
+     : (i) == 3 ? (struct dentry *)PT_REGS_PARM4(ctx)                                              \
+                : NULL)
+#define VERDICT_KPROBE(fn, suffix, i1, i2)                                                         \
+    SEC("kprobe/" #fn)                                                                             \
+    int eg_rootfs_verdict_kp_##fn##suffix(struct pt_regs *ctx)                                     \
+    {                                                                                              \
+        return leave_dentries(VERDICT_KPROBE_ARG(ctx, i1), VERDICT_KPROBE_ARG(ctx, i2), false);    \
+    }                                                                                              \
+    SEC("kprobe/" #fn)                                                                             \
+    int eg_rootfs_verdict_kp_##fn##suffix##_lg(struct pt_regs *ctx)                                \
+    {                                                                                              \
+        return leave_dentries(VERDICT_KPROBE_ARG(ctx, i1), VERDICT_KPROBE_ARG(ctx, i2), true);     \
+    }
+
+VERDICT_KPROBE(security_inode_unlink, , 1, -1)
+VERDICT_KPROBE(security_inode_rmdir, , 1, -1)
+VERDICT_KPROBE(security_inode_mkdir, , 1, -1)
+VERDICT_KPROBE(security_inode_mknod, , 1, -1)
+VERDICT_KPROBE(security_inode_symlink, , 1, -1)
+VERDICT_KPROBE(security_inode_link, , 0, 2)
+VERDICT_KPROBE(security_inode_rename, , 1, 3)
+VERDICT_KPROBE(security_inode_setattr, _a0, 0, -1)
+VERDICT_KPROBE(security_inode_setattr, _a1, 1, -1)
+VERDICT_KPROBE(security_inode_setxattr, _a0, 0, -1)
+VERDICT_KPROBE(security_inode_setxattr, _a1, 1, -1)
+VERDICT_KPROBE(security_inode_removexattr, _a0, 0, -1)
+VERDICT_KPROBE(security_inode_removexattr, _a1, 1, -1)
 
 /*
  * Read the user's path into `path` and, when it is relative, resolve its base (dirfd or cwd)
@@ -720,8 +760,11 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
     int eg_rootfs_exit_##name##suffix(struct trace_event_raw_sys_exit *ctx)                        \
     {                                                                                              \
         const bool legacy = lg;                                                                    \
-        if (ctx->ret < 0)                                                                          \
+        if (ctx->ret < 0) {                                                                        \
+            /* Where the verdict hooks are kprobes, a failed call's record dies with it too. */    \
+            drop_verdict();                                                                        \
             return 0;                                                                              \
+        }                                                                                          \
         struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
         if (legacy && !regs)                                                                       \
             return 0;                                                                              \
@@ -750,30 +793,44 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
 /*
  * The file an exec of a contained process starts from (eg_exec_starts, rootfs_root.bpf.h), for
  * the exec record to name a #! script it ends in the interpreter of. The LSM hook the kernel
- * calls once per execve with the file it named, before any binary format handler: functions
- * only (the tracepoints have nothing at that point).
+ * calls once per execve with the file it named, before any binary format handler: a function
+ * hook (fentry, else a kprobe; the tracepoints have nothing at that point).
  */
+static __always_inline int record_exec_start(struct linux_binprm *bprm, const bool legacy)
+{
+    __u64 cgid;
+    struct task_struct *task = eg_contained_current(&cgid, legacy);
+    if (!task)
+        return 0;
+    struct file *f = BPF_CORE_READ(bprm, file);
+    struct eg_exec_start st = {
+        .ino = BPF_CORE_READ(f, f_inode, i_ino),
+        .dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev),
+        .layers = eg_root_file_layers(task, f, cgid),
+    };
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    bpf_map_update_elem(&eg_exec_starts, &tid, &st, BPF_ANY);
+    return 0;
+}
+
 #define EXEC_START_FLAVOUR(suffix, lg)                                                             \
     SEC("fentry/security_bprm_creds_for_exec")                                                     \
     int BPF_PROG(eg_rootfs_exec_start##suffix, struct linux_binprm *bprm)                          \
     {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        __u64 cgid;                                                                                \
-        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
-        if (!task)                                                                                 \
-            return 0;                                                                              \
-        struct file *f = BPF_CORE_READ(bprm, file);                                                \
-        struct eg_exec_start st = {                                                                \
-            .ino = BPF_CORE_READ(f, f_inode, i_ino),                                               \
-            .dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev),                                         \
-            .layers = eg_root_file_layers(task, f, cgid),                                          \
-        };                                                                                         \
-        __u32 tid = (__u32)bpf_get_current_pid_tgid();                                             \
-        bpf_map_update_elem(&eg_exec_starts, &tid, &st, BPF_ANY);                                  \
-        return 0;                                                                                  \
+        return record_exec_start(bprm, lg);                                                        \
     }
 EXEC_START_FLAVOUR(, false)
 EXEC_START_FLAVOUR(_lg, true)
+
+/* The same as a kprobe, loaded with the tracepoints (kernels that cannot attach fentry). */
+#define EXEC_START_KPROBE(suffix, lg)                                                              \
+    SEC("kprobe/security_bprm_creds_for_exec")                                                     \
+    int BPF_KPROBE(eg_rootfs_exec_start_kp##suffix, struct linux_binprm *bprm)                     \
+    {                                                                                              \
+        return record_exec_start(bprm, lg);                                                        \
+    }
+EXEC_START_KPROBE(, false)
+EXEC_START_KPROBE(_lg, true)
 
 /*
  * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and

@@ -24,20 +24,21 @@ struct btf_type;
 /*
  * Report lines per concern. The longest path is the root filesystem concern's on a kernel
  * that loads its function programs and then attaches none (arm64 before 6.4: BPF trampolines
- * without ftrace direct calls): the file-field flavour, a line per function group (7), the
- * fallback, the flavour retries and a line per tracepoint group (4) make 16.
+ * without ftrace direct calls): the file-field flavour, a line per function group (6), the
+ * fallback, the flavour retries and a line per tracepoint group (6, the kprobe twins of the
+ * function hooks among them) make 18; 24 leaves room for a group more.
  */
-#define EG_HOOK_ATTEMPTS 16
+#define EG_HOOK_ATTEMPTS 24
 #define EG_HOOK_MAX 8
 
 struct eg_hook_attempt {
-    char attach[64];  /* "tp_btf/cap_capable" */
+    char attach[96];  /* "tp_btf/cap_capable" */
     char result[160]; /* "ok" or why it failed */
 };
 
 struct eg_hook_report {
     const char *hook;   /* "capability", "processLifecycle", ... */
-    char chosen[96];    /* "" when none could be attached */
+    char chosen[128];   /* "" when none could be attached */
     const char *forced; /* the variant --hook asked for, NULL when chosen by probing */
     int n_attempts;
     struct eg_hook_attempt attempts[EG_HOOK_ATTEMPTS];

@@ -40,10 +40,11 @@ struct rootfs_loaded {
 
 /*
  * GROUP_VERDICT: the LSM hooks where the kernel decides whether a path-only operation's name is
- * on the root filesystem (bpf/rootfs.bpf.c); functions only, so none with the tracepoints.
+ * on the root filesystem (bpf/rootfs.bpf.c); fentry, or kprobes with the tracepoints (a kernel
+ * that cannot attach fentry may still run kprobes: arm64 before 6.4).
  * GROUP_ESCAPE: escape techniques this object attaches for (a connect to a host socket; a
  * block device's file system mounted and /proc/<pid>/exe opened, functions only). GROUP_EXEC_START:
- * the file an exec starts from, for a #! script written in the container (functions only).
+ * the file an exec starts from, for a #! script written in the container (fentry or kprobe).
  */
 enum prog_group {
     GROUP_OPEN,
@@ -59,9 +60,9 @@ static const char *const group_attach[2][GROUPS] = {
         "tracepoint/syscalls/sys_exit_open*,creat",
         "tracepoint/syscalls/sys_exit_<path and fd ops>",
         "tracepoint/syscalls/sys_enter_mmap,mprotect",
-        "-",
+        "kprobe/security_inode_<path ops> (where a name lands)",
         "tracepoint/syscalls/sys_exit_connect (host sockets; block mounts: functions only)",
-        "-",
+        "kprobe/security_bprm_creds_for_exec (#! scripts)",
     },
     {
         "fexit/<arch>_sys_open*,creat",
@@ -78,6 +79,12 @@ static const char *const group_attach[2][GROUPS] = {
 static bool is_fentry_section(const char *sec)
 {
     return strncmp(sec, "fentry/", 7) == 0 || strncmp(sec, "fexit/", 6) == 0;
+}
+
+/* The kprobe twins of the function hooks, loaded with the tracepoints. */
+static bool is_kprobe_section(const char *sec)
+{
+    return strncmp(sec, "kprobe/", 7) == 0;
 }
 
 /*
@@ -254,7 +261,7 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
             bpf_program__set_autoload(prog, false);
             continue;
         }
-        if (!fentry || !bpf_program__autoload(prog))
+        if (!(fentry || is_kprobe_section(sec)) || !bpf_program__autoload(prog))
             continue;
         const char *fn = strchr(sec, '/') + 1;
         if (!layout_matches(vmlinux, fn, bpf_program__name(prog))) {
@@ -329,10 +336,11 @@ static struct rootfs_bpf *load_attachment(struct eg_bpf *b, const struct eg_bpf_
  * not attach (the concern is no use without it); the links made stay in l for the caller.
  */
 static bool attach_programs(struct rootfs_loaded *l, bool fentry,
-                            const struct rootfs_absent *absent, struct eg_hook_report *r)
+                            const struct rootfs_absent *absent, struct eg_hook_report *r,
+                            int *verdicts_attached)
 {
     char why[160];
-    int attached[GROUPS] = {0}, total[GROUPS] = {0};
+    int attached[GROUPS] = {0}, total[GROUPS] = {0}, error[GROUPS] = {0};
     char missing[GROUPS][120] = {{0}};
     for (int g = 0; g < GROUPS; g++) {
         total[g] = absent->n[g];
@@ -355,21 +363,35 @@ static bool attach_programs(struct rootfs_loaded *l, bool fentry,
                 openat_ok = true;
             continue;
         }
+        error[g] = errno;
         size_t used = strlen(missing[g]);
         snprintf(missing[g] + used, sizeof(missing[g]) - used, "%s%s", used ? "," : "",
                  syscall_of(sec));
     }
-    for (int g = 0; g < GROUPS; g++) {
-        if (!fentry && (g == GROUP_VERDICT || g == GROUP_EXEC_START))
-            continue; /* functions only */
+    /*
+     * The report's last line says how the concern ended (bpf_loader.h): with the tracepoints,
+     * the kprobe twins, best effort and refused outright by some kernels, are reported first.
+     */
+    static const enum prog_group order[2][GROUPS] = {
+        {GROUP_VERDICT, GROUP_EXEC_START, GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_ESCAPE},
+        {GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUP_ESCAPE, GROUP_EXEC_START},
+    };
+    for (int i = 0; i < GROUPS; i++) {
+        enum prog_group g = order[fentry][i];
         if (attached[g] == total[g])
             snprintf(why, sizeof(why), "ok");
-        else
+        else if (!attached[g] && error[g]) {
+            /* None: the kernel refuses the attachment (kprobes on this project's 6.18 host). */
+            char err[64];
+            eg_bpf_errno_text(-error[g], err, sizeof(err));
+            snprintf(why, sizeof(why), "0 of %d attached (%s)", total[g], err);
+        } else
             /* The report line is short: name as many missing syscalls as fit. */
             snprintf(why, sizeof(why), "%s%d of %d attached; missing: %.100s",
                      attached[g] ? "ok: " : "", attached[g], total[g], missing[g]);
         eg_bpf_hook_attempt(r, group_attach[fentry][g], why);
     }
+    *verdicts_attached = attached[GROUP_VERDICT];
     return openat_ok;
 }
 
@@ -422,7 +444,8 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     bool cast0 = cast, legacy0 = legacy;
     l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent, r,
                               why, sizeof(why));
-    bool attached = l->skel && attach_programs(l, fentry, &absent, r);
+    int verdicts = 0;
+    bool attached = l->skel && attach_programs(l, fentry, &absent, r, &verdicts);
     if (!attached && fentry && !attach_forced) {
         /* Refused at load, or loaded and then not attached: arm64 kernels before 6.4 have BPF
          * trampolines but no ftrace direct calls, so the function programs load and every
@@ -439,7 +462,7 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         legacy = legacy0;
         l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent,
                                   r, why, sizeof(why));
-        attached = l->skel && attach_programs(l, fentry, &absent, r);
+        attached = l->skel && attach_programs(l, fentry, &absent, r, &verdicts);
     }
     if (!l->skel) {
         eg_bpf_hook_attempt(r, group_attach[fentry][GROUP_OPEN], why);
@@ -450,9 +473,10 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         unload_rootfs(l);
         return -1;
     }
-    snprintf(r->chosen, sizeof(r->chosen), "%s (%d programs%s%s)",
+    snprintf(r->chosen, sizeof(r->chosen), "%s (%d programs%s%s%s)",
              fentry ? "fentry+fexit/syscall functions" : "tracepoint/syscalls", l->n_links,
-             cast ? ", bpf_rdonly_cast" : ", probe-read", legacy ? ", legacy task access" : "");
+             cast ? ", bpf_rdonly_cast" : ", probe-read", legacy ? ", legacy task access" : "",
+             !fentry && verdicts ? ", kprobe verdicts" : "");
     *skel = l;
     return 0;
 }
