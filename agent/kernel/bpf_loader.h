@@ -32,7 +32,7 @@ struct btf_type;
 #define EG_HOOK_MAX 8
 
 struct eg_hook_attempt {
-    char attach[96];  /* "tp_btf/cap_capable" */
+    char attach[128]; /* "tp_btf/cap_capable" */
     char result[160]; /* "ok" or why it failed */
 };
 

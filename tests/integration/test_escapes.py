@@ -328,6 +328,12 @@ class Escapes(AgentCase):
                     "echo y > /proc/%d/root/data/own2'" % (self.ns_pid_of_init(c),
                                                            self.ns_pid_of_init(c))])
         self.assertTrue(r.ok, r)
+        # Binding the host directory into its own mount namespace instead (the "host
+        # directory" of ContainerMountsHostDirectory without a block device) is refused by the
+        # kernel: a bind's source must be a mount of the caller's namespace (docs/findings.md).
+        r = c.exec(["/bin/sh", "-c", "mkdir -p /mnt/hostdir && mount -o bind /proc/%d/root%s "
+                    "/mnt/hostdir; ls /mnt/hostdir" % (sleeper.pid, host_dir)])
+        self.assertNotIn("target.txt", r.stdout, r)
         c.exec(["/bin/sh", "-c", "echo one >> %s; echo two >> %s" % (via, via)])
         time.sleep(1.2)  # past the kernel's one record per file a second: the repeat is carried
         c.exec(["/bin/sh", "-c", "echo three >> %s" % via])

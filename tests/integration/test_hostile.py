@@ -8,6 +8,10 @@ measures the other containers' finding latency (docs/reliability.md, "Hostile co
 
 import datetime
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import signal
 import threading
 import time
@@ -206,6 +210,70 @@ class Forgery(AgentCase):
                 self.assertNotIn(other.id, json.dumps(f))
                 self.assertNotEqual(task_details(f)["arn"], harness.task_arn(other.task_id))
         self.assertEqual(self.findings_of(ESCAPED, impostor), [])
+
+    def test_a_host_process_given_a_container_process_pid_takes_none_of_its_identity(self):
+        """A container process uses CAP_SYS_ADMIN and exits while the agent reads nothing
+        (stopped); the kernel then hands its pid to a host process (the test sets
+        ns_last_pid, as a container that forks through the pid space would by luck). When the
+        agent reads the events, /proc/<pid> is the host process: its exe, comm, cgroup and
+        command line are not the actor's. The finding must name the container's process as
+        the kernel saw it when it acted, and the host process stays unreported."""
+        vol = tempfile.mkdtemp(prefix="eg-hostile-reuse-")
+        self.addCleanup(shutil.rmtree, vol, True)
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="reuser", family="reuse",
+                           volumes=[(vol, "/data")])
+        self.register(c)
+        self.start_agent()
+        c.start()
+        os.kill(self.agent.proc.pid, signal.SIGSTOP)
+        host = None
+        try:
+            pid = c.spawn(["/bin/egprobe", "sethostname-until-exec", "reuser", "/data/go",
+                           "/bin/true", "reuse-args"])
+            time.sleep(0.5)  # it has set the hostname (it repeats until /data/go exists)
+            with open(os.path.join(vol, "go"), "w"):
+                pass
+            deadline = time.time() + 10
+            while os.path.exists("/proc/%d" % pid) and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertFalse(os.path.exists("/proc/%d" % pid), "the container process lives on")
+            # The host process uses a capability of its own at that pid (sethostname in a UTS
+            # namespace it made), while the agent is stopped and after, until /data/go2.
+            cmd = ["unshare", "--uts", harness.find_egprobe(), "sethostname-until-exec",
+                   "hostside", os.path.join(vol, "go2"), "/bin/sleep", "60"]
+            for _ in range(50):
+                with open("/proc/sys/kernel/ns_last_pid", "w") as fh:
+                    fh.write(str(pid - 1))
+                host = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if host.pid == pid:
+                    break
+                host.kill()
+                host.wait()
+                host = None
+            self.assertIsNotNone(host, "the kernel never handed out pid %d again" % pid)
+            self.addCleanup(host.wait)
+            self.addCleanup(host.kill)
+            time.sleep(0.5)
+        finally:
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        self.assertAttributed(f, c)
+        p = process(f)
+        self.assertEqual(p["pid"], pid)
+        self.assertEqual(p["executablePath"], "/bin/egprobe")
+        self.assertIn("reuse-args", p.get("commandLine", ""))
+        self.assertNotIn("hostside", json.dumps(p))
+        self.assertEqual(context(f)["syscall"], "sethostname")
+        time.sleep(1.0)  # the host process goes on using the capability at that pid
+        with open(os.path.join(vol, "go2"), "w"):
+            pass
+        time.sleep(1.5)
+        with open("/proc/%d/cmdline" % pid) as fh:
+            self.assertIn("sleep", fh.read())  # the pid is still the host process's
+        self.stop_agent()
+        found = self.capability_findings(c)
+        self.assertEqual(len({x["id"] for x in found}), 1, found)
+        self.assertNotIn("hostside", json.dumps(self.agent.findings()))
 
 
 @harness.native_only("agent survival and accounting under load; the kernel paths are the "
