@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "agent/common/json_text.h"
+#include "agent/detectors/module_file_hash.h"
+#include "collectors/cgroup_procs.h"
+#include "collectors/proc_table.h"
 #include "policy/finding.h"
 
 struct eg_escape_detector {
@@ -307,6 +310,48 @@ static struct json_object *context_of(const struct eg_escape_event *e, bool runt
     return ctx;
 }
 
+#define MODULE_ROOT_PIDS 8 /* the container's live processes tried for its module file */
+
+/*
+ * moduleSha256 of a module loaded from a file, read once, when its finding is made. The file
+ * is looked up where its path was named: the host's root for a module the kernel's modprobe
+ * loaded (its host-namespace process's root, else the agent's own), else the loader's root,
+ * then the container's other live processes' (the loader has often exited). Without a digest
+ * the context says why (moduleSha256Unavailable).
+ */
+static void add_module_hash(struct eg_escape_detector *d, struct json_object *ctx,
+                            const struct eg_event_header *h, const struct eg_where *w,
+                            const struct eg_escape_event *e)
+{
+    if (e->arg0 != EG_MODULE_FROM_FILE || !e->path[0] || (e->esc_flags & EG_ESC_PATH_UNRESOLVED))
+        return;
+    uint32_t pids[2 + MODULE_ROOT_PIDS];
+    int n = 0;
+    if (e->esc_flags & EG_ESC_MODULE_AUTOLOAD) {
+        pids[n++] = d->env.kernel.host_ns_pid ? d->env.kernel.host_ns_pid : 1;
+        pids[n++] = 0;
+    } else {
+        pids[n++] = h->tgid;
+        n +=
+            eg_cgroup_procs(d->env.kernel.cgroup_mount, w->cgroup_path, pids + n, MODULE_ROOT_PIDS);
+    }
+    char path[EG_PATH_LEN];
+    snprintf(path, sizeof(path), "%.*s", EG_PATH_LEN - 1, e->path);
+    uint64_t loaded_ns = (uint64_t)(eg_boot_ns_to_epoch(h->ts_ns) * 1e9);
+    char hex[65];
+    enum eg_module_hash_outcome o =
+        eg_module_file_sha256(d->env.kernel.proc_root ? d->env.kernel.proc_root : "/proc", pids, n,
+                              path, e->dev, e->ino, loaded_ns, hex);
+    if (o == EG_MODULE_HASHED) {
+        d->stats.modules_hashed++;
+        json_object_object_add(ctx, "moduleSha256", json_object_new_string(hex));
+    } else {
+        d->stats.modules_not_hashed++;
+        json_object_object_add(ctx, "moduleSha256Unavailable",
+                               json_object_new_string(eg_module_hash_outcome_name(o)));
+    }
+}
+
 void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *rec, size_t size)
 {
     struct eg_escape_detector *d = ctx;
@@ -373,6 +418,8 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
         snprintf(f->process.exe, sizeof(f->process.exe), "/%.*s (deleted)", EG_NAME_LEN - 1,
                  e->name);
     f->context = context_of(e, runtime_binary);
+    if (e->technique == EG_ESC_MODULE_LOAD && f->context)
+        add_module_hash(d, f->context, h, &w, e);
     /*
      * What an allow rule's file_path matches: the executed or written file, the directory, the
      * runtime socket's bound address, the module file, the mount's source.
@@ -406,6 +453,10 @@ static void escape_stats(void *p, struct json_object *obj)
                            json_object_new_int64((int64_t)d->stats.other_host_sockets));
     json_object_object_add(o, "otherHostExecutableOpens",
                            json_object_new_int64((int64_t)d->stats.other_host_exe_opens));
+    json_object_object_add(o, "modulesHashed",
+                           json_object_new_int64((int64_t)d->stats.modules_hashed));
+    json_object_object_add(o, "modulesNotHashed",
+                           json_object_new_int64((int64_t)d->stats.modules_not_hashed));
     json_object_object_add(obj, "escapes", o);
 }
 

@@ -24,6 +24,8 @@ struct eg_escape_detector_stats {
     /* connects to a unix socket the host bound that is no container runtime's: no finding */
     uint64_t other_host_sockets;
     uint64_t other_host_exe_opens; /* /proc/<pid>/exe opens of a non-runtime host file */
+    uint64_t modules_hashed;       /* moduleSha256 given */
+    uint64_t modules_not_hashed;   /* loaded by file, no digest (gone, changed, too large) */
 };
 
 struct eg_escape_detector;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/common/json_text.h"
+#include "collectors/cgroup_procs.h"
 
 #define CGROUP_PIDS 8 /* live processes tried for a mount table */
 
@@ -23,19 +24,7 @@
 static int container_pids(struct eg_rootfs_detector *d, const struct eg_where *w, uint32_t *out,
                           int max)
 {
-    if (!w->cgroup_path[0] || !d->env.kernel.cgroup_mount || !d->env.kernel.cgroup_mount[0])
-        return 0;
-    char path[EG_CONTAINER_PATH_MAX + 300];
-    snprintf(path, sizeof(path), "%s%s/cgroup.procs", d->env.kernel.cgroup_mount, w->cgroup_path);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    int n = 0;
-    unsigned v;
-    while (n < max && fscanf(f, "%u", &v) == 1)
-        out[n++] = v;
-    fclose(f);
-    return n;
+    return eg_cgroup_procs(d->env.kernel.cgroup_mount, w->cgroup_path, out, max);
 }
 
 static bool in_mnt_ns(const char *proc_root, uint32_t pid, uint32_t mnt_ns)

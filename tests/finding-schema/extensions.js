@@ -83,6 +83,7 @@ module.exports = {
     'service.runtimeDetails.context.runtimeProcessPid': 'integer',
     'service.runtimeDetails.context.loadedByKernel': 'boolean',
     'service.runtimeDetails.context.requestedModule': 'string',
+    'service.runtimeDetails.context.moduleSha256Unavailable': 'string',
     'service.runtimeDetails.context.blockDevice': 'string',
 
     // the JSON object in service.additionalInfo.value

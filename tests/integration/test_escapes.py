@@ -7,9 +7,11 @@ once more; its finding arrives after the benign actions' events (one ring, in or
 is there and nothing else is, the benign actions produced nothing.
 """
 
+import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -541,10 +543,28 @@ class Escapes(AgentCase):
         ctx = context(f)
         self.assertEqual(ctx["moduleName"], "dummy")
         self.assertEqual(ctx["moduleFilePath"], "/modules/dummy.ko")
+        self.assertEqual(ctx["moduleSha256"], hashlib.sha256(image).hexdigest())
         self.assertEqual(ctx["syscall"], "finit_module")
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         self.assertEqual(f["service"]["count"], 1)
         self.assertIn("ok delete-module", loader.exec(["/bin/egprobe", "delete-module",
+                                                       "dummy"]).stdout)
+        # The file changed after the load, before the agent read it (stopped): its bytes are
+        # not the ones loaded, so no digest is given, and the context says why.
+        second = self.started(name="module2", privileged=True, volumes=[(vol, "/modules", "ro")])
+        os.kill(self.agent.proc.pid, signal.SIGSTOP)
+        try:
+            r = second.exec(["/bin/egprobe", "finit-module", "/modules/dummy.ko"])
+            self.assertIn("ok finit-module", r.stdout, r)
+            time.sleep(0.05)  # a later ctime than the load, whatever the clocks' grain
+            with open(os.path.join(vol, "dummy.ko"), "ab") as fh:
+                fh.write(b"\0")
+        finally:
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        ctx = context(self.only(MODULE_LOADED, second)[0])
+        self.assertNotIn("moduleSha256", ctx)
+        self.assertEqual(ctx["moduleSha256Unavailable"], "fileChangedSinceLoad")
+        self.assertIn("ok delete-module", second.exec(["/bin/egprobe", "delete-module",
                                                        "dummy"]).stdout)
         self.assertEqual(self.findings_of(MODULE_LOADED, refused), [])
         why_not = self.autoload_unavailable("appletalk", "net-pf-5")
@@ -565,6 +585,10 @@ class Escapes(AgentCase):
         # itself (init_module: no file; 6.12's .ko.xz).
         if "moduleFilePath" in ctx:
             self.assertTrue(ctx["moduleFilePath"].endswith("/appletalk.ko"), ctx)
+            with open(ctx["moduleFilePath"], "rb") as fh:  # the host's file
+                self.assertEqual(ctx["moduleSha256"], hashlib.sha256(fh.read()).hexdigest())
+        else:
+            self.assertNotIn("moduleSha256", ctx)
         self.assertNotIn("syscall", ctx)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
 
