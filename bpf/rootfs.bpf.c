@@ -433,23 +433,43 @@ static __always_inline void drop_verdict(void)
 }
 
 /*
- * The hooks, each with its legacy twin. ctx holds the hook's arguments; the dentries are at
+ * The hooks, each with its legacy twin, and the same as kprobes for kernels that refuse fentry
+ * or cannot attach it (arm64 before 6.4 has no ftrace direct calls: Amazon Linux 2's and
+ * Debian's arm64 6.1 builds) but run kprobes: the syscall tracepoints' exits take their
+ * verdicts as the fexit programs do. The loader attaches the kprobes only with the tracepoints
+ * (agent/kernel/bpf_rootfs.c); a kernel without either leaves the agent to decide, as before.
+ * ctx holds the hook's arguments (a kprobe's: the function's registers); the dentries are at
  * fixed positions except where an id-mapping argument was put first (setattr and the xattr
  * hooks since 5.12/6.0): both layouts are built ("_a0", "_a1") and the loader keeps the one
- * the kernel's BTF has (agent/kernel/bpf_rootfs.c).
+ * the kernel's BTF has.
  */
+#define VERDICT_KPROBE_ARG(ctx, i)                                                                 \
+    ((i) == 0   ? (struct dentry *)PT_REGS_PARM1(ctx)                                              \
+     : (i) == 1 ? (struct dentry *)PT_REGS_PARM2(ctx)                                              \
+     : (i) == 2 ? (struct dentry *)PT_REGS_PARM3(ctx)                                              \
+     : (i) == 3 ? (struct dentry *)PT_REGS_PARM4(ctx)                                              \
+                : NULL)
+#define VERDICT_FENTRY_ARG(ctx, i) ((i) < 0 ? NULL : (struct dentry *)ctx[i])
 #define VERDICT_HOOK(fn, suffix, i1, i2)                                                           \
     SEC("fentry/" #fn)                                                                             \
     int eg_rootfs_verdict_##fn##suffix(unsigned long long *ctx)                                    \
     {                                                                                              \
-        return leave_dentries((struct dentry *)ctx[i1],                                            \
-                              (i2) < 0 ? NULL : (struct dentry *)ctx[i2], false);                  \
+        return leave_dentries(VERDICT_FENTRY_ARG(ctx, i1), VERDICT_FENTRY_ARG(ctx, i2), false);    \
     }                                                                                              \
     SEC("fentry/" #fn)                                                                             \
     int eg_rootfs_verdict_##fn##suffix##_lg(unsigned long long *ctx)                               \
     {                                                                                              \
-        return leave_dentries((struct dentry *)ctx[i1],                                            \
-                              (i2) < 0 ? NULL : (struct dentry *)ctx[i2], true);                   \
+        return leave_dentries(VERDICT_FENTRY_ARG(ctx, i1), VERDICT_FENTRY_ARG(ctx, i2), true);     \
+    }                                                                                              \
+    SEC("kprobe/" #fn)                                                                             \
+    int eg_rootfs_verdict_kp_##fn##suffix(struct pt_regs *ctx)                                     \
+    {                                                                                              \
+        return leave_dentries(VERDICT_KPROBE_ARG(ctx, i1), VERDICT_KPROBE_ARG(ctx, i2), false);    \
+    }                                                                                              \
+    SEC("kprobe/" #fn)                                                                             \
+    int eg_rootfs_verdict_kp_##fn##suffix##_lg(struct pt_regs *ctx)                                \
+    {                                                                                              \
+        return leave_dentries(VERDICT_KPROBE_ARG(ctx, i1), VERDICT_KPROBE_ARG(ctx, i2), true);     \
     }
 
 VERDICT_HOOK(security_inode_unlink, , 1, -1)
@@ -465,45 +485,6 @@ VERDICT_HOOK(security_inode_setxattr, _a0, 0, -1)
 VERDICT_HOOK(security_inode_setxattr, _a1, 1, -1)
 VERDICT_HOOK(security_inode_removexattr, _a0, 0, -1)
 VERDICT_HOOK(security_inode_removexattr, _a1, 1, -1)
-
-/*
- * The same hooks as kprobes, for kernels that refuse fentry or cannot attach it (arm64 before
- * 6.4 has no ftrace direct calls: Amazon Linux 2's and Debian's arm64 6.1 builds) but run
- * kprobes: the syscall tracepoints' exits take the verdicts as the fexit programs do. Loaded
- * only with the tracepoints (agent/kernel/bpf_rootfs.c); a kernel without kprobes leaves the
- * agent to decide, as before. The arguments are the function's registers.
- */
-#define VERDICT_KPROBE_ARG(ctx, i)                                                                 \
-    ((i) == 0   ? (struct dentry *)PT_REGS_PARM1(ctx)                                              \
-     : (i) == 1 ? (struct dentry *)PT_REGS_PARM2(ctx)                                              \
-     : (i) == 2 ? (struct dentry *)PT_REGS_PARM3(ctx)                                              \
-     : (i) == 3 ? (struct dentry *)PT_REGS_PARM4(ctx)                                              \
-                : NULL)
-#define VERDICT_KPROBE(fn, suffix, i1, i2)                                                         \
-    SEC("kprobe/" #fn)                                                                             \
-    int eg_rootfs_verdict_kp_##fn##suffix(struct pt_regs *ctx)                                     \
-    {                                                                                              \
-        return leave_dentries(VERDICT_KPROBE_ARG(ctx, i1), VERDICT_KPROBE_ARG(ctx, i2), false);    \
-    }                                                                                              \
-    SEC("kprobe/" #fn)                                                                             \
-    int eg_rootfs_verdict_kp_##fn##suffix##_lg(struct pt_regs *ctx)                                \
-    {                                                                                              \
-        return leave_dentries(VERDICT_KPROBE_ARG(ctx, i1), VERDICT_KPROBE_ARG(ctx, i2), true);     \
-    }
-
-VERDICT_KPROBE(security_inode_unlink, , 1, -1)
-VERDICT_KPROBE(security_inode_rmdir, , 1, -1)
-VERDICT_KPROBE(security_inode_mkdir, , 1, -1)
-VERDICT_KPROBE(security_inode_mknod, , 1, -1)
-VERDICT_KPROBE(security_inode_symlink, , 1, -1)
-VERDICT_KPROBE(security_inode_link, , 0, 2)
-VERDICT_KPROBE(security_inode_rename, , 1, 3)
-VERDICT_KPROBE(security_inode_setattr, _a0, 0, -1)
-VERDICT_KPROBE(security_inode_setattr, _a1, 1, -1)
-VERDICT_KPROBE(security_inode_setxattr, _a0, 0, -1)
-VERDICT_KPROBE(security_inode_setxattr, _a1, 1, -1)
-VERDICT_KPROBE(security_inode_removexattr, _a0, 0, -1)
-VERDICT_KPROBE(security_inode_removexattr, _a1, 1, -1)
 
 /*
  * Read the user's path into `path` and, when it is relative, resolve its base (dirfd or cwd)

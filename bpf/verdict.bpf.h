@@ -161,8 +161,14 @@ static __always_inline bool eg_current_verdict(struct task_struct *task, __u64 *
      * x86 keeps these loads before the lookup below. Weaker orderings (arm64) need a barrier:
      * an atomic read-modify-write is one, and on this CPU's own cache slot it costs no
      * cache-line traffic (an atomic on the shared generation would bounce it between CPUs).
+     * The zero added is hidden from the compiler: an add of a constant 0 is rewritten as an
+     * atomic OR, an instruction kernels before 5.12 refuse ("BPF_STX uses reserved fields":
+     * the whole lifecycle object failed to load on arm64 5.10, Amazon Linux 2's Graviton
+     * kernel); a plain atomic add (BPF_XADD) loads everywhere.
      */
-    __sync_fetch_and_add(&vc->check, 0);
+    __u64 hidden_zero = 0;
+    asm volatile("" : "+r"(hidden_zero));
+    __sync_fetch_and_add(&vc->check, hidden_zero);
 #endif
     __u64 t = (__u64)task, start = EG_LOAD(legacy, task, start_time);
     struct css_set *cs = EG_LOAD(legacy, task, cgroups);

@@ -205,14 +205,25 @@ fetch_kernel() {
     dir=$(ls -d "$cache"/linux-image-* 2>/dev/null | grep -E "/${pattern#^}" | sort -V | tail -1 || true)
     if [ -z "$dir" ]; then
         apt_prepare
-        pkg=$(apt-cache "${apt_opts[@]}" search --names-only "$pattern" | awk '{print $1}' | sort -V | tail -1)
-        [ -n "$pkg" ] || { echo "kernel-matrix: no package matches $pattern" >&2; return 1; }
-        (cd "$cache" && apt-get "${apt_opts[@]}" -qq download "$pkg" >/dev/null)
+        # The newest package the mirror serves: an index can list a version whose file the
+        # mirror lacks (bullseye-security's arm64 kernels here), so older ones are tried too.
+        local candidates
+        candidates=$(apt-cache "${apt_opts[@]}" search --names-only "$pattern" | awk '{print $1}' | sort -V -r)
+        [ -n "$candidates" ] || { echo "kernel-matrix: no package matches $pattern" >&2; return 1; }
+        pkg=
+        for p in $candidates; do
+            if (cd "$cache" && apt-get "${apt_opts[@]}" -qq download "$p" >/dev/null 2>&1); then
+                pkg=$p
+                break
+            fi
+            echo "kernel-matrix: $p is listed but could not be downloaded; trying an older one" >&2
+        done
+        [ -n "$pkg" ] || { echo "kernel-matrix: no package of $pattern could be downloaded" >&2; return 1; }
         dir="$cache/$pkg"
         rm -rf "$dir.tmp"
-        dpkg -x "$cache/${pkg}"_*.deb "$dir.tmp"
+        dpkg -x "$cache/${pkg}"_*.deb "$dir.tmp" || { echo "kernel-matrix: cannot unpack $pkg" >&2; return 1; }
         rm -f "$cache/${pkg}"_*.deb
-        mv "$dir.tmp" "$dir"
+        mv "$dir.tmp" "$dir" || return 1
     fi
     # The module index (modules.dep, modules.alias) the package leaves to its postinst: the
     # guests run the host's modprobe when their kernel asks for a module (request_module).
@@ -401,7 +412,7 @@ make_userland() {
     deb=$(ls "$dir.tmp"/var/cache/apt/archives/busybox-static_*.deb)
     dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$cache/$arch-busybox"
     chmod 755 "$cache/$arch-busybox"
-    kdir=$(fetch_kernel 6.1)
+    kdir=$(fetch_kernel 6.1) || exit 1
     initrd="$cache/initrd-$(basename "$kdir" | sed 's/^linux-image-//').gz"
     make_initramfs "$kdir" "$initrd"
     local share=$cache/$arch-second-stage
@@ -435,7 +446,7 @@ make_userland() {
 IFS=, read -r -a kernel_list <<<"$kernels"
 runs=()
 for line in "${kernel_list[@]}"; do
-    kdir=$(fetch_kernel "$line")
+    kdir=$(fetch_kernel "$line") || exit 1
     kver=$(basename "$kdir" | sed 's/^linux-image-//')
     initrd="$cache/initrd-$kver.gz"
     [ -s "$initrd" ] && [ "$initrd" -nt "$0" ] || make_initramfs "$kdir" "$initrd"
@@ -452,7 +463,7 @@ for v in ${variants[@]+"${variants[@]}"}; do
     mode=${line#*/}
     [ "$mode" != "$line" ] || mode=$(cgroup_modes='' kernel_modes "$line" | awk '{print $1}')
     line=${line%%/*}
-    kdir=$(fetch_kernel "$line")
+    kdir=$(fetch_kernel "$line") || exit 1
     kver=$(basename "$kdir" | sed 's/^linux-image-//')
     initrd="$cache/initrd-$kver.gz"
     [ -s "$initrd" ] && [ "$initrd" -nt "$0" ] || make_initramfs "$kdir" "$initrd"
