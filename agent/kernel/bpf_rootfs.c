@@ -81,7 +81,13 @@ static bool is_fentry_section(const char *sec)
     return strncmp(sec, "fentry/", 7) == 0 || strncmp(sec, "fexit/", 6) == 0;
 }
 
-/* The kprobe twins of the function hooks, loaded with the tracepoints. */
+/*
+ * The kprobe twins of the function hooks, loaded with the tracepoints. No fallback without
+ * them at load: a kernel that loads the tracepoint programs loads these (both program types
+ * come with CONFIG_BPF_EVENTS and are offered the same helpers); what a kernel can refuse is
+ * their attachment (kprobes off: this project's 6.18 host, ENOENT), reported per group and
+ * leaving the tracepoints in place.
+ */
 static bool is_kprobe_section(const char *sec)
 {
     return strncmp(sec, "kprobe/", 7) == 0;
