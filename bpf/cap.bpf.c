@@ -639,3 +639,40 @@ int BPF_PROG(eg_cap_mmap_addr_fexit_lg, unsigned long addr, int ret)
 {
     return cap_mmap_addr_exit(ctx, addr, ret, true);
 }
+
+#define EG_CAP_SYS_RAWIO_BIT (1ULL << CAP_SYS_RAWIO_NR)
+
+/*
+ * The same check with the kprobe fallback (kernels that cannot attach fexit: arm64 before
+ * 6.4; Debian's arm64 5.10 inlines cap_capable there too), from the entry alone rather than
+ * a kretprobe on every mmap of the host: cap_mmap_addr() asks cap_capable() about the initial
+ * user namespace directly (no LSM in between), and that answer is known before it is asked:
+ * granted when the credential belongs to the initial user namespace and has CAP_SYS_RAWIO
+ * effective, refused otherwise (a check against an ancestor namespace never passes,
+ * security/commoncap.c). cap_effective is 64 bits in every layout (two u32 before 6.3, a u64
+ * since), read whole on these little-endian targets.
+ */
+static __always_inline int cap_mmap_addr_entry(void *ctx, unsigned long addr, const bool legacy)
+{
+    if (addr >= eg_mmap_min_addr)
+        return 0;
+    struct task_struct *task = eg_current_task(legacy);
+    const struct cred *cred = EG_LOAD(legacy, task, cred);
+    __u64 effective = 0;
+    bpf_probe_read_kernel(&effective, sizeof(effective), &cred->cap_effective);
+    const struct user_namespace *init = initial_user_ns(cred);
+    bool granted = BPF_CORE_READ(cred, user_ns) == init && (effective & EG_CAP_SYS_RAWIO_BIT);
+    return handle_cap(ctx, cred, init, false, CAP_SYS_RAWIO_NR, granted ? 0 : -1, legacy);
+}
+
+SEC("kprobe/cap_mmap_addr")
+int BPF_KPROBE(eg_cap_mmap_addr_kprobe, unsigned long addr)
+{
+    return cap_mmap_addr_entry(ctx, addr, false);
+}
+
+SEC("kprobe/cap_mmap_addr")
+int BPF_KPROBE(eg_cap_mmap_addr_kprobe_lg, unsigned long addr)
+{
+    return cap_mmap_addr_entry(ctx, addr, true);
+}

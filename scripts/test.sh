@@ -106,6 +106,7 @@ if [ "$matrix" != 0 ]; then
     kprobe+=,$cap.test_mount_in_a_user_namespace_it_created_is_namespaced_not_host
     kprobe+=,$cap.test_checks_from_several_syscalls_name_them_all
     kprobe+=,$cap.test_host_processes_are_not_reported
+    kprobe+=,$cap.test_mapping_below_mmap_min_addr_is_a_sys_rawio_check
     rootfs=test_rootfs.RootfsWrites
     kprobe+=,$rootfs.test_path_operations_of_a_container_that_exits_at_once_are_decided_in_the_kernel
     kprobe+=,$rootfs.test_a_verdict_left_by_a_failed_call_is_not_taken_by_a_later_one

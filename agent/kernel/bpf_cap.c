@@ -1,7 +1,8 @@
 /*
  * Capability checks (bpf/cap.bpf.c): tp_btf/cap_capable where the kernel has
  * the tracepoint, else fexit, else kprobe+kretprobe on cap_capable. With fexit also
- * fexit/cap_mmap_addr, whose CAP_SYS_RAWIO check inlines cap_capable on ECS kernels.
+ * fexit/cap_mmap_addr, whose CAP_SYS_RAWIO check inlines cap_capable on ECS kernels; with kprobe
+ * the same check from kprobe/cap_mmap_addr's entry.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ static int try_variant(struct eg_bpf *b, const struct eg_bpf_options *opt,
     bpf_program__set_autoload(s->progs.eg_cap_capable_kretprobe, kprobe);
     /* The CAP_SYS_RAWIO check cap_capable's function hook misses where it is inlined. */
     bpf_program__set_autoload(s->progs.eg_cap_mmap_addr_fexit, fexit && mmap_addr);
+    bpf_program__set_autoload(s->progs.eg_cap_mmap_addr_kprobe, kprobe && mmap_addr);
     eg_bpf_select_legacy(s->obj, legacy);
     /* Run by the detector on each CPU (eg_bpf_cap_flush), never attached. */
     bpf_program__set_autoattach(s->progs.eg_cap_flush, false);
@@ -131,12 +133,18 @@ static int load_cap(struct eg_bpf *b, const struct eg_bpf_options *opt, const st
                                         forced, cap_variant_names[v], r))
             continue;
         bool fexit = v == CAP_FEXIT || v == CAP_FEXIT_LG;
-        bool mmap_addr = fexit && eg_bpf_btf_has(vmlinux, "cap_mmap_addr", BTF_KIND_FUNC);
+        bool kprobe = v == CAP_KPROBE || v == CAP_KPROBE_LG;
+        bool mmap_addr =
+            (fexit || kprobe) && eg_bpf_btf_has(vmlinux, "cap_mmap_addr", BTF_KIND_FUNC);
         struct cap_bpf *s = NULL;
         if (try_variant(b, opt, ranges, v, mmap_addr, why, sizeof(why), &s) == 0) {
             /* Before the chosen variant's line, which stays the last (the report's "ok"). */
-            if (fexit)
-                eg_bpf_hook_attempt(r, "fexit/cap_mmap_addr (CAP_SYS_RAWIO below mmap_min_addr)",
+            if (fexit || kprobe)
+                eg_bpf_hook_attempt(r,
+                                    fexit
+                                        ? "fexit/cap_mmap_addr (CAP_SYS_RAWIO below mmap_min_addr)"
+                                        : "kprobe/cap_mmap_addr (CAP_SYS_RAWIO below "
+                                          "mmap_min_addr)",
                                     mmap_addr ? "ok" : "cap_mmap_addr not in kernel BTF");
             eg_bpf_hook_attempt(r, cap_variant_names[v], "ok");
             snprintf(r->chosen, sizeof(r->chosen), "%s", cap_variant_names[v]);
