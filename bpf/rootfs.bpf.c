@@ -794,24 +794,20 @@ static __always_inline int record_exec_start(struct linux_binprm *bprm, const bo
     return 0;
 }
 
+/* fentry, and the same as a kprobe, loaded with the tracepoints where fentry cannot attach. */
 #define EXEC_START_FLAVOUR(suffix, lg)                                                             \
     SEC("fentry/security_bprm_creds_for_exec")                                                     \
     int BPF_PROG(eg_rootfs_exec_start##suffix, struct linux_binprm *bprm)                          \
     {                                                                                              \
         return record_exec_start(bprm, lg);                                                        \
-    }
-EXEC_START_FLAVOUR(, false)
-EXEC_START_FLAVOUR(_lg, true)
-
-/* The same as a kprobe, loaded with the tracepoints (kernels that cannot attach fentry). */
-#define EXEC_START_KPROBE(suffix, lg)                                                              \
+    }                                                                                              \
     SEC("kprobe/security_bprm_creds_for_exec")                                                     \
     int BPF_KPROBE(eg_rootfs_exec_start_kp##suffix, struct linux_binprm *bprm)                     \
     {                                                                                              \
         return record_exec_start(bprm, lg);                                                        \
     }
-EXEC_START_KPROBE(, false)
-EXEC_START_KPROBE(_lg, true)
+EXEC_START_FLAVOUR(, false)
+EXEC_START_FLAVOUR(_lg, true)
 
 /*
  * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and
