@@ -308,10 +308,36 @@ struct {
 } eg_mount_targets SEC(".maps");
 
 /*
+ * A block device's file system the new mount API set up in a container and has not attached
+ * yet, by super block (its address; the value checks the device and container again, so a
+ * super block freed and reused at that address for another is not taken for it): what
+ * security_move_mount looks up to say where it was attached (EG_ESC_MOUNT_ATTACHED). Only
+ * set-ups outside mount(2) are kept, so a container's volumes, whose file systems the host set
+ * up, are never among them (a clone of one attached elsewhere says nothing).
+ */
+struct eg_new_api_mount {
+    __u64 cgroup_id;
+    __u32 dev;
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 256);
+    __type(key, __u64);
+    __type(value, struct eg_new_api_mount);
+} eg_new_api_mounts SEC(".maps");
+
+/* The super block flags the finding names: RDONLY, SYNCHRONOUS, MANDLOCK, DIRSYNC, LAZYTIME
+ * (include/linux/fs.h SB_*; the agent's list, detect_escape.c). */
+#define EG_SB_FLAGS_REPORTED ((1u << 0) | (1u << 4) | (1u << 6) | (1u << 7) | (1u << 25))
+
+/*
  * A file system set up by `task` (container `cgid`) for a mount, the new fs_context's root in
  * place (EG_ESC_BLOCK_MOUNT): recorded when it lives on a block device. What decides is the
  * super block the kernel set up, not the source name the process gave. path2: mount(2)'s
- * target from the task's root (the new mount API names its target only later, at move_mount).
+ * target from the task's root; the new mount API names its target only later, at move_mount
+ * (eg_escape_mount_attached), so its super block is kept for that.
  */
 static __always_inline void eg_escape_block_mount(struct task_struct *task, __u64 cgid,
                                                   struct fs_context *fc, const bool legacy)
@@ -321,8 +347,15 @@ static __always_inline void eg_escape_block_mount(struct task_struct *task, __u6
         return;
     if (!eg_escape_wanted(eg_in_setup(task, legacy)))
         return;
-    struct eg_escape_event *e = eg_escape_open_reserve(
-        task, cgid, EG_ESC_BLOCK_MOUNT, 0, BPF_CORE_READ(sb, s_dev), BPF_CORE_READ(fc, sb_flags));
+    __u32 dev = BPF_CORE_READ(sb, s_dev);
+    bool by_mount_syscall = eg_current_syscall_nr(legacy) == EG_NR_MOUNT;
+    if (!by_mount_syscall) {
+        struct eg_new_api_mount m = {.cgroup_id = cgid, .dev = dev};
+        __u64 at = (__u64)sb;
+        bpf_map_update_elem(&eg_new_api_mounts, &at, &m, BPF_ANY);
+    }
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, EG_ESC_BLOCK_MOUNT, 0, dev, BPF_CORE_READ(fc, sb_flags));
     if (!e)
         return;
     bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(sb, s_type, name));
@@ -336,11 +369,43 @@ static __always_inline void eg_escape_block_mount(struct task_struct *task, __u6
         struct path *at = (struct path *)*target;
         bpf_map_delete_elem(&eg_mount_targets, &tid);
         /* Only inside the mount(2) that recorded it (an entry a failed call left is stale). */
-        if (eg_current_syscall_nr(legacy) == EG_NR_MOUNT &&
-            eg_dentry_path(task, BPF_CORE_READ(at, dentry), BPF_CORE_READ(at, mnt), e->path2,
-                           legacy) != 0)
+        if (by_mount_syscall && eg_dentry_path(task, BPF_CORE_READ(at, dentry),
+                                               BPF_CORE_READ(at, mnt), e->path2, legacy) != 0)
             e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
     }
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
+/*
+ * move_mount(2) by `task` (container `cgid`) attaching `from` at `to` (EG_ESC_MOUNT_ATTACHED):
+ * recorded only for a file system this container set up on a block device through the new
+ * mount API (eg_new_api_mounts), to name its mount point. The set-up was already reported;
+ * this record completes it.
+ */
+static __always_inline void eg_escape_mount_attached(struct task_struct *task, __u64 cgid,
+                                                     const struct path *from, const struct path *to,
+                                                     const bool legacy)
+{
+    struct vfsmount *mnt = BPF_CORE_READ(from, mnt);
+    struct super_block *sb = BPF_CORE_READ(mnt, mnt_sb);
+    __u64 at = (__u64)sb;
+    struct eg_new_api_mount *m = bpf_map_lookup_elem(&eg_new_api_mounts, &at);
+    __u32 dev = BPF_CORE_READ(sb, s_dev);
+    if (!m || m->cgroup_id != cgid || m->dev != dev)
+        return;
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, EG_ESC_MOUNT_ATTACHED, 0, dev,
+                               (__u32)BPF_CORE_READ(sb, s_flags) & EG_SB_FLAGS_REPORTED);
+    if (!e)
+        return;
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(sb, s_type, name));
+    /* As eg_mount_ns: the struct mount around the vfsmount, its address as a number. */
+    struct mount *mp = (struct mount *)((__u64)mnt - bpf_core_field_offset(struct mount, mnt));
+    if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(mp, mnt_devname)) < 0)
+        e->path[0] = '\0';
+    if (eg_dentry_path(task, BPF_CORE_READ(to, dentry), BPF_CORE_READ(to, mnt), e->path2, legacy) !=
+        0)
+        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 

@@ -380,11 +380,12 @@ enum eg_escape_technique {
     EG_ESC_MODULE_LOAD = 8,
     /*
      * A file system on a block device set up for a mount by a contained process (mount(2) or
-     * fsconfig's create; fexit on vfs_get_tree, where fentry loads): the host's disk, or any
+     * fsconfig's create; fexit on vfs_get_tree where fentry attaches, else a kprobe on
+     * vfs_create_mount, mount(2)'s and fsmount's next step): the host's disk, or any
      * block device the container reached. dev: the file system's device (s_dev); path: the
      * mount's source as given (fs_context->source); path2: mount(2)'s target from the task's
-     * root (path_mount's, where fentry loads; "" for the new mount API); name: the file
-     * system type; arg0: the
+     * root (path_mount's; "" for the new mount API, whose mount point EG_ESC_MOUNT_ATTACHED
+     * carries); name: the file system type; arg0: the
      * super block flags asked for (SB_RDONLY, SB_NOSUID...); arg1: repeats absorbed as for
      * EG_ESC_RELEASE_AGENT.
      */
@@ -402,6 +403,16 @@ enum eg_escape_technique {
      * kernel-internal file.
      */
     EG_ESC_RUNTIME_EXE_OPEN = 10,
+    /*
+     * A file system the new mount API set up on a block device in the same container
+     * (EG_ESC_BLOCK_MOUNT without a target: fsconfig's create, or fsmount) attached by
+     * move_mount(2) (security_move_mount). Carries what the set-up could not: the mount point.
+     * dev: the file system's device; path: the mount's source name (struct mount's
+     * mnt_devname); path2: the mount point from the task's root; name: the file system type;
+     * arg0: the super block's flags (SB_RDONLY...); arg1: repeats absorbed as for
+     * EG_ESC_RELEASE_AGENT. The same behaviour as the set-up's record, not another one.
+     */
+    EG_ESC_MOUNT_ATTACHED = 11,
 };
 
 /* eg_escape_event.arg0 of EG_ESC_MODULE_LOAD */

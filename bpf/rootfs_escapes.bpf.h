@@ -6,8 +6,8 @@
  * fentry loads, and the loader attaches each of its programs on its own, best effort. The
  * decisions are in escape_open.bpf.h; here are only the attachments: userfaultfd(2)'s exit, a
  * unix stream connect (the LSM hook, or connect(2)'s exit), a file system set up for a mount
- * (vfs_get_tree, with mount(2)'s target from path_mount's entry), /proc/<pid>/exe opened
- * (get_task_exe_file).
+ * (vfs_get_tree or vfs_create_mount, with mount(2)'s target from path_mount's entry and the new
+ * API's from security_move_mount), /proc/<pid>/exe opened (get_task_exe_file).
  */
 #ifndef ECSGUARD_ROOTFS_ESCAPES_BPF_H
 #define ECSGUARD_ROOTFS_ESCAPES_BPF_H
@@ -90,7 +90,11 @@ HOST_SOCKET_FLAVOUR(_lg, true)
 /*
  * A file system set up for a mount by a contained process (EG_ESC_BLOCK_MOUNT,
  * bpf/escape_open.bpf.h): the exit of vfs_get_tree(), which both mount(2) and the new mount
- * API (fsconfig's create) go through. Functions only: no tracepoint sees the super block.
+ * API (fsconfig's create) go through. Where fentry cannot attach (arm64 before 6.4) but kprobes
+ * can: the entry of vfs_create_mount(), the next step of both (mount(2) and fsmount(2), the
+ * file system already set up: its fs_context's root in place); a create never mounted is not
+ * seen there, and cannot be reached without one. Functions only: no tracepoint sees the super
+ * block.
  */
 #define BLOCK_MOUNT_FLAVOUR(suffix, lg)                                                            \
     SEC("fexit/vfs_get_tree")                                                                      \
@@ -104,27 +108,75 @@ HOST_SOCKET_FLAVOUR(_lg, true)
         if (task)                                                                                  \
             eg_escape_block_mount(task, cgid, fc, legacy);                                         \
         return 0;                                                                                  \
+    }                                                                                              \
+    SEC("kprobe/vfs_create_mount")                                                                 \
+    int BPF_KPROBE(eg_rootfs_block_mount_kp##suffix, struct fs_context *fc)                        \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        __u64 cgid;                                                                                \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (task)                                                                                  \
+            eg_escape_block_mount(task, cgid, fc, legacy);                                         \
+        return 0;                                                                                  \
     }
 BLOCK_MOUNT_FLAVOUR(, false)
 BLOCK_MOUNT_FLAVOUR(_lg, true)
 
 /* mount(2)'s target, for the block-mount record made inside it (eg_mount_targets). */
+static __always_inline int record_mount_target(struct path *path, const bool legacy)
+{
+    __u64 cgid;
+    if (!eg_contained_current(&cgid, legacy))
+        return 0;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    __u64 at = (__u64)path;
+    bpf_map_update_elem(&eg_mount_targets, &tid, &at, BPF_ANY);
+    return 0;
+}
+
 #define MOUNT_TARGET_FLAVOUR(suffix, lg)                                                           \
     SEC("fentry/path_mount")                                                                       \
     int BPF_PROG(eg_rootfs_mount_target##suffix, const char *dev_name, struct path *path)          \
     {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        __u64 cgid;                                                                                \
-        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
-        if (!task)                                                                                 \
-            return 0;                                                                              \
-        __u32 tid = (__u32)bpf_get_current_pid_tgid();                                             \
-        __u64 at = (__u64)path;                                                                    \
-        bpf_map_update_elem(&eg_mount_targets, &tid, &at, BPF_ANY);                                \
-        return 0;                                                                                  \
+        return record_mount_target(path, lg);                                                      \
+    }                                                                                              \
+    SEC("kprobe/path_mount")                                                                       \
+    int BPF_KPROBE(eg_rootfs_mount_target_kp##suffix, const char *dev_name, struct path *path)     \
+    {                                                                                              \
+        return record_mount_target(path, lg);                                                      \
     }
 MOUNT_TARGET_FLAVOUR(, false)
 MOUNT_TARGET_FLAVOUR(_lg, true)
+
+/*
+ * move_mount(2) attaching a mount (EG_ESC_MOUNT_ATTACHED, bpf/escape_open.bpf.h): the LSM hook
+ * the system call calls with both paths resolved, so the names the process passed are not
+ * read again.
+ */
+static __always_inline int record_mount_attached(const struct path *from, const struct path *to,
+                                                 const bool legacy)
+{
+    __u64 cgid;
+    struct task_struct *task = eg_contained_current(&cgid, legacy);
+    if (task && eg_escape_wanted(eg_in_setup(task, legacy)))
+        eg_escape_mount_attached(task, cgid, from, to, legacy);
+    return 0;
+}
+
+#define MOUNT_ATTACHED_FLAVOUR(suffix, lg)                                                         \
+    SEC("fentry/security_move_mount")                                                              \
+    int BPF_PROG(eg_rootfs_move_mount##suffix, const struct path *from, const struct path *to)     \
+    {                                                                                              \
+        return record_mount_attached(from, to, lg);                                                \
+    }                                                                                              \
+    SEC("kprobe/security_move_mount")                                                              \
+    int BPF_KPROBE(eg_rootfs_move_mount_kp##suffix, const struct path *from,                       \
+                   const struct path *to)                                                          \
+    {                                                                                              \
+        return record_mount_attached(from, to, lg);                                                \
+    }
+MOUNT_ATTACHED_FLAVOUR(, false)
+MOUNT_ATTACHED_FLAVOUR(_lg, true)
 
 /*
  * /proc/<pid>/exe followed by a contained process (EG_ESC_RUNTIME_EXE_OPEN,

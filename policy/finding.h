@@ -57,6 +57,9 @@ struct eg_finding {
     bool emitted;    /* at least once */
     bool suppressed; /* policy said no at the last evaluation */
     bool refresh;    /* emitted before its ECS task was known: re-emit once it is */
+    /* A detail learnt after an emission (a mount's point, once attached): emit an update even
+     * though the count did not change. */
+    bool details_changed;
 
     /* Where it happened (captured with the behaviour's first event). */
     struct eg_where where;

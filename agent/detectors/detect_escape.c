@@ -69,6 +69,7 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
         *out = EG_FT_KERNEL_MODULE_LOADED;
         return true;
     case EG_ESC_BLOCK_MOUNT:
+    case EG_ESC_MOUNT_ATTACHED:
         *out = EG_FT_MOUNTS_HOST_DIRECTORY;
         return true;
     case EG_ESC_RUNTIME_EXE_OPEN:
@@ -162,9 +163,10 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
         break;
     case EG_ESC_RELEASE_AGENT:
     case EG_ESC_HOST_FILE_WRITE:
-    case EG_ESC_USERFAULTFD: /* the executable */
-    case EG_ESC_HOST_SOCKET: /* the socket file */
-    case EG_ESC_BLOCK_MOUNT: /* the file system's device (ino 0) */
+    case EG_ESC_USERFAULTFD:    /* the executable */
+    case EG_ESC_HOST_SOCKET:    /* the socket file */
+    case EG_ESC_BLOCK_MOUNT:    /* the file system's device (ino 0) */
+    case EG_ESC_MOUNT_ATTACHED: /* the same behaviour: its set-up's finding */
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
@@ -176,7 +178,8 @@ static uint64_t occurrences(const struct eg_escape_event *e)
 {
     if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE ||
         e->technique == EG_ESC_USERFAULTFD || e->technique == EG_ESC_HOST_SOCKET ||
-        e->technique == EG_ESC_BLOCK_MOUNT || e->technique == EG_ESC_RUNTIME_EXE_OPEN)
+        e->technique == EG_ESC_BLOCK_MOUNT || e->technique == EG_ESC_MOUNT_ATTACHED ||
+        e->technique == EG_ESC_RUNTIME_EXE_OPEN)
         return 1 + (uint64_t)e->arg1;
     return 1;
 }
@@ -211,6 +214,18 @@ static void add_block_mount_context(struct json_object *ctx, const struct eg_esc
     char dev[24];
     snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffffu);
     json_object_object_add(ctx, "blockDevice", json_object_new_string(dev));
+}
+
+/*
+ * The mount point of a block mount's finding learnt after it was made (the new mount API
+ * attaches later): added once, the first attachment's, and emitted as an update.
+ */
+static void add_mount_target(struct eg_finding *f, const struct eg_escape_event *e)
+{
+    if (!f->context || !e->path2[0] || json_object_object_get_ex(f->context, "mountTarget", NULL))
+        return;
+    json_object_object_add(f->context, "mountTarget", str_of(e->path2, EG_PATH_LEN));
+    f->details_changed = true;
 }
 
 static struct json_object *context_of(const struct eg_escape_event *e, bool runtime_binary)
@@ -283,6 +298,7 @@ static struct json_object *context_of(const struct eg_escape_event *e, bool runt
                                                           : "init_module"));
         break;
     case EG_ESC_BLOCK_MOUNT:
+    case EG_ESC_MOUNT_ATTACHED:
         add_block_mount_context(ctx, e);
         break;
     case EG_ESC_RUNTIME_EXE_OPEN:
@@ -394,9 +410,23 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
     eg_finding_key_init(&key, type, &w);
     key_parts(&key, e);
     uint64_t ms = eg_event_epoch_ms(h->ts_ns);
+    uint64_t now = eg_now_ms();
+    /*
+     * The new mount API's attachment completes the set-up's finding (same key): its mount
+     * point, not another occurrence. Without that finding (retired, or set up before the
+     * agent ran) it is the finding's first record.
+     */
+    if (e->technique == EG_ESC_MOUNT_ATTACHED) {
+        struct eg_finding *open = eg_aggregator_find(d->env.findings, key.text, now);
+        if (open) {
+            eg_aggregator_record(d->env.findings, key.text, type, ms, 0, now, &(bool){false});
+            add_mount_target(open, e);
+            return;
+        }
+    }
     bool created = false;
-    struct eg_finding *f = eg_aggregator_record(d->env.findings, key.text, type, ms, occurrences(e),
-                                                eg_now_ms(), &created);
+    struct eg_finding *f =
+        eg_aggregator_record(d->env.findings, key.text, type, ms, occurrences(e), now, &created);
     if (!f) {
         d->stats.findings_dropped++;
         return;

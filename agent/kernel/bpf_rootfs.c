@@ -43,7 +43,8 @@ struct rootfs_loaded {
  * on the root filesystem (bpf/rootfs.bpf.c); fentry, or kprobes with the tracepoints (a kernel
  * that cannot attach fentry may still run kprobes: arm64 before 6.4).
  * GROUP_ESCAPE: escape techniques this object attaches for (a connect to a host socket; a
- * block device's file system mounted and /proc/<pid>/exe opened, functions only). GROUP_EXEC_START:
+ * block device's file system mounted, functions only: fentry, or kprobes with the tracepoints;
+ * /proc/<pid>/exe opened, fentry only). GROUP_EXEC_START:
  * the file an exec starts from, for a #! script written in the container (fentry or kprobe).
  */
 enum prog_group {
@@ -61,7 +62,8 @@ static const char *const group_attach[2][GROUPS] = {
         "tracepoint/syscalls/sys_exit_<path and fd ops>",
         "tracepoint/syscalls/sys_enter_mmap,mprotect",
         "kprobe/security_inode_<path ops> (where a name lands)",
-        "tracepoint/syscalls/sys_exit_connect (host sockets; block mounts: functions only)",
+        "tracepoint/syscalls/sys_exit_connect,kprobe/vfs_create_mount,path_mount,"
+        "security_move_mount (escapes)",
         "kprobe/security_bprm_creds_for_exec (#! scripts)",
     },
     {
@@ -69,8 +71,8 @@ static const char *const group_attach[2][GROUPS] = {
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
-        "fentry/security_unix_stream_connect,fexit/vfs_get_tree,fentry/path_mount,"
-        "fexit/get_task_exe_file (host sockets, block mounts, runtime executables opened)",
+        "fentry/security_unix_stream_connect,path_mount,security_move_mount,"
+        "fexit/vfs_get_tree,get_task_exe_file (escapes)",
         "fentry/security_bprm_creds_for_exec (#! scripts)",
     },
 };
@@ -106,7 +108,8 @@ static const char *syscall_of(const char *sec)
     if (strstr(sec, "security_unix_stream_connect"))
         return "connect";
     /* The block-device mount check: where mount(2) and fsconfig set a file system up. */
-    if (strstr(sec, "vfs_get_tree") || strstr(sec, "path_mount"))
+    if (strstr(sec, "vfs_get_tree") || strstr(sec, "vfs_create_mount") ||
+        strstr(sec, "path_mount") || strstr(sec, "security_move_mount"))
         return "mount";
     /* /proc/<pid>/exe opened (another process's executable). */
     if (strstr(sec, "get_task_exe_file"))

@@ -88,9 +88,15 @@ static uint64_t age_ms(uint64_t now_ms, uint64_t then_ms)
     return now_ms > then_ms ? now_ms - then_ms : 0;
 }
 
+/* Something the last emission did not say: more occurrences, or a detail learnt since. */
+static bool unsent_change(const struct eg_finding *f)
+{
+    return f->count != f->emitted_count || f->details_changed;
+}
+
 static bool pending_change(const struct eg_finding *f)
 {
-    return !f->emitted || f->count != f->emitted_count || f->refresh;
+    return !f->emitted || unsent_change(f) || f->refresh;
 }
 
 /* Make room: retire the oldest finding that has nothing left to emit. */
@@ -183,7 +189,7 @@ static uint64_t next_due(const struct eg_aggregator *a, const struct eg_finding 
     if (!f->emitted)
         return now_ms; /* its emission was deferred (task still resolving): try every flush */
     uint64_t due = f->created_ms + a->cfg.window_ms;
-    if (f->count != f->emitted_count && f->last_emit_ms + a->cfg.interval_ms < due)
+    if (unsent_change(f) && f->last_emit_ms + a->cfg.interval_ms < due)
         due = f->last_emit_ms + a->cfg.interval_ms;
     if (f->refresh && f->last_emit_ms + 1000 < due)
         due = f->last_emit_ms + 1000;
@@ -217,6 +223,7 @@ static void settle(struct eg_aggregator *a, struct eg_finding *f, enum eg_emit_r
     }
     f->emitted = true;
     f->emitted_count = f->count;
+    f->details_changed = false;
     f->last_emit_ms = now_ms;
     a->unsaved |= EG_UNSAVED_CHANGES;
 }
@@ -232,7 +239,7 @@ void eg_aggregator_flush(struct eg_aggregator *a, uint64_t now_ms, bool final, e
         if (!f)
             continue;
         bool due = !f->emitted ||
-                   (f->count != f->emitted_count &&
+                   (unsent_change(f) &&
                     (final || age_ms(now_ms, f->last_emit_ms) >= a->cfg.interval_ms)) ||
                    (f->refresh && age_ms(now_ms, f->last_emit_ms) >= 1000);
         if (due)

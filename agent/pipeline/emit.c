@@ -77,10 +77,10 @@ enum eg_emit_result eg_emit_finding(void *ctx, struct eg_finding *f, uint64_t no
         /* Still resolving: hold a new finding briefly, never past the grace period. */
         if (!final && !f->emitted && now_ms < f->created_ms + e->resolve_grace_ms)
             return EG_EMIT_DEFERRED;
-        if (!final && f->emitted && f->count == f->emitted_count)
+        if (!final && f->emitted && f->count == f->emitted_count && !f->details_changed)
             return EG_EMIT_DEFERRED; /* a refresh with nothing new to say */
     }
-    if (f->emitted && f->refresh && f->count == f->emitted_count && !task) {
+    if (f->emitted && f->refresh && f->count == f->emitted_count && !f->details_changed && !task) {
         f->refresh = false; /* settled without a task (not an ECS container) */
         return EG_EMIT_DEFERRED;
     }

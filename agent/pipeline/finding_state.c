@@ -112,6 +112,7 @@ static struct json_object *finding_json(const struct eg_finding *f)
     json_object_object_add(o, "emitted", json_object_new_boolean(f->emitted));
     json_object_object_add(o, "suppressed", json_object_new_boolean(f->suppressed));
     json_object_object_add(o, "refresh", json_object_new_boolean(f->refresh));
+    json_object_object_add(o, "detailsChanged", json_object_new_boolean(f->details_changed));
     struct json_object *w = json_object_new_object();
     put_u64(w, "cgroupId", f->where.cgroup_id);
     put_u64(w, "hostNs", f->where.host_ns);
@@ -300,6 +301,7 @@ static struct eg_finding *read_finding(struct json_object *o)
     f->emitted = get_bool(o, "emitted");
     f->suppressed = get_bool(o, "suppressed");
     f->refresh = get_bool(o, "refresh");
+    f->details_changed = get_bool(o, "detailsChanged");
     struct json_object *w, *v;
     if (json_object_object_get_ex(o, "where", &w) && json_object_is_type(w, json_type_object)) {
         f->where.cgroup_id = get_u64(w, "cgroupId");

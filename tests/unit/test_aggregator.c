@@ -88,6 +88,30 @@ static void new_findings_at_once_updates_once_per_interval(void **state)
     eg_aggregator_free(a);
 }
 
+/* A detail learnt after the emission is an update of its own, once per interval like a count. */
+static void learnt_details_are_emitted_as_updates(void **state)
+{
+    (void)state;
+    struct eg_aggregator *a = new_agg(16);
+    struct emitted e = {0};
+    bool created;
+    struct eg_finding *f =
+        eg_aggregator_record(a, "k", EG_FT_MOUNTS_HOST_DIRECTORY, 0, 1, 0, &created);
+    eg_aggregator_flush(a, 0, false, emit, &e);
+    assert_int_equal(e.calls, 1);
+    eg_aggregator_record(a, "k", EG_FT_MOUNTS_HOST_DIRECTORY, 10, 0, 10, &created);
+    f->details_changed = true;
+    eg_aggregator_flush(a, 100, false, emit, &e);
+    assert_int_equal(e.calls, 1); /* inside the interval */
+    eg_aggregator_flush(a, 5000, false, emit, &e);
+    assert_int_equal(e.calls, 2);
+    assert_int_equal(e.last_count, 1);
+    assert_false(f->details_changed);
+    eg_aggregator_flush(a, 20000, false, emit, &e);
+    assert_int_equal(e.calls, 2);
+    eg_aggregator_free(a);
+}
+
 static void held_findings_are_retried(void **state)
 {
     (void)state;
@@ -358,6 +382,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(repeats_update_one_finding),
         cmocka_unit_test(new_findings_at_once_updates_once_per_interval),
+        cmocka_unit_test(learnt_details_are_emitted_as_updates),
         cmocka_unit_test(held_findings_are_retried),
         cmocka_unit_test(window_end_starts_a_new_finding),
         cmocka_unit_test(full_table_retires_emitted_then_counts_drops),

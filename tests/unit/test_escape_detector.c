@@ -246,6 +246,58 @@ static void host_resource_techniques(void **state)
 }
 
 /*
+ * The new mount API: the set-up's record has no mount point; the attachment that follows
+ * completes the same finding (count unchanged, an update due) with the first point only. An
+ * attachment with no finding open (set up before the agent ran) makes the finding itself.
+ */
+static void new_mount_api_attachment_completes_the_finding(void **state)
+{
+    struct fixture *fx = *state;
+    struct eg_escape_detector *d = fx->d;
+    struct eg_escape_event blk = escape(EG_ESC_BLOCK_MOUNT, 0, "minix");
+    blk.dev = (7u << 20) | 3u;
+    snprintf(blk.path, sizeof(blk.path), "/dev/hostdisk");
+    blk.path2[0] = '\0';
+    eg_escape_on_event(d, &blk.hdr, &blk, sizeof(blk));
+    struct collected c = {0};
+    eg_aggregator_foreach(fx->findings, collect, &c);
+    assert_int_equal(c.n, 1);
+    struct eg_finding *f = c.f[0];
+    assert_false(json_object_object_get_ex(f->context, "mountTarget", NULL));
+    f->emitted = true; /* as after its first emission */
+    f->emitted_count = f->count;
+
+    struct eg_escape_event at = blk;
+    at.technique = EG_ESC_MOUNT_ATTACHED;
+    snprintf(at.path2, sizeof(at.path2), "/mnt/host");
+    eg_escape_on_event(d, &at.hdr, &at, sizeof(at));
+    snprintf(at.path2, sizeof(at.path2), "/mnt/again");
+    eg_escape_on_event(d, &at.hdr, &at, sizeof(at));
+    c.n = 0;
+    eg_aggregator_foreach(fx->findings, collect, &c);
+    assert_int_equal(c.n, 1);
+    assert_ptr_equal(c.f[0], f);
+    assert_int_equal(f->count, 1);
+    assert_true(f->details_changed);
+    assert_string_equal(ctx_str(f, "mountTarget"), "/mnt/host");
+    assert_string_equal(ctx_str(f, "mountSource"), "/dev/hostdisk");
+
+    /* Another device attached with no set-up seen: its own finding, from the attachment. */
+    struct eg_escape_event lone = at;
+    lone.dev = (7u << 20) | 4u;
+    snprintf(lone.path2, sizeof(lone.path2), "/mnt/other");
+    eg_escape_on_event(d, &lone.hdr, &lone, sizeof(lone));
+    c.n = 0;
+    eg_aggregator_foreach(fx->findings, collect, &c);
+    assert_int_equal(c.n, 2);
+    struct eg_finding *g = c.f[0] == f ? c.f[1] : c.f[0];
+    assert_int_equal(g->type, EG_FT_MOUNTS_HOST_DIRECTORY);
+    assert_int_equal(g->count, 1);
+    assert_string_equal(ctx_str(g, "mountTarget"), "/mnt/other");
+    assert_string_equal(ctx_str(g, "blockDevice"), "7:4");
+}
+
+/*
  * A runtime's executable opened through /proc/<pid>/exe (the first step of CVE-2019-5736): its
  * own RuncContainerEscape behaviour beside the overwrite of the same file; runc's memfd copy of
  * itself is one too; another host process's executable is only counted.
@@ -339,6 +391,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(host_resource_techniques, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(runtime_executable_opened, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(new_mount_api_attachment_completes_the_finding,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(module_loaded_by_the_kernel, fixture_setup,
                                         fixture_teardown),
     };
