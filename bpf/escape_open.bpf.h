@@ -246,6 +246,67 @@ static __always_inline void eg_escape_other_mount_open(struct task_struct *task,
 }
 
 /*
+ * The task of `pid` (its PIDTYPE_PID link), NULL once it has gone: what pid_task() does, by a
+ * CO-RE read of the first task on the pid's list.
+ */
+static __always_inline struct task_struct *eg_pid_task(struct pid *pid)
+{
+    struct hlist_node *first = BPF_CORE_READ(pid, tasks[0].first);
+    if (!first)
+        return NULL;
+    return (struct task_struct *)((__u64)first -
+                                  bpf_core_field_offset(struct task_struct, pid_links));
+}
+
+/*
+ * An abstract unix socket (no file: a name in the network namespace's table) whose listener is
+ * a process of the host's mount namespace: reachable from a container that shares the host's
+ * network namespace (ECS host network mode), as containerd-shim's API was (CVE-2020-15257). A
+ * name alone proves nothing (the container can bind any free name), so the listening process
+ * decides: `server`, from the listener's credentials, set by the kernel at listen(). Its name
+ * goes to path as ss shows it ("@" for the leading NUL); ino: the address's kernel object
+ * (shared by the listener and each connection it accepted), the kernel's dedup key.
+ */
+static __always_inline void eg_escape_abstract_connect(struct task_struct *task, __u64 cgid,
+                                                       struct unix_address *addr,
+                                                       struct pid *server, __u32 flags,
+                                                       const bool legacy)
+{
+    char lead = 1;
+    bpf_probe_read_kernel(&lead, 1, &addr->name[0].sun_path[0]);
+    if (lead != 0 || !server)
+        return;
+    struct task_struct *srv = eg_pid_task(server);
+    if (!srv || BPF_CORE_READ(srv, nsproxy, mnt_ns, ns.inum) != eg_host_mnt_ns)
+        return;
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
+        return;
+    struct upid up = {};
+    bpf_core_read(&up, sizeof(up), &server->numbers[0]);
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, EG_ESC_HOST_SOCKET, (__u64)addr, 0, (__u32)up.nr);
+    if (!e)
+        return;
+    e->esc_flags = flags | EG_ESC_SOCKET_ABSTRACT;
+    e->name[0] = '\0';
+    /*
+     * The name's bytes after the NUL: the address's length less the family and the NUL, at
+     * most sun_path's 107 (the mask states that bound to the verifier on every kernel).
+     */
+    __u32 len = (__u32)BPF_CORE_READ(addr, len);
+    __u32 n = len > 3 ? len - 3 : 0;
+    if (n > 107)
+        n = 107;
+    n &= 0x7f;
+    e->path[0] = '@';
+    e->path[1] = '\0';
+    if (n > 0 && bpf_probe_read_kernel(&e->path[1], n, &addr->name[0].sun_path[1]) != 0)
+        n = 0;
+    e->path[(n + 1) & 0x7f] = '\0';
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
+/*
  * A connect of `task` (container `cgid`) to a unix socket the host bound (EG_ESC_HOST_SOCKET):
  * `peer` is the socket that holds the server's bound address (the listener itself, or the
  * connection the listener accepted, which shares its address and path), `server` the process
@@ -253,7 +314,8 @@ static __always_inline void eg_escape_other_mount_open(struct task_struct *task,
  * mount namespace is recorded: a container cannot make one there (its binds resolve through
  * its own mounts, a host volume included), so a name the container chose cannot produce or
  * hide a record; the agent decides from the bound name whether it is a container runtime's.
- * An abstract or unbound socket has no file and is not recorded.
+ * An abstract socket is recorded when a host process listens on it
+ * (eg_escape_abstract_connect); an unbound one has no name and is not recorded.
  */
 static __always_inline void eg_escape_unix_connect(struct task_struct *task, __u64 cgid,
                                                    struct sock *peer, struct pid *server,
@@ -262,8 +324,14 @@ static __always_inline void eg_escape_unix_connect(struct task_struct *task, __u
     struct unix_sock *pu = (struct unix_sock *)peer; /* struct sock is its first member */
     struct vfsmount *mnt = BPF_CORE_READ(pu, path.mnt);
     struct dentry *d = BPF_CORE_READ(pu, path.dentry);
-    if (!mnt || !d || !eg_host_mnt_ns)
+    if (!eg_host_mnt_ns)
         return;
+    if (!mnt || !d) {
+        struct unix_address *addr = BPF_CORE_READ(pu, addr);
+        if (addr)
+            eg_escape_abstract_connect(task, cgid, addr, server, flags, legacy);
+        return;
+    }
     struct mnt_namespace *ns = eg_open_mount_ns(mnt, false);
     if (!ns || ns == EG_MNT_NS_INTERNAL_OPEN || BPF_CORE_READ(ns, ns.inum) != eg_host_mnt_ns)
         return;

@@ -365,7 +365,9 @@ enum eg_escape_technique {
      * of the process that listened (0: unknown); arg1: repeats absorbed as for
      * EG_ESC_RELEASE_AGENT; esc_flags EG_ESC_SOCKET_BY_FD when read from the connected
      * descriptor after the call (kernels that refuse fentry), else from the LSM hook the
-     * kernel calls on the connect itself.
+     * kernel calls on the connect itself. Or an abstract socket whose listener is a process of
+     * the host's mount namespace (EG_ESC_SOCKET_ABSTRACT: path "@name", ino the address's
+     * kernel object, dev 0, no name), reached through the host's network namespace.
      */
     EG_ESC_HOST_SOCKET = 7,
     /*
@@ -423,6 +425,9 @@ enum eg_escape_technique {
 #define EG_ESC_PATH_UNRESOLVED (1u << 1) /* path could not be resolved */
 #define EG_ESC_UFFD_DEVICE (1u << 2)     /* USERFAULTFD: through /dev/userfaultfd */
 #define EG_ESC_SOCKET_BY_FD (1u << 3)    /* HOST_SOCKET: read from the connected descriptor */
+/* HOST_SOCKET: an abstract socket a host process listens on; path is "@name", ino the kernel's
+ * address object (not a file) */
+#define EG_ESC_SOCKET_ABSTRACT (1u << 5)
 /* MODULE_LOAD: loaded by the kernel's modprobe for the process (request_module); path2 is
  * what it asked for */
 #define EG_ESC_MODULE_AUTOLOAD (1u << 4)

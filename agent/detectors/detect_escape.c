@@ -96,6 +96,13 @@ bool eg_runtime_socket_address(const char *sun_path)
     static const char *const names[] = {
         "docker.sock", "containerd.sock",  "containerd.sock.ttrpc", "crio.sock",
         "podman.sock", "cri-dockerd.sock", "dockershim.sock",       NULL};
+    /*
+     * containerd-shim's API on an abstract socket ("@/containerd-shim/<namespace>/<id>/
+     * shim.sock", or "@/containerd-shim/<hash>.sock"): what a host-network container reached
+     * in CVE-2020-15257. The kernel records an abstract name only when a host process listens.
+     */
+    if (strncmp(sun_path, "@/containerd-shim/", 18) == 0)
+        return true;
     return last_component_in(sun_path, names);
 }
 
@@ -161,10 +168,18 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
     case EG_ESC_MODULE_LOAD: /* the module, by the name the kernel registered */
         eg_finding_key_add_str(key, e->name);
         break;
+    case EG_ESC_HOST_SOCKET:
+        /* An abstract socket has no file: its name (the kernel's ino is an address object's). */
+        if (e->esc_flags & EG_ESC_SOCKET_ABSTRACT) {
+            eg_finding_key_add_str(key, e->path);
+            break;
+        }
+        eg_finding_key_add_u64(key, e->dev); /* the socket file */
+        eg_finding_key_add_u64(key, e->ino);
+        break;
     case EG_ESC_RELEASE_AGENT:
     case EG_ESC_HOST_FILE_WRITE:
     case EG_ESC_USERFAULTFD:    /* the executable */
-    case EG_ESC_HOST_SOCKET:    /* the socket file */
     case EG_ESC_BLOCK_MOUNT:    /* the file system's device (ino 0) */
     case EG_ESC_MOUNT_ATTACHED: /* the same behaviour: its set-up's finding */
         eg_finding_key_add_u64(key, e->dev);
@@ -318,6 +333,8 @@ static struct json_object *context_of(const struct eg_escape_event *e, bool runt
         break;
     case EG_ESC_HOST_SOCKET:
         json_object_object_add(ctx, "socketPath", str_of(e->path, EG_PATH_LEN));
+        if (e->esc_flags & EG_ESC_SOCKET_ABSTRACT)
+            json_object_object_add(ctx, "abstractSocket", json_object_new_boolean(1));
         if (e->arg0)
             json_object_object_add(ctx, "socketServerPid", json_object_new_int64(e->arg0));
         json_object_object_add(ctx, "syscall", json_object_new_string("connect"));

@@ -80,6 +80,7 @@ module.exports = {
     'service.runtimeDetails.context.userfaultfdDevice': 'boolean',
     'service.runtimeDetails.context.userfaultfdFlags': 'integer',
     'service.runtimeDetails.context.socketServerPid': 'integer',
+    'service.runtimeDetails.context.abstractSocket': 'boolean',
     'service.runtimeDetails.context.runtimeProcessPid': 'integer',
     'service.runtimeDetails.context.loadedByKernel': 'boolean',
     'service.runtimeDetails.context.requestedModule': 'string',

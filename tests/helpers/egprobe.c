@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1116,13 +1117,24 @@ static int cmd_userfaultfd_dev(int argc, char **argv)
     return ok("device=/dev/userfaultfd");
 }
 
-static int unix_address(const char *path, struct sockaddr_un *sa)
+/*
+ * The address of PATH and its length; "@NAME" is NAME in the abstract namespace (a leading NUL,
+ * the length exactly the name's, as ss shows it). -1 when it does not fit.
+ */
+static int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
 {
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa->sun_path))
+    size_t n = strlen(path);
+    if (n >= sizeof(sa->sun_path))
         return -1;
-    memcpy(sa->sun_path, path, strlen(path));
+    memcpy(sa->sun_path, path, n);
+    if (path[0] == '@') {
+        sa->sun_path[0] = '\0';
+        *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    } else {
+        *len = (socklen_t)sizeof(*sa);
+    }
     return 0;
 }
 
@@ -1130,14 +1142,15 @@ static int unix_address(const char *path, struct sockaddr_un *sa)
 static int cmd_unix_connect(int argc, char **argv)
 {
     struct sockaddr_un sa;
-    if (argc < 1 || argc > 2 || unix_address(argv[0], &sa) != 0)
-        return usage("usage: unix-connect PATH [COUNT]");
+    socklen_t len;
+    if (argc < 1 || argc > 2 || unix_address(argv[0], &sa, &len) != 0)
+        return usage("usage: unix-connect PATH|@NAME [COUNT]");
     long count = argc == 2 ? strtol(argv[1], NULL, 10) : 1;
     for (long i = 0; i < count; i++) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return fail(errno, "step=socket");
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (connect(fd, (struct sockaddr *)&sa, len) != 0) {
             int err = errno;
             close(fd);
             return fail(err, "step=connect");
@@ -1152,14 +1165,16 @@ static int cmd_unix_connect(int argc, char **argv)
 static int cmd_unix_self(int argc, char **argv)
 {
     struct sockaddr_un sa;
-    if (argc != 1 || unix_address(argv[0], &sa) != 0)
-        return usage("usage: unix-self PATH");
-    unlink(argv[0]);
+    socklen_t len;
+    if (argc != 1 || unix_address(argv[0], &sa, &len) != 0)
+        return usage("usage: unix-self PATH|@NAME");
+    if (argv[0][0] != '@')
+        unlink(argv[0]);
     int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (srv < 0 || bind(srv, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(srv, 4) != 0)
+    if (srv < 0 || bind(srv, (struct sockaddr *)&sa, len) != 0 || listen(srv, 4) != 0)
         return fail(errno, "step=listen");
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, len) != 0)
         return fail(errno, "step=connect");
     close(fd);
     close(srv);
@@ -1360,8 +1375,8 @@ static const struct {
     {"ids", cmd_ids, ""},
     {"userfaultfd", cmd_userfaultfd, "[user-only]"},
     {"userfaultfd-dev", cmd_userfaultfd_dev, ""},
-    {"unix-connect", cmd_unix_connect, "PATH [COUNT]"},
-    {"unix-self", cmd_unix_self, "PATH"},
+    {"unix-connect", cmd_unix_connect, "PATH|@NAME [COUNT]"},
+    {"unix-self", cmd_unix_self, "PATH|@NAME"},
     {"finit-module", cmd_finit_module, "PATH"},
     {"overwrite-exe", cmd_overwrite_exe, "PID SECONDS"},
     {"exec-from-thread", cmd_exec_from_thread, "PATH [ARGS...]"},

@@ -505,6 +505,42 @@ class Escapes(AgentCase):
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
         self.assertEqual(f["service"]["count"], 3)
 
+    def test_host_network_container_reaching_the_shims_abstract_socket(self):
+        """CVE-2020-15257: containerd-shim listened on an abstract unix socket, which has no
+        file and lives in the network namespace's table, so a task in host network mode (ECS's
+        `host`) could reach the shim's API. A host process listens on
+        "@/containerd-shim/moby/<id>/shim.sock" and a host-network container connects: a
+        DockerSocketAccessed finding naming the abstract address and the listener. Silent: the
+        same name bound by the container itself (a name proves nothing; the kernel records an
+        abstract socket only when a process of the host's mount namespace listens on it), and
+        a host abstract socket of another name."""
+        name = "/containerd-shim/moby/%s/shim.sock" % ("e" * 64)
+        shim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        shim.bind("\0" + name)
+        shim.listen(16)
+        self.addCleanup(shim.close)
+        other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        other.bind("\0/eg-test/metrics")
+        other.listen(16)
+        self.addCleanup(other.close)
+        c = self.started(name="hostnet", network_mode="host")
+        r = c.exec(["/bin/sh", "-c", "/bin/egprobe unix-self @/containerd-shim/decoy/shim.sock "
+                    "&& /bin/egprobe unix-connect @/eg-test/metrics"])
+        self.assertIn("ok unix-connect", r.stdout, r)
+        r = c.exec(["/bin/egprobe", "unix-connect", "@" + name, "2"])
+        self.assertIn("ok unix-connect", r.stdout, r)
+        time.sleep(1.2)  # past the kernel's one record a second: the repeat is carried
+        r = c.exec(["/bin/egprobe", "unix-connect", "@" + name])
+        self.assertIn("ok unix-connect", r.stdout, r)
+        f = self.one_counted(DOCKER_SOCKET, c, 3, 5.0)
+        ctx = context(f)
+        self.assertEqual(ctx["socketPath"], "@" + name)
+        self.assertIs(ctx["abstractSocket"], True)
+        self.assertEqual(ctx["socketServerPid"], os.getpid())
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.assertEqual({context(x)["socketPath"] for x in self.findings_of(DOCKER_SOCKET, c)},
+                         {"@" + name})
+
     # -- 8. KernelModuleLoaded --------------------------------------------------------------
 
     def test_loading_a_kernel_module_is_kernel_module_loaded(self):

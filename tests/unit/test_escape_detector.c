@@ -195,6 +195,17 @@ static void host_resource_techniques(void **state)
     struct eg_escape_event near = escape(EG_ESC_HOST_SOCKET, 73, "my-docker.sock");
     snprintf(near.path, sizeof(near.path), "/run/my-docker.sock");
     eg_escape_on_event(d, &near.hdr, &near, sizeof(near));
+    /* containerd-shim's abstract socket (no file; keyed by its name, not the kernel's ino). */
+    struct eg_escape_event shim = escape(EG_ESC_HOST_SOCKET, 0xffff888012345678ULL, "");
+    shim.esc_flags = EG_ESC_SOCKET_ABSTRACT;
+    shim.dev = 0;
+    snprintf(shim.path, sizeof(shim.path), "@/containerd-shim/moby/abc/shim.sock");
+    eg_escape_on_event(d, &shim.hdr, &shim, sizeof(shim));
+    shim.ino = 0xffff888087654321ULL; /* the shim restarted: the same name, one behaviour */
+    eg_escape_on_event(d, &shim.hdr, &shim, sizeof(shim));
+    struct eg_escape_event abs_other = shim;
+    snprintf(abs_other.path, sizeof(abs_other.path), "@/tmp/agent-metrics");
+    eg_escape_on_event(d, &abs_other.hdr, &abs_other, sizeof(abs_other));
     struct eg_escape_event mod = escape(EG_ESC_MODULE_LOAD, 0, "dummy");
     mod.arg0 = EG_MODULE_FROM_FILE;
     snprintf(mod.path, sizeof(mod.path), "/modules/dummy.ko");
@@ -213,13 +224,26 @@ static void host_resource_techniques(void **state)
 
     struct collected c = {0};
     eg_aggregator_foreach(fx->findings, collect, &c);
-    assert_int_equal(c.n, 4);
+    assert_int_equal(c.n, 5);
     struct eg_finding *rb = of_type(&c, EG_FT_RUNC_ESCAPE);
     assert_string_equal(ctx_str(rb, "runcBinaryPath"), "/usr/bin/runc");
     assert_string_equal(ctx_str(rb, "filePath"), "/usr/bin/runc");
     assert_true(eg_runtime_binary_path("/usr/sbin/containerd-shim-runc-v2"));
     assert_false(eg_runtime_binary_path("/usr/bin/runc-helper"));
-    struct eg_finding *f = of_type(&c, EG_FT_DOCKER_SOCKET);
+    struct eg_finding *f = NULL, *shim_f = NULL;
+    for (int i = 0; i < c.n; i++)
+        if (c.f[i]->type == EG_FT_DOCKER_SOCKET) {
+            if (strcmp(c.f[i]->file_path, "/var/run/docker.sock") == 0)
+                f = c.f[i];
+            else
+                shim_f = c.f[i];
+        }
+    assert_non_null(f);
+    assert_non_null(shim_f);
+    assert_int_equal(shim_f->count, 2);
+    assert_string_equal(ctx_str(shim_f, "socketPath"), "@/containerd-shim/moby/abc/shim.sock");
+    assert_string_equal(ctx_str(shim_f, "abstractSocket"), "true");
+    assert_false(json_object_object_get_ex(f->context, "abstractSocket", NULL));
     assert_int_equal(f->count, 6); /* 1 + (1 + 4 absorbed) */
     assert_string_equal(ctx_str(f, "socketPath"), "/var/run/docker.sock");
     assert_string_equal(ctx_str(f, "socketServerPid"), "2211");
@@ -238,7 +262,9 @@ static void host_resource_techniques(void **state)
 
     struct eg_escape_detector_stats st;
     eg_escape_detector_get_stats(d, &st);
-    assert_int_equal(st.other_host_sockets, 2);
+    assert_int_equal(st.other_host_sockets, 3);
+    assert_true(eg_runtime_socket_address("@/containerd-shim/0123abcd.sock"));
+    assert_false(eg_runtime_socket_address("@/tmp/containerd-shim/x.sock"));
     assert_true(eg_runtime_socket_address("/run/containerd/containerd.sock"));
     assert_true(eg_runtime_socket_address("containerd.sock.ttrpc"));
     assert_false(eg_runtime_socket_address("/var/run/docker.sock.bak"));
