@@ -184,12 +184,27 @@ struct eg_module_request {
     char name[EG_NAME_LEN]; /* what was asked for: an alias ("net-pf-5") or a module name */
 };
 
+/*
+ * The requests of contained processes, by what they asked for (the name request_module() passes
+ * on, zero-padded): the kernel's modprobe helper is given that same name as its last argument,
+ * so its load is matched to the request it serves, not to whichever came last. The first
+ * request still waiting keeps a name (its modprobe is the one that loads; a second asker of the
+ * same name finds the module loaded). eg_module_last_request: the latest, for a helper whose
+ * arguments are not the kernel's call's.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 64);
+    __type(key, char[EG_NAME_LEN]);
+    __type(value, struct eg_module_request);
+} eg_module_requests SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
     __type(value, struct eg_module_request);
-} eg_module_requests SEC(".maps");
+} eg_module_last_request SEC(".maps");
 
 #define EG_MODULE_REQUEST_NS (10ULL * 1000000000ULL)
 /*
@@ -198,6 +213,15 @@ struct {
  */
 #define EG_PF_KTHREAD 0x00200000
 
+/* Whether request `r` is recent and its process still the one that asked (and waits). */
+static __always_inline bool eg_module_request_live(const struct eg_module_request *r)
+{
+    if (!r->task || bpf_ktime_get_boot_ns() - r->ts_ns > EG_MODULE_REQUEST_NS)
+        return false;
+    struct task_struct *req = (struct task_struct *)r->task;
+    return BPF_CORE_READ(req, group_leader, start_boottime) == r->start_time_ns;
+}
+
 /* request_module(`name`) by `p` (current): kept for the load that follows, if any. */
 static __always_inline void eg_escape_module_request(struct task_struct *p, const char *name,
                                                      const bool legacy)
@@ -205,43 +229,87 @@ static __always_inline void eg_escape_module_request(struct task_struct *p, cons
     __u64 cgid;
     if (!eg_current_container(p, &cgid, legacy) || eg_in_setup(p, legacy))
         return;
+    struct eg_module_request r = {};
+    r.task = (__u64)p;
+    r.cgroup_id = cgid;
+    r.start_time_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+    r.ts_ns = bpf_ktime_get_boot_ns();
+    bpf_probe_read_kernel_str(r.name, sizeof(r.name), name);
     __u32 zero = 0;
-    struct eg_module_request *r = bpf_map_lookup_elem(&eg_module_requests, &zero);
-    if (!r)
+    bpf_map_update_elem(&eg_module_last_request, &zero, &r, BPF_ANY);
+    struct eg_module_request *held = bpf_map_lookup_elem(&eg_module_requests, r.name);
+    if (held && eg_module_request_live(held))
         return;
-    r->task = (__u64)p;
-    r->cgroup_id = cgid;
-    r->start_time_ns = BPF_CORE_READ(p, group_leader, start_boottime);
-    r->ts_ns = bpf_ktime_get_boot_ns();
-    bpf_probe_read_kernel_str(r->name, sizeof(r->name), name);
+    bpf_map_update_elem(&eg_module_requests, r.name, &r, BPF_ANY);
+}
+
+/* The helper's first argument (the kernel's modprobe_path, up to KMOD_PATH_LEN), per CPU. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, char[256]);
+} eg_modprobe_argv0 SEC(".maps");
+
+/*
+ * What the current process (`p`, a kernel helper) was asked to load, zero-padded into `name`,
+ * when its arguments are the kernel's modprobe call's ("<modprobe_path> -q -- NAME", laid out
+ * by the kernel in its argument area): read forward, one string at a time, no scan. False when
+ * they are not, or cannot be read.
+ */
+static __always_inline bool eg_helper_modprobe_arg(struct task_struct *p, char name[EG_NAME_LEN])
+{
+    __u32 zero = 0;
+    char *argv0 = bpf_map_lookup_elem(&eg_modprobe_argv0, &zero);
+    if (!argv0)
+        return false;
+    unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+    if (!start)
+        return false;
+    long n0 = bpf_probe_read_user_str(argv0, 256, (void *)start);
+    if (n0 <= 0 || n0 >= 256)
+        return false;
+    char mid[6];
+    if (bpf_probe_read_user(mid, sizeof(mid), (void *)(start + n0)) != 0 || mid[0] != '-' ||
+        mid[1] != 'q' || mid[2] != '\0' || mid[3] != '-' || mid[4] != '-' || mid[5] != '\0')
+        return false;
+    return bpf_probe_read_user_str(name, EG_NAME_LEN, (void *)(start + n0 + sizeof(mid))) > 1;
 }
 
 /*
  * The process a module load by `p` (current) was made for: `p` itself when it is a contained
  * process past set-up (init_module/finit_module), else the requester of a kernel autoload when
- * `p` is the kernel's modprobe helper (its parent a kernel thread) and a contained request is
- * recent and still waiting. NULL: no container's load. *autoload says which; *cgid is the
- * container's cgroup.
+ * `p` is the kernel's modprobe helper (its parent a kernel thread) serving a contained request
+ * that is recent and still waiting: the request for the name the helper was given, or where
+ * its arguments are not the kernel's modprobe call's (a helper that re-executes), the latest. NULL:
+ * no container's load. *autoload says which; *cgid is the container's cgroup; `asked` (autoload)
+ * what was asked for.
  */
 static __always_inline struct task_struct *eg_module_loaded_for(struct task_struct *p, __u64 *cgid,
-                                                                bool *autoload, const bool legacy)
+                                                                bool *autoload,
+                                                                char asked[EG_NAME_LEN],
+                                                                const bool legacy)
 {
     *autoload = false;
     if (eg_current_container(p, cgid, legacy))
         return eg_escape_wanted(eg_in_setup(p, legacy)) ? p : NULL;
     if (!(BPF_CORE_READ(p, real_parent, flags) & EG_PF_KTHREAD))
         return NULL;
-    __u32 zero = 0;
-    struct eg_module_request *r = bpf_map_lookup_elem(&eg_module_requests, &zero);
-    if (!r || !r->task || bpf_ktime_get_boot_ns() - r->ts_ns > EG_MODULE_REQUEST_NS)
-        return NULL;
-    struct task_struct *req = (struct task_struct *)r->task;
-    if (BPF_CORE_READ(req, group_leader, start_boottime) != r->start_time_ns)
+    char name[EG_NAME_LEN] = {};
+    struct eg_module_request *r;
+    if (eg_helper_modprobe_arg(p, name)) {
+        r = bpf_map_lookup_elem(&eg_module_requests, name);
+    } else {
+        __u32 zero = 0;
+        r = bpf_map_lookup_elem(&eg_module_last_request, &zero);
+    }
+    if (!r || !eg_module_request_live(r))
         return NULL;
     eg_count_seen(EG_EVENT_ESCAPE);
     *cgid = r->cgroup_id;
     *autoload = true;
-    return req;
+    __builtin_memcpy(asked, r->name, EG_NAME_LEN);
+    return (struct task_struct *)r->task;
 }
 
 /*
@@ -257,7 +325,8 @@ static __always_inline void eg_escape_module_load(struct task_struct *p, struct 
 {
     __u64 cgid;
     bool autoload;
-    struct task_struct *owner = eg_module_loaded_for(p, &cgid, &autoload, legacy);
+    char asked[EG_NAME_LEN];
+    struct task_struct *owner = eg_module_loaded_for(p, &cgid, &autoload, asked, legacy);
     if (!owner)
         return;
     struct eg_escape_event *e = eg_escape_reserve(owner, cgid, EG_ESC_MODULE_LOAD);
@@ -265,11 +334,8 @@ static __always_inline void eg_escape_module_load(struct task_struct *p, struct 
         return;
     bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(mod, name));
     if (autoload) {
-        __u32 zero = 0;
-        struct eg_module_request *r = bpf_map_lookup_elem(&eg_module_requests, &zero);
         e->esc_flags |= EG_ESC_MODULE_AUTOLOAD;
-        if (r)
-            bpf_probe_read_kernel_str(e->path2, sizeof(r->name), r->name);
+        bpf_probe_read_kernel_str(e->path2, EG_NAME_LEN, asked);
     }
     long nr = eg_current_syscall_nr(legacy);
     struct pt_regs *regs = nr == EG_NR_FINIT_MODULE ? eg_syscall_regs(nr, legacy) : NULL;

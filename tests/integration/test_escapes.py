@@ -628,6 +628,60 @@ class Escapes(AgentCase):
         self.assertNotIn("syscall", ctx)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
 
+    def test_kernel_loads_are_matched_to_the_request_they_serve(self):
+        """The kernel's modprobe helper is given what it serves as its last argument; a load it
+        makes is the container's whose request named that, not the latest asker's. (1) A
+        container asks for a protocol family no module provides (net-pf-13: modprobe loads
+        nothing) and, within the ten seconds a request is kept, a host process's own socket
+        makes the kernel load appletalk: the host's load, silent (it was taken for the
+        container's before). (2) Two containers ask at the same time, one for appletalk, one
+        for phonet: each load is its own requester's."""
+        for module, alias in (("appletalk", "net-pf-5"), ("phonet", "net-pf-35")):
+            why_not = self.autoload_unavailable(module, alias)
+            if why_not:
+                self.skipTest(why_not)
+        self.addCleanup(unload_module, "phonet")
+        self.addCleanup(unload_module, "appletalk")
+        asker = self.started(name="asks-nothing")
+        r = asker.exec(["/bin/egprobe", "socket", "13", "2"], check=False)
+        self.assertIn("errno=EAFNOSUPPORT", r.stdout, r)
+        try:
+            socket.socket(5, socket.SOCK_DGRAM).close()  # AF_APPLETALK, by this host process
+        except OSError as exc:
+            self.fail("the host's own AppleTalk socket: %s" % exc)
+        with open("/proc/modules") as fh:
+            self.assertIn("appletalk", [line.split()[0] for line in fh])
+        time.sleep(2)
+        self.assertEqual(self.findings_of(MODULE_LOADED, asker), [])
+        unload_module("appletalk")
+        with open("/proc/modules") as fh:
+            self.assertNotIn("appletalk", [line.split()[0] for line in fh])
+
+        a = self.started(name="asks-appletalk")
+        b = self.started(name="asks-phonet")
+        results = {}
+        threads = [threading.Thread(target=lambda c=c, fam=fam: results.__setitem__(
+            c.name, c.exec(["/bin/egprobe", "socket", fam, "2"], check=False)))
+            for c, fam in ((a, "5"), (b, "35"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for c, module in ((a, "appletalk"), (b, "phonet")):
+            [f] = self.agent.wait_for(lambda x, c=c, module=module: harness.match(
+                MODULE_LOADED, c)(x) and context(x)["moduleName"] == module, timeout=20)
+            self.assertEscapeAttribution(f, c, MODULE_LOADED, 8.0)
+        time.sleep(1)
+        self.assertEqual({context(f)["moduleName"] for f in self.findings_of(MODULE_LOADED, a)},
+                         {"appletalk"}, results)
+        self.assertEqual({context(f)["requestedModule"]
+                          for f in self.findings_of(MODULE_LOADED, a)}, {"net-pf-5"})
+        self.assertEqual({context(f)["moduleName"] for f in self.findings_of(MODULE_LOADED, b)},
+                         {"phonet"}, results)
+        self.assertEqual({context(f)["requestedModule"]
+                          for f in self.findings_of(MODULE_LOADED, b)}, {"net-pf-35"})
+        self.assertEqual(self.findings_of(MODULE_LOADED, asker), [])
+
     @staticmethod
     def autoload_unavailable(module, alias):
         """Why the kernel cannot load `module` by itself here for `alias` (None: it can)."""
