@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/common/log.h"
+#include "agent/common/self_usage.h"
 #include "agent/detectors/detector.h"
 #include "agent/kernel/bpf_loader.h"
 #include "agent/kernel/drain_pacer.h"
@@ -200,6 +201,20 @@ static void add_findings(struct json_object *h, const struct eg_health_sources *
     eg_inventory_recorder_stats(s->inventory, h);
 }
 
+/* The agent's own memory and CPU ("agentProcess"); absent when /proc cannot be read. */
+static void add_self_usage(struct json_object *h)
+{
+    struct eg_self_usage u;
+    if (!eg_self_usage_read(&u))
+        return;
+    struct json_object *o = json_object_new_object();
+    put_u64(o, "rssBytes", u.rss_bytes);
+    put_u64(o, "peakRssBytes", u.peak_rss_bytes);
+    json_object_object_add(o, "cpuSeconds", json_object_new_double((double)u.cpu_ns / 1e9));
+    put_u64(o, "threads", u.threads);
+    json_object_object_add(h, "agentProcess", o);
+}
+
 static struct json_object *health_json(const struct eg_health_sources *s, uint64_t now_ms)
 {
     struct json_object *h = json_object_new_object();
@@ -240,6 +255,7 @@ static struct json_object *health_json(const struct eg_health_sources *s, uint64
         eg_confinement_report(s->confinement, h); /* adds "confinement" */
     if (s->state)
         eg_finding_state_report(s->state, h); /* adds "findingsState" */
+    add_self_usage(h);
     return h;
 }
 
@@ -275,6 +291,8 @@ static void ship_emf(const struct eg_health_sources *s, struct json_object *h, u
     add_metric(m, "introspection_cache_hits", h, "introspection", "cacheHits", NULL);
     add_metric(m, "introspection_errors", h, "introspection", "httpErrors", NULL);
     add_metric(m, "sink_write_failures", h, "sinks", "writeFailures", NULL);
+    add_metric(m, "agent_rss_bytes", h, "agentProcess", "rssBytes", NULL);
+    add_metric(m, "agent_cpu_seconds", h, "agentProcess", "cpuSeconds", NULL);
     /* Lines that will never reach CloudWatch (and the backlog that may not): what deploy/'s
      * delivery alarm and dashboard read. Absent without a CloudWatch sink. */
     static const char *const delivery[] = {

@@ -109,6 +109,15 @@ if _TIMES_FILE:
     unittest.TestCase.run = _timed_run
 
 
+def sanitized_build(binary=None):
+    """Whether the agent binary ($ECSGUARD_BIN) is a sanitizer build (it links libasan)."""
+    binary = binary or os.environ.get("ECSGUARD_BIN")
+    if not binary:
+        raise HarnessError("ECSGUARD_BIN is not set")
+    with open(binary, "rb") as fh:
+        return b"libasan.so" in fh.read()
+
+
 def native_only(reason):
     """Marks a test (or a class) whose kernel side another test already covers in the kernel
     matrix's guests, and whose subject is the agent's own logic (policy, aggregation,

@@ -33,6 +33,10 @@ FORGED_LINE = ('{"schemaVersion":"2.0","accountId":"123456789012","type":"Forged
 # shared cores and in the sanitizer build, the bound only separates "arrives promptly" from
 # "starved or shed".
 LATENCY_BOUND_S = 1.0
+# The agent's peak resident memory under any hostile container (docs/hardening.md,
+# "Envelope"); a sanitizer build's shadow memory and quarantine need more.
+PEAK_RSS_BOUND = 96 * 2**20
+PEAK_RSS_BOUND_SANITIZED = 512 * 2**20
 
 
 def octal(raw):
@@ -92,6 +96,19 @@ def assert_conserved(test, health):
     for kind, k in health["kernelEvents"].items():
         test.assertEqual(k["seen"], k["sent"] + k["deduplicated"] + k["dropped"] + k["filtered"],
                          (kind, k))
+
+
+def assert_within_envelope(test, health, what):
+    """The agent's own use stays inside the envelope docs/hardening.md states for a hostile
+    container: its peak resident memory. CPU is reported (bench/ measures its cost)."""
+    usage = health["agentProcess"]
+    sanitized = harness.sanitized_build()
+    bound = PEAK_RSS_BOUND_SANITIZED if sanitized else PEAK_RSS_BOUND
+    print("%s: agent peak RSS %.1f MiB (bound %d MiB%s), RSS now %.1f MiB, CPU %.2f s, "
+          "%d threads" % (what, usage["peakRssBytes"] / 2**20, bound / 2**20,
+                          ", sanitizer build" if sanitized else "", usage["rssBytes"] / 2**20,
+                          usage["cpuSeconds"], usage["threads"]))
+    test.assertLessEqual(usage["peakRssBytes"], bound, (what, usage))
 
 
 def map_entries(health, name):
@@ -351,6 +368,7 @@ class Storms(AgentCase):
             time.sleep(1)
         self.assertTrue(self.agent.running())
         health = read_health(self.agent, after=time.time() + 1)
+        assert_within_envelope(self, health, "path storm")
         assert_conserved(self, health)
         ctx = context(self.findings_of(ROOTFS_MODIFIED, noisy)[-1])
         dropped = health["kernelEventsDropped"]
@@ -432,6 +450,7 @@ class Storms(AgentCase):
         self.assertEqual(process(cap)["name"], comm.decode())
         self.assertTrue(self.agent.running())
         health = read_health(self.agent, after=time.time() + 1)
+        assert_within_envelope(self, health, "exec storm")
         assert_conserved(self, health)
         self.assertGreaterEqual(health["kernelEvents"]["exec"]["seen"], 4 * forks, health)
         findings = self.stop_agent()
@@ -495,6 +514,7 @@ class Churn(AgentCase):
                 self.assertEqual(additional_info(f)["taskId"], c.task_id)
         time.sleep(2)
         after = read_health(self.agent, after=time.time() + 1)
+        assert_within_envelope(self, after, "short-lived containers")
         for name, slack in (("homes", 5), ("setupMarks", 5), ("containers", 2)):
             self.assertLessEqual(map_entries(after, name), map_entries(before, name) + slack,
                                  (name, before["kernelMaps"], after["kernelMaps"]))
@@ -535,6 +555,7 @@ class Churn(AgentCase):
         self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
         time.sleep(2)
         after = read_health(self.agent, after=time.time() + 1)
+        assert_within_envelope(self, after, "nested cgroups")
         for name, slack in (("homes", 3), ("setupMarks", 3), ("containers", 0)):
             self.assertLessEqual(map_entries(after, name), map_entries(before, name) + slack,
                                  (name, before["kernelMaps"], after["kernelMaps"]))
@@ -577,6 +598,7 @@ class Fairness(AgentCase):
         self.wait_context(ROOTFS_MODIFIED, quiet,
                           lambda ctx: "/data/quiet" in ctx.get("relatedFilePaths", []))
         health = read_health(self.agent, after=time.time() + 1)
+        assert_within_envelope(self, health, "flood")
         assert_conserved(self, health)
         self.assertGreater(health["kernelEvents"]["rootfsWrite"]["dropped"], 0, health)
         shed = health["ringBuffer"]["shedByContainer"]
