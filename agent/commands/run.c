@@ -214,6 +214,7 @@ static int setup_pipeline(struct eg_agent *a)
                 .proc_root = "/proc",
                 .host_ns_pid = a->opt.host_ns_pid,
             },
+        .state_dir = a->opt.state_dir,
     };
     for (int i = 0; eg_detectors[i] && a->n_detectors < EG_MAX_DETECTORS; i++) {
         void *d = eg_detectors[i]->create(&env);
@@ -498,6 +499,9 @@ static void loop(struct eg_agent *a)
     eg_ringbuf_reader_drain(a->reader);
     uint64_t now = fold_and_flush(a);
     eg_finding_state_tick(&a->state, a->findings, now, true);
+    for (int i = 0; i < a->n_detectors; i++)
+        if (eg_detectors[i]->persist)
+            eg_detectors[i]->persist(a->detectors[i], now);
     for (int i = 0; i < a->outputs.n; i++)
         if (a->outputs.sinks[i]->ops->flush)
             a->outputs.sinks[i]->ops->flush(a->outputs.sinks[i]);

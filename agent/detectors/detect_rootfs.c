@@ -256,8 +256,11 @@ static void *rootfs_create(const struct eg_detector_env *env)
     struct eg_rootfs_detector *d =
         eg_rootfs_detector_new(env, k->rootfs_repeats_fd > 0 ? k->rootfs_repeats_fd : -1,
                                k->proc_root ? k->proc_root : "/proc");
-    if (d)
+    if (d) {
         eg_rootfs_detector_set_pathops_fd(d, k->rootfs_pathops_fd > 0 ? k->rootfs_pathops_fd : -1);
+        eg_rootfs_state_open(d, env->state_dir);
+        eg_rootfs_state_load(d);
+    }
     return d;
 }
 
@@ -274,6 +277,12 @@ static void rootfs_configure(void *d, const struct eg_detector_config *cfg)
 static void rootfs_tick(void *d, uint64_t now_ms)
 {
     eg_rootfs_detector_tick(d, now_ms);
+    eg_rootfs_state_save(d, now_ms, false);
+}
+
+static void rootfs_persist(void *d, uint64_t now_ms)
+{
+    eg_rootfs_state_save(d, now_ms, true);
 }
 
 static void rootfs_stats(void *p, struct json_object *obj)
@@ -301,6 +310,10 @@ static void rootfs_stats(void *p, struct json_object *obj)
     eg_rootfs_set_int(o, "writtenFilesEvicted", st->written_evicted);
     eg_rootfs_set_int(o, "containers", st->container_states);
     eg_rootfs_set_int(o, "containerTableFull", st->container_full);
+    eg_rootfs_set_int(o, "writtenStateLoaded", st->written_state_loaded);
+    eg_rootfs_set_int(o, "writtenStateRejected", st->written_state_rejected);
+    eg_rootfs_set_int(o, "writtenStateSaves", st->written_state_saves);
+    eg_rootfs_set_int(o, "writtenStateSaveFailures", st->written_state_save_failures);
     struct eg_mount_cache_stats ms;
     eg_mount_cache_get_stats(d->mounts, &ms);
     eg_rootfs_set_int(o, "mountTableReads", ms.reads);
@@ -320,6 +333,7 @@ const struct eg_detector_ops eg_rootfs_detector_ops = {
     .subscribe = rootfs_subscribe,
     .configure = rootfs_configure,
     .tick = rootfs_tick,
+    .persist = rootfs_persist,
     .stats = rootfs_stats,
     .destroy = rootfs_destroy,
 };

@@ -29,12 +29,16 @@ struct eg_rootfs_detector_stats {
     uint64_t execs_on_tmpfs;             /* execs of files on a tmpfs of the container's own */
     uint64_t unresolved;                 /* path ops whose path or mount could not be decided */
     uint64_t links_unresolved;           /* path ops decided on the literal path: no live process */
-    uint64_t in_unresolved_dir; /* path ops on one name in a rootfs directory too deep to name */
-    uint64_t tmpfile_writes;    /* O_TMPFILE files (reported when linkat names them) */
-    uint64_t distinct_full;     /* distinct-path set full: distinct counts are lower bounds */
-    uint64_t written_evicted;   /* written-file records replaced to make room */
-    uint64_t container_states;  /* containers with rootfs writes */
-    uint64_t container_full;    /* container state table full */
+    uint64_t in_unresolved_dir;    /* path ops on one name in a rootfs directory too deep to name */
+    uint64_t tmpfile_writes;       /* O_TMPFILE files (reported when linkat names them) */
+    uint64_t distinct_full;        /* distinct-path set full: distinct counts are lower bounds */
+    uint64_t written_evicted;      /* written-file records replaced to make room */
+    uint64_t container_states;     /* containers with rootfs writes */
+    uint64_t container_full;       /* container state table full */
+    uint64_t written_state_loaded; /* written-file records read back at start */
+    uint64_t written_state_rejected;      /* state files not used (other boot, damaged) */
+    uint64_t written_state_saves;         /* state files written */
+    uint64_t written_state_save_failures; /* writes that failed (the previous file stays) */
 };
 
 /* `repeats_fd`: the kernel's eg_rootfs_repeats (-1 in unit tests); `proc_root`: "/proc". */

@@ -123,7 +123,21 @@ struct eg_rootfs_detector {
     uint32_t n_written;
     struct written_key *written_keys;
     struct written *written; /* the same entries' records, touched only as used */
+    bool written_changed;    /* since the last save of the state file */
+    /* <state-dir>/rootfs-written.state ("" without --state-dir) and this boot's id. */
+    char state_path[4096];
+    char boot_id[40];
+    uint64_t state_saved_ms;
 };
+
+/* ---- detect_rootfs_state.c: the files-written table across a restart ---------------------- */
+
+/* `dir`: --state-dir (NULL or "": none). */
+void eg_rootfs_state_open(struct eg_rootfs_detector *d, const char *dir);
+/* Read the table written before a restart, this boot's only (at start). */
+void eg_rootfs_state_load(struct eg_rootfs_detector *d);
+/* Write it when it changed: at most every five seconds, or now (`final`). */
+void eg_rootfs_state_save(struct eg_rootfs_detector *d, uint64_t now_ms, bool final);
 
 /* ---- detect_rootfs_tables.c ------------------------------------------------------------- */
 
@@ -135,6 +149,9 @@ bool eg_rootfs_distinct_insert(struct eg_rootfs_detector *d, uint64_t cg, const 
  * EG_HASH_NONE. */
 uint32_t eg_rootfs_written_find(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev,
                                 uint64_t ino);
+/* Put back a record of the state file (its key's seq kept); false when it found no place. */
+bool eg_rootfs_restore_written(struct eg_rootfs_detector *d, const struct written_key *k,
+                               const struct written *w);
 /* Remember that `h` wrote the file (dev, ino) at `path` in container `cg`. */
 void eg_rootfs_remember_written(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev,
                                 uint64_t ino, const struct eg_event_header *h, const char *path);

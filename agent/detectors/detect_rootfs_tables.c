@@ -101,12 +101,26 @@ static uint32_t written_entry(struct eg_rootfs_detector *d, uint64_t cg, uint32_
     return victim;
 }
 
+bool eg_rootfs_restore_written(struct eg_rootfs_detector *d, const struct written_key *k,
+                               const struct written *w)
+{
+    uint32_t i = written_entry(d, k->cg, k->dev, k->ino);
+    if (i == EG_HASH_NONE)
+        return false;
+    d->written_keys[i] = *k;
+    d->written[i] = *w;
+    if (k->seq > d->seq)
+        d->seq = k->seq;
+    return true;
+}
+
 void eg_rootfs_remember_written(struct eg_rootfs_detector *d, uint64_t cg, uint32_t dev,
                                 uint64_t ino, const struct eg_event_header *h, const char *path)
 {
     uint32_t i = written_entry(d, cg, dev, ino);
     if (i == EG_HASH_NONE)
         return;
+    d->written_changed = true;
     struct written *w = &d->written[i];
     d->written_keys[i] = (struct written_key){.cg = cg, .ino = ino, .seq = ++d->seq, .dev = dev};
     memset(w, 0, sizeof(*w));

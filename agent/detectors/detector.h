@@ -44,6 +44,8 @@ struct eg_detector_env {
     struct eg_proc_table *procs;
     struct eg_container_table *containers;
     struct eg_detector_kernel kernel;
+    /* --state-dir: where a detector keeps what must outlive a restart (NULL: nowhere). */
+    const char *state_dir;
 };
 
 /*
@@ -70,6 +72,8 @@ struct eg_detector_ops {
     void (*configure)(void *detector, const struct eg_detector_config *cfg);
     /* About once a second (optional). */
     void (*tick)(void *detector, uint64_t now_ms);
+    /* Write what must outlive a restart, now (optional; at shutdown, after the last drain). */
+    void (*persist)(void *detector, uint64_t now_ms);
     /* Add its counters to the health record (optional). */
     void (*stats)(void *detector, struct json_object *obj);
     void (*destroy)(void *detector);

@@ -18,6 +18,7 @@ from agent_case import AgentCase, SYS_ADMIN_USED, context, last_by_id
 
 HOST_PID_NS = "PrivilegeEscalation:Runtime/ContainerSharesHostPidNamespace"
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
+NEW_BINARY = "Execution:Runtime/NewBinaryExecuted"
 
 # A container that keeps using CAP_SYS_ADMIN, one that keeps writing the same rootfs file.
 SETHOSTNAME_LOOP = ["/bin/sh", "-c",
@@ -141,6 +142,41 @@ class Restart(AgentCase):
                          [(f["type"], f["id"]) for f in after])
         # The host-PID sharing is a state, found again by the start-up scan: not re-emitted.
         self.assertEqual([f for f in after if f["type"] == HOST_PID_NS], [])
+
+    def test_binary_written_before_a_kill9_keeps_its_writer_after_the_restart(self):
+        """A binary copied into the container's root filesystem while the first agent runs;
+        the agent is killed (SIGKILL, after its five-second save) and started again; then the
+        binary runs. NewBinaryExecuted names the process that wrote it and when, from the
+        table of files written the first agent kept in --state-dir, not only that the overlay
+        holds an unseen write (writtenWhileUnwatched)."""
+        c = self.container(["/bin/egprobe", "sleep", "3600"], rootfs="overlay", name="dropper",
+                           family="restart")
+        self.register(c)
+        first = self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "cp /bin/egprobe /bin/dropped"])
+        self.assertTrue(r.ok, r)
+        first.wait_for(harness.match(ROOTFS_MODIFIED, c), timeout=30)
+        written_at = time.time()
+        time.sleep(7)  # the table is written at most every five seconds while it changes
+        first.kill9()
+        self.assertTrue(os.path.exists(os.path.join(self.state_dir, "rootfs-written.state")))
+
+        second = self.start_agent(health=True)
+        r = c.exec(["/bin/sh", "-c", "/bin/dropped sleep 0"])
+        self.assertTrue(r.ok, r)
+        [f] = second.wait_for(harness.match(NEW_BINARY, c), timeout=30)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/bin/dropped")
+        self.assertNotIn("writtenWhileUnwatched", ctx)
+        self.assertEqual(ctx["modifyingProcess"]["name"], "cp")
+        self.assertLess(abs(ctx["modifiedAt"] - written_at), 5, ctx)
+        time.sleep(2)
+        with open(second.health_file) as fh:
+            rootfs = json.load(fh)["detectors"]["rootfs"]
+        self.assertGreaterEqual(rootfs["writtenStateLoaded"], 1, rootfs)
+        self.assertEqual(rootfs["writtenStateRejected"], 0, rootfs)
+        self.stop_agent()
 
     def test_damaged_state_file_is_a_warning_and_a_fresh_start(self):
         with open(os.path.join(self.state_dir, "findings.state"), "wb") as f:
