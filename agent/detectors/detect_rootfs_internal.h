@@ -136,6 +136,9 @@ struct eg_rootfs_detector {
 void eg_rootfs_state_open(struct eg_rootfs_detector *d, const char *dir);
 /* Read the table written before a restart, this boot's only (at start). */
 void eg_rootfs_state_load(struct eg_rootfs_detector *d);
+/* The file's bytes: why they are not this boot's table (nothing taken), or NULL (taken). */
+const char *eg_rootfs_state_load_buffer(struct eg_rootfs_detector *d, const unsigned char *buf,
+                                        size_t len);
 /* Write it when it changed: at most every five seconds, or now (`final`). */
 void eg_rootfs_state_save(struct eg_rootfs_detector *d, uint64_t now_ms, bool final);
 

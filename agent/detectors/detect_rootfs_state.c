@@ -183,8 +183,35 @@ static bool take_str(struct crc_in *in, char *dst, size_t cap)
     return true;
 }
 
-/* Why `buf` (the whole file) is not this boot's table, or NULL; records restored into `d`. */
-static const char *load_buffer(struct eg_rootfs_detector *d, const unsigned char *buf, size_t len)
+/*
+ * Why the records of `in` (after the header) do not parse, or NULL; with `restore`, each is
+ * put into `d`. Run once to check and once to restore: a table is taken whole or not at all.
+ */
+static const char *records(struct eg_rootfs_detector *d, struct crc_in in, uint32_t count,
+                           bool restore)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        struct state_record r;
+        struct written w = {0};
+        if (!take(&in, &r, sizeof(r)) || !take_str(&in, w.comm, sizeof(w.comm)) ||
+            !take_str(&in, w.exe, sizeof(w.exe)) || !take_str(&in, w.path, sizeof(w.path)))
+            return "a record does not parse";
+        if (!restore)
+            continue;
+        w.ts_ns = r.ts_ns;
+        w.start_ns = r.start_ns;
+        w.pid = r.pid;
+        w.ns_pid = r.ns_pid;
+        w.uid = r.uid;
+        struct written_key k = {.cg = r.cg, .ino = r.ino, .seq = r.seq, .dev = r.dev};
+        if (eg_rootfs_restore_written(d, &k, &w))
+            d->stats.written_state_loaded++;
+    }
+    return in.p == in.end ? NULL : "bytes after the last record";
+}
+
+const char *eg_rootfs_state_load_buffer(struct eg_rootfs_detector *d, const unsigned char *buf,
+                                        size_t len)
 {
     if (len < sizeof(struct state_header) + sizeof(uint32_t))
         return "too short";
@@ -201,22 +228,10 @@ static const char *load_buffer(struct eg_rootfs_detector *d, const unsigned char
         return "written before this boot";
     if (h.count > EG_ROOTFS_WRITTEN_SLOTS)
         return "more records than the table holds";
-    for (uint32_t i = 0; i < h.count; i++) {
-        struct state_record r;
-        struct written w = {0};
-        if (!take(&in, &r, sizeof(r)) || !take_str(&in, w.comm, sizeof(w.comm)) ||
-            !take_str(&in, w.exe, sizeof(w.exe)) || !take_str(&in, w.path, sizeof(w.path)))
-            return "a record does not parse";
-        w.ts_ns = r.ts_ns;
-        w.start_ns = r.start_ns;
-        w.pid = r.pid;
-        w.ns_pid = r.ns_pid;
-        w.uid = r.uid;
-        struct written_key k = {.cg = r.cg, .ino = r.ino, .seq = r.seq, .dev = r.dev};
-        if (eg_rootfs_restore_written(d, &k, &w))
-            d->stats.written_state_loaded++;
-    }
-    return in.p == in.end ? NULL : "bytes after the last record";
+    const char *why = records(d, in, h.count, false);
+    if (!why)
+        records(d, in, h.count, true);
+    return why;
 }
 
 void eg_rootfs_state_load(struct eg_rootfs_detector *d)
@@ -239,7 +254,7 @@ void eg_rootfs_state_load(struct eg_rootfs_detector *d)
     fclose(fp);
     const char *why = !buf ? "out of memory" : len > cap ? "larger than a full table" : NULL;
     if (!why)
-        why = load_buffer(d, buf, len);
+        why = eg_rootfs_state_load_buffer(d, buf, len);
     free(buf);
     if (why) {
         d->stats.written_state_rejected++;
