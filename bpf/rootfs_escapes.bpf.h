@@ -94,8 +94,20 @@ HOST_SOCKET_FLAVOUR(_lg, true)
  * can: the entry of vfs_create_mount(), the next step of both (mount(2) and fsmount(2), the
  * file system already set up: its fs_context's root in place); a create never mounted is not
  * seen there, and cannot be reached without one. Functions only: no tracepoint sees the super
- * block.
+ * block. The same place notes each tmpfs a container's processes set up (eg_own_tmpfs), for
+ * executables run from it wherever it is bound.
  */
+static __always_inline int fs_set_up(struct fs_context *fc, const bool legacy)
+{
+    __u64 cgid;
+    struct task_struct *task = eg_contained_current(&cgid, legacy);
+    if (!task)
+        return 0;
+    eg_note_own_tmpfs(BPF_CORE_READ(fc, root, d_sb), cgid);
+    eg_escape_block_mount(task, cgid, fc, legacy);
+    return 0;
+}
+
 #define BLOCK_MOUNT_FLAVOUR(suffix, lg)                                                            \
     SEC("fexit/vfs_get_tree")                                                                      \
     int BPF_PROG(eg_rootfs_block_mount##suffix, struct fs_context *fc, int ret)                    \
@@ -103,21 +115,12 @@ HOST_SOCKET_FLAVOUR(_lg, true)
         const bool legacy = lg;                                                                    \
         if (ret != 0)                                                                              \
             return 0;                                                                              \
-        __u64 cgid;                                                                                \
-        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
-        if (task)                                                                                  \
-            eg_escape_block_mount(task, cgid, fc, legacy);                                         \
-        return 0;                                                                                  \
+        return fs_set_up(fc, legacy);                                                              \
     }                                                                                              \
     SEC("kprobe/vfs_create_mount")                                                                 \
     int BPF_KPROBE(eg_rootfs_block_mount_kp##suffix, struct fs_context *fc)                        \
     {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        __u64 cgid;                                                                                \
-        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
-        if (task)                                                                                  \
-            eg_escape_block_mount(task, cgid, fc, legacy);                                         \
-        return 0;                                                                                  \
+        return fs_set_up(fc, lg);                                                                  \
     }
 BLOCK_MOUNT_FLAVOUR(, false)
 BLOCK_MOUNT_FLAVOUR(_lg, true)

@@ -149,9 +149,42 @@ static __always_inline struct mnt_namespace *eg_mount_ns(struct vfsmount *mnt)
 }
 
 /*
+ * The tmpfs file systems processes of a container set up (its runtime during set-up, or the
+ * container itself with CAP_SYS_ADMIN: mount(2), or the new mount API), by super block, with
+ * the container and the device (a super block freed and reused at that address for another is
+ * not taken for it): such a tmpfs started empty in that container, so what runs from it was
+ * written there, wherever it is mounted, bound or unmounted since. Filled by the rootfs
+ * object's file-system set-up programs (rootfs_escapes.bpf.h: fexit/vfs_get_tree, or the
+ * vfs_create_mount kprobe); read by the exec program (eg_root_file_layers). A host tmpfs bound
+ * into a container is never here.
+ */
+struct eg_own_tmpfs {
+    __u64 cgroup_id;
+    __u32 dev;
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, struct eg_own_tmpfs);
+} eg_own_tmpfs SEC(".maps");
+
+/* A tmpfs set up by a process of container `cgid` (any time, its runtime's set-up included). */
+static __always_inline void eg_note_own_tmpfs(struct super_block *sb, __u64 cgid)
+{
+    if (!sb || BPF_CORE_READ(sb, s_magic) != EG_TMPFS_MAGIC)
+        return;
+    struct eg_own_tmpfs t = {.cgroup_id = cgid, .dev = BPF_CORE_READ(sb, s_dev)};
+    __u64 at = (__u64)sb;
+    bpf_map_update_elem(&eg_own_tmpfs, &at, &t, BPF_ANY);
+}
+
+/*
  * The overlay layers (EG_ROOTFS_OVERLAY|_UPPER|_LOWER) of file `f` when it is on container
  * `cgid`'s root file system (the super block of the root captured at the container's start,
- * else of the task's root), EG_EXEC_ON_TMPFS on a tmpfs of the process's own, else 0: whether
+ * else of the task's root), EG_EXEC_ON_TMPFS on a tmpfs of the container's own, else 0: whether
  * it was written in this container is the overlay's record (or the tmpfs's, which starts
  * empty), kept whether or not the agent was watching when it was written.
  */
@@ -162,9 +195,15 @@ static __always_inline __u32 eg_root_file_layers(struct task_struct *p, struct f
     unsigned long magic = BPF_CORE_READ(sb, s_magic);
     if (magic == EG_TMPFS_MAGIC) {
         /*
-         * A tmpfs mounted whole in the process's own mount namespace (not a memfd's internal
-         * mount, not a subdirectory bound in): EG_EXEC_ON_TMPFS.
+         * A tmpfs the container's processes set up (eg_own_tmpfs: under any mount, a
+         * subdirectory bound elsewhere included), or, where the set-up programs do not run,
+         * one mounted whole in the process's own mount namespace (not a memfd's internal mount,
+         * not a subdirectory bound in): EG_EXEC_ON_TMPFS.
          */
+        __u64 at = (__u64)sb;
+        struct eg_own_tmpfs *own = bpf_map_lookup_elem(&eg_own_tmpfs, &at);
+        if (own && own->cgroup_id == cgid && own->dev == BPF_CORE_READ(sb, s_dev))
+            return EG_EXEC_ON_TMPFS;
         struct vfsmount *mnt = BPF_CORE_READ(f, f_path.mnt);
         struct mnt_namespace *ns = eg_mount_ns(mnt);
         bool whole = BPF_CORE_READ(mnt, mnt_root) == BPF_CORE_READ(sb, s_root);

@@ -86,6 +86,7 @@ static int load_lifecycle(struct eg_bpf *b, const struct eg_bpf_options *opt,
         b->rootfs_roots_fd = bpf_map__fd(s->maps.eg_rootfs_roots);
         b->ring_shares_fd = bpf_map__fd(s->maps.eg_ring_shares);
         b->exec_starts_fd = bpf_map__fd(s->maps.eg_exec_starts);
+        b->own_tmpfs_fd = bpf_map__fd(s->maps.eg_own_tmpfs);
         b->counters_fd = bpf_map__fd(s->maps.eg_counters);
         *skel = s;
         return 0;

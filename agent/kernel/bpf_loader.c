@@ -189,10 +189,11 @@ void eg_bpf_share_maps(const struct eg_bpf *b, struct bpf_object *obj)
     static const char *const shared[] = {"eg_events",      "eg_containers",     "eg_setup_procs",
                                          "eg_counters",    "eg_containers_gen", "eg_verdict_cache",
                                          "eg_reader_idle", "eg_homes",          "eg_rootfs_roots",
-                                         "eg_ring_shares", "eg_exec_starts"};
-    const int fds[] = {b->events_fd,         b->containers_fd,    b->setup_fd,       b->counters_fd,
-                       b->containers_gen_fd, b->verdict_cache_fd, b->reader_idle_fd, b->homes_fd,
-                       b->rootfs_roots_fd,   b->ring_shares_fd,   b->exec_starts_fd};
+                                         "eg_ring_shares", "eg_exec_starts",    "eg_own_tmpfs"};
+    const int fds[] = {b->events_fd,      b->containers_fd,     b->setup_fd,
+                       b->counters_fd,    b->containers_gen_fd, b->verdict_cache_fd,
+                       b->reader_idle_fd, b->homes_fd,          b->rootfs_roots_fd,
+                       b->ring_shares_fd, b->exec_starts_fd,    b->own_tmpfs_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         struct bpf_map *m = bpf_object__find_map_by_name(obj, shared[i]);
         if (m && fds[i] >= 0)
@@ -233,7 +234,7 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
     memset(b, 0, sizeof(*b));
     b->events_fd = b->containers_fd = b->setup_fd = b->counters_fd = b->containers_gen_fd = -1;
     b->verdict_cache_fd = b->reader_idle_fd = b->homes_fd = b->rootfs_roots_fd = -1;
-    b->ring_shares_fd = b->exec_starts_fd = -1;
+    b->ring_shares_fd = b->exec_starts_fd = b->own_tmpfs_fd = -1;
     libbpf_set_print(libbpf_quiet);
     ensure_tracefs();
 

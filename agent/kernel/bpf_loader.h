@@ -82,6 +82,7 @@ struct eg_bpf {
     int rootfs_roots_fd; /* each container's root, captured by the lifecycle's exec program */
     int ring_shares_fd;  /* each container's share of a ring under pressure (bpf/emit.bpf.h) */
     int exec_starts_fd;  /* the file each exec started from (#! scripts, bpf/rootfs_root.bpf.h) */
+    int own_tmpfs_fd;    /* tmpfs file systems containers set up (bpf/rootfs_root.bpf.h) */
     /*
      * The helpers of the fast programs that this kernel lacks (EG_HELPER_*): a concern whose
      * fast programs need one loads its legacy task-access twins instead (bpf/task.bpf.h).

@@ -9,11 +9,12 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 
 import harness
-from agent_case import AgentCase, LegacyTaskAccess, context, last_by_id, process
+from agent_case import AgentCase, LegacyTaskAccess, context, egprobe_host, last_by_id, process
 
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 NEW_BINARY = "Execution:Runtime/NewBinaryExecuted"
@@ -206,6 +207,49 @@ class RootfsWrites(AgentCase):
         self.stop_agent()
         self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
                          ["/fast/tool"])
+
+    def test_binary_run_from_a_bound_subdirectory_of_its_own_tmpfs_is_new_binary_executed(self):
+        """A tmpfs the container set up itself stays its own wherever it is bound: a privileged
+        container mounts a tmpfs, binds a subdirectory of it elsewhere, unmounts the tmpfs
+        (only the bound subdirectory is left) and runs a binary it copied there. The kernel
+        notes each tmpfs a container's processes set up; the whole-mount rule alone let this
+        pass. First, and silent: a binary the host put in a subdirectory of a host tmpfs,
+        bound into the container as a volume."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        lines = [a for a in hook.get("attempts", []) if "(escapes)" in a["attach"]]
+        result = lines[-1]["result"] if lines else ""
+        if not (hook.get("chosen") or "").startswith("fentry") and not (
+                result == "ok" or (result.startswith("ok") and "mount" not in result)):
+            self.skipTest("file systems set up are seen at function hooks only (fentry, or "
+                          "kprobes); rootfsWrites here: %s; %s" % (hook.get("chosen"), "; ".join(
+                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        host_tmpfs = tempfile.mkdtemp(prefix="eg-host-tmpfs-")
+        self.addCleanup(shutil.rmtree, host_tmpfs, True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "none", host_tmpfs], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", host_tmpfs], capture_output=True)
+        os.mkdir(os.path.join(host_tmpfs, "sub"))
+        shutil.copy(egprobe_host(), os.path.join(host_tmpfs, "sub", "hosttool"))
+        vol = tempfile.mkdtemp(prefix="eg-rootfs-vol-")
+        self.addCleanup(shutil.rmtree, vol, True)
+        c = self.container(["/bin/egprobe", "sleep", "3600"], rootfs="overlay", privileged=True,
+                           volumes=[(vol, "/data"), (os.path.join(host_tmpfs, "sub"), "/hostsub")],
+                           name="binder")
+        self.register(c)
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "/hostsub/hosttool sleep 0 && mkdir -p /a /b && "
+                    "mount -t tmpfs -o exec none /a && mkdir /a/x && mount --bind /a/x /b && "
+                    "umount /a && cp /bin/egprobe /b/tool && /b/tool sleep 0"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(lambda x: harness.match(NEW_BINARY, c)(x) and
+                                  context(x)["filePath"] == "/b/tool", timeout=20)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["fileSystemType"], "tmpfs")
+        self.assertEqual(process(f)["executablePath"], "/b/tool")
+        self.stop_agent()
+        self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
+                         ["/b/tool"])
 
     def test_written_file_mapped_executable_is_new_library_loaded(self):
         c = self.task_container(name="plugin-host")
