@@ -193,6 +193,23 @@ class AgentCase(unittest.TestCase):
         self.assertEqual(finding["accountId"], harness.ACCOUNT)
 
 
+def fs_setup_hooks_unseen():
+    """Why the kernel's programs where a file system is set up for a mount (block mounts, the
+    new mount API, the tmpfs a container made) are not attached here, or None when they are:
+    fentry, or the kprobes loaded with the tracepoints where fentry cannot attach. The probe's
+    report, for the skip message."""
+    hook = harness.probe_report()["hooks"]["rootfsWrites"]
+    if (hook.get("chosen") or "").startswith("fentry"):
+        return None
+    lines = [a for a in hook.get("attempts", []) if "(escapes)" in a["attach"]]
+    result = lines[-1]["result"] if lines else ""
+    if result == "ok" or (result.startswith("ok") and "mount" not in result):
+        return None
+    return ("file systems set up for mounts are seen at function hooks only (fentry, or "
+            "kprobes); rootfsWrites here: %s (%s)" % (hook.get("chosen"), "; ".join(
+                "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+
+
 def egprobe_host():
     """Path of the static egprobe helper for running the same actions on the host."""
     path = os.environ.get("ECSGUARD_EGPROBE") or harness.find_egprobe()

@@ -19,7 +19,8 @@ import threading
 import time
 
 import harness
-from agent_case import AgentCase, additional_info, context, egprobe_host, last_by_id, process
+from agent_case import (AgentCase, additional_info, context, egprobe_host,
+                        fs_setup_hooks_unseen, last_by_id, process)
 from test_hostns import HostSleeper
 
 FILELESS = "DefenseEvasion:Runtime/FilelessExecution"
@@ -701,19 +702,9 @@ class Escapes(AgentCase):
     # -- 9. ContainerMountsHostDirectory ----------------------------------------------------
 
     def skip_unless_block_mounts_seen(self):
-        """Block mounts are seen at function hooks only: fentry, or the kprobes loaded with the
-        tracepoints where fentry cannot attach. Skips, with the probe's report, where neither
-        attached the mount hooks."""
-        hook = harness.probe_report()["hooks"]["rootfsWrites"]
-        if (hook.get("chosen") or "").startswith("fentry"):
-            return
-        lines = [a for a in hook.get("attempts", []) if "(escapes)" in a["attach"]]
-        result = lines[-1]["result"] if lines else ""
-        if result == "ok" or (result.startswith("ok") and "mount" not in result):
-            return
-        self.skipTest("block mounts are seen at function hooks only (fentry, or kprobes); "
-                      "rootfsWrites here: %s (%s)" % (hook.get("chosen"), "; ".join(
-                          "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        why = fs_setup_hooks_unseen()
+        if why:
+            self.skipTest(why)
 
     def loop_disk(self):
         """A loop device standing in for the host's disk (a minix image made on the host):

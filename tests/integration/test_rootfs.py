@@ -14,7 +14,8 @@ import tempfile
 import time
 
 import harness
-from agent_case import AgentCase, LegacyTaskAccess, context, egprobe_host, last_by_id, process
+from agent_case import (AgentCase, LegacyTaskAccess, context, egprobe_host,
+                        fs_setup_hooks_unseen, last_by_id, process)
 
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 NEW_BINARY = "Execution:Runtime/NewBinaryExecuted"
@@ -215,14 +216,9 @@ class RootfsWrites(AgentCase):
         notes each tmpfs a container's processes set up; the whole-mount rule alone let this
         pass. First, and silent: a binary the host put in a subdirectory of a host tmpfs,
         bound into the container as a volume."""
-        hook = harness.probe_report()["hooks"]["rootfsWrites"]
-        lines = [a for a in hook.get("attempts", []) if "(escapes)" in a["attach"]]
-        result = lines[-1]["result"] if lines else ""
-        if not (hook.get("chosen") or "").startswith("fentry") and not (
-                result == "ok" or (result.startswith("ok") and "mount" not in result)):
-            self.skipTest("file systems set up are seen at function hooks only (fentry, or "
-                          "kprobes); rootfsWrites here: %s; %s" % (hook.get("chosen"), "; ".join(
-                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        why = fs_setup_hooks_unseen()
+        if why:
+            self.skipTest(why)
         host_tmpfs = tempfile.mkdtemp(prefix="eg-host-tmpfs-")
         self.addCleanup(shutil.rmtree, host_tmpfs, True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "none", host_tmpfs], check=True)
