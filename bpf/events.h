@@ -525,6 +525,13 @@ struct eg_rootfs_write_event {
  */
 #define EG_PATHOP_NAME_ON_ROOT (1u << 6)
 #define EG_PATHOP_NAME_OFF_ROOT (1u << 7)
+/*
+ * With EG_PATHOP_NAME_ON_ROOT: the kernel also named the file, from the same dentry up to the
+ * root filesystem's root (kname / kname2): the name it really has, symlinked directories
+ * resolved by the path walk that found it, whatever the container does to its links later or
+ * whether any of its processes is still alive when the agent reads the event.
+ */
+#define EG_PATHOP_KERNEL_NAMED (1u << 8)
 
 struct eg_rootfs_pathop_event {
     struct eg_event_header hdr;
@@ -533,10 +540,12 @@ struct eg_rootfs_pathop_event {
     __u32 pathop_flags2;
     __u32 mode;       /* EG_ROOTFS_OP_CHMOD: the mode argument (setuid/setgid bits); else 0 */
     __u64 dedup_hash; /* with hdr.cgroup_id, the eg_rootfs_pathops_seen key counting repeats */
-    char base[EG_PATH_LEN];  /* "" when path is absolute; else dirfd's/cwd's path */
-    char path[EG_PATH_LEN];  /* as the caller gave it */
-    char base2[EG_PATH_LEN]; /* rename/link target's base */
-    char path2[EG_PATH_LEN]; /* rename/link target ("" for other ops) */
+    char base[EG_PATH_LEN];   /* "" when path is absolute; else dirfd's/cwd's path */
+    char path[EG_PATH_LEN];   /* as the caller gave it */
+    char base2[EG_PATH_LEN];  /* rename/link target's base */
+    char path2[EG_PATH_LEN];  /* rename/link target ("" for other ops) */
+    char kname[EG_PATH_LEN];  /* EG_PATHOP_KERNEL_NAMED in pathop_flags: the file's name */
+    char kname2[EG_PATH_LEN]; /* EG_PATHOP_KERNEL_NAMED in pathop_flags2: the new name's */
 };
 
 /* eg_rootfs_exec_map_event.prot: made executable by mprotect, not mapped so by mmap. */

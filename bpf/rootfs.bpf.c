@@ -333,6 +333,9 @@ OPEN_EXIT(openat2, openat2_flags(regs))
 struct pathop_dentries {
     long nr;                   /* the syscall the hook ran in: only that syscall's exit takes it */
     struct super_block *sb[2]; /* the name's, and a rename's or link's new name's */
+    __u32 named;               /* bit i: name[i] holds dentry i's path up to its fs's root */
+    __u32 pad;
+    char name[2][EG_PATH_LEN];
 };
 
 struct {
@@ -341,6 +344,28 @@ struct {
     __type(key, __u32); /* thread id */
     __type(value, struct pathop_dentries);
 } eg_pathop_dentries SEC(".maps");
+
+/* Where the hook builds its record (too large for the stack), per CPU. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct pathop_dentries);
+} eg_pathop_stage SEC(".maps");
+
+/*
+ * Dentry `d`'s path up to the root of its file system, into out, when that file system is an
+ * overlay (a container's root filesystem is one; whether it is this container's is judged at
+ * the exit, by super block): the walk needs no mount (none is crossed inside one file
+ * system). False otherwise, or when deeper or longer than a path is kept.
+ */
+static __always_inline bool name_on_overlay(struct dentry *d, struct super_block *sb, char *out,
+                                            const bool legacy)
+{
+    if (!d || !sb || BPF_CORE_READ(sb, s_magic) != EG_OVERLAYFS_MAGIC)
+        return false;
+    return eg_dentry_path_from(NULL, NULL, d, NULL, out, legacy) == 0;
+}
 
 /*
  * The hook is kept small (every host process's unlink, mkdir, chmod... runs it; the legacy
@@ -360,12 +385,20 @@ static __always_inline int leave_dentries(struct dentry *d1, struct dentry *d2, 
      */
     if (BPF_CORE_READ(task, cred) != BPF_CORE_READ(task, real_cred))
         return 0;
-    struct pathop_dentries v = {};
-    v.nr = eg_current_syscall_nr(legacy);
-    v.sb[0] = d1 ? BPF_CORE_READ(d1, d_sb) : NULL;
-    v.sb[1] = d2 ? BPF_CORE_READ(d2, d_sb) : NULL;
+    __u32 zero = 0;
+    struct pathop_dentries *v = bpf_map_lookup_elem(&eg_pathop_stage, &zero);
+    if (!v)
+        return 0;
+    v->nr = eg_current_syscall_nr(legacy);
+    v->sb[0] = d1 ? BPF_CORE_READ(d1, d_sb) : NULL;
+    v->sb[1] = d2 ? BPF_CORE_READ(d2, d_sb) : NULL;
+    v->named = 0;
+    if (name_on_overlay(d1, v->sb[0], v->name[0], legacy))
+        v->named |= 1;
+    if (name_on_overlay(d2, v->sb[1], v->name[1], legacy))
+        v->named |= 2;
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    bpf_map_update_elem(&eg_pathop_dentries, &tid, &v, BPF_ANY);
+    bpf_map_update_elem(&eg_pathop_dentries, &tid, v, BPF_ANY);
     return 0;
 }
 
@@ -408,21 +441,29 @@ static __always_inline void take_verdict(const struct eg_root_view *rv,
     if (!v)
         return;
     long nr = v->nr;
-    struct super_block *sb0 = v->sb[0], *sb1 = v->sb[1];
-    bpf_map_delete_elem(&eg_pathop_dentries, &tid);
     /*
      * A record this syscall did not leave: another syscall's (an open with O_TRUNC passes the
      * setattr hook), since every path syscall's exit takes or drops its own, failed or not.
      * Taking it would let a container plant a verdict for a later call that passes no hook
      * (mknod of a regular file goes through security_inode_create).
      */
-    if (nr < 0 || nr != eg_current_syscall_nr(legacy))
+    if (nr < 0 || nr != eg_current_syscall_nr(legacy)) {
+        bpf_map_delete_elem(&eg_pathop_dentries, &tid);
         return;
+    }
     struct vfsmount *root_mnt = rv->mnt;
     struct super_block *root_sb = BPF_CORE_READ(root_mnt, mnt_sb);
     bool overlay = root_sb && BPF_CORE_READ(root_sb, s_magic) == EG_OVERLAYFS_MAGIC;
-    e->pathop_flags |= verdict_flags(sb_verdict(sb0, root_sb, overlay));
-    e->pathop_flags2 |= verdict_flags(sb_verdict(sb1, root_sb, overlay));
+    e->pathop_flags |= verdict_flags(sb_verdict(v->sb[0], root_sb, overlay));
+    e->pathop_flags2 |= verdict_flags(sb_verdict(v->sb[1], root_sb, overlay));
+    /* The kernel's names, for names on the root filesystem (copied before the record goes). */
+    if ((e->pathop_flags & EG_PATHOP_NAME_ON_ROOT) && (v->named & 1) &&
+        bpf_probe_read_kernel_str(e->kname, sizeof(e->kname), v->name[0]) > 0)
+        e->pathop_flags |= EG_PATHOP_KERNEL_NAMED;
+    if ((e->pathop_flags2 & EG_PATHOP_NAME_ON_ROOT) && (v->named & 2) &&
+        bpf_probe_read_kernel_str(e->kname2, sizeof(e->kname2), v->name[1]) > 0)
+        e->pathop_flags2 |= EG_PATHOP_KERNEL_NAMED;
+    bpf_map_delete_elem(&eg_pathop_dentries, &tid);
 }
 
 /* The record of a syscall that needs no verdict (an fd op: the kernel has the file). */
@@ -547,8 +588,12 @@ static __always_inline __u64 pathop_hash(const struct eg_rootfs_pathop_event *e)
 {
     __u64 h = 0x9e3779b97f4a7c15ULL ^ e->op ^ ((__u64)e->pathop_flags << 24) ^
               ((__u64)e->pathop_flags2 << 48) ^ ((__u64)e->mode << 32);
+    /*
+     * The four paths as given and the kernel's names: the same literal path whose symlinked
+     * directory now leads elsewhere is another operation, not a repeat of the first.
+     */
     const __u64 *w = (const __u64 *)e->base;
-    for (int i = 0; i < 4 * EG_PATH_LEN / 8; i++) {
+    for (int i = 0; i < 6 * EG_PATH_LEN / 8; i++) {
         h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
         h ^= h >> 32;
     }
@@ -579,6 +624,10 @@ static __always_inline struct eg_rootfs_pathop_event *pathop_begin(struct task_s
     __builtin_memset(e->path, 0, sizeof(e->path));
     __builtin_memset(e->base2, 0, sizeof(e->base2));
     __builtin_memset(e->path2, 0, sizeof(e->path2));
+    /* Kept apart: merged into one, the clears would exceed what the compiler inlines. */
+    asm volatile("" ::: "memory");
+    __builtin_memset(e->kname, 0, sizeof(e->kname));
+    __builtin_memset(e->kname2, 0, sizeof(e->kname2));
     return e;
 }
 

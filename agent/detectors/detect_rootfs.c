@@ -88,9 +88,9 @@ static void on_pathop(void *ctx, const struct eg_event_header *h, const void *re
     bool link = e->op == EG_ROOTFS_OP_LINK;
     bool chrooted = e->pathop_flags & EG_PATHOP_CALLER_CHROOTED;
     bool on_first = !link && eg_rootfs_pathop_on_rootfs(d, h, &w, e->op, e->pathop_flags, chrooted,
-                                                        e->base, e->path, &first);
+                                                        e->base, e->path, e->kname, &first);
     bool on_second = two && eg_rootfs_pathop_on_rootfs(d, h, &w, e->op, e->pathop_flags2, chrooted,
-                                                       e->base2, e->path2, &second);
+                                                       e->base2, e->path2, e->kname2, &second);
     if (!on_first && !on_second)
         return;
     if (on_second)
@@ -302,6 +302,7 @@ static void rootfs_stats(void *p, struct json_object *obj)
     eg_rootfs_set_int(o, "pathOpBatchReadFailures", st->pathop_batch_failures);
     eg_rootfs_set_int(o, "pathOpsOnOtherMounts", st->not_rootfs);
     eg_rootfs_set_int(o, "pathOpsOnRootByKernel", st->decided_in_kernel);
+    eg_rootfs_set_int(o, "pathOpsNamedByKernel", st->named_in_kernel);
     eg_rootfs_set_int(o, "unresolved", st->unresolved);
     eg_rootfs_set_int(o, "pathOpsOnLiteralPath", st->links_unresolved);
     eg_rootfs_set_int(o, "pathOpsInUnresolvedDirectory", st->in_unresolved_dir);

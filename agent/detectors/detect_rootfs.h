@@ -25,6 +25,7 @@ struct eg_rootfs_detector_stats {
     uint64_t pathop_batch_failures;      /* batch reads of the repeat counts that failed */
     uint64_t not_rootfs;                 /* path ops that landed on another mount */
     uint64_t decided_in_kernel;          /* path ops the kernel put on the root filesystem */
+    uint64_t named_in_kernel;            /* ... and named, from the dentry it acted on */
     uint64_t execs_written_unseen;       /* execs of files the overlay says were written, unseen */
     uint64_t execs_on_tmpfs;             /* execs of files on a tmpfs of the container's own */
     uint64_t unresolved;                 /* path ops whose path or mount could not be decided */

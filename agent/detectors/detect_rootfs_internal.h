@@ -172,12 +172,13 @@ void eg_rootfs_pathop_track(struct eg_rootfs_detector *d, const struct eg_event_
 /*
  * Resolve one path of path operation `op` to absolute paths (literal and with its symlinks
  * resolved, `out`) and tell whether the resolved one lies on the container's root mount
- * (counted as unresolved or on another mount when not).
+ * (counted as unresolved or on another mount when not). `kname_raw`: the kernel's name of the
+ * file (EG_PATHOP_KERNEL_NAMED in `flags`), taken as the resolved one.
  */
 bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event_header *h,
                                 const struct eg_where *w, uint32_t op, uint32_t flags,
                                 bool caller_chrooted, const char *base_raw, const char *path_raw,
-                                struct eg_rootfs_names *out);
+                                const char *kname_raw, struct eg_rootfs_names *out);
 
 /* ---- detect_rootfs_findings.c ----------------------------------------------------------- */
 

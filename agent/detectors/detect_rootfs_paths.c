@@ -90,7 +90,7 @@ static bool in_unresolved_dir(uint32_t op, uint32_t flags, const char *path,
 bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_event_header *h,
                                 const struct eg_where *w, uint32_t op, uint32_t flags,
                                 bool caller_chrooted, const char *base_raw, const char *path_raw,
-                                struct eg_rootfs_names *out)
+                                const char *kname_raw, struct eg_rootfs_names *out)
 {
     char base[EG_PATH_LEN], path[EG_PATH_LEN];
     eg_utf8_copy(base_raw, EG_PATH_LEN, base, sizeof(base));
@@ -106,8 +106,23 @@ bool eg_rootfs_pathop_on_rootfs(struct eg_rootfs_detector *d, const struct eg_ev
             inner[0] = '\0';
         snprintf(path, sizeof(path), "%s", inner[1] ? inner + 1 : ".");
     }
-    if ((flags & (EG_PATHOP_UNRESOLVED | EG_PATHOP_TRUNCATED)) ||
-        eg_path_resolve(base, path, out->literal, sizeof(out->literal)) < 0) {
+    bool literal_ok = !(flags & (EG_PATHOP_UNRESOLVED | EG_PATHOP_TRUNCATED)) &&
+                      eg_path_resolve(base, path, out->literal, sizeof(out->literal)) >= 0;
+    /*
+     * The kernel named the file on the root filesystem from the dentry the operation acted on
+     * (EG_PATHOP_KERNEL_NAMED): that is its name, whatever the links it was reached through
+     * lead to now and whether any process of the container still lives.
+     */
+    if ((flags & EG_PATHOP_NAME_ON_ROOT) && (flags & EG_PATHOP_KERNEL_NAMED) &&
+        kname_raw[0] == '/') {
+        eg_utf8_copy(kname_raw, EG_PATH_LEN, out->resolved, sizeof(out->resolved));
+        if (!literal_ok)
+            memcpy(out->literal, out->resolved, sizeof(out->literal));
+        d->stats.decided_in_kernel++;
+        d->stats.named_in_kernel++;
+        return true;
+    }
+    if (!literal_ok) {
         if (in_unresolved_dir(op, flags, path, out)) {
             d->stats.in_unresolved_dir++;
             return true;

@@ -477,6 +477,51 @@ class RootfsWrites(AgentCase):
         self.assertGreaterEqual(rootfs["pathOpsOnRootByKernel"], 5, rootfs)
         self.assertEqual(rootfs["unresolved"], 0, rootfs)
 
+    def test_sensitive_file_reached_through_a_link_swapped_afterwards_or_after_exit(self):
+        """A path op's name was resolved by the agent through the container's symlinks, read
+        when it handled the event: a container that exits at once left it none to read (the
+        literal path was reported), and one that repoints the link before the agent reads
+        made it name another file. `ln -s /etc /opt/e; mv x /opt/e/passwd`, then /opt/e made
+        to point at /tmp; repeated with the same literal path while /opt/e leads to /tmp
+        (another operation, not a repeat of the first); the container exits; the agent is
+        stopped for its whole life. The kernel names the file from the dentry the rename acted
+        on: SensitiveFileModified for /etc/passwd (literal /opt/e/passwd), and the second
+        rename is /tmp/passwd."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        verdicts = [a for a in hook.get("attempts", []) if "security_inode_" in a["attach"]]
+        if not verdicts or not verdicts[-1]["result"].startswith("ok"):
+            self.skipTest("the kernel names path operations only at function hooks (fentry or "
+                          "kprobes); rootfsWrites here: %s; %s" % (hook.get("chosen"), "; ".join(
+                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        script = ("mkdir -p /opt && ln -s /etc /opt/e && echo x > /tmp/pw && "
+                  "mv /tmp/pw /opt/e/passwd && rm /opt/e && ln -s /tmp /opt/e && "
+                  "echo y > /tmp/pw2 && mv /tmp/pw2 /opt/e/passwd")
+        c = self.task_container(["/bin/sh", "-c", script], name="swapper", family="jobs")
+        self.start_agent("--health-interval", "1", health=True)
+        os.kill(self.agent.proc.pid, signal.SIGSTOP)
+        try:
+            r = c.run_to_completion(timeout=60)
+            self.assertEqual(r.returncode, 0, r)
+            c.delete()
+        finally:
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        [f] = self.agent.wait_for(harness.match(SENSITIVE, c), timeout=30)
+        self.assertAttributed(f, c)
+        ctx = context(f)
+        self.assertEqual(ctx["filePath"], "/etc/passwd", ctx)
+        self.assertEqual(ctx["literalFilePath"], "/opt/e/passwd", ctx)
+        self.assertEqual(ctx["fileOperation"], "rename", ctx)
+        r = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda x: "/tmp/passwd" in x.get("relatedFilePaths", []),
+                              timeout=30)
+        time.sleep(1.5)
+        with open(self.agent.health_file) as fh:
+            rootfs = json.load(fh)["detectors"]["rootfs"]
+        self.stop_agent()
+        self.assertEqual([context(x)["filePath"] for x in self.findings_of(SENSITIVE, c)],
+                         ["/etc/passwd"])
+        self.assertGreaterEqual(rootfs["pathOpsNamedByKernel"], 2, rootfs)
+
     def test_a_verdict_left_by_a_failed_call_is_not_taken_by_a_later_one(self):
         """The kernel's path-op verdict (issue 17 item 4) is recorded at an LSM hook and taken
         at the syscall's exit. An attempt to plant one: in one thread, a mknod of a FIFO on a
