@@ -188,9 +188,9 @@ struct eg_module_request {
  * The requests of contained processes, by what they asked for (the name request_module() passes
  * on, zero-padded): the kernel's modprobe helper is given that same name as its last argument,
  * so its load is matched to the request it serves, not to whichever came last. The first
- * request still waiting keeps a name (its modprobe is the one that loads; a second asker of the
- * same name finds the module loaded). eg_module_last_request: the latest, for a helper whose
- * arguments are not the kernel's call's.
+ * request keeps a name while it is recent and its requester alive (its modprobe is the one
+ * that loads; a second asker of the same name finds the module loaded).
+ * eg_module_last_request: the latest, for a helper whose arguments are not the kernel's call's.
  */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
