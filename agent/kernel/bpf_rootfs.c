@@ -42,9 +42,10 @@ struct rootfs_loaded {
  * GROUP_VERDICT: the LSM hooks where the kernel decides whether a path-only operation's name is
  * on the root filesystem (bpf/rootfs.bpf.c); fentry, or kprobes with the tracepoints (a kernel
  * that cannot attach fentry may still run kprobes: arm64 before 6.4).
- * GROUP_ESCAPE: escape techniques this object attaches for (a connect to a host socket; a
- * block device's file system mounted, functions only: fentry, or kprobes with the tracepoints;
- * /proc/<pid>/exe opened, fentry only). GROUP_EXEC_START:
+ * GROUP_ESCAPE: escape techniques this object attaches for (a connect to a host socket;
+ * /proc/<pid>/exe opened, fentry only). GROUP_MOUNT: where a file system is set up for a mount
+ * and where the new mount API attaches one (block mounts, the tmpfs a container made),
+ * functions only: fentry, or kprobes with the tracepoints. GROUP_EXEC_START:
  * the file an exec starts from, for a #! script written in the container (fentry or kprobe).
  */
 enum prog_group {
@@ -54,6 +55,7 @@ enum prog_group {
     GROUP_VERDICT,
     GROUP_ESCAPE,
     GROUP_EXEC_START,
+    GROUP_MOUNT,
     GROUPS
 };
 static const char *const group_attach[2][GROUPS] = {
@@ -62,18 +64,19 @@ static const char *const group_attach[2][GROUPS] = {
         "tracepoint/syscalls/sys_exit_<path and fd ops>",
         "tracepoint/syscalls/sys_enter_mmap,mprotect",
         "kprobe/security_inode_<path ops> (where a name lands)",
-        "tracepoint/syscalls/sys_exit_connect,kprobe/vfs_create_mount,path_mount,"
-        "security_move_mount (escapes)",
+        "tracepoint/syscalls/sys_exit_connect (host sockets)",
         "kprobe/security_bprm_creds_for_exec (#! scripts)",
+        "kprobe/vfs_create_mount,path_mount,security_move_mount (file systems mounted)",
     },
     {
         "fexit/<arch>_sys_open*,creat",
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
-        "fentry/security_unix_stream_connect,path_mount,security_move_mount,"
-        "fexit/vfs_get_tree,get_task_exe_file (escapes)",
+        "fentry/security_unix_stream_connect,fexit/get_task_exe_file (host sockets, runtime "
+        "executables)",
         "fentry/security_bprm_creds_for_exec (#! scripts)",
+        "fexit/vfs_get_tree,fentry/path_mount,security_move_mount (file systems mounted)",
     },
 };
 
@@ -134,7 +137,9 @@ static enum prog_group group_of(const char *sec)
     if (strstr(sec, "security_inode_"))
         return GROUP_VERDICT;
     const char *sys = syscall_of(sec);
-    if (strcmp(sys, "connect") == 0 || strcmp(sys, "mount") == 0 || strcmp(sys, "exe-link") == 0)
+    if (strcmp(sys, "mount") == 0)
+        return GROUP_MOUNT;
+    if (strcmp(sys, "connect") == 0 || strcmp(sys, "exe-link") == 0)
         return GROUP_ESCAPE;
     if (strcmp(sys, "execve") == 0)
         return GROUP_EXEC_START;
@@ -382,8 +387,10 @@ static bool attach_programs(struct rootfs_loaded *l, bool fentry,
      * the kprobe twins, best effort and refused outright by some kernels, are reported first.
      */
     static const enum prog_group order[2][GROUPS] = {
-        {GROUP_VERDICT, GROUP_EXEC_START, GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_ESCAPE},
-        {GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUP_ESCAPE, GROUP_EXEC_START},
+        {GROUP_VERDICT, GROUP_EXEC_START, GROUP_MOUNT, GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP,
+         GROUP_ESCAPE},
+        {GROUP_OPEN, GROUP_PATHOP, GROUP_MMAP, GROUP_VERDICT, GROUP_MOUNT, GROUP_ESCAPE,
+         GROUP_EXEC_START},
     };
     for (int i = 0; i < GROUPS; i++) {
         enum prog_group g = order[fentry][i];

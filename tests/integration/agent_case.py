@@ -201,9 +201,8 @@ def fs_setup_hooks_unseen():
     hook = harness.probe_report()["hooks"]["rootfsWrites"]
     if (hook.get("chosen") or "").startswith("fentry"):
         return None
-    lines = [a for a in hook.get("attempts", []) if "(escapes)" in a["attach"]]
-    result = lines[-1]["result"] if lines else ""
-    if result == "ok" or (result.startswith("ok") and "mount" not in result):
+    lines = [a for a in hook.get("attempts", []) if "(file systems mounted)" in a["attach"]]
+    if lines and lines[-1]["result"] == "ok":
         return None
     return ("file systems set up for mounts are seen at function hooks only (fentry, or "
             "kprobes); rootfsWrites here: %s (%s)" % (hook.get("chosen"), "; ".join(
