@@ -171,10 +171,9 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
  * a file system type, a link kind or a netfilter extension not loaded yet, asked for by a
  * process that needs no capability to ask). The kernel runs modprobe as a helper of its own (the
  * child of a kernel thread) while the requester waits, so the load's current task is no
- * container's. The request is kept here (one slot: the last request of a contained process past
- * set-up); a load by such a helper within EG_MODULE_REQUEST_NS of it is the requester's, and so are
- * the modules modprobe loads first as dependencies. Two containers asking within that time: the
- * later one is named (docs/findings.md).
+ * container's. The requests of contained processes past set-up are kept by what they asked for
+ * (below); a load by such a helper is the requester's whose request names what the helper was
+ * given, and so are the modules modprobe loads first as dependencies (docs/findings.md).
  */
 struct eg_module_request {
     __u64 task;             /* the requester, blocked in request_module until modprobe is done */
@@ -206,17 +205,23 @@ struct {
     __type(value, struct eg_module_request);
 } eg_module_last_request SEC(".maps");
 
-#define EG_MODULE_REQUEST_NS (10ULL * 1000000000ULL)
+/*
+ * How long a request is taken for a helper's load: by name, 60 s (the name already says which
+ * request it serves; the helper can take long on a loaded host, tens of seconds were seen under
+ * emulation); the latest request, for a helper whose arguments say nothing, 10 s.
+ */
+#define EG_MODULE_REQUEST_NS (60ULL * 1000000000ULL)
+#define EG_MODULE_LAST_REQUEST_NS (10ULL * 1000000000ULL)
 /*
  * include/linux/sched.h: the parent of the kernel's user-mode helpers is a kernel thread (the
  * kworker that waits for modprobe, or kthreadd for a helper nobody waits for).
  */
 #define EG_PF_KTHREAD 0x00200000
 
-/* Whether request `r` is recent and its process still the one that asked (and waits). */
-static __always_inline bool eg_module_request_live(const struct eg_module_request *r)
+/* Whether request `r` is within `window` ns and its process still the one that asked. */
+static __always_inline bool eg_module_request_live(const struct eg_module_request *r, __u64 window)
 {
-    if (!r->task || bpf_ktime_get_boot_ns() - r->ts_ns > EG_MODULE_REQUEST_NS)
+    if (!r->task || bpf_ktime_get_boot_ns() - r->ts_ns > window)
         return false;
     struct task_struct *req = (struct task_struct *)r->task;
     return BPF_CORE_READ(req, group_leader, start_boottime) == r->start_time_ns;
@@ -238,7 +243,7 @@ static __always_inline void eg_escape_module_request(struct task_struct *p, cons
     __u32 zero = 0;
     bpf_map_update_elem(&eg_module_last_request, &zero, &r, BPF_ANY);
     struct eg_module_request *held = bpf_map_lookup_elem(&eg_module_requests, r.name);
-    if (held && eg_module_request_live(held))
+    if (held && eg_module_request_live(held, EG_MODULE_REQUEST_NS))
         return;
     bpf_map_update_elem(&eg_module_requests, r.name, &r, BPF_ANY);
 }
@@ -297,13 +302,15 @@ static __always_inline struct task_struct *eg_module_loaded_for(struct task_stru
         return NULL;
     char name[EG_NAME_LEN] = {};
     struct eg_module_request *r;
+    __u64 window = EG_MODULE_REQUEST_NS;
     if (eg_helper_modprobe_arg(p, name)) {
         r = bpf_map_lookup_elem(&eg_module_requests, name);
     } else {
         __u32 zero = 0;
         r = bpf_map_lookup_elem(&eg_module_last_request, &zero);
+        window = EG_MODULE_LAST_REQUEST_NS;
     }
-    if (!r || !eg_module_request_live(r))
+    if (!r || !eg_module_request_live(r, window))
         return NULL;
     eg_count_seen(EG_EVENT_ESCAPE);
     *cgid = r->cgroup_id;

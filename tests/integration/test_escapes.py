@@ -671,9 +671,16 @@ class Escapes(AgentCase):
             t.start()
         for t in threads:
             t.join(60)
+        with open("/proc/modules") as fh:
+            loaded = [line.split()[0] for line in fh]
         for c, module in ((a, "appletalk"), (b, "phonet")):
-            [f] = self.agent.wait_for(lambda x, c=c, module=module: harness.match(
-                MODULE_LOADED, c)(x) and context(x)["moduleName"] == module, timeout=20)
+            try:
+                # modprobe under emulation on a busy host can take tens of seconds.
+                [f] = self.agent.wait_for(lambda x, c=c, module=module: harness.match(
+                    MODULE_LOADED, c)(x) and context(x)["moduleName"] == module, timeout=60)
+            except harness.HarnessError as exc:
+                self.fail("%s: no %s finding; the sockets: %s; loaded after: %s; %s"
+                          % (c.name, module, results, loaded, exc))
             self.assertEscapeAttribution(f, c, MODULE_LOADED, 8.0)
         time.sleep(1)
         self.assertEqual({context(f)["moduleName"] for f in self.findings_of(MODULE_LOADED, a)},
