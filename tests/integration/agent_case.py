@@ -7,6 +7,7 @@ containers before the agent (the start-up scan case).
 
 import json
 import os
+import signal
 import time
 import unittest
 
@@ -160,6 +161,17 @@ class AgentCase(unittest.TestCase):
         return [f for f in self.agent.findings()
                 if f.get("type") == type_ and c.id in harness.finding_container_ids(f)]
 
+    def run_with_agent_stopped(self, c, timeout=60):
+        """Runs container `c` to completion and deletes it while the agent is stopped
+        (SIGSTOP): nothing of it is alive when the agent reads its events."""
+        os.kill(self.agent.proc.pid, signal.SIGSTOP)
+        try:
+            r = c.run_to_completion(timeout=timeout)
+            self.assertEqual(r.returncode, 0, r)
+            c.delete()
+        finally:
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
+
     def wait_context(self, type_, c, pred, timeout=20):
         """The newest line of the container's `type_` finding once pred(context) holds."""
         deadline = time.time() + timeout
@@ -206,6 +218,19 @@ def fs_setup_hooks_unseen():
         return None
     return ("file systems set up for mounts are seen at function hooks only (fentry, or "
             "kprobes); rootfsWrites here: %s (%s)" % (hook.get("chosen"), "; ".join(
+                "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+
+
+def verdict_hooks_unseen():
+    """Why the kernel's verdict hooks on the LSM path-op hooks (where a name lands, and its
+    name) are not attached here, or None when they are: fentry's line, or where that attached
+    nothing, the kprobes' after the fallback. The probe's report, for the skip message."""
+    hook = harness.probe_report()["hooks"]["rootfsWrites"]
+    verdicts = [a for a in hook.get("attempts", []) if "security_inode_" in a["attach"]]
+    if verdicts and verdicts[-1]["result"].startswith("ok"):
+        return None
+    return ("the kernel decides and names path operations only at function hooks (fentry or "
+            "kprobes); rootfsWrites here: %s; %s" % (hook.get("chosen"), "; ".join(
                 "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
 
 

@@ -8,7 +8,6 @@ import datetime
 import json
 import mmap
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -436,13 +435,7 @@ class CapabilityUse(AgentCase):
                            name="unseen", family="jobs")
         self.register(c)
         self.start_agent(health=True)
-        os.kill(self.agent.proc.pid, signal.SIGSTOP)
-        try:
-            r = c.run_to_completion(timeout=60)
-            self.assertEqual(r.returncode, 0, r)
-            c.delete()
-        finally:
-            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        self.run_with_agent_stopped(c)
         [f] = self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=30)
         self.assertAttributed(f, c)
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")

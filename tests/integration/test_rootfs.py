@@ -8,14 +8,13 @@ mounts and must never be reported as root filesystem writes.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 
 import harness
 from agent_case import (AgentCase, LegacyTaskAccess, context, egprobe_host,
-                        fs_setup_hooks_unseen, last_by_id, process)
+                        fs_setup_hooks_unseen, last_by_id, process, verdict_hooks_unseen)
 
 ROOTFS_MODIFIED = "Persistence:Runtime/ContainerRootFilesystemModified"
 NEW_BINARY = "Execution:Runtime/NewBinaryExecuted"
@@ -438,27 +437,16 @@ class RootfsWrites(AgentCase):
         operations were lost (health rootfs.unresolved). The kernel now decides at the LSM hook
         the VFS calls for each, where function hooks load. The agent is stopped (SIGSTOP) for
         the container's whole life: nothing of it is alive when its events are read."""
-        hook = harness.probe_report()["hooks"]["rootfsWrites"]
-        # fentry's line, or where that attached nothing, the kprobes' after the fallback.
-        verdicts = [a for a in hook.get("attempts", []) if "security_inode_" in a["attach"]]
-        if not verdicts or not verdicts[-1]["result"].startswith("ok"):
-            self.skipTest("the kernel decides path operations only at function hooks (fentry or "
-                          "kprobes); "
-                          "rootfsWrites here: %s; %s" % (hook.get("chosen"), "; ".join(
-                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        why = verdict_hooks_unseen()
+        if why:
+            self.skipTest(why)
         script = ("mkdir /newdir && ln -s /newdir /newlink && mv /newlink /newlink2 && "
                   "rm /newlink2 && chmod 4755 /newdir && "
                   "mkdir /data/voldir && mv /data/voldir /data/voldir2 && chmod 700 /data/voldir2 && "
                   "mkdir /scratch/tdir && ln -s /x /scratch/tl && rm /scratch/tl")
         c = self.task_container(["/bin/sh", "-c", script], name="batch", family="jobs")
         self.start_agent("--health-interval", "1", health=True)
-        os.kill(self.agent.proc.pid, signal.SIGSTOP)
-        try:
-            r = c.run_to_completion(timeout=60)
-            self.assertEqual(r.returncode, 0, r)
-            c.delete()
-        finally:
-            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        self.run_with_agent_stopped(c)
         want = {"/newdir", "/newlink", "/newlink2"}
         f = self.wait_context(ROOTFS_MODIFIED, c,
                               lambda ctx: want <= set(ctx.get("relatedFilePaths", [])), timeout=30)
@@ -487,24 +475,15 @@ class RootfsWrites(AgentCase):
         stopped for its whole life. The kernel names the file from the dentry the rename acted
         on: SensitiveFileModified for /etc/passwd (literal /opt/e/passwd), and the second
         rename is /tmp/passwd."""
-        hook = harness.probe_report()["hooks"]["rootfsWrites"]
-        verdicts = [a for a in hook.get("attempts", []) if "security_inode_" in a["attach"]]
-        if not verdicts or not verdicts[-1]["result"].startswith("ok"):
-            self.skipTest("the kernel names path operations only at function hooks (fentry or "
-                          "kprobes); rootfsWrites here: %s; %s" % (hook.get("chosen"), "; ".join(
-                              "%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])))
+        why = verdict_hooks_unseen()
+        if why:
+            self.skipTest(why)
         script = ("mkdir -p /opt && ln -s /etc /opt/e && echo x > /tmp/pw && "
                   "mv /tmp/pw /opt/e/passwd && rm /opt/e && ln -s /tmp /opt/e && "
                   "echo y > /tmp/pw2 && mv /tmp/pw2 /opt/e/passwd")
         c = self.task_container(["/bin/sh", "-c", script], name="swapper", family="jobs")
         self.start_agent("--health-interval", "1", health=True)
-        os.kill(self.agent.proc.pid, signal.SIGSTOP)
-        try:
-            r = c.run_to_completion(timeout=60)
-            self.assertEqual(r.returncode, 0, r)
-            c.delete()
-        finally:
-            os.kill(self.agent.proc.pid, signal.SIGCONT)
+        self.run_with_agent_stopped(c)
         [f] = self.agent.wait_for(harness.match(SENSITIVE, c), timeout=30)
         self.assertAttributed(f, c)
         ctx = context(f)
