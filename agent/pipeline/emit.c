@@ -54,9 +54,27 @@ static void policy_subject(const struct eg_finding *f, const struct eg_ecs_task 
     s->ecs_task = in_task ? "true" : "false";
 }
 
+/*
+ * The container's host namespace sharing, when it was not known yet as the finding was
+ * captured (the host-namespace detector reads it from the container's first process it sees,
+ * which can come after the behaviour): taken from the same container, by its cgroup (an id the
+ * kernel does not reuse) and container id, once known. A container-level fact fixed when the
+ * runtime created it, not something its processes choose later.
+ */
+static void complete_host_ns(struct eg_emitter *e, struct eg_finding *f)
+{
+    if ((f->where.host_ns & EG_CONTAINER_NS_KNOWN) || !e->containers || !f->where.cgroup_id)
+        return;
+    const struct eg_container *c = eg_container_table_lookup(e->containers, f->where.cgroup_id);
+    if (c && (c->host_ns & EG_CONTAINER_NS_KNOWN) &&
+        strcmp(c->id.container_id, f->where.container_id) == 0)
+        f->where.host_ns = c->host_ns;
+}
+
 enum eg_emit_result eg_emit_finding(void *ctx, struct eg_finding *f, uint64_t now_ms, bool final)
 {
     struct eg_emitter *e = ctx;
+    complete_host_ns(e, f);
     const struct eg_ecs_task *task = NULL;
     const char *resolution = "cgroupPath";
     enum eg_ecs_state st = EG_ECS_NOT_FOUND;
