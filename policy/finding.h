@@ -37,7 +37,7 @@ struct eg_process_info {
  */
 struct eg_where {
     uint64_t cgroup_id; /* the container's own cgroup; the event's cgroup when not a container */
-    uint32_t host_ns;   /* EG_CONTAINER_NS_* known at capture */
+    uint32_t host_ns;   /* EG_CONTAINER_NS_*: at capture, else at emission once known */
     char container_id[EG_CONTAINER_ID_LEN + 1]; /* "" when unknown */
     char task_id[EG_TASK_ID_MAX + 1];           /* from the cgroup path, "" when none */
     char cgroup_path[EG_CONTAINER_PATH_MAX];    /* in the tracked hierarchy, "" unknown */
