@@ -529,4 +529,59 @@ static __always_inline void eg_escape_exe_link(struct task_struct *task, __u64 c
     eg_submit(e, EG_EVENT_ESCAPE, true);
 }
 
+#define EG_S_IFREG 0100000
+#define EG_S_IXUGO 00111
+
+/*
+ * `task` (container `cgid`) following /proc/<pid>/fd/N or /proc/<pid>/map_files/<range> of
+ * process `owner` (`via`: EG_ESC_VIA_FD or EG_ESC_VIA_MAP_FILES) to `target` inside an
+ * open-family call: another way than the exe link to hold a runtime's binary (a descriptor the
+ * runtime keeps to it or to its memfd copy, its text mapping with CAP_SYS_ADMIN), and the way
+ * the CVE-2019-5736 pattern retries its write-opens of the held binary (/proc/self/fd/N) while
+ * the kernel refuses them (ETXTBSY): the link resolves before the open fails. Recorded, as for
+ * the exe link, only for a file outside the opener's mount namespace, and only a regular one: a
+ * host file with an execute bit, or a kernel-internal one (a memfd) of another process (a memfd
+ * of its own, reopened, is the container's business). The agent decides from the name whether
+ * it is a runtime's.
+ */
+static __always_inline void eg_escape_proc_link(struct task_struct *task, __u64 cgid,
+                                                struct task_struct *owner,
+                                                const struct path *target, __u32 via,
+                                                const bool legacy)
+{
+    long nr = eg_current_syscall_nr(legacy);
+    if (nr != EG_NR_OPENAT && nr != EG_NR_OPENAT2 && nr != EG_NR_OPEN)
+        return;
+    struct vfsmount *mnt = BPF_CORE_READ(target, mnt);
+    struct dentry *d = BPF_CORE_READ(target, dentry);
+    if (!mnt || !d)
+        return;
+    struct mnt_namespace *ns = eg_mount_ns(mnt);
+    if (ns == EG_LOAD(legacy, task, nsproxy, mnt_ns))
+        return;
+    struct inode *inode = BPF_CORE_READ(d, d_inode);
+    __u32 mode = BPF_CORE_READ(inode, i_mode);
+    if ((mode & EG_S_IFMT) != EG_S_IFREG)
+        return;
+    __u32 owner_tgid = (__u32)BPF_CORE_READ(owner, tgid);
+    bool own = owner_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
+    if (ns == EG_MNT_NS_INTERNAL_OPEN ? own : !(mode & EG_S_IXUGO))
+        return;
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
+        return;
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, EG_ESC_RUNTIME_EXE_OPEN, BPF_CORE_READ(inode, i_ino),
+                               BPF_CORE_READ(inode, i_sb, s_dev), own ? 0 : owner_tgid);
+    if (!e)
+        return;
+    e->esc_flags = via;
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
+    e->path[0] = '\0';
+    if (ns == EG_MNT_NS_INTERNAL_OPEN)
+        e->esc_flags |= EG_ESC_MEMFD;
+    else if (eg_dentry_path(task, d, mnt, e->path, legacy) != 0)
+        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
 #endif /* ECSGUARD_ESCAPE_OPEN_BPF_H */

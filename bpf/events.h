@@ -398,11 +398,15 @@ enum eg_escape_technique {
      * kernel-internal one such as runc's memfd copy of itself): the first step of overwriting a
      * container runtime's binary (CVE-2019-5736), seen whether or not a write follows or
      * succeeds (fexit on get_task_exe_file, through which the link resolves; functions only;
-     * readlink(2) follows the same link only to print it and is not recorded). ino/dev: the
+     * readlink(2) follows the same link only to print it and is not recorded). Also the same
+     * kind of file reached through /proc/<pid>/fd/N (a descriptor the process holds; the
+     * pattern's retries through /proc/self/fd/N) or /proc/<pid>/map_files/<range> (its mapping)
+     * (esc_flags EG_ESC_VIA_FD, EG_ESC_VIA_MAP_FILES; fexit on proc_fd_link, map_files_get_link):
+     * a host file with an execute bit, or another process's kernel-internal file. ino/dev: the
      * executable; path: its path up to its namespace's root ("" for a kernel-internal file); name:
      * its dentry name ("memfd:..." for a memfd); arg0: the host pid of the process whose link it
-     * is; arg1: repeats absorbed as for EG_ESC_RELEASE_AGENT; esc_flags EG_ESC_MEMFD for a
-     * kernel-internal file.
+     * is (0: the opener's own descriptor or mapping); arg1: repeats absorbed as for
+     * EG_ESC_RELEASE_AGENT; esc_flags EG_ESC_MEMFD for a kernel-internal file.
      */
     EG_ESC_RUNTIME_EXE_OPEN = 10,
     /*
@@ -431,6 +435,10 @@ enum eg_escape_technique {
 /* MODULE_LOAD: loaded by the kernel's modprobe for the process (request_module); path2 is
  * what it asked for */
 #define EG_ESC_MODULE_AUTOLOAD (1u << 4)
+/* RUNTIME_EXE_OPEN: followed through /proc/<pid>/fd/N, or /proc/<pid>/map_files/<range>,
+ * rather than /proc/<pid>/exe */
+#define EG_ESC_VIA_FD (1u << 6)
+#define EG_ESC_VIA_MAP_FILES (1u << 7)
 
 /*
  * The open techniques' in-kernel dedup (eg_escape_opens, bpf/rootfs.bpf.c): one record per

@@ -203,4 +203,41 @@ MOUNT_ATTACHED_FLAVOUR(_lg, true)
 RUNTIME_EXE_FLAVOUR(, false)
 RUNTIME_EXE_FLAVOUR(_lg, true)
 
+/*
+ * /proc/<pid>/fd/N and /proc/<pid>/map_files/<range> followed by a contained process
+ * (EG_ESC_RUNTIME_EXE_OPEN with EG_ESC_VIA_FD or EG_ESC_VIA_MAP_FILES): the exits of the two
+ * functions those links resolve through (proc_get_link operations: their address is taken, so
+ * their prototype is the real one; (dentry, path, task) on 5.10 to 6.18 alike), with the
+ * path they filled and the process whose link it is.
+ */
+#define RUNTIME_LINK_FLAVOUR(suffix, lg)                                                           \
+    SEC("fexit/proc_fd_link")                                                                      \
+    int BPF_PROG(eg_rootfs_fd_link##suffix, struct dentry *link, struct path *target,              \
+                 struct task_struct *owner, int ret)                                               \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        if (ret != 0)                                                                              \
+            return 0;                                                                              \
+        __u64 cgid;                                                                                \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (task)                                                                                  \
+            eg_escape_proc_link(task, cgid, owner, target, EG_ESC_VIA_FD, legacy);                 \
+        return 0;                                                                                  \
+    }                                                                                              \
+    SEC("fexit/map_files_get_link")                                                                \
+    int BPF_PROG(eg_rootfs_map_files_link##suffix, struct dentry *link, struct path *target,       \
+                 struct task_struct *owner, int ret)                                               \
+    {                                                                                              \
+        const bool legacy = lg;                                                                    \
+        if (ret != 0)                                                                              \
+            return 0;                                                                              \
+        __u64 cgid;                                                                                \
+        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
+        if (task)                                                                                  \
+            eg_escape_proc_link(task, cgid, owner, target, EG_ESC_VIA_MAP_FILES, legacy);          \
+        return 0;                                                                                  \
+    }
+RUNTIME_LINK_FLAVOUR(, false)
+RUNTIME_LINK_FLAVOUR(_lg, true)
+
 #endif /* ECSGUARD_ROOTFS_ESCAPES_BPF_H */

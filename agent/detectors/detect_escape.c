@@ -328,6 +328,12 @@ static struct json_object *context_of(const struct eg_escape_event *e, bool runt
         json_object_object_add(ctx, "memoryBackedFile",
                                json_object_new_boolean((e->esc_flags & EG_ESC_MEMFD) != 0));
         json_object_object_add(ctx, "fileOperation", json_object_new_string("open"));
+        /* The /proc link of the first open: the hold (its retries fold into this finding). */
+        json_object_object_add(ctx, "procLinkFollowed",
+                               json_object_new_string(e->esc_flags & EG_ESC_VIA_FD ? "fd"
+                                                      : e->esc_flags & EG_ESC_VIA_MAP_FILES
+                                                          ? "map_files"
+                                                          : "exe"));
         if (e->arg0)
             json_object_object_add(ctx, "runtimeProcessPid", json_object_new_int64(e->arg0));
         break;

@@ -73,8 +73,8 @@ static const char *const group_attach[2][GROUPS] = {
         "fexit/<arch>_sys_<path and fd ops>",
         "fentry/<arch>_sys_mmap,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
-        "fentry/security_unix_stream_connect,fexit/get_task_exe_file (host sockets, runtime "
-        "executables)",
+        "fentry/security_unix_stream_connect,fexit/get_task_exe_file,proc_fd_link,"
+        "map_files_get_link (host sockets, runtime executables)",
         "fentry/security_bprm_creds_for_exec (#! scripts)",
         "fexit/vfs_get_tree,fentry/path_mount,security_move_mount (file systems mounted)",
     },
@@ -117,6 +117,11 @@ static const char *syscall_of(const char *sec)
     /* /proc/<pid>/exe opened (another process's executable). */
     if (strstr(sec, "get_task_exe_file"))
         return "exe-link";
+    /* /proc/<pid>/fd/N and /proc/<pid>/map_files/<range> followed to an executable. */
+    if (strstr(sec, "proc_fd_link"))
+        return "fd-link";
+    if (strstr(sec, "map_files_get_link"))
+        return "map-files-link";
     /* Where an exec starts, for #! scripts. */
     if (strstr(sec, "security_bprm_creds_for_exec"))
         return "execve";
@@ -139,7 +144,7 @@ static enum prog_group group_of(const char *sec)
     const char *sys = syscall_of(sec);
     if (strcmp(sys, "mount") == 0)
         return GROUP_MOUNT;
-    if (strcmp(sys, "connect") == 0 || strcmp(sys, "exe-link") == 0)
+    if (strcmp(sys, "connect") == 0 || strstr(sys, "-link"))
         return GROUP_ESCAPE;
     if (strcmp(sys, "execve") == 0)
         return GROUP_EXEC_START;
@@ -238,6 +243,23 @@ static bool layout_matches(const struct btf *btf, const char *fn, const char *pr
     return to && btf_is_struct(to) && name && strcmp(name, "dentry") == 0;
 }
 
+/*
+ * The /proc link programs are built for (dentry, path, task): their return value is read after
+ * the third argument, so on a kernel whose function has another prototype they are absent
+ * rather than failing the whole object. Other programs: true.
+ */
+static bool link_prototype_matches(const struct btf *btf, const char *fn, const char *prog_name)
+{
+    if (strncmp(prog_name, "eg_rootfs_fd_link", 17) != 0 &&
+        strncmp(prog_name, "eg_rootfs_map_files_link", 24) != 0)
+        return true;
+    const struct btf_type *proto = eg_bpf_btf_fn_proto(btf, fn);
+    const struct btf_type *to = proto ? eg_bpf_btf_param_pointee(btf, proto, 2) : NULL;
+    const char *name = to ? btf__name_by_offset(btf, to->name_off) : NULL;
+    return proto && btf_vlen(proto) == 3 && to && btf_is_struct(to) && name &&
+           strcmp(name, "task_struct") == 0;
+}
+
 /* The error of the last failed open_and_load (a negative errno). */
 static int last_load_error;
 
@@ -283,8 +305,9 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
             bpf_program__set_autoload(prog, false);
             continue;
         }
-        if (legacy && strncmp(sec, "fexit/", 6) == 0 ? eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC)
-                                                     : eg_bpf_btf_fn_args_defined(vmlinux, fn))
+        if ((legacy && strncmp(sec, "fexit/", 6) == 0 ? eg_bpf_btf_has(vmlinux, fn, BTF_KIND_FUNC)
+                                                      : eg_bpf_btf_fn_args_defined(vmlinux, fn)) &&
+            link_prototype_matches(vmlinux, fn, bpf_program__name(prog)))
             continue;
         bpf_program__set_autoload(prog, false);
         /* One note per syscall: the twins ("_lg") follow their fast program. */

