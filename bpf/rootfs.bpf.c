@@ -332,6 +332,7 @@ OPEN_EXIT(openat2, openat2_flags(regs))
 
 struct pathop_dentries {
     long nr;                   /* the syscall the hook ran in: only that syscall's exit takes it */
+    __u64 task_start;          /* the thread's start time: a thread id reused takes nothing */
     struct super_block *sb[2]; /* the name's, and a rename's or link's new name's */
     __u32 named;               /* bit i: name[i] holds dentry i's path up to its fs's root */
     __u32 pad;
@@ -390,6 +391,7 @@ static __always_inline int leave_dentries(struct dentry *d1, struct dentry *d2, 
     if (!v)
         return 0;
     v->nr = eg_current_syscall_nr(legacy);
+    v->task_start = EG_LOAD(legacy, task, start_time);
     v->sb[0] = d1 ? BPF_CORE_READ(d1, d_sb) : NULL;
     v->sb[1] = d2 ? BPF_CORE_READ(d2, d_sb) : NULL;
     v->named = 0;
@@ -443,11 +445,13 @@ static __always_inline void take_verdict(const struct eg_root_view *rv,
     long nr = v->nr;
     /*
      * A record this syscall did not leave: another syscall's (an open with O_TRUNC passes the
-     * setattr hook), since every path syscall's exit takes or drops its own, failed or not.
-     * Taking it would let a container plant a verdict for a later call that passes no hook
-     * (mknod of a regular file goes through security_inode_create).
+     * setattr hook), since every contained path syscall's exit takes or drops its own, failed
+     * or not; or another thread's that had this id (a host thread's records are left to the
+     * LRU: its exits do not look). Taking it would let a container plant a verdict for a later
+     * call that passes no hook (mknod of a regular file goes through security_inode_create).
      */
-    if (nr < 0 || nr != eg_current_syscall_nr(legacy)) {
+    if (nr < 0 || nr != eg_current_syscall_nr(legacy) ||
+        v->task_start != EG_LOAD(legacy, eg_current_task(legacy), start_time)) {
         bpf_map_delete_elem(&eg_pathop_dentries, &tid);
         return;
     }
@@ -471,6 +475,18 @@ static __always_inline void drop_verdict(void)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     bpf_map_delete_elem(&eg_pathop_dentries, &tid);
+}
+
+/*
+ * A failed call's record dies with it. A task this CPU's verdict cache knows as a host
+ * process pays no map delete (the cost of every failed unlink, mkdir, rename... on the host):
+ * its hook leaves early on that same cache, and a record its hook did leave on a cache miss
+ * is never taken (take_verdict runs for contained processes, and checks the thread's start).
+ */
+static __always_inline void drop_failed_verdict(const bool legacy)
+{
+    if (!eg_cached_host_task(eg_current_task(legacy), legacy))
+        drop_verdict();
 }
 
 /*
@@ -792,7 +808,7 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
         const bool legacy = lg;                                                                    \
         if (ctx->ret < 0) {                                                                        \
             /* Where the verdict hooks are kprobes, a failed call's record dies with it too. */    \
-            drop_verdict();                                                                        \
+            drop_failed_verdict(legacy);                                                           \
             return 0;                                                                              \
         }                                                                                          \
         struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
@@ -806,7 +822,7 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
         long ret = (long)ctx[1];                                                                   \
         if (ret < 0) {                                                                             \
             /* A failed call may have passed its hook: its record dies with it (take_verdict). */  \
-            drop_verdict();                                                                        \
+            drop_failed_verdict(lg);                                                               \
             return 0;                                                                              \
         }                                                                                          \
         struct pt_regs *regs = EG_FEXIT_SYSCALL_REGS(ctx, lg);                                     \
