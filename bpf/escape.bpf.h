@@ -186,9 +186,8 @@ struct eg_module_request {
 /*
  * The requests of contained processes, by what they asked for (the name request_module() passes
  * on, zero-padded): the kernel's modprobe helper is given that same name as its last argument,
- * so its load is matched to the request it serves, not to whichever came last. The first
- * request keeps a name while it is recent and its requester alive (its modprobe is the one
- * that loads; a second asker of the same name finds the module loaded).
+ * so its load is matched to the request it serves, not to whichever came last. The latest
+ * request for a name keeps it.
  * eg_module_last_request: the latest, for a helper whose arguments are not the kernel's call's.
  */
 struct {
@@ -242,9 +241,14 @@ static __always_inline void eg_escape_module_request(struct task_struct *p, cons
     bpf_probe_read_kernel_str(r.name, sizeof(r.name), name);
     __u32 zero = 0;
     bpf_map_update_elem(&eg_module_last_request, &zero, &r, BPF_ANY);
-    struct eg_module_request *held = bpf_map_lookup_elem(&eg_module_requests, r.name);
-    if (held && eg_module_request_live(held, EG_MODULE_REQUEST_NS))
-        return;
+    /*
+     * The latest request for a name replaces an earlier one, however recent: whether that
+     * requester still waits cannot be told from its task pointer (the slab may still hold a
+     * task that has exited, with its start time), and an earlier asker kept for the whole
+     * window took a later container's load for a container that was gone. Two containers
+     * asking for one name while its modprobe runs both asked for that module; the load goes
+     * to the later.
+     */
     bpf_map_update_elem(&eg_module_requests, r.name, &r, BPF_ANY);
 }
 
