@@ -89,34 +89,70 @@ class LegacyTaskAccess:
         return agent
 
 
+def _new_fake():
+    fake = EcsFake(cluster="default",
+                   container_instance_arn="arn:aws:ecs:us-west-2:123456789012:"
+                   "container-instance/default/0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+    fake.start()
+    return fake
+
+
 class AgentCase(unittest.TestCase):
-    """Fake ECS agent + containers + the agent, all torn down after each test."""
+    """Fake ECS agent + containers + the agent, all torn down after each test.
+
+    `share_agent`: a class whose tests look only at their own containers' findings may share
+    one agent (started with the class's default arguments) and one fake ECS agent across its
+    tests in a kernel-matrix guest, where an agent's start is most of a test's time (8-17 s
+    of BPF verification under emulation; docs/kernel-matrix.md, "Budget"). A test that starts
+    the agent with other arguments gets one of its own (the shared one is stopped first); a
+    test that stops the shared agent makes the next one start another. Natively every test
+    keeps its own agent."""
 
     agent_args = ("--report-interval", "1", "--resolve-grace-ms", "3000")
     agent_env = None  # extra environment for the agents this class starts
+    share_agent = False
+    _shared_fake = None
+    _shared_agent = None
+
+    @classmethod
+    def _sharing(cls):
+        return cls.share_agent and harness.DEFERRED_AGENT_EXIT
 
     def setUp(self):
-        self.fake = EcsFake(cluster="default",
-                            container_instance_arn="arn:aws:ecs:us-west-2:123456789012:"
-                            "container-instance/default/0f1e2d3c4b5a69788796a5b4c3d2e1f0")
-        self.fake.start()
-        self.addCleanup(self.fake.cleanup)
+        cls = type(self)
+        if cls._sharing():
+            if cls._shared_fake is None:
+                cls._shared_fake = _new_fake()
+            self.fake = cls._shared_fake
+        else:
+            self.fake = _new_fake()
+            self.addCleanup(self.fake.cleanup)
         self.containers = []
         self.agent = None
 
     @classmethod
     def tearDownClass(cls):
+        if cls._shared_agent is not None and cls._shared_agent.running():
+            cls._shared_agent.stop()
+        cls._shared_agent = None
+        if cls._shared_fake is not None:
+            cls._shared_fake.cleanup()
+            cls._shared_fake = None
         # The class's last agent, when its exit was not awaited at its stop (a guest).
         harness.reap_exiting_agents()
         super().tearDownClass()
 
     def tearDown(self):
+        shared = self.agent is not None and self.agent is type(self)._shared_agent
+        if shared and self.agent.running():
+            # A test that failed while the agent was stopped must not leave it so.
+            os.kill(self.agent.proc.pid, signal.SIGCONT)
         for c in reversed(self.containers):
             try:
                 c.delete()
             except Exception as exc:  # cleanup must go on for the others
                 print("cleanup of %s failed: %s" % (c, exc))
-        if self.agent is not None and self.agent.running():
+        if self.agent is not None and self.agent.running() and not shared:
             self.agent.stop()
 
     # -- containers -----------------------------------------------------------------------
@@ -134,11 +170,23 @@ class AgentCase(unittest.TestCase):
     # -- agent --------------------------------------------------------------------------
 
     def start_agent(self, *extra, health=False):
+        cls = type(self)
+        share = cls._sharing() and not extra and not health
+        if share and cls._shared_agent is not None and cls._shared_agent.running():
+            self.agent = cls._shared_agent
+            return self.agent
+        if cls._shared_agent is not None:
+            # One agent at a time: this test's own, or a new shared one.
+            if cls._shared_agent.running():
+                cls._shared_agent.stop()
+            cls._shared_agent = None
         args = list(self.agent_args) + [str(a) for a in extra]
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
                                    health_file=health, env=self.agent_env)
         self.agent.start()
         self.agent.wait_ready()
+        if share:
+            cls._shared_agent = self.agent
         return self.agent
 
     def stop_agent(self):

@@ -83,6 +83,7 @@ class UnixListener:
 
 
 class Escapes(AgentCase):
+    share_agent = True  # every test looks at its own containers only
 
     def started(self, **options):
         """A registered, started container and a running agent (agent first: nothing missed)."""
@@ -735,6 +736,14 @@ class Escapes(AgentCase):
             t.start()
         for t in threads:
             t.join(60)
+        # A family still unknown after the request (EAFNOSUPPORT): the helper loaded nothing
+        # that time (seen once on 5.10 under emulation, two modprobes at once on a loaded
+        # host). The same container asks again: its request is what is under test.
+        for c, fam in ((a, "5"), (b, "35")):
+            if "errno=EAFNOSUPPORT" in results[c.name].stdout:
+                print("%s: family %s not registered after the first request (%s); asking again"
+                      % (c.name, fam, results[c.name].stdout.strip()))
+                results[c.name] = c.exec(["/bin/egprobe", "socket", fam, "2"], check=False)
         with open("/proc/modules") as fh:
             loaded = [line.split()[0] for line in fh]
         for c, module in ((a, "appletalk"), (b, "phonet")):
