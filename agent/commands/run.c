@@ -66,6 +66,7 @@ struct eg_agent {
     struct eg_inventory_recorder *inventory; /* NULL: no --inventory-file */
     struct eg_core_tables core;              /* the core handlers' context */
     struct eg_homes homes;                   /* homes the agent writes (agent/kernel/homes.h) */
+    uint64_t last_homes_sweep_ms;            /* the last eg_homes_sweep */
     void *detectors[EG_MAX_DETECTORS];
     int n_detectors;
     struct eg_policy_state policy;
@@ -254,6 +255,7 @@ static int setup_pipeline(struct eg_agent *a)
         .emitter = &a->emitter,
         .policy = &a->policy,
         .inventory = a->inventory,
+        .homes = &a->homes,
     };
     return 0;
 }
@@ -458,6 +460,10 @@ static void periodic(struct eg_agent *a, bool woken_by_ring)
         eg_container_table_expire(a->containers, now, 10 * 60 * 1000);
         eg_health_check_drops(&a->health);
     }
+    if (now - a->last_homes_sweep_ms >= 30 * 1000) {
+        a->last_homes_sweep_ms = now;
+        eg_homes_sweep(&a->homes);
+    }
     if (now - a->last_health_ms >= (uint64_t)a->opt.health_interval_s * 1000) {
         a->last_health_ms = now;
         eg_health_report(&a->health, now, true);
@@ -466,7 +472,7 @@ static void periodic(struct eg_agent *a, bool woken_by_ring)
 
 static void loop(struct eg_agent *a)
 {
-    a->last_health_ms = a->last_tick_ms = eg_now_ms();
+    a->last_health_ms = a->last_tick_ms = a->last_homes_sweep_ms = eg_now_ms();
     if (a->opt.health_file)
         eg_health_report(&a->health, a->last_health_ms, false);
     struct epoll_event evs[8];

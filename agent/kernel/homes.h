@@ -15,6 +15,7 @@ struct eg_homes {
     int setup_fd;          /* eg_setup_procs (-1: none) */
     uint64_t host_mnt_ns;  /* the host's mount namespace inode (0: unknown) */
     const char *proc_root; /* "/proc" */
+    uint64_t swept;        /* entries of exited processes removed by eg_homes_sweep, in all */
 };
 
 /* host_mnt_ns from <proc_root>/<host_ns_pid>/ns/mnt (0: 1; else self), the fds given. */
@@ -31,5 +32,15 @@ bool eg_homes_give(const struct eg_homes *h, uint32_t tgid, uint64_t start_ns, u
 
 /* eg_homes_give to every process in cgroup directory `dir` (its cgroup.procs). How many. */
 unsigned eg_homes_give_cgroup(const struct eg_homes *h, const char *dir, uint64_t cgid);
+
+/*
+ * Remove the homes of processes that no longer run (no /proc entry, or one with a later start:
+ * the tgid was reused), added to h->swept; how many. The exit program deletes a process's
+ * home, but a home written after its process exited stays: a fork tracepoint that runs, in the
+ * parent, after a short-lived child has already exited on the other CPU (about 3 in 1,000
+ * containers, each a few short processes, in the 3,000-container churn). Left alone they fill
+ * the table over days, and a process with no room for a home loses what the home gives it.
+ */
+unsigned eg_homes_sweep(struct eg_homes *h);
 
 #endif

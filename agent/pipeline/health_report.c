@@ -19,6 +19,7 @@
 #include "agent/detectors/detector.h"
 #include "agent/kernel/bpf_loader.h"
 #include "agent/kernel/drain_pacer.h"
+#include "agent/kernel/homes.h"
 #include "agent/outputs/emf.h"
 #include "agent/pipeline/finding_state.h"
 #include "agent/outputs/outputs_setup.h"
@@ -154,6 +155,9 @@ static void add_tables(struct json_object *h, const struct eg_health_sources *s)
         struct json_object *m = json_object_new_object();
         put_u64(m, "entries", (uint64_t)n);
         put_u64(m, "capacity", capacity);
+        /* Homes of exited processes the agent removed (agent/kernel/homes.h). */
+        if (maps[i].fd == s->bpf->homes_fd && s->homes)
+            put_u64(m, "swept", s->homes->swept);
         json_object_object_add(km, maps[i].name, m);
     }
     json_object_object_add(h, "kernelMaps", km);

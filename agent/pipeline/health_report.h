@@ -18,6 +18,7 @@ struct eg_drain_pacer;
 struct eg_ecs_client;
 struct eg_finding_state;
 struct eg_emitter;
+struct eg_homes;
 struct eg_outputs;
 struct eg_policy_state;
 struct eg_proc_table;
@@ -44,6 +45,7 @@ struct eg_health_sources {
     const struct eg_confinement *confinement; /* NULL before the agent confines itself */
     const struct eg_finding_state *state;     /* NULL without one (the pipeline benchmark) */
     struct eg_inventory_recorder *inventory;  /* NULL: no --inventory-file */
+    const struct eg_homes *homes;             /* NULL: none (kernelMaps.homes.swept) */
 };
 
 struct eg_health_reporter {
