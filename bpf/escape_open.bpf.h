@@ -491,6 +491,33 @@ static __always_inline void eg_escape_mount_attached(struct task_struct *task, _
 #define EG_NR_OPENAT2 437
 
 /*
+ * The record of a runtime-executable open (EG_ESC_RUNTIME_EXE_OPEN) by `task` (container
+ * `cgid`) past its set-up: the file (`inode`, dentry `d` on mount `mnt` of namespace `ns`), the
+ * host pid of the process whose link it was (0: the opener's own) and the link (`via`).
+ */
+static __always_inline void eg_escape_runtime_file(struct task_struct *task, __u64 cgid,
+                                                   struct inode *inode, struct dentry *d,
+                                                   struct vfsmount *mnt, struct mnt_namespace *ns,
+                                                   __u32 owner_pid, __u32 via, const bool legacy)
+{
+    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
+        return;
+    struct eg_escape_event *e =
+        eg_escape_open_reserve(task, cgid, EG_ESC_RUNTIME_EXE_OPEN, BPF_CORE_READ(inode, i_ino),
+                               BPF_CORE_READ(inode, i_sb, s_dev), owner_pid);
+    if (!e)
+        return;
+    e->esc_flags = via;
+    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
+    e->path[0] = '\0';
+    if (ns == EG_MNT_NS_INTERNAL_OPEN)
+        e->esc_flags |= EG_ESC_MEMFD;
+    else if (eg_dentry_path(task, d, mnt, e->path, legacy) != 0)
+        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
+    eg_submit(e, EG_EVENT_ESCAPE, true);
+}
+
+/*
  * `task` (container `cgid`) opening through /proc/<pid>/exe the executable `exe` of process
  * `owner` (EG_ESC_RUNTIME_EXE_OPEN). Only a file outside the opener's mount namespace is
  * recorded: a container's own executables are in its namespace, so only a process the host
@@ -512,21 +539,8 @@ static __always_inline void eg_escape_exe_link(struct task_struct *task, __u64 c
     struct mnt_namespace *ns = eg_mount_ns(mnt);
     if (ns == EG_LOAD(legacy, task, nsproxy, mnt_ns))
         return;
-    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
-        return;
-    struct inode *inode = BPF_CORE_READ(exe, f_inode);
-    struct eg_escape_event *e = eg_escape_open_reserve(
-        task, cgid, EG_ESC_RUNTIME_EXE_OPEN, BPF_CORE_READ(inode, i_ino),
-        BPF_CORE_READ(inode, i_sb, s_dev), (__u32)BPF_CORE_READ(owner, tgid));
-    if (!e)
-        return;
-    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
-    e->path[0] = '\0';
-    if (ns == EG_MNT_NS_INTERNAL_OPEN)
-        e->esc_flags |= EG_ESC_MEMFD;
-    else if (eg_dentry_path(task, d, mnt, e->path, legacy) != 0)
-        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
-    eg_submit(e, EG_EVENT_ESCAPE, true);
+    eg_escape_runtime_file(task, cgid, BPF_CORE_READ(exe, f_inode), d, mnt, ns,
+                           (__u32)BPF_CORE_READ(owner, tgid), 0, legacy);
 }
 
 #define EG_S_IFREG 0100000
@@ -567,21 +581,7 @@ static __always_inline void eg_escape_proc_link(struct task_struct *task, __u64 
     bool own = owner_tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
     if (ns == EG_MNT_NS_INTERNAL_OPEN ? own : !(mode & EG_S_IXUGO))
         return;
-    if (!eg_escape_wanted(eg_in_setup(task, legacy)))
-        return;
-    struct eg_escape_event *e =
-        eg_escape_open_reserve(task, cgid, EG_ESC_RUNTIME_EXE_OPEN, BPF_CORE_READ(inode, i_ino),
-                               BPF_CORE_READ(inode, i_sb, s_dev), own ? 0 : owner_tgid);
-    if (!e)
-        return;
-    e->esc_flags = via;
-    bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(d, d_name.name));
-    e->path[0] = '\0';
-    if (ns == EG_MNT_NS_INTERNAL_OPEN)
-        e->esc_flags |= EG_ESC_MEMFD;
-    else if (eg_dentry_path(task, d, mnt, e->path, legacy) != 0)
-        e->esc_flags |= EG_ESC_PATH_UNRESOLVED;
-    eg_submit(e, EG_EVENT_ESCAPE, true);
+    eg_escape_runtime_file(task, cgid, inode, d, mnt, ns, own ? 0 : owner_tgid, via, legacy);
 }
 
 #endif /* ECSGUARD_ESCAPE_OPEN_BPF_H */

@@ -210,32 +210,29 @@ RUNTIME_EXE_FLAVOUR(_lg, true)
  * their prototype is the real one; (dentry, path, task) on 5.10 to 6.18 alike), with the
  * path they filled and the process whose link it is.
  */
+static __always_inline int proc_link_exit(struct path *target, struct task_struct *owner, int ret,
+                                          __u32 via, const bool legacy)
+{
+    if (ret != 0)
+        return 0;
+    __u64 cgid;
+    struct task_struct *task = eg_contained_current(&cgid, legacy);
+    if (task)
+        eg_escape_proc_link(task, cgid, owner, target, via, legacy);
+    return 0;
+}
 #define RUNTIME_LINK_FLAVOUR(suffix, lg)                                                           \
     SEC("fexit/proc_fd_link")                                                                      \
     int BPF_PROG(eg_rootfs_fd_link##suffix, struct dentry *link, struct path *target,              \
                  struct task_struct *owner, int ret)                                               \
     {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        if (ret != 0)                                                                              \
-            return 0;                                                                              \
-        __u64 cgid;                                                                                \
-        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
-        if (task)                                                                                  \
-            eg_escape_proc_link(task, cgid, owner, target, EG_ESC_VIA_FD, legacy);                 \
-        return 0;                                                                                  \
+        return proc_link_exit(target, owner, ret, EG_ESC_VIA_FD, lg);                              \
     }                                                                                              \
     SEC("fexit/map_files_get_link")                                                                \
     int BPF_PROG(eg_rootfs_map_files_link##suffix, struct dentry *link, struct path *target,       \
                  struct task_struct *owner, int ret)                                               \
     {                                                                                              \
-        const bool legacy = lg;                                                                    \
-        if (ret != 0)                                                                              \
-            return 0;                                                                              \
-        __u64 cgid;                                                                                \
-        struct task_struct *task = eg_contained_current(&cgid, legacy);                            \
-        if (task)                                                                                  \
-            eg_escape_proc_link(task, cgid, owner, target, EG_ESC_VIA_MAP_FILES, legacy);          \
-        return 0;                                                                                  \
+        return proc_link_exit(target, owner, ret, EG_ESC_VIA_MAP_FILES, lg);                       \
     }
 RUNTIME_LINK_FLAVOUR(, false)
 RUNTIME_LINK_FLAVOUR(_lg, true)
