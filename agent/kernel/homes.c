@@ -3,6 +3,7 @@
  */
 #include "agent/kernel/homes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,8 +76,13 @@ unsigned eg_homes_give_cgroup(const struct eg_homes *h, const char *dir, uint64_
 static bool home_still_running(const struct eg_homes *h, uint32_t tgid, const struct eg_home *home)
 {
     uint64_t start = eg_proc_start_ns(h->proc_root, tgid);
-    if (!start)
-        return false;
+    if (!start) {
+        /* Gone only when /proc says so: a read that failed otherwise (EMFILE...) keeps it. */
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%u", h->proc_root, tgid);
+        return !(stat(path, &st) != 0 && errno == ENOENT);
+    }
     uint64_t tick = eg_proc_tick_ns();
     /* /proc truncates to whole ticks; a home holds the kernel's start or a truncated one. */
     return start == home->start_time_ns - home->start_time_ns % tick;
