@@ -113,6 +113,7 @@ static void agent_signals(sigset_t *mask)
     sigaddset(mask, SIGINT);
     sigaddset(mask, SIGHUP);
     sigaddset(mask, SIGUSR1);
+    sigaddset(mask, SIGUSR2);
 }
 
 /* Hand each detector what it takes from the policy `p` (start-up and every reload). */
@@ -407,21 +408,6 @@ static void reload_policy(struct eg_agent *a)
         eg_bpf_set_watched_caps(&a->bpf, eg_policy_state_watched_caps(&a->policy));
 }
 
-static void on_signal(struct eg_agent *a)
-{
-    struct signalfd_siginfo si;
-    while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-            eg_log_info("signal %u: flushing and stopping", si.ssi_signo);
-            a->stop = true;
-        } else if (si.ssi_signo == SIGHUP) {
-            reload_policy(a);
-        } else if (si.ssi_signo == SIGUSR1) {
-            eg_health_report(&a->health, eg_now_ms(), true);
-        }
-    }
-}
-
 static void tick_detectors(struct eg_agent *a, uint64_t now)
 {
     for (int i = 0; i < a->n_detectors; i++)
@@ -438,6 +424,39 @@ static uint64_t fold_and_flush(struct eg_agent *a)
     eg_inventory_recorder_tick(a->inventory, now);
     eg_inventory_recorder_write(a->inventory, now);
     return now;
+}
+
+/*
+ * SIGUSR2: what a stop emits, without stopping. The kernel's records are read, repeats folded
+ * and every pending change of a finding written now instead of at its next report time; the
+ * health line logged after it says how many lines the outputs have taken in total, so whoever
+ * asked (an operator before a host is drained, a test sharing one agent) knows when it has
+ * them all. CloudWatch delivers them on its own schedule: waiting for it here would stall the
+ * event loop.
+ */
+static void flush_now(struct eg_agent *a)
+{
+    eg_ringbuf_reader_drain(a->reader);
+    uint64_t now = fold_and_flush(a);
+    eg_log_info("signal %d: pending findings emitted", SIGUSR2);
+    eg_health_report(&a->health, now, true);
+}
+
+static void on_signal(struct eg_agent *a)
+{
+    struct signalfd_siginfo si;
+    while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            eg_log_info("signal %u: flushing and stopping", si.ssi_signo);
+            a->stop = true;
+        } else if (si.ssi_signo == SIGHUP) {
+            reload_policy(a);
+        } else if (si.ssi_signo == SIGUSR1) {
+            eg_health_report(&a->health, eg_now_ms(), true);
+        } else if (si.ssi_signo == SIGUSR2) {
+            flush_now(a);
+        }
+    }
 }
 
 static void periodic(struct eg_agent *a, bool woken_by_ring)

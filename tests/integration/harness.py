@@ -1557,6 +1557,37 @@ class Agent:
         raise HarnessError("%d matching finding(s) wanted, %d after %ss; findings seen: %s; %s"
                            % (count, len(found), timeout, seen, self._describe()))
 
+    def flush(self, timeout=60):
+        """SIGUSR2: the agent emits what a stop would (repeats folded, every pending update),
+        without stopping, and logs a health line with how many lines its stdout sink has taken;
+        returns once this harness has read that many lines. Raises HarnessError on timeout."""
+        with self._cond:
+            seen_logs = len(self._logs)
+        self.proc.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + timeout
+        want = None
+        with self._cond:
+            while True:
+                if want is None:
+                    logs = self._logs[seen_logs:]
+                    marks = [i for i, line in enumerate(logs)
+                             if "signal %d: pending findings emitted" % signal.SIGUSR2 in line]
+                    if marks:
+                        for line in logs[marks[0] + 1:]:
+                            if " health {" in line:
+                                health = json.loads(line[line.index(" health {") + 8:])
+                                want = health["sinks"]["stdout"]["lines"]
+                                break
+                if want is not None and len(self._findings) + len(self.stdout_other) >= want:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    break
+                self._cond.wait(min(left, 0.2))
+        raise HarnessError("no flush after SIGUSR2 in %ss (stdout lines wanted %s, read %d); %s"
+                           % (timeout, want, len(self._findings) + len(self.stdout_other),
+                              self._describe()))
+
     def _finish(self, timeout):
         self.returncode = self.proc.wait(timeout=timeout)  # raises TimeoutExpired
         for t in self._threads:  # the pipes are at EOF unless a child of the agent holds them

@@ -457,6 +457,35 @@ class CapabilityUse(AgentCase):
         self.assertEqual(health["kernelEvents"]["capability"]["sent"], 0, health)
         self.assertEqual([f for f in self.agent.findings() if f["type"] in CAPABILITY_TYPES], [])
 
+    @harness.native_only("SIGUSR2 is the agent's own logic; the guests' shared agents take it at "
+                         "the end of every rootfs test")
+    def test_sigusr2_emits_held_back_updates_and_the_agent_keeps_running(self):
+        """An update held back by --report-interval (a minute here) goes out at SIGUSR2 with
+        the kernel's repeat count folded in, and the agent runs on: a later repeat is held
+        back again and a second SIGUSR2 emits it too."""
+        c = self.container(caps_add=["CAP_SYS_ADMIN"], name="flushed", family="web")
+        self.register(c)
+        self.start_agent("--report-interval", "60")
+        c.start()
+        r = c.exec(["/bin/egprobe", "sethostname", "first", "120"])
+        self.assertTrue(r.ok, r)
+        self.agent.wait_for(harness.match(SYS_ADMIN_USED, c), timeout=20)
+        time.sleep(2.5)  # the kernel's repeat counts are folded in each second, not emitted
+        held = self.findings_of(SYS_ADMIN_USED, c)
+        self.assertLess(held[-1]["service"]["count"], 120, held[-1]["service"])
+        self.agent.flush()
+        self.assertEqual(self.findings_of(SYS_ADMIN_USED, c)[-1]["service"]["count"], 120)
+        r = c.exec(["/bin/egprobe", "sethostname", "second", "30"])
+        self.assertTrue(r.ok, r)
+        time.sleep(2.5)
+        self.assertEqual(self.findings_of(SYS_ADMIN_USED, c)[-1]["service"]["count"], 120)
+        self.agent.flush()
+        latest = last_by_id(self.findings_of(SYS_ADMIN_USED, c))
+        self.assertEqual(len(latest), 1, latest)
+        self.assertEqual(list(latest.values())[0]["service"]["count"], 150)
+        self.assertTrue(self.agent.running())
+        self.stop_agent()
+
     @harness.native_only("the dedup map and the fold are the same code on every kernel; the burst"
                          " tests of test_identity run in the guests")
     def test_repeats_are_aggregated_into_one_finding_with_the_right_count(self):
