@@ -73,8 +73,9 @@ class LegacyTaskAccess:
         self.legacy_args = harness.legacy_hook_args()
         super().setUp()
 
-    def start_agent(self, *extra, health=False):
-        agent = super().start_agent(*(tuple(self.legacy_args) + extra), health=health)
+    def start_agent(self, *extra, health=False, fresh=False):
+        agent = super().start_agent(*(tuple(self.legacy_args) + extra), health=health,
+                                    fresh=fresh)
 
         def legacy_hook_logged():
             return any("hook %s:" % self.legacy_concern in line and "legacy task access" in line
@@ -104,9 +105,10 @@ class AgentCase(unittest.TestCase):
     one agent (started with the class's default arguments) and one fake ECS agent across its
     tests in a kernel-matrix guest, where an agent's start is most of a test's time (8-17 s
     of BPF verification under emulation; docs/kernel-matrix.md, "Budget"). A test that starts
-    the agent with other arguments gets one of its own (the shared one is stopped first); a
-    test that stops the shared agent makes the next one start another. Natively every test
-    keeps its own agent."""
+    the agent with other arguments gets one of its own (beside the shared one, which keeps
+    running for the next test), as does one that asks for a `fresh` agent; `stop_agent` on the
+    shared agent makes it emit what a stop would (SIGUSR2) and leaves it running. Natively
+    every test keeps its own agent."""
 
     agent_args = ("--report-interval", "1", "--resolve-grace-ms", "3000")
     agent_env = None  # extra environment for the agents this class starts
@@ -169,17 +171,18 @@ class AgentCase(unittest.TestCase):
 
     # -- agent --------------------------------------------------------------------------
 
-    def start_agent(self, *extra, health=False):
+    def start_agent(self, *extra, health=False, fresh=False):
+        """`fresh`: an agent of this test's own even where the class shares one (a test of
+        what an agent does at its start)."""
         cls = type(self)
-        share = cls._sharing() and not extra and not health
+        share = cls._sharing() and not extra and not health and not fresh
         if share and cls._shared_agent is not None and cls._shared_agent.running():
             self.agent = cls._shared_agent
             return self.agent
-        if cls._shared_agent is not None:
-            # One agent at a time: this test's own, or a new shared one.
-            if cls._shared_agent.running():
-                cls._shared_agent.stop()
-            cls._shared_agent = None
+        if share and cls._shared_agent is not None:
+            cls._shared_agent = None  # stopped by a test: a new one
+        # A test's own agent runs beside the shared one, which the next test takes again: each
+        # agent's programs see every container, and a test reads only its own agent.
         args = list(self.agent_args) + [str(a) for a in extra]
         self.agent = harness.Agent(introspection_url=self.fake.base_url, extra_args=args,
                                    health_file=health, env=self.agent_env)
@@ -191,7 +194,12 @@ class AgentCase(unittest.TestCase):
 
     def stop_agent(self):
         """SIGTERM (pending updates are flushed); asserts a clean exit (in a kernel-matrix
-        guest when the exit is awaited, harness.DEFERRED_AGENT_EXIT)."""
+        guest when the exit is awaited, harness.DEFERRED_AGENT_EXIT). A shared agent is not
+        stopped: SIGUSR2 makes it emit what a stop would, and this returns once every line it
+        wrote is read."""
+        if self.agent is type(self)._shared_agent and self.agent.running():
+            self.agent.flush()
+            return self.agent.findings()
         code = self.agent.stop()
         if code is not None or not harness.DEFERRED_AGENT_EXIT:
             self.assertEqual(code, 0,

@@ -31,6 +31,7 @@ def rss_kib(pid):
 
 
 class RootfsWrites(AgentCase):
+    share_agent = True  # every test looks at its own containers; health readers start their own
 
     def task_container(self, args=("/bin/egprobe", "sleep", "3600"), tmpfs_extra=(), **kw):
         vol = tempfile.mkdtemp(prefix="eg-rootfs-vol-")
@@ -132,7 +133,7 @@ class RootfsWrites(AgentCase):
         c.start()
         r = c.exec(["/bin/sh", "-c", "cp /bin/egprobe /bin/early"])
         self.assertTrue(r.ok, r)
-        self.start_agent()
+        self.start_agent(fresh=True)  # the write happened before this agent ran
         r = c.exec(["/bin/sh", "-c", "/bin/early sleep 0 && /bin/egprobe sleep 0"])
         self.assertTrue(r.ok, r)
         [f] = self.agent.wait_for(harness.match(NEW_BINARY, c), timeout=20)
@@ -651,8 +652,8 @@ class RootfsWritesProbeRead(RootfsWrites):
     agent_args = RootfsWrites.agent_args + ("--bpf-file-reads", "probe-read")
     test_ten_thousand_files_one_finding_exact_counts_no_drops = None
 
-    def start_agent(self, *extra, health=False):
-        agent = super().start_agent(*extra, health=health)
+    def start_agent(self, *extra, health=False, fresh=False):
+        agent = super().start_agent(*extra, health=health, fresh=fresh)
         self.assertTrue(any("hook rootfsWrites:" in line and "probe-read" in line
                             for line in agent.logs()), agent.logs()[:8])
         return agent
