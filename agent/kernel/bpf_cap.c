@@ -176,6 +176,7 @@ const struct eg_bpf_concern eg_bpf_cap_concern = {
     .load = load_cap,
     .detach = detach_cap,
     .unload = unload_cap,
+    .object_bytes = cap_bpf__elf_bytes,
 };
 
 int eg_bpf_cap_dedup_fd(const struct eg_bpf *b)

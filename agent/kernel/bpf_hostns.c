@@ -253,6 +253,7 @@ const struct eg_bpf_concern eg_bpf_hostns_concern = {
     .load = load_hostns,
     .detach = detach_hostns,
     .unload = unload_hostns,
+    .object_bytes = hostns_bpf__elf_bytes,
 };
 
 int eg_bpf_hostns_dedup_fd(const struct eg_bpf *b)

@@ -114,4 +114,5 @@ const struct eg_bpf_concern eg_bpf_lifecycle_concern = {
     .load = load_lifecycle,
     .detach = detach_lifecycle,
     .unload = unload_lifecycle,
+    .object_bytes = lifecycle_bpf__elf_bytes,
 };

@@ -107,6 +107,9 @@ struct eg_bpf_concern {
      */
     void (*detach)(void *skel);
     void (*unload)(void *skel);
+    /* The skeleton's embedded object file (its <name>__elf_bytes), whose pages eg_bpf_load
+     * gives back once everything is loaded. */
+    const void *(*object_bytes)(size_t *size);
 };
 
 /* The concern table (agent/bpf_concerns.c), lifecycle first: it creates the shared maps. */

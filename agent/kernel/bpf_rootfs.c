@@ -534,6 +534,7 @@ const struct eg_bpf_concern eg_bpf_rootfs_concern = {
     .load = load_rootfs,
     .detach = detach_rootfs,
     .unload = unload_rootfs,
+    .object_bytes = rootfs_bpf__elf_bytes,
 };
 
 int eg_bpf_rootfs_repeats_fd(const struct eg_bpf *b)
