@@ -10,7 +10,7 @@
 #      build's), and its other integration runs are the kernel matrix's
 #   5. the fuzzers (scripts/fuzz.sh, tests/fuzz/README.md): a third, clang-built directory
 #      (build-fuzz/) with only the libFuzzer targets, each run for ECSGUARD_FUZZ_SECONDS
-#      (default 15) two at a time; any crash, leak, hang or broken contract fails the run and
+#      (default 60) two at a time; any crash, leak, hang or broken contract fails the run and
 #      leaves its reproducer in build-fuzz/fuzz-artifacts/. 0 leaves it out of a local run.
 #   6. the kernel matrix (scripts/kernel-matrix.sh): the kernel-facing suites again, against the
 #      release build, under the kernels ECS hosts run (Debian's 6.1, 6.12 and 5.10 under QEMU).
@@ -71,7 +71,7 @@ echo "== build: unit tests and the soak (its other integration runs are the kern
 # A directory of its own rather than the sanitizer build compiled by clang with libFuzzer's
 # instrumentation: that would slow every integration test the sanitizer build runs (comparison
 # tracing on every branch of the agent) for the ~40 s of CPU the extra build costs here.
-fuzz_seconds=${ECSGUARD_FUZZ_SECONDS:-15}
+fuzz_seconds=${ECSGUARD_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then
     echo "== fuzz: every target ${fuzz_seconds} s"
     ./scripts/fuzz.sh --build build-fuzz --time "$fuzz_seconds" --jobs 2 || status=1
