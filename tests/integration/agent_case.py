@@ -180,7 +180,12 @@ class AgentCase(unittest.TestCase):
             self.agent = cls._shared_agent
             return self.agent
         if share and cls._shared_agent is not None:
-            cls._shared_agent = None  # stopped by a test: a new one
+            gone = cls._shared_agent
+            cls._shared_agent = None
+            # Stopped by a test: a new one. Exited by itself: that is a failure, not a restart.
+            stopped = gone.stopped_by is not None or getattr(gone, "returncode", None) == 0
+            self.assertTrue(stopped, "the shared agent exited on its own (%r); logs:\n%s"
+                            % (gone.proc.poll(), "\n".join(gone.logs()[-30:])))
         # A test's own agent runs beside the shared one, which the next test takes again: each
         # agent's programs see every container, and a test reads only its own agent.
         args = list(self.agent_args) + [str(a) for a in extra]
