@@ -216,13 +216,23 @@ struct {
  * kworker that waits for modprobe, or kthreadd for a helper nobody waits for).
  */
 #define EG_PF_KTHREAD 0x00200000
+/* include/linux/sched.h: set by do_exit, before the task can be freed. */
+#define EG_PF_EXITING 0x00000004
 
-/* Whether request `r` is within `window` ns and its process still the one that asked. */
+/*
+ * Whether request `r` is within `window` ns and its asker still waits for it: the same process
+ * (its leader's start time) and not exiting. A requester whose request_module returned and
+ * that exited keeps its start time in the slab until the memory is reused, so the start time
+ * alone let a later load of that name (another process's, the host's) within the window be
+ * taken for it, and named through its pid, which another container's process had by then.
+ */
 static __always_inline bool eg_module_request_live(const struct eg_module_request *r, __u64 window)
 {
     if (!r->task || bpf_ktime_get_boot_ns() - r->ts_ns > window)
         return false;
     struct task_struct *req = (struct task_struct *)r->task;
+    if (BPF_CORE_READ(req, flags) & EG_PF_EXITING)
+        return false;
     return BPF_CORE_READ(req, group_leader, start_boottime) == r->start_time_ns;
 }
 

@@ -766,6 +766,54 @@ class Escapes(AgentCase):
                           for f in self.findings_of(MODULE_LOADED, b)}, {"net-pf-35"})
         self.assertEqual(self.findings_of(MODULE_LOADED, asker), [])
 
+    def test_a_load_after_its_asker_gave_up_and_exited_is_not_the_askers(self):
+        """A contained process asks for net-pf-5 and its request fails (the kernel's modprobe
+        path points at /bin/false for that moment): its socket call returns, the process
+        exits. Within the minute a request by name is kept, a host process's own socket makes
+        the kernel load appletalk for net-pf-5. The asker no longer waits: the load is the
+        host's, silent. (It was the container's: the exited asker's task still read its start
+        time, and the finding named it through its pid, which another container's process
+        could have by then.)"""
+        if not os.path.exists("/proc/modules"):
+            self.skipTest("kernel %s has no loadable-module support (no /proc/modules)"
+                          % os.uname().release)
+        why_not = self.autoload_unavailable("appletalk", "net-pf-5")
+        if why_not:
+            self.skipTest(why_not)
+        self.addCleanup(unload_module, "appletalk")
+        with open("/proc/sys/kernel/modprobe") as fh:
+            modprobe = fh.read().strip()
+
+        def set_modprobe(path):
+            with open("/proc/sys/kernel/modprobe", "w") as fh:
+                fh.write(path)
+        self.addCleanup(set_modprobe, modprobe)
+        asker = self.started(name="gives-up")
+        set_modprobe("/bin/false")
+        try:
+            r = asker.exec(["/bin/egprobe", "socket", "5", "2"], check=False)
+        finally:
+            set_modprobe(modprobe)
+        self.assertIn("errno=EAFNOSUPPORT", r.stdout, r)
+        try:
+            socket.socket(5, socket.SOCK_DGRAM).close()  # AF_APPLETALK, by this host process
+        except OSError as exc:
+            self.fail("the host's own AppleTalk socket: %s" % exc)
+        with open("/proc/modules") as fh:
+            self.assertIn("appletalk", [line.split()[0] for line in fh])
+        # The same kind of load asked for by a container that waits is seen (the agent works
+        # here): another container asks for phonet.
+        why_not = self.autoload_unavailable("phonet", "net-pf-35")
+        if not why_not:
+            self.addCleanup(unload_module, "phonet")
+            waits = self.started(name="waits")
+            waits.exec(["/bin/egprobe", "socket", "35", "2"], check=False)
+            self.agent.wait_for(lambda x: harness.match(MODULE_LOADED, waits)(x) and
+                                context(x)["moduleName"] == "phonet", timeout=60)
+        else:
+            time.sleep(2)
+        self.assertEqual(self.findings_of(MODULE_LOADED, asker), [])
+
     @staticmethod
     def autoload_unavailable(module, alias):
         """Why the kernel cannot load `module` by itself here for `alias` (None: it can)."""
