@@ -183,7 +183,7 @@ class AgentCase(unittest.TestCase):
             gone = cls._shared_agent
             cls._shared_agent = None
             # Stopped by a test: a new one. Exited by itself: that is a failure, not a restart.
-            stopped = gone.stopped_by is not None or getattr(gone, "returncode", None) == 0
+            stopped = gone.stopped_by is not None or gone.returncode == 0
             self.assertTrue(stopped, "the shared agent exited on its own (%r); logs:\n%s"
                             % (gone.proc.poll(), "\n".join(gone.logs()[-30:])))
         # A test's own agent runs beside the shared one, which the next test takes again: each
