@@ -40,13 +40,8 @@ static __always_inline struct mnt_namespace *eg_container_mount_ns(__u64 cgid)
 }
 
 /* Reserve and fill the common part of an escape record; NULL when the ring is full. */
-static __always_inline struct eg_escape_event *eg_escape_reserve(struct task_struct *p, __u64 cgid,
-                                                                 __u32 technique)
+static __always_inline void eg_escape_clear(struct eg_escape_event *e, __u32 technique)
 {
-    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
-    if (!e)
-        return NULL;
-    eg_fill_header(&e->hdr, p, cgid, EG_EVENT_ESCAPE, sizeof(*e));
     e->technique = technique;
     e->result = 0;
     e->esc_flags = 0;
@@ -57,6 +52,16 @@ static __always_inline struct eg_escape_event *eg_escape_reserve(struct task_str
     e->path[0] = '\0';
     e->path2[0] = '\0';
     e->name[0] = '\0';
+}
+
+static __always_inline struct eg_escape_event *eg_escape_reserve(struct task_struct *p, __u64 cgid,
+                                                                 __u32 technique)
+{
+    struct eg_escape_event *e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+    if (!e)
+        return NULL;
+    eg_fill_header(&e->hdr, p, cgid, EG_EVENT_ESCAPE, sizeof(*e));
+    eg_escape_clear(e, technique);
     return e;
 }
 
@@ -172,27 +177,37 @@ static __always_inline void eg_escape_at_exec(struct task_struct *p, struct linu
  * process that needs no capability to ask). The kernel runs modprobe as a helper of its own (the
  * child of a kernel thread) while the requester waits, so the load's current task is no
  * container's. The requests of contained processes past set-up are kept by what they asked for
- * (below); a load by such a helper is the requester's whose request names what the helper was
- * given, and so are the modules modprobe loads first as dependencies (docs/findings.md).
+ * (below); the helper that execs with that name as its argument claims the request, and its
+ * loads are the requester's, and so are the modules modprobe loads first as dependencies
+ * (docs/findings.md).
  */
 struct eg_module_request {
-    __u64 task;             /* the requester, blocked in request_module until modprobe is done */
-    __u64 cgroup_id;        /* its container */
-    __u64 start_time_ns;    /* its leader's start_boottime: the slot's task is still that process */
-    __u64 ts_ns;            /* boot ns of the request */
-    char name[EG_NAME_LEN]; /* what was asked for: an alias ("net-pf-5") or a module name */
+    struct eg_event_header hdr; /* the requester as it asked: its finding's process */
+    __u64 task;                 /* the requester, blocked in request_module until modprobe ends */
+    __u64 ts_ns;                /* boot ns of the request */
+    char name[EG_NAME_LEN];     /* what was asked for: an alias ("net-pf-5") or a module name */
 };
 
 /*
- * The requests of contained processes, by what they asked for (the name request_module() passes
- * on, zero-padded): the kernel's modprobe helper is given that same name as its last argument,
- * so its load is matched to the request it serves, not to whichever came last. The latest
- * request for a name keeps it.
+ * The requests of contained processes not yet claimed by a helper, by what they asked for (the
+ * name request_module() passes on, zero-padded): the kernel's modprobe helper is given that same
+ * name as its last argument, so its load is matched to the request it serves, not to whichever
+ * came last. The latest request for a name keeps it.
  * eg_module_last_request: the latest, for a helper whose arguments are not the kernel's call's.
+ *
+ * Plain hashes, not LRUs: an LRU this small evicts live entries while nearly empty (each CPU
+ * takes up to 128 free nodes for its own list, and a CPU that finds none left evicts from the
+ * others' entries), so of two containers asking at once on different CPUs, one request was
+ * lost and its load went unreported (the kernel matrix's flaky two-container test). Entries
+ * leave when claimed (requests) or when the helper exits (claims); the kernel runs at most
+ * kmod_concurrent_max (50) modprobes at once, so the tables stay small. A full table is
+ * counted (EG_FILTER_MODULE_TABLE_FULL).
  */
+#define EG_MAX_MODULE_REQUESTS 256
+
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 64);
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, EG_MAX_MODULE_REQUESTS);
     __type(key, char[EG_NAME_LEN]);
     __type(value, struct eg_module_request);
 } eg_module_requests SEC(".maps");
@@ -203,6 +218,26 @@ struct {
     __type(key, __u32);
     __type(value, struct eg_module_request);
 } eg_module_last_request SEC(".maps");
+
+/*
+ * A request claimed by the helper serving it (at the helper's exec, bpf/lifecycle.bpf.c), by
+ * the helper's task: its loads are that request's whatever the requester did since. The wait
+ * in request_module is killable and modprobe goes on without its asker, so a requester killed
+ * (by a sibling) before the load must not take the load out of its container's findings; and
+ * a request is claimed once, so a helper that failed (or loaded nothing) leaves no request for
+ * a later, unrelated load of that name to be taken for.
+ */
+struct eg_module_claim {
+    __u64 helper_start_ns; /* the helper's start_boottime: the slot's task is still that helper */
+    struct eg_module_request req;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, EG_MAX_MODULE_REQUESTS);
+    __type(key, __u64);
+    __type(value, struct eg_module_claim);
+} eg_module_claims SEC(".maps");
 
 /*
  * How long a request is taken for a helper's load: by name, 60 s (the name already says which
@@ -219,12 +254,29 @@ struct {
 /* include/linux/sched.h: set by do_exit, before the task can be freed. */
 #define EG_PF_EXITING 0x00000004
 
+static __always_inline void eg_count_module_table_full(void)
+{
+    struct eg_counters *c = eg_counters_get();
+    if (c)
+        c->filter_reason[EG_FILTER_MODULE_TABLE_FULL]++;
+}
+
+/* The exit of `p`, a process in no container: a modprobe helper's claim goes with it. */
+static __always_inline void eg_module_helper_exit(struct task_struct *p)
+{
+    if (BPF_CORE_READ(p, real_parent, flags) & EG_PF_KTHREAD) {
+        __u64 helper = (__u64)p;
+        bpf_map_delete_elem(&eg_module_claims, &helper);
+    }
+}
+
 /*
  * Whether request `r` is within `window` ns and its asker still waits for it: the same process
- * (its leader's start time) and not exiting. A requester whose request_module returned and
- * that exited keeps its start time in the slab until the memory is reused, so the start time
- * alone let a later load of that name (another process's, the host's) within the window be
- * taken for it, and named through its pid, which another container's process had by then.
+ * (its leader's start time) and not exiting. For a load by a helper that claimed no request
+ * (it exec'd before the agent started, or its arguments are not the kernel's call's): a
+ * requester whose request_module returned and that exited keeps its start time in the slab
+ * until the memory is reused, so the start time alone let a later load of that name (another
+ * process's, the host's) within the window be taken for it.
  */
 static __always_inline bool eg_module_request_live(const struct eg_module_request *r, __u64 window)
 {
@@ -233,10 +285,13 @@ static __always_inline bool eg_module_request_live(const struct eg_module_reques
     struct task_struct *req = (struct task_struct *)r->task;
     if (BPF_CORE_READ(req, flags) & EG_PF_EXITING)
         return false;
-    return BPF_CORE_READ(req, group_leader, start_boottime) == r->start_time_ns;
+    return BPF_CORE_READ(req, group_leader, start_boottime) == r->hdr.start_time_ns;
 }
 
-/* request_module(`name`) by `p` (current): kept for the load that follows, if any. */
+/*
+ * request_module(`name`) by `p` (current): kept for the helper that serves it. The requester's
+ * identity is taken now, while it asks: it may be gone (killed while it waits) by the load.
+ */
 static __always_inline void eg_escape_module_request(struct task_struct *p, const char *name,
                                                      const bool legacy)
 {
@@ -244,22 +299,19 @@ static __always_inline void eg_escape_module_request(struct task_struct *p, cons
     if (!eg_current_container(p, &cgid, legacy) || eg_in_setup(p, legacy))
         return;
     struct eg_module_request r = {};
+    eg_fill_header(&r.hdr, p, cgid, EG_EVENT_ESCAPE, sizeof(struct eg_escape_event));
     r.task = (__u64)p;
-    r.cgroup_id = cgid;
-    r.start_time_ns = BPF_CORE_READ(p, group_leader, start_boottime);
-    r.ts_ns = bpf_ktime_get_boot_ns();
+    r.ts_ns = r.hdr.ts_ns;
     bpf_probe_read_kernel_str(r.name, sizeof(r.name), name);
     __u32 zero = 0;
     bpf_map_update_elem(&eg_module_last_request, &zero, &r, BPF_ANY);
     /*
-     * The latest request for a name replaces an earlier one, however recent: whether that
-     * requester still waits cannot be told from its task pointer (the slab may still hold a
-     * task that has exited, with its start time), and an earlier asker kept for the whole
-     * window took a later container's load for a container that was gone. Two containers
-     * asking for one name while its modprobe runs both asked for that module; the load goes
+     * The latest request for a name replaces an earlier one not yet claimed: two containers
+     * asking for one name before its helper starts both asked for that module; the load goes
      * to the later.
      */
-    bpf_map_update_elem(&eg_module_requests, r.name, &r, BPF_ANY);
+    if (bpf_map_update_elem(&eg_module_requests, r.name, &r, BPF_ANY) != 0)
+        eg_count_module_table_full();
 }
 
 /* The helper's first argument (the kernel's modprobe_path, up to KMOD_PATH_LEN), per CPU. */
@@ -296,24 +348,51 @@ static __always_inline bool eg_helper_modprobe_arg(struct task_struct *p, char n
 }
 
 /*
- * The process a module load by `p` (current) was made for: `p` itself when it is a contained
- * process past set-up (init_module/finit_module), else the requester of a kernel autoload when
- * `p` is the kernel's modprobe helper (its parent a kernel thread) serving a contained request
- * that is recent and still waiting: the request for the name the helper was given, or where
- * its arguments are not the kernel's modprobe call's (a helper that re-executes), the latest. NULL:
- * no container's load. *autoload says which; *cgid is the container's cgroup; `asked` (autoload)
- * what was asked for.
+ * The exec of `p` (current, in no container): when it is the kernel's modprobe helper (its
+ * parent a kernel thread, its arguments the kernel's call's), it claims the request for the
+ * name it was given, if a contained process asked for it within the window and no helper has
+ * claimed that request yet. Helpers are rare; every other exec pays the parent's flags.
  */
-static __always_inline struct task_struct *eg_module_loaded_for(struct task_struct *p, __u64 *cgid,
-                                                                bool *autoload,
-                                                                char asked[EG_NAME_LEN],
-                                                                const bool legacy)
+static __always_inline void eg_module_helper_exec(struct task_struct *p)
 {
-    *autoload = false;
-    if (eg_current_container(p, cgid, legacy))
-        return eg_escape_wanted(eg_in_setup(p, legacy)) ? p : NULL;
     if (!(BPF_CORE_READ(p, real_parent, flags) & EG_PF_KTHREAD))
-        return NULL;
+        return;
+    char name[EG_NAME_LEN] = {};
+    if (!eg_helper_modprobe_arg(p, name))
+        return;
+    struct eg_module_request *r = bpf_map_lookup_elem(&eg_module_requests, name);
+    if (!r || !r->task || bpf_ktime_get_boot_ns() - r->ts_ns > EG_MODULE_REQUEST_NS)
+        return;
+    __u64 helper = (__u64)p;
+    struct eg_module_claim c = {};
+    c.helper_start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+    __builtin_memcpy(&c.req, r, sizeof(c.req));
+    if (bpf_map_update_elem(&eg_module_claims, &helper, &c, BPF_ANY) != 0) {
+        eg_count_module_table_full();
+        return;
+    }
+    bpf_map_delete_elem(&eg_module_requests, name);
+    /* Claimed: no longer the latest for a helper whose arguments say nothing. */
+    __u32 zero = 0;
+    struct eg_module_request *last = bpf_map_lookup_elem(&eg_module_last_request, &zero);
+    if (last && last->task == c.req.task && last->ts_ns == c.req.ts_ns)
+        last->task = 0;
+}
+
+/*
+ * The request a module load by `p` (current, the child of a kernel thread) was made for: the
+ * one its helper claimed at exec, whatever its requester did since; for a helper that claimed
+ * none (it exec'd before the agent started), a recent request for the name it was given whose
+ * requester still waits, or where its arguments are not the kernel's modprobe call's (a
+ * helper that re-executes), the latest, if its requester still waits. NULL: no container's.
+ */
+static __always_inline const struct eg_module_request *
+eg_module_request_served(struct task_struct *p)
+{
+    __u64 helper = (__u64)p;
+    struct eg_module_claim *c = bpf_map_lookup_elem(&eg_module_claims, &helper);
+    if (c && c->helper_start_ns == BPF_CORE_READ(p, group_leader, start_boottime))
+        return &c->req;
     char name[EG_NAME_LEN] = {};
     struct eg_module_request *r;
     __u64 window = EG_MODULE_REQUEST_NS;
@@ -324,13 +403,7 @@ static __always_inline struct task_struct *eg_module_loaded_for(struct task_stru
         r = bpf_map_lookup_elem(&eg_module_last_request, &zero);
         window = EG_MODULE_LAST_REQUEST_NS;
     }
-    if (!r || !eg_module_request_live(r, window))
-        return NULL;
-    eg_count_seen(EG_EVENT_ESCAPE);
-    *cgid = r->cgroup_id;
-    *autoload = true;
-    __builtin_memcpy(asked, r->name, EG_NAME_LEN);
-    return (struct task_struct *)r->task;
+    return r && eg_module_request_live(r, window) ? r : NULL;
 }
 
 /*
@@ -345,18 +418,34 @@ static __always_inline void eg_escape_module_load(struct task_struct *p, struct 
                                                   const bool legacy)
 {
     __u64 cgid;
-    bool autoload;
-    char asked[EG_NAME_LEN];
-    struct task_struct *owner = eg_module_loaded_for(p, &cgid, &autoload, asked, legacy);
-    if (!owner)
-        return;
-    struct eg_escape_event *e = eg_escape_reserve(owner, cgid, EG_ESC_MODULE_LOAD);
+    struct eg_escape_event *e;
+    const struct eg_module_request *r = NULL;
+    if (eg_current_container(p, &cgid, legacy)) {
+        /* The contained process's own init_module/finit_module. */
+        if (!eg_escape_wanted(eg_in_setup(p, legacy)))
+            return;
+        e = eg_escape_reserve(p, cgid, EG_ESC_MODULE_LOAD);
+    } else {
+        if (!(BPF_CORE_READ(p, real_parent, flags) & EG_PF_KTHREAD))
+            return;
+        r = eg_module_request_served(p);
+        if (!r)
+            return;
+        eg_count_seen(EG_EVENT_ESCAPE);
+        /* The requester's identity as it asked; the time is the load's. */
+        e = eg_reserve(EG_EVENT_ESCAPE, sizeof(*e));
+        if (e) {
+            __builtin_memcpy(&e->hdr, &r->hdr, sizeof(e->hdr));
+            e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+            eg_escape_clear(e, EG_ESC_MODULE_LOAD);
+        }
+    }
     if (!e)
         return;
     bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(mod, name));
-    if (autoload) {
+    if (r) {
         e->esc_flags |= EG_ESC_MODULE_AUTOLOAD;
-        bpf_probe_read_kernel_str(e->path2, EG_NAME_LEN, asked);
+        bpf_probe_read_kernel_str(e->path2, EG_NAME_LEN, r->name);
     }
     long nr = eg_current_syscall_nr(legacy);
     struct pt_regs *regs = nr == EG_NR_FINIT_MODULE ? eg_syscall_regs(nr, legacy) : NULL;

@@ -218,7 +218,12 @@ enum eg_filter_reason {
      * only these per-slot extras were lost (a finding's count lower by this many).
      */
     EG_FILTER_SLOT_PENDING = 10,
-    EG_FILTER_REASONS = 11,
+    /*
+     * Not a filter: a contained process's module request, or a helper's claim of one, that
+     * could not be kept (bpf/escape.bpf.h's tables full). A load it led to is not reported.
+     */
+    EG_FILTER_MODULE_TABLE_FULL = 11,
+    EG_FILTER_REASONS = 12,
 };
 
 struct eg_counters {

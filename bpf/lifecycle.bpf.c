@@ -333,8 +333,11 @@ static __always_inline int process_exec(struct task_struct *p, pid_t old_pid,
             eg_capture_container_root(p, cgid);
     }
 
-    if (!eg_is_container_cgroup(cgid))
+    if (!eg_is_container_cgroup(cgid)) {
+        /* The kernel's modprobe helper takes the request it serves (bpf/escape.bpf.h). */
+        eg_module_helper_exec(p);
         return 0;
+    }
     exec_record(p, bprm, cgid, old_pid, legacy);
     /* After the exec record: the agent's process table knows the new image first. */
     eg_escape_at_exec(p, bprm, cgid, setup, legacy);
@@ -405,8 +408,10 @@ int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
             moved_add((__u64)-1);
         bpf_map_delete_elem(&eg_homes, &tgid);
     }
-    if (!eg_is_container_cgroup(cgid))
+    if (!eg_is_container_cgroup(cgid)) {
+        eg_module_helper_exit(p);
         return 0;
+    }
     eg_count_seen(EG_EVENT_EXIT);
     struct eg_exit_event *e = eg_reserve_shared(EG_EVENT_EXIT, sizeof(*e), cgid);
     if (!e)

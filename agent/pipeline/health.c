@@ -114,6 +114,7 @@ void eg_health_add_kernel_counters(struct json_object *obj, const struct eg_coun
     add_u64(reasons, "capabilityFallback", c->filter_reason[EG_FILTER_CAP_FALLBACK]);
     add_u64(reasons, "homesFull", c->filter_reason[EG_FILTER_HOMES_FULL]);
     add_u64(reasons, "containerSlotPending", c->filter_reason[EG_FILTER_SLOT_PENDING]);
+    add_u64(reasons, "moduleRequestsFull", c->filter_reason[EG_FILTER_MODULE_TABLE_FULL]);
     json_object_object_add(obj, "kernelFilterReasons", reasons);
 }
 
