@@ -111,6 +111,13 @@ if [ "$matrix" != 0 ]; then
     kprobe+=,$rootfs.test_path_operations_of_a_container_that_exits_at_once_are_decided_in_the_kernel
     kprobe+=,$rootfs.test_a_verdict_left_by_a_failed_call_is_not_taken_by_a_later_one
     kprobe+=,$rootfs.test_script_written_in_the_container_and_run_is_new_binary_executed
+    # And the host-namespace concern on 6.1's syscall tracepoints (arm64 6.1 attaches no
+    # fentry): the tracepoint programs without bpf_rdonly_cast (6.2+), whose file fields are
+    # probe reads; the tracepoint twins with the kfunc run natively (6.18).
+    hns=test_hostns.HostNamespaces
+    tracepoints=$hns.test_vm_write_and_proc_mem_of_a_host_process_are_high
+    tracepoints+=,$hns.test_setns_into_the_host_mount_namespace_is_high
+    tracepoints+=,$hns.test_kill_of_a_host_process
     # The capability and host-namespace suites run with the root filesystem concern left out
     # (--hook rootfsWrites=off, in guests of their own): their programs do not depend on it,
     # and on 5.10 its legacy twins are most of an agent's start (16 of 19 s) and on 6.x its ~50
@@ -128,6 +135,7 @@ if [ "$matrix" != 0 ]; then
         --variant 6.12/v2::rootfs \
         --variant "6.12/v2:$off:hostns" \
         --variant "6.1/hybrid::$unprivileged:ecs-unprivileged" \
-        --variant "6.12:capability=kprobe,rootfsWrites=syscalls:$kprobe" || status=1
+        --variant "6.12:capability=kprobe,rootfsWrites=syscalls:$kprobe" \
+        --variant "6.1/v2:hostNamespaces=syscalls,$off:$tracepoints" || status=1
 fi
 exit $status

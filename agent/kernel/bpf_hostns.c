@@ -157,11 +157,27 @@ static int choose_programs(struct hostns_bpf *s, const struct btf *vmlinux, bool
     return n_loaded;
 }
 
+/*
+ * The open exits' bpf_rdonly_cast twins in place of the probe-read programs where `cast`:
+ * the file's fields as direct loads (bpf/hostns.bpf.c, proc_mem_open).
+ */
+static void select_cast(struct hostns_bpf *s, bool cast)
+{
+    struct bpf_program *const plain[] = {s->progs.eg_openat_exit, s->progs.eg_openat2_exit};
+    struct bpf_program *const twin[] = {s->progs.eg_openat_exit_cast,
+                                        s->progs.eg_openat2_exit_cast};
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+        bool wanted = bpf_program__autoload(plain[i]);
+        bpf_program__set_autoload(twin[i], wanted && cast);
+        bpf_program__set_autoload(plain[i], wanted && !cast);
+    }
+}
+
 /* Open, load and attach one flavour; NULL with the reason in `why`. */
 static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_options *opt,
                                       const struct btf *vmlinux, const struct eg_host_ns *host,
-                                      bool fentry, bool legacy, char *missing, size_t missing_len,
-                                      char *why, size_t whylen)
+                                      bool fentry, bool legacy, bool cast, char *missing,
+                                      size_t missing_len, char *why, size_t whylen)
 {
     struct hostns_bpf *s = hostns_bpf__open();
     if (!s) {
@@ -176,6 +192,7 @@ static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_opti
         return NULL;
     }
     eg_bpf_select_legacy(s->obj, legacy);
+    select_cast(s, cast);
     EG_BPF_SET_COMMON_RODATA(s, b, opt);
     s->rodata->eg_host_mnt_ns = host->inum[EG_HOST_NS_MNT];
     s->rodata->eg_host_pid_ns = host->inum[EG_HOST_NS_PID];
@@ -218,15 +235,29 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
         if (!legacy && !eg_bpf_fast_flavour_usable(b, EG_HELPERS_ALL, forced, attach, r))
             continue;
         char why[160], missing[160];
-        struct hostns_bpf *s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, missing,
+        /*
+         * The open exits read the file's fields through bpf_rdonly_cast where the kernel has
+         * it (6.2+; the fentry attachment hooks mem_open and reads no file on other opens).
+         * A kernel can list the kfunc yet refuse it to these programs: then probe-read.
+         */
+        bool cast = !fentry && !legacy && eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
+        struct hostns_bpf *s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, cast, missing,
                                            sizeof(missing), why, sizeof(why));
+        if (!s && cast) {
+            char attempt[200];
+            snprintf(attempt, sizeof(attempt), "%s, bpf_rdonly_cast: %s", attach, why);
+            eg_bpf_hook_attempt(r, attempt, "probe-read instead");
+            cast = false;
+            s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, cast, missing, sizeof(missing),
+                            why, sizeof(why));
+        }
         if (!s) {
             eg_bpf_hook_attempt(r, attach, why);
             continue;
         }
         eg_bpf_hook_attempt(r, attach, missing[0] ? missing : "ok");
         /* Targets are resolved by walking the pid namespace (bpf/pid.bpf.h), on every kernel. */
-        snprintf(r->chosen, sizeof(r->chosen), "%s", attach);
+        snprintf(r->chosen, sizeof(r->chosen), "%s%s", attach, cast ? ", bpf_rdonly_cast" : "");
         *skel = s;
         return 0;
     }
