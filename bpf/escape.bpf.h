@@ -39,7 +39,7 @@ static __always_inline struct mnt_namespace *eg_container_mount_ns(__u64 cgid)
     return r ? eg_mount_ns(r->mnt) : NULL;
 }
 
-/* Reserve and fill the common part of an escape record; NULL when the ring is full. */
+/* The technique's part of an escape record, cleared for `technique`. */
 static __always_inline void eg_escape_clear(struct eg_escape_event *e, __u32 technique)
 {
     e->technique = technique;
@@ -54,6 +54,7 @@ static __always_inline void eg_escape_clear(struct eg_escape_event *e, __u32 tec
     e->name[0] = '\0';
 }
 
+/* Reserve and fill the common part of an escape record by `p`; NULL when the ring is full. */
 static __always_inline struct eg_escape_event *eg_escape_reserve(struct task_struct *p, __u64 cgid,
                                                                  __u32 technique)
 {
