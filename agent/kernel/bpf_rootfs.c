@@ -28,6 +28,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/kernel/kprobe_support.h"
 #include "rootfs.skel.h"
 
 #define ROOTFS_MAX_LINKS 64
@@ -159,6 +160,8 @@ static enum prog_group group_of(const char *sec)
 struct rootfs_absent {
     int n[GROUPS];
     char names[GROUPS][120];
+    /* Why the kprobe twins were not loaded (the kernel offers no kprobes); empty: loaded. */
+    char no_kprobes[160];
 };
 
 static void note_absent(struct rootfs_absent *a, enum prog_group g, const char *sys)
@@ -290,10 +293,16 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
         /* Path operations read no file fields: one flavour, always loaded. */
     }
     memset(absent, 0, sizeof(*absent));
+    /*
+     * The kprobe twins only where the kernel offers kprobes: one that cannot attach them
+     * (this project's 6.18 host) verified all of them at every start for nothing.
+     */
+    if (!fentry)
+        eg_kprobes_offered("/sys", absent->no_kprobes, sizeof(absent->no_kprobes));
     bpf_object__for_each_program(prog, skel->obj)
     {
         const char *sec = bpf_program__section_name(prog);
-        if (is_fentry_section(sec) != fentry) {
+        if (is_fentry_section(sec) != fentry || (absent->no_kprobes[0] && is_kprobe_section(sec))) {
             bpf_program__set_autoload(prog, false);
             continue;
         }
@@ -417,7 +426,9 @@ static bool attach_programs(struct rootfs_loaded *l, bool fentry,
     };
     for (int i = 0; i < GROUPS; i++) {
         enum prog_group g = order[fentry][i];
-        if (attached[g] == total[g])
+        if (!fentry && absent->no_kprobes[0] && strncmp(group_attach[fentry][g], "kprobe/", 7) == 0)
+            snprintf(why, sizeof(why), "not loaded: %.140s", absent->no_kprobes);
+        else if (attached[g] == total[g])
             snprintf(why, sizeof(why), "ok");
         else if (!attached[g] && error[g]) {
             /* None: the kernel refuses the attachment (kprobes on this project's 6.18 host). */
