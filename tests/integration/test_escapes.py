@@ -767,20 +767,7 @@ class Escapes(AgentCase):
         host's, silent. (It was the container's: the exited asker's task still read its start
         time, and the finding named it through its pid, which another container's process
         could have by then.)"""
-        if not os.path.exists("/proc/modules"):
-            self.skipTest("kernel %s has no loadable-module support (no /proc/modules)"
-                          % os.uname().release)
-        why_not = self.autoload_unavailable("appletalk", "net-pf-5")
-        if why_not:
-            self.skipTest(why_not)
-        self.addCleanup(unload_module, "appletalk")
-        with open("/proc/sys/kernel/modprobe") as fh:
-            modprobe = fh.read().strip()
-
-        def set_modprobe(path):
-            with open("/proc/sys/kernel/modprobe", "w") as fh:
-                fh.write(path)
-        self.addCleanup(set_modprobe, modprobe)
+        modprobe, set_modprobe = self.appletalk_autoload_with_modprobe_path()
         asker = self.started(name="gives-up")
         set_modprobe("/bin/false")
         try:
@@ -809,20 +796,7 @@ class Escapes(AgentCase):
         waits three seconds before it runs the real one). appletalk is loaded all the same:
         KernelModuleLoaded for the container, naming the killed asker as it asked. (A load was
         the container's only while its asker still waited, so killing it hid the load.)"""
-        if not os.path.exists("/proc/modules"):
-            self.skipTest("kernel %s has no loadable-module support (no /proc/modules)"
-                          % os.uname().release)
-        why_not = self.autoload_unavailable("appletalk", "net-pf-5")
-        if why_not:
-            self.skipTest(why_not)
-        self.addCleanup(unload_module, "appletalk")
-        with open("/proc/sys/kernel/modprobe") as fh:
-            modprobe = fh.read().strip()
-
-        def set_modprobe(path):
-            with open("/proc/sys/kernel/modprobe", "w") as fh:
-                fh.write(path)
-        self.addCleanup(set_modprobe, modprobe)
+        modprobe, set_modprobe = self.appletalk_autoload_with_modprobe_path()
         work = tempfile.mkdtemp(prefix="eg-escape-modprobe-")
         self.addCleanup(shutil.rmtree, work, True)
         wrapper = os.path.join(work, "slow-modprobe")
@@ -851,6 +825,25 @@ class Escapes(AgentCase):
         self.assertIs(ctx["loadedByKernel"], True)
         self.assertEqual(ctx["requestedModule"], "net-pf-5")
         self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    def appletalk_autoload_with_modprobe_path(self):
+        """Skips unless the kernel can load appletalk by itself here; else the kernel's
+        modprobe path and a setter for it, restored (and appletalk unloaded) at cleanup."""
+        if not os.path.exists("/proc/modules"):
+            self.skipTest("kernel %s has no loadable-module support (no /proc/modules)"
+                          % os.uname().release)
+        why_not = self.autoload_unavailable("appletalk", "net-pf-5")
+        if why_not:
+            self.skipTest(why_not)
+        self.addCleanup(unload_module, "appletalk")
+        with open("/proc/sys/kernel/modprobe") as fh:
+            modprobe = fh.read().strip()
+
+        def set_modprobe(path):
+            with open("/proc/sys/kernel/modprobe", "w") as fh:
+                fh.write(path)
+        self.addCleanup(set_modprobe, modprobe)
+        return modprobe, set_modprobe
 
     def host_loads_appletalk(self):
         """This host process's own AppleTalk socket: the kernel loads the module for it."""

@@ -431,6 +431,15 @@ class RootfsWrites(AgentCase):
         self.assertEqual(by_path["/etc/shadow"]["literalFilePath"], "/opt/rel/shadow")
         self.assertEqual(by_path["/etc/shadow"]["fileOperation"], "rename")
 
+    def ran_while_agent_stopped(self, script, name):
+        """A task container (family jobs) that ran `script` to its end and was deleted while
+        the agent, started with a health record each second, was stopped: nothing of it is
+        alive when the agent reads its events."""
+        c = self.task_container(["/bin/sh", "-c", script], name=name, family="jobs")
+        self.start_agent("--health-interval", "1", health=True)
+        self.run_with_agent_stopped(c)
+        return c
+
     def test_path_operations_of_a_container_that_exits_at_once_are_decided_in_the_kernel(self):
         """Issue 17 item 4: whether a path-only operation (mkdir, symlink, rename, unlink,
         chmod) landed on the root filesystem was decided by the agent through the mount table
@@ -445,9 +454,7 @@ class RootfsWrites(AgentCase):
                   "rm /newlink2 && chmod 4755 /newdir && "
                   "mkdir /data/voldir && mv /data/voldir /data/voldir2 && chmod 700 /data/voldir2 && "
                   "mkdir /scratch/tdir && ln -s /x /scratch/tl && rm /scratch/tl")
-        c = self.task_container(["/bin/sh", "-c", script], name="batch", family="jobs")
-        self.start_agent("--health-interval", "1", health=True)
-        self.run_with_agent_stopped(c)
+        c = self.ran_while_agent_stopped(script, "batch")
         want = {"/newdir", "/newlink", "/newlink2"}
         f = self.wait_context(ROOTFS_MODIFIED, c,
                               lambda ctx: want <= set(ctx.get("relatedFilePaths", [])), timeout=30)
@@ -481,9 +488,7 @@ class RootfsWrites(AgentCase):
         script = ("mkdir /newdir && ln -s /newdir /newlink && mv /newlink /newlink2 && "
                   "rm /newlink2 && chmod 4755 /newdir && "
                   "mkdir /data/voldir && mv /data/voldir /data/voldir2 && chmod 700 /data/voldir2")
-        c = self.task_container(["/bin/sh", "-c", script], name="batch", family="jobs")
-        self.start_agent("--health-interval", "1", health=True)
-        self.run_with_agent_stopped(c)
+        c = self.ran_while_agent_stopped(script, "batch")
         deadline = time.time() + 30
         rootfs = {}
         while time.time() < deadline:
@@ -519,9 +524,7 @@ class RootfsWrites(AgentCase):
         script = ("mkdir -p /opt && ln -s /etc /opt/e && echo x > /tmp/pw && "
                   "mv /tmp/pw /opt/e/passwd && rm /opt/e && ln -s /tmp /opt/e && "
                   "echo y > /tmp/pw2 && mv /tmp/pw2 /opt/e/passwd")
-        c = self.task_container(["/bin/sh", "-c", script], name="swapper", family="jobs")
-        self.start_agent("--health-interval", "1", health=True)
-        self.run_with_agent_stopped(c)
+        c = self.ran_while_agent_stopped(script, "swapper")
         [f] = self.agent.wait_for(harness.match(SENSITIVE, c), timeout=30)
         self.assertAttributed(f, c)
         ctx = context(f)
