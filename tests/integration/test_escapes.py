@@ -36,6 +36,12 @@ ESCAPE_TYPES = (FILELESS, ELEVATION, RUNC_ESCAPE, RELEASE_AGENT, HOST_FILE, USER
                 DOCKER_SOCKET, MODULE_LOADED, MOUNTS_HOST)
 
 
+def loaded_modules():
+    """The names of the modules the kernel has loaded (/proc/modules)."""
+    with open("/proc/modules") as fh:
+        return [line.split()[0] for line in fh]
+
+
 def unload_module(name):
     """delete_module(2) from the host, if the module is still loaded."""
     import ctypes
@@ -623,9 +629,8 @@ class Escapes(AgentCase):
         image = module_file("dummy")
         if image is None:
             self.skipTest("kernel %s has no dummy.ko under /lib/modules" % os.uname().release)
-        with open("/proc/modules") as fh:
-            if any(line.split()[0] == "dummy" for line in fh):
-                self.skipTest("the dummy module is already loaded on this host")
+        if "dummy" in loaded_modules():
+            self.skipTest("the dummy module is already loaded on this host")
         vol = tempfile.mkdtemp(prefix="eg-escape-module-")
         self.addCleanup(shutil.rmtree, vol, True)
         with open(os.path.join(vol, "dummy.ko"), "wb") as fh:
@@ -675,8 +680,7 @@ class Escapes(AgentCase):
             return
         self.addCleanup(unload_module, "appletalk")
         r = refused.exec(["/bin/egprobe", "socket", "5", "2"], check=False)  # AppleTalk datagram
-        with open("/proc/modules") as fh:
-            self.assertIn("appletalk", [line.split()[0] for line in fh], r)
+        self.assertIn("appletalk", loaded_modules(), r)
         [f] = self.agent.wait_for(lambda x: harness.match(MODULE_LOADED, refused)(x) and
                                   context(x)["moduleName"] == "appletalk", timeout=20)
         self.assertEscapeAttribution(f, refused, MODULE_LOADED, 8.0)
@@ -718,8 +722,7 @@ class Escapes(AgentCase):
         time.sleep(2)
         self.assertEqual(self.findings_of(MODULE_LOADED, asker), [])
         unload_module("appletalk")
-        with open("/proc/modules") as fh:
-            self.assertNotIn("appletalk", [line.split()[0] for line in fh])
+        self.assertNotIn("appletalk", loaded_modules())
 
         a = self.started(name="asks-appletalk")
         b = self.started(name="asks-phonet")
@@ -735,8 +738,7 @@ class Escapes(AgentCase):
         # initial network namespace (EAFNOSUPPORT) once it is loaded, Phonet asks for
         # CAP_SYS_ADMIN (EPERM). (This test retried an EAFNOSUPPORT once, taken for a helper
         # that loaded nothing; the finding it then missed was the request table's eviction.)
-        with open("/proc/modules") as fh:
-            loaded = [line.split()[0] for line in fh]
+        loaded = loaded_modules()
         self.assertIn("appletalk", loaded, results)
         self.assertIn("phonet", loaded, results)
         for c, module in ((a, "appletalk"), (b, "phonet")):
@@ -813,9 +815,8 @@ class Escapes(AgentCase):
         self.assertIn("status=137", r.stdout, r)  # killed, not returned from its socket call
         deadline = time.monotonic() + 60
         while True:
-            with open("/proc/modules") as fh:
-                if "appletalk" in [line.split()[0] for line in fh]:
-                    break
+            if "appletalk" in loaded_modules():
+                break
             self.assertLess(time.monotonic(), deadline, "modprobe never loaded appletalk")
             time.sleep(0.2)
         [f] = self.agent.wait_for(lambda x: harness.match(MODULE_LOADED, asker)(x) and
@@ -851,8 +852,7 @@ class Escapes(AgentCase):
             socket.socket(5, socket.SOCK_DGRAM).close()  # AF_APPLETALK
         except OSError as exc:
             self.fail("the host's own AppleTalk socket: %s" % exc)
-        with open("/proc/modules") as fh:
-            self.assertIn("appletalk", [line.split()[0] for line in fh])
+        self.assertIn("appletalk", loaded_modules())
 
     @staticmethod
     def autoload_unavailable(module, alias):
@@ -868,9 +868,8 @@ class Escapes(AgentCase):
         with open(moddir + "/modules.alias") as fh:
             if not any(line.split()[1:] == [alias, module] for line in fh):
                 return "kernel %s has no %s module" % (os.uname().release, module)
-        with open("/proc/modules") as fh:
-            if any(line.split()[0] == module for line in fh):
-                return "the %s module is already loaded on this host" % module
+        if module in loaded_modules():
+            return "the %s module is already loaded on this host" % module
         return None
 
     # -- 9. ContainerMountsHostDirectory ----------------------------------------------------
