@@ -622,6 +622,32 @@ struct pathop_args {
     __u32 mode; /* chmod's mode argument, else 0 */
 };
 
+#define ARG(regs, n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
+
+/*
+ * Argument `i` of a syscall layout (struct eg_pathop_syscall, events.h): the syscall's argument
+ * of that number, AT_FDCWD, or 0. A constant `i` (the fexit programs) folds to one read.
+ */
+static __always_inline long layout_arg(struct pt_regs *regs, __u32 i)
+{
+    switch (i) {
+    case 1:
+        return (long)ARG(regs, 1);
+    case 2:
+        return (long)ARG(regs, 2);
+    case 3:
+        return (long)ARG(regs, 3);
+    case 4:
+        return (long)ARG(regs, 4);
+    case 5:
+        return (long)ARG(regs, 5);
+    case EG_ARG_AT_FDCWD:
+        return EG_AT_FDCWD;
+    default:
+        return 0;
+    }
+}
+
 /* A path-op event for `op` by `task` with its path buffers cleared, or NULL (ring full). */
 static __always_inline struct eg_rootfs_pathop_event *pathop_begin(struct task_struct *task,
                                                                    __u64 cgid, __u32 op, __u32 mode)
@@ -669,8 +695,13 @@ static __always_inline int pathop_send(struct eg_rootfs_pathop_event *e, __u64 c
     return 0;
 }
 
-static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args *a,
-                                         const bool legacy)
+/*
+ * A path-only operation (syscall layout `l`, arguments in `regs`): read only once the task is
+ * known to be in a task container and past its set-up, so a host process's unlink or mkdir
+ * pays no argument reads.
+ */
+static __always_inline int handle_pathop(long ret, struct pt_regs *regs,
+                                         const struct eg_pathop_syscall *l, const bool legacy)
 {
     if (ret < 0)
         return 0;
@@ -684,7 +715,13 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
         eg_count_filtered(EG_EVENT_ROOTFS_PATHOP, EG_FILTER_SETUP);
         return 0;
     }
-    struct eg_rootfs_pathop_event *e = pathop_begin(task, cgid, op, a->mode);
+    struct pathop_args args = {.dirfd = layout_arg(regs, l->fd),
+                               .path = (const char *)layout_arg(regs, l->path),
+                               .dirfd2 = layout_arg(regs, l->fd2),
+                               .path2 = (const char *)layout_arg(regs, l->path2),
+                               .mode = (__u32)layout_arg(regs, l->mode)};
+    struct pathop_args *a = &args;
+    struct eg_rootfs_pathop_event *e = pathop_begin(task, cgid, l->op, a->mode);
     if (!e) {
         eg_count_seen(EG_EVENT_ROOTFS_PATHOP);
         return 0; /* counted dropped by eg_reserve_shared */
@@ -720,7 +757,8 @@ static __always_inline int handle_pathop(long ret, __u32 op, struct pathop_args 
  * (symlinks resolved) flagged EG_PATHOP_FILE_ON_ROOT; the agent needs no mount table for it.
  * AT_FDCWD (with an empty path) is the working directory.
  */
-static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, const bool legacy)
+static __always_inline int handle_fdop(long ret, struct pt_regs *regs,
+                                       const struct eg_pathop_syscall *l, const bool legacy)
 {
     if (ret < 0)
         return 0;
@@ -731,6 +769,9 @@ static __always_inline int handle_fdop(long ret, __u32 op, long fd, __u32 mode, 
         return 0;
     /* The kernel has the file here: the hook's record is not needed, only cleared. */
     drop_verdict();
+    __u32 op = l->op;
+    long fd = layout_arg(regs, l->fd);
+    __u32 mode = (__u32)layout_arg(regs, l->mode);
     struct dentry *dentry;
     struct vfsmount *mnt;
     if (fd == EG_AT_FDCWD) {
@@ -791,13 +832,34 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
     return bpf_probe_read_user(&c, 1, upath) == 0 && c == '\0';
 }
 
-#define ARG(regs, n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
+/*
+ * The common head of a syscall's exit program at its function (fexit): the flavour, the
+ * syscall's registers (EG_FEXIT_SYSCALL_REGS) and return value; the body follows the macro.
+ */
+#define SYSCALL_FEXIT_PROG(name, suffix, lg)                                                       \
+    static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
+                                                             const bool legacy);                   \
+    SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
+    int eg_rootfs_fn_exit_##name##suffix(unsigned long long *ctx)                                  \
+    {                                                                                              \
+        long ret = (long)ctx[1];                                                                   \
+        if (ret < 0) {                                                                             \
+            /* A failed call may have passed its hook: its record dies with it (take_verdict). */  \
+            drop_failed_verdict(lg);                                                               \
+            return 0;                                                                              \
+        }                                                                                          \
+        struct pt_regs *regs = EG_FEXIT_SYSCALL_REGS(ctx, lg);                                     \
+        if (!regs)                                                                                 \
+            return 0;                                                                              \
+        return eg_rootfs_body_##name##suffix(ret, regs, lg);                                       \
+    }                                                                                              \
+    static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
+                                                             const bool legacy)
 
 /*
- * The common head of every path-op and fd-op program: the flavour, the syscall's registers and
- * return value. Two programs share the body that follows the macro: the syscall tracepoint's
- * `eg_rootfs_exit_<name><suffix>`, which finds the registers on the task, and the syscall
- * function's `eg_rootfs_fn_exit_<name><suffix>` (fexit), EG_FEXIT_SYSCALL_REGS.
+ * The same with the syscall's tracepoint too: two programs share the body, the tracepoint's
+ * `eg_rootfs_exit_<name><suffix>`, which finds the registers on the task, and the function's
+ * `eg_rootfs_fn_exit_<name><suffix>`.
  */
 #define SYSCALL_EXIT_PROG(name, suffix, lg)                                                        \
     static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
@@ -816,22 +878,7 @@ static __always_inline bool names_the_fd(const char *upath, long at_flags)
             return 0;                                                                              \
         return eg_rootfs_body_##name##suffix(ctx->ret, regs, legacy);                              \
     }                                                                                              \
-    SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
-    int eg_rootfs_fn_exit_##name##suffix(unsigned long long *ctx)                                  \
-    {                                                                                              \
-        long ret = (long)ctx[1];                                                                   \
-        if (ret < 0) {                                                                             \
-            /* A failed call may have passed its hook: its record dies with it (take_verdict). */  \
-            drop_failed_verdict(lg);                                                               \
-            return 0;                                                                              \
-        }                                                                                          \
-        struct pt_regs *regs = EG_FEXIT_SYSCALL_REGS(ctx, lg);                                     \
-        if (!regs)                                                                                 \
-            return 0;                                                                              \
-        return eg_rootfs_body_##name##suffix(ret, regs, lg);                                       \
-    }                                                                                              \
-    static __always_inline int eg_rootfs_body_##name##suffix(long ret, struct pt_regs *regs,       \
-                                                             const bool legacy)
+    SYSCALL_FEXIT_PROG(name, suffix, lg)
 
 /* The escape techniques attached with this object (after SYSCALL_EXIT_PROG, which they use). */
 #include "rootfs_escapes.bpf.h"
@@ -874,90 +921,77 @@ static __always_inline int record_exec_start(struct linux_binprm *bprm, const bo
 EXEC_START_FLAVOUR(, false)
 EXEC_START_FLAVOUR(_lg, true)
 
+/* A path-only or fd syscall's exit, its arguments where layout `l` (events.h) says. */
+static __always_inline int pathop_syscall_exit(long ret, struct pt_regs *regs,
+                                               const struct eg_pathop_syscall *l, const bool legacy)
+{
+    __u32 kind = l->kind;
+    if (kind == EG_PATHOP_KIND_PATH_OR_FD)
+        kind = names_the_fd((const char *)layout_arg(regs, l->path), layout_arg(regs, l->at_flags))
+                   ? EG_PATHOP_KIND_FD
+                   : EG_PATHOP_KIND_PATH;
+    if (kind == EG_PATHOP_KIND_FD)
+        return handle_fdop(ret, regs, l, legacy);
+    return handle_pathop(ret, regs, l, legacy);
+}
+
 /*
- * One exit program per syscall, and its legacy twin `eg_rootfs_exit_<name>_lg`: `dirfd` and
- * `path` (and the second pair) from its arguments; `mode` for chmod.
+ * At the functions: one program per syscall and its legacy twin (`eg_rootfs_fn_exit_<name>`,
+ * `..._lg`), the layout a constant.
  */
-#define PATHOP_FLAVOUR(name, suffix, lg, op, dfd, p, dfd2, p2, md)                                 \
-    SYSCALL_EXIT_PROG(name, suffix, lg)                                                            \
+#define PATHOP_FEXIT_FLAVOUR(name, suffix, lg, kind, op, fd, path, fd2, path2, mode, at_flags)     \
+    SYSCALL_FEXIT_PROG(name, suffix, lg)                                                           \
     {                                                                                              \
-        struct pathop_args a = {.dirfd = (dfd),                                                    \
-                                .path = (const char *)(p),                                         \
-                                .dirfd2 = (dfd2),                                                  \
-                                .path2 = (const char *)(p2),                                       \
-                                .mode = (__u32)(md)};                                              \
-        return handle_pathop(ret, op, &a, legacy);                                                 \
+        const struct eg_pathop_syscall l = {                                                       \
+            EG_PATHOP_KIND_##kind, EG_ROOTFS_OP_##op, fd, path, fd2, path2, mode, at_flags};       \
+        return pathop_syscall_exit(ret, regs, &l, legacy);                                         \
     }
-#define PATHOP_MODE(name, op, dfd, p, dfd2, p2, md)                                                \
-    PATHOP_FLAVOUR(name, , false, op, dfd, p, dfd2, p2, md)                                        \
-    PATHOP_FLAVOUR(name, _lg, true, op, dfd, p, dfd2, p2, md)
-#define PATHOP(name, op, dfd, p, dfd2, p2) PATHOP_MODE(name, op, dfd, p, dfd2, p2, 0)
-
-/* A syscall on an fd only (fchmod, fchown, fsetxattr...). */
-#define FDOP_FLAVOUR(name, suffix, lg, op, fd, md)                                                 \
-    SYSCALL_EXIT_PROG(name, suffix, lg)                                                            \
-    {                                                                                              \
-        return handle_fdop(ret, op, (fd), (__u32)(md), legacy);                                    \
-    }
-#define FDOP(name, op, fd, md)                                                                     \
-    FDOP_FLAVOUR(name, , false, op, fd, md)                                                        \
-    FDOP_FLAVOUR(name, _lg, true, op, fd, md)
-
-/* A dirfd + path syscall that acts on the dirfd itself for a NULL or AT_EMPTY_PATH "" path. */
-#define PATH_OR_FD_FLAVOUR(name, suffix, lg, op, dfd, p, at_flags, md)                             \
-    SYSCALL_EXIT_PROG(name, suffix, lg)                                                            \
-    {                                                                                              \
-        const char *upath = (const char *)(p);                                                     \
-        if (names_the_fd(upath, (long)(at_flags)))                                                 \
-            return handle_fdop(ret, op, (dfd), (__u32)(md), legacy);                               \
-        struct pathop_args a = {.dirfd = (dfd), .path = upath, .mode = (__u32)(md)};               \
-        return handle_pathop(ret, op, &a, legacy);                                                 \
-    }
-#define PATH_OR_FD(name, op, dfd, p, at_flags, md)                                                 \
-    PATH_OR_FD_FLAVOUR(name, , false, op, dfd, p, at_flags, md)                                    \
-    PATH_OR_FD_FLAVOUR(name, _lg, true, op, dfd, p, at_flags, md)
-
-PATHOP(unlinkat, EG_ROOTFS_OP_UNLINK, ARG(regs, 1), ARG(regs, 2), 0, 0)
-PATHOP(renameat, EG_ROOTFS_OP_RENAME, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
-PATHOP(renameat2, EG_ROOTFS_OP_RENAME, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
-PATHOP(mkdirat, EG_ROOTFS_OP_MKDIR, ARG(regs, 1), ARG(regs, 2), 0, 0)
-PATHOP(linkat, EG_ROOTFS_OP_LINK, ARG(regs, 1), ARG(regs, 2), ARG(regs, 3), ARG(regs, 4))
-PATHOP(symlinkat, EG_ROOTFS_OP_SYMLINK, ARG(regs, 2), ARG(regs, 3), 0, 0)
-PATHOP(mknodat, EG_ROOTFS_OP_MKNOD, ARG(regs, 1), ARG(regs, 2), 0, 0)
-PATHOP_MODE(fchmodat, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), 0, 0, ARG(regs, 3))
-PATH_OR_FD(fchmodat2, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2), ARG(regs, 4), ARG(regs, 3))
-PATH_OR_FD(fchownat, EG_ROOTFS_OP_CHOWN, ARG(regs, 1), ARG(regs, 2), ARG(regs, 5), 0)
-PATH_OR_FD(utimensat, EG_ROOTFS_OP_SETTIMES, ARG(regs, 1), ARG(regs, 2), ARG(regs, 4), 0)
-PATHOP(setxattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(lsetxattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(removexattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(lremovexattr, EG_ROOTFS_OP_SETXATTR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(truncate, EG_ROOTFS_OP_TRUNCATE, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-FDOP(fchmod, EG_ROOTFS_OP_CHMOD, ARG(regs, 1), ARG(regs, 2))
-FDOP(fchown, EG_ROOTFS_OP_CHOWN, ARG(regs, 1), 0)
-FDOP(fsetxattr, EG_ROOTFS_OP_SETXATTR, ARG(regs, 1), 0)
-FDOP(fremovexattr, EG_ROOTFS_OP_SETXATTR, ARG(regs, 1), 0)
-/*
- * Legacy syscalls: x86_64's table only. arm64's native table has none of them (only the *at
- * forms), so its object leaves them out: most are absent from its BTF anyway, but utime,
- * utimes and futimesat are there as the not-implemented stubs the arm64 syscall wrappers make
- * for them, whose programs loaded and never attached (6.12's report counted them as failures).
- */
+#define PATHOP_FEXIT(name, ...)                                                                    \
+    PATHOP_FEXIT_FLAVOUR(name, , false, __VA_ARGS__)                                               \
+    PATHOP_FEXIT_FLAVOUR(name, _lg, true, __VA_ARGS__)
+EG_PATHOP_SYSCALLS(PATHOP_FEXIT)
 #if !defined(__TARGET_ARCH_arm64)
-PATHOP(unlink, EG_ROOTFS_OP_UNLINK, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(rmdir, EG_ROOTFS_OP_RMDIR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(rename, EG_ROOTFS_OP_RENAME, EG_AT_FDCWD, ARG(regs, 1), EG_AT_FDCWD, ARG(regs, 2))
-PATHOP(mkdir, EG_ROOTFS_OP_MKDIR, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(link, EG_ROOTFS_OP_LINK, EG_AT_FDCWD, ARG(regs, 1), EG_AT_FDCWD, ARG(regs, 2))
-PATHOP(symlink, EG_ROOTFS_OP_SYMLINK, EG_AT_FDCWD, ARG(regs, 2), 0, 0)
-PATHOP(mknod, EG_ROOTFS_OP_MKNOD, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP_MODE(chmod, EG_ROOTFS_OP_CHMOD, EG_AT_FDCWD, ARG(regs, 1), 0, 0, ARG(regs, 2))
-PATHOP(chown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(lchown, EG_ROOTFS_OP_CHOWN, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(utime, EG_ROOTFS_OP_SETTIMES, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATHOP(utimes, EG_ROOTFS_OP_SETTIMES, EG_AT_FDCWD, ARG(regs, 1), 0, 0)
-PATH_OR_FD(futimesat, EG_ROOTFS_OP_SETTIMES, ARG(regs, 1), ARG(regs, 2), 0, 0)
+EG_PATHOP_SYSCALLS_X86_64(PATHOP_FEXIT)
 #endif
+
+/*
+ * At the tracepoints: one program for every path-only and fd syscall's exit (the loader
+ * attaches it to each, agent/kernel/bpf_rootfs.c), its layout by syscall number from the
+ * agent. Verified once per start instead of once per syscall (~15 ms each on this project's
+ * host: the path walks). A number without a layout (none should reach it) is left alone.
+ */
+const volatile struct eg_pathop_syscall eg_pathop_syscalls[EG_PATHOP_NR_LIMIT] = {};
+
+static __always_inline int pathops_exit(struct trace_event_raw_sys_exit *ctx, const bool legacy)
+{
+    long ret = ctx->ret;
+    if (ret < 0) {
+        /* Where the verdict hooks are kprobes, a failed call's record dies with it too. */
+        drop_failed_verdict(legacy);
+        return 0;
+    }
+    long nr = ctx->id;
+    if (nr < 0 || nr >= EG_PATHOP_NR_LIMIT)
+        return 0;
+    struct eg_pathop_syscall l = eg_pathop_syscalls[nr];
+    if (!l.kind)
+        return 0;
+    struct pt_regs *regs = eg_syscall_regs(nr, legacy);
+    if (legacy && !regs)
+        return 0;
+    return pathop_syscall_exit(ret, regs, &l, legacy);
+}
+
+SEC("tracepoint")
+int eg_rootfs_exit_pathops(struct trace_event_raw_sys_exit *ctx)
+{
+    return pathops_exit(ctx, false);
+}
+SEC("tracepoint")
+int eg_rootfs_exit_pathops_lg(struct trace_event_raw_sys_exit *ctx)
+{
+    return pathops_exit(ctx, true);
+}
 
 /* ---- executable mappings of written files ----------------------------------------------- */
 

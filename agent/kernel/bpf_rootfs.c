@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/kernel/kprobe_support.h"
+#include "agent/kernel/rootfs_pathops.h"
 #include "rootfs.skel.h"
 
 #define ROOTFS_MAX_LINKS 64
@@ -36,6 +37,7 @@
 struct rootfs_loaded {
     struct rootfs_bpf *skel;
     int n_links;
+    int n_programs; /* with at least one link: the tracepoints' path-op program has many */
     struct bpf_link *links[ROOTFS_MAX_LINKS];
 };
 
@@ -327,6 +329,12 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
     }
     eg_bpf_select_legacy(skel->obj, legacy);
     EG_BPF_SET_COMMON_RODATA(skel, b, opt);
+    /* The tracepoints' path-op program finds each syscall's arguments here. */
+    for (size_t i = 0; i < eg_rootfs_pathop_syscall_count; i++) {
+        const struct eg_rootfs_pathop_syscall *ps = &eg_rootfs_pathop_syscalls[i];
+        if (ps->nr >= 0 && ps->nr < EG_PATHOP_NR_LIMIT)
+            skel->rodata->eg_pathop_syscalls[ps->nr] = ps->layout;
+    }
     skel->rodata->eg_fmode_backing = fmode_backing_bits();
     eg_bpf_share_maps(b, skel->obj);
     int err = rootfs_bpf__load(skel);
@@ -377,6 +385,43 @@ static struct rootfs_bpf *load_attachment(struct eg_bpf *b, const struct eg_bpf_
     return skel;
 }
 
+/* The tracepoints' one path-op program (either flavour), attached to every such exit. */
+static bool is_pathops_program(const struct bpf_program *prog)
+{
+    return strncmp(bpf_program__name(prog), "eg_rootfs_exit_pathops", 22) == 0;
+}
+
+/*
+ * Attach the path-op program to each path-only and fd syscall's exit, counting each syscall
+ * as the per-syscall programs of the function attachment are counted; the names of the
+ * missing ones (no such tracepoint: fchmodat2 before 6.6) are added to `missing`.
+ */
+static void attach_pathops(struct rootfs_loaded *l, struct bpf_program *prog, int *attached,
+                           int *total, int *error, char *missing, size_t missing_len)
+{
+    for (size_t i = 0; i < eg_rootfs_pathop_syscall_count; i++) {
+        const struct eg_rootfs_pathop_syscall *ps = &eg_rootfs_pathop_syscalls[i];
+        char tp[64];
+        snprintf(tp, sizeof(tp), "sys_exit_%s", ps->name);
+        (*total)++;
+        struct bpf_link *link = NULL;
+        if (ps->nr < 0 || ps->nr >= EG_PATHOP_NR_LIMIT)
+            errno = ERANGE; /* no layout for it in the program's table */
+        else if (l->n_links < ROOTFS_MAX_LINKS)
+            link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
+        else
+            errno = ENOSPC;
+        if (link) {
+            l->links[l->n_links++] = link;
+            (*attached)++;
+            continue;
+        }
+        *error = errno;
+        size_t used = strlen(missing);
+        snprintf(missing + used, missing_len - used, "%s%s", used ? "," : "", ps->name);
+    }
+}
+
 /*
  * Attach every loaded program of l->skel and report each group. False when openat's program did
  * not attach (the concern is no use without it); the links made stay in l for the caller.
@@ -398,12 +443,21 @@ static bool attach_programs(struct rootfs_loaded *l, bool fentry,
     {
         if (!bpf_program__autoload(prog))
             continue; /* the other flavour or attachment */
+        if (is_pathops_program(prog)) {
+            int before = l->n_links;
+            attach_pathops(l, prog, &attached[GROUP_PATHOP], &total[GROUP_PATHOP],
+                           &error[GROUP_PATHOP], missing[GROUP_PATHOP],
+                           sizeof(missing[GROUP_PATHOP]));
+            l->n_programs += l->n_links > before;
+            continue;
+        }
         const char *sec = bpf_program__section_name(prog);
         enum prog_group g = group_of(sec);
         total[g]++;
         struct bpf_link *link = l->n_links < ROOTFS_MAX_LINKS ? bpf_program__attach(prog) : NULL;
         if (link) {
             l->links[l->n_links++] = link;
+            l->n_programs++;
             attached[g]++;
             if (strcmp(syscall_of(sec), "openat") == 0)
                 openat_ok = true;
@@ -452,6 +506,7 @@ static void drop_attachment(struct rootfs_loaded *l)
     rootfs_bpf__destroy(l->skel);
     l->skel = NULL;
     l->n_links = 0;
+    l->n_programs = 0;
 }
 
 static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
@@ -523,8 +578,13 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         unload_rootfs(l);
         return -1;
     }
-    snprintf(r->chosen, sizeof(r->chosen), "%s (%d programs%s%s%s)",
-             fentry ? "fentry+fexit/syscall functions" : "tracepoint/syscalls", l->n_links,
+    char count[48];
+    if (l->n_links == l->n_programs)
+        snprintf(count, sizeof(count), "%d programs", l->n_programs);
+    else
+        snprintf(count, sizeof(count), "%d programs on %d hooks", l->n_programs, l->n_links);
+    snprintf(r->chosen, sizeof(r->chosen), "%s (%.40s%s%s%s)",
+             fentry ? "fentry+fexit/syscall functions" : "tracepoint/syscalls", count,
              cast ? ", bpf_rdonly_cast" : ", probe-read", legacy ? ", legacy task access" : "",
              !fentry && verdicts ? ", kprobe verdicts" : "");
     *skel = l;
