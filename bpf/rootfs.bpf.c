@@ -210,12 +210,18 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     key.cgroup_id = cgid;
     key.ino = I_INO(cast, inode);
     key.dev = I_DEV(cast, inode);
-
-    if (is_last_write(cached, task, &key, legacy)) {
+    /*
+     * A file this open created is new whatever the table holds for its inode number: a file
+     * the container wrote and deleted left its key behind, and the file system gives the
+     * number to the next file it creates (ext4, xfs). Counted as a repeat of the deleted one,
+     * `echo > /x; rm /x; echo > /etc/ld.so.preload` would never name the second file.
+     */
+    bool created = F_MODE(cast, f) & EG_FMODE_CREATED;
+    if (!created && is_last_write(cached, task, &key, legacy)) {
         count_repeat_write(cached, cgid);
         return 0;
     }
-    __u64 *seen = bpf_map_lookup_elem(&eg_rootfs_written, &key);
+    __u64 *seen = created ? NULL : bpf_map_lookup_elem(&eg_rootfs_written, &key);
     if (seen) {
         remember_last_write(cached, task, &key, legacy);
         count_repeat_write(cached, cgid);
@@ -243,7 +249,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     e->op = op;
     e->open_flags = open_flags;
     e->rootfs_flags = overlay_layer(fp);
-    if (F_MODE(cast, f) & EG_FMODE_CREATED)
+    if (created)
         e->rootfs_flags |= EG_ROOTFS_CREATED;
     if (open_flags & EG_O_TMPFILE)
         e->rootfs_flags |= EG_ROOTFS_TMPFILE;

@@ -247,6 +247,32 @@ class RootfsWrites(AgentCase):
         self.assertEqual([context(f)["filePath"] for f in self.findings_of(NEW_BINARY, c)],
                          ["/b/tool"])
 
+    def test_a_file_created_on_a_deleted_files_inode_number_is_reported_by_its_name(self):
+        # The kernel counts a write open of a file the container wrote before as a repeat,
+        # by inode number. A file system gives a deleted file's number to the next file it
+        # creates (ext4, xfs; this host's upper layers): a container that writes and deletes a
+        # scratch file, then creates /etc/ld.so.preload on that number, must still have the
+        # new file named (a file an open created is never a repeat). Each round deletes the
+        # file before the next name is created; the inode numbers say whether one was reused
+        # (the guests' upper layers are tmpfs, whose numbers only grow: the finding is asserted
+        # there too).
+        c = self.task_container(name="reuse")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c",
+                    "echo a > /etc/scratch && stat -c %i /etc/scratch && rm /etc/scratch && "
+                    "echo /lib/evil.so > /etc/ld.so.preload && stat -c %i /etc/ld.so.preload"])
+        self.assertTrue(r.ok, r)
+        scratch_ino, preload_ino = r.stdout.split()
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: "/etc/ld.so.preload" in ctx.get("relatedFilePaths", []))
+        self.assertEqual(context(f)["fileOperations"].get("create"), 2, context(f))
+        [s] = self.agent.wait_for(lambda x: harness.match(SENSITIVE, c)(x) and
+                                  context(x)["filePath"] == "/etc/ld.so.preload", timeout=20)
+        self.assertEqual(context(s)["fileOperation"], "create")
+        self.assertAttributed(s, c)
+        print("inode number reused: %s" % (scratch_ino == preload_ino))
+
     def test_written_file_mapped_executable_is_new_library_loaded(self):
         c = self.task_container(name="plugin-host")
         self.start_agent()
