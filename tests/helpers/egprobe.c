@@ -7,7 +7,7 @@
  *   2  usage error            (message on stderr)
  *
  * The integration tests and the demo use it to make a container do something the agent must
- * (or must not) report. Raw syscalls are used where libc has no wrapper. (About 900
+ * (or must not) report. Raw syscalls are used where libc has no wrapper. (About 1,700
  * lines: one static binary is copied into the images, so every action lives in this file.)
  */
 #include <dirent.h>
@@ -1391,6 +1391,217 @@ static int cmd_null_syscall(int argc, char **argv)
               cpu / (uint64_t)n);
 }
 
+/* ---- path-syscalls: every watched path-only and fd syscall, by number ------------------- */
+
+static char ps_report[4096];
+static char **ps_steps; /* the steps asked for; none: all */
+static int ps_n_steps;
+
+static bool ps_wanted(const char *name)
+{
+    for (int i = 0; i < ps_n_steps; i++)
+        if (strcmp(ps_steps[i], name) == 0)
+            return true;
+    return ps_n_steps == 0;
+}
+
+/* A file of this container's own (an O_EXCL create: a write event of its own); exits on error. */
+static void ps_create(const char *name)
+{
+    int fd = openat(AT_FDCWD, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fail(errno, "step=create");
+        exit(EXIT_FAILED);
+    }
+    close(fd);
+}
+
+/* "NAME:ok" or "NAME:ERRNO@pre|call" appended to the report. */
+static void ps_note(const char *name, const char *stage, long r, int err)
+{
+    size_t used = strlen(ps_report);
+    const char *e = r < 0 ? strerrorname_np(err) : NULL;
+    snprintf(ps_report + used, sizeof(ps_report) - used, "%s%s:%s%s%s", used ? "," : "", name,
+             r < 0 ? (e ? e : "?") : "ok", r < 0 ? "@" : "", r < 0 ? stage : "");
+}
+
+/* Run `pre` (0 on success) then `call` (a raw syscall's result), noting how it ended. */
+#define PS_STEP(name, pre, call)                                                                   \
+    do {                                                                                           \
+        long pre_ = (pre);                                                                         \
+        if (pre_ < 0) {                                                                            \
+            ps_note(name, "pre", pre_, errno);                                                     \
+            break;                                                                                 \
+        }                                                                                          \
+        long r_ = (call);                                                                          \
+        ps_note(name, "call", r_, errno);                                                          \
+    } while (0)
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6, the generic table's number (x86_64 and arm64) */
+#endif
+
+/*
+ * Each path-only and fd syscall the root filesystem concern watches (bpf/events.h: the lists
+ * its kernel programs and the agent's syscall table are built from), once, through syscall(2)
+ * by its number, so the C library cannot route it to another: the *at forms on names relative
+ * to an fd on DIR, the older forms and the ones without a directory fd on names relative to
+ * DIR as the working directory; FILE (an existing file of the image, not written by the
+ * container) for fchown. Only the STEPs named (syscall names), when any are. Files a call needs
+ * are created first (O_EXCL). Prints each step as NAME:ok, or NAME:ERRNO@pre|call (xattrs and
+ * fchmodat2 can be missing) in `steps=`.
+ */
+static int cmd_path_syscalls(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage("usage: path-syscalls DIR FILE [STEP...]");
+    int dfd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || chdir(argv[0]) != 0)
+        return fail(errno, "step=dir");
+    ps_steps = argv + 2;
+    ps_n_steps = argc - 2;
+    int fd;
+    ps_report[0] = '\0';
+    if (ps_wanted("unlinkat")) {
+        ps_create("unlinkat");
+        PS_STEP("unlinkat", 0, syscall(SYS_unlinkat, dfd, "unlinkat", 0));
+    }
+    if (ps_wanted("renameat")) {
+        ps_create("renameat-from");
+        PS_STEP("renameat", 0, syscall(SYS_renameat, dfd, "renameat-from", dfd, "renameat"));
+    }
+    if (ps_wanted("renameat2")) {
+        ps_create("renameat2-from");
+        PS_STEP("renameat2", 0, syscall(SYS_renameat2, dfd, "renameat2-from", dfd, "renameat2", 0));
+    }
+    if (ps_wanted("mkdirat"))
+        PS_STEP("mkdirat", 0, syscall(SYS_mkdirat, dfd, "mkdirat", 0755));
+    if (ps_wanted("linkat")) {
+        ps_create("linkat-from");
+        PS_STEP("linkat", 0, syscall(SYS_linkat, dfd, "linkat-from", dfd, "linkat", 0));
+    }
+    if (ps_wanted("symlinkat"))
+        PS_STEP("symlinkat", 0, syscall(SYS_symlinkat, "elsewhere", dfd, "symlinkat"));
+    if (ps_wanted("mknodat"))
+        PS_STEP("mknodat", 0, syscall(SYS_mknodat, dfd, "mknodat", S_IFIFO | 0644, 0));
+    if (ps_wanted("fchmodat")) {
+        ps_create("fchmodat");
+        PS_STEP("fchmodat", 0, syscall(SYS_fchmodat, dfd, "fchmodat", 04755));
+    }
+    if (ps_wanted("fchmodat2")) {
+        ps_create("fchmodat2");
+        PS_STEP("fchmodat2", 0, syscall(SYS_fchmodat2, dfd, "fchmodat2", 02755, 0));
+    }
+    if (ps_wanted("fchownat")) {
+        ps_create("fchownat");
+        PS_STEP("fchownat", 0, syscall(SYS_fchownat, dfd, "fchownat", 0, 0, 0));
+    }
+    if (ps_wanted("utimensat")) {
+        ps_create("utimensat");
+        PS_STEP("utimensat", 0, syscall(SYS_utimensat, dfd, "utimensat", NULL, 0));
+    }
+    if (ps_wanted("setxattr")) {
+        ps_create("setxattr");
+        PS_STEP("setxattr", 0, syscall(SYS_setxattr, "setxattr", "user.eg", "1", 1, 0));
+    }
+    if (ps_wanted("lsetxattr")) {
+        ps_create("lsetxattr");
+        PS_STEP("lsetxattr", 0, syscall(SYS_lsetxattr, "lsetxattr", "user.eg", "1", 1, 0));
+    }
+    /* The attribute to remove is set through an fd: another event than the removal's. */
+    if (ps_wanted("removexattr")) {
+        ps_create("removexattr");
+        fd = open("removexattr", O_RDONLY | O_CLOEXEC);
+        PS_STEP("removexattr", syscall(SYS_fsetxattr, fd, "user.eg", "1", 1, 0),
+                syscall(SYS_removexattr, "removexattr", "user.eg"));
+        close(fd);
+    }
+    if (ps_wanted("lremovexattr")) {
+        ps_create("lremovexattr");
+        fd = open("lremovexattr", O_RDONLY | O_CLOEXEC);
+        PS_STEP("lremovexattr", syscall(SYS_fsetxattr, fd, "user.eg", "1", 1, 0),
+                syscall(SYS_lremovexattr, "lremovexattr", "user.eg"));
+        close(fd);
+    }
+    if (ps_wanted("truncate")) {
+        ps_create("truncate");
+        PS_STEP("truncate", 0, syscall(SYS_truncate, "truncate", 0));
+    }
+    if (ps_wanted("fchmod")) {
+        ps_create("fchmod");
+        fd = open("fchmod", O_RDONLY | O_CLOEXEC);
+        PS_STEP("fchmod", 0, syscall(SYS_fchmod, fd, 04711));
+        close(fd);
+    }
+    if (ps_wanted("fchown")) {
+        fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+        PS_STEP("fchown", fd, syscall(SYS_fchown, fd, 0, 0));
+        close(fd);
+    }
+    if (ps_wanted("fsetxattr")) {
+        ps_create("fsetxattr");
+        fd = open("fsetxattr", O_RDONLY | O_CLOEXEC);
+        PS_STEP("fsetxattr", 0, syscall(SYS_fsetxattr, fd, "user.eg", "1", 1, 0));
+        close(fd);
+    }
+    /* Set by name (a path event), removed through the fd (an fd event). */
+    if (ps_wanted("fremovexattr")) {
+        ps_create("fremovexattr");
+        fd = open("fremovexattr", O_RDONLY | O_CLOEXEC);
+        PS_STEP("fremovexattr", syscall(SYS_setxattr, "fremovexattr", "user.eg", "1", 1, 0),
+                syscall(SYS_fremovexattr, fd, "user.eg"));
+        close(fd);
+    }
+#if defined(__x86_64__)
+    if (ps_wanted("unlink")) {
+        ps_create("unlink");
+        PS_STEP("unlink", 0, syscall(SYS_unlink, "unlink"));
+    }
+    if (ps_wanted("rmdir"))
+        PS_STEP("rmdir", syscall(SYS_mkdir, "rmdir", 0755), syscall(SYS_rmdir, "rmdir"));
+    if (ps_wanted("rename")) {
+        ps_create("rename-from");
+        PS_STEP("rename", 0, syscall(SYS_rename, "rename-from", "rename"));
+    }
+    if (ps_wanted("mkdir"))
+        PS_STEP("mkdir", 0, syscall(SYS_mkdir, "mkdir", 0755));
+    if (ps_wanted("link")) {
+        ps_create("link-from");
+        PS_STEP("link", 0, syscall(SYS_link, "link-from", "link"));
+    }
+    if (ps_wanted("symlink"))
+        PS_STEP("symlink", 0, syscall(SYS_symlink, "elsewhere", "symlink"));
+    if (ps_wanted("mknod"))
+        PS_STEP("mknod", 0, syscall(SYS_mknod, "mknod", S_IFIFO | 0644, 0));
+    if (ps_wanted("chmod")) {
+        ps_create("chmod");
+        PS_STEP("chmod", 0, syscall(SYS_chmod, "chmod", 02711));
+    }
+    if (ps_wanted("chown")) {
+        ps_create("chown");
+        PS_STEP("chown", 0, syscall(SYS_chown, "chown", 0, 0));
+    }
+    if (ps_wanted("lchown")) {
+        ps_create("lchown");
+        PS_STEP("lchown", 0, syscall(SYS_lchown, "lchown", 0, 0));
+    }
+    if (ps_wanted("utime")) {
+        ps_create("utime");
+        PS_STEP("utime", 0, syscall(SYS_utime, "utime", NULL));
+    }
+    if (ps_wanted("utimes")) {
+        ps_create("utimes");
+        PS_STEP("utimes", 0, syscall(SYS_utimes, "utimes", NULL));
+    }
+    if (ps_wanted("futimesat")) {
+        ps_create("futimesat");
+        PS_STEP("futimesat", 0, syscall(SYS_futimesat, dfd, "futimesat", NULL));
+    }
+#endif
+    close(dfd);
+    return ok("steps=%s", ps_report);
+}
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -1425,6 +1636,7 @@ static const struct {
     {"chroot-write", cmd_chroot_write, "NEWROOT OLDREL NEWPATH"},
     {"clone-into-cgroup", cmd_clone_into_cgroup, "DIR PROG [ARGS...]"},
     {"path-storm", cmd_path_storm, "DIR N"},
+    {"path-syscalls", cmd_path_syscalls, "DIR FILE [STEP...]"},
     {"exec-big-argv", cmd_exec_big_argv, "BYTES PATH ARG0"},
     {"exec-big-env", cmd_exec_big_env, "BYTES PATH ARG0"},
     {"mmap-low", cmd_mmap_low, "ADDR"},

@@ -22,6 +22,68 @@ NEW_LIBRARY = "Execution:Runtime/NewLibraryLoaded"
 SENSITIVE = "Persistence:Runtime/SensitiveFileModified"
 
 
+# Every path-only and fd syscall the root filesystem concern watches (bpf/events.h), as
+# `egprobe path-syscalls DIR FILE STEP...` makes them (each once, through syscall(2) by its
+# number): the files a step creates first, the events it adds when its preparation succeeds,
+# and those its call adds, as (fileOperations key, paths relative to DIR; "/..." absolute).
+PATH_SYSCALL_STEPS = {
+    "unlinkat": (["unlinkat"], [], [("delete", ["unlinkat"])]),
+    "renameat": (["renameat-from"], [], [("rename", ["renameat-from", "renameat"])]),
+    "renameat2": (["renameat2-from"], [], [("rename", ["renameat2-from", "renameat2"])]),
+    "mkdirat": ([], [], [("createDirectory", ["mkdirat"])]),
+    "linkat": (["linkat-from"], [], [("link", ["linkat-from", "linkat"])]),
+    "symlinkat": ([], [], [("symlink", ["symlinkat"])]),
+    "mknodat": ([], [], [("mknod", ["mknodat"])]),
+    "fchmodat": (["fchmodat"], [], [("chmod", ["fchmodat"])]),
+    "fchmodat2": (["fchmodat2"], [], [("chmod", ["fchmodat2"])]),
+    "fchownat": (["fchownat"], [], [("chown", ["fchownat"])]),
+    "utimensat": (["utimensat"], [], [("setTimes", ["utimensat"])]),
+    "setxattr": (["setxattr"], [], [("setxattr", ["setxattr"])]),
+    "lsetxattr": (["lsetxattr"], [], [("setxattr", ["lsetxattr"])]),
+    "removexattr": (["removexattr"], [("setxattr", ["removexattr"])],
+                    [("setxattr", ["removexattr"])]),
+    "lremovexattr": (["lremovexattr"], [("setxattr", ["lremovexattr"])],
+                     [("setxattr", ["lremovexattr"])]),
+    "truncate": (["truncate"], [], [("truncate", ["truncate"])]),
+    "fchmod": (["fchmod"], [], [("chmod", ["fchmod"])]),
+    "fchown": ([], [], [("chown", ["/etc/os-release"])]),
+    "fsetxattr": (["fsetxattr"], [], [("setxattr", ["fsetxattr"])]),
+    "fremovexattr": (["fremovexattr"], [("setxattr", ["fremovexattr"])],
+                     [("setxattr", ["fremovexattr"])]),
+    # x86_64's older syscalls
+    "unlink": (["unlink"], [], [("delete", ["unlink"])]),
+    "rmdir": ([], [("createDirectory", ["rmdir"])], [("removeDirectory", ["rmdir"])]),
+    "rename": (["rename-from"], [], [("rename", ["rename-from", "rename"])]),
+    "mkdir": ([], [], [("createDirectory", ["mkdir"])]),
+    "link": (["link-from"], [], [("link", ["link-from", "link"])]),
+    "symlink": ([], [], [("symlink", ["symlink"])]),
+    "mknod": ([], [], [("mknod", ["mknod"])]),
+    "chmod": (["chmod"], [], [("chmod", ["chmod"])]),
+    "chown": (["chown"], [], [("chown", ["chown"])]),
+    "lchown": (["lchown"], [], [("chown", ["lchown"])]),
+    "utime": (["utime"], [], [("setTimes", ["utime"])]),
+    "utimes": (["utimes"], [], [("setTimes", ["utimes"])]),
+    "futimesat": (["futimesat"], [], [("setTimes", ["futimesat"])]),
+}
+# The modes the steps that chmod set (setuid or setgid: kept in the finding).
+PATH_SYSCALL_MODES = {"fchmodat": "4755", "fchmodat2": "2755", "fchmod": "4711", "chmod": "2711"}
+# A finding keeps 20 related paths: the steps go in groups, one container each.
+PATH_SYSCALL_GROUPS = [
+    ["unlinkat", "renameat", "renameat2", "mkdirat", "linkat", "symlinkat", "mknodat"],
+    ["fchmodat", "fchmodat2", "fchownat", "utimensat", "setxattr", "lsetxattr", "removexattr",
+     "lremovexattr", "truncate"],
+    ["fchmod", "fchown", "fsetxattr", "fremovexattr"],
+]
+if os.uname().machine == "x86_64":
+    PATH_SYSCALL_GROUPS += [["unlink", "rmdir", "rename", "mkdir", "link", "symlink", "mknod"],
+                            ["chmod", "chown", "lchown", "utime", "utimes", "futimesat"]]
+# What a kernel or file system may lack: fchmodat2 before 6.6, user xattrs on the upper layer.
+PATH_SYSCALL_MAY_FAIL = {"fchmodat2": {"ENOSYS"},
+                         **{x: {"EOPNOTSUPP"} for x in ("setxattr", "lsetxattr", "removexattr",
+                                                        "lremovexattr", "fsetxattr",
+                                                        "fremovexattr")}}
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as fh:
         for line in fh:
@@ -86,6 +148,61 @@ class RootfsWrites(AgentCase):
         self.assertEqual(process(f)["name"], "sh")
         # Writes in the volume really happened (the filter is the mount, not a failure).
         self.assertTrue(os.path.exists(os.path.join(c.volume_dir, "relfile")))
+
+    def test_every_watched_path_syscall_is_reported_with_its_own_arguments(self):
+        # Each path-only and fd syscall of bpf/events.h's lists, made by number in a container:
+        # each must be reported with the op, the names and the mode its own arguments hold.
+        # The list is what the kernel programs are built from (one program per syscall at the
+        # functions, the layout compiled in; one program for all of them at the tracepoints,
+        # the layout looked up by the syscall number the agent's table maps): an argument taken
+        # from the wrong register, or a syscall given another's layout, shows here as a missing
+        # or wrong name or operation. The same steps in the volume say nothing.
+        self.start_agent()
+        not_run = []
+        for group in PATH_SYSCALL_GROUPS:
+            c = self.task_container(name="paths")
+            c.start()
+            r = c.exec(["/bin/sh", "-c",
+                        "mkdir /ps && /bin/egprobe path-syscalls /ps /etc/os-release %s && "
+                        "mkdir /data/ps && /bin/egprobe path-syscalls /data/ps /data/ps %s"
+                        % (" ".join(group), " ".join(g for g in group if g != "fchown"))])
+            self.assertTrue(r.ok, r)
+            results = dict(step.split(":", 1) for step in
+                           r.stdout.splitlines()[0].split("steps=", 1)[1].split(","))
+            self.assertEqual(set(results), set(group), r.stdout)
+            ops = {"createDirectory": 1}
+            paths = {"/ps"}
+            modes = {}
+
+            def add(events):
+                for op, names in events:
+                    ops[op] = ops.get(op, 0) + 1
+                    paths.update(n if n.startswith("/") else "/ps/" + n for n in names)
+
+            for step in group:
+                creates, pre, call = PATH_SYSCALL_STEPS[step]
+                add(("create", [n]) for n in creates)
+                result, stage = results[step], "call"
+                if result != "ok":
+                    errno_name, stage = result.split("@")
+                    self.assertIn(errno_name, PATH_SYSCALL_MAY_FAIL.get(step, ()), result)
+                    not_run.append("%s (%s)" % (step, errno_name))
+                if stage != "pre":
+                    add(pre)
+                if result == "ok":
+                    add(call)
+                    if step in PATH_SYSCALL_MODES:
+                        modes["/ps/" + step] = PATH_SYSCALL_MODES[step]
+            want_ops = dict(ops)
+            f = self.wait_context(ROOTFS_MODIFIED, c,
+                                  lambda ctx: set(ctx.get("relatedFilePaths", [])) >= paths
+                                  and ctx.get("fileOperations") == want_ops)
+            ctx = context(f)
+            # nothing from the volume's steps
+            self.assertEqual(set(ctx["relatedFilePaths"]), paths, ctx)
+            self.assertEqual(ctx.get("setuidOrSetgidFiles", {}), modes, ctx)
+        # Only what this kernel or file system lacks may be left out.
+        print("path syscalls not made here: %s" % (", ".join(not_run) or "none"))
 
     def test_image_file_modified_is_a_lower_layer_copy_up(self):
         c = self.task_container(name="app")
