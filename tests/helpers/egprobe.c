@@ -1437,6 +1437,18 @@ static void ps_note(const char *name, const char *stage, long r, int err)
         ps_note(name, "call", r_, errno);                                                          \
     } while (0)
 
+/*
+ * Step `name` on a file of that name: its attribute set through an fd (another event than the
+ * removal's), then removed by name with syscall `nr` (removexattr or lremovexattr).
+ */
+static void ps_remove_xattr_by_name(const char *name, long nr)
+{
+    ps_create(name);
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    PS_STEP(name, syscall(SYS_fsetxattr, fd, "user.eg", "1", 1, 0), syscall(nr, name, "user.eg"));
+    close(fd);
+}
+
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452 /* Linux 6.6, the generic table's number (x86_64 and arm64) */
 #endif
@@ -1508,21 +1520,10 @@ static int cmd_path_syscalls(int argc, char **argv)
         ps_create("lsetxattr");
         PS_STEP("lsetxattr", 0, syscall(SYS_lsetxattr, "lsetxattr", "user.eg", "1", 1, 0));
     }
-    /* The attribute to remove is set through an fd: another event than the removal's. */
-    if (ps_wanted("removexattr")) {
-        ps_create("removexattr");
-        fd = open("removexattr", O_RDONLY | O_CLOEXEC);
-        PS_STEP("removexattr", syscall(SYS_fsetxattr, fd, "user.eg", "1", 1, 0),
-                syscall(SYS_removexattr, "removexattr", "user.eg"));
-        close(fd);
-    }
-    if (ps_wanted("lremovexattr")) {
-        ps_create("lremovexattr");
-        fd = open("lremovexattr", O_RDONLY | O_CLOEXEC);
-        PS_STEP("lremovexattr", syscall(SYS_fsetxattr, fd, "user.eg", "1", 1, 0),
-                syscall(SYS_lremovexattr, "lremovexattr", "user.eg"));
-        close(fd);
-    }
+    if (ps_wanted("removexattr"))
+        ps_remove_xattr_by_name("removexattr", SYS_removexattr);
+    if (ps_wanted("lremovexattr"))
+        ps_remove_xattr_by_name("lremovexattr", SYS_lremovexattr);
     if (ps_wanted("truncate")) {
         ps_create("truncate");
         PS_STEP("truncate", 0, syscall(SYS_truncate, "truncate", 0));

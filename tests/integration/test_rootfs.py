@@ -369,10 +369,9 @@ class RootfsWrites(AgentCase):
         # by inode number. A file system gives a deleted file's number to the next file it
         # creates (ext4, xfs; this host's upper layers): a container that writes and deletes a
         # scratch file, then creates /etc/ld.so.preload on that number, must still have the
-        # new file named (a file an open created is never a repeat). Each round deletes the
-        # file before the next name is created; the inode numbers say whether one was reused
-        # (the guests' upper layers are tmpfs, whose numbers only grow: the finding is asserted
-        # there too).
+        # new file named (a file an open created is never a repeat). The two inode numbers
+        # say whether the number was reused (the guests' upper layers are tmpfs, whose numbers
+        # only grow: the finding is asserted there too).
         c = self.task_container(name="reuse")
         self.start_agent()
         c.start()
