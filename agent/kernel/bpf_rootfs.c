@@ -3,7 +3,10 @@
  * syscall, attached either to the syscall's own function (fexit, fentry for
  * mmap: preferred, it leaves the host's other syscalls alone) or to its
  * tracepoint (kernels that refuse fentry; any attached syscall tracepoint
- * puts every syscall of every task through the tracing slow path). Some
+ * puts every syscall of every task through the tracing slow path), but one:
+ * at the tracepoints the path-only and fd syscalls share one program,
+ * attached to each of their exits, which finds each syscall's arguments in a
+ * table filled here (rootfs_pathops.h; verified once instead of 33 times). Some
  * syscalls do not exist on every architecture (open, creat, rename... are
  * x86_64 only) or kernel (fchmodat2 is 6.6+), so each program is attached on
  * its own and the missing ones are reported. The open exits (openat at
