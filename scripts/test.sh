@@ -63,10 +63,25 @@ matrix=${ECSGUARD_KERNEL_MATRIX:-1}
 # without it (a local run), the native kernel forces them as the only place they run.
 [ "$matrix" = 0 ] || export ECSGUARD_TEST_FORCED_TWINS=0
 
-echo "== build-asan: unit and integration tests (all but the soak)"
-(cd build-asan && ctest --output-on-failure --timeout 900 -LE soak) || status=1
-echo "== build: unit tests and the soak (its other integration runs are the kernel matrix's)"
-(cd build && ctest --output-on-failure --timeout 900 -L 'unit|soak') || status=1
+# What failed, said again at the end: CI keeps only the tail of the output, and a failed
+# test's output scrolls out of it behind the fuzzers and the kernel matrix.
+failed=()
+ctest_stage() { # ctest_stage NAME BUILD_DIR CTEST_ARGS...
+    local name=$1 dir=$2
+    shift 2
+    echo "== $name"
+    # ctest leaves the list of a former run's failures in place when nothing fails.
+    rm -f "$dir/Testing/Temporary/LastTestsFailed.log"
+    if ! (cd "$dir" && ctest --output-on-failure --timeout 900 "$@"); then
+        status=1
+        failed+=("$name")
+        ctest_failed+=("$dir")
+    fi
+}
+ctest_failed=()
+ctest_stage "build-asan: unit and integration tests (all but the soak)" build-asan -LE soak
+ctest_stage "build: unit tests and the soak (its other integration runs are the kernel matrix's)" \
+    build -L 'unit|soak'
 
 # A directory of its own rather than the sanitizer build compiled by clang with libFuzzer's
 # instrumentation: that would slow every integration test the sanitizer build runs (comparison
@@ -74,7 +89,10 @@ echo "== build: unit tests and the soak (its other integration runs are the kern
 fuzz_seconds=${ECSGUARD_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then
     echo "== fuzz: every target ${fuzz_seconds} s"
-    ./scripts/fuzz.sh --build build-fuzz --time "$fuzz_seconds" --jobs 2 || status=1
+    if ! ./scripts/fuzz.sh --build build-fuzz --time "$fuzz_seconds" --jobs 2; then
+        status=1
+        failed+=("fuzz (reproducers in build-fuzz/fuzz-artifacts/)")
+    fi
 fi
 
 if [ "$matrix" != 0 ]; then
@@ -136,6 +154,33 @@ if [ "$matrix" != 0 ]; then
         --variant "6.12/v2:$off:hostns" \
         --variant "6.1/hybrid::$unprivileged:ecs-unprivileged" \
         --variant "6.12:capability=kprobe,rootfsWrites=syscalls:$kprobe" \
-        --variant "6.1/v2:hostNamespaces=syscalls,$off:$tracepoints" || status=1
+        --variant "6.1/v2:hostNamespaces=syscalls,$off:$tracepoints" || {
+        status=1
+        failed+=("kernel matrix")
+    }
+fi
+
+if [ "$status" != 0 ]; then
+    echo "== failed: ${#failed[@]} stage(s)"
+    for stage in "${failed[@]}"; do
+        echo "- $stage"
+    done
+    for dir in "${ctest_failed[@]}"; do
+        ./scripts/ctest-failures.py "$dir" 60 || true
+    done
+    # A fuzzer's finding, small enough to rebuild from the log: its first 512 bytes in hex.
+    for log in build-fuzz/fuzz-logs/*.status; do
+        [ -f "$log" ] && [ "$(cat "$log")" != ok ] || continue
+        t=$(basename "$log" .status)
+        echo "-- fuzz_$t:"
+        grep -E 'ERROR|SUMMARY|contract broken' "build-fuzz/fuzz-logs/$t.log" | tail -8 || true
+        for a in build-fuzz/fuzz-artifacts/"$t"/*; do
+            [ -f "$a" ] || continue
+            echo "   $a ($(stat -c %s "$a") bytes):"
+            od -An -tx1 -N512 "$a" | sed 's/^/   /'
+        done
+    done
+else
+    echo "== all passed"
 fi
 exit $status
