@@ -4,7 +4,8 @@
 CI keeps only the tail of a run's output, and a failure in the sanitizer build's tests scrolls
 out of it behind the fuzzers and the kernel matrix. This prints, per failed test, the part of
 its output that says why: a Python unittest's failure blocks (from the first '=====' line), or
-else the last lines (a cmocka test's '[  FAILED  ]' lines, a sanitizer's report).
+else the lines that name a failure anywhere in it (a cmocka assertion, a sanitizer's report, a
+node test's "not ok") and the last lines.
 
 usage: ctest-failures.py BUILD_DIR [MAX_LINES_PER_TEST]
 """
@@ -56,11 +57,22 @@ def outputs(build_dir):
     return sections
 
 
+# A cmocka assertion ("[  ERROR   ] --- ...", "[   LINE   ] --- file:line: error: Failure!"),
+# a sanitizer's report, a node test's "not ok": kept from anywhere in the output.
+KEY_LINE = re.compile(r"\[  ERROR   \]|\[   LINE   \]|Sanitizer|runtime error:|^not ok |"
+                      r"^\s+error: |AssertionError|Traceback")
+
+
 def why(lines, max_lines):
     # Drop the ctest separators around the output and its closing status lines.
     body = [l for l in lines if not l.startswith("-" * 20)]
     start = next((i for i, l in enumerate(body) if l.startswith("=" * 20)), None)
-    part = body[start:] if start is not None else body[-max_lines:]
+    if start is not None:
+        part = body[start:]
+    else:
+        tail = body[-(max_lines // 2):]
+        keys = [l for l in body[:len(body) - len(tail)] if KEY_LINE.search(l)][:max_lines // 2]
+        part = keys + (["..."] if keys else []) + tail
     if len(part) > max_lines:
         part = part[:max_lines] + [f"... ({len(part) - max_lines} more lines in LastTest.log)"]
     return part
