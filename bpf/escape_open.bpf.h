@@ -17,13 +17,13 @@
 #define ECSGUARD_ESCAPE_OPEN_BPF_H
 
 #include "common.bpf.h"
+#include "escape_dedup.bpf.h"
 #include "rootfs_root.bpf.h"
 
 /* include/uapi/linux/magic.h */
 #define EG_CGROUP_SUPER_MAGIC 0x27e0eb
 /* fs/mount.h: the mnt_ns of a kern_mount()ed (kernel-internal) mount. */
 #define EG_MNT_NS_INTERNAL_OPEN ((struct mnt_namespace *)-22L)
-#define EG_ESCAPE_OPEN_DEDUP_NS 1000000000ULL
 #define EG_MAX_ESCAPE_OPENS 4096
 
 struct {
@@ -59,38 +59,13 @@ static __always_inline bool eg_is_release_agent(struct dentry *d)
     return true;
 }
 
-/*
- * One record per (container, technique, file) a second; false while within the second of the
- * last one (this open counted as absorbed). `absorbed`: the opens absorbed since that record.
- */
+/* One record per (container, technique, file) a second (escape_dedup.bpf.h). */
 static __always_inline bool eg_escape_open_due(__u64 cgid, __u32 technique, __u64 ino, __u32 dev,
                                                __u64 *absorbed)
 {
     struct eg_escape_open_key k = {
         .cgroup_id = cgid, .ino = ino, .dev = dev, .technique = technique};
-    __u64 now = bpf_ktime_get_boot_ns();
-    struct eg_escape_open_val *v = bpf_map_lookup_elem(&eg_escape_opens, &k);
-    *absorbed = 0;
-    if (v) {
-        if (now - v->last_sent_ns < EG_ESCAPE_OPEN_DEDUP_NS) {
-            __sync_fetch_and_add(&v->absorbed, 1);
-            return false;
-        }
-        /*
-         * Take the count without an atomic exchange (BPF_XCHG is 5.12+; 5.10 refuses the whole
-         * object): read, then subtract what was read with an add whose result is unused (XADD,
-         * on every kernel). An open counted in between stays for the next record.
-         */
-        __u64 taken = v->absorbed;
-        if (taken)
-            __sync_fetch_and_add(&v->absorbed, -taken);
-        *absorbed = taken;
-        v->last_sent_ns = now;
-        return true;
-    }
-    struct eg_escape_open_val nv = {.last_sent_ns = now};
-    bpf_map_update_elem(&eg_escape_opens, &k, &nv, BPF_ANY);
-    return true;
+    return eg_escape_due(&eg_escape_opens, &k, absorbed);
 }
 
 /*

@@ -424,6 +424,40 @@ enum eg_escape_technique {
      * EG_ESC_RELEASE_AGENT. The same behaviour as the set-up's record, not another one.
      */
     EG_ESC_MOUNT_ATTACHED = 11,
+    /*
+     * A 32-bit compat syscall (int 0x80, sysenter, or a 32-bit binary's syscall instruction on
+     * x86_64) that the syscall-level hooks of another concern would have decoded as a native
+     * call: a write-type path operation or write open (root filesystem), setns, ptrace,
+     * process_vm_writev or a signal (host namespaces). x86's syscall tracepoints ignore compat
+     * syscalls and the concerns' function hooks are the native __x64_sys_* entry points, so
+     * these calls reach neither (bpf/compat.bpf.c, a kprobe on each __ia32_* entry point).
+     * Recorded at the function's entry, whether or not the call then succeeds. arg0: the i386
+     * syscall number (the saved orig_ax: the number the kernel dispatched on); arg1: calls
+     * absorbed as for EG_ESC_RELEASE_AGENT (one record per container and number a second);
+     * path, path2: the path arguments as the caller passed them (user memory, read at entry: the
+     * caller's, not a resolved name; "" when the call has none); result: the open flags of an
+     * open (only write opens are recorded), else 0; esc_flags EG_ESC_PATH_UNRESOLVED when a path
+     * argument could not be read.
+     */
+    EG_ESC_COMPAT_SYSCALL = 12,
+};
+
+/*
+ * What the compat-syscall program needs of one i386 syscall, by its number (a read-only table
+ * below EG_COMPAT_NR_LIMIT the agent fills before load: agent/kernel/compat_syscalls.c). The
+ * argument numbers are 1-based (ebx is 1, ecx 2, edx 3, esi 4, edi 5); 0: none.
+ */
+#define EG_COMPAT_NR_LIMIT 512 /* i386 numbers below this (452 the highest watched) */
+enum eg_compat_concern {
+    EG_COMPAT_UNWATCHED = 0,
+    EG_COMPAT_ROOTFS = 1, /* a root filesystem write the rootfs concern decodes natively */
+    EG_COMPAT_HOSTNS = 2, /* a host-namespace action the hostns concern decodes natively */
+};
+struct eg_compat_syscall {
+    __u8 concern; /* enum eg_compat_concern */
+    __u8 path;    /* argument holding a path */
+    __u8 path2;   /* argument holding a second path (rename, link: the new name) */
+    __u8 flags;   /* argument holding open flags: recorded only with a write flag; 0: always */
 };
 
 /* eg_escape_event.arg0 of EG_ESC_MODULE_LOAD */

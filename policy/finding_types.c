@@ -111,6 +111,13 @@ static const struct eg_finding_type_info types[EG_FT_COUNT] = {
      "A process in an ECS task container mounted a file system that lives on a block device, "
      "such as the host's own disk, which gives it the host's files outside its root file "
      "system and volumes."},
+    {EG_FT_COMPAT_SYSCALL, "DefenseEvasion:Runtime/CompatSyscallUsed", 7.0,
+     "A container made a 32-bit syscall that ecsguard's other hooks do not see.",
+     "A process in an ECS task container made a 32-bit compat syscall (int 0x80, or a 32-bit "
+     "binary) that writes files or acts on other processes' namespaces, memory or signals: the "
+     "native form of the same call is decoded by ecsguard's root filesystem or host-namespace "
+     "hooks, which the 32-bit entry goes around. The call is reported whether it then succeeded "
+     "or not."},
 };
 
 const struct eg_finding_type_info *eg_finding_type_info(enum eg_finding_type t)

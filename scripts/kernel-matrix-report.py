@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-CONCERNS = ("processLifecycle", "capability", "rootfsWrites", "hostNamespaces")
+CONCERNS = ("processLifecycle", "capability", "rootfsWrites", "hostNamespaces", "compatSyscalls")
 
 
 def read(path, default=""):

@@ -145,12 +145,12 @@ if [ "$matrix" != 0 ]; then
     off=rootfsWrites=off
     ./scripts/kernel-matrix.sh --build build --jobs 2 --timeout 2400 \
         --kernels 6.1 --cgroup v2 \
-        --suites rootfs,cli_and_flood,identity,cgroup_escape,escapes \
-        --variant 5.10/hybrid::cgroup_escape,escapes \
+        --suites rootfs,cli_and_flood,identity,cgroup_escape,escapes,compat \
+        --variant 5.10/hybrid::cgroup_escape,escapes,compat \
         --variant "5.10/hybrid:$off:capabilities,hostns" \
         --variant 5.10/hybrid::rootfs \
         --variant "6.1/v2:$off:capabilities,hostns" \
-        --variant 6.12/v2::rootfs \
+        --variant 6.12/v2::rootfs,compat \
         --variant "6.12/v2:$off:hostns" \
         --variant "6.1/hybrid::$unprivileged:ecs-unprivileged" \
         --variant "6.12:capability=kprobe,rootfsWrites=syscalls:$kprobe" \

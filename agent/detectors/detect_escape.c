@@ -13,6 +13,7 @@
 
 #include "agent/common/json_text.h"
 #include "agent/detectors/module_file_hash.h"
+#include "agent/kernel/compat_syscalls.h"
 #include "collectors/cgroup_procs.h"
 #include "collectors/proc_table.h"
 #include "policy/finding.h"
@@ -74,6 +75,9 @@ bool eg_escape_finding_type(uint32_t technique, enum eg_finding_type *out)
         return true;
     case EG_ESC_RUNTIME_EXE_OPEN:
         *out = EG_FT_RUNC_ESCAPE;
+        return true;
+    case EG_ESC_COMPAT_SYSCALL:
+        *out = EG_FT_COMPAT_SYSCALL;
         return true;
     default:
         return false;
@@ -165,6 +169,9 @@ static void key_parts(struct eg_finding_key *key, const struct eg_escape_event *
         eg_finding_key_add_u64(key, e->dev);
         eg_finding_key_add_u64(key, e->ino);
         break;
+    case EG_ESC_COMPAT_SYSCALL: /* the i386 syscall, by number; not its caller-given paths */
+        eg_finding_key_add_u64(key, e->arg0);
+        break;
     case EG_ESC_MODULE_LOAD: /* the module, by the name the kernel registered */
         eg_finding_key_add_str(key, e->name);
         break;
@@ -194,7 +201,7 @@ static uint64_t occurrences(const struct eg_escape_event *e)
     if (e->technique == EG_ESC_RELEASE_AGENT || e->technique == EG_ESC_HOST_FILE_WRITE ||
         e->technique == EG_ESC_USERFAULTFD || e->technique == EG_ESC_HOST_SOCKET ||
         e->technique == EG_ESC_BLOCK_MOUNT || e->technique == EG_ESC_MOUNT_ATTACHED ||
-        e->technique == EG_ESC_RUNTIME_EXE_OPEN)
+        e->technique == EG_ESC_RUNTIME_EXE_OPEN || e->technique == EG_ESC_COMPAT_SYSCALL)
         return 1 + (uint64_t)e->arg1;
     return 1;
 }
@@ -241,6 +248,40 @@ static void add_mount_target(struct eg_finding *f, const struct eg_escape_event 
         return;
     json_object_object_add(f->context, "mountTarget", str_of(e->path2, EG_PATH_LEN));
     f->details_changed = true;
+}
+
+/*
+ * CompatSyscallUsed's context: the i386 call by name and number, the concern whose native hooks
+ * it went around, and its path arguments as the caller passed them (literal: read at the call's
+ * entry from the caller's memory, not resolved).
+ */
+static void add_compat_context(struct json_object *ctx, const struct eg_escape_event *e)
+{
+    const struct eg_compat_syscall_row *row = eg_compat_syscall_by_nr((long)e->arg0);
+    json_object_object_add(ctx, "syscall", json_object_new_string(row ? row->name : "unknown"));
+    json_object_object_add(ctx, "syscallAbi", json_object_new_string("i386"));
+    json_object_object_add(ctx, "syscallNumber", json_object_new_int64(e->arg0));
+    if (row)
+        json_object_object_add(ctx, "bypassedConcern",
+                               json_object_new_string(row->layout.concern == EG_COMPAT_HOSTNS
+                                                          ? "hostNamespaces"
+                                                          : "rootfsWrites"));
+    if (e->path[0])
+        json_object_object_add(ctx, "literalFilePath", str_of(e->path, EG_PATH_LEN));
+    if (e->path2[0])
+        json_object_object_add(ctx, "literalSecondFilePath", str_of(e->path2, EG_PATH_LEN));
+    if (row && row->layout.flags) {
+        /* The open's access flags (only write opens are recorded): i386's O_* are x86_64's. */
+        static const struct {
+            uint32_t bit;
+            const char *name;
+        } open_flags[] = {{01, "O_WRONLY"}, {02, "O_RDWR"}, {0100, "O_CREAT"}, {01000, "O_TRUNC"}};
+        struct json_object *list = json_object_new_array();
+        for (size_t i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++)
+            if ((uint32_t)e->result & open_flags[i].bit)
+                json_object_array_add(list, json_object_new_string(open_flags[i].name));
+        json_object_object_add(ctx, "flags", list);
+    }
 }
 
 static struct json_object *context_of(const struct eg_escape_event *e, bool runtime_binary)
@@ -336,6 +377,9 @@ static struct json_object *context_of(const struct eg_escape_event *e, bool runt
                                                           : "exe"));
         if (e->arg0)
             json_object_object_add(ctx, "runtimeProcessPid", json_object_new_int64(e->arg0));
+        break;
+    case EG_ESC_COMPAT_SYSCALL:
+        add_compat_context(ctx, e);
         break;
     case EG_ESC_HOST_SOCKET:
         json_object_object_add(ctx, "socketPath", str_of(e->path, EG_PATH_LEN));
@@ -477,7 +521,8 @@ void eg_escape_on_event(void *ctx, const struct eg_event_header *h, const void *
      * What an allow rule's file_path matches: the executed or written file, the directory, the
      * runtime socket's bound address, the module file, the mount's source.
      */
-    if (e->path[0] && e->technique != EG_ESC_USERFAULTFD)
+    /* Not a compat call's path: the caller's own bytes, which it could aim at an allowed path. */
+    if (e->path[0] && e->technique != EG_ESC_USERFAULTFD && e->technique != EG_ESC_COMPAT_SYSCALL)
         snprintf(f->file_path, sizeof(f->file_path), "%.*s", EG_PATH_LEN - 1, e->path);
 }
 

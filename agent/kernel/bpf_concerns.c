@@ -13,13 +13,11 @@ extern const struct eg_bpf_concern eg_bpf_lifecycle_concern;
 extern const struct eg_bpf_concern eg_bpf_cap_concern;
 extern const struct eg_bpf_concern eg_bpf_rootfs_concern;
 extern const struct eg_bpf_concern eg_bpf_hostns_concern;
+extern const struct eg_bpf_concern eg_bpf_compat_concern;
 
 const struct eg_bpf_concern *const eg_bpf_concerns[] = {
-    &eg_bpf_lifecycle_concern,
-    &eg_bpf_cap_concern,
-    &eg_bpf_rootfs_concern,
-    &eg_bpf_hostns_concern,
-    NULL,
+    &eg_bpf_lifecycle_concern, &eg_bpf_cap_concern,    &eg_bpf_rootfs_concern,
+    &eg_bpf_hostns_concern,    &eg_bpf_compat_concern, NULL,
 };
 
 const char *eg_bpf_forced(const struct eg_bpf_options *opt, const char *hook)

@@ -114,6 +114,7 @@ const PINNED = {
         {"family":"escapes","type":"DefenseEvasion:Runtime/KernelModuleLoaded","findings":1,"maxSeverity":8},
         {"family":"escapes","type":"PrivilegeEscalation:Runtime/HostFileModified","findings":1,"maxSeverity":7.5},
         {"family":"evasion","type":"DefenseEvasion:Runtime/ContainerCgroupEscaped","findings":1,"maxSeverity":8},
+        {"family":"compat","type":"DefenseEvasion:Runtime/CompatSyscallUsed","findings":1,"maxSeverity":7},
     ],
     'ecsguard/task-activity': [
         {"@timestamp":1796448125920,"type":"Persistence:Runtime/ContainerRootFilesystemModified","severity":2,"container":"worker","executable":null,"repeats":1,"id":"b5bbe05abbd941d2d814db27043c3b4a"},
@@ -200,7 +201,7 @@ test('every finding falls in exactly one severity band and health records in non
         else
             assert.deepStrictEqual(hit, []);
     }
-    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 11);
+    assert.strictEqual(matches('HighFindingsFilter', corpus).length, 12);
     assert.strictEqual(matches('FindingsByTypeFilter', corpus.concat(emf)).length, corpus.length);
     const dim = filters.FindingsByTypeFilter.MetricTransformations[0].Dimensions[0];
     for (const l of corpus)

@@ -87,6 +87,10 @@ module.exports = {
     'service.runtimeDetails.context.requestedModule': 'string',
     'service.runtimeDetails.context.moduleSha256Unavailable': 'string',
     'service.runtimeDetails.context.blockDevice': 'string',
+    'service.runtimeDetails.context.syscallAbi': 'string',
+    'service.runtimeDetails.context.syscallNumber': 'integer',
+    'service.runtimeDetails.context.bypassedConcern': 'string',
+    'service.runtimeDetails.context.literalSecondFilePath': 'string',
 
     // the JSON object in service.additionalInfo.value
     'service.additionalInfo.value.agentVersion': 'string',

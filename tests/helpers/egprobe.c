@@ -1603,6 +1603,99 @@ static int cmd_path_syscalls(int argc, char **argv)
     return ok("steps=%s", ps_report);
 }
 
+#if defined(__x86_64__)
+/*
+ * int80 OP ARGS [COUNT]: the i386 ABI's form of a watched syscall, made from this 64-bit
+ * process with `int $0x80` (what a 32-bit binary's calls are, and what an evasion would use).
+ * The i386 ABI passes 32-bit values: the path strings are copied below 4 GiB (MAP_32BIT).
+ * COUNT: the same call that many times (the agent counts repeats into one finding).
+ */
+static long int80_call(long nr, long a1, long a2, long a3)
+{
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a1), "c"(a2), "d"(a3) : "memory");
+    return ret;
+}
+
+/* `text` copied into `low` (a MAP_32BIT page) at `off`; its 32-bit address. */
+static long int80_string(char *low, size_t *off, const char *text)
+{
+    size_t n = strlen(text) + 1;
+    if (*off + n > 4096)
+        return 0;
+    memcpy(low + *off, text, n);
+    long addr = (long)(uintptr_t)(low + *off);
+    *off += n;
+    return addr;
+}
+
+static int cmd_int80(int argc, char **argv)
+{
+    /* i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
+    enum {
+        I386_KILL = 37,
+        I386_OPEN = 5,
+        I386_UNLINK = 10,
+        I386_RENAME = 38,
+        I386_CHMOD = 15,
+        I386_SETNS = 346
+    };
+    if (argc < 2)
+        return usage("usage: int80 open PATH [COUNT] | read PATH | unlink PATH | rename OLD NEW | "
+                     "chmod PATH MODE | kill PID SIG | setns PID NSTYPE");
+    char *low =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    if (low == MAP_FAILED)
+        return fail(errno, "step=mmap");
+    size_t off = 0;
+    const char *op = argv[0];
+    long nr, a1 = 0, a2 = 0, a3 = 0;
+    int count = 1, count_arg = -1;
+    if (strcmp(op, "open") == 0) {
+        /* O_WRONLY | O_CREAT | O_APPEND (i386's values are x86_64's) */
+        nr = I386_OPEN, a1 = int80_string(low, &off, argv[1]), a2 = 02101, a3 = 0644;
+        count_arg = 2;
+    } else if (strcmp(op, "read") == 0) {
+        nr = I386_OPEN, a1 = int80_string(low, &off, argv[1]), a2 = 0; /* O_RDONLY */
+    } else if (strcmp(op, "unlink") == 0) {
+        nr = I386_UNLINK, a1 = int80_string(low, &off, argv[1]);
+    } else if (strcmp(op, "rename") == 0 && argc >= 3) {
+        nr = I386_RENAME, a1 = int80_string(low, &off, argv[1]);
+        a2 = int80_string(low, &off, argv[2]);
+    } else if (strcmp(op, "chmod") == 0 && argc >= 3) {
+        nr = I386_CHMOD, a1 = int80_string(low, &off, argv[1]), a2 = strtol(argv[2], NULL, 8);
+    } else if (strcmp(op, "kill") == 0 && argc >= 3) {
+        nr = I386_KILL, a1 = atol(argv[1]), a2 = atol(argv[2]);
+    } else if (strcmp(op, "setns") == 0 && argc >= 3) {
+        int flag = -1;
+        for (size_t i = 0; i < sizeof(ns_types) / sizeof(ns_types[0]); i++)
+            if (strcmp(argv[2], ns_types[i].name) == 0)
+                flag = ns_types[i].flag;
+        if (flag < 0)
+            return usage("unknown namespace type '%s'", argv[2]);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%s/ns/%s", argv[1], argv[2]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return fail(errno, "step=open");
+        nr = I386_SETNS, a1 = fd, a2 = flag;
+    } else {
+        return usage("unknown or incomplete int80 operation '%s'", op);
+    }
+    if (count_arg > 0 && argc > count_arg && (count = atoi(argv[count_arg])) < 1)
+        return usage("bad COUNT '%s'", argv[count_arg]);
+    long ret = 0;
+    for (int i = 0; i < count; i++) {
+        ret = int80_call(nr, a1, a2, a3);
+        if (ret < 0)
+            return fail((int)-ret, NULL);
+        if (nr == I386_OPEN)
+            close((int)ret);
+    }
+    return ok("nr=%ld count=%d", nr, count);
+}
+#endif
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -1657,6 +1750,11 @@ static const struct {
     {"delete-module", cmd_delete_module, "NAME"},
     {"fsmount", cmd_fsmount, "SOURCE FSTYPE TARGET|- [SECONDS]"},
     {"clone-mount", cmd_clone_mount, "SOURCE TARGET"},
+#if defined(__x86_64__)
+    {"int80", cmd_int80,
+     "open PATH [COUNT]|read PATH|unlink PATH|rename OLD NEW|chmod PATH MODE|kill PID SIG|setns "
+     "PID NSTYPE"},
+#endif
 };
 
 int main(int argc, char **argv)

@@ -452,12 +452,79 @@ static void module_loaded_by_the_kernel(void **state)
     assert_false(json_object_object_get_ex(f->context, "execPath", NULL));
 }
 
+/*
+ * 32-bit compat syscalls: one finding per container and i386 number, whatever paths the caller
+ * passed (its own bytes: never the finding's file_path, which allow rules match); the calls the
+ * kernel absorbed are counted; the context names the call and the concern it went around.
+ */
+static void compat_syscalls(void **state)
+{
+    struct fixture *fx = *state;
+    struct eg_escape_detector *d = fx->d;
+
+    struct eg_escape_event open = escape(EG_ESC_COMPAT_SYSCALL, 0, "");
+    open.ino = 0;
+    open.dev = 0;
+    open.arg0 = 5; /* i386 open */
+    open.path2[0] = '\0';
+    open.result = 01 | 0100 | 02000; /* O_WRONLY | O_CREAT | O_APPEND */
+    snprintf(open.path, sizeof(open.path), "/etc/ld.so.preload");
+    eg_escape_on_event(d, &open.hdr, &open, sizeof(open));
+    open.arg1 = 4;                                            /* four more absorbed in the kernel */
+    snprintf(open.path, sizeof(open.path), "/tmp/elsewhere"); /* another path: the same call */
+    eg_escape_on_event(d, &open.hdr, &open, sizeof(open));
+    struct eg_escape_event ren = escape(EG_ESC_COMPAT_SYSCALL, 0, "");
+    ren.ino = 0;
+    ren.dev = 0;
+    ren.arg0 = 38; /* i386 rename */
+    snprintf(ren.path, sizeof(ren.path), "/etc/a");
+    snprintf(ren.path2, sizeof(ren.path2), "/etc/b");
+    eg_escape_on_event(d, &ren.hdr, &ren, sizeof(ren));
+    struct eg_escape_event kill = escape(EG_ESC_COMPAT_SYSCALL, 0, "");
+    kill.ino = 0;
+    kill.dev = 0;
+    kill.arg0 = 37; /* i386 kill */
+    kill.path2[0] = '\0';
+    eg_escape_on_event(d, &kill.hdr, &kill, sizeof(kill));
+
+    struct collected c = {0};
+    eg_aggregator_foreach(fx->findings, collect, &c);
+    assert_int_equal(c.n, 3);
+    struct eg_finding *o = NULL, *r = NULL, *k = NULL;
+    for (int i = 0; i < c.n; i++) {
+        assert_int_equal(c.f[i]->type, EG_FT_COMPAT_SYSCALL);
+        assert_string_equal(c.f[i]->file_path, "");
+        const char *name = ctx_str(c.f[i], "syscall");
+        if (strcmp(name, "open") == 0)
+            o = c.f[i];
+        else if (strcmp(name, "rename") == 0)
+            r = c.f[i];
+        else if (strcmp(name, "kill") == 0)
+            k = c.f[i];
+    }
+    assert_non_null(o);
+    assert_non_null(r);
+    assert_non_null(k);
+    assert_int_equal(o->count, 6); /* 1 + (1 + 4 absorbed) */
+    assert_string_equal(ctx_str(o, "syscallAbi"), "i386");
+    assert_string_equal(ctx_str(o, "syscallNumber"), "5");
+    assert_string_equal(ctx_str(o, "bypassedConcern"), "rootfsWrites");
+    assert_string_equal(ctx_str(o, "literalFilePath"), "/etc/ld.so.preload"); /* the first */
+    assert_string_equal(ctx_str(o, "flags"), "[ \"O_WRONLY\", \"O_CREAT\" ]");
+    assert_false(json_object_object_get_ex(o->context, "literalSecondFilePath", NULL));
+    assert_string_equal(ctx_str(r, "literalSecondFilePath"), "/etc/b");
+    assert_false(json_object_object_get_ex(r->context, "flags", NULL));
+    assert_string_equal(ctx_str(k, "bypassedConcern"), "hostNamespaces");
+    assert_false(json_object_object_get_ex(k->context, "literalFilePath", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(techniques_are_findings_one_per_behaviour, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(host_resource_techniques, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(compat_syscalls, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(runtime_executable_opened, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(runtime_binary_held_through_map_files_and_fd, fixture_setup,
                                         fixture_teardown),

@@ -83,7 +83,7 @@ static void test_valid_full(void **state)
 
     char summary[256];
     eg_policy_summary(p, summary, sizeof(summary));
-    assert_string_equal(summary, "25 of 26 finding types enabled, 2 severity overrides, 4 allow "
+    assert_string_equal(summary, "26 of 27 finding types enabled, 2 severity overrides, 4 allow "
                                  "rules, 4 watched capabilities, 3 sensitive file patterns");
     eg_policy_free(p);
 }

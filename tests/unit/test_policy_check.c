@@ -69,7 +69,7 @@ static void test_valid(void **state)
     assert_int_equal(r.status, 0);
     char want[8192];
     snprintf(want, sizeof(want),
-             "%s: valid: 25 of 26 finding types enabled, 2 severity overrides, 4 allow rules, 4 "
+             "%s: valid: 26 of 27 finding types enabled, 2 severity overrides, 4 allow rules, 4 "
              "watched capabilities, 3 sensitive file patterns\n",
              path);
     assert_string_equal(r.out, want);

@@ -329,7 +329,7 @@ static void test_summary_truncates_safely(void **state)
     assert_int_equal(strlen(small), sizeof(small) - 1);
     char full[256];
     eg_policy_summary(p, full, sizeof(full));
-    assert_string_equal(full, "26 of 26 finding types enabled, 0 severity overrides, 0 allow "
+    assert_string_equal(full, "27 of 27 finding types enabled, 0 severity overrides, 0 allow "
                               "rules, 3 watched capabilities, 38 sensitive file patterns");
     eg_policy_free(p);
 }
