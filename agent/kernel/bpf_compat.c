@@ -207,13 +207,15 @@ static int load_compat(struct eg_bpf *b, const struct eg_bpf_options *opt,
             eg_bpf_hook_attempt(r, compat_variant_names[v], why);
             continue;
         }
-        char result[160];
-        if (missed)
-            snprintf(result, sizeof(result), "ok (%d of %d functions; %d refused)", f->n - missed,
-                     f->n, missed);
-        else
-            snprintf(result, sizeof(result), "ok");
-        eg_bpf_hook_attempt(r, compat_variant_names[v], result);
+        /* A function whose kprobe the kernel refused: said on a line of its own, before the
+         * chosen variant's, which stays the last (the report's "ok"). */
+        if (missed) {
+            char result[160];
+            snprintf(result, sizeof(result), "%d of %d functions refused a kprobe (see the log)",
+                     missed, f->n);
+            eg_bpf_hook_attempt(r, compat_variant_names[v], result);
+        }
+        eg_bpf_hook_attempt(r, compat_variant_names[v], "ok");
         /* "kprobe/__ia32_* syscall functions (53 functions, legacy task access)" */
         snprintf(r->chosen, sizeof(r->chosen), "%s (%d functions%s)", compat_variant_base[v],
                  f->n - missed, v == COMPAT_KPROBE_LG ? ", legacy task access" : "");

@@ -75,7 +75,7 @@ class CommandLine(unittest.TestCase):
         task_btf, pt_regs, loop = "get_current_task_btf", "task_pt_regs", "loop"
         needs = {"processLifecycle": (task_btf, loop), "capability": (task_btf, pt_regs),
                  "rootfsWrites": (task_btf, pt_regs, loop),
-                 "hostNamespaces": (task_btf, pt_regs, loop)}
+                 "hostNamespaces": (task_btf, pt_regs, loop), "compatSyscalls": (task_btf,)}
         for name, helpers in needs.items():
             legacy = not all(harness.kernel_btf_has("BPF_FUNC_" + h) for h in helpers)
             self.assertEqual("legacy task access" in (hooks[name]["chosen"] or ""), legacy, name)
