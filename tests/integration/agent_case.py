@@ -169,6 +169,17 @@ class AgentCase(unittest.TestCase):
         """Tell the fake ECS agent about one task made of these containers."""
         self.fake.add_raw_task(harness.task_response(list(containers)))
 
+    def started_in_task(self, family, **options):
+        """A container of a task of `family`, registered and started, with the agent running
+        first (nothing it does is missed)."""
+        options.setdefault("family", family)
+        c = self.container(**options)
+        self.register(c)
+        if self.agent is None:
+            self.start_agent()
+        c.start()
+        return c
+
     # -- agent --------------------------------------------------------------------------
 
     def start_agent(self, *extra, health=False, fresh=False):

@@ -33,14 +33,7 @@ class CompatSyscalls(AgentCase):
             raise unittest.SkipTest(why)
 
     def started(self, **options):
-        """A registered, started container and a running agent (agent first: nothing missed)."""
-        options.setdefault("family", "compat")
-        c = self.container(**options)
-        self.register(c)
-        if self.agent is None:
-            self.start_agent()
-        c.start()
-        return c
+        return self.started_in_task("compat", **options)
 
     def int80(self, c, *args):
         r = c.exec(["/bin/egprobe", "int80"] + list(args))

@@ -92,14 +92,7 @@ class Escapes(AgentCase):
     share_agent = True  # every test looks at its own containers only
 
     def started(self, **options):
-        """A registered, started container and a running agent (agent first: nothing missed)."""
-        options.setdefault("family", "escapes")
-        c = self.container(**options)
-        self.register(c)
-        if self.agent is None:
-            self.start_agent()
-        c.start()
-        return c
+        return self.started_in_task("escapes", **options)
 
     def only(self, type_, c, timeout=20):
         """The container's findings of `type_` (newest line of each), after one has arrived."""
