@@ -1,6 +1,7 @@
 """32-bit compat syscalls (DefenseEvasion:Runtime/CompatSyscallUsed): a task container's process
-making the i386 form of a watched syscall with `int $0x80` (egprobe int80), which x86's syscall
-tracepoints ignore and the other concerns' native function hooks never see. Each test makes the
+making the i386 form of a watched syscall with `int $0x80` (egprobe int80), or a real 32-bit
+program (tests/helpers/i386_open, through the vDSO's sysenter), which x86's syscall tracepoints
+ignore and the other concerns' native function hooks never see. Each test makes the
 call in a real runc container on the real kernel and reads the finding; the native forms of the
 same calls, a read-only open and a host process's calls are silent.
 
@@ -19,6 +20,14 @@ import harness
 from agent_case import AgentCase, additional_info, context, egprobe_host, last_by_id, process
 
 COMPAT = "DefenseEvasion:Runtime/CompatSyscallUsed"
+
+
+def i386_helper_dir():
+    """The build's directory holding i386_open, the 32-bit program (tests/helpers)."""
+    d = os.path.dirname(harness.find_egprobe())
+    if not os.path.isfile(os.path.join(d, "i386_open")):
+        raise harness.HarnessError("i386_open not built in %s (CMake target i386_open)" % d)
+    return d
 
 
 class CompatSyscalls(AgentCase):
@@ -43,7 +52,7 @@ class CompatSyscalls(AgentCase):
         """The container's CompatSyscallUsed findings, newest line of each."""
         return list(last_by_id(self.findings_of(COMPAT, c)).values())
 
-    def wait_syscall(self, c, name, count=1):
+    def wait_syscall(self, c, name, count=1, executable="/bin/egprobe"):
         """The container's one finding for i386 syscall `name`, once its count is `count`."""
         self.agent.wait_for(lambda f: harness.match(COMPAT, c)(f) and
                             context(f).get("syscall") == name and
@@ -53,7 +62,7 @@ class CompatSyscalls(AgentCase):
         f = found[0]
         self.assertEqual(f["severity"], 7.0)
         self.assertAttributed(f, c)
-        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.assertEqual(process(f)["executablePath"], executable)
         self.assertGreater(process(f)["pid"], 0)
         ctx = context(f)
         self.assertEqual(ctx["syscallAbi"], "i386")
@@ -77,6 +86,17 @@ class CompatSyscalls(AgentCase):
         self.assertEqual(ctx["flags"], ["O_WRONLY", "O_CREAT"])
         # the call did what it asked: the file is in the container
         c.exec(["/bin/sh", "-c", "test -f /etc/i80-written"])
+
+    def test_a_32_bit_program_is_seen_as_well(self):
+        """A real i386 process (not int 0x80 from a 64-bit one): its C-library-style call goes
+        through the vDSO (sysenter or syscall) to the same i386 entry points."""
+        c = self.started(name="i386elf", volumes=[(i386_helper_dir(), "/helper", "ro")])
+        r = c.exec(["/helper/i386_open", "/etc/i386-written"])
+        self.assertIn("ok i386_open", r.stdout, r)
+        f = self.wait_syscall(c, "open", executable="/helper/i386_open")
+        ctx = context(f)
+        self.assertEqual(ctx["literalFilePath"], "/etc/i386-written")
+        self.assertEqual(ctx["flags"], ["O_WRONLY", "O_CREAT", "O_TRUNC"])
 
     def test_int80_path_operations_and_signals_name_what_they_went_around(self):
         c = self.started(name="i80ops")
