@@ -49,7 +49,7 @@ struct eg_hook_report {
  * run every fallback on every kernel where it loads. A forced variant that cannot load stops
  * start-up, whether or not the concern is essential.
  */
-#define EG_HOOK_FORCE_MAX 4
+#define EG_HOOK_FORCE_MAX EG_HOOK_MAX /* one per concern */
 struct eg_hook_force {
     const char *hook;    /* concern name, e.g. "capability" */
     const char *variant; /* one of that concern's variants, e.g. "fexit" */
