@@ -1,9 +1,9 @@
 /*
  * 32-bit compat syscalls (bpf/compat.bpf.c): one program on the i386 entry point of every
  * watched syscall (compat_syscalls.c), attached once through kprobe.multi where the kernel has
- * fprobe (6.12 here; Debian's and Amazon Linux's 6.1 do not), else once per function as a
- * kprobe, else the same with legacy task access (5.10). Not essential: a kernel without kprobes,
- * or without IA32 emulation, runs the agent without it and says so.
+ * fprobe (CONFIG_FPROBE: Debian's 6.12 has it, its 6.1 and 5.10 do not), else once per
+ * function as a kprobe, else the same with legacy task access (5.10). Not essential: a kernel
+ * without kprobes, or without IA32 emulation, runs the agent without it and says so.
  */
 #include <errno.h>
 #include <stdio.h>
