@@ -302,6 +302,15 @@ def find_egprobe():
     return path
 
 
+def built_helper_dir(name):
+    """The build's directory of static test helpers (beside egprobe) holding `name`, for tests
+    that bind-mount one into a container; HarnessError when that helper was not built."""
+    d = os.path.dirname(find_egprobe())
+    if not os.path.isfile(os.path.join(d, name)):
+        raise HarnessError("%s not built in %s (CMake target %s)" % (name, d, name))
+    return d
+
+
 class Rootfs:
     """A busybox-static image directory with /bin/egprobe, built once and cached by content
     (under $ECSGUARD_BUILD_DIR/integration, else a temp dir). Use Rootfs.get()."""

@@ -24,10 +24,7 @@ COMPAT = "DefenseEvasion:Runtime/CompatSyscallUsed"
 
 def i386_helper_dir():
     """The build's directory holding i386_open, the 32-bit program (tests/helpers)."""
-    d = os.path.dirname(harness.find_egprobe())
-    if not os.path.isfile(os.path.join(d, "i386_open")):
-        raise harness.HarnessError("i386_open not built in %s (CMake target i386_open)" % d)
-    return d
+    return harness.built_helper_dir("i386_open")
 
 
 class CompatSyscalls(AgentCase):

@@ -27,10 +27,7 @@ ACCESS_TYPES = (NS_ENTERED, PTRACE, VM_WRITE, PROC_MEM, SIGNALED)
 
 def pidfd_helper_dir():
     """The build's directory holding hostns_pidfd (static; egprobe has no pidfd actions)."""
-    d = os.path.dirname(harness.find_egprobe())
-    if not os.path.isfile(os.path.join(d, "hostns_pidfd")):
-        raise harness.HarnessError("hostns_pidfd not built in %s (CMake target hostns_pidfd)" % d)
-    return d
+    return harness.built_helper_dir("hostns_pidfd")
 
 
 def additional_info(finding):
