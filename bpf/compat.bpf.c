@@ -3,8 +3,8 @@
  * 32-bit compat syscalls of contained processes (EG_EVENT_ESCAPE, EG_ESC_COMPAT_SYSCALL).
  *
  * On x86_64 a process can make the i386 ABI's syscalls (int 0x80, sysenter, or any syscall of
- * a 32-bit binary) where the kernel has CONFIG_IA32_EMULATION, as Debian's and Amazon Linux's
- * kernels do, and Docker's default seccomp profile allows them. Those calls reach neither of the
+ * a 32-bit binary) where the kernel has CONFIG_IA32_EMULATION, as Debian's 5.10, 6.1 and 6.12
+ * do, and Docker's default seccomp profile allows them. Those calls reach neither of the
  * attachments the root filesystem and host-namespace concerns use: x86's syscall tracepoints
  * ignore compat syscalls (ARCH_TRACE_IGNORE_COMPAT_SYSCALLS), and the function hooks are on the
  * native entry points (__x64_sys_*), while the kernel dispatches an i386 call to
