@@ -28,7 +28,7 @@
 enum compat_variant { COMPAT_MULTI, COMPAT_KPROBE, COMPAT_KPROBE_LG, COMPAT_VARIANTS };
 static const char *const compat_variant_names[COMPAT_VARIANTS] = {
     "kprobe.multi/__ia32_* syscall functions", "kprobe/__ia32_* syscall functions",
-    "kprobe/__ia32_* syscall functions" EG_BPF_LEGACY_SUFFIX};
+    ("kprobe/__ia32_* syscall functions" EG_BPF_LEGACY_SUFFIX)};
 /* The same without the legacy suffix: the chosen line puts the function count before it. */
 static const char *const compat_variant_base[COMPAT_VARIANTS] = {
     "kprobe.multi/__ia32_* syscall functions", "kprobe/__ia32_* syscall functions",

@@ -169,10 +169,10 @@ class AgentCase(unittest.TestCase):
         """Tell the fake ECS agent about one task made of these containers."""
         self.fake.add_raw_task(harness.task_response(list(containers)))
 
-    def started_in_task(self, family, **options):
-        """A container of a task of `family`, registered and started, with the agent running
-        first (nothing it does is missed)."""
-        options.setdefault("family", family)
+    def started_in_task(self, default_family, **options):
+        """A container of a task of `default_family` (or the `family` option), registered and
+        started, with the agent running first (nothing it does is missed)."""
+        options.setdefault("family", default_family)
         c = self.container(**options)
         self.register(c)
         if self.agent is None:
