@@ -26,16 +26,20 @@
 #define COMPAT_MAX_FUNCTIONS 128
 
 enum compat_variant { COMPAT_MULTI, COMPAT_KPROBE, COMPAT_KPROBE_LG, COMPAT_VARIANTS };
-static const char *const compat_variant_names[COMPAT_VARIANTS] = {
-    "kprobe.multi/__ia32_* syscall functions", "kprobe/__ia32_* syscall functions",
-    ("kprobe/__ia32_* syscall functions" EG_BPF_LEGACY_SUFFIX)};
-/* The same without the legacy suffix: the chosen line puts the function count before it. */
+/* Each variant's attach point; the legacy one's report lines add EG_BPF_LEGACY_SUFFIX. */
 static const char *const compat_variant_base[COMPAT_VARIANTS] = {
     "kprobe.multi/__ia32_* syscall functions", "kprobe/__ia32_* syscall functions",
     "kprobe/__ia32_* syscall functions"};
 /* --hook compatSyscalls=NAME, same order. */
 static const char *const compat_variant_short[COMPAT_VARIANTS + 1] = {"kprobe.multi", "kprobe",
                                                                       "kprobe-legacy", NULL};
+
+/* Variant `v`'s name on its report lines, into buf. */
+static void variant_name(enum compat_variant v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", compat_variant_base[v],
+             v == COMPAT_KPROBE_LG ? EG_BPF_LEGACY_SUFFIX : "");
+}
 
 struct compat_loaded {
     struct compat_bpf *skel;
@@ -180,31 +184,32 @@ static int load_compat(struct eg_bpf *b, const struct eg_bpf_options *opt,
     if (!f || !l) {
         free(f);
         free(l);
-        eg_bpf_hook_attempt(r, compat_variant_names[0], "out of memory");
+        eg_bpf_hook_attempt(r, compat_variant_base[COMPAT_MULTI], "out of memory");
         return -1;
     }
     char why[160];
     if (!eg_kprobes_offered("/sys", why, sizeof(why))) {
-        eg_bpf_hook_attempt(r, compat_variant_names[COMPAT_KPROBE], why);
+        eg_bpf_hook_attempt(r, compat_variant_base[COMPAT_KPROBE], why);
         goto fail;
     }
     find_functions(vmlinux, f);
     if (f->n == 0) {
         /* CONFIG_IA32_EMULATION off: no process can make an i386 syscall to watch. */
-        eg_bpf_hook_attempt(r, compat_variant_names[COMPAT_KPROBE],
+        eg_bpf_hook_attempt(r, compat_variant_base[COMPAT_KPROBE],
                             "kernel has no __ia32_* syscall functions (no IA32 emulation)");
         goto fail;
     }
     for (int v = 0; v < COMPAT_VARIANTS; v++) {
         if (forced && strcmp(forced, compat_variant_short[v]) != 0)
             continue;
+        char name[96];
+        variant_name((enum compat_variant)v, name, sizeof(name));
         if (v != COMPAT_KPROBE_LG &&
-            !eg_bpf_fast_flavour_usable(b, EG_HELPER_CURRENT_TASK_BTF, forced,
-                                        compat_variant_names[v], r))
+            !eg_bpf_fast_flavour_usable(b, EG_HELPER_CURRENT_TASK_BTF, forced, name, r))
             continue;
         int missed = 0;
         if (try_variant(b, opt, f, (enum compat_variant)v, l, &missed, why, sizeof(why)) != 0) {
-            eg_bpf_hook_attempt(r, compat_variant_names[v], why);
+            eg_bpf_hook_attempt(r, name, why);
             continue;
         }
         /* A function whose kprobe the kernel refused: said on a line of its own, before the
@@ -213,9 +218,9 @@ static int load_compat(struct eg_bpf *b, const struct eg_bpf_options *opt,
             char result[160];
             snprintf(result, sizeof(result), "%d of %d functions refused a kprobe (see the log)",
                      missed, f->n);
-            eg_bpf_hook_attempt(r, compat_variant_names[v], result);
+            eg_bpf_hook_attempt(r, name, result);
         }
-        eg_bpf_hook_attempt(r, compat_variant_names[v], "ok");
+        eg_bpf_hook_attempt(r, name, "ok");
         /* "kprobe/__ia32_* syscall functions (53 functions, legacy task access)" */
         snprintf(r->chosen, sizeof(r->chosen), "%s (%d functions%s)", compat_variant_base[v],
                  f->n - missed, v == COMPAT_KPROBE_LG ? ", legacy task access" : "");
