@@ -39,7 +39,6 @@
 #include "namespaces.bpf.h"
 
 #define EG_PROC_SUPER_MAGIC 0x9fa0
-#define EG_FMODE_WRITE 0x2
 
 #define EG_PTRACE_POKETEXT 4
 #define EG_PTRACE_POKEDATA 5
@@ -567,8 +566,27 @@ static __always_inline int openat_exit(struct trace_event_raw_sys_exit *ctx, con
     return proc_mem_open(ctx->ret, cast, legacy);
 }
 
-static __always_inline int openat2_exit(struct trace_event_raw_sys_exit *ctx, const bool cast,
-                                        const bool legacy)
+/* open(2) (x86_64): its flags are the second argument. */
+static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, const bool cast,
+                                     const bool legacy)
+{
+    if (ctx->ret < 0)
+        return 0;
+    struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);
+    if (legacy && !regs)
+        return 0;
+    if (!(EG_SYSCALL_ARG(legacy, regs, 2) & (EG_O_WRONLY | EG_O_RDWR)))
+        return 0;
+    return proc_mem_open(ctx->ret, cast, legacy);
+}
+
+/*
+ * openat2, whose flags are in the caller's memory, and creat(2) (x86_64), always O_WRONLY:
+ * every one that succeeds by a contained process. `creat("/proc/1/mem", 0)` opens the existing
+ * file for writing like an open with O_WRONLY|O_CREAT|O_TRUNC.
+ */
+static __always_inline int any_open_exit(struct trace_event_raw_sys_exit *ctx, const bool cast,
+                                         const bool legacy)
 {
     return proc_mem_open(ctx->ret, cast, legacy);
 }
@@ -596,7 +614,18 @@ static __always_inline int openat2_exit(struct trace_event_raw_sys_exit *ctx, co
     }
 
 HOSTNS_EXIT_TP("sys_exit_openat", eg_openat_exit, openat_exit)
-HOSTNS_EXIT_TP("sys_exit_openat2", eg_openat2_exit, openat2_exit)
+HOSTNS_EXIT_TP("sys_exit_openat2", eg_openat2_exit, any_open_exit)
+HOSTNS_EXIT_TP("sys_exit_open", eg_open_exit, open_exit)
+HOSTNS_EXIT_TP("sys_exit_creat", eg_creat_exit, any_open_exit)
+
+/*
+ * The same check, tail-called by the root filesystem concern's open exits (bpf/rootfs.bpf.c,
+ * eg_open_tails) for every successful open by a contained process that asked to write (every
+ * one, for openat2), where both concerns run on the syscall tracepoints: then the programs
+ * above are not attached and a host process's open decides its container verdict once, not
+ * twice. Loaded, never attached (agent/kernel/bpf_hostns.c); the section only gives the type.
+ */
+HOSTNS_EXIT_TP("sys_exit_openat", eg_proc_mem_tail, any_open_exit)
 
 /*
  * The fentry attachment: mem_open (fs/proc/base.c) is the open method of /proc/<pid>/mem and

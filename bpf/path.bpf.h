@@ -15,9 +15,11 @@
 #include "events.h"
 #include "task.bpf.h"
 
-/* open(2) flags both the rootfs and host-namespace programs test. */
+/* open(2) flags and a file's f_mode bits both the rootfs and host-namespace programs test. */
 #define EG_O_WRONLY 01
 #define EG_O_RDWR 02
+#define EG_FMODE_READ 0x1
+#define EG_FMODE_WRITE 0x2
 
 /* Path components walked up from a dentry (both walks): deeper paths are reported unresolved. */
 #define EG_PATH_DEPTH 24

@@ -176,23 +176,35 @@ static __always_inline void count_repeat_write(struct eg_verdict_cache *vc, __u6
     add_repeat(vc, cgid);
 }
 
-static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op, const bool cast,
-                                            const bool legacy)
+/*
+ * A successful open by a contained process, past the write-intent test where the flags are
+ * trusted. `user_flags`: `open_flags` came from the caller's memory (openat2's struct
+ * open_how), which another of its threads can rewrite between the open and this exit program:
+ * the opened file's own mode (FMODE_WRITE, FMODE_CREATED) is added to them, so a write open
+ * cannot be made to read as a read-only one that way. (What user memory alone still decides:
+ * O_TRUNC on a file opened read-only.)
+ */
+static __always_inline void contained_open(struct task_struct *task, __u64 cgid,
+                                           struct eg_verdict_cache *cached, long ret,
+                                           __u32 open_flags, bool user_flags, __u32 op,
+                                           const bool cast, const bool legacy)
 {
-    if (ret < 0 || !(open_flags & EG_WRITE_INTENT))
-        return 0;
-    struct task_struct *task = eg_current_task(legacy);
-    __u64 cgid;
-    struct eg_verdict_cache *cached;
-    if (!eg_current_verdict(task, &cgid, &cached, legacy))
-        return 0;
     /* for the helpers of the rare path */
     struct file *fp = eg_current_fd_file(task, ret, legacy);
     if (!fp)
-        return 0;
+        return;
     struct file *f = file_fields(fp, cast);
     if (!f)
-        return 0;
+        return;
+    if (user_flags) {
+        __u32 mode = F_MODE(cast, f);
+        if ((mode & EG_FMODE_WRITE) && !(open_flags & (EG_O_WRONLY | EG_O_RDWR)))
+            open_flags |= (mode & EG_FMODE_READ) ? EG_O_RDWR : EG_O_WRONLY;
+        if (mode & EG_FMODE_CREATED)
+            open_flags |= EG_O_CREAT;
+        if (!(open_flags & EG_WRITE_INTENT))
+            return;
+    }
     /*
      * Another mount (volume, bind mount, tmpfs, EFS): not a rootfs candidate at all; a few
      * loads tell a cgroup release_agent or another mount namespace's file apart (escapes).
@@ -202,7 +214,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     if (mnt != root_mnt_of(root, task, legacy)) {
         eg_escape_other_mount_open(task, cgid, fp, mnt, F_INODE(cast, f), open_flags, root, cast,
                                    legacy);
-        return 0;
+        return;
     }
     eg_count_seen(EG_EVENT_ROOTFS_WRITE);
     struct inode *inode = F_INODE(cast, f);
@@ -219,13 +231,13 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
     bool created = F_MODE(cast, f) & EG_FMODE_CREATED;
     if (!created && is_last_write(cached, task, &key, legacy)) {
         count_repeat_write(cached, cgid);
-        return 0;
+        return;
     }
     __u64 *seen = created ? NULL : bpf_map_lookup_elem(&eg_rootfs_written, &key);
     if (seen) {
         remember_last_write(cached, task, &key, legacy);
         count_repeat_write(cached, cgid);
-        return 0;
+        return;
     }
     /*
      * The set-up test (a hash lookup) only on a first write: keys enter eg_rootfs_written
@@ -234,7 +246,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
      */
     if (eg_in_setup(task, legacy)) {
         eg_count_filtered(EG_EVENT_ROOTFS_WRITE, EG_FILTER_SETUP);
-        return 0;
+        return;
     }
     __u64 now = bpf_ktime_get_boot_ns();
     if (bpf_map_update_elem(&eg_rootfs_written, &key, &now, BPF_ANY) == 0)
@@ -242,7 +254,7 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
 
     struct eg_rootfs_write_event *e = eg_reserve_shared(EG_EVENT_ROOTFS_WRITE, sizeof(*e), cgid);
     if (!e)
-        return 0;
+        return;
     eg_fill_header(&e->hdr, task, cgid, EG_EVENT_ROOTFS_WRITE, sizeof(*e));
     e->ino = key.ino;
     e->dev = key.dev;
@@ -259,8 +271,46 @@ static __always_inline int handle_open_exit(long ret, __u32 open_flags, __u32 op
                        e->path, legacy) != 0)
         e->rootfs_flags |= EG_ROOTFS_PATH_UNRESOLVED;
     eg_submit(e, EG_EVENT_ROOTFS_WRITE, false);
-    return 0;
 }
+
+/*
+ * Every open exit: true when the opener is in a task container and the open succeeded (and,
+ * with flags from registers, was meant to write), which is when the tracepoint programs hand
+ * the open on to the host-namespace concern (below). A host process leaves at the verdict.
+ */
+static __always_inline bool handle_open_exit(long ret, __u32 open_flags, bool user_flags, __u32 op,
+                                             const bool cast, const bool legacy)
+{
+    if (ret < 0 || (!user_flags && !(open_flags & EG_WRITE_INTENT)))
+        return false;
+    struct task_struct *task = eg_current_task(legacy);
+    __u64 cgid;
+    struct eg_verdict_cache *cached;
+    if (!eg_current_verdict(task, &cgid, &cached, legacy))
+        return false;
+    contained_open(task, cgid, cached, ret, open_flags, user_flags, op, cast, legacy);
+    return true;
+}
+
+/*
+ * The host-namespace concern's check of /proc/<pid>/mem opens (bpf/hostns.bpf.c), where both
+ * concerns run on the syscall tracepoints: slot 0 holds its program, which these open exits
+ * tail-call for a contained opener, instead of a second program on every open exit that would
+ * make every open of every host process decide its container verdict twice. The agent fills
+ * the slot when it loads that concern (agent/kernel/bpf_hostns.c); empty (the concern off, or
+ * hooking mem_open itself), the call falls through. eg_open_tail_calls is set where the kernel
+ * allows a tail call from a program with subprograms (x86_64, arm64 from 6.0: a probe,
+ * agent/kernel/tail_call_probe.c); elsewhere the call is dead code the verifier never reaches
+ * and that concern attaches its own open exits.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} eg_open_tails SEC(".maps");
+
+const volatile bool eg_open_tail_calls = false;
 
 static __always_inline __u32 openat2_flags(struct pt_regs *regs)
 {
@@ -278,7 +328,7 @@ static __always_inline __u32 openat2_flags(struct pt_regs *regs)
  * one set). `flags` is computed from `regs`, the syscall's saved user registers (and
  * `legacy`): the open flags need no enter program and no per-task map.
  */
-#define OPEN_EXIT_FLAVOUR(name, suffix, flags, cast, lg)                                           \
+#define OPEN_EXIT_FLAVOUR(name, suffix, flags, user, cast, lg)                                     \
     SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
     int eg_rootfs_exit_##name##suffix(struct trace_event_raw_sys_exit *ctx)                        \
     {                                                                                              \
@@ -288,10 +338,13 @@ static __always_inline __u32 openat2_flags(struct pt_regs *regs)
         struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);                                   \
         if (legacy && !regs)                                                                       \
             return 0;                                                                              \
-        return handle_open_exit(ctx->ret, (flags), EG_ROOTFS_OP_OPEN, cast, legacy);               \
+        if (handle_open_exit(ctx->ret, (flags), user, EG_ROOTFS_OP_OPEN, cast, legacy) &&          \
+            eg_open_tail_calls)                                                                    \
+            bpf_tail_call(ctx, &eg_open_tails, 0);                                                 \
+        return 0;                                                                                  \
     }
 /* The same at the exit of the syscall's function (EG_FEXIT_SYSCALL_REGS for `regs`). */
-#define OPEN_FEXIT_FLAVOUR(name, suffix, flags, cast, lg)                                          \
+#define OPEN_FEXIT_FLAVOUR(name, suffix, flags, user, cast, lg)                                    \
     SEC("fexit/" EG_SYSCALL_FN(#name))                                                             \
     int eg_rootfs_fn_exit_##name##suffix(unsigned long long *ctx)                                  \
     {                                                                                              \
@@ -302,20 +355,23 @@ static __always_inline __u32 openat2_flags(struct pt_regs *regs)
         struct pt_regs *regs = EG_FEXIT_SYSCALL_REGS(ctx, legacy);                                 \
         if (!regs)                                                                                 \
             return 0;                                                                              \
-        return handle_open_exit(ret, (flags), EG_ROOTFS_OP_OPEN, cast, legacy);                    \
+        handle_open_exit(ret, (flags), user, EG_ROOTFS_OP_OPEN, cast, legacy);                     \
+        return 0;                                                                                  \
     }
-#define OPEN_EXIT(name, flags)                                                                     \
-    OPEN_EXIT_FLAVOUR(name, , flags, true, false)                                                  \
-    OPEN_EXIT_FLAVOUR(name, _pr, flags, false, false)                                              \
-    OPEN_EXIT_FLAVOUR(name, _pr_lg, flags, false, true)                                            \
-    OPEN_FEXIT_FLAVOUR(name, , flags, true, false)                                                 \
-    OPEN_FEXIT_FLAVOUR(name, _pr, flags, false, false)                                             \
-    OPEN_FEXIT_FLAVOUR(name, _pr_lg, flags, false, true)
+#define OPEN_EXIT(name, flags, user)                                                               \
+    OPEN_EXIT_FLAVOUR(name, , flags, user, true, false)                                            \
+    OPEN_EXIT_FLAVOUR(name, _pr, flags, user, false, false)                                        \
+    OPEN_EXIT_FLAVOUR(name, _pr_lg, flags, user, false, true)                                      \
+    OPEN_FEXIT_FLAVOUR(name, , flags, user, true, false)                                           \
+    OPEN_FEXIT_FLAVOUR(name, _pr, flags, user, false, false)                                       \
+    OPEN_FEXIT_FLAVOUR(name, _pr_lg, flags, user, false, true)
 
-OPEN_EXIT(openat, (__u32)EG_SYSCALL_ARG(legacy, regs, 3))
-OPEN_EXIT(open, (__u32)EG_SYSCALL_ARG(legacy, regs, 2))
-OPEN_EXIT(creat, EG_O_CREAT | EG_O_WRONLY | EG_O_TRUNC)
-OPEN_EXIT(openat2, openat2_flags(regs))
+/* The flags from the saved registers, which nothing can change during the call; openat2's
+ * from the caller's memory (`user`: checked against the file's mode, contained_open). */
+OPEN_EXIT(openat, (__u32)EG_SYSCALL_ARG(legacy, regs, 3), false)
+OPEN_EXIT(open, (__u32)EG_SYSCALL_ARG(legacy, regs, 2), false)
+OPEN_EXIT(creat, EG_O_CREAT | EG_O_WRONLY | EG_O_TRUNC, false)
+OPEN_EXIT(openat2, openat2_flags(regs), true)
 
 /* ---- path-only operations --------------------------------------------------------------- */
 

@@ -16,10 +16,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "agent/common/log.h"
+#include "agent/kernel/bpf_rootfs.h"
 #include "hostns.skel.h"
 
 #define HOSTNS_HOOK "hostNamespaces"
@@ -67,17 +69,20 @@ int eg_hostns_read_host_ns(const char *proc_root, uint32_t host_pid, struct eg_h
 static const struct {
     const char *event; /* under events/syscalls */
     size_t prog_offset;
+    bool open_exit; /* left out where the root filesystem concern's open exits tail-call */
 } hostns_progs[] = {
-    {"sys_enter_setns", PROG(eg_setns_enter)},
-    {"sys_exit_setns", PROG(eg_setns_exit)},
-    {"sys_enter_ptrace", PROG(eg_ptrace_enter)},
-    {"sys_enter_process_vm_writev", PROG(eg_vm_writev_enter)},
-    {"sys_enter_kill", PROG(eg_kill_enter)},
-    {"sys_enter_tkill", PROG(eg_tkill_enter)},
-    {"sys_enter_tgkill", PROG(eg_tgkill_enter)},
-    {"sys_enter_pidfd_send_signal", PROG(eg_pidfd_signal_enter)},
-    {"sys_exit_openat", PROG(eg_openat_exit)},
-    {"sys_exit_openat2", PROG(eg_openat2_exit)},
+    {"sys_enter_setns", PROG(eg_setns_enter), false},
+    {"sys_exit_setns", PROG(eg_setns_exit), false},
+    {"sys_enter_ptrace", PROG(eg_ptrace_enter), false},
+    {"sys_enter_process_vm_writev", PROG(eg_vm_writev_enter), false},
+    {"sys_enter_kill", PROG(eg_kill_enter), false},
+    {"sys_enter_tkill", PROG(eg_tkill_enter), false},
+    {"sys_enter_tgkill", PROG(eg_tgkill_enter), false},
+    {"sys_enter_pidfd_send_signal", PROG(eg_pidfd_signal_enter), false},
+    {"sys_exit_openat", PROG(eg_openat_exit), true},
+    {"sys_exit_openat2", PROG(eg_openat2_exit), true},
+    {"sys_exit_open", PROG(eg_open_exit), true},   /* x86_64 */
+    {"sys_exit_creat", PROG(eg_creat_exit), true}, /* x86_64 */
 };
 #define HOSTNS_PROGS (sizeof(hostns_progs) / sizeof(hostns_progs[0]))
 static const size_t hostns_fentry_progs[] = {
@@ -131,13 +136,24 @@ static void note_missing(char *missing, size_t missing_len, size_t *used, const 
  * not read it (EG_FEXIT_SYSCALL_REGS), and absent for the fast programs, which do.
  */
 static int choose_programs(struct hostns_bpf *s, const struct btf *vmlinux, bool fentry,
-                           bool legacy, char *missing, size_t missing_len)
+                           bool legacy, bool tails, char *missing, size_t missing_len)
 {
     size_t used = 0;
     int n_loaded = 0;
     missing[0] = '\0';
+    /* Loaded to be tail-called, never attached (bpf/hostns.bpf.c). */
+    struct bpf_program *const tail[] = {s->progs.eg_proc_mem_tail, s->progs.eg_proc_mem_tail_cast,
+                                        s->progs.eg_proc_mem_tail_lg};
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        bpf_program__set_autoload(tail[i], !fentry && tails);
+        bpf_program__set_autoattach(tail[i], false);
+    }
     for (size_t i = 0; i < HOSTNS_PROGS; i++) {
         struct bpf_program *p = prog_at(s, hostns_progs[i].prog_offset);
+        if (!fentry && tails && hostns_progs[i].open_exit) {
+            bpf_program__set_autoload(p, false);
+            continue;
+        }
         bool present = !fentry && tracepoint_exists(hostns_progs[i].event);
         bpf_program__set_autoload(p, present);
         n_loaded += present;
@@ -163,9 +179,12 @@ static int choose_programs(struct hostns_bpf *s, const struct btf *vmlinux, bool
  */
 static void select_cast(struct hostns_bpf *s, bool cast)
 {
-    struct bpf_program *const plain[] = {s->progs.eg_openat_exit, s->progs.eg_openat2_exit};
-    struct bpf_program *const twin[] = {s->progs.eg_openat_exit_cast,
-                                        s->progs.eg_openat2_exit_cast};
+    struct bpf_program *const plain[] = {s->progs.eg_openat_exit, s->progs.eg_openat2_exit,
+                                         s->progs.eg_open_exit, s->progs.eg_creat_exit,
+                                         s->progs.eg_proc_mem_tail};
+    struct bpf_program *const twin[] = {s->progs.eg_openat_exit_cast, s->progs.eg_openat2_exit_cast,
+                                        s->progs.eg_open_exit_cast, s->progs.eg_creat_exit_cast,
+                                        s->progs.eg_proc_mem_tail_cast};
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
         bool wanted = bpf_program__autoload(plain[i]);
         bpf_program__set_autoload(twin[i], wanted && cast);
@@ -173,18 +192,39 @@ static void select_cast(struct hostns_bpf *s, bool cast)
     }
 }
 
-/* Open, load and attach one flavour; NULL with the reason in `why`. */
+/*
+ * Put the loaded open check (whichever flavour) in slot 0 of the root filesystem concern's
+ * open-exit program array; 0 or a negative errno.
+ */
+static int install_tail(struct hostns_bpf *s, int tails_fd)
+{
+    struct bpf_program *const tail[] = {s->progs.eg_proc_mem_tail, s->progs.eg_proc_mem_tail_cast,
+                                        s->progs.eg_proc_mem_tail_lg};
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        if (!bpf_program__autoload(tail[i]))
+            continue;
+        __u32 key = 0;
+        int fd = bpf_program__fd(tail[i]);
+        return bpf_map_update_elem(tails_fd, &key, &fd, BPF_ANY) == 0 ? 0 : -errno;
+    }
+    return -ENOENT;
+}
+
+/*
+ * Open, load and attach one flavour; NULL with the reason in `why`. `tails_fd` >= 0: the open
+ * check goes into the root filesystem concern's program array instead of on the open exits.
+ */
 static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_options *opt,
                                       const struct btf *vmlinux, const struct eg_host_ns *host,
-                                      bool fentry, bool legacy, bool cast, char *missing,
-                                      size_t missing_len, char *why, size_t whylen)
+                                      bool fentry, bool legacy, bool cast, int tails_fd,
+                                      char *missing, size_t missing_len, char *why, size_t whylen)
 {
     struct hostns_bpf *s = hostns_bpf__open();
     if (!s) {
         eg_bpf_errno_text(errno, why, whylen);
         return NULL;
     }
-    if (choose_programs(s, vmlinux, fentry, legacy, missing, missing_len) == 0) {
+    if (choose_programs(s, vmlinux, fentry, legacy, tails_fd >= 0, missing, missing_len) == 0) {
         snprintf(why, whylen,
                  fentry ? "none of the hooked functions in kernel BTF"
                         : "no syscall tracepoints in tracefs");
@@ -202,9 +242,19 @@ static struct hostns_bpf *try_flavour(struct eg_bpf *b, const struct eg_bpf_opti
     s->rodata->eg_host_cgroup_ns = host->inum[EG_HOST_NS_CGROUP];
     eg_bpf_share_maps(b, s->obj);
     int err = hostns_bpf__load(s);
+    bool tail_installed = false;
+    if (!err && !fentry && tails_fd >= 0) {
+        err = install_tail(s, tails_fd);
+        tail_installed = err == 0;
+    }
     if (!err)
         err = hostns_bpf__attach(s);
     if (err) {
+        if (tail_installed) {
+            /* The array keeps its program alive: a concern that failed must not run. */
+            __u32 key = 0;
+            bpf_map_delete_elem(tails_fd, &key);
+        }
         eg_bpf_errno_text(err, why, whylen);
         hostns_bpf__destroy(s);
         return NULL;
@@ -241,15 +291,30 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
          * A kernel can list the kfunc yet refuse it to these programs: then probe-read.
          */
         bool cast = !fentry && !legacy && eg_bpf_btf_has(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC);
-        struct hostns_bpf *s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, cast, missing,
-                                           sizeof(missing), why, sizeof(why));
+        /*
+         * With the tracepoints, the open check runs from the root filesystem concern's open
+         * exits where they can tail-call it (bpf/rootfs.bpf.c, eg_open_tails): one container
+         * verdict per open of a host process instead of two. Else its own open exits.
+         */
+        int tails_fd = fentry ? -1 : eg_bpf_rootfs_open_tails_fd(b);
+        struct hostns_bpf *s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, cast, tails_fd,
+                                           missing, sizeof(missing), why, sizeof(why));
+        if (!s && tails_fd >= 0) {
+            char attempt[320];
+            snprintf(attempt, sizeof(attempt), "%s, open check from rootfsWrites' open exits: %s",
+                     attach, why);
+            eg_bpf_hook_attempt(r, attempt, "its own open exits instead");
+            tails_fd = -1;
+            s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, cast, tails_fd, missing,
+                            sizeof(missing), why, sizeof(why));
+        }
         if (!s && cast) {
             char attempt[200];
             snprintf(attempt, sizeof(attempt), "%s, bpf_rdonly_cast: %s", attach, why);
             eg_bpf_hook_attempt(r, attempt, "probe-read instead");
             cast = false;
-            s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, cast, missing, sizeof(missing),
-                            why, sizeof(why));
+            s = try_flavour(b, opt, vmlinux, &host, fentry, legacy, cast, tails_fd, missing,
+                            sizeof(missing), why, sizeof(why));
         }
         if (!s) {
             eg_bpf_hook_attempt(r, attach, why);
@@ -257,7 +322,8 @@ static int load_hostns(struct eg_bpf *b, const struct eg_bpf_options *opt,
         }
         eg_bpf_hook_attempt(r, attach, missing[0] ? missing : "ok");
         /* Targets are resolved by walking the pid namespace (bpf/pid.bpf.h), on every kernel. */
-        snprintf(r->chosen, sizeof(r->chosen), "%s%s", attach, cast ? ", bpf_rdonly_cast" : "");
+        snprintf(r->chosen, sizeof(r->chosen), "%s%s%s", attach, cast ? ", bpf_rdonly_cast" : "",
+                 tails_fd >= 0 ? ", open check from rootfsWrites' open exits" : "");
         *skel = s;
         return 0;
     }

@@ -19,6 +19,7 @@
 
 #include "agent/common/log.h"
 #include "agent/kernel/bpf_hostns.h"
+#include "agent/kernel/tail_call_probe.h"
 
 void eg_bpf_hook_attempt(struct eg_hook_report *r, const char *attach, const char *result)
 {
@@ -283,6 +284,8 @@ int eg_bpf_load(struct eg_bpf *b, const struct eg_bpf_options *opt, char *err, u
     }
     b->task_helpers_missing = probe_task_helpers(vmlinux);
     b->task_stack_top = task_stack_top(vmlinux);
+    b->subprog_tail_calls =
+        eg_probe_subprog_tail_calls(b->subprog_tail_calls_why, sizeof(b->subprog_tail_calls_why));
     /* The host's mount namespace: PID 1's, not the agent container's (bpf_hostns.h). */
     struct eg_host_ns host_ns;
     eg_hostns_read_host_ns("/proc", opt->host_ns_pid, &host_ns);
@@ -418,6 +421,11 @@ void eg_bpf_report(const struct eg_bpf *b, struct json_object *obj)
     json_object_object_add(obj, "cgroup", cg);
 
     json_object_object_add(obj, "overcommitFilter", json_object_new_boolean(b->overcommit_filter));
+    struct json_object *tails = json_object_new_object();
+    json_object_object_add(tails, "allowed", json_object_new_boolean(b->subprog_tail_calls));
+    if (!b->subprog_tail_calls)
+        json_object_object_add(tails, "reason", json_object_new_string(b->subprog_tail_calls_why));
+    json_object_object_add(obj, "subprogramTailCalls", tails);
 
     struct json_object *hooks = json_object_new_object();
     for (int h = 0; h < b->n_hooks; h++) {

@@ -89,7 +89,13 @@ struct eg_bpf {
      */
     unsigned task_helpers_missing;
     uint64_t task_stack_top; /* where the syscall registers end above task->stack (legacy) */
-    uint32_t host_mnt_ns;    /* the agent's mount namespace inode: the host's (0: unknown) */
+    /*
+     * Whether a program with subprograms may make a tail call (tail_call_probe.h): the root
+     * filesystem concern's open exits then hand contained opens to the host-namespace one.
+     */
+    bool subprog_tail_calls;
+    char subprog_tail_calls_why[160]; /* the kernel's answer when not */
+    uint32_t host_mnt_ns; /* the agent's mount namespace inode: the host's (0: unknown) */
 };
 
 struct eg_bpf_concern {

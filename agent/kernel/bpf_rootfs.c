@@ -39,6 +39,7 @@
 
 struct rootfs_loaded {
     struct rootfs_bpf *skel;
+    bool open_tails; /* the tracepoint open exits tail-call eg_open_tails (bpf/rootfs.bpf.c) */
     int n_links;
     int n_programs; /* with at least one link: the tracepoints' path-op program has many */
     struct bpf_link *links[ROOTFS_MAX_LINKS];
@@ -339,6 +340,7 @@ static struct rootfs_bpf *open_and_load(struct eg_bpf *b, const struct eg_bpf_op
             skel->rodata->eg_pathop_syscalls[ps->nr] = ps->layout;
     }
     skel->rodata->eg_fmode_backing = fmode_backing_bits();
+    skel->rodata->eg_open_tail_calls = !fentry && b->subprog_tail_calls;
     eg_bpf_share_maps(b, skel->obj);
     int err = rootfs_bpf__load(skel);
     if (err) {
@@ -512,6 +514,14 @@ static void drop_attachment(struct rootfs_loaded *l)
     l->n_programs = 0;
 }
 
+/* Before the tracepoint attachment loads: whether its open exits can tail-call. */
+static void note_open_tails(const struct eg_bpf *b, struct eg_hook_report *r)
+{
+    eg_bpf_hook_attempt(r, "tail call from the open exits",
+                        b->subprog_tail_calls ? "ok: the host-namespace open check runs from them"
+                                              : b->subprog_tail_calls_why);
+}
+
 static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
                        const struct btf *vmlinux, struct eg_hook_report *r, void **skel)
 {
@@ -550,6 +560,8 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
     struct rootfs_absent absent;
     bool fentry = !(forced && strcmp(forced, "syscalls") == 0);
     bool cast0 = cast, legacy0 = legacy;
+    if (!fentry)
+        note_open_tails(b, r);
     l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent, r,
                               why, sizeof(why));
     int verdicts = 0;
@@ -568,6 +580,7 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         fentry = false;
         cast = cast0;
         legacy = legacy0;
+        note_open_tails(b, r);
         l->skel = load_attachment(b, opt, vmlinux, fentry, flavour_forced, &cast, &legacy, &absent,
                                   r, why, sizeof(why));
         attached = l->skel && attach_programs(l, fentry, &absent, r, &verdicts);
@@ -581,6 +594,7 @@ static int load_rootfs(struct eg_bpf *b, const struct eg_bpf_options *opt,
         unload_rootfs(l);
         return -1;
     }
+    l->open_tails = !fentry && b->subprog_tail_calls;
     char count[48];
     if (l->n_links == l->n_programs)
         snprintf(count, sizeof(count), "%d programs", l->n_programs);
@@ -621,4 +635,10 @@ int eg_bpf_rootfs_pathops_seen_fd(const struct eg_bpf *b)
 {
     struct rootfs_loaded *l = b ? eg_bpf_skeleton(b, EG_ROOTFS_HOOK) : NULL;
     return l ? bpf_map__fd(l->skel->maps.eg_rootfs_pathops_seen) : -1;
+}
+
+int eg_bpf_rootfs_open_tails_fd(const struct eg_bpf *b)
+{
+    struct rootfs_loaded *l = b ? eg_bpf_skeleton(b, EG_ROOTFS_HOOK) : NULL;
+    return l && l->open_tails ? bpf_map__fd(l->skel->maps.eg_open_tails) : -1;
 }

@@ -16,4 +16,11 @@ int eg_bpf_rootfs_repeats_fd(const struct eg_bpf *b);
 /* The rootfs object's eg_rootfs_pathops_seen (per-operation repeat counts), or -1. */
 int eg_bpf_rootfs_pathops_seen_fd(const struct eg_bpf *b);
 
+/*
+ * The program array the root filesystem concern's tracepoint open exits tail-call for a
+ * contained opener (bpf/rootfs.bpf.c, eg_open_tails), or -1: not loaded, on the function
+ * hooks, or a kernel that refuses a tail call from a program with subprograms.
+ */
+int eg_bpf_rootfs_open_tails_fd(const struct eg_bpf *b);
+
 #endif

@@ -446,18 +446,93 @@ static int cmd_vm_write(int argc, char **argv)
     return ok("pid=%d %s bytes=%zd", (int)pid, extra, n);
 }
 
+/*
+ * Opens FLAGS (O_WRONLY, O_RDWR...) of PATH through one system call: "openat" (what libc's
+ * open() calls), "open" and "creat" (x86_64's older calls), "openat2" (flags in memory).
+ */
+static int open_via(const char *how, const char *path, int flags)
+{
+    if (strcmp(how, "openat") == 0)
+        return (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, 0600);
+#ifdef SYS_open
+    if (strcmp(how, "open") == 0)
+        return (int)syscall(SYS_open, path, flags | O_CLOEXEC, 0600);
+    if (strcmp(how, "creat") == 0)
+        return (int)syscall(SYS_creat, path, 0600);
+#endif
+    if (strcmp(how, "openat2") == 0) {
+        struct {
+            uint64_t flags, mode, resolve;
+        } open_how = {.flags = (uint64_t)(flags | O_CLOEXEC)};
+        return (int)syscall(SYS_openat2, AT_FDCWD, path, &open_how, sizeof(open_how));
+    }
+    errno = ENOSYS;
+    return -1;
+}
+
 static int cmd_proc_mem_open(int argc, char **argv)
 {
     pid_t pid;
-    if (argc != 1 || parse_pid(argv[0], &pid) != 0)
-        return usage("usage: proc-mem-open PID");
+    if (argc < 1 || argc > 2 || parse_pid(argv[0], &pid) != 0)
+        return usage("usage: proc-mem-open PID [openat|open|creat|openat2]");
+    const char *how = argc == 2 ? argv[1] : "openat";
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open_via(how, path, O_RDWR);
     if (fd < 0)
-        return fail(errno, NULL);
+        return fail(errno, how);
     close(fd);
-    return ok("path=%s", path);
+    return ok("path=%s syscall=%s", path, how);
+}
+
+/*
+ * openat2 keeps its flags in the caller's memory, which the kernel copies at entry: a thread
+ * opens the FIFO at PATH write-only through openat2 and blocks there until a reader comes;
+ * meanwhile this thread rewrites the struct open_how to read-only and then opens the FIFO for
+ * reading, which lets the write open finish. What a program reading the flags back at the
+ * syscall's exit finds is O_RDONLY, for a file opened for writing.
+ */
+struct openat2_race {
+    const char *path;
+    volatile uint64_t how[3]; /* struct open_how: flags, mode, resolve */
+    int fd, err;
+};
+
+static void *openat2_blocking(void *arg)
+{
+    struct openat2_race *r = arg;
+    r->fd = (int)syscall(SYS_openat2, AT_FDCWD, r->path, (void *)r->how, sizeof(r->how));
+    r->err = r->fd < 0 ? errno : 0;
+    return NULL;
+}
+
+static int cmd_openat2_flags_rewritten(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: openat2-flags-rewritten FIFO");
+    struct openat2_race r = {.path = argv[0], .how = {O_WRONLY | O_CLOEXEC, 0, 0}, .fd = -1};
+    pthread_t t;
+    int err = pthread_create(&t, NULL, openat2_blocking, &r);
+    if (err != 0)
+        return fail(err, "step=pthread_create");
+    /* Long enough for the thread to be blocked in the open (it copied the flags first). */
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    r.how[0] = O_RDONLY | O_CLOEXEC;
+    int reader = open(argv[0], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int reader_err = errno;
+    pthread_join(t, NULL);
+    if (reader < 0)
+        return fail(reader_err, "step=reader");
+    close(reader);
+    if (r.fd < 0)
+        return fail(r.err, "step=openat2");
+    int mode = fcntl(r.fd, F_GETFL) & O_ACCMODE;
+    close(r.fd);
+    /* Opened read-only: the rewrite came before the kernel's copy, and nothing was tested. */
+    if (mode != O_WRONLY)
+        return fail(EAGAIN, "step=raced");
+    return ok("path=%s opened=write-only flags-now=read-only", argv[0]);
 }
 
 /* Open PATH read-only for an fd-based metadata change (the open itself writes nothing). */
@@ -1710,7 +1785,8 @@ static const struct {
     {"link-mtu", cmd_link_mtu, "IFNAME MTU [COUNT]"},
     {"ptrace-attach", cmd_ptrace_attach, "PID"},
     {"vm-write", cmd_vm_write, "PID"},
-    {"proc-mem-open", cmd_proc_mem_open, "PID"},
+    {"openat2-flags-rewritten", cmd_openat2_flags_rewritten, "FIFO"},
+    {"proc-mem-open", cmd_proc_mem_open, "PID [openat|open|creat|openat2]"},
     {"kill", cmd_kill, "PID SIG"},
     {"setns", cmd_setns, "PID NSTYPE"},
     {"write-files", cmd_write_files, "DIR N"},

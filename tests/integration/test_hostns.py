@@ -265,6 +265,53 @@ class HostNamespaces(AgentCase):
             self.assertHostTarget(f, sleeper)
         self.assertEqual(context(fp)["filePath"], "/proc/%d/mem" % sleeper.pid)
 
+    def proc_mem_opens_through_every_open_call(self, *agent_args):
+        """A host-pid container opens a host process's /proc/<pid>/mem for writing through each
+        open call the architecture has; each one raises the count of its findings by one."""
+        sleeper = self.host_sleeper()
+        c = self.container(privileged=True, pid_mode="host", name="inject", family="obs")
+        self.register(c)
+        self.start_agent(*agent_args)
+        c.start()
+
+        def counted():
+            """The last line of each finding (an update repeats its id), their counts summed."""
+            last = {f["id"]: f for f in self.hostns_findings(c, types=(PROC_MEM,))}
+            return sum(f["service"]["count"] for f in last.values())
+        calls = ["openat", "openat2"]
+        if os.uname().machine == "x86_64":
+            calls += ["open", "creat"]  # x86_64's older calls; arm64 has neither
+        for n, call in enumerate(calls, 1):
+            r = c.exec(["/bin/egprobe", "proc-mem-open", str(sleeper.pid), call])
+            self.assertTrue(r.ok, r)
+            # The kernel folds a key's repeats into one record a second: wait for each.
+            self.agent.wait_for(lambda f: harness.match(PROC_MEM, c)(f) and counted() >= n,
+                                timeout=20)
+            self.assertEqual(counted(), n, call)
+        for f in self.hostns_findings(c, types=(PROC_MEM,)):
+            self.assertAttributed(f, c)
+            self.assertHostTarget(f, sleeper)
+        return [line for line in self.agent.logs() if "hook hostNamespaces:" in line]
+
+    def test_proc_mem_write_opens_through_every_open_call_are_seen(self):
+        """With the syscall tracepoints the check runs from the root filesystem concern's open
+        exits (a tail call: one container verdict per open of a host process, not two) where
+        both concerns use them and the kernel allows it; with fentry, at mem_open, which every
+        open call reaches."""
+        hook = self.proc_mem_opens_through_every_open_call()
+        report = harness.probe_report()
+        hooks = report["hooks"]
+        tails = (report["subprogramTailCalls"]["allowed"]
+                 and (hooks["hostNamespaces"]["chosen"] or "").startswith("tracepoint")
+                 and (hooks["rootfsWrites"]["chosen"] or "").startswith("tracepoint"))
+        self.assertEqual(any("open check from rootfsWrites' open exits" in line for line in hook),
+                         tails, hook)
+
+    def test_proc_mem_write_opens_are_seen_without_the_root_filesystem_concern(self):
+        """The same with that concern off: this one attaches its own open exits (tracepoints)."""
+        hook = self.proc_mem_opens_through_every_open_call("--hook", "rootfsWrites=off")
+        self.assertFalse(any("open check from rootfsWrites" in line for line in hook), hook)
+
     @harness.native_only("attribution of the target in the agent; the target fields come from the"
                          " same programs as test_kill_of_a_host_process")
     def test_acting_on_another_task_names_that_task(self):

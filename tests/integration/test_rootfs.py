@@ -442,6 +442,24 @@ class RootfsWrites(AgentCase):
 
     @harness.native_only("sensitive-file policy: the agent's matching (the fd-based and symlink "
                          "tests cover the kernel paths)")
+    def test_openat2_write_open_whose_flags_are_rewritten_during_the_call_is_seen(self):
+        """openat2's flags are in the caller's memory: another thread rewrites them to
+        read-only while the write open blocks (a FIFO with no reader yet). The exit program
+        takes the opened file's own mode too, so the write open is still one."""
+        c = self.task_container(name="racer")
+        self.start_agent()
+        c.start()
+        # Put in the upper layer from outside before anything in the container looked the name
+        # up: opening it writes nothing else (a mkfifo in the container is a write itself).
+        os.mkfifo(os.path.join(c.upperdir, "pipe"))
+        r = c.exec(["/bin/egprobe", "openat2-flags-rewritten", "/pipe"])
+        self.assertTrue(r.ok, r)
+        f = self.wait_context(ROOTFS_MODIFIED, c,
+                              lambda ctx: "/pipe" in ctx.get("relatedFilePaths", []))
+        self.assertEqual(context(f)["filePath"], "/pipe")
+        self.assertEqual(context(f)["fileOperation"], "modify")
+        self.assertEqual(process(f)["name"], "egprobe")
+
     def test_passwd_append_and_ld_so_preload(self):
         c = self.task_container(name="api")
         self.start_agent()
