@@ -455,13 +455,14 @@ def bpf_progs():
     return {p["id"]: (p.get("name", "?"), p.get("type", "?")) for p in json.loads(r.stdout or "[]")}
 
 
-def attached_progs():
-    """ids of programs attached through a BPF link: loaded programs that are never attached (the
-    agent runs one only through BPF_PROG_TEST_RUN) cost the workloads nothing."""
+def link_prog_ids():
+    """The program id of every BPF link, one per attachment (a program attached at 33 hooks is
+    there 33 times): loaded programs that are never attached (the agent runs one only through
+    BPF_PROG_TEST_RUN, another only as a tail call) cost the workloads nothing of their own."""
     r = subprocess.run(["bpftool", "-j", "link", "show"], capture_output=True, text=True)
     if r.returncode != 0:
-        return set()
-    return {l["prog_id"] for l in json.loads(r.stdout or "[]") if "prog_id" in l}
+        return []
+    return [l["prog_id"] for l in json.loads(r.stdout or "[]") if "prog_id" in l]
 
 
 def foreign_tracers(own):
@@ -643,8 +644,8 @@ class Suite:
                 cfg.start()
                 own = set(bpf_progs()) - before  # programs this configuration loaded
                 # The floor is only a floor if it attaches one program where the agent does.
-                self.results["meta"].setdefault("programs_attached", {})[cfg.name] = \
-                    len(own & attached_progs())
+                self.results["meta"].setdefault("attachments", {})[cfg.name] = \
+                    sum(1 for p in link_prog_ids() if p in own)
                 time.sleep(self.args.settle)  # start-up work of the agent/tracer is not measured
                 foreign = self.wait_quiet(own)
                 if foreign:
@@ -1174,13 +1175,15 @@ def report(res):
         lines.append("(floor: counter-only programs at ecsguard's hooks, bench/floor.bpf.c; "
                      "ecs-floor: median ecsguard - floor, ns/op)")
         meta = res.get("meta", {})
-        what = "attached" if "programs_attached" in meta else "loaded"  # older results: loaded
-        counts = meta.get("programs_attached", meta.get("programs_loaded", {}))
+        # Older results counted attached or loaded programs, not attachments.
+        what = next((k for k in ("attachments", "programs_attached", "programs_loaded")
+                     if k in meta), "attachments")
+        counts = meta.get(what, {})
         if counts.get("floor") and counts.get("ecsguard") and \
                 counts["floor"] != counts["ecsguard"]:
-            lines.append("NOTE: the floor %s %d programs, ecsguard %d: bench/floor.bpf.c "
-                         "no longer mirrors the agent's hooks (or another tracer started "
-                         "meanwhile)" % (what, counts["floor"], counts["ecsguard"]))
+            lines.append("NOTE: %s: floor %d, ecsguard %d: bench/floor.bpf.c no longer "
+                         "mirrors the agent's hooks (or another tracer started meanwhile)"
+                         % (what.replace("_", " "), counts["floor"], counts["ecsguard"]))
     cpu_keys = [k for k in sorted(ov) if "cpu" in ov[k].get("none", {})]
     if cpu_keys:
         lines.append("")
