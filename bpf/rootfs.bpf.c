@@ -51,7 +51,9 @@
 #define EG_WRITE_INTENT (EG_O_WRONLY | EG_O_RDWR | EG_O_CREAT | EG_O_TRUNC)
 #define EG_O_TMPFILE 020000000 /* __O_TMPFILE (x86_64 and arm64) */
 #define EG_FMODE_CREATED (1u << 20)
+#define EG_PROT_READ 0x1
 #define EG_PROT_EXEC 0x4
+#define EG_READ_IMPLIES_EXEC 0x0400000 /* personality flag */
 #define EG_MAX_ROOTFS_WRITTEN 65536
 #define EG_MAX_ROOTFS_PATHOPS 16384
 
@@ -1091,28 +1093,42 @@ static __always_inline int exec_map_of(struct task_struct *task, __u64 cgid,
     return 0;
 }
 
-/* An executable protection asked for by a process of a task container: its task and verdict. */
-static __always_inline bool exec_prot_in_container(unsigned long prot, struct task_struct **task,
+/*
+ * Whether `prot`, as the caller asked for it, makes an executable mapping: PROT_EXEC, or
+ * PROT_READ for a process whose personality has READ_IMPLIES_EXEC (personality(2), or what the
+ * kernel gives a 32-bit ELF without PT_GNU_STACK at its exec), which the kernel turns into
+ * PROT_EXEC after the call's arguments were read. The effective protection, PROT_EXEC added.
+ */
+static __always_inline unsigned long exec_prot(struct task_struct *task, unsigned long prot,
+                                               const bool legacy)
+{
+    if (prot & EG_PROT_EXEC)
+        return prot;
+    if ((prot & EG_PROT_READ) && (EG_LOAD(legacy, task, personality) & EG_READ_IMPLIES_EXEC))
+        return prot | EG_PROT_EXEC;
+    return 0;
+}
+
+/*
+ * An executable protection asked for by a process of a task container: its task and verdict,
+ * and in *prot the effective protection (exec_prot).
+ */
+static __always_inline bool exec_prot_in_container(unsigned long *prot, struct task_struct **task,
                                                    __u64 *cgid, struct eg_verdict_cache **vc,
                                                    const bool legacy)
 {
-    if (!(prot & EG_PROT_EXEC))
-        return false;
     *task = eg_current_task(legacy);
+    *prot = exec_prot(*task, *prot, legacy);
+    if (!*prot)
+        return false;
     return eg_current_verdict(*task, cgid, vc, legacy);
 }
 
-static __always_inline int handle_mmap(unsigned long prot, long fd, const bool cast,
-                                       const bool legacy)
+/* The file an executable mapping maps, by a contained process: reported when it wrote it. */
+static __always_inline int mmap_of_file(struct task_struct *task, __u64 cgid,
+                                        struct eg_verdict_cache *vc, struct file *fp,
+                                        unsigned long prot, const bool cast, const bool legacy)
 {
-    struct task_struct *task;
-    __u64 cgid;
-    struct eg_verdict_cache *vc;
-    if (fd < 0 || !exec_prot_in_container(prot, &task, &cgid, &vc, legacy))
-        return 0;
-    struct file *fp = eg_current_fd_file(task, fd, legacy);
-    if (!fp)
-        return 0;
     struct file *f = file_fields(fp, cast);
     if (!f)
         return 0;
@@ -1120,6 +1136,56 @@ static __always_inline int handle_mmap(unsigned long prot, long fd, const bool c
     return exec_map_of(task, cgid, vc, BPF_CORE_READ(fp, f_path.dentry),
                        BPF_CORE_READ(fp, f_path.mnt), I_INO(cast, inode), I_DEV(cast, inode),
                        (__u32)prot, legacy);
+}
+
+/*
+ * mmap(2) at its syscall tracepoint: the file is the one at `fd` when the call begins. (Another
+ * thread can put another file at that fd before the kernel takes it: the function attachment
+ * below is given the file the kernel maps.) x86's tracepoint sees neither i386's mmap2 nor its
+ * old mmap.
+ */
+static __always_inline int handle_mmap(unsigned long prot, long fd, const bool cast,
+                                       const bool legacy)
+{
+    struct task_struct *task;
+    __u64 cgid;
+    struct eg_verdict_cache *vc;
+    if (fd < 0 || !exec_prot_in_container(&prot, &task, &cgid, &vc, legacy))
+        return 0;
+    struct file *fp = eg_current_fd_file(task, fd, legacy);
+    if (!fp)
+        return 0;
+    return mmap_of_file(task, cgid, vc, fp, prot, cast, legacy);
+}
+
+/* An exec's own mappings (the program, its interpreter) are the exec program's to report. */
+static __always_inline bool in_exec(const bool legacy)
+{
+    long nr = eg_current_syscall_nr(legacy);
+#if defined(__TARGET_ARCH_x86)
+    /* x86_64's execve, execveat; i386's (a compat exec: orig_ax holds i386's number) */
+    return nr == 59 || nr == 322 || nr == 11 || nr == 358;
+#elif defined(__TARGET_ARCH_arm64)
+    return nr == 221 || nr == 281;
+#else
+    return false;
+#endif
+}
+
+/*
+ * Where fentry loads, the LSM hook every file mapping goes through (vm_mmap_pgoff: mmap, i386's
+ * mmap2 and old mmap, uselib, and an exec's loader, left out above) with the file the kernel is
+ * mapping, not an fd read before it.
+ */
+static __always_inline int handle_mmap_file(struct file *fp, unsigned long prot, const bool cast,
+                                            const bool legacy)
+{
+    struct task_struct *task;
+    __u64 cgid;
+    struct eg_verdict_cache *vc;
+    if (!fp || !exec_prot_in_container(&prot, &task, &cgid, &vc, legacy) || in_exec(legacy))
+        return 0;
+    return mmap_of_file(task, cgid, vc, fp, prot, cast, legacy);
 }
 
 /* ---- mprotect(PROT_EXEC) of a file mapping ----------------------------------------------- */
@@ -1232,7 +1298,7 @@ static __always_inline int handle_mprotect(unsigned long addr, unsigned long pro
     struct task_struct *task;
     __u64 cgid;
     struct eg_verdict_cache *vc;
-    if (!exec_prot_in_container(prot, &task, &cgid, &vc, legacy))
+    if (!exec_prot_in_container(&prot, &task, &cgid, &vc, legacy))
         return 0;
     struct file *fp;
     if (legacy) {
@@ -1258,7 +1324,8 @@ static __always_inline int handle_mprotect_vma(struct vm_area_struct *vma, unsig
     struct task_struct *task;
     __u64 cgid;
     struct eg_verdict_cache *vc;
-    if (!exec_prot_in_container(prot, &task, &cgid, &vc, legacy))
+    /* The kernel passes the protection it will set: READ_IMPLIES_EXEC is already in it. */
+    if (!(prot & EG_PROT_EXEC) || !exec_prot_in_container(&prot, &task, &cgid, &vc, legacy))
         return 0;
     struct file *fp = BPF_CORE_READ(vma, vm_file);
     if (!fp)
@@ -1290,11 +1357,11 @@ MPROTECT_FLAVOUR(_pr_lg, true)
     {                                                                                              \
         return handle_mmap(ctx->args[2], (long)ctx->args[4], cast, lg);                            \
     }                                                                                              \
-    SEC("fentry/" EG_SYSCALL_FN("mmap"))                                                           \
-    int BPF_PROG(eg_rootfs_fn_enter_mmap##suffix, struct pt_regs *regs)                            \
+    SEC("fentry/security_mmap_file")                                                               \
+    int BPF_PROG(eg_rootfs_fn_enter_mmap##suffix, struct file *file, unsigned long prot,           \
+                 unsigned long flags)                                                              \
     {                                                                                              \
-        return handle_mmap(PT_REGS_PARM3_SYSCALL(regs), (long)PT_REGS_PARM5_SYSCALL(regs), cast,   \
-                           lg);                                                                    \
+        return handle_mmap_file(file, prot, cast, lg);                                             \
     }
 
 MMAP_FLAVOUR(, true, false)

@@ -78,7 +78,7 @@ static const char *const group_attach[2][GROUPS] = {
     {
         "fexit/<arch>_sys_open*,creat",
         "fexit/<arch>_sys_<path and fd ops>",
-        "fentry/<arch>_sys_mmap,security_file_mprotect",
+        "fentry/security_mmap_file,security_file_mprotect",
         "fentry/security_inode_<path ops> (where a name lands)",
         "fentry/security_unix_stream_connect,fexit/get_task_exe_file,proc_fd_link,"
         "map_files_get_link (host sockets, runtime executables)",
@@ -111,9 +111,12 @@ static bool is_kprobe_section(const char *sec)
  */
 static const char *syscall_of(const char *sec)
 {
-    /* mprotect's fentry is on the LSM hook it calls per VMA (bpf/rootfs.bpf.c). */
+    /* mprotect's fentry is on the LSM hook it calls per VMA, mmap's on the one every file
+     * mapping goes through (bpf/rootfs.bpf.c). */
     if (strstr(sec, "_file_mprotect"))
         return "mprotect";
+    if (strstr(sec, "security_mmap_file"))
+        return "mmap";
     /* The host-socket check: connect(2)'s exit, or the LSM hook the connect calls. */
     if (strstr(sec, "security_unix_stream_connect"))
         return "connect";

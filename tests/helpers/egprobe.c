@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1429,6 +1430,40 @@ static int cmd_mmap_exec(int argc, char **argv)
 }
 
 /*
+ * Map PATH with PROT_READ only, under the READ_IMPLIES_EXEC personality: the kernel makes the
+ * mapping executable (what it also does for a 32-bit ELF without PT_GNU_STACK).
+ */
+static int cmd_mmap_read_implies_exec(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: mmap-read-implies-exec PATH");
+    if (personality(READ_IMPLIES_EXEC) < 0)
+        return fail(errno, "step=personality");
+    int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(errno, "step=open");
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return fail(err, "step=mmap");
+    /* The kernel's view of the mapping: "r-xp" when it made it executable. */
+    char want[32], line[512];
+    snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)p);
+    bool exec = false;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    while (maps && fgets(line, sizeof(line), maps))
+        if (strncmp(line, want, strlen(want)) == 0)
+            exec = strchr(line, ' ') && strchr(line, ' ')[3] == 'x';
+    if (maps)
+        fclose(maps);
+    munmap(p, 4096);
+    if (!exec)
+        return fail(EINVAL, "step=not-executable");
+    return ok("path=%s mapped=r-x", argv[0]);
+}
+
+/*
  * Map PATH readable only, close the fd, then make the mapping executable with mprotect: the
  * loader trick that avoids mmap(PROT_EXEC) of an fd.
  */
@@ -1713,11 +1748,12 @@ static int cmd_int80(int argc, char **argv)
         I386_UNLINK = 10,
         I386_RENAME = 38,
         I386_CHMOD = 15,
-        I386_SETNS = 346
+        I386_SETNS = 346,
+        I386_OLD_MMAP = 90 /* one argument: a struct of the six, below 4 GiB */
     };
     if (argc < 2)
         return usage("usage: int80 open PATH [COUNT] | read PATH | unlink PATH | rename OLD NEW | "
-                     "chmod PATH MODE | kill PID SIG | setns PID NSTYPE");
+                     "chmod PATH MODE | kill PID SIG | setns PID NSTYPE | mmap-exec PATH");
     char *low =
         mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
     if (low == MAP_FAILED)
@@ -1754,6 +1790,15 @@ static int cmd_int80(int argc, char **argv)
         if (fd < 0)
             return fail(errno, "step=open");
         nr = I386_SETNS, a1 = fd, a2 = flag;
+    } else if (strcmp(op, "mmap-exec") == 0) {
+        /* i386's old mmap: PROT_READ|PROT_EXEC, MAP_PRIVATE of the file (opened natively) */
+        int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return fail(errno, "step=open");
+        uint32_t *args = (uint32_t *)(void *)(low + 2048);
+        args[0] = 0, args[1] = 4096, args[2] = PROT_READ | PROT_EXEC, args[3] = MAP_PRIVATE;
+        args[4] = (uint32_t)fd, args[5] = 0;
+        nr = I386_OLD_MMAP, a1 = (long)(uintptr_t)args;
     } else {
         return usage("unknown or incomplete int80 operation '%s'", op);
     }
@@ -1766,6 +1811,8 @@ static int cmd_int80(int argc, char **argv)
             return fail((int)-ret, NULL);
         if (nr == I386_OPEN)
             close((int)ret);
+        if (nr == I386_OLD_MMAP)
+            munmap((void *)(uintptr_t)(unsigned long)ret, 4096);
     }
     return ok("nr=%ld count=%d", nr, count);
 }
@@ -1794,6 +1841,7 @@ static const struct {
     {"sleep", cmd_sleep, "SECONDS"},
     {"loop-open-write", cmd_loop_open_write, "DIR N"},
     {"mmap-exec", cmd_mmap_exec, "PATH"},
+    {"mmap-read-implies-exec", cmd_mmap_read_implies_exec, "PATH"},
     {"mprotect-exec", cmd_mprotect_exec, "PATH"},
     {"null-syscall", cmd_null_syscall, "N"},
     {"fchmod", cmd_fchmod, "PATH MODE"},

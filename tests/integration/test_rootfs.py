@@ -240,6 +240,9 @@ class RootfsWrites(AgentCase):
         self.stop_agent()
         for f in self.findings_of(NEW_BINARY, c):
             self.assertEqual(context(f)["filePath"], "/bin/dropped", f)
+        # The exec's own mapping of the written program (the kernel's loader, which the mmap
+        # hook sees where it is on security_mmap_file) is not also a new library.
+        self.assertEqual(self.findings_of(NEW_LIBRARY, c), [])
 
     def test_binary_written_before_the_agent_started_is_new_binary_executed(self):
         """Issue 17 item 9: a binary written into the container before the agent started (or
@@ -415,6 +418,46 @@ class RootfsWrites(AgentCase):
         self.stop_agent()
         paths = {context(f)["filePath"] for f in self.findings_of(NEW_LIBRARY, c)}
         self.assertEqual(paths, {"/opt/plugins/libdropped.so"})
+
+    def test_written_file_mapped_readable_under_read_implies_exec_is_new_library_loaded(self):
+        """PROT_READ only, but the process's personality has READ_IMPLIES_EXEC (personality(2),
+        or the kernel's choice for a 32-bit ELF without PT_GNU_STACK): the kernel maps it
+        executable, and the mapping is a new library like mmap(PROT_EXEC)."""
+        c = self.task_container(name="personal")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c",
+                    "mkdir -p /opt && cp /bin/egprobe /opt/libimplied.so && "
+                    "/bin/egprobe mmap-read-implies-exec /bin/busybox && "
+                    "/bin/egprobe mmap-read-implies-exec /opt/libimplied.so"])
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_LIBRARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(context(f)["libraryPath"], "/opt/libimplied.so")
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
+    def test_written_file_mapped_by_i386_mmap_is_new_library_loaded(self):
+        """i386's old mmap (int 0x80) of a written file, PROT_EXEC: where the mmap hook is the
+        LSM hook every file mapping goes through (security_mmap_file, fentry) it is seen like
+        the 64-bit call. x86's sys_enter_mmap tracepoint never sees a compat call."""
+        if os.uname().machine != "x86_64":
+            self.skipTest("i386 compat syscalls exist on x86_64 kernels only")
+        rootfs = harness.probe_report()["hooks"]["rootfsWrites"]["chosen"] or ""
+        if not rootfs.startswith("fentry"):
+            self.skipTest("the root filesystem concern is on the syscall tracepoints here (%s): "
+                          "sys_enter_mmap does not see i386's mmap calls" % rootfs)
+        c = self.task_container(name="thirtytwo")
+        self.start_agent()
+        c.start()
+        r = c.exec(["/bin/sh", "-c", "mkdir -p /opt && cp /bin/egprobe /opt/libcompat.so && "
+                    "/bin/egprobe int80 mmap-exec /bin/busybox && "
+                    "/bin/egprobe int80 mmap-exec /opt/libcompat.so"])
+        if not r.ok and "ENOSYS" in r.stdout + r.stderr:
+            self.skipTest("this kernel has no i386 emulation: %s" % r)
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_LIBRARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(context(f)["libraryPath"], "/opt/libcompat.so")
 
     def test_written_file_made_executable_by_mprotect_is_new_library_loaded(self):
         """Mapped readable, its fd closed, then made executable with mprotect (issue 17 item
