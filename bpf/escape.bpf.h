@@ -265,7 +265,8 @@ static __always_inline void eg_count_module_table_full(void)
 /* The exit of `p`, a process in no container: a modprobe helper's claim goes with it. */
 static __always_inline void eg_module_helper_exit(struct task_struct *p)
 {
-    if (BPF_CORE_READ(p, real_parent, flags) & EG_PF_KTHREAD) {
+    /* p: the exit tracepoint's BTF pointer (direct loads). */
+    if (p->real_parent->flags & EG_PF_KTHREAD) {
         __u64 helper = (__u64)p;
         bpf_map_delete_elem(&eg_module_claims, &helper);
     }
@@ -356,7 +357,8 @@ static __always_inline bool eg_helper_modprobe_arg(struct task_struct *p, char n
  */
 static __always_inline void eg_module_helper_exec(struct task_struct *p)
 {
-    if (!(BPF_CORE_READ(p, real_parent, flags) & EG_PF_KTHREAD))
+    /* p: the exec tracepoint's BTF pointer (direct loads). */
+    if (!(p->real_parent->flags & EG_PF_KTHREAD))
         return;
     char name[EG_NAME_LEN] = {};
     if (!eg_helper_modprobe_arg(p, name))

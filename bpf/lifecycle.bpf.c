@@ -57,7 +57,7 @@ static __always_inline bool set_home(__u32 tgid, __u64 cgid, __u64 start, bool a
  */
 static __always_inline bool own_mount_ns(struct task_struct *task)
 {
-    return eg_host_mnt_ns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != eg_host_mnt_ns;
+    return eg_host_mnt_ns && task->nsproxy->mnt_ns->ns.inum != eg_host_mnt_ns;
 }
 
 /* Whether cgroup `cg` is `home` or below it (within EG_HOME_DEPTH levels). */
@@ -194,15 +194,16 @@ int BPF_PROG(eg_cgroup_attach_task_lg, struct cgroup *dst_cgrp, const char *path
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-    __u32 child_pid = BPF_CORE_READ(child, pid);
-    __u32 child_tgid = BPF_CORE_READ(child, tgid);
+    /* Both tasks are BTF pointers (tp_btf): direct loads, on every kernel (task.bpf.h). */
+    __u32 child_pid = child->pid;
+    __u32 child_tgid = child->tgid;
     if (child_pid != child_tgid)
         return 0; /* a new thread, not a new process */
 
-    __u64 child_cg = eg_task_cgroup_id(child);
-    __u64 child_start = BPF_CORE_READ(child, start_boottime);
-    struct eg_home *parent_home = eg_task_home(parent);
-    bool setup = false;
+    __u64 child_cg = eg_btf_task_cgroup_id(child);
+    __u64 child_start = child->start_boottime;
+    struct eg_home *parent_home = eg_btf_task_home(parent);
+    bool setup = false, contained;
     if (parent_home) {
         __u64 home = parent_home->cgroup_id;
         set_home(child_tgid, home, child_start, child_cg != home);
@@ -211,29 +212,32 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
          * parent's, out of its home. (A child born where its moved parent is was reported
          * with the parent's move.)
          */
-        struct cgroup *born_in = child_cg != home && child_cg != eg_task_cgroup_id(parent)
+        struct cgroup *born_in = child_cg != home && child_cg != eg_btf_task_cgroup_id(parent)
                                      ? eg_task_cgroup(child)
                                      : NULL;
         if (born_in && !within_home(born_in, home))
             emit_left(child, home, born_in, NULL, true, EG_LEFT_AT_CLONE);
         child_cg = home;
+        contained = eg_is_container_cgroup(child_cg);
     } else {
-        __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+        __u32 parent_tgid = parent->tgid;
         __u32 *parent_setup = bpf_map_lookup_elem(&eg_setup_procs, &parent_tgid);
         setup = parent_setup != NULL;
         __u32 mnt_ns = parent_setup ? *parent_setup : 0;
         /* clone3(CLONE_INTO_CGROUP) puts the child straight into another cgroup. */
-        __u64 parent_cg = eg_task_cgroup_id(parent);
+        __u64 parent_cg = eg_btf_task_cgroup_id(parent);
         if (!setup && child_cg != parent_cg && !eg_is_container_cgroup(parent_cg)) {
             setup = true;
-            mnt_ns = BPF_CORE_READ(parent, nsproxy, mnt_ns, ns.inum);
+            mnt_ns = parent->nsproxy->mnt_ns->ns.inum;
         }
+        /* One lookup for both uses (a host process's fork makes three in all). */
+        contained = eg_is_container_cgroup(child_cg);
         if (setup)
             bpf_map_update_elem(&eg_setup_procs, &child_tgid, &mnt_ns, BPF_ANY);
-        else if (eg_is_container_cgroup(child_cg) && own_mount_ns(parent))
+        else if (contained && own_mount_ns(parent))
             set_home(child_tgid, child_cg, child_start, false);
     }
-    if (!eg_is_container_cgroup(child_cg))
+    if (!contained)
         return 0;
     eg_count_seen(EG_EVENT_FORK);
     if (setup) {
@@ -302,9 +306,9 @@ static __always_inline void exec_record(struct task_struct *p, struct linux_binp
 static __always_inline int process_exec(struct task_struct *p, pid_t old_pid,
                                         struct linux_binprm *bprm, const bool legacy)
 {
-    __u32 tgid = BPF_CORE_READ(p, tgid);
-    __u64 start = BPF_CORE_READ(p, group_leader, start_boottime);
     /* p is current, and a tracepoint argument: a BTF pointer on every kernel. */
+    __u32 tgid = p->tgid;
+    __u64 start = p->group_leader->start_boottime;
     __u64 cgid = eg_current_cgroup_id(p, false);
     struct eg_home *home = eg_home_of(tgid, start);
     /* Still the runtime's set-up after this exec: no home, and the set-up has not ended. */
@@ -322,7 +326,7 @@ static __always_inline int process_exec(struct task_struct *p, pid_t old_pid,
          * running when the agent started) gives it that home too.
          */
         __u32 *joined_in = bpf_map_lookup_elem(&eg_setup_procs, &tgid);
-        bool ended = joined_in && *joined_in != BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+        bool ended = joined_in && *joined_in != p->nsproxy->mnt_ns->ns.inum;
         if (ended)
             bpf_map_delete_elem(&eg_setup_procs, &tgid);
         setup = !ended && !(!joined_in && own_mount_ns(p));
@@ -395,13 +399,17 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
 {
     /* Only the end of the whole thread group matters to the process table. */
-    if (BPF_CORE_READ(p, signal, live.counter) != 0)
+    /* p is a BTF pointer (tp_btf): direct loads (task.bpf.h). */
+    if (p->signal->live.counter != 0)
         return 0;
-    __u32 tgid = BPF_CORE_READ(p, tgid);
-    bpf_map_delete_elem(&eg_setup_procs, &tgid);
+    __u32 tgid = p->tgid;
+    /* A lookup first: a delete takes the bucket's lock even to find nothing, and nearly every
+     * process that ends (a host process's) has no mark. */
+    if (bpf_map_lookup_elem(&eg_setup_procs, &tgid))
+        bpf_map_delete_elem(&eg_setup_procs, &tgid);
 
-    __u64 cgid = eg_task_cgroup_id(p);
-    struct eg_home *home = eg_task_home(p);
+    __u64 cgid = eg_btf_task_cgroup_id(p);
+    struct eg_home *home = eg_btf_task_home(p);
     if (home) {
         cgid = home->cgroup_id;
         if (home->flags & EG_HOME_MOVED)
