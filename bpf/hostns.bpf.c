@@ -548,36 +548,36 @@ static __always_inline int proc_mem_open(long ret, const bool cast, const bool l
     return proc_mem_file(task, cgid, fp, legacy);
 }
 
-static __always_inline int openat_exit(struct trace_event_raw_sys_exit *ctx, const bool cast,
-                                       const bool legacy)
+/*
+ * openat(2) and open(2) (x86_64), whose flags are argument `flags_arg` (3 and 2). Most opens
+ * are read-only: leave on the flags (re-read from the syscall's saved user registers, two
+ * loads) before the container lookup. Writing /proc/<pid>/mem needs O_WRONLY or O_RDWR.
+ */
+static __always_inline int flagged_open_exit(struct trace_event_raw_sys_exit *ctx, int flags_arg,
+                                             const bool cast, const bool legacy)
 {
     if (ctx->ret < 0)
         return 0;
-    /*
-     * Most opens are read-only: leave on the flags (re-read from the syscall's saved user
-     * registers, two loads) before the container lookup. Writing /proc/<pid>/mem needs
-     * O_WRONLY or O_RDWR. openat2 keeps its flags in user memory: it takes the full path.
-     */
     struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);
     if (legacy && !regs)
         return 0;
-    if (!(EG_SYSCALL_ARG(legacy, regs, 3) & (EG_O_WRONLY | EG_O_RDWR)))
+    __u64 flags =
+        flags_arg == 2 ? EG_SYSCALL_ARG(legacy, regs, 2) : EG_SYSCALL_ARG(legacy, regs, 3);
+    if (!(flags & (EG_O_WRONLY | EG_O_RDWR)))
         return 0;
     return proc_mem_open(ctx->ret, cast, legacy);
 }
 
-/* open(2) (x86_64): its flags are the second argument. */
+static __always_inline int openat_exit(struct trace_event_raw_sys_exit *ctx, const bool cast,
+                                       const bool legacy)
+{
+    return flagged_open_exit(ctx, 3, cast, legacy);
+}
+
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, const bool cast,
                                      const bool legacy)
 {
-    if (ctx->ret < 0)
-        return 0;
-    struct pt_regs *regs = eg_syscall_regs(ctx->id, legacy);
-    if (legacy && !regs)
-        return 0;
-    if (!(EG_SYSCALL_ARG(legacy, regs, 2) & (EG_O_WRONLY | EG_O_RDWR)))
-        return 0;
-    return proc_mem_open(ctx->ret, cast, legacy);
+    return flagged_open_exit(ctx, 2, cast, legacy);
 }
 
 /*

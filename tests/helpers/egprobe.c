@@ -1433,13 +1433,10 @@ static int cmd_mmap_exec(int argc, char **argv)
  * Map PATH with PROT_READ only, under the READ_IMPLIES_EXEC personality: the kernel makes the
  * mapping executable (what it also does for a 32-bit ELF without PT_GNU_STACK).
  */
-static int cmd_mmap_read_implies_exec(int argc, char **argv)
+/* The first page of PATH mapped PROT_READ, MAP_PRIVATE, its fd closed; 0 or fail()'s code. */
+static int map_readable(const char *path, void **out)
 {
-    if (argc != 1)
-        return usage("usage: mmap-read-implies-exec PATH");
-    if (personality(READ_IMPLIES_EXEC) < 0)
-        return fail(errno, "step=personality");
-    int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return fail(errno, "step=open");
     void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -1447,6 +1444,20 @@ static int cmd_mmap_read_implies_exec(int argc, char **argv)
     close(fd);
     if (p == MAP_FAILED)
         return fail(err, "step=mmap");
+    *out = p;
+    return 0;
+}
+
+static int cmd_mmap_read_implies_exec(int argc, char **argv)
+{
+    if (argc != 1)
+        return usage("usage: mmap-read-implies-exec PATH");
+    if (personality(READ_IMPLIES_EXEC) < 0)
+        return fail(errno, "step=personality");
+    void *p = NULL;
+    int rc = map_readable(argv[0], &p);
+    if (rc != 0)
+        return rc;
     /* The kernel's view of the mapping: "r-xp" when it made it executable. */
     char want[32], line[512];
     snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)p);
@@ -1471,16 +1482,12 @@ static int cmd_mprotect_exec(int argc, char **argv)
 {
     if (argc != 1)
         return usage("usage: mprotect-exec PATH");
-    int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(errno, "step=open");
-    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *p = NULL;
+    int rc = map_readable(argv[0], &p);
+    if (rc != 0)
+        return rc;
+    rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
     int err = errno;
-    close(fd);
-    if (p == MAP_FAILED)
-        return fail(err, "step=mmap");
-    int rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
-    err = errno;
     munmap(p, 4096);
     if (rc != 0)
         return fail(err, "step=mprotect");

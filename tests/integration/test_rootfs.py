@@ -419,22 +419,29 @@ class RootfsWrites(AgentCase):
         paths = {context(f)["filePath"] for f in self.findings_of(NEW_LIBRARY, c)}
         self.assertEqual(paths, {"/opt/plugins/libdropped.so"})
 
+    def new_library_mapped_by(self, name, *probe):
+        """A copy of egprobe written at /opt/lib<name>.so, then an image file and it mapped by
+        `egprobe PROBE... PATH`: the one NewLibraryLoaded, checked for the written file."""
+        path = "/opt/lib%s.so" % name
+        c = self.task_container(name=name)
+        self.start_agent()
+        c.start()
+        cmd = " ".join(("/bin/egprobe",) + probe)
+        r = c.exec(["/bin/sh", "-c", "mkdir -p /opt && cp /bin/egprobe %s && %s /bin/busybox && "
+                    "%s %s" % (path, cmd, cmd, path)], check=False)
+        if not r.ok and "errno=ENOSYS" in r.stdout:
+            self.skipTest("this kernel lacks the call: %s" % r)
+        self.assertTrue(r.ok, r)
+        [f] = self.agent.wait_for(harness.match(NEW_LIBRARY, c), timeout=20)
+        self.assertAttributed(f, c)
+        self.assertEqual(context(f)["libraryPath"], path)
+        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+
     def test_written_file_mapped_readable_under_read_implies_exec_is_new_library_loaded(self):
         """PROT_READ only, but the process's personality has READ_IMPLIES_EXEC (personality(2),
         or the kernel's choice for a 32-bit ELF without PT_GNU_STACK): the kernel maps it
         executable, and the mapping is a new library like mmap(PROT_EXEC)."""
-        c = self.task_container(name="personal")
-        self.start_agent()
-        c.start()
-        r = c.exec(["/bin/sh", "-c",
-                    "mkdir -p /opt && cp /bin/egprobe /opt/libimplied.so && "
-                    "/bin/egprobe mmap-read-implies-exec /bin/busybox && "
-                    "/bin/egprobe mmap-read-implies-exec /opt/libimplied.so"])
-        self.assertTrue(r.ok, r)
-        [f] = self.agent.wait_for(harness.match(NEW_LIBRARY, c), timeout=20)
-        self.assertAttributed(f, c)
-        self.assertEqual(context(f)["libraryPath"], "/opt/libimplied.so")
-        self.assertEqual(process(f)["executablePath"], "/bin/egprobe")
+        self.new_library_mapped_by("implied", "mmap-read-implies-exec")
 
     def test_written_file_mapped_by_i386_mmap_is_new_library_loaded(self):
         """i386's old mmap (int 0x80) of a written file, PROT_EXEC: where the mmap hook is the
@@ -446,18 +453,7 @@ class RootfsWrites(AgentCase):
         if not rootfs.startswith("fentry"):
             self.skipTest("the root filesystem concern is on the syscall tracepoints here (%s): "
                           "sys_enter_mmap does not see i386's mmap calls" % rootfs)
-        c = self.task_container(name="thirtytwo")
-        self.start_agent()
-        c.start()
-        r = c.exec(["/bin/sh", "-c", "mkdir -p /opt && cp /bin/egprobe /opt/libcompat.so && "
-                    "/bin/egprobe int80 mmap-exec /bin/busybox && "
-                    "/bin/egprobe int80 mmap-exec /opt/libcompat.so"])
-        if not r.ok and "ENOSYS" in r.stdout + r.stderr:
-            self.skipTest("this kernel has no i386 emulation: %s" % r)
-        self.assertTrue(r.ok, r)
-        [f] = self.agent.wait_for(harness.match(NEW_LIBRARY, c), timeout=20)
-        self.assertAttributed(f, c)
-        self.assertEqual(context(f)["libraryPath"], "/opt/libcompat.so")
+        self.new_library_mapped_by("compat", "int80", "mmap-exec")
 
     def test_written_file_made_executable_by_mprotect_is_new_library_loaded(self):
         """Mapped readable, its fd closed, then made executable with mprotect (issue 17 item
