@@ -12,6 +12,7 @@
 #include "policy/inventory.h"
 #include "policy/capabilities.h"
 #include "policy/policy_internal.h"
+#include "policy/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -262,12 +263,13 @@ static uint64_t get_u64(struct reader *r, struct json_object *o, const char *k)
     return (uint64_t)n;
 }
 
+/* No control characters, and strictly well-formed UTF-8 (policy/utf8.h says why). */
 static bool printable(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return false;
-    return true;
+    return eg_utf8_valid(s, len);
 }
 
 /* A string member into buf (bounded, printable, no NUL). */
@@ -283,7 +285,9 @@ static void get_str(struct reader *r, struct json_object *o, const char *k, char
     if (len >= buflen || strlen(s) != len || !printable(s, len)) {
         char msg[128];
         snprintf(msg, sizeof(msg),
-                 "member '%s' is longer than %zu bytes or holds control characters", k, buflen - 1);
+                 "member '%s' is longer than %zu bytes or holds control characters or invalid "
+                 "UTF-8",
+                 k, buflen - 1);
         fail(r, msg);
         return;
     }

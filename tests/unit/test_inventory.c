@@ -311,6 +311,14 @@ static void test_hostile_files(void **state)
     reject("{\"schema\":\"ecsguard-inventory/1\",\"entries\":[{\"family\":\"w\\u0001\","
            "\"revision\":\"1\",\"container\":\"app\"}]}",
            "control characters");
+    /* json-c lets an overlong form through ("\xc1\xae" is '.'); a task definition's reader
+     * (libyaml) refuses it, and advice would write the path into one (found by fuzzing). */
+    reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"directories\":[{\"path\":\"/a\xc1\xae"
+                      "b\"}]}}]}",
+           "invalid UTF-8");
+    reject(ENTRY_HEAD
+           ",\"rootFilesystemWrites\":{\"directories\":[{\"path\":\"/\xed\xa0\x80\"}]}}]}",
+           "invalid UTF-8");
     reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"total\":-1}}]}", "non-negative");
     reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"total\":1.5}}]}", "not an integer");
     reject(ENTRY_HEAD ",\"rootFilesystemWrites\":{\"total\":100000000000000000000000}}]}",
