@@ -44,27 +44,6 @@ static __always_inline struct cgroup *eg_task_cgroup(struct task_struct *task)
 }
 
 /*
- * The same for a BTF task pointer (a tp_btf program's argument, on every kernel since 5.5, or
- * bpf_get_current_task_btf()): direct loads, ~1 ns each, where each link of the CO-RE chains
- * above is a bpf_probe_read_kernel() call (~25 ns on the benchmark VM). The lifecycle programs,
- * which run for every fork, exec and exit on the host, read their task arguments so.
- */
-static __always_inline __u64 eg_btf_task_cgroup_id(struct task_struct *task)
-{
-    struct css_set *cs = task->cgroups;
-    if (!cs)
-        return 0;
-    if (!eg_cgroup_use_v1)
-        return cs->dfl_cgrp->kn->id;
-    /* Read-only data is frozen at load: the verifier sees a constant index. */
-    __u32 idx = eg_cgroup_v1_subsys;
-    if (idx >= sizeof(cs->subsys) / sizeof(cs->subsys[0]))
-        return 0;
-    struct cgroup_subsys_state *css = cs->subsys[idx];
-    return css ? css->cgroup->kn->id : 0;
-}
-
-/*
  * The hot paths (every capability check, every open of a container task) read
  * the *current* task through direct loads: `current` from
  * bpf_get_current_task_btf() is a BTF pointer, so `task->a->b` compiles to
@@ -96,6 +75,34 @@ static __always_inline __u64 eg_btf_task_cgroup_id(struct task_struct *task)
 #define EG_LOAD(legacy, src, ...)                                                                  \
     ((legacy) ? BPF_CORE_READ(src, __VA_ARGS__)                                                    \
               : EG__CAT(EG__ARROW, EG__NARG(__VA_ARGS__))(src, __VA_ARGS__))
+
+/*
+ * cgroup id in the tracked hierarchy of the tasks using css_set `cs` (v1 controller or v2):
+ * direct loads, or CO-RE reads in the legacy flavour.
+ */
+static __always_inline __u64 eg_css_set_cgroup_id(struct css_set *cs, const bool legacy)
+{
+    if (!eg_cgroup_use_v1)
+        return EG_LOAD(legacy, cs, dfl_cgrp, kn, id);
+    /* Read-only data is frozen at load: the verifier sees a constant index. */
+    __u32 idx = eg_cgroup_v1_subsys;
+    if (idx >= sizeof(cs->subsys) / sizeof(cs->subsys[0]))
+        return 0;
+    struct cgroup_subsys_state *css = EG_LOAD(legacy, cs, subsys[idx]);
+    return css ? EG_LOAD(legacy, css, cgroup, kn, id) : 0;
+}
+
+/*
+ * The same for a BTF task pointer (a tp_btf program's argument, on every kernel since 5.5, or
+ * bpf_get_current_task_btf()): direct loads, ~1 ns each, where each link of the CO-RE chains
+ * above is a bpf_probe_read_kernel() call (~25 ns on the benchmark VM). The lifecycle programs,
+ * which run for every fork, exec and exit on the host, read their task arguments so.
+ */
+static __always_inline __u64 eg_btf_task_cgroup_id(struct task_struct *task)
+{
+    struct css_set *cs = task->cgroups;
+    return cs ? eg_css_set_cgroup_id(cs, false) : 0;
+}
 
 /* The current task: a BTF pointer, or (legacy) a pointer only CO-RE reads may follow. */
 static __always_inline struct task_struct *eg_current_task(const bool legacy)

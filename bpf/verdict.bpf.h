@@ -98,18 +98,6 @@ static __always_inline __u64 eg_home_or(struct task_struct *task, __u64 cgid, bo
     return home ? home : cgid;
 }
 
-/* cgroup id in the tracked hierarchy of the tasks using css_set `cs` (v1 controller or v2). */
-static __always_inline __u64 eg_css_set_cgroup_id(struct css_set *cs, const bool legacy)
-{
-    if (!eg_cgroup_use_v1)
-        return EG_LOAD(legacy, cs, dfl_cgrp, kn, id);
-    __u32 idx = eg_cgroup_v1_subsys;
-    if (idx >= sizeof(cs->subsys) / sizeof(cs->subsys[0]))
-        return 0;
-    struct cgroup_subsys_state *css = EG_LOAD(legacy, cs, subsys[idx]);
-    return css ? EG_LOAD(legacy, css, cgroup, kn, id) : 0;
-}
-
 /*
  * True when this CPU's verdict cache already holds `task` as in no task container (the entry
  * eg_current_verdict() below would take without recomputing); false means "perhaps in one".
