@@ -33,6 +33,14 @@ static __always_inline void moved_add(__u64 delta)
         __sync_fetch_and_add(moved, delta);
 }
 
+/* Whether some homed process is away from its home (eg_containers_gen[EG_GEN_MOVED]). */
+static __always_inline bool eg_homes_moved(void)
+{
+    __u32 key = EG_GEN_MOVED;
+    __u64 *moved = bpf_map_lookup_elem(&eg_containers_gen, &key);
+    return !moved || *(volatile __u64 *)moved != 0;
+}
+
 /* Give process `tgid` (leader started at `start`) the home `cgid`; false when the map is full. */
 static __always_inline bool set_home(__u32 tgid, __u64 cgid, __u64 start, bool away)
 {
@@ -201,6 +209,21 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
         return 0; /* a new thread, not a new process */
 
     __u64 child_cg = eg_btf_task_cgroup_id(child);
+    /*
+     * A host process's fork, decided without the parent's home and set-up mark: the child
+     * shares its parent's css_set (no clone into another cgroup, and the parent not moved since
+     * the child was copied: a move changes the parent's), that cgroup is no task container, and
+     * no homed process is away from its home (eg_containers_gen[EG_GEN_MOVED] is zero: a move
+     * raises it before the mover's write returns). A homed parent is then in its home, which
+     * is no container either, and a home-less one's child would be given none: nothing to
+     * record. What the fast path leaves out is harmless (docs/architecture.md, "Host processes
+     * at fork and exec"): a home that is no container, which attributes nothing, and a set-up
+     * mark, which the runtime gives anew to any process it moves into a container's cgroup.
+     * Two task pointers, the child's cgroup chain (hot: just copied from the parent's) and
+     * the containers bucket instead of two more hash lookups (homes, marks).
+     */
+    if (child->cgroups == parent->cgroups && !eg_homes_moved() && !eg_is_container_cgroup(child_cg))
+        return 0;
     __u64 child_start = child->start_boottime;
     struct eg_home *parent_home = eg_btf_task_home(parent);
     bool setup = false, contained;
@@ -306,6 +329,22 @@ static __always_inline void exec_record(struct task_struct *p, struct linux_binp
 static __always_inline int process_exec(struct task_struct *p, pid_t old_pid,
                                         struct linux_binprm *bprm, const bool legacy)
 {
+    /*
+     * A process in no task container by its cached verdict (bpf/verdict.bpf.h): the checks
+     * this execve made already (the new stack's overcommit check, the binary's open) have
+     * usually computed it for this task on this CPU, so a host process's exec costs a cache
+     * hit instead of the home, the set-up mark, the cgroup chain and the containers bucket.
+     * The verdict takes the home into account exactly when the per-operation programs do
+     * (a homed process away from it, or moved under the cached entry); a set-up mark is left
+     * on a process outside task containers until it exits (docs/architecture.md, "Host
+     * processes at fork and exec"). The kernel's modprobe helper is still looked at.
+     */
+    __u64 verdict_cg;
+    struct eg_verdict_cache *vc;
+    if (!eg_current_verdict(p, &verdict_cg, &vc, legacy)) {
+        eg_module_helper_exec(p);
+        return 0;
+    }
     /* p is current, and a tracepoint argument: a BTF pointer on every kernel. */
     __u32 tgid = p->tgid;
     __u64 start = p->group_leader->start_boottime;
@@ -408,6 +447,18 @@ int BPF_PROG(eg_sched_process_exit, struct task_struct *p)
     if (bpf_map_lookup_elem(&eg_setup_procs, &tgid))
         bpf_map_delete_elem(&eg_setup_procs, &tgid);
 
+    /*
+     * p is current here. In no task container by its cached verdict, with no homed process
+     * away from its home: a homed process would be in its home, a container, so this one has
+     * none to delete (or one whose container is gone, which the agent's sweep of ended
+     * processes removes, agent/kernel/homes.c). The host process's exit costs a cache hit.
+     */
+    __u64 verdict_cg;
+    struct eg_verdict_cache *vc;
+    if (!eg_current_verdict(p, &verdict_cg, &vc, false) && !eg_homes_moved()) {
+        eg_module_helper_exit(p);
+        return 0;
+    }
     __u64 cgid = eg_btf_task_cgroup_id(p);
     struct eg_home *home = eg_btf_task_home(p);
     if (home) {
