@@ -40,8 +40,9 @@ struct cw_sink {
     pthread_cond_t wake_spooler, wake_sender, idle;
     struct qrec *q; /* lines accepted by write(), not yet in the spool */
     size_t qlen, qcap, qbytes;
-    bool spooling;    /* the spooler holds lines taken from q */
-    bool sender_idle; /* sender has read and delivered everything spooled */
+    bool spooling;         /* the spooler holds lines taken from q */
+    size_t spooling_lines; /* how many: still in memory, not yet in the spool */
+    bool sender_idle;      /* sender has read and delivered everything spooled */
     bool stopping;
     uint64_t stop_deadline_ms;
     unsigned flush_waiters;

@@ -132,7 +132,8 @@ void eg_cloudwatch_sink_counters(struct eg_sink *s, struct eg_cloudwatch_counter
     eg_spool_get_stats(cw->spool, &st);
     pthread_mutex_lock(&cw->mu);
     *out = cw->c;
-    uint64_t queued = cw->qlen;
+    /* The spooler's batch too: taken off the queue, not durable until its append returns. */
+    uint64_t queued = cw->qlen + cw->spooling_lines;
     pthread_mutex_unlock(&cw->mu);
     out->dropped_spool_full += st.dropped_records;
     out->spool_corrupt_frames = st.corrupt_frames;

@@ -32,6 +32,7 @@ void *eg_cw_spooler_main(void *arg)
         cw->q = NULL;
         cw->qlen = cw->qcap = 0;
         cw->spooling = true;
+        cw->spooling_lines = n;
         pthread_mutex_unlock(&cw->mu);
 
         struct eg_spool_input *in = malloc(n * sizeof(*in));
@@ -67,6 +68,7 @@ void *eg_cw_spooler_main(void *arg)
         cw->qbytes -= freed_bytes;
         cw->c.dropped_spool_full += dropped;
         cw->spooling = false;
+        cw->spooling_lines = 0;
         if (done < n) {
             /* Keep the unwritten lines, ahead of anything written meanwhile. */
             cw->c.spool_errors++;
