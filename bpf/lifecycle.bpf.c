@@ -217,7 +217,7 @@ int BPF_PROG(eg_sched_process_fork, struct task_struct *parent, struct task_stru
      * raises it before the mover's write returns). A homed parent is then in its home, which
      * is no container either, and a home-less one's child would be given none: nothing to
      * record. What the fast path leaves out is harmless (docs/architecture.md, "Host processes
-     * at fork and exec"): a home that is no container, which attributes nothing, and a set-up
+     * at fork, exec and exit"): a home that is no container, which attributes nothing, and a set-up
      * mark, which the runtime gives anew to any process it moves into a container's cgroup.
      * Two task pointers, the child's cgroup chain (hot: just copied from the parent's) and
      * the containers bucket instead of two more hash lookups (homes, marks).
@@ -337,7 +337,7 @@ static __always_inline int process_exec(struct task_struct *p, pid_t old_pid,
      * The verdict takes the home into account exactly when the per-operation programs do
      * (a homed process away from it, or moved under the cached entry); a set-up mark is left
      * on a process outside task containers until it exits (docs/architecture.md, "Host
-     * processes at fork and exec"). The kernel's modprobe helper is still looked at.
+     * processes at fork, exec and exit"). The kernel's modprobe helper is still looked at.
      */
     __u64 verdict_cg;
     struct eg_verdict_cache *vc;
