@@ -11,6 +11,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * Length (1-4) of the well-formed UTF-8 sequence at s, or 0 when ill-formed or cut short by
+ * `avail` (at least 1). The one definition: the agent's sanitizers (agent/common/json_text.c,
+ * the CloudWatch batcher) replace what it refuses with U+FFFD.
+ */
+size_t eg_utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* Whether all `len` bytes at s are well-formed UTF-8 (NUL included: the caller's business). */
 bool eg_utf8_valid(const char *s, size_t len);
 
 #endif

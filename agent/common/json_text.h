@@ -10,12 +10,11 @@
 
 #include <stddef.h>
 
+#include "policy/utf8.h" /* eg_utf8_seq_len */
+
 struct json_object;
 
 #define EG_TRUNCATION_MARKER "...[truncated]"
-
-/* Length (1-4) of the valid UTF-8 sequence at s (RFC 3629), or 0 when invalid. */
-size_t eg_utf8_seq_len(const unsigned char *s, size_t avail);
 
 /*
  * Copy `in` (`inlen` bytes, may contain NULs: they end the string) into
